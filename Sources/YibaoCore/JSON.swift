@@ -1,0 +1,41 @@
+import Foundation
+
+/// The one JSON configuration of Yibao: snake_case keys (the national interface's style), sorted keys
+/// (so the same record always renders to the same bytes: an idempotent retry gets an identical body),
+/// integer fen for money.
+public enum YibaoJSON {
+    /// A new encoder with Yibao's settings.
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// A new decoder with Yibao's settings.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    /// Encodes a value to bytes.
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+        try encoder(pretty: pretty).encode(value)
+    }
+
+    /// Encodes a value to a string.
+    public static func string<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+
+    /// Decodes a value.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try decoder().decode(type, from: data)
+    }
+
+    /// Decodes a value from a string.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try decoder().decode(type, from: Data(text.utf8))
+    }
+}

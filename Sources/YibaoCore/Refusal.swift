@@ -1,0 +1,178 @@
+/// A business refusal: something a user or a calling system can cause and fix — an unknown item code,
+/// an expired code, a declined card. Refusals are values with a stable code and number; the HTTP layer
+/// maps each `Kind` once to a status and renders an RFC 9457 problem document. Operational failures
+/// (a database down) are thrown as other errors; bugs are preconditions.
+public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The stable code.
+    public let code: RefusalCode
+    /// What is wrong, in words a cashier or a patient can act on. Never contains personal data.
+    public let detail: String
+    /// The request field at fault, as a path like `lines[2].unit_price`, when one is.
+    public let field: String?
+    /// Seconds after which a retry may succeed (rate limits, a pending payment).
+    public let retryAfterSeconds: Int?
+    /// Ids the caller needs to follow up (e.g. the pending settlement's id).
+    public let references: [String: String]
+
+    /// Creates a refusal.
+    public init(_ code: RefusalCode, _ detail: String, field: String? = nil, retryAfterSeconds: Int? = nil, references: [String: String] = [:]) {
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.retryAfterSeconds = retryAfterSeconds
+        self.references = references
+    }
+
+    /// A refusal of malformed or out-of-range input naming the field.
+    public static func invalid(_ field: String, _ detail: String) -> Refusal {
+        Refusal(.invalidRequest, detail, field: field)
+    }
+
+    public var description: String { "\(code.rawValue): \(detail)" + (field.map { " (\($0))" } ?? "") }
+}
+
+/// How a refusal maps to HTTP; the server does this mapping in one place.
+public enum RefusalKind: Sendable, Hashable {
+    /// The request is malformed or a value is out of range (400).
+    case invalid
+    /// No credentials, or credentials that are wrong (401).
+    case unauthenticated
+    /// The caller may not do this (403).
+    case forbidden
+    /// The addressed resource does not exist for this caller (404).
+    case notFound
+    /// The request conflicts with the current state (409).
+    case conflict
+    /// The request is well-formed but refused by a business rule (422).
+    case refused
+    /// Too many requests (429).
+    case rateLimited
+    /// A payment party did not answer in time; the operation is pending (503 with Retry-After).
+    case pending
+}
+
+/// Stable refusal codes. The raw value is the problem document's `code`; `number` never changes
+/// meaning once released (new codes get new numbers).
+public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
+    // Request shape (1xx)
+    /// Malformed JSON, a missing field, or a value out of range.
+    case invalidRequest = "invalid_request"
+    /// The same Idempotency-Key was sent with a different request.
+    case idempotencyKeyReused = "idempotency_key_reused"
+    /// A money-moving request came without an Idempotency-Key.
+    case idempotencyKeyRequired = "idempotency_key_required"
+    /// The request body is larger than allowed.
+    case bodyTooLarge = "body_too_large"
+
+    // Authentication and authorisation (2xx)
+    /// Missing or wrong credentials.
+    case unauthenticated = "unauthenticated"
+    /// Authenticated, but not allowed.
+    case forbidden = "forbidden"
+    /// Too many attempts; retry later.
+    case rateLimited = "rate_limited"
+
+    // Things that do not exist (3xx)
+    /// The addressed resource does not exist (or is not visible to the caller).
+    case notFound = "not_found"
+    /// No enrolled person has this person number.
+    case unknownPerson = "unknown_person"
+    /// No institution has this code.
+    case unknownInstitution = "unknown_institution"
+    /// The catalogue of the treating region has no item with this code.
+    case unknownCatalogueItem = "unknown_catalogue_item"
+    /// No policy is configured for this region, insurance type and year.
+    case noPolicy = "no_policy"
+
+    // Settlement refusals (4xx)
+    /// The person's insurance is not active.
+    case personNotInsured = "person_not_insured"
+    /// A visit must have at least one fee line to settle.
+    case noFeeLines = "no_fee_lines"
+    /// The visit is already settled.
+    case visitAlreadySettled = "visit_already_settled"
+    /// The visit is not open for this operation.
+    case visitNotOpen = "visit_not_open"
+    /// The settlement has already been reversed or fully refunded.
+    case alreadyReversed = "already_reversed"
+    /// The refund asks for more than remains refundable.
+    case refundExceedsSettlement = "refund_exceeds_settlement"
+    /// The amounts the HIS echoed do not match the uploaded lines.
+    case amountMismatch = "amount_mismatch"
+    /// Another settlement for this person is being paid right now; retry shortly.
+    case settlementInProgress = "settlement_in_progress"
+    /// The record already exists (a duplicate code, number or name).
+    case alreadyExists = "already_exists"
+}
+
+extension RefusalCode {
+    /// The stable number of this code.
+    public var number: Int {
+        switch self {
+        case .invalidRequest: return 100
+        case .idempotencyKeyReused: return 101
+        case .idempotencyKeyRequired: return 102
+        case .bodyTooLarge: return 103
+        case .unauthenticated: return 200
+        case .forbidden: return 201
+        case .rateLimited: return 202
+        case .notFound: return 300
+        case .unknownPerson: return 301
+        case .unknownInstitution: return 302
+        case .unknownCatalogueItem: return 303
+        case .noPolicy: return 304
+        case .personNotInsured: return 400
+        case .noFeeLines: return 401
+        case .visitAlreadySettled: return 402
+        case .visitNotOpen: return 403
+        case .alreadyReversed: return 404
+        case .refundExceedsSettlement: return 405
+        case .amountMismatch: return 406
+        case .settlementInProgress: return 407
+        case .alreadyExists: return 408
+        }
+    }
+
+    /// How this code maps to HTTP.
+    public var kind: RefusalKind {
+        switch self {
+        case .invalidRequest, .idempotencyKeyRequired, .bodyTooLarge: return .invalid
+        case .unauthenticated: return .unauthenticated
+        case .forbidden: return .forbidden
+        case .rateLimited: return .rateLimited
+        case .notFound: return .notFound
+        case .idempotencyKeyReused, .visitAlreadySettled, .visitNotOpen, .alreadyReversed, .settlementInProgress, .alreadyExists:
+            return .conflict
+        case .unknownPerson, .unknownInstitution, .unknownCatalogueItem, .noPolicy, .personNotInsured, .noFeeLines,
+            .refundExceedsSettlement, .amountMismatch:
+            return .refused
+        }
+    }
+
+    /// A short human title for the problem document.
+    public var title: String {
+        switch self {
+        case .invalidRequest: return "The request is not valid"
+        case .idempotencyKeyReused: return "Idempotency-Key reused with a different request"
+        case .idempotencyKeyRequired: return "Idempotency-Key header required"
+        case .bodyTooLarge: return "Request body too large"
+        case .unauthenticated: return "Authentication required"
+        case .forbidden: return "Not allowed"
+        case .rateLimited: return "Too many requests"
+        case .notFound: return "Not found"
+        case .unknownPerson: return "Unknown person"
+        case .unknownInstitution: return "Unknown institution"
+        case .unknownCatalogueItem: return "Unknown catalogue item"
+        case .noPolicy: return "No policy configured"
+        case .personNotInsured: return "Insurance not active"
+        case .noFeeLines: return "No fee lines"
+        case .visitAlreadySettled: return "Visit already settled"
+        case .visitNotOpen: return "Visit not open"
+        case .alreadyReversed: return "Already reversed"
+        case .refundExceedsSettlement: return "Refund exceeds what remains"
+        case .amountMismatch: return "Amounts do not match the fee lines"
+        case .settlementInProgress: return "Settlement in progress"
+        case .alreadyExists: return "Already exists"
+        }
+    }
+}

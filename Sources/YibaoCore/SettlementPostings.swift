@@ -1,0 +1,35 @@
+/// Turns a settlement calculation into ledger movements. The home region's funds pay the fund part;
+/// the patient's account (and a family member's, for mutual aid) pays the account part; both become
+/// owed to the institution until clearing. A cash part collected through a payment channel moves from
+/// the channel to what the channel owes the institution; cash taken at the counter does not pass
+/// through Yibao and is not posted.
+public enum SettlementPostings {
+    /// The movements of a settlement.
+    public static func movements(
+        _ calculation: SettlementCalculation, person: Person, institution: Institution, mutualAidFrom binder: String?,
+        cashChannel: String?
+    ) -> [Posting] {
+        let breakdown = calculation.breakdown
+        precondition(breakdown.mutualAidPaid == .zero || binder != nil, "mutual aid needs a payer")
+        var movements = [
+            Posting(.fund(person.region, person.insuranceType, person.insuranceType.pooledFundType), -breakdown.pooledFund),
+            Posting(
+                .fund(person.region, person.insuranceType, person.insuranceType.aboveCapFundType),
+                -(breakdown.largeAmountFund + breakdown.catastrophicFund)
+            ),
+            Posting(.personal(person.number), -calculation.ownAccountPaid),
+            Posting(.institutionClearing(institution.code), breakdown.fundTotal + breakdown.accountPaid),
+        ]
+        if let binder { movements.append(Posting(.personal(binder), -breakdown.mutualAidPaid)) }
+        if let cashChannel {
+            movements.append(Posting(.channel(cashChannel), -breakdown.cashPaid))
+            movements.append(Posting(.institutionChannel(institution.code), breakdown.cashPaid))
+        }
+        return movements
+    }
+
+    /// The movements undoing some movements (a reversal).
+    public static func negated(_ movements: [Posting]) -> [Posting] {
+        movements.map { Posting($0.account, -$0.amount) }
+    }
+}

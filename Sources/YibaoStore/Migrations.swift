@@ -1,0 +1,248 @@
+import YibaoCore
+
+/// Numbered, append-only schema migrations: they read like a changelog. A released migration never
+/// changes; a change is a new migration. Both databases run the same DDL (integers and text only).
+public enum Migrations {
+    /// One migration.
+    public struct Migration: Sendable {
+        /// The version this migration brings the schema to.
+        public let version: Int
+        /// What it does.
+        public let name: String
+        /// The statements, run in one transaction.
+        public let statements: [String]
+    }
+
+    /// Every migration, in order.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "foundation: people, institutions, catalogue, policies, ledger, visits, settlements", statements: foundation),
+    ]
+
+    /// The newest version this program knows.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Brings the database schema up to date; returns the versions applied. Safe to run from several
+    /// instances at once (PostgreSQL takes an advisory lock; SQLite has one writer).
+    @discardableResult
+    public static func migrate(_ backend: any StoreBackend, now: Instant) async throws -> [Int] {
+        _ = try await backend.write { db in
+            try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", [])
+        }
+        return try await backend.write { db in
+            if db.dialect == .postgres { _ = try db.query("SELECT pg_advisory_xact_lock(7_301_2026)", []) }
+            let current = try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0
+            guard current <= latestVersion else { throw StoreError.schemaTooNew(stored: Int(current), known: latestVersion) }
+            var applied: [Int] = []
+            for migration in all where migration.version > current {
+                for statement in migration.statements { try db.execute(statement, []) }
+                try db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [.int(migration.version), .text(migration.name), .instant(now)]
+                )
+                applied.append(migration.version)
+            }
+            return applied
+        }
+    }
+
+    /// The schema version stored in the database (0 when none).
+    public static func storedVersion(_ backend: any StoreBackend) async throws -> Int {
+        try await backend.read { db in
+            let exists = try db.queryOne(
+                db.dialect == .postgres
+                    ? "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+                    : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                []
+            )?.int64("n") ?? 0
+            guard exists > 0 else { return 0 }
+            return Int(try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0)
+        }
+    }
+
+    static let foundation: [String] = [
+        """
+        CREATE TABLE people (
+            number TEXT PRIMARY KEY,
+            name_cipher TEXT NOT NULL,
+            id_number_cipher TEXT NOT NULL,
+            id_number_lookup TEXT NOT NULL UNIQUE,
+            phone_cipher TEXT,
+            phone_lookup TEXT,
+            key_id TEXT NOT NULL,
+            birth_date TEXT NOT NULL,
+            region TEXT NOT NULL,
+            insurance_type TEXT NOT NULL,
+            retired BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            cross_region_filing TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX people_phone_lookup ON people (phone_lookup)",
+        """
+        CREATE TABLE institutions (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            region TEXT NOT NULL,
+            level TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE institution_keys (
+            key_id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL REFERENCES institutions (code),
+            secret_hash TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT,
+            revoked_at BIGINT
+        )
+        """,
+        "CREATE INDEX institution_keys_institution ON institution_keys (institution_code)",
+        """
+        CREATE TABLE operators (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            disabled_at BIGINT
+        )
+        """,
+        """
+        CREATE TABLE operator_tokens (
+            token_hash TEXT PRIMARY KEY,
+            operator_id TEXT NOT NULL REFERENCES operators (id),
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        """
+        CREATE TABLE catalogue_items (
+            region TEXT NOT NULL,
+            code TEXT NOT NULL,
+            name TEXT NOT NULL,
+            specification TEXT NOT NULL,
+            category TEXT NOT NULL,
+            item_class TEXT NOT NULL,
+            price_cap BIGINT,
+            first_self_pay_bp BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (region, code)
+        )
+        """,
+        """
+        CREATE TABLE policies (
+            region TEXT NOT NULL,
+            insurance_type TEXT NOT NULL,
+            year BIGINT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (region, insurance_type, year)
+        )
+        """,
+        "CREATE TABLE reference_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        """
+        CREATE TABLE accumulators (
+            person_number TEXT NOT NULL,
+            year BIGINT NOT NULL,
+            pool TEXT NOT NULL,
+            deductible_paid BIGINT NOT NULL,
+            basic_fund_paid BIGINT NOT NULL,
+            above_cap_amount BIGINT NOT NULL,
+            above_cap_fund_paid BIGINT NOT NULL,
+            in_scope_total BIGINT NOT NULL,
+            visits BIGINT NOT NULL,
+            PRIMARY KEY (person_number, year, pool)
+        )
+        """,
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            balance BIGINT NOT NULL,
+            held BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            CHECK (kind <> 'personal' OR (held >= 0 AND balance >= held))
+        )
+        """,
+        """
+        CREATE TABLE journal_entries (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX journal_entries_reference ON journal_entries (reference)",
+        """
+        CREATE TABLE postings (
+            entry_id TEXT NOT NULL REFERENCES journal_entries (id),
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            amount BIGINT NOT NULL,
+            PRIMARY KEY (entry_id, account_id)
+        )
+        """,
+        "CREATE INDEX postings_account ON postings (account_id)",
+        """
+        CREATE TABLE visits (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL REFERENCES institutions (code),
+            person_number TEXT NOT NULL REFERENCES people (number),
+            category TEXT NOT NULL,
+            hospital_visit_number TEXT NOT NULL,
+            state TEXT NOT NULL,
+            lines TEXT NOT NULL,
+            line_count BIGINT NOT NULL,
+            total BIGINT NOT NULL,
+            settlement_id TEXT,
+            opened_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (institution_code, hospital_visit_number)
+        )
+        """,
+        """
+        CREATE TABLE settlements (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            visit_id TEXT NOT NULL REFERENCES visits (id),
+            original_id TEXT,
+            institution_code TEXT NOT NULL,
+            person_number TEXT NOT NULL,
+            mutual_aid_payer TEXT,
+            region TEXT NOT NULL,
+            insurance_type TEXT NOT NULL,
+            year BIGINT NOT NULL,
+            pool TEXT NOT NULL,
+            category TEXT NOT NULL,
+            total BIGINT NOT NULL,
+            fund_total BIGINT NOT NULL,
+            account_paid BIGINT NOT NULL,
+            cash_paid BIGINT NOT NULL,
+            document TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            reversed_by TEXT
+        )
+        """,
+        "CREATE INDEX settlements_institution_time ON settlements (institution_code, created_at)",
+        "CREATE INDEX settlements_person_time ON settlements (person_number, created_at)",
+        "CREATE INDEX settlements_original ON settlements (original_id)",
+        """
+        CREATE TABLE idempotency_keys (
+            scope TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            result_kind TEXT NOT NULL,
+            result_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (scope, idempotency_key)
+        )
+        """,
+    ]
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+import YibaoCore
+
+/// The production database: PostgreSQL through postgres-nio, for several stateless server instances.
+///
+/// Business transactions are synchronous units of work (the same code runs on SQLite's single
+/// writer). Here each one leases a pooled connection and runs on a thread of a dedicated pool that
+/// waits on the connection's answers, so no event-loop or cooperative thread ever blocks. Rows a
+/// transaction reads and then changes are locked with `SELECT … FOR UPDATE`; a transaction that loses
+/// a race (deadlock, serialization failure) is rolled back and run again.
+public final class PostgresBackend: StoreBackend {
+    /// The most times a transaction that lost a race is run again.
+    public static let conflictRetryMax = 8
+
+    public let dialect = SQLDialect.postgres
+    private let client: PostgresClient
+    private let threads: NIOThreadPool
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    /// Connects to `url` (`postgres://user:password@host:port/database`), with at most `connections`
+    /// concurrent connections.
+    public init(url: String, connections: Int = 16, logger: Logger = Logger(label: "yibao.postgres")) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, let user = components.user
+        else {
+            throw StoreError.configuration("a database URL looks like postgres://user:password@127.0.0.1:5432/yibao")
+        }
+        var database = components.path
+        if database.hasPrefix("/") { database.removeFirst() }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database.isEmpty ? nil : database, tls: .disable
+        )
+        configuration.options.maximumConnections = connections
+        configuration.options.minimumConnections = 0
+        self.logger = logger
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        threads = NIOThreadPool(numberOfThreads: connections + 2)
+        threads.start()
+        let client = self.client
+        runner = Task.detached { await client.run() }
+    }
+
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await transaction(work)
+            } catch StoreError.conflict(let detail) where attempt < PostgresBackend.conflictRetryMax {
+                attempt += 1
+                logger.debug("transaction conflict, retrying", metadata: ["attempt": "\(attempt)", "detail": "\(detail)"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+            }
+        }
+    }
+
+    private func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
+        let logger = self.logger
+        let threads = self.threads
+        return try await client.withConnection { connection in
+            try await threads.runIfActive {
+                let executor = PostgresExecutor(connection: connection, logger: logger)
+                try executor.execute("BEGIN", [])
+                do {
+                    let value = try work(executor)
+                    try executor.execute("COMMIT", [])
+                    return value
+                } catch {
+                    _ = try? executor.execute("ROLLBACK", [])
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
+        let logger = self.logger
+        let threads = self.threads
+        return try await client.withConnection { connection in
+            try await threads.runIfActive {
+                let executor = PostgresExecutor(connection: connection, logger: logger)
+                try executor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
+                defer { _ = try? executor.execute("ROLLBACK", []) }
+                return try work(executor)
+            }
+        }
+    }
+
+    public func ping() async -> Bool {
+        (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
+    }
+
+    public func close() async {
+        runner.cancel()
+        await runner.value
+        try? await threads.shutdownGracefully()
+    }
+}
+
+/// Runs SQL on one PostgreSQL connection, waiting for each answer on the current (non-event-loop)
+/// thread.
+struct PostgresExecutor: SQLExecutor {
+    let connection: PostgresConnection
+    let logger: Logger
+    var dialect: SQLDialect { .postgres }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let result = try run(sql, arguments)
+        guard let first = result.rows.first else { return [] }
+        let columns = first.map(\.columnName)
+        return try result.rows.map { row in
+            SQLRow(columns: columns, values: try row.map(PostgresExecutor.value))
+        }
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        try run(sql, arguments).metadata.rows ?? 0
+    }
+
+    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument {
+            case .integer(let number): binds.append(number)
+            case .text(let text): binds.append(text)
+            case .null: binds.appendNull()
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: binds), logger: logger).wait()
+        } catch let error as PSQLError {
+            throw PostgresExecutor.map(error)
+        }
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    static func map(_ error: PSQLError) -> any Error {
+        guard let state = error.serverInfo?[.sqlState] else {
+            if error.code == .serverClosedConnection || error.code == .connectionError || error.code == .poolClosed {
+                return StoreError.unavailable("\(error.code)")
+            }
+            return error
+        }
+        let message = error.serverInfo?[.message] ?? state
+        switch state {
+        case "23505": return StoreError.uniqueViolation(message)
+        case "23514": return StoreError.constraint(message)
+        case "40001", "40P01", "55P03": return StoreError.conflict(message)
+        default: return StoreError.unavailable("PostgreSQL \(state): \(message)")
+        }
+    }
+}
+
+/// Rewrites `?` placeholders to PostgreSQL's `$1, $2 …` (outside quoted text), once per SQL string.
+enum PostgresPlaceholders {
+    private static let cache = Mutex<[String: String]>([:])
+    /// The most distinct SQL strings cached (they are constants in the code; a bound protects memory).
+    static let cacheMax = 4096
+
+    static func translate(_ sql: String) -> String {
+        if let cached = cache.withLock({ $0[sql] }) { return cached }
+        var output = ""
+        output.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var inQuote = false
+        for character in sql {
+            if character == "'" { inQuote.toggle() }
+            if character == "?" && !inQuote {
+                number += 1
+                output += "$\(number)"
+            } else {
+                output.append(character)
+            }
+        }
+        cache.withLock { cache in
+            if cache.count < cacheMax { cache[sql] = output }
+        }
+        return output
+    }
+}
+
+extension PostgresBackend {
+    /// Runs statements outside a transaction on the database of `url` (CREATE / DROP DATABASE): for
+    /// tests, benchmarks and `yibao migrate --create-database`.
+    public static func administer(url: String, statements: [String], logger: Logger = Logger(label: "yibao.postgres.admin")) async throws {
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else {
+            throw StoreError.configuration("a database URL looks like postgres://user:password@127.0.0.1:5432/yibao")
+        }
+        var database = components.path
+        if database.hasPrefix("/") { database.removeFirst() }
+        let configuration = PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database.isEmpty ? nil : database, tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+    }
+
+    /// `url` with its database name replaced.
+    public static func url(_ url: String, database: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.path = "/" + database
+        return components.string ?? url
+    }
+}

@@ -1,0 +1,100 @@
+import YibaoCore
+
+/// The journal: entries, postings and account balances, written in the caller's transaction.
+enum LedgerRepository {
+    /// A personal account's balance and the part of it on hold, read under a row lock.
+    struct Balance: Sendable, Hashable {
+        let balance: Money
+        let held: Money
+        var available: Money { balance - held }
+    }
+
+    /// Posts an entry: the entry row, every account's balance (created on first use), the postings.
+    /// A posting that would take a personal account below zero (or below what is on hold) fails the
+    /// database's CHECK constraint, which rolls the whole transaction back.
+    static func post(_ entry: JournalEntry, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO journal_entries (id, kind, reference, created_at) VALUES (?, ?, ?, ?)",
+            [.text(entry.id), .text(entry.kind.rawValue), .text(entry.reference), .instant(entry.at)]
+        )
+        let rows = Array(repeating: "(?, ?, ?, ?, 0, ?, ?)", count: entry.postings.count).joined(separator: ", ")
+        do {
+            try db.execute(
+                """
+                INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows)
+                ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance, updated_at = excluded.updated_at
+                """,
+                entry.postings.flatMap { posting -> [SQLValue] in
+                    [
+                        .text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner),
+                        .money(posting.amount), .instant(entry.at), .instant(entry.at),
+                    ]
+                }
+            )
+        } catch StoreError.constraint(let detail) {
+            throw LedgerViolation.wouldOverdraw(entry: entry.id, detail: detail)
+        }
+        let postingRows = Array(repeating: "(?, ?, ?)", count: entry.postings.count).joined(separator: ", ")
+        try db.execute(
+            "INSERT INTO postings (entry_id, account_id, amount) VALUES \(postingRows)",
+            entry.postings.flatMap { [SQLValue.text(entry.id), .text($0.account.key), .money($0.amount)] }
+        )
+    }
+
+    /// Creates an account with a zero balance if it does not exist.
+    static func ensure(_ account: AccountID, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (id) DO NOTHING",
+            [.text(account.key), .text(account.kind.rawValue), .text(account.owner), .instant(now), .instant(now)]
+        )
+    }
+
+    /// Reads (and on PostgreSQL locks until commit) an account's balance; zero for an account not yet created.
+    static func lockBalance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+        guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ? FOR UPDATE", [.text(account.key)]) else {
+            return Balance(balance: .zero, held: .zero)
+        }
+        return Balance(balance: try row.money("balance"), held: try row.money("held"))
+    }
+
+    /// Reads an account's balance without locking.
+    static func balance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+        guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ?", [.text(account.key)]) else {
+            return Balance(balance: .zero, held: .zero)
+        }
+        return Balance(balance: try row.money("balance"), held: try row.money("held"))
+    }
+
+    /// Changes the amount on hold of a personal account (reserve before a payment party answers).
+    static func hold(_ account: AccountID, delta: Money, now: Instant, in db: any SQLExecutor) throws {
+        do {
+            try db.execute("UPDATE accounts SET held = held + ?, updated_at = ? WHERE id = ?", [.money(delta), .instant(now), .text(account.key)])
+        } catch StoreError.constraint(let detail) {
+            throw LedgerViolation.wouldOverdraw(entry: "hold on \(account)", detail: detail)
+        }
+    }
+
+    /// The postings of the entries recorded for a business reference.
+    static func movements(reference: String, in db: any SQLExecutor) throws -> [Posting] {
+        try db.query(
+            "SELECT p.account_id, p.amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id WHERE e.reference = ? ORDER BY p.account_id",
+            [.text(reference)]
+        ).map { row in
+            guard let account = AccountID(key: try row.string("account_id")) else { throw StoreError.decoding("account id") }
+            return Posting(account, try row.money("amount"))
+        }
+    }
+}
+
+/// A write that would break a ledger invariant. Business code checks balances under lock before
+/// posting, so this means a bug or a race the locks did not cover; the transaction is rolled back.
+public enum LedgerViolation: Error, CustomStringConvertible, Sendable {
+    /// A posting would take a personal account below zero or below its holds.
+    case wouldOverdraw(entry: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .wouldOverdraw(let entry, let detail): return "ledger invariant: entry \(entry) would overdraw an account (\(detail))"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import YibaoCore
+
+/// People: personal data sealed with the `PersonalDataCipher`, looked up by keyed hashes.
+enum PeopleRepository {
+    static let columns = """
+        number, name_cipher, id_number_cipher, id_number_lookup, phone_cipher, phone_lookup, key_id, birth_date, region,
+        insurance_type, retired, status, cross_region_filing, created_at, updated_at
+        """
+
+    /// Inserts a person; refuses a duplicate number or ID number.
+    static func insert(_ person: Person, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
+        do {
+            try db.execute(
+                "INSERT INTO people (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values(person, cipher: cipher) + [.instant(now), .instant(now)]
+            )
+        } catch StoreError.uniqueViolation {
+            throw Refusal(.alreadyExists, "a person with this person number or ID number is already enrolled", field: "number")
+        }
+    }
+
+    /// Updates a person's record (not the number).
+    static func update(_ person: Person, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
+        let sealed = values(person, cipher: cipher)
+        do {
+            try db.execute(
+                """
+                UPDATE people SET name_cipher = ?, id_number_cipher = ?, id_number_lookup = ?, phone_cipher = ?, phone_lookup = ?,
+                key_id = ?, birth_date = ?, region = ?, insurance_type = ?, retired = ?, status = ?, cross_region_filing = ?,
+                updated_at = ? WHERE number = ?
+                """,
+                Array(sealed.dropFirst()) + [.instant(now), .text(person.number)]
+            )
+        } catch StoreError.uniqueViolation {
+            throw Refusal(.alreadyExists, "another person is enrolled with this ID number", field: "id_number")
+        }
+    }
+
+    private static func values(_ person: Person, cipher: PersonalDataCipher) -> [SQLValue] {
+        let row = person.number
+        return [
+            .text(person.number),
+            .text(cipher.seal(person.name, field: "people.name", row: row)),
+            .text(cipher.seal(person.idNumber, field: "people.id_number", row: row)),
+            .text(cipher.lookup(person.idNumber.uppercased(), purpose: "id_number")),
+            .text(person.phone.map { cipher.seal($0, field: "people.phone", row: row) }),
+            .text(person.phone.map { cipher.lookup($0, purpose: "phone") }),
+            .text(cipher.currentKeyID),
+            .text(person.birthDate.description),
+            .text(person.region.value),
+            .text(person.insuranceType.rawValue),
+            .bool(person.retired),
+            .text(person.status.rawValue),
+            .text(person.crossRegionFiling.rawValue),
+        ]
+    }
+
+    static func find(number: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
+        try db.queryOne("SELECT \(columns) FROM people WHERE number = ?", [.text(number)]).map { try decode($0, cipher: cipher) }
+    }
+
+    static func find(idNumber: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
+        try db.queryOne(
+            "SELECT \(columns) FROM people WHERE id_number_lookup = ?",
+            [.text(cipher.lookup(idNumber.uppercased(), purpose: "id_number"))]
+        ).map { try decode($0, cipher: cipher) }
+    }
+
+    static func exists(number: String, in db: any SQLExecutor) throws -> Bool {
+        try db.queryOne("SELECT number FROM people WHERE number = ?", [.text(number)]) != nil
+    }
+
+    static func decode(_ row: SQLRow, cipher: PersonalDataCipher) throws -> Person {
+        let number = try row.string("number")
+        guard let birthDate = CivilDate(try row.string("birth_date")), let region = RegionCode(try row.string("region")) else {
+            throw StoreError.decoding("person \(number) has an unreadable date or region")
+        }
+        return Person(
+            number: number,
+            name: try cipher.open(try row.string("name_cipher"), field: "people.name", row: number),
+            idNumber: try cipher.open(try row.string("id_number_cipher"), field: "people.id_number", row: number),
+            birthDate: birthDate, region: region, insuranceType: try row.enumeration("insurance_type"),
+            retired: try row.bool("retired"), status: try row.enumeration("status"),
+            crossRegionFiling: try row.enumeration("cross_region_filing"),
+            phone: try row.optionalString("phone_cipher").map { try cipher.open($0, field: "people.phone", row: number) }
+        )
+    }
+}

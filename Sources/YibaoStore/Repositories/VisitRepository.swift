@@ -1,0 +1,178 @@
+import YibaoCore
+
+/// Visits, settlements, accumulators and idempotency keys.
+enum VisitRepository {
+    static func insert(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
+        do {
+            try db.execute(
+                """
+                INSERT INTO visits (id, institution_code, person_number, category, hospital_visit_number, state, lines, line_count, total,
+                settlement_id, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
+                    .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)),
+                    .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
+                ]
+            )
+        } catch StoreError.uniqueViolation {
+            throw Refusal(.alreadyExists, "this institution already has a visit numbered \(visit.hospitalVisitNumber)", field: "hospital_visit_number")
+        }
+    }
+
+    static func update(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE visits SET state = ?, lines = ?, line_count = ?, total = ?, settlement_id = ?, updated_at = ? WHERE id = ?",
+            [
+                .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)), .int(visit.lines.count), .money(visit.total),
+                .text(visit.settlementId), .instant(now), .text(visit.id),
+            ]
+        )
+    }
+
+    /// A visit of an institution (locked on PostgreSQL when `lock`); nil when it is not that institution's.
+    static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> Visit? {
+        try db.queryOne(
+            """
+            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at
+            FROM visits WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")
+            """,
+            [.text(id), .text(institution)]
+        ).map(decode)
+    }
+
+    static func decode(_ row: SQLRow) throws -> Visit {
+        Visit(
+            id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
+            category: try row.enumeration("category"), hospitalVisitNumber: try row.string("hospital_visit_number"),
+            state: try row.enumeration("state"), lines: try YibaoJSON.decode([LineSplit].self, from: try row.string("lines")),
+            settlementId: try row.optionalString("settlement_id"), openedAt: try row.instant("opened_at")
+        )
+    }
+}
+
+enum SettlementRepository {
+    static func insert(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+        var stored = record
+        stored.reversedBy = nil
+        try db.execute(
+            """
+            INSERT INTO settlements (id, kind, state, visit_id, original_id, institution_code, person_number, mutual_aid_payer, region,
+            insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            """,
+            [
+                .text(record.id), .text(record.kind.rawValue), .text(record.state.rawValue), .text(record.visitId), .text(record.originalId),
+                .text(record.institution.code), .text(record.personNumber), .text(record.mutualAidPayer), .text(record.insuranceRegion.value),
+                .text(record.insuranceType.rawValue), .int(record.year), .text(record.pool.rawValue), .text(record.category.rawValue),
+                .money(record.breakdown.totalAmount), .money(record.breakdown.fundTotal), .money(record.breakdown.accountPaid),
+                .money(record.breakdown.cashPaid), .text(try YibaoJSON.string(stored)), .instant(record.settledAt),
+            ]
+        )
+    }
+
+    /// A settlement of an institution (any institution when `institution` is nil).
+    static func find(id: String, institution: String?, lock: Bool, in db: any SQLExecutor) throws -> SettlementRecord? {
+        let filter = institution == nil ? "" : " AND institution_code = ?"
+        let arguments: [SQLValue] = institution.map { [.text(id), .text($0)] } ?? [.text(id)]
+        return try db.queryOne(
+            "SELECT document, reversed_by FROM settlements WHERE id = ?\(filter)\(lock ? " FOR UPDATE" : "")", arguments
+        ).map(decode)
+    }
+
+    static func markReversed(_ id: String, by reversal: String, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE settlements SET reversed_by = ? WHERE id = ?", [.text(reversal), .text(id)])
+    }
+
+    static func decode(_ row: SQLRow) throws -> SettlementRecord {
+        var record = try YibaoJSON.decode(SettlementRecord.self, from: try row.string("document"))
+        record.reversedBy = try row.optionalString("reversed_by")
+        return record
+    }
+}
+
+enum AccumulatorRepository {
+    /// Reads (creating at zero, and locking on PostgreSQL) a person's accumulators for a year and pool.
+    static func lock(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
+        try db.execute(
+            """
+            INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
+            in_scope_total, visits) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0) ON CONFLICT (person_number, year, pool) DO NOTHING
+            """,
+            [.text(person), .int(year), .text(pool.rawValue)]
+        )
+        guard let row = try db.queryOne(select + " FOR UPDATE", [.text(person), .int(year), .text(pool.rawValue)]) else {
+            throw StoreError.decoding("accumulators row vanished")
+        }
+        return try decode(row)
+    }
+
+    /// Reads without locking; zero when none.
+    static func read(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
+        try db.queryOne(select, [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
+    }
+
+    static let select = """
+        SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits
+        FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
+        """
+
+    static func save(_ value: PoolAccumulators, person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws {
+        precondition(value.isNonNegative, "accumulators never go below zero")
+        try db.execute(
+            """
+            UPDATE accumulators SET deductible_paid = ?, basic_fund_paid = ?, above_cap_amount = ?, above_cap_fund_paid = ?,
+            in_scope_total = ?, visits = ? WHERE person_number = ? AND year = ? AND pool = ?
+            """,
+            [
+                .money(value.deductiblePaid), .money(value.basicFundPaid), .money(value.aboveCapAmount), .money(value.aboveCapFundPaid),
+                .money(value.inScopeTotal), .integer(value.visits), .text(person), .int(year), .text(pool.rawValue),
+            ]
+        )
+    }
+
+    static func decode(_ row: SQLRow) throws -> PoolAccumulators {
+        PoolAccumulators(
+            deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
+            aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
+            inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits")
+        )
+    }
+}
+
+/// Idempotency keys: the first request with a key claims it in the same transaction as the record it
+/// creates; a retry finds the claim and gets the first answer. A concurrent retry waits on the claim's
+/// row (PostgreSQL) or the single writer (SQLite), so it never runs the operation twice.
+enum IdempotencyRepository {
+    enum Claim: Sendable {
+        /// The key is new: run the operation, then `complete` the claim.
+        case claimed
+        /// The key was used before for the same request: the result to answer with.
+        case replay(kind: String, id: String)
+    }
+
+    static func claim(scope: String, key: String, fingerprint: String, now: Instant, in db: any SQLExecutor) throws -> Claim {
+        let inserted = try db.execute(
+            """
+            INSERT INTO idempotency_keys (scope, idempotency_key, fingerprint, result_kind, result_id, created_at)
+            VALUES (?, ?, ?, '', '', ?) ON CONFLICT (scope, idempotency_key) DO NOTHING
+            """,
+            [.text(scope), .text(key), .text(fingerprint), .instant(now)]
+        )
+        if inserted == 1 { return .claimed }
+        guard let row = try db.queryOne(
+            "SELECT fingerprint, result_kind, result_id FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?", [.text(scope), .text(key)]
+        ) else { throw StoreError.conflict("idempotency key vanished") }
+        guard try row.string("fingerprint") == fingerprint else {
+            throw Refusal(.idempotencyKeyReused, "this Idempotency-Key was already used for a different request; use a new key for a new request")
+        }
+        return .replay(kind: try row.string("result_kind"), id: try row.string("result_id"))
+    }
+
+    static func complete(scope: String, key: String, kind: String, id: String, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE idempotency_keys SET result_kind = ?, result_id = ? WHERE scope = ? AND idempotency_key = ?",
+            [.text(kind), .text(id), .text(scope), .text(key)]
+        )
+    }
+}

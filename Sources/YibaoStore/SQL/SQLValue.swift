@@ -1,0 +1,167 @@
+import YibaoCore
+
+/// A value bound to or read from SQL. Yibao stores only integers and text (money is integer fen,
+/// times are epoch milliseconds, hashes and ciphertexts are base64/hex text), so the same SQL
+/// runs on SQLite and PostgreSQL without type juggling.
+public enum SQLValue: Sendable, Hashable {
+    /// A 64-bit integer.
+    case integer(Int64)
+    /// Text.
+    case text(String)
+    /// NULL.
+    case null
+}
+
+extension SQLValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+extension SQLValue {
+    /// An optional string, NULL when nil.
+    public static func text(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+    /// An integer from an `Int`.
+    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+    /// A boolean as 0 / 1.
+    public static func bool(_ value: Bool) -> SQLValue { .integer(value ? 1 : 0) }
+    /// Money as fen.
+    public static func money(_ value: Money) -> SQLValue { .integer(value.fen) }
+    /// Optional money, NULL when nil.
+    public static func money(_ value: Money?) -> SQLValue { value.map { .integer($0.fen) } ?? .null }
+    /// An instant as epoch milliseconds.
+    public static func instant(_ value: Instant) -> SQLValue { .integer(value.millisecondsSinceEpoch) }
+    /// An optional instant, NULL when nil.
+    public static func instant(_ value: Instant?) -> SQLValue { value.map { .integer($0.millisecondsSinceEpoch) } ?? .null }
+}
+
+/// One result row: column names and values.
+public struct SQLRow: Sendable {
+    /// Column names, in order.
+    public let columns: [String]
+    /// Values, in column order.
+    public let values: [SQLValue]
+
+    /// Creates a row.
+    public init(columns: [String], values: [SQLValue]) {
+        precondition(columns.count == values.count, "row shape")
+        self.columns = columns
+        self.values = values
+    }
+
+    /// The value of a column; traps if the query did not select it (a bug in the query).
+    public subscript(_ column: String) -> SQLValue {
+        guard let index = columns.firstIndex(of: column) else { preconditionFailure("column \(column) not selected") }
+        return values[index]
+    }
+
+    /// An integer column.
+    public func int64(_ column: String) throws -> Int64 {
+        guard case .integer(let value) = self[column] else { throw StoreError.decoding("\(column) is not an integer") }
+        return value
+    }
+
+    /// An optional integer column.
+    public func optionalInt64(_ column: String) throws -> Int64? {
+        switch self[column] {
+        case .null: return nil
+        case .integer(let value): return value
+        case .text: throw StoreError.decoding("\(column) is not an integer")
+        }
+    }
+
+    /// A text column.
+    public func string(_ column: String) throws -> String {
+        guard case .text(let value) = self[column] else { throw StoreError.decoding("\(column) is not text") }
+        return value
+    }
+
+    /// An optional text column.
+    public func optionalString(_ column: String) throws -> String? {
+        switch self[column] {
+        case .null: return nil
+        case .text(let value): return value
+        case .integer: throw StoreError.decoding("\(column) is not text")
+        }
+    }
+
+    /// A money column (fen).
+    public func money(_ column: String) throws -> Money { Money(fen: try int64(column)) }
+    /// An optional money column.
+    public func optionalMoney(_ column: String) throws -> Money? { try optionalInt64(column).map { Money(fen: $0) } }
+    /// An instant column (epoch milliseconds).
+    public func instant(_ column: String) throws -> Instant { Instant(millisecondsSinceEpoch: try int64(column)) }
+    /// An optional instant column.
+    public func optionalInstant(_ column: String) throws -> Instant? { try optionalInt64(column).map { Instant(millisecondsSinceEpoch: $0) } }
+    /// A boolean column (0 / 1).
+    public func bool(_ column: String) throws -> Bool { try int64(column) != 0 }
+
+    /// A column holding a raw-representable enum.
+    public func enumeration<E: RawRepresentable>(_ column: String, _ type: E.Type = E.self) throws -> E where E.RawValue == String {
+        let raw = try string(column)
+        guard let value = E(rawValue: raw) else { throw StoreError.decoding("\(column) has unknown value \(raw)") }
+        return value
+    }
+}
+
+/// Runs SQL synchronously inside one transaction (or one read session). Business transactions are
+/// written once against this protocol; SQLite runs them on its single writer, PostgreSQL on a
+/// thread that owns one connection for the transaction.
+public protocol SQLExecutor {
+    /// The dialect of the database underneath.
+    var dialect: SQLDialect { get }
+
+    /// Runs a query and returns its rows. SQL uses `?` placeholders on both databases.
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
+
+    /// Runs a statement and returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
+}
+
+extension SQLExecutor {
+    /// Runs a query expected to return at most one row.
+    public func queryOne(_ sql: String, _ arguments: [SQLValue]) throws -> SQLRow? {
+        try query(sql, arguments).first
+    }
+}
+
+/// The two SQL dialects. Yibao's SQL is written once with `?` placeholders and shared types; the
+/// dialect rewrites the few places they differ.
+public enum SQLDialect: String, Sendable {
+    /// SQLite 3.35 or later.
+    case sqlite
+    /// PostgreSQL 13 or later.
+    case postgres
+}
+
+/// Operational failures of the store (not business refusals).
+public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A unique constraint refused a write.
+    case uniqueViolation(String)
+    /// A CHECK constraint refused a write (a ledger invariant).
+    case constraint(String)
+    /// A transaction lost a race (serialization failure, deadlock); it is retried automatically.
+    case conflict(String)
+    /// A stored value could not be read back.
+    case decoding(String)
+    /// The database could not be reached or refused the connection.
+    case unavailable(String)
+    /// The data directory or database is not usable.
+    case configuration(String)
+    /// The database schema is newer than this program.
+    case schemaTooNew(stored: Int, known: Int)
+
+    public var description: String {
+        switch self {
+        case .uniqueViolation(let detail): return "unique constraint: \(detail)"
+        case .constraint(let detail): return "constraint: \(detail)"
+        case .conflict(let detail): return "transaction conflict: \(detail)"
+        case .decoding(let detail): return "stored value unreadable: \(detail)"
+        case .unavailable(let detail): return "database unavailable: \(detail)"
+        case .configuration(let detail): return "store configuration: \(detail)"
+        case .schemaTooNew(let stored, let known):
+            return "the database schema is at version \(stored) but this program knows only up to \(known); upgrade yibao"
+        }
+    }
+}

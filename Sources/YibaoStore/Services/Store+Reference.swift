@@ -1,0 +1,249 @@
+import YibaoCore
+
+/// An institution's API credential, shown once when issued: `keyID.secret`.
+public struct InstitutionCredential: Sendable, Hashable, Codable {
+    /// The institution.
+    public let institutionCode: String
+    /// The key id (public).
+    public let keyID: String
+    /// The secret; only its hash is stored.
+    public let secret: String
+    /// The bearer token to send: `keyID.secret`.
+    public var token: String { keyID + "." + secret }
+}
+
+/// An operator's bearer token, shown once when issued.
+public struct OperatorCredential: Sendable, Hashable, Codable {
+    /// The operator.
+    public let operatorName: String
+    /// The role.
+    public let role: OperatorRole
+    /// The token; only its hash is stored.
+    public let token: String
+    /// When it stops working.
+    public let expiresAt: Instant
+}
+
+extension Store {
+    /// How long an institution's previous key keeps working after a rotation.
+    public static let keyRotationOverlapSeconds: Int64 = 7 * 86_400
+    /// How long an operator token lives.
+    public static let operatorTokenLifetimeSeconds: Int64 = 90 * 86_400
+
+    // MARK: People
+
+    /// Enrols a person (参保登记) with an opening personal-account balance; refuses duplicates.
+    public func enrol(_ person: Person, openingBalance: Money = .zero) async throws {
+        try Store.validate(person)
+        guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
+            throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
+        }
+        if openingBalance.isPositive && person.insuranceType != .employee {
+            throw Refusal.invalid("opening_balance", "only employees (310) have a personal account")
+        }
+        let cipher = self.cipher
+        let ids = self.ids
+        try await write { db, now in
+            try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+            try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
+            if let entry = JournalEntry(
+                id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
+                movements: [Posting(.contributions(person.region), -openingBalance), Posting(.personal(person.number), openingBalance)]
+            ) {
+                try LedgerRepository.post(entry, in: db)
+            }
+        }
+    }
+
+    /// Enrols many people in one transaction (a bulk import); returns how many were enrolled.
+    public func enrol(_ people: [(person: Person, openingBalance: Money)]) async throws -> Int {
+        for (index, entry) in people.enumerated() {
+            do { try Store.validate(entry.person) } catch let refusal as Refusal {
+                throw Refusal.invalid("people[\(index)]." + (refusal.field ?? ""), refusal.detail)
+            }
+        }
+        let cipher = self.cipher
+        let ids = self.ids
+        return try await write { db, now in
+            for (person, opening) in people {
+                try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+                try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
+                if let entry = JournalEntry(
+                    id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
+                    movements: [Posting(.contributions(person.region), -opening), Posting(.personal(person.number), opening)]
+                ) {
+                    try LedgerRepository.post(entry, in: db)
+                }
+            }
+            return people.count
+        }
+    }
+
+    /// Updates a person's enrolment (status, filing, phone …).
+    public func updatePerson(_ person: Person) async throws {
+        try Store.validate(person)
+        let cipher = self.cipher
+        try await write { db, now in
+            guard try PeopleRepository.exists(number: person.number, in: db) else {
+                throw Refusal(.notFound, "no person has number \(person.number)")
+            }
+            try PeopleRepository.update(person, cipher: cipher, now: now, in: db)
+        }
+    }
+
+    /// A person by number.
+    public func person(number: String) async throws -> Person? {
+        let cipher = self.cipher
+        return try await read { db, _ in try PeopleRepository.find(number: number, cipher: cipher, in: db) }
+    }
+
+    /// A person by ID number.
+    public func person(idNumber: String) async throws -> Person? {
+        let cipher = self.cipher
+        return try await read { db, _ in try PeopleRepository.find(idNumber: idNumber, cipher: cipher, in: db) }
+    }
+
+    /// A person's personal-account balance (available and on hold).
+    public func accountBalance(of number: String) async throws -> (balance: Money, held: Money) {
+        let balance = try await read { db, _ in try LedgerRepository.balance(.personal(number), in: db) }
+        return (balance.balance, balance.held)
+    }
+
+    static func validate(_ person: Person) throws {
+        if person.number.isEmpty || person.number.utf8.count > 30 || !person.number.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+            throw Refusal.invalid("number", "number (psn_no) must be 1 to 30 letters or digits")
+        }
+        if person.name.isEmpty || person.name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
+        if !IDNumber.isValid(person.idNumber) {
+            throw Refusal.invalid("id_number", "id_number must be an 18-character resident ID number with a valid check digit")
+        }
+        if let phone = person.phone, !(phone.count == 11 && phone.hasPrefix("1") && phone.allSatisfy(\.isNumber)) {
+            throw Refusal.invalid("phone", "phone must be an 11-digit mobile number starting with 1")
+        }
+    }
+
+    // MARK: Institutions
+
+    /// Creates or updates an institution; returns true when it was created.
+    @discardableResult
+    public func saveInstitution(_ institution: Institution) async throws -> Bool {
+        if institution.code.isEmpty || institution.code.utf8.count > 30 || !institution.code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+            throw Refusal.invalid("code", "code (fixmedins_code) must be 1 to 30 letters or digits")
+        }
+        if institution.name.isEmpty || institution.name.count > 200 { throw Refusal.invalid("name", "name must be 1 to 200 characters") }
+        let created = try await write { db, now in try InstitutionRepository.upsert(institution, now: now, in: db) }
+        reference.invalidate()
+        return created
+    }
+
+    /// An institution by code.
+    public func institution(code: String) async throws -> Institution? {
+        let reference = self.reference
+        return try await read { db, now in try reference.institution(code, now: now, in: db) }
+    }
+
+    /// All institutions.
+    public func institutions() async throws -> [Institution] {
+        try await read { db, _ in try InstitutionRepository.all(in: db) }
+    }
+
+    /// Issues a new API key for an institution; earlier keys keep working for the overlap period.
+    public func issueInstitutionKey(code: String) async throws -> InstitutionCredential {
+        let keyID = ids.next("K")
+        let secret = Secrets.randomToken()
+        let hash = Secrets.sha256Hex(secret)
+        try await write { db, now in
+            guard try InstitutionRepository.find(code: code, in: db) != nil else { throw Refusal(.notFound, "no institution has code \(code)") }
+            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, now: now, in: db)
+            try InstitutionRepository.expireOtherKeys(
+                institution: code, except: keyID, at: now.adding(seconds: Store.keyRotationOverlapSeconds), in: db
+            )
+        }
+        return InstitutionCredential(institutionCode: code, keyID: keyID, secret: secret)
+    }
+
+    /// The institution a bearer token `keyID.secret` belongs to, or nil when the token is wrong,
+    /// expired or revoked.
+    public func authenticateInstitution(token: String) async throws -> Institution? {
+        guard let dot = token.firstIndex(of: "."), token.utf8.count < 200 else { return nil }
+        let keyID = String(token[..<dot])
+        let hash = Secrets.sha256Hex(String(token[token.index(after: dot)...]))
+        let reference = self.reference
+        return try await read { db, now in
+            guard let key = try InstitutionRepository.key(keyID, in: db), Secrets.constantTimeEquals(key.secretHash, hash),
+                key.revokedAt == nil, key.expiresAt.map({ $0 > now }) ?? true
+            else { return nil }
+            return try reference.institution(key.institutionCode, now: now, in: db)
+        }
+    }
+
+    // MARK: Operators
+
+    /// Creates an operator and issues a token.
+    public func createOperator(name: String, role: OperatorRole) async throws -> OperatorCredential {
+        if name.isEmpty || name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
+        let id = ids.next("O")
+        try await write { db, now in try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db) }
+        return try await issueOperatorToken(name: name)
+    }
+
+    /// Issues a new token for an existing operator.
+    public func issueOperatorToken(name: String) async throws -> OperatorCredential {
+        let token = "op_" + Secrets.randomToken()
+        let hash = Secrets.sha256Hex(token)
+        return try await write { db, now in
+            guard let found = try OperatorRepository.find(name: name, in: db) else { throw Refusal(.notFound, "no operator is named \(name)") }
+            let expires = now.adding(seconds: Store.operatorTokenLifetimeSeconds)
+            try OperatorRepository.insertToken(hash: hash, operatorID: found.id, now: now, expires: expires, in: db)
+            return OperatorCredential(operatorName: name, role: found.role, token: token, expiresAt: expires)
+        }
+    }
+
+    /// The operator a bearer token belongs to, or nil.
+    public func authenticateOperator(token: String) async throws -> Operator? {
+        guard token.hasPrefix("op_"), token.utf8.count < 200 else { return nil }
+        let hash = Secrets.sha256Hex(token)
+        return try await read { db, now in try OperatorRepository.byToken(hash: hash, now: now, in: db) }
+    }
+
+    // MARK: Catalogue and policies
+
+    /// Imports catalogue items (inserting or replacing by region and code); returns how many were new.
+    public func importCatalogue(_ items: [CatalogueItem]) async throws -> Int {
+        for (index, item) in items.enumerated() {
+            if let problem = item.problems().first { throw Refusal.invalid("items[\(index)]", problem) }
+        }
+        let created = try await write { db, now in try CatalogueRepository.upsert(items, now: now, in: db) }
+        reference.invalidate()
+        return created
+    }
+
+    /// A catalogue item of a region.
+    public func catalogueItem(region: RegionCode, code: String) async throws -> CatalogueItem? {
+        let reference = self.reference
+        return try await read { db, now in try reference.catalogue(region, now: now, in: db)[code] }
+    }
+
+    /// How many catalogue items a region has (all regions when nil).
+    public func catalogueCount(region: RegionCode?) async throws -> Int64 {
+        try await read { db, _ in try CatalogueRepository.count(region: region, in: db) }
+    }
+
+    /// Saves a policy (replacing the same region, type and year) after checking it.
+    public func savePolicy(_ policy: Policy) async throws {
+        if let problem = policy.problems().first { throw Refusal.invalid(problem.field, problem.message) }
+        try await write { db, now in try PolicyRepository.save(policy, now: now, in: db) }
+        reference.invalidate()
+    }
+
+    /// A policy.
+    public func policy(region: RegionCode, type: InsuranceType, year: Int) async throws -> Policy? {
+        let reference = self.reference
+        return try await read { db, now in try reference.policy(region: region, type: type, year: year, now: now, in: db) }
+    }
+
+    /// All policies.
+    public func policies() async throws -> [Policy] {
+        try await read { db, _ in try PolicyRepository.all(in: db) }
+    }
+}

@@ -1,0 +1,275 @@
+import YibaoCore
+
+/// What a hospital system sends to open a visit (national 2201 / 2401, with the 2204 lines).
+public struct OpenVisitRequest: Sendable, Hashable, Codable {
+    /// 人员编号 `psn_no`.
+    public var personNumber: String
+    /// 医疗类别 `med_type`.
+    public var category: MedicalCategory
+    /// The hospital's visit number (`ipt_otp_no`), unique per institution.
+    public var hospitalVisitNumber: String
+    /// Fee lines, if already known.
+    public var lines: [FeeLine]?
+
+    /// Creates a request.
+    public init(personNumber: String, category: MedicalCategory, hospitalVisitNumber: String, lines: [FeeLine]? = nil) {
+        self.personNumber = personNumber
+        self.category = category
+        self.hospitalVisitNumber = hospitalVisitNumber
+        self.lines = lines
+    }
+}
+
+/// A pre-settlement (预结算): the settlement as it would be now, with nothing moved or recorded.
+public struct SettlementPreview: Sendable, Hashable, Codable {
+    /// 就诊ID.
+    public var visitId: String
+    /// The policy applied.
+    public var policyTitle: String
+    /// The policy year.
+    public var year: Int
+    /// The national buckets.
+    public var breakdown: SettlementBreakdown
+    /// The lines with what each payer would pay.
+    public var lines: [SettledLine]
+    /// 基金分项.
+    public var details: [FundDetail]
+    /// 结算过程信息.
+    public var trace: [String]
+}
+
+extension Store {
+    // MARK: Visits
+
+    /// Opens a visit for a person at an institution, pricing any lines sent with it.
+    public func openVisit(_ request: OpenVisitRequest, institution: Institution) async throws -> Visit {
+        if request.personNumber.isEmpty || request.personNumber.utf8.count > 30 {
+            throw Refusal.invalid("person_number", "person_number must be 1 to 30 characters")
+        }
+        if request.hospitalVisitNumber.isEmpty || request.hospitalVisitNumber.utf8.count > 30 {
+            throw Refusal.invalid("hospital_visit_number", "hospital_visit_number (ipt_otp_no) must be 1 to 30 characters")
+        }
+        let lines = request.lines ?? []
+        try Store.validate(lines, existing: [])
+        let id = ids.next("V")
+        let reference = self.reference
+        return try await write { db, now in
+            guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
+                throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
+            }
+            let priced = try Store.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+            let visit = Visit(
+                id: id, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
+                hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now
+            )
+            try VisitRepository.insert(visit, now: now, in: db)
+            return visit
+        }
+    }
+
+    /// Adds fee lines to an open visit (national 2204 / 2301); returns the visit with every priced line.
+    public func addLines(_ lines: [FeeLine], visitID: String, institution: Institution) async throws -> Visit {
+        guard !lines.isEmpty else { throw Refusal.invalid("lines", "send at least one line") }
+        let reference = self.reference
+        return try await write { db, now in
+            guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else { throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines") }
+            try Store.validate(lines, existing: visit.lines.map(\.lineNumber))
+            visit.lines += try Store.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+            visit.total = Money.sum(visit.lines.map(\.amount))
+            try VisitRepository.update(visit, now: now, in: db)
+            return visit
+        }
+    }
+
+    /// A visit of an institution.
+    public func visit(id: String, institution: Institution) async throws -> Visit? {
+        try await read { db, _ in try VisitRepository.find(id: id, institution: institution.code, lock: false, in: db) }
+    }
+
+    static func validate(_ lines: [FeeLine], existing: [String]) throws {
+        if lines.count + existing.count > FeeLine.linesPerVisitMax {
+            throw Refusal.invalid("lines", "a visit has at most \(FeeLine.linesPerVisitMax) lines")
+        }
+        var seen = Set(existing)
+        var total = Money.zero
+        for (index, line) in lines.enumerated() {
+            try line.validate(path: "lines[\(index)]")
+            guard seen.insert(line.lineNumber).inserted else {
+                throw Refusal.invalid("lines[\(index)].line_number", "line_number \(line.lineNumber) appears twice in this visit")
+            }
+            total += line.amount
+            if total > Money.requestAmountMax { throw Refusal.invalid("lines", "the visit's total exceeds 10,000,000 yuan") }
+        }
+    }
+
+    static func price(
+        _ lines: [FeeLine], region: RegionCode, firstIndex: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> [LineSplit] {
+        guard !lines.isEmpty else { return [] }
+        let catalogue = try reference.catalogue(region, now: now, in: db)
+        return try lines.enumerated().map { index, line in
+            guard let item = catalogue[line.itemCode] else {
+                throw Refusal(
+                    .unknownCatalogueItem, "the \(region) catalogue has no item \(line.itemCode)", field: "lines[\(firstIndex + index)].item_code"
+                )
+            }
+            return LineSplit.split(line, item: item)
+        }
+    }
+
+    // MARK: Settlement
+
+    /// Pre-settles a visit (预结算): runs the engine on the current accumulators and balance; moves
+    /// nothing, records nothing.
+    public func preSettle(visitID: String, institution: Institution, useAccount: Bool) async throws -> SettlementPreview {
+        let cipher = self.cipher
+        let reference = self.reference
+        return try await read { db, now in
+            guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else {
+                throw Refusal(.visitAlreadySettled, "visit \(visitID) is already settled", references: ["settlement_id": visit.settlementId ?? ""])
+            }
+            let (person, policy, year) = try Store.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+            let accumulators = try AccumulatorRepository.read(person: person.number, year: year, pool: visit.category.pool, in: db)
+            let balance = try LedgerRepository.balance(.personal(person.number), in: db)
+            let calculation = try SettlementEngine.calculate(
+                SettlementInput(
+                    lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
+                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+                )
+            )
+            return SettlementPreview(
+                visitId: visit.id, policyTitle: policy.title, year: year, breakdown: calculation.breakdown, lines: calculation.lines,
+                details: calculation.details, trace: calculation.trace
+            )
+        }
+    }
+
+    /// Settles a visit (结算): the engine's split, the journal entry, the accumulators and the record
+    /// in one transaction. The cash part is the hospital's to collect at the counter.
+    public func settle(visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
+        let cipher = self.cipher
+        let reference = self.reference
+        let ids = self.ids
+        let scope = "settle:" + institution.code
+        return try await write { db, now in
+            if let idempotency, case .replay(_, let id) = try IdempotencyRepository.claim(
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
+            ) {
+                guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                    throw StoreError.decoding("idempotent result \(id) missing")
+                }
+                return record
+            }
+            guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else {
+                throw Refusal(.visitAlreadySettled, "visit \(visitID) is already settled", references: ["settlement_id": visit.settlementId ?? ""])
+            }
+            let (person, policy, year) = try Store.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+            let pool = visit.category.pool
+            let accumulators = try AccumulatorRepository.lock(person: person.number, year: year, pool: pool, in: db)
+            let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
+            let calculation = try SettlementEngine.calculate(
+                SettlementInput(
+                    lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
+                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+                )
+            )
+            let record = SettlementRecord(
+                id: ids.next("S"), kind: .settlement, state: .completed, visitId: visit.id, originalId: nil,
+                institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
+                insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
+                policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
+                trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: nil, cashCollection: .counter,
+                settledAt: now, reversedBy: nil
+            )
+            try SettlementRepository.insert(record, in: db)
+            visit.state = .settled
+            visit.settlementId = record.id
+            try VisitRepository.update(visit, now: now, in: db)
+            try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
+            let movements = SettlementPostings.movements(calculation, person: person, institution: institution, mutualAidFrom: nil, cashChannel: nil)
+            if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
+                try LedgerRepository.post(entry, in: db)
+            }
+            if let idempotency {
+                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
+            }
+            return record
+        }
+    }
+
+    /// Reverses a settlement (结算撤销 / 冲正): a new record with every amount negated, the journal
+    /// entry negated, the accumulators restored, and the visit open again.
+    public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
+        let ids = self.ids
+        let scope = "reverse:" + institution.code
+        return try await write { db, now in
+            if let idempotency, case .replay(_, let id) = try IdempotencyRepository.claim(
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
+            ) {
+                guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                    throw StoreError.decoding("idempotent result \(id) missing")
+                }
+                return record
+            }
+            guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
+            }
+            guard original.kind == .settlement else { throw Refusal(.alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement") }
+            if let reversal = original.reversedBy {
+                throw Refusal(.alreadyReversed, "settlement \(settlementID) was already reversed by \(reversal)", references: ["reversal_id": reversal])
+            }
+            guard var visit = try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) else {
+                throw StoreError.decoding("visit of \(settlementID) missing")
+            }
+            let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
+            let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + original.ownAccountPaid)
+            try SettlementRepository.insert(record, in: db)
+            try SettlementRepository.markReversed(original.id, by: record.id, in: db)
+            visit.state = .open
+            visit.settlementId = nil
+            try VisitRepository.update(visit, now: now, in: db)
+            try AccumulatorRepository.save(
+                accumulators.adding(record.accumulatorDelta), person: original.personNumber, year: original.year, pool: original.pool, in: db
+            )
+            let movements = SettlementPostings.negated(try LedgerRepository.movements(reference: original.id, in: db))
+            if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
+                try LedgerRepository.post(entry, in: db)
+            }
+            if let idempotency {
+                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
+            }
+            return record
+        }
+    }
+
+    /// A settlement record of an institution (of any institution when nil).
+    public func settlement(id: String, institution: Institution?) async throws -> SettlementRecord? {
+        try await read { db, _ in try SettlementRepository.find(id: id, institution: institution?.code, lock: false, in: db) }
+    }
+
+    /// The person, policy and policy year of a visit.
+    static func parties(
+        _ visit: Visit, cipher: PersonalDataCipher, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> (Person, Policy, Int) {
+        guard let person = try PeopleRepository.find(number: visit.personNumber, cipher: cipher, in: db) else {
+            throw StoreError.decoding("person of visit \(visit.id) missing")
+        }
+        let year = ChinaTime.date(now).year
+        guard let policy = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db) else {
+            throw Refusal(
+                .noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(year)"
+            )
+        }
+        return (person, policy, year)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import YibaoCore
+
+/// Yibao's store: the business transactions (enrol, import, open a visit, settle, reverse …) over one
+/// database. Each transaction is written once against `SQLExecutor` and commits atomically on either
+/// backend: a settlement, its journal entry and the accumulator updates are one transaction.
+public final class Store: Sendable {
+    /// The database underneath.
+    public let backend: any StoreBackend
+    /// The clock every record's time comes from.
+    public let clock: any WallClock
+    /// Where new record ids come from.
+    public let ids: any IDGenerator
+    /// Seals personal data.
+    public let cipher: PersonalDataCipher
+    let reference = ReferenceCache()
+
+    /// Creates a store over a backend.
+    public init(backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher) {
+        self.backend = backend
+        self.clock = clock
+        self.ids = ids
+        self.cipher = cipher
+    }
+
+    /// Where the data lives.
+    public enum Location: Sendable, Equatable {
+        /// An SQLite file.
+        case sqlite(path: String, durability: SQLiteBackend.Durability)
+        /// A PostgreSQL database.
+        case postgres(url: String, connections: Int)
+    }
+
+    /// Opens a backend.
+    public static func openBackend(_ location: Location, logger: Logger = Logger(label: "yibao.store")) throws -> any StoreBackend {
+        switch location {
+        case .sqlite(let path, let durability):
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            return try SQLiteBackend(path: path, durability: durability)
+        case .postgres(let url, let connections):
+            return try PostgresBackend(url: url, connections: connections, logger: logger)
+        }
+    }
+
+    /// Brings the schema up to date.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await Migrations.migrate(backend, now: clock.now())
+    }
+
+    /// Runs a write transaction with the current time.
+    func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor, Instant) throws -> T) async throws -> T {
+        let clock = self.clock
+        return try await backend.write { db in try work(db, clock.now()) }
+    }
+
+    /// Runs a read session with the current time.
+    func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor, Instant) throws -> T) async throws -> T {
+        let clock = self.clock
+        return try await backend.read { db in try work(db, clock.now()) }
+    }
+}
+
+/// An idempotency key with the fingerprint of the request it came with.
+public struct IdempotencyRequest: Sendable, Hashable {
+    /// The client's key (the `Idempotency-Key` header).
+    public let key: String
+    /// A hash of the request (method, path, body); a different request with the same key is refused.
+    public let fingerprint: String
+
+    /// The longest key accepted.
+    public static let keyLengthMax = 200
+
+    /// Creates an idempotency request.
+    public init(key: String, fingerprint: String) {
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+}

@@ -1,0 +1,69 @@
+import Testing
+import YibaoCore
+
+@Suite("Settlement engine properties")
+struct SettlementPropertyTests {
+    /// Random visits under random policies: every identity holds, no bucket is negative, the cap and
+    /// the deductible are respected, the per-line shares add up. Seeds are printed with any failure.
+    @Test("identities over random fee lists", arguments: Array(UInt64(1)...UInt64(400)))
+    func identitiesHold(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        func amount(_ maxYuan: Int64) -> Money { Money(fen: Int64.random(in: 0...(maxYuan * 100), using: &rng)) }
+        func ratio() -> Ratio { Ratio(basisPoints: Int64.random(in: 0...10_000, using: &rng)) }
+
+        let lineCount = Int.random(in: 1...20, using: &rng)
+        var lines: [LineSplit] = []
+        for index in 0..<lineCount {
+            let itemClass = CatalogueClass.allCases.randomElement(using: &rng)!
+            let item = Fixtures.item(
+                itemClass, code: "I\(index)", cap: Bool.random(using: &rng) ? amount(500) : nil,
+                firstSelfPay: itemClass == .b ? ratio() : .zero
+            )
+            let line = FeeLine(
+                lineNumber: "\(index)", itemCode: item.code, unitPrice: amount(2000),
+                quantity: Quantity(scaled: Int64.random(in: 1...200_000, using: &rng))
+            )
+            lines.append(LineSplit.split(line, item: item))
+        }
+        let tier: AboveCapTier? =
+            Bool.random(using: &rng)
+            ? AboveCapTier(
+                deductible: amount(5000), bands: [.init(upTo: .yuan(Int64.random(in: 1...50_000, using: &rng)), ratio: ratio()), .init(upTo: nil, ratio: ratio())],
+                annualCap: Bool.random(using: &rng) ? amount(100_000) : nil
+            ) : nil
+        let cap = amount(20_000)
+        let pool = Fixtures.pool(
+            scope: Bool.random(using: &rng) ? .perYear : .perVisit, deductible: amount(2000), ratio: ratio(), retireeBonus: ratio(),
+            cap: cap, tier: tier
+        )
+        let type: InsuranceType = Bool.random(using: &rng) ? .employee : .resident
+        let person = Fixtures.person(type: type, retired: Bool.random(using: &rng))
+        let accumulators = PoolAccumulators(
+            deductiblePaid: amount(2000), basicFundPaid: Money(fen: Int64.random(in: 0...cap.fen, using: &rng)), aboveCapAmount: amount(50_000),
+            aboveCapFundPaid: amount(50_000)
+        )
+        let input = Fixtures.input(
+            lines, person: person, level: HospitalLevel.allCases.randomElement(using: &rng)!,
+            policy: Fixtures.policy(type: type, outpatient: pool, inpatient: pool),
+            category: Bool.random(using: &rng) ? .ordinaryOutpatient : .ordinaryInpatient, accumulators: accumulators,
+            useAccount: Bool.random(using: &rng), balance: amount(5000), mutualAid: amount(5000)
+        )
+
+        let result = try SettlementEngine.calculate(input)
+        let b = result.breakdown
+        #expect(b.brokenIdentity() == nil, "seed \(seed)")
+        #expect(b.hasNoNegativeBucket, "seed \(seed)")
+        #expect(b.fundTotal <= b.inScope, "seed \(seed): funds pay at most the in-scope amount")
+        #expect(accumulators.basicFundPaid + b.pooledFund <= cap, "seed \(seed): the cap holds")
+        #expect(b.accountPaid <= input.accountBalance + input.mutualAidAvailable, "seed \(seed)")
+        #expect(b.accountBalanceAfter == input.accountBalance - result.ownAccountPaid, "seed \(seed)")
+        #expect(Money.sum(result.lines.map(\.fundPaid)) == b.fundTotal, "seed \(seed)")
+        #expect(Money.sum(result.lines.map(\.accountPaid)) == b.accountPaid, "seed \(seed)")
+        #expect(Money.sum(result.lines.map(\.cashPaid)) == b.cashPaid, "seed \(seed)")
+        #expect(result.accumulatorDelta.isNonNegative, "seed \(seed)")
+        let negated = b.negated(balanceAfter: .zero)
+        #expect(negated.totalAmount == -b.totalAmount && negated.brokenIdentity() == nil, "seed \(seed)")
+        let movements = SettlementPostings.movements(result, person: person, institution: input.institution, mutualAidFrom: "P9", cashChannel: "sandbox")
+        #expect(Money.sum(movements.map(\.amount)) == .zero, "seed \(seed): postings balance")
+    }
+}
