@@ -173,9 +173,11 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public init(units: Int64) { self.scaled = units * Quantity.scale }
 
     /// Reads a decimal quantity (a JSON number) with at most four decimals; nil when it has more
-    /// decimals, is not finite, or is out of range.
+    /// decimals, is not finite, or is beyond ±10,000 (reversals carry negative quantities; a fee line
+    /// must be positive, which `FeeLine.validate` checks).
     public init?(decimal value: Double) {
-        guard value.isFinite, value >= 0, value <= Double(Quantity.max.scaled / Quantity.scale) else { return nil }
+        let bound = Double(Quantity.max.scaled / Quantity.scale)
+        guard value.isFinite, value >= -bound, value <= bound else { return nil }
         let scaledValue = (value * Double(Quantity.scale)).rounded()
         guard abs(scaledValue - value * Double(Quantity.scale)) < 1e-6 else { return nil }
         self.scaled = Int64(scaledValue)
@@ -187,7 +189,7 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
         guard let quantity = Quantity(decimal: value) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "a quantity is a number from 0 to 10000 with at most four decimals"
+                debugDescription: "a quantity is a number up to 10000 with at most four decimals"
             )
         }
         self = quantity

@@ -29,7 +29,7 @@ public enum Migrations {
             try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", [])
         }
         return try await backend.write { db in
-            if db.dialect == .postgres { _ = try db.query("SELECT pg_advisory_xact_lock(7_301_2026)", []) }
+            if db.dialect == .postgres { _ = try db.query("SELECT pg_advisory_xact_lock(73012026)", []) }
             let current = try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0
             guard current <= latestVersion else { throw StoreError.schemaTooNew(stored: Int(current), known: latestVersion) }
             var applied: [Int] = []

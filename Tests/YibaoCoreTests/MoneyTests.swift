@@ -34,7 +34,7 @@ struct MoneyTests {
         #expect(Quantity(decimal: 1.5)?.scaled == 15_000)
         #expect(Quantity(decimal: 0.0001)?.scaled == 1)
         #expect(Quantity(decimal: 0.00001) == nil)
-        #expect(Quantity(decimal: -1) == nil)
+        #expect(Quantity(decimal: -1)?.scaled == -10_000)
         #expect(Quantity(decimal: 20_000) == nil)
         #expect(Quantity(scaled: 15_000).amount(at: Money(fen: 333)) == Money(fen: 500))  // 4.995 → 5.00
         #expect(Quantity(scaled: 15_000).description == "1.5")

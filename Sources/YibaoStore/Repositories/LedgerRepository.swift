@@ -17,20 +17,24 @@ enum LedgerRepository {
             "INSERT INTO journal_entries (id, kind, reference, created_at) VALUES (?, ?, ?, ?)",
             [.text(entry.id), .text(entry.kind.rawValue), .text(entry.reference), .instant(entry.at)]
         )
-        let rows = Array(repeating: "(?, ?, ?, ?, 0, ?, ?)", count: entry.postings.count).joined(separator: ", ")
+        // Create accounts on first use at zero, then apply every delta in one statement. (SQLite checks
+        // CHECK constraints on the row an upsert would insert, so deltas cannot ride in the INSERT.)
+        let rows = Array(repeating: "(?, ?, ?, 0, 0, ?, ?)", count: entry.postings.count).joined(separator: ", ")
+        try db.execute(
+            "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows) ON CONFLICT (id) DO NOTHING",
+            entry.postings.flatMap { posting -> [SQLValue] in
+                [.text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner), .instant(entry.at), .instant(entry.at)]
+            }
+        )
+        let cases = Array(repeating: "WHEN ? THEN ?", count: entry.postings.count).joined(separator: " ")
+        let keys = Array(repeating: "?", count: entry.postings.count).joined(separator: ", ")
         do {
-            try db.execute(
-                """
-                INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows)
-                ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance, updated_at = excluded.updated_at
-                """,
-                entry.postings.flatMap { posting -> [SQLValue] in
-                    [
-                        .text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner),
-                        .money(posting.amount), .instant(entry.at), .instant(entry.at),
-                    ]
-                }
+            let changed = try db.execute(
+                "UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, updated_at = ? WHERE id IN (\(keys))",
+                entry.postings.flatMap { [SQLValue.text($0.account.key), .money($0.amount)] } + [.instant(entry.at)]
+                    + entry.postings.map { .text($0.account.key) }
             )
+            precondition(changed == entry.postings.count, "every posted account exists")
         } catch StoreError.constraint(let detail) {
             throw LedgerViolation.wouldOverdraw(entry: entry.id, detail: detail)
         }

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import YibaoCore
+@testable import YibaoStore
+
+@Suite("Store contract: people, institutions, operators, reference data")
+struct ReferenceStoreTests {
+    typealias S = StoreFixtures
+
+    @Test("personal data is sealed at rest and found by keyed hash", arguments: BackendKind.available)
+    func personalDataAtRest(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            let person = S.person("P1", sequence: 7)
+            try await store.enrol(person)
+            #expect(try await store.person(number: "P1") == person)
+            #expect(try await store.person(idNumber: person.idNumber)?.number == "P1")
+            let dump = try await store.backend.read { db in try db.query("SELECT * FROM people", []) }
+            let text = dump.flatMap(\.values).map { "\($0)" }.joined(separator: " ")
+            #expect(!text.contains(person.idNumber))
+            #expect(!text.contains(person.name))
+            #expect(!text.contains(person.phone!))
+            await #expect {
+                try await store.enrol(S.person("P2", sequence: 7))
+            } throws: { ($0 as? Refusal)?.code == .alreadyExists }
+            await #expect {
+                var bad = S.person("P3", sequence: 8)
+                bad.idNumber = "123"
+                try await store.enrol(bad)
+            } throws: { ($0 as? Refusal)?.field == "id_number" }
+        }
+    }
+
+    @Test("a ciphertext moved to another row does not open")
+    func sealedValuesAreBoundToTheirRow() throws {
+        let cipher = try PersonalDataCipher(keys: .generate())
+        let sealed = cipher.seal("张三", field: "people.name", row: "P1")
+        #expect(try cipher.open(sealed, field: "people.name", row: "P1") == "张三")
+        #expect(throws: PersonalDataCipher.Failure.self) { try cipher.open(sealed, field: "people.name", row: "P2") }
+        let rotated = try PersonalDataCipher(keys: PersonalDataCipher.Keys.generate().rotated())
+        #expect(rotated.currentKeyID == "k2")
+    }
+
+    @Test("institution keys authenticate until rotated out", arguments: BackendKind.available)
+    func institutionKeys(kind: BackendKind) async throws {
+        let clock = ManualClock(StoreHarness.t0)
+        try await StoreHarness.withStore(kind, clock: clock) { store in
+            try await store.saveInstitution(S.hospital)
+            let first = try await store.issueInstitutionKey(code: S.hospital.code)
+            #expect(try await store.authenticateInstitution(token: first.token) == S.hospital)
+            #expect(try await store.authenticateInstitution(token: first.keyID + ".wrong") == nil)
+            #expect(try await store.authenticateInstitution(token: "garbage") == nil)
+            let second = try await store.issueInstitutionKey(code: S.hospital.code)
+            #expect(try await store.authenticateInstitution(token: first.token) != nil)  // overlap
+            clock.advance(seconds: Store.keyRotationOverlapSeconds + 1)
+            #expect(try await store.authenticateInstitution(token: first.token) == nil)
+            #expect(try await store.authenticateInstitution(token: second.token) == S.hospital)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func operatorTokens(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            let credential = try await store.createOperator(name: "alice", role: .operator)
+            #expect(try await store.authenticateOperator(token: credential.token)?.role == .operator)
+            #expect(try await store.authenticateOperator(token: "op_nope") == nil)
+            await #expect { try await store.createOperator(name: "alice", role: .viewer) } throws: { ($0 as? Refusal)?.code == .alreadyExists }
+        }
+    }
+
+    @Test("catalogue and policies round-trip; a change through another instance is seen", arguments: BackendKind.available)
+    func referenceData(kind: BackendKind) async throws {
+        let clock = ManualClock(StoreHarness.t0)
+        try await StoreHarness.withStore(kind, clock: clock) { store in
+            try await S.load(into: store)
+            #expect(try await store.policy(region: S.region, type: .employee, year: 2026) == S.policy)
+            #expect(try await store.catalogueItem(region: S.region, code: "B001") == S.items[1])
+            #expect(try await store.catalogueCount(region: S.region) == 3)
+            // A second instance on the same database caches, then sees a change made by the first.
+            let other = Store(backend: store.backend, clock: clock, ids: store.ids, cipher: store.cipher)
+            #expect(try await other.catalogueItem(region: S.region, code: "A001")?.name == "阿莫西林胶囊")
+            var renamed = S.items[0]
+            renamed.name = "阿莫西林胶囊(新)"
+            #expect(try await store.importCatalogue([renamed]) == 0)
+            clock.advance(seconds: 2)
+            #expect(try await other.catalogueItem(region: S.region, code: "A001")?.name == "阿莫西林胶囊(新)")
+            var bad = S.policy
+            bad.outpatient.levels[0].ratio = Ratio(basisPoints: 12_000)
+            await #expect { try await store.savePolicy(bad) } throws: { ($0 as? Refusal)?.field == "outpatient.levels[0].ratio" }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import YibaoCore
+import YibaoStore
+
+/// The backends the contract suite runs on: SQLite always, PostgreSQL when
+/// `YIBAO_TEST_POSTGRES_URL` is set (scripts/test and CI set it).
+enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    static var postgresURL: String? { ProcessInfo.processInfo.environment["YIBAO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The backends available in this run.
+    static var available: [BackendKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh, migrated store on a fresh database, closed and removed afterwards.
+struct StoreHarness {
+    /// 2026-03-02 10:00 in Beijing.
+    static let t0 = Instant(iso8601: "2026-03-02T10:00:00+08:00")!
+
+    static func withStore(
+        _ kind: BackendKind, clock: ManualClock = ManualClock(t0), seed: UInt64 = 1,
+        _ body: (Store) async throws -> Void
+    ) async throws {
+        let ids = SeededIDGenerator(seed: seed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock)
+        let cipher = try PersonalDataCipher(keys: .generate())
+        let name = "yibao_test_\(UInt32.random(in: 0...UInt32.max))"
+        let backend: any StoreBackend
+        var cleanup: () async throws -> Void
+        switch kind {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+            backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+            cleanup = { try? FileManager.default.removeItem(atPath: directory) }
+        case .postgres:
+            let url = try #require(BackendKind.postgresURL)
+            try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
+            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 16))
+            cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
+        }
+        let store = Store(backend: backend, clock: clock, ids: ids, cipher: cipher)
+        do {
+            try await store.migrate()
+            try await body(store)
+            await backend.close()
+            try await cleanup()
+        } catch {
+            await backend.close()
+            try? await cleanup()
+            throw error
+        }
+    }
+}
+
+/// Reference data for store tests: Guangzhou employees at a level-3 hospital.
+enum StoreFixtures {
+    static let region = RegionCode("440100")!
+    static let hospital = Institution(code: "H440100001", name: "广州测试医院", region: region, level: .level3)
+
+    static let policy = Policy(
+        region: region, insuranceType: .employee, year: 2026, title: "test employee policy", sources: ["test"],
+        outpatient: BenefitPool(
+            deductibleScope: .perYear,
+            levels: [LevelRule(level: .level3, deductible: .yuan(100), ratio: Ratio(percent: 60)), LevelRule(level: .level1, deductible: .zero, ratio: .zero)],
+            annualCap: .yuan(8000)
+        ),
+        inpatient: BenefitPool(
+            deductibleScope: .perVisit, levels: [LevelRule(level: .level3, deductible: .yuan(1000), ratio: Ratio(percent: 80))],
+            annualCap: .yuan(1_000_000)
+        )
+    )
+
+    static let items = [
+        CatalogueItem(region: region, code: "A001", name: "阿莫西林胶囊", specification: "0.25g×24粒", category: .drug, itemClass: .a),
+        CatalogueItem(
+            region: region, code: "B001", name: "头孢克肟胶囊", specification: "0.1g×6粒", category: .drug, itemClass: .b, priceCap: .yuan(30),
+            firstSelfPayRatio: Ratio(percent: 10)
+        ),
+        CatalogueItem(region: region, code: "C001", name: "进口营养液", specification: "500ml", category: .drug, itemClass: .c),
+    ]
+
+    static func person(_ number: String, sequence: Int, type: InsuranceType = .employee) -> Person {
+        let birth = CivilDate(year: 1980, month: 5, day: 1 + sequence % 28)!
+        return Person(
+            number: number, name: "测试\(sequence)", idNumber: IDNumber.make(region: "440106", birthDate: birth, sequence: sequence),
+            birthDate: birth, region: region, insuranceType: type, phone: "1380013\(String(format: "%04d", sequence))"
+        )
+    }
+
+    /// Saves the policy, institution and catalogue.
+    static func load(into store: Store) async throws {
+        try await store.savePolicy(policy)
+        try await store.saveInstitution(hospital)
+        _ = try await store.importCatalogue(items)
+    }
+
+    static func line(_ number: String, _ code: String, yuan: Int64, quantity: Int64 = 1) -> FeeLine {
+        FeeLine(lineNumber: number, itemCode: code, unitPrice: .yuan(yuan), quantity: Quantity(units: quantity))
+    }
+}
