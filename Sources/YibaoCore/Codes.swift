@@ -12,7 +12,7 @@ public struct RegionCode: Sendable, Hashable, Comparable, Codable, CustomStringC
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        guard let code = RegionCode(try container.decode(String.self)) else {
+        guard let text = try? container.decode(String.self), let code = RegionCode(text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "a region is a six-digit administrative code such as 440100")
         }
         self = code

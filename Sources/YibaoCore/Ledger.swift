@@ -5,7 +5,7 @@
 public enum AccountKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// 个人账户: a person's personal account. Never negative.
     case personal
-    /// A fund of a region and insurance type (`owner` = `region/insutype/fund_pay_type`).
+    /// A fund of a region and insurance type (`owner` = `region-insutype-fund_pay_type`).
     case fund
     /// Owed by the bureau to an institution for fund and personal-account payments, until cleared.
     case institutionClearing = "institution_clearing"
@@ -40,7 +40,7 @@ public struct AccountID: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func personal(_ personNumber: String) -> AccountID { AccountID(.personal, personNumber) }
     /// A region's fund of one type.
     public static func fund(_ region: RegionCode, _ insurance: InsuranceType, _ type: FundPayType) -> AccountID {
-        AccountID(.fund, "\(region)/\(insurance.rawValue)/\(type.rawValue)")
+        AccountID(.fund, "\(region)-\(insurance.rawValue)-\(type.rawValue)")
     }
     /// What the bureau owes an institution.
     public static func institutionClearing(_ code: String) -> AccountID { AccountID(.institutionClearing, code) }

@@ -22,7 +22,11 @@ public struct Money: Sendable, Hashable, Comparable, Codable, CustomStringConver
     public static let requestAmountMax = Money.yuan(10_000_000)
 
     public init(from decoder: any Decoder) throws {
-        self.fen = try decoder.singleValueContainer().decode(Int64.self)
+        let container = try decoder.singleValueContainer()
+        guard let fen = try? container.decode(Int64.self) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "an amount is an integer number of fen (no decimals, no text)")
+        }
+        self.fen = fen
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -100,7 +104,11 @@ public struct Ratio: Sendable, Hashable, Comparable, Codable, CustomStringConver
     public static let whole = Ratio(basisPoints: one)
 
     public init(from decoder: any Decoder) throws {
-        self.basisPoints = try decoder.singleValueContainer().decode(Int64.self)
+        let container = try decoder.singleValueContainer()
+        guard let basisPoints = try? container.decode(Int64.self) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "a ratio is an integer number of basis points (8500 is 85%)")
+        }
+        self.basisPoints = basisPoints
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -185,8 +193,7 @@ public struct Quantity: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        let value = try container.decode(Double.self)
-        guard let quantity = Quantity(decimal: value) else {
+        guard let value = try? container.decode(Double.self), let quantity = Quantity(decimal: value) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
                 debugDescription: "a quantity is a number up to 10000 with at most four decimals"

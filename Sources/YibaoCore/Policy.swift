@@ -47,7 +47,9 @@ public struct Policy: Sendable, Hashable, Codable {
         if title.isEmpty { found.append(("title", "title must not be empty")) }
         found += outpatient.problems().map { ("outpatient." + $0.0, $0.1) }
         found += inpatient.problems().map { ("inpatient." + $0.0, $0.1) }
-        for (name, factor) in [("unfiled", crossRegion.unfiled), ("referral", crossRegion.referral), ("long_term_resident", crossRegion.longTermResident)]
+        for (name, factor) in [
+            ("unfiled", crossRegion.unfiled), ("referral", crossRegion.referral), ("long_term_resident", crossRegion.longTermResident),
+        ]
         where !factor.isProperFraction {
             found.append(("cross_region." + name, "a factor is 0 to 10000 basis points"))
         }

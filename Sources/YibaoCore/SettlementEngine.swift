@@ -86,7 +86,8 @@ public enum SettlementEngine {
         guard input.person.status == .active else {
             throw Refusal(.personNotInsured, "the person's insurance is \(input.person.status.rawValue); benefits cannot be paid")
         }
-        precondition(input.policy.region == input.person.region && input.policy.insuranceType == input.person.insuranceType, "policy must be the person's")
+        precondition(
+            input.policy.region == input.person.region && input.policy.insuranceType == input.person.insuranceType, "policy must be the person's")
         precondition(!input.accountBalance.isNegative && !input.mutualAidAvailable.isNegative, "balances are never negative")
         var trace: [String] = []
 
@@ -96,7 +97,9 @@ public enum SettlementEngine {
         let overLimit = Money.sum(input.lines.map(\.overLimit))
         let firstSelfPay = Money.sum(input.lines.map(\.firstSelfPay))
         let inScope = Money.sum(input.lines.map(\.inScope))
-        trace.append("费用 fees \(total): 全自费 full self-pay \(fullSelfPay), 超限价 over limit \(overLimit), 先行自付 first self-pay \(firstSelfPay), 政策范围内 in scope \(inScope)")
+        trace.append(
+            "费用 fees \(total): 全自费 full self-pay \(fullSelfPay), 超限价 over limit \(overLimit), 先行自付 first self-pay \(firstSelfPay), 政策范围内 in scope \(inScope)"
+        )
 
         // 2. The rule of the pool at this hospital level.
         let poolKind = input.category.pool
@@ -114,7 +117,9 @@ public enum SettlementEngine {
             if crossRegion {
                 let factor = input.policy.crossRegion.factor(for: input.person.crossRegionFiling)
                 let scaled = ratio.scaled(by: factor)
-                trace.append("异地就医 cross-region (\(input.person.region) treated in \(input.institution.region), filing \(input.person.crossRegionFiling.rawValue)): \(ratio) × \(factor) = \(scaled)")
+                trace.append(
+                    "异地就医 cross-region (\(input.person.region) treated in \(input.institution.region), filing \(input.person.crossRegionFiling.rawValue)): \(ratio) × \(factor) = \(scaled)"
+                )
                 ratio = scaled
             }
         }
@@ -131,7 +136,8 @@ public enum SettlementEngine {
                 deductible = rule.deductible
                 if poolKind == .inpatient, input.accumulators.visits > 0, let factor = pool.repeatStayDeductibleFactor {
                     deductible = rule.deductible.portion(factor)
-                    trace.append("起付线 deductible \(rule.deductible) per stay; stay \(input.accumulators.visits + 1) this year pays \(factor): \(deductible)")
+                    trace.append(
+                        "起付线 deductible \(rule.deductible) per stay; stay \(input.accumulators.visits + 1) this year pays \(factor): \(deductible)")
                 } else {
                     trace.append("起付线 deductible \(deductible) per \(poolKind == .inpatient ? "stay" : "visit")")
                 }
@@ -149,7 +155,9 @@ public enum SettlementEngine {
         let pooledFund = min(uncapped, remainingCap)
         var aboveCapAmount = Money.zero
         if covered {
-            trace.append("统筹基金 basic fund: (\(inScope) − \(deductiblePaid)) × \(ratio) = \(uncapped); annual cap \(cap), \(input.accumulators.basicFundPaid) paid, \(remainingCap) left")
+            trace.append(
+                "统筹基金 basic fund: (\(inScope) − \(deductiblePaid)) × \(ratio) = \(uncapped); annual cap \(cap), \(input.accumulators.basicFundPaid) paid, \(remainingCap) left"
+            )
             if pooledFund < uncapped {
                 let coveredEligible = min(eligible, Money(fen: Rounding.divideRoundingUp(pooledFund.fen, times: Ratio.one, by: ratio.basisPoints)))
                 aboveCapAmount = eligible - coveredEligible
@@ -187,7 +195,9 @@ public enum SettlementEngine {
                     tierPaid = left
                 }
             }
-            trace.append("\(input.person.insuranceType == .employee ? "大额医疗补助 large-amount subsidy" : "大病保险 catastrophic insurance"): above-cap amount this year \(before) → \(after), tier deductible \(tier.deductible); " + (steps.isEmpty ? "nothing payable yet" : steps.joined(separator: " + ")) + " → \(tierPaid)")
+            trace.append(
+                "\(input.person.insuranceType == .employee ? "大额医疗补助 large-amount subsidy" : "大病保险 catastrophic insurance"): above-cap amount this year \(before) → \(after), tier deductible \(tier.deductible); "
+                    + (steps.isEmpty ? "nothing payable yet" : steps.joined(separator: " + ")) + " → \(tierPaid)")
         } else if aboveCapAmount.isPositive {
             trace.append("no tier above the cap in this pool: \(aboveCapAmount) is the person's")
         }
@@ -201,7 +211,9 @@ public enum SettlementEngine {
         if input.useAccount {
             ownAccount = min(input.accountBalance, personTotal)
             mutualAid = min(input.mutualAidAvailable, personTotal - ownAccount)
-            trace.append("个人账户 personal account: balance \(input.accountBalance) pays \(ownAccount)" + (mutualAid.isPositive ? "; 共济 family mutual aid pays \(mutualAid)" : ""))
+            trace.append(
+                "个人账户 personal account: balance \(input.accountBalance) pays \(ownAccount)"
+                    + (mutualAid.isPositive ? "; 共济 family mutual aid pays \(mutualAid)" : ""))
         } else {
             trace.append("个人账户 personal account not used (acct_used_flag 0)")
         }

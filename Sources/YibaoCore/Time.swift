@@ -28,8 +28,7 @@ public struct Instant: Sendable, Hashable, Comparable, Codable, CustomStringConv
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let instant = Instant(iso8601: text) else {
+        guard let text = try? container.decode(String.self), let instant = Instant(iso8601: text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 time such as 2026-11-22T08:30:00+08:00")
         }
         self = instant
@@ -201,7 +200,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        guard let date = CivilDate(try container.decode(String.self)) else {
+        guard let text = try? container.decode(String.self), let date = CivilDate(text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a date YYYY-MM-DD")
         }
         self = date

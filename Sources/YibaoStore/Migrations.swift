@@ -15,7 +15,7 @@ public enum Migrations {
 
     /// Every migration, in order.
     public static let all: [Migration] = [
-        Migration(version: 1, name: "foundation: people, institutions, catalogue, policies, ledger, visits, settlements", statements: foundation),
+        Migration(version: 1, name: "foundation: people, institutions, catalogue, policies, ledger, visits, settlements", statements: foundation)
     ]
 
     /// The newest version this program knows.
@@ -26,11 +26,13 @@ public enum Migrations {
     @discardableResult
     public static func migrate(_ backend: any StoreBackend, now: Instant) async throws -> [Int] {
         _ = try await backend.write { db in
-            try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", [])
+            try db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", [])
         }
         return try await backend.write { db in
             if db.dialect == .postgres { _ = try db.query("SELECT pg_advisory_xact_lock(73012026)", []) }
-            let current = try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0
+            let current =
+                try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0
             guard current <= latestVersion else { throw StoreError.schemaTooNew(stored: Int(current), known: latestVersion) }
             var applied: [Int] = []
             for migration in all where migration.version > current {
@@ -48,14 +50,16 @@ public enum Migrations {
     /// The schema version stored in the database (0 when none).
     public static func storedVersion(_ backend: any StoreBackend) async throws -> Int {
         try await backend.read { db in
-            let exists = try db.queryOne(
-                db.dialect == .postgres
-                    ? "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-                    : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-                []
-            )?.int64("n") ?? 0
+            let exists =
+                try db.queryOne(
+                    db.dialect == .postgres
+                        ? "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+                        : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                    []
+                )?.int64("n") ?? 0
             guard exists > 0 else { return 0 }
-            return Int(try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0)
+            return Int(
+                try db.queryOne("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM schema_migrations", [])?.int64("version") ?? 0)
         }
     }
 

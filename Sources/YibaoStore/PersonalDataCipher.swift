@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
+import Synchronization
+import YibaoCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
-import YibaoCore
 
 /// Encrypts personal data (names, ID numbers, phone numbers, document references) at rest with
 /// AES-256-GCM, and makes keyed lookup hashes so that exact-match queries still work without the

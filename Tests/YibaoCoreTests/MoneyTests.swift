@@ -3,15 +3,17 @@ import YibaoCore
 
 @Suite("Money, ratios and the one rounding rule")
 struct MoneyTests {
-    @Test("portions round half away from zero, to the fen", arguments: [
-        (452, 500, 23),  // 4.52 × 5 % = 0.226 → 0.23 (reference §6.1's captured row)
-        (450, 500, 23),  // 0.225 → 0.23 (half rounds away)
-        (449, 500, 22),  // 0.2245 → 0.22
-        (-452, 500, -23),
-        (100, 3333, 33),
-        (756_000, 8500, 642_600),
-        (0, 8500, 0),
-    ] as [(Int64, Int64, Int64)])
+    @Test(
+        "portions round half away from zero, to the fen",
+        arguments: [
+            (452, 500, 23),  // 4.52 × 5 % = 0.226 → 0.23 (reference §6.1's captured row)
+            (450, 500, 23),  // 0.225 → 0.23 (half rounds away)
+            (449, 500, 22),  // 0.2245 → 0.22
+            (-452, 500, -23),
+            (100, 3333, 33),
+            (756_000, 8500, 642_600),
+            (0, 8500, 0),
+        ] as [(Int64, Int64, Int64)])
     func portion(fen: Int64, basisPoints: Int64, expected: Int64) {
         #expect(Money(fen: fen).portion(Ratio(basisPoints: basisPoints)) == Money(fen: expected))
     }

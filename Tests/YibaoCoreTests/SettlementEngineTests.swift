@@ -58,11 +58,13 @@ struct SettlementEngineTests {
     // Lanzhou-shaped employee outpatient: 200 a year deductible, 65 %, cap 2500.
     static let perYearOutpatient = F.policy(outpatient: F.pool(scope: .perYear, deductible: .yuan(200), ratio: Ratio(percent: 65), cap: .yuan(2500)))
 
-    @Test("a per-year deductible partly paid earlier", arguments: [
-        (Int64(5_000), Int64(15_000), Int64(9_750)),  // 50 paid before: 150 due, (300 − 150) × 65 %
-        (Int64(20_000), Int64(0), Int64(19_500)),  // fully paid: nothing due
-        (Int64(0), Int64(20_000), Int64(6_500)),  // none paid: 200 due
-    ])
+    @Test(
+        "a per-year deductible partly paid earlier",
+        arguments: [
+            (Int64(5_000), Int64(15_000), Int64(9_750)),  // 50 paid before: 150 due, (300 − 150) × 65 %
+            (Int64(20_000), Int64(0), Int64(19_500)),  // fully paid: nothing due
+            (Int64(0), Int64(20_000), Int64(6_500)),  // none paid: 200 due
+        ])
     func perYearDeductible(paidBefore: Int64, deductible: Int64, fund: Int64) throws {
         let result = try SettlementEngine.calculate(
             F.input(
@@ -126,7 +128,8 @@ struct SettlementEngineTests {
         type: .resident,
         inpatient: F.pool(
             ratio: Ratio(percent: 70), cap: .yuan(350_000),
-            tier: AboveCapTier(deductible: .yuan(1000), bands: [.init(upTo: .yuan(2000), ratio: Ratio(percent: 60)), .init(upTo: nil, ratio: Ratio(percent: 70))])
+            tier: AboveCapTier(
+                deductible: .yuan(1000), bands: [.init(upTo: .yuan(2000), ratio: Ratio(percent: 60)), .init(upTo: nil, ratio: Ratio(percent: 70))])
         )
     )
 
@@ -168,14 +171,18 @@ struct SettlementEngineTests {
         #expect(retiree.breakdown.fundRatio == Ratio(percent: 85))
     }
 
-    @Test("each hospital level has its own ratio", arguments: [
-        (HospitalLevel.community, Int64(90)), (.level1, 85), (.level2, 80), (.level3, 75), (.level3A, 70),
-    ])
+    @Test(
+        "each hospital level has its own ratio",
+        arguments: [
+            (HospitalLevel.community, Int64(90)), (.level1, 85), (.level2, 80), (.level3, 75), (.level3A, 70),
+        ])
     func levels(level: HospitalLevel, percent: Int64) throws {
         var pool = F.pool()
         pool.levels = [
-            LevelRule(level: .community, deductible: .zero, ratio: Ratio(percent: 90)), LevelRule(level: .level1, deductible: .zero, ratio: Ratio(percent: 85)),
-            LevelRule(level: .level2, deductible: .zero, ratio: Ratio(percent: 80)), LevelRule(level: .level3, deductible: .zero, ratio: Ratio(percent: 75)),
+            LevelRule(level: .community, deductible: .zero, ratio: Ratio(percent: 90)),
+            LevelRule(level: .level1, deductible: .zero, ratio: Ratio(percent: 85)),
+            LevelRule(level: .level2, deductible: .zero, ratio: Ratio(percent: 80)),
+            LevelRule(level: .level3, deductible: .zero, ratio: Ratio(percent: 75)),
             LevelRule(level: .level3A, deductible: .zero, ratio: Ratio(percent: 70)),
         ]
         let result = try SettlementEngine.calculate(F.input([F.line(F.item(.a), price: .yuan(100))], level: level, policy: F.policy(inpatient: pool)))
@@ -186,7 +193,9 @@ struct SettlementEngineTests {
     func notCovered() throws {
         let policy = F.policy(type: .resident, outpatient: F.pool(levels: [.community, .level1]))
         let result = try SettlementEngine.calculate(
-            F.input([F.line(F.item(.a), price: .yuan(100))], person: F.person(type: .resident), level: .level3, policy: policy, category: .ordinaryOutpatient)
+            F.input(
+                [F.line(F.item(.a), price: .yuan(100))], person: F.person(type: .resident), level: .level3, policy: policy,
+                category: .ordinaryOutpatient)
         )
         #expect(result.breakdown.fundTotal == .zero)
         #expect(result.breakdown.personTotal == .yuan(100))
@@ -198,7 +207,8 @@ struct SettlementEngineTests {
         let lanzhouPerson = F.person(region: F.lanzhou)
         let policy = F.policy(region: F.lanzhou, outpatient: F.pool(ratio: Ratio(percent: 80)))
         let unfiled = try SettlementEngine.calculate(
-            F.input([F.line(F.item(.a), price: .yuan(100))], person: lanzhouPerson, treatedIn: F.guangzhou, policy: policy, category: .ordinaryOutpatient)
+            F.input(
+                [F.line(F.item(.a), price: .yuan(100))], person: lanzhouPerson, treatedIn: F.guangzhou, policy: policy, category: .ordinaryOutpatient)
         )
         #expect(unfiled.breakdown.pooledFund == .yuan(56))
         var referred = lanzhouPerson
@@ -235,13 +245,15 @@ struct SettlementEngineTests {
     func accountThenMutualAidThenCash() throws {
         let policy = F.policy(outpatient: F.pool(ratio: .zero))
         let lines = [F.line(F.item(.a), price: .yuan(100))]
-        let both = try SettlementEngine.calculate(F.input(lines, policy: policy, category: .ordinaryOutpatient, balance: .yuan(30), mutualAid: .yuan(50)))
+        let both = try SettlementEngine.calculate(
+            F.input(lines, policy: policy, category: .ordinaryOutpatient, balance: .yuan(30), mutualAid: .yuan(50)))
         #expect(both.breakdown.accountPaid == .yuan(80))
         #expect(both.breakdown.mutualAidPaid == .yuan(50))
         #expect(both.ownAccountPaid == .yuan(30))
         #expect(both.breakdown.cashPaid == .yuan(20))
         #expect(both.breakdown.accountBalanceAfter == .zero)
-        let notUsed = try SettlementEngine.calculate(F.input(lines, policy: policy, category: .ordinaryOutpatient, useAccount: false, balance: .yuan(30)))
+        let notUsed = try SettlementEngine.calculate(
+            F.input(lines, policy: policy, category: .ordinaryOutpatient, useAccount: false, balance: .yuan(30)))
         #expect(notUsed.breakdown.accountPaid == .zero && notUsed.breakdown.cashPaid == .yuan(100))
         #expect(notUsed.breakdown.accountBalanceAfter == .yuan(30))
     }

@@ -28,7 +28,8 @@ struct SettlementPropertyTests {
         let tier: AboveCapTier? =
             Bool.random(using: &rng)
             ? AboveCapTier(
-                deductible: amount(5000), bands: [.init(upTo: .yuan(Int64.random(in: 1...50_000, using: &rng)), ratio: ratio()), .init(upTo: nil, ratio: ratio())],
+                deductible: amount(5000),
+                bands: [.init(upTo: .yuan(Int64.random(in: 1...50_000, using: &rng)), ratio: ratio()), .init(upTo: nil, ratio: ratio())],
                 annualCap: Bool.random(using: &rng) ? amount(100_000) : nil
             ) : nil
         let cap = amount(20_000)
@@ -63,7 +64,8 @@ struct SettlementPropertyTests {
         #expect(result.accumulatorDelta.isNonNegative, "seed \(seed)")
         let negated = b.negated(balanceAfter: .zero)
         #expect(negated.totalAmount == -b.totalAmount && negated.brokenIdentity() == nil, "seed \(seed)")
-        let movements = SettlementPostings.movements(result, person: person, institution: input.institution, mutualAidFrom: "P9", cashChannel: "sandbox")
+        let movements = SettlementPostings.movements(
+            result, person: person, institution: input.institution, mutualAidFrom: "P9", cashChannel: "sandbox")
         #expect(Money.sum(movements.map(\.amount)) == .zero, "seed \(seed): postings balance")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YibaoCore
+
 @testable import YibaoStore
 
 @Suite("Store contract: people, institutions, operators, reference data")
@@ -47,7 +48,7 @@ struct ReferenceStoreTests {
             try await store.saveInstitution(S.hospital)
             let first = try await store.issueInstitutionKey(code: S.hospital.code)
             #expect(try await store.authenticateInstitution(token: first.token) == S.hospital)
-            #expect(try await store.authenticateInstitution(token: first.keyID + ".wrong") == nil)
+            #expect(try await store.authenticateInstitution(token: first.keyId + ".wrong") == nil)
             #expect(try await store.authenticateInstitution(token: "garbage") == nil)
             let second = try await store.issueInstitutionKey(code: S.hospital.code)
             #expect(try await store.authenticateInstitution(token: first.token) != nil)  // overlap

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YibaoCore
+
 @testable import YibaoStore
 
 @Suite("Store contract: settlement, reversal, idempotency, ledger")
@@ -22,7 +23,8 @@ struct SettlementStoreTests {
             try await S.load(into: store)
             try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
             let visit = try await store.openVisit(
-                OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ001", lines: [S.line("1", "A001", yuan: 300)]),
+                OpenVisitRequest(
+                    personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ001", lines: [S.line("1", "A001", yuan: 300)]),
                 institution: S.hospital
             )
             // act: pre-settle moves nothing
@@ -51,7 +53,8 @@ struct SettlementStoreTests {
 
             // A second visit finds the deductible already paid this year.
             let second = try await store.openVisit(
-                OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ002", lines: [S.line("1", "A001", yuan: 100)]),
+                OpenVisitRequest(
+                    personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ002", lines: [S.line("1", "A001", yuan: 100)]),
                 institution: S.hospital
             )
             let secondPreview = try await store.preSettle(visitID: second.id, institution: S.hospital, useAccount: false)
@@ -84,7 +87,8 @@ struct SettlementStoreTests {
             try await S.load(into: store)
             try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(50))
             let visit = try await store.openVisit(
-                OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ1", lines: [S.line("1", "B001", yuan: 40)]),
+                OpenVisitRequest(
+                    personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ1", lines: [S.line("1", "B001", yuan: 40)]),
                 institution: S.hospital
             )
             let key = IdempotencyRequest(key: "k-1", fingerprint: "f-1")
@@ -92,7 +96,8 @@ struct SettlementStoreTests {
             let again = try await store.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: key)
             #expect(again == first)
             await #expect {
-                try await store.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: IdempotencyRequest(key: "k-1", fingerprint: "other"))
+                try await store.settle(
+                    visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: IdempotencyRequest(key: "k-1", fingerprint: "other"))
             } throws: { ($0 as? Refusal)?.code == .idempotencyKeyReused }
             #expect(try await store.accountBalance(of: "P1").balance == .yuan(50) - first.breakdown.accountPaid)
         }
@@ -104,7 +109,8 @@ struct SettlementStoreTests {
             try await S.load(into: store)
             try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
             let visit = try await store.openVisit(
-                OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ1", lines: [S.line("1", "A001", yuan: 120)]),
+                OpenVisitRequest(
+                    personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ1", lines: [S.line("1", "A001", yuan: 120)]),
                 institution: S.hospital
             )
             let key = IdempotencyRequest(key: "same", fingerprint: "same")
@@ -130,7 +136,8 @@ struct SettlementStoreTests {
             var visits: [String] = []
             for index in 0..<200 {
                 let visit = try await store.openVisit(
-                    OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "V\(index)", lines: [S.line("1", "C001", yuan: 10)]),
+                    OpenVisitRequest(
+                        personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "V\(index)", lines: [S.line("1", "C001", yuan: 10)]),
                     institution: S.hospital
                 )
                 visits.append(visit.id)
@@ -161,12 +168,14 @@ struct SettlementStoreTests {
             try await store.enrol(S.person("P1", sequence: 1))
             await #expect {
                 try await store.openVisit(
-                    OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "X", lines: [S.line("1", "NOPE", yuan: 1)]),
+                    OpenVisitRequest(
+                        personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "X", lines: [S.line("1", "NOPE", yuan: 1)]),
                     institution: S.hospital
                 )
             } throws: { ($0 as? Refusal)?.code == .unknownCatalogueItem && ($0 as? Refusal)?.field == "lines[0].item_code" }
             await #expect {
-                try await store.openVisit(OpenVisitRequest(personNumber: "NOBODY", category: .ordinaryOutpatient, hospitalVisitNumber: "X"), institution: S.hospital)
+                try await store.openVisit(
+                    OpenVisitRequest(personNumber: "NOBODY", category: .ordinaryOutpatient, hospitalVisitNumber: "X"), institution: S.hospital)
             } throws: { ($0 as? Refusal)?.code == .unknownPerson }
             await #expect {
                 try await store.openVisit(

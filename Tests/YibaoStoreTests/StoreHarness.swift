@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import YibaoCore
 import YibaoStore
@@ -16,6 +17,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 }
+
+private let announced = Mutex(false)
 
 /// A fresh, migrated store on a fresh database, closed and removed afterwards.
 struct StoreHarness {
@@ -38,6 +41,11 @@ struct StoreHarness {
             cleanup = { try? FileManager.default.removeItem(atPath: directory) }
         case .postgres:
             let url = try #require(BackendKind.postgresURL)
+            if announced.withLock({ seen in
+                defer { seen = true }; return !seen
+            }) {
+                print("[store contract] running on PostgreSQL as well as SQLite: \(url)")
+            }
             try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
             backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 16))
             cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
@@ -65,7 +73,10 @@ enum StoreFixtures {
         region: region, insuranceType: .employee, year: 2026, title: "test employee policy", sources: ["test"],
         outpatient: BenefitPool(
             deductibleScope: .perYear,
-            levels: [LevelRule(level: .level3, deductible: .yuan(100), ratio: Ratio(percent: 60)), LevelRule(level: .level1, deductible: .zero, ratio: .zero)],
+            levels: [
+                LevelRule(level: .level3, deductible: .yuan(100), ratio: Ratio(percent: 60)),
+                LevelRule(level: .level1, deductible: .zero, ratio: .zero),
+            ],
             annualCap: .yuan(8000)
         ),
         inpatient: BenefitPool(

@@ -23,7 +23,10 @@ enum LedgerRepository {
         try db.execute(
             "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows) ON CONFLICT (id) DO NOTHING",
             entry.postings.flatMap { posting -> [SQLValue] in
-                [.text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner), .instant(entry.at), .instant(entry.at)]
+                [
+                    .text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner), .instant(entry.at),
+                    .instant(entry.at),
+                ]
             }
         )
         let cases = Array(repeating: "WHEN ? THEN ?", count: entry.postings.count).joined(separator: " ")

@@ -16,7 +16,8 @@ enum VisitRepository {
                 ]
             )
         } catch StoreError.uniqueViolation {
-            throw Refusal(.alreadyExists, "this institution already has a visit numbered \(visit.hospitalVisitNumber)", field: "hospital_visit_number")
+            throw Refusal(
+                .alreadyExists, "this institution already has a visit numbered \(visit.hospitalVisitNumber)", field: "hospital_visit_number")
         }
     }
 
@@ -160,9 +161,12 @@ enum IdempotencyRepository {
             [.text(scope), .text(key), .text(fingerprint), .instant(now)]
         )
         if inserted == 1 { return .claimed }
-        guard let row = try db.queryOne(
-            "SELECT fingerprint, result_kind, result_id FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?", [.text(scope), .text(key)]
-        ) else { throw StoreError.conflict("idempotency key vanished") }
+        guard
+            let row = try db.queryOne(
+                "SELECT fingerprint, result_kind, result_id FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?",
+                [.text(scope), .text(key)]
+            )
+        else { throw StoreError.conflict("idempotency key vanished") }
         guard try row.string("fingerprint") == fingerprint else {
             throw Refusal(.idempotencyKeyReused, "this Idempotency-Key was already used for a different request; use a new key for a new request")
         }

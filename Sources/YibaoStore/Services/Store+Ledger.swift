@@ -59,9 +59,13 @@ extension Store {
                 LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(p.amount), 0)
                 """ + limit, []
             ) {
-                add("balance differs from postings", try row.string("id"), "stored \(try row.money("balance")), postings sum to \(try row.money("computed"))")
+                add(
+                    "balance differs from postings", try row.string("id"),
+                    "stored \(try row.money("balance")), postings sum to \(try row.money("computed"))")
             }
-            for row in try db.query("SELECT id, balance, held FROM accounts WHERE kind = 'personal' AND (balance < 0 OR held < 0 OR held > balance)" + limit, []) {
+            for row in try db.query(
+                "SELECT id, balance, held FROM accounts WHERE kind = 'personal' AND (balance < 0 OR held < 0 OR held > balance)" + limit, [])
+            {
                 add("personal account overdrawn", try row.string("id"), "balance \(try row.money("balance")), on hold \(try row.money("held"))")
             }
             let sums = try db.queryOne(
@@ -77,7 +81,9 @@ extension Store {
                 GROUP BY s.id, s.fund_total, s.account_paid HAVING s.fund_total + s.account_paid <> COALESCE(SUM(p.amount), 0)
                 """ + limit, []
             ) {
-                add("settlement and ledger disagree", try row.string("id"), "fund + account \(try row.money("expected")), posted to the institution \(try row.money("posted"))")
+                add(
+                    "settlement and ledger disagree", try row.string("id"),
+                    "fund + account \(try row.money("expected")), posted to the institution \(try row.money("posted"))")
             }
             var settlements: Int64 = 0
             var after = ""
@@ -89,7 +95,9 @@ extension Store {
                     let record = try YibaoJSON.decode(SettlementRecord.self, from: try row.string("document"))
                     if let broken = record.breakdown.brokenIdentity() { add("settlement identity", record.id, broken) }
                     if Money.sum(record.lines.map(\.split.amount)) != record.breakdown.totalAmount {
-                        add("settlement lines", record.id, "lines sum to \(Money.sum(record.lines.map(\.split.amount))), total is \(record.breakdown.totalAmount)")
+                        add(
+                            "settlement lines", record.id,
+                            "lines sum to \(Money.sum(record.lines.map(\.split.amount))), total is \(record.breakdown.totalAmount)")
                     }
                 }
                 after = try last.string("id")

@@ -5,11 +5,11 @@ public struct InstitutionCredential: Sendable, Hashable, Codable {
     /// The institution.
     public let institutionCode: String
     /// The key id (public).
-    public let keyID: String
+    public let keyId: String
     /// The secret; only its hash is stored.
     public let secret: String
     /// The bearer token to send: `keyID.secret`.
-    public var token: String { keyID + "." + secret }
+    public var token: String { keyId + "." + secret }
 }
 
 /// An operator's bearer token, shown once when issued.
@@ -127,7 +127,9 @@ extension Store {
     /// Creates or updates an institution; returns true when it was created.
     @discardableResult
     public func saveInstitution(_ institution: Institution) async throws -> Bool {
-        if institution.code.isEmpty || institution.code.utf8.count > 30 || !institution.code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+        if institution.code.isEmpty || institution.code.utf8.count > 30
+            || !institution.code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+        {
             throw Refusal.invalid("code", "code (fixmedins_code) must be 1 to 30 letters or digits")
         }
         if institution.name.isEmpty || institution.name.count > 200 { throw Refusal.invalid("name", "name must be 1 to 200 characters") }
@@ -159,7 +161,15 @@ extension Store {
                 institution: code, except: keyID, at: now.adding(seconds: Store.keyRotationOverlapSeconds), in: db
             )
         }
-        return InstitutionCredential(institutionCode: code, keyID: keyID, secret: secret)
+        return InstitutionCredential(institutionCode: code, keyId: keyID, secret: secret)
+    }
+
+    /// Installs a key with a chosen id and secret (the demo's published credentials; never in production).
+    public func installInstitutionKey(code: String, keyID: String, secret: String) async throws {
+        let hash = Secrets.sha256Hex(secret)
+        try await write { db, now in
+            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, now: now, in: db)
+        }
     }
 
     /// The institution a bearer token `keyID.secret` belongs to, or nil when the token is wrong,
@@ -180,16 +190,16 @@ extension Store {
     // MARK: Operators
 
     /// Creates an operator and issues a token.
-    public func createOperator(name: String, role: OperatorRole) async throws -> OperatorCredential {
+    public func createOperator(name: String, role: OperatorRole, token: String? = nil) async throws -> OperatorCredential {
         if name.isEmpty || name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
         let id = ids.next("O")
         try await write { db, now in try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db) }
-        return try await issueOperatorToken(name: name)
+        return try await issueOperatorToken(name: name, token: token)
     }
 
-    /// Issues a new token for an existing operator.
-    public func issueOperatorToken(name: String) async throws -> OperatorCredential {
-        let token = "op_" + Secrets.randomToken()
+    /// Issues a new token for an existing operator (`token` chooses it: the demo's published token only).
+    public func issueOperatorToken(name: String, token chosen: String? = nil) async throws -> OperatorCredential {
+        let token = chosen ?? "op_" + Secrets.randomToken()
         let hash = Secrets.sha256Hex(token)
         return try await write { db, now in
             guard let found = try OperatorRepository.find(name: name, in: db) else { throw Refusal(.notFound, "no operator is named \(name)") }

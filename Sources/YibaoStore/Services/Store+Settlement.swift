@@ -75,7 +75,9 @@ extension Store {
             guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            guard visit.state == .open else { throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines") }
+            guard visit.state == .open else {
+                throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines")
+            }
             try Store.validate(lines, existing: visit.lines.map(\.lineNumber))
             visit.lines += try Store.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
             visit.total = Money.sum(visit.lines.map(\.amount))
@@ -152,15 +154,18 @@ extension Store {
 
     /// Settles a visit (结算): the engine's split, the journal entry, the accumulators and the record
     /// in one transaction. The cash part is the hospital's to collect at the counter.
-    public func settle(visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
+    public func settle(visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?) async throws -> SettlementRecord
+    {
         let cipher = self.cipher
         let reference = self.reference
         let ids = self.ids
         let scope = "settle:" + institution.code
         return try await write { db, now in
-            if let idempotency, case .replay(_, let id) = try IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
-            ) {
+            if let idempotency,
+                case .replay(_, let id) = try IdempotencyRepository.claim(
+                    scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
+                )
+            {
                 guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("idempotent result \(id) missing")
                 }
@@ -212,9 +217,11 @@ extension Store {
         let ids = self.ids
         let scope = "reverse:" + institution.code
         return try await write { db, now in
-            if let idempotency, case .replay(_, let id) = try IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
-            ) {
+            if let idempotency,
+                case .replay(_, let id) = try IdempotencyRepository.claim(
+                    scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
+                )
+            {
                 guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("idempotent result \(id) missing")
                 }
@@ -223,9 +230,12 @@ extension Store {
             guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
             }
-            guard original.kind == .settlement else { throw Refusal(.alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement") }
+            guard original.kind == .settlement else {
+                throw Refusal(.alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement")
+            }
             if let reversal = original.reversedBy {
-                throw Refusal(.alreadyReversed, "settlement \(settlementID) was already reversed by \(reversal)", references: ["reversal_id": reversal])
+                throw Refusal(
+                    .alreadyReversed, "settlement \(settlementID) was already reversed by \(reversal)", references: ["reversal_id": reversal])
             }
             guard var visit = try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) else {
                 throw StoreError.decoding("visit of \(settlementID) missing")

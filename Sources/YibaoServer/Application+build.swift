@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import YibaoCore
+import YibaoStore
+
+/// How `yibao serve` runs.
+public struct AppConfiguration: Sendable {
+    /// The address to listen on.
+    public var host = "127.0.0.1"
+    /// The port to listen on.
+    public var port = 8080
+    /// Where the embedded database and key file live.
+    public var dataDirectory = "./yibao-data"
+    /// A PostgreSQL URL; when set the data directory holds only nothing but logs.
+    public var databaseURL: String?
+    /// PostgreSQL connections per instance.
+    public var postgresConnections = 16
+    /// SQLite durability.
+    public var durability: SQLiteBackend.Durability = .power
+    /// The personal-data key file (default: `<data>/keys.json`, created on first start for SQLite).
+    public var keysFile: String?
+    /// Load the demo data on the first start of an empty database.
+    public var demo = false
+    /// Log level.
+    public var logLevel: Logger.Level = .info
+
+    /// Creates a configuration with the defaults.
+    public init() {}
+
+    /// Where the database is.
+    public var location: Store.Location {
+        if let url = databaseURL { return .postgres(url: url, connections: postgresConnections) }
+        return .sqlite(path: (dataDirectory as NSString).appendingPathComponent("yibao.sqlite"), durability: durability)
+    }
+
+    /// The key file path.
+    public var resolvedKeysFile: String { keysFile ?? (dataDirectory as NSString).appendingPathComponent("keys.json") }
+}
+
+/// Everything a router needs: the store and the metrics registry.
+public struct AppServices: Sendable {
+    /// The store.
+    public let store: Store
+    /// Prometheus metrics.
+    public let metrics: PrometheusCollectorRegistry
+
+    /// Creates the services.
+    public init(store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.store = store
+        self.metrics = metrics
+    }
+}
+
+/// The router and the table of its routes.
+public struct YibaoRouter {
+    /// The router.
+    public let router: Router<AppRequestContext>
+    /// Every route with its access rule.
+    public let routes: [RouteDescription]
+}
+
+/// Builds the router: middleware, then one controller per area. Tests drive it without a socket.
+public func buildRouter(_ services: AppServices) -> YibaoRouter {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    let registry = RouteRegistry(router: router, authenticator: Authenticator(store: services.store))
+    HealthController(store: services.store, metrics: services.metrics).addRoutes(to: registry)
+    AdminController(store: services.store).addRoutes(to: registry)
+    VisitController(store: services.store).addRoutes(to: registry)
+    return YibaoRouter(router: router, routes: registry.table)
+}
+
+/// Opens the store for a configuration: backend, keys, migrations.
+public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> Store {
+    let backend = try Store.openBackend(configuration.location, logger: logger)
+    let keysFile = configuration.resolvedKeysFile
+    let keys: PersonalDataCipher.Keys
+    if let inline = ProcessInfo.processInfo.environment["YIBAO_KEYS"], !inline.isEmpty {
+        keys = try JSONDecoder().decode(PersonalDataCipher.Keys.self, from: Data(inline.utf8))
+    } else {
+        keys = try PersonalDataCipher.loadKeys(file: keysFile, create: configuration.databaseURL == nil)
+    }
+    let cipher = try PersonalDataCipher(keys: keys) { try? PersonalDataCipher.loadKeys(file: keysFile, create: false) }
+    let clock = SystemClock()
+    let store = Store(backend: backend, clock: clock, ids: RandomIDGenerator(clock: clock), cipher: cipher)
+    let applied = try await store.migrate()
+    if !applied.isEmpty { logger.notice("schema migrated", metadata: ["versions": "\(applied)"]) }
+    return store
+}
+
+/// Builds the whole application for `yibao serve`.
+public func buildApplication(_ configuration: AppConfiguration, metrics: PrometheusCollectorRegistry) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "yibao")
+    logger.logLevel = configuration.logLevel
+    let store = try await openStore(configuration, logger: logger)
+    if configuration.demo, let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) {
+        logger.notice("demo credentials are public: never run --demo in production", metadata: ["loaded": "\(summary)"])
+    }
+    let built = buildRouter(AppServices(store: store, metrics: metrics))
+    var app = Application(
+        router: built.router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
+        logger: logger
+    )
+    app.addServices(StoreLifecycle(store: store))
+    return app
+}
+
+/// Closes the store when the application shuts down.
+struct StoreLifecycle: Service {
+    let store: Store
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.backend.close()
+    }
+}
+
+/// The system clock.
+public struct SystemClock: WallClock {
+    /// Creates the system clock.
+    public init() {}
+
+    public func now() -> Instant {
+        Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+}

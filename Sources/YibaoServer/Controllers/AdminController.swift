@@ -1,0 +1,182 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import YibaoCore
+import YibaoStore
+
+/// The bureau's operators: institutions and their keys, policies, the catalogue, enrolment, the
+/// ledger. Each route declares the least role that may call it.
+struct AdminController {
+    let store: Store
+
+    struct InstitutionInput: Codable, Sendable {
+        var name: String
+        var region: RegionCode
+        var level: HospitalLevel
+        var kind: InstitutionKind?
+    }
+
+    struct EnrolmentInput: Codable, Sendable {
+        var number: String
+        var name: String
+        var idNumber: String
+        var region: RegionCode
+        var insuranceType: InsuranceType
+        var retired: Bool?
+        var phone: String?
+        var crossRegionFiling: CrossRegionFiling?
+        /// Opening personal-account balance in fen.
+        var openingBalance: Money?
+    }
+
+    /// A person as operators see them: personal data masked.
+    struct PersonView: Codable, Sendable {
+        var number: String
+        var nameMasked: String
+        var idNumberMasked: String
+        var phoneMasked: String?
+        var birthDate: CivilDate
+        var region: RegionCode
+        var insuranceType: InsuranceType
+        var personType: String
+        var retired: Bool
+        var status: InsuranceStatus
+        var crossRegionFiling: CrossRegionFiling
+        var accountBalance: Money
+        var accountHeld: Money
+
+        init(_ person: Person, balance: Money, held: Money) {
+            number = person.number
+            nameMasked = Masking.name(person.name)
+            idNumberMasked = Masking.idNumber(person.idNumber)
+            phoneMasked = person.phone.map(Masking.phone)
+            birthDate = person.birthDate
+            region = person.region
+            insuranceType = person.insuranceType
+            personType = person.personType
+            retired = person.retired
+            status = person.status
+            crossRegionFiling = person.crossRegionFiling
+            accountBalance = balance
+            accountHeld = held
+        }
+    }
+
+    /// The result of an import: what was accepted, and every rejected row with its line.
+    struct ImportReport: Codable, Sendable {
+        var received: Int
+        var accepted: Int
+        var created: Int
+        var updated: Int
+        var rejected: [ReferenceFiles.Rejection]
+    }
+
+    struct AccountView: Codable, Sendable {
+        var id: String
+        var balance: Money
+    }
+
+    struct SavedPolicies: Codable, Sendable {
+        var region: RegionCode
+        var year: Int
+        var saved: [InsuranceType]
+    }
+
+    func addRoutes(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/admin/institutions", .operator(.viewer), "List institutions") { _, _ in
+            JSONResponse(try await store.institutions())
+        }
+        routes.add(.put, "/v1/admin/institutions/{code}", .operator(.administrator), "Create or update an institution") { request, context in
+            var request = request
+            let input = try await request.decodeJSON(InstitutionInput.self, context: context)
+            let institution = Institution(
+                code: try context.parameters.require("code"), name: input.name, region: input.region, level: input.level,
+                kind: input.kind ?? .hospital
+            )
+            let created = try await store.saveInstitution(institution)
+            return JSONResponse(institution, status: created ? .created : .ok)
+        }
+        routes.add(.post, "/v1/admin/institutions/{code}/keys", .operator(.administrator), "Issue an API key (earlier keys expire after 7 days)") {
+            _, context in
+            JSONResponse(try await store.issueInstitutionKey(code: try context.parameters.require("code")), status: .created)
+        }
+        routes.add(.get, "/v1/admin/policies", .operator(.viewer), "List policies") { _, _ in
+            JSONResponse(try await store.policies())
+        }
+        routes.add(.put, "/v1/admin/policies/{region}/{year}", .operator(.administrator), "Save a region's policies for a year") { request, context in
+            var request = request
+            let file = try await request.decodeJSON(ReferenceFiles.PolicyFile.self, context: context)
+            let region = try context.parameters.require("region")
+            let year = try context.parameters.require("year", as: Int.self)
+            guard file.region.value == region, file.year == year else {
+                throw Refusal.invalid("region", "the file is for \(file.region) \(file.year) but the path says \(region) \(year)")
+            }
+            if let problem = file.problems().first { throw Refusal.invalid(problem.field, problem.message) }
+            for policy in file.policies { try await store.savePolicy(policy) }
+            return JSONResponse(SavedPolicies(region: file.region, year: file.year, saved: file.policies.map(\.insuranceType)))
+        }
+        routes.add(.get, "/v1/admin/policies/{region}/{year}/{insurance_type}", .operator(.viewer), "A policy") { _, context in
+            guard let region = RegionCode(try context.parameters.require("region")),
+                let type = InsuranceType(rawValue: try context.parameters.require("insurance_type"))
+            else { throw Refusal(.notFound, "no such policy") }
+            guard let policy = try await store.policy(region: region, type: type, year: try context.parameters.require("year", as: Int.self)) else {
+                throw Refusal(.notFound, "no policy for \(region) \(type.rawValue)")
+            }
+            return JSONResponse(policy)
+        }
+        routes.add(.post, "/v1/admin/catalogue", .operator(.operator), "Import catalogue items from CSV (text/csv body)") { request, context in
+            var request = request
+            let bytes = try await request.bodyBytes(context: context)
+            let text = String(decoding: bytes.readableBytesView, as: UTF8.self)
+            let parsed: (items: [CatalogueItem], rejected: [ReferenceFiles.Rejection])
+            do {
+                parsed = try ReferenceFiles.catalogue(text)
+            } catch {
+                throw Refusal.invalid("body", "\(error)")
+            }
+            let created = parsed.items.isEmpty ? 0 : try await store.importCatalogue(parsed.items)
+            return JSONResponse(
+                ImportReport(
+                    received: parsed.items.count + parsed.rejected.count, accepted: parsed.items.count, created: created,
+                    updated: parsed.items.count - created, rejected: parsed.rejected
+                )
+            )
+        }
+        routes.add(.get, "/v1/admin/catalogue/{region}/{code}", .operator(.viewer), "A catalogue item") { _, context in
+            guard let region = RegionCode(try context.parameters.require("region")),
+                let item = try await store.catalogueItem(region: region, code: try context.parameters.require("code"))
+            else { throw Refusal(.notFound, "no such catalogue item") }
+            return JSONResponse(item)
+        }
+        routes.add(.post, "/v1/admin/people", .operator(.operator), "Enrol a person (参保登记)") { request, context in
+            var request = request
+            let input = try await request.decodeJSON(EnrolmentInput.self, context: context)
+            guard let birth = IDNumber.birthDate(input.idNumber.uppercased()), IDNumber.isValid(input.idNumber) else {
+                throw Refusal.invalid("id_number", "id_number must be an 18-character resident ID number with a valid check digit")
+            }
+            let person = Person(
+                number: input.number, name: input.name, idNumber: input.idNumber.uppercased(), birthDate: birth, region: input.region,
+                insuranceType: input.insuranceType, retired: input.retired ?? false, crossRegionFiling: input.crossRegionFiling ?? .none,
+                phone: input.phone
+            )
+            try await store.enrol(person, openingBalance: input.openingBalance ?? .zero)
+            let balance = try await store.accountBalance(of: person.number)
+            return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held), status: .created)
+        }
+        routes.add(.get, "/v1/admin/people/{number}", .operator(.viewer), "A person, personal data masked") { _, context in
+            let number = try context.parameters.require("number")
+            guard let person = try await store.person(number: number) else { throw Refusal(.notFound, "no person has number \(number)") }
+            let balance = try await store.accountBalance(of: number)
+            return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held))
+        }
+        routes.add(.get, "/v1/admin/ledger/verification", .operator(.viewer), "Verify the whole ledger (like yibao verify-ledger)") { _, _ in
+            JSONResponse(try await store.verifyLedger())
+        }
+        routes.add(.get, "/v1/admin/accounts/{account_id}", .operator(.viewer), "An account's balance, e.g. fund:440100-310-310100") { _, context in
+            let id = try context.parameters.require("account_id")
+            guard let account = AccountID(key: id) else { throw Refusal(.notFound, "no account \(id)") }
+            return JSONResponse(AccountView(id: account.key, balance: try await store.balance(of: account)))
+        }
+    }
+}

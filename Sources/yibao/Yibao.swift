@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import YibaoCore
+import YibaoServer
+import YibaoStore
+
+@main
+struct Yibao: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "yibao",
+        abstract: "Medical-insurance payment and settlement platform.",
+        subcommands: [
+            Serve.self, Migrate.self, Import.self, VerifyLedger.self, OperatorCommand.self, InstitutionCommand.self,
+        ]
+    )
+}
+
+/// Where the data is: the flags every command that opens the database shares.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: "Data directory of the embedded SQLite database and key file.")
+    var dataDirectory = "./yibao-data"
+
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (postgres://user:password@host:port/database) instead of SQLite.")
+    var databaseURL: String?
+
+    @Option(name: .customLong("keys-file"), help: "Personal-data key file (default: <data>/keys.json; or set YIBAO_KEYS to its JSON).")
+    var keysFile: String?
+
+    @Option(help: "SQLite durability: power (fsync every commit; survives power loss) or process (survives a killed process).")
+    var durability: SQLiteBackend.Durability = .power
+
+    func configuration() -> AppConfiguration {
+        var configuration = AppConfiguration()
+        configuration.dataDirectory = dataDirectory
+        configuration.databaseURL = databaseURL ?? ProcessInfo.processInfo.environment["YIBAO_DATABASE_URL"]
+        configuration.keysFile = keysFile
+        configuration.durability = durability
+        return configuration
+    }
+
+    func openStore() async throws -> Store {
+        try await YibaoServer.openStore(configuration(), logger: Logger(label: "yibao"))
+    }
+}
+
+extension SQLiteBackend.Durability: ExpressibleByArgument {}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the platform's HTTP server.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Port to listen on.")
+    var port = 8080
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = "127.0.0.1"
+
+    @Flag(help: "Load the demo data (two regions, institutions, catalogue, people) on the first start of an empty database.")
+    var demo = false
+
+    @Option(help: "PostgreSQL connections of this instance.")
+    var connections = 16
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        var configuration = data.configuration()
+        configuration.port = port
+        configuration.host = host
+        configuration.demo = demo
+        configuration.postgresConnections = connections
+        configuration.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = try await buildApplication(configuration, metrics: registry)
+        if demo {
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    Demo credentials (public; demo only):
+                      operator:    Authorization: Bearer \(DemoData.operatorToken)
+                      institution: Authorization: Bearer \(DemoData.institutionToken("H44010000004"))   (广州示例市第二人民医院, level 3)
+
+                    """.utf8
+                )
+            )
+        }
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bring the database schema up to date.")
+
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let store = try await data.openStore()
+        print("schema at version \(try await Migrations.storedVersion(store.backend))")
+        await store.backend.close()
+    }
+}
+
+struct VerifyLedger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-ledger",
+        abstract: "Recompute every balance from its postings and check every entry and settlement; exit 1 on any discrepancy."
+    )
+
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let store = try await data.openStore()
+        let report = try await store.verifyLedger()
+        await store.backend.close()
+        print("checked \(report.entries) entries, \(report.postings) postings, \(report.accounts) accounts, \(report.settlements) settlements")
+        if report.passed {
+            print("ledger verified: every entry sums to zero and every balance equals its postings")
+        } else {
+            for problem in report.problems { print("DISCREPANCY \(problem)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "operator", abstract: "Create an operator and print a token.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Login name.")
+    var name: String
+
+    @Option(help: "viewer, operator or administrator.")
+    var role: String = "viewer"
+
+    @Flag(help: "Issue a new token for an existing operator instead of creating one.")
+    var newToken = false
+
+    func run() async throws {
+        guard let role = OperatorRole(rawValue: role) else { throw ValidationError("role must be viewer, operator or administrator") }
+        let store = try await data.openStore()
+        defer { Task { await store.backend.close() } }
+        let credential = newToken ? try await store.issueOperatorToken(name: name) : try await store.createOperator(name: name, role: role)
+        print("operator \(credential.operatorName) (\(credential.role.rawValue)), token valid until \(credential.expiresAt):")
+        print(credential.token)
+    }
+}
+
+struct InstitutionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "institution-key", abstract: "Issue an API key for an institution and print it.")
+
+    @OptionGroup var data: DataOptions
+
+    @Argument(help: "The institution code.")
+    var code: String
+
+    func run() async throws {
+        let store = try await data.openStore()
+        let credential = try await store.issueInstitutionKey(code: code)
+        await store.backend.close()
+        print("API key for \(code) (earlier keys stop working in 7 days):")
+        print(credential.token)
+    }
+}

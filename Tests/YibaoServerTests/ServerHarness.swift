@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import YibaoCore
+import YibaoServer
+import YibaoStore
+
+/// An application over a fresh SQLite store loaded with the demo data, driven through its router
+/// without a socket. Time is fixed at `t0` and moved by hand.
+struct ServerHarness {
+    /// 2026-03-02 10:00 in Beijing.
+    static let t0 = Instant(iso8601: "2026-03-02T10:00:00+08:00")!
+    /// A level-3 hospital in Guangzhou.
+    static let hospital = "H44010000004"
+    static let hospitalToken = DemoData.institutionToken(hospital)
+    static let otherHospitalToken = DemoData.institutionToken("H44010000005")
+    static let adminToken = DemoData.operatorToken
+
+    let store: Store
+    let clock: ManualClock
+    let routes: [RouteDescription]
+
+    static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void) async throws {
+        let clock = ManualClock(t0)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_http_\(UInt32.random(in: 0...UInt32.max))").path
+        let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+        let store = Store(
+            backend: backend, clock: clock, ids: SeededIDGenerator(seed: UInt64.random(in: 0...UInt64.max), clock: clock),
+            cipher: try PersonalDataCipher(keys: .generate())
+        )
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await store.migrate()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        _ = try await DemoData.loadIfEmpty(into: store, logger: logger)
+        let built = buildRouter(AppServices(store: store))
+        let routes = built.routes
+        let app = Application(router: built.router)
+        do {
+            try await app.test(.router) { client in
+                try await body(client, ServerHarness(store: store, clock: clock, routes: routes))
+            }
+        } catch {
+            await backend.close()
+            throw error
+        }
+        await backend.close()
+    }
+}
+
+extension TestClientProtocol {
+    /// Sends a request with an optional bearer token and JSON (or raw) body; returns status, headers and body.
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { $0 }
+    }
+}
+
+extension TestResponse {
+    /// The body as text.
+    var text: String { String(buffer: body) }
+
+    /// The body decoded with Yibao's JSON settings.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try YibaoJSON.decode(type, from: Data(body.readableBytesView)) }
+
+    /// The body as a JSON object.
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:] }
+
+    /// The problem document of an error response.
+    var problem: ProblemDocument? { try? decode(ProblemDocument.self) }
+}
+
+/// Builds JSON request bodies.
+enum Body {
+    static func visit(person: String = "P440100000001", number: String, lines: String) -> String {
+        #"{"person_number":"\#(person)","category":"11","hospital_visit_number":"\#(number)","lines":[\#(lines)]}"#
+    }
+
+    static func line(_ number: String = "1", code: String = "XD00000000001", price: Int = 1280, quantity: String = "2") -> String {
+        #"{"line_number":"\#(number)","item_code":"\#(code)","unit_price":\#(price),"quantity":\#(quantity)}"#
+    }
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Writes Sources/YibaoServer/Assets/openapi.json, the OpenAPI 3.1 description of Yibao's HTTP API.
+Edit the tables here, rerun, commit both. A test keeps the paths and methods in step with the
+server's route table; schemathesis checks responses against the schemas."""
+import json, os
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "YibaoServer", "Assets", "openapi.json")
+
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def arr(items): return {"type": "array", "items": items}
+def obj(props, required=(), extra=True, description=None):
+    o = {"type": "object", "properties": props}
+    if required: o["required"] = list(required)
+    if not extra: o["additionalProperties"] = False
+    if description: o["description"] = description
+    return o
+S = {"type": "string"}
+I = {"type": "integer"}
+B = {"type": "boolean"}
+MONEY = ref("Money")
+RATIO = ref("Ratio")
+def nullable(schema): return {"anyOf": [schema, {"type": "null"}]}
+def enum(*values): return {"type": "string", "enum": list(values)}
+
+schemas = {
+    "Money": {"type": "integer", "description": "An amount in fen (分, 0.01 yuan); never a decimal."},
+    "Ratio": {"type": "integer", "description": "A ratio in basis points: 8500 is 85%."},
+    "Region": {"type": "string", "pattern": "^[0-9]{6}$", "description": "Six-digit administrative division code."},
+    "Instant": {"type": "string", "description": "ISO 8601 time in China Standard Time, e.g. 2026-11-22T16:30:00.000+08:00."},
+    "Problem": obj({
+        "type": S, "title": S, "status": I, "detail": S, "code": S, "number": I, "field": S,
+        "references": {"type": "object", "additionalProperties": S}, "request_id": S,
+    }, ["type", "title", "status", "detail", "code", "number", "request_id"], description="RFC 9457 problem document."),
+    "Health": obj({"status": S, "database": S, "schema_version": I}, ["status"]),
+    "MedicalCategory": enum("11", "13", "14", "21", "41", "51", "52", "9901", "9902"),
+    "HospitalLevel": enum("community", "1", "2", "3", "3A"),
+    "InsuranceType": enum("310", "390"),
+    "FeeLine": obj({
+        "line_number": {"type": "string", "minLength": 1, "maxLength": 30, "description": "费用明细流水号 feedetl_sn"},
+        "item_code": {"type": "string", "minLength": 1, "maxLength": 50, "description": "医疗目录编码 med_list_codg"},
+        "hospital_item_code": {"type": "string", "maxLength": 150},
+        "unit_price": {"type": "integer", "minimum": 0, "maximum": 100000000, "description": "单价 pric, fen"},
+        "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000, "description": "数量 cnt, up to four decimals"},
+    }, ["line_number", "item_code", "unit_price", "quantity"]),
+    "LineSplit": obj({
+        "line_number": S, "item_code": S, "hospital_item_code": S, "item_name": S, "specification": S, "category": S,
+        "item_class": enum("A", "B", "C"), "unit_price": MONEY, "quantity": {"type": "number"}, "amount": MONEY,
+        "price_cap": MONEY, "first_self_pay_ratio": RATIO, "full_self_pay": MONEY, "over_limit": MONEY, "first_self_pay": MONEY,
+        "in_scope": MONEY,
+    }, ["line_number", "item_code", "amount", "full_self_pay", "over_limit", "first_self_pay", "in_scope"]),
+    "Visit": obj({
+        "id": S, "institution_code": S, "person_number": S, "category": ref("MedicalCategory"), "hospital_visit_number": S,
+        "state": enum("open", "settled"), "lines": arr(ref("LineSplit")), "total": MONEY, "settlement_id": S, "opened_at": ref("Instant"),
+    }, ["id", "institution_code", "person_number", "category", "state", "lines", "total"]),
+    "OpenVisitRequest": obj({
+        "person_number": {"type": "string", "minLength": 1, "maxLength": 30}, "category": ref("MedicalCategory"),
+        "hospital_visit_number": {"type": "string", "minLength": 1, "maxLength": 30}, "lines": arr(ref("FeeLine")),
+    }, ["person_number", "category", "hospital_visit_number"]),
+    "AddLinesRequest": obj({"lines": arr(ref("FeeLine"))}, ["lines"]),
+    "SettleRequest": obj({"use_account": B}),
+    "Breakdown": obj({k: MONEY for k in [
+        "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
+        "hifob_pay", "hifmi_pay", "cvlserv_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
+        "acct_mulaid_pay", "psn_cash_pay", "hosp_part_amt", "balc"]} | {"pool_prop_selfpay": RATIO},
+        ["medfee_sumamt", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay"],
+        description="The national settlement buckets (setlinfo), in fen."),
+    "FundDetail": obj({"fund_pay_type": S, "fund_pay_type_name": S, "inscp_scp_amt": MONEY, "crt_payb_lmt_amt": MONEY,
+                       "fund_payamt": MONEY, "setl_proc_info": S}, ["fund_pay_type", "fund_payamt"]),
+    "SettledLine": obj({"split": ref("LineSplit"), "fund_paid": MONEY, "account_paid": MONEY, "cash_paid": MONEY},
+                       ["split", "fund_paid", "account_paid", "cash_paid"]),
+    "Accumulators": obj({k: MONEY for k in ["deductible_paid", "basic_fund_paid", "above_cap_amount", "above_cap_fund_paid",
+                                             "in_scope_total"]} | {"visits": I}),
+    "SettlementPreview": obj({"visit_id": S, "policy_title": S, "year": I, "breakdown": ref("Breakdown"),
+                              "lines": arr(ref("SettledLine")), "details": arr(ref("FundDetail")), "trace": arr(S)},
+                             ["visit_id", "breakdown", "lines", "details", "trace"]),
+    "Institution": obj({"code": S, "name": S, "region": ref("Region"), "level": ref("HospitalLevel"),
+                        "kind": enum("hospital", "pharmacy")}, ["code", "name", "region", "level", "kind"]),
+    "SettlementRecord": obj({
+        "id": S, "kind": enum("settlement", "reversal", "refund"), "state": S, "visit_id": S, "original_id": S,
+        "institution": obj({"code": S, "name": S, "level": ref("HospitalLevel"), "region": ref("Region")}),
+        "person_number": S, "person_name_masked": S, "insurance_region": ref("Region"), "insurance_type": ref("InsuranceType"),
+        "category": ref("MedicalCategory"), "year": I, "pool": enum("outpatient", "inpatient"), "policy_title": S,
+        "breakdown": ref("Breakdown"), "lines": arr(ref("SettledLine")), "details": arr(ref("FundDetail")), "trace": arr(S),
+        "accumulator_delta": ref("Accumulators"), "mutual_aid_payer": S, "cash_collection": S, "settled_at": ref("Instant"),
+        "reversed_by": S,
+    }, ["id", "kind", "state", "visit_id", "breakdown", "lines", "settled_at"]),
+    "InstitutionInput": obj({"name": {"type": "string", "minLength": 1, "maxLength": 200}, "region": ref("Region"),
+                             "level": ref("HospitalLevel"), "kind": enum("hospital", "pharmacy")}, ["name", "region", "level"]),
+    "InstitutionCredential": obj({"institution_code": S, "key_id": S, "secret": S}, ["institution_code", "key_id", "secret"]),
+    "Policy": {"type": "object", "description": "A region × insurance type × year policy; see docs/policies.md."},
+    "PolicyFile": obj({"region": ref("Region"), "year": I, "policies": arr(ref("Policy"))}, ["region", "year", "policies"]),
+    "SavedPolicies": obj({"region": ref("Region"), "year": I, "saved": arr(ref("InsuranceType"))}),
+    "CatalogueItem": obj({"region": ref("Region"), "code": S, "name": S, "specification": S,
+                          "category": enum("drug", "service", "material"), "item_class": enum("A", "B", "C"), "price_cap": MONEY,
+                          "first_self_pay_ratio": RATIO}, ["region", "code", "name", "category", "item_class"]),
+    "ImportReport": obj({"received": I, "accepted": I, "created": I, "updated": I,
+                         "rejected": arr(obj({"line": I, "reason": S}))}, ["received", "accepted", "rejected"]),
+    "EnrolmentInput": obj({"number": {"type": "string", "minLength": 1, "maxLength": 30}, "name": S, "id_number": S,
+                           "region": ref("Region"), "insurance_type": ref("InsuranceType"), "retired": B, "phone": S,
+                           "cross_region_filing": enum("none", "referral", "longTermResident"), "opening_balance": MONEY},
+                          ["number", "name", "id_number", "region", "insurance_type"]),
+    "PersonView": obj({"number": S, "name_masked": S, "id_number_masked": S, "phone_masked": S, "birth_date": S,
+                       "region": ref("Region"), "insurance_type": ref("InsuranceType"), "person_type": S, "retired": B,
+                       "status": S, "cross_region_filing": S, "account_balance": MONEY, "account_held": MONEY},
+                      ["number", "name_masked", "id_number_masked", "region", "insurance_type"]),
+    "LedgerReport": obj({"entries": I, "postings": I, "accounts": I, "settlements": I,
+                         "problems": arr(obj({"check": S, "location": S, "detail": S}))}, ["entries", "postings", "accounts", "problems"]),
+    "AccountView": obj({"id": S, "balance": MONEY}, ["id", "balance"]),
+}
+
+def json_body(schema): return {"required": True, "content": {"application/json": {"schema": schema}}}
+def ok(schema, status="200", description="OK"):
+    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
+PROBLEM = {"description": "A problem document", "content": {"application/problem+json": {"schema": ref("Problem")}}}
+def problems(*statuses): return {str(s): PROBLEM for s in statuses}
+def param(name, description=""):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+               "description": "A new random value per operation; the same value on every retry of it."}
+INST = [{"institution": []}]
+def OP(role): return [{"operator": [role]}]
+
+def op(summary, security=None, params=(), body=None, responses=None, errors=(400, 401, 403, 404)):
+    o = {"summary": summary, "responses": dict(responses or {})}
+    o["responses"].update(problems(*errors))
+    if security is not None: o["security"] = security
+    else: o["security"] = []
+    if params: o["parameters"] = list(params)
+    if body: o["requestBody"] = body
+    return o
+
+paths = {
+    "/health": {"get": op("Liveness: the process answers", responses=ok(ref("Health")), errors=())},
+    "/ready": {"get": op("Readiness: the database answers", responses=ok(ref("Health")), errors=(503,))},
+    "/metrics": {"get": {"summary": "Prometheus metrics", "security": [],
+                         "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": S}}}}}},
+    "/openapi.json": {"get": {"summary": "This API, as OpenAPI 3.1", "security": [],
+                              "responses": {"200": {"description": "This document", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/v1/visits": {"post": op("Open a visit with its fee lines (2201 + 2204)", INST, body=json_body(ref("OpenVisitRequest")),
+                              responses=ok(ref("Visit"), "201", "Opened"), errors=(400, 401, 403, 409, 422))},
+    "/v1/visits/{visit_id}": {"get": op("A visit with its priced lines", INST, [param("visit_id")], responses=ok(ref("Visit")))},
+    "/v1/visits/{visit_id}/lines": {"post": op("Add fee lines to an open visit (2204 / 2301)", INST, [param("visit_id")],
+                                               json_body(ref("AddLinesRequest")), ok(ref("Visit")), (400, 401, 403, 404, 409, 422))},
+    "/v1/visits/{visit_id}/pre-settlement": {"post": op("Pre-settle: the split as it would be now; moves nothing (2206 / 2303)", INST,
+                                                        [param("visit_id")], {"required": False, "content": {"application/json": {"schema": ref("SettleRequest")}}},
+                                                        ok(ref("SettlementPreview")), (400, 401, 403, 404, 409, 422))},
+    "/v1/visits/{visit_id}/settlement": {"post": op("Settle the visit (2207 / 2304)", INST, [param("visit_id"), IDEMPOTENCY],
+                                                    {"required": False, "content": {"application/json": {"schema": ref("SettleRequest")}}},
+                                                    ok(ref("SettlementRecord"), "201", "Settled"), (400, 401, 403, 404, 409, 422))},
+    "/v1/settlements/{settlement_id}": {"get": op("A settlement of this institution (5203)", INST, [param("settlement_id")], responses=ok(ref("SettlementRecord")))},
+    "/v1/settlements/{settlement_id}/reversal": {"post": op("Reverse a settlement (2208 / 2305)", INST, [param("settlement_id"), IDEMPOTENCY],
+                                                            responses=ok(ref("SettlementRecord"), "201", "Reversed"), errors=(400, 401, 403, 404, 409, 422))},
+    "/v1/admin/institutions": {"get": op("List institutions", OP("viewer"), responses=ok(arr(ref("Institution"))))},
+    "/v1/admin/institutions/{code}": {"put": op("Create or update an institution", OP("administrator"), [param("code")], json_body(ref("InstitutionInput")),
+                                                ok(ref("Institution")) | ok(ref("Institution"), "201", "Created"))},
+    "/v1/admin/institutions/{code}/keys": {"post": op("Issue an API key (earlier keys expire after 7 days)", OP("administrator"), [param("code")],
+                                                      responses=ok(ref("InstitutionCredential"), "201", "Issued"))},
+    "/v1/admin/policies": {"get": op("List policies", OP("viewer"), responses=ok(arr(ref("Policy"))))},
+    "/v1/admin/policies/{region}/{year}": {"put": op("Save a region's policies for a year", OP("administrator"), [param("region"), param("year")],
+                                                     json_body(ref("PolicyFile")), ok(ref("SavedPolicies")))},
+    "/v1/admin/policies/{region}/{year}/{insurance_type}": {"get": op("A policy", OP("viewer"), [param("region"), param("year"), param("insurance_type")],
+                                                                      responses=ok(ref("Policy")))},
+    "/v1/admin/catalogue": {"post": op("Import catalogue items from CSV", OP("operator"),
+                                       body={"required": True, "content": {"text/csv": {"schema": S}}}, responses=ok(ref("ImportReport")))},
+    "/v1/admin/catalogue/{region}/{code}": {"get": op("A catalogue item", OP("viewer"), [param("region"), param("code")], responses=ok(ref("CatalogueItem")))},
+    "/v1/admin/people": {"post": op("Enrol a person (参保登记)", OP("operator"), body=json_body(ref("EnrolmentInput")),
+                                    responses=ok(ref("PersonView"), "201", "Enrolled"), errors=(400, 401, 403, 409, 422))},
+    "/v1/admin/people/{number}": {"get": op("A person, personal data masked", OP("viewer"), [param("number")], responses=ok(ref("PersonView")))},
+    "/v1/admin/ledger/verification": {"get": op("Verify the whole ledger", OP("viewer"), responses=ok(ref("LedgerReport")))},
+    "/v1/admin/accounts/{account_id}": {"get": op("An account's balance", OP("viewer"), [param("account_id", "e.g. personal:P440100000001")],
+                                                  responses=ok(ref("AccountView")))},
+}
+
+document = {
+    "openapi": "3.1.0",
+    "info": {"title": "Yibao", "version": "0.1.0",
+             "description": "Medical-insurance payment and settlement. Amounts are integer fen; settlement buckets use the national interface's field names. Errors are RFC 9457 problem documents."},
+    "servers": [{"url": "http://localhost:8080"}],
+    "components": {
+        "securitySchemes": {
+            "institution": {"type": "http", "scheme": "bearer", "description": "An institution API key: keyID.secret"},
+            "operator": {"type": "http", "scheme": "bearer", "description": "An operator token: op_…"},
+        },
+        "schemas": schemas,
+    },
+    "paths": paths,
+}
+with open(OUT, "w", encoding="utf-8") as f:
+    json.dump(document, f, ensure_ascii=False, indent=1, sort_keys=False)
+    f.write("\n")
+print(f"{sum(len(v) for v in paths.values())} operations")
