@@ -143,7 +143,9 @@ public struct QRCode: Sendable, Hashable {
 
     static func template(version: Int) -> Template {
         let size = 17 + 4 * version
-        var t = Template(matrix: Array(repeating: Array(repeating: false, count: size), count: size), function: Array(repeating: Array(repeating: false, count: size), count: size))
+        var t = Template(
+            matrix: Array(repeating: Array(repeating: false, count: size), count: size),
+            function: Array(repeating: Array(repeating: false, count: size), count: size))
         func set(_ x: Int, _ y: Int, _ dark: Bool) {
             t.matrix[y][x] = dark
             t.function[y][x] = true

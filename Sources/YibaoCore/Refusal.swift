@@ -103,6 +103,38 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case settlementInProgress = "settlement_in_progress"
     /// The record already exists (a duplicate code, number or name).
     case alreadyExists = "already_exists"
+
+    // E-voucher codes and payments (5xx)
+    /// Not a Yibao e-voucher code (length, prefix or check digit): rescan.
+    case codeMalformed = "code_malformed"
+    /// The code does not verify: forged, or mistyped.
+    case codeInvalid = "code_invalid"
+    /// The code is too old; the phone shows a new one every 30 seconds.
+    case codeExpired = "code_expired"
+    /// The code was already used once.
+    case codeUsed = "code_used"
+    /// The phone that made the code was revoked.
+    case codeRevoked = "code_revoked"
+    /// The patient's bank refused the cash part; nothing was charged or posted.
+    case paymentDeclined = "payment_declined"
+    /// The bank has not answered yet; retry with the same Idempotency-Key (or read the settlement).
+    case paymentPending = "payment_pending"
+    /// The refund is not possible in this form.
+    case refundNotAllowed = "refund_not_allowed"
+    /// The card could not be bound.
+    case cardRefused = "card_refused"
+
+    // Patients (6xx)
+    /// The ID number, insurance number and phone do not match an enrolled person.
+    case registrationMismatch = "registration_mismatch"
+    /// The SMS verification code is wrong or expired.
+    case smsCodeInvalid = "sms_code_invalid"
+    /// The phone, password or second factor is wrong.
+    case signInFailed = "sign_in_failed"
+    /// Too many failed sign-ins; locked for a while.
+    case accountLocked = "account_locked"
+    /// The password does not meet the policy.
+    case weakPassword = "weak_password"
 }
 
 extension RefusalCode {
@@ -130,6 +162,20 @@ extension RefusalCode {
         case .amountMismatch: return 406
         case .settlementInProgress: return 407
         case .alreadyExists: return 408
+        case .codeMalformed: return 500
+        case .codeInvalid: return 501
+        case .codeExpired: return 502
+        case .codeUsed: return 503
+        case .codeRevoked: return 504
+        case .paymentDeclined: return 510
+        case .paymentPending: return 511
+        case .refundNotAllowed: return 512
+        case .cardRefused: return 513
+        case .registrationMismatch: return 600
+        case .smsCodeInvalid: return 601
+        case .signInFailed: return 602
+        case .accountLocked: return 603
+        case .weakPassword: return 604
         }
     }
 
@@ -137,7 +183,13 @@ extension RefusalCode {
     public var kind: RefusalKind {
         switch self {
         case .invalidRequest, .idempotencyKeyRequired, .bodyTooLarge: return .invalid
-        case .unauthenticated: return .unauthenticated
+        case .unauthenticated, .signInFailed: return .unauthenticated
+        case .accountLocked: return .rateLimited
+        case .paymentPending: return .pending
+        case .codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked, .paymentDeclined, .refundNotAllowed, .cardRefused,
+            .registrationMismatch, .smsCodeInvalid:
+            return .refused
+        case .weakPassword: return .invalid
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
         case .notFound: return .notFound
@@ -173,6 +225,20 @@ extension RefusalCode {
         case .amountMismatch: return "Amounts do not match the fee lines"
         case .settlementInProgress: return "Settlement in progress"
         case .alreadyExists: return "Already exists"
+        case .codeMalformed: return "Not an e-voucher code"
+        case .codeInvalid: return "Code does not verify"
+        case .codeExpired: return "Code expired"
+        case .codeUsed: return "Code already used"
+        case .codeRevoked: return "Device revoked"
+        case .paymentDeclined: return "Payment declined"
+        case .paymentPending: return "Payment pending"
+        case .refundNotAllowed: return "Refund not allowed"
+        case .cardRefused: return "Card refused"
+        case .registrationMismatch: return "No matching enrolment"
+        case .smsCodeInvalid: return "Verification code wrong or expired"
+        case .signInFailed: return "Sign-in failed"
+        case .accountLocked: return "Account locked"
+        case .weakPassword: return "Password too weak"
         }
     }
 }

@@ -54,6 +54,19 @@ public struct SettlementCalculation: Sendable, Hashable, Codable {
     public var ownAccountPaid: Money { breakdown.accountPaid - breakdown.mutualAidPaid }
     /// 结算过程信息: the steps, in order, readable by an operator.
     public var trace: [String]
+
+    /// Creates a calculation (the engine's result, or one rebuilt from a stored record).
+    public init(
+        breakdown: SettlementBreakdown, lines: [SettledLine], details: [FundDetail], accumulatorDelta: PoolAccumulators, pool: BenefitPoolKind,
+        trace: [String]
+    ) {
+        self.breakdown = breakdown
+        self.lines = lines
+        self.details = details
+        self.accumulatorDelta = accumulatorDelta
+        self.pool = pool
+        self.trace = trace
+    }
 }
 
 /// A settled line: the line's split and what each payer paid of it.

@@ -17,6 +17,8 @@ public struct Visit: Sendable, Hashable, Codable {
     public var lines: [LineSplit]
     /// The sum of the lines.
     public var total: Money
+    /// Whose authority the cash part is collected under.
+    public var paymentAuthority: PaymentAuthority
     /// The settlement, once settled.
     public var settlementId: String?
     /// When the visit was opened.
@@ -25,8 +27,9 @@ public struct Visit: Sendable, Hashable, Codable {
     /// Creates a visit.
     public init(
         id: String, institutionCode: String, personNumber: String, category: MedicalCategory, hospitalVisitNumber: String,
-        state: VisitState, lines: [LineSplit], settlementId: String?, openedAt: Instant
+        state: VisitState, lines: [LineSplit], settlementId: String?, openedAt: Instant, paymentAuthority: PaymentAuthority = .counter
     ) {
+        self.paymentAuthority = paymentAuthority
         self.id = id
         self.institutionCode = institutionCode
         self.personNumber = personNumber
@@ -44,6 +47,8 @@ public struct Visit: Sendable, Hashable, Codable {
 public enum VisitState: String, Sendable, Hashable, Codable {
     /// Lines may be added; it may be settled.
     case open
+    /// Settled except for the cash part, which the patient's bank is being asked for.
+    case paying
     /// Settled; a reversal opens it again.
     case settled
 }
@@ -62,12 +67,29 @@ public enum SettlementKind: String, Sendable, Hashable, Codable {
 public enum SettlementState: String, Sendable, Hashable, Codable {
     /// Money moved; the receipt is final.
     case completed
+    /// Computed and reserved (account holds, the patient's other settlements wait); the patient's bank
+    /// is being asked for the cash part. Nothing is posted yet.
+    case pending
+    /// The bank refused the cash part: holds released, nothing posted.
+    case declined
+    /// Abandoned before the bank took anything: holds released, nothing posted.
+    case cancelled
 }
 
 /// Who collects the cash part.
 public enum CashCollection: String, Sendable, Hashable, Codable {
     /// The hospital collects it at the counter (cash, its own card terminal); it does not pass through Yibao.
     case counter
+    /// Yibao collects it from the patient's funding source through the payment channel (one-code payment).
+    case channel
+}
+
+/// Whose authority a visit's cash part is collected under.
+public enum PaymentAuthority: String, Sendable, Hashable, Codable {
+    /// Opened by person number: the hospital collects the cash part itself.
+    case counter
+    /// Opened with the patient's e-voucher code: Yibao may charge the patient's default funding source.
+    case fundingSource = "funding_source"
 }
 
 /// The institution as shown on a receipt.
@@ -135,6 +157,12 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
     public var mutualAidPayer: String?
     /// Who collects the cash part.
     public var cashCollection: CashCollection
+    /// The funding source charged for the cash part (one-code payment).
+    public var fundingSource: FundingSourceSummary?
+    /// Why the bank declined, for a declined settlement.
+    public var declineReason: DeclineReason?
+    /// For a refund: what kind.
+    public var refundType: RefundType?
     /// 结算时间 `setl_time`.
     public var settledAt: Instant
     /// The reversal of this settlement, once reversed (not part of the stored document).
@@ -146,7 +174,7 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
         personNumber: String, personNameMasked: String, insuranceRegion: RegionCode, insuranceType: InsuranceType,
         category: MedicalCategory, year: Int, pool: BenefitPoolKind, policyTitle: String, breakdown: SettlementBreakdown,
         lines: [SettledLine], details: [FundDetail], trace: [String], accumulatorDelta: PoolAccumulators, mutualAidPayer: String?,
-        cashCollection: CashCollection, settledAt: Instant, reversedBy: String? = nil
+        cashCollection: CashCollection, fundingSource: FundingSourceSummary? = nil, settledAt: Instant, reversedBy: String? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -169,8 +197,29 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
         self.accumulatorDelta = accumulatorDelta
         self.mutualAidPayer = mutualAidPayer
         self.cashCollection = cashCollection
+        self.fundingSource = fundingSource
         self.settledAt = settledAt
         self.reversedBy = reversedBy
+    }
+}
+
+/// The funding source as shown on a receipt.
+public struct FundingSourceSummary: Sendable, Hashable, Codable {
+    /// The source's id.
+    public var id: String
+    /// Debit, credit or medical credit.
+    public var kind: CardKind
+    /// `6228 **** **** 1234`.
+    public var masked: String
+    /// The bank.
+    public var bank: String
+
+    /// The summary of a source.
+    public init(_ source: FundingSource) {
+        self.id = source.id
+        self.kind = source.kind
+        self.masked = source.masked
+        self.bank = source.bank
     }
 }
 

@@ -41,17 +41,26 @@ public struct AppConfiguration: Sendable {
     public var resolvedKeysFile: String { keysFile ?? (dataDirectory as NSString).appendingPathComponent("keys.json") }
 }
 
-/// Everything a router needs: the store and the metrics registry.
+/// Everything a router needs: the store, the SMS gateway, metrics and the password cost.
 public struct AppServices: Sendable {
     /// The store.
     public let store: Store
     /// Prometheus metrics.
     public let metrics: PrometheusCollectorRegistry
+    /// The SMS gateway (the sandbox unless configured).
+    public let messages: any MessageGateway
+    /// bcrypt cost of patients' passwords.
+    public let passwordCost: UInt8
 
     /// Creates the services.
-    public init(store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(
+        store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
+        passwordCost: UInt8 = 12
+    ) {
         self.store = store
         self.metrics = metrics
+        self.messages = messages ?? SandboxMessages(clock: store.clock)
+        self.passwordCost = passwordCost
     }
 }
 
@@ -69,9 +78,13 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
     let registry = RouteRegistry(router: router, authenticator: Authenticator(store: services.store))
+    let limiter = RateLimiter(clock: services.store.clock)
     HealthController(store: services.store, metrics: services.metrics).addRoutes(to: registry)
     AdminController(store: services.store).addRoutes(to: registry)
-    VisitController(store: services.store).addRoutes(to: registry)
+    VisitController(store: services.store, limiter: limiter).addRoutes(to: registry)
+    PatientController(store: services.store, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter)
+        .addRoutes(to: registry)
+    SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }
 
@@ -107,8 +120,23 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
         logger: logger
     )
-    app.addServices(StoreLifecycle(store: store))
+    app.addServices(StoreLifecycle(store: store), BackgroundWork(store: store, logger: logger))
     return app
+}
+
+/// Work that runs beside the server: channel captures and refunds not yet confirmed, and payments
+/// whose bank answer was lost. Every second; idempotent, so several instances may run it at once.
+struct BackgroundWork: Service {
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await store.processChannelOperations()
+            await store.resolvePendingPayments()
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
 }
 
 /// Closes the store when the application shuts down.

@@ -15,7 +15,11 @@ public enum Migrations {
 
     /// Every migration, in order.
     public static let all: [Migration] = [
-        Migration(version: 1, name: "foundation: people, institutions, catalogue, policies, ledger, visits, settlements", statements: foundation)
+        Migration(version: 1, name: "foundation: people, institutions, catalogue, policies, ledger, visits, settlements", statements: foundation),
+        Migration(
+            version: 2, name: "one-code payment: patients, sessions, devices, codes, funding sources, channel operations, sandbox bank",
+            statements: oneCode
+        ),
     ]
 
     /// The newest version this program knows.
@@ -246,6 +250,148 @@ public enum Migrations {
             result_id TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (scope, idempotency_key)
+        )
+        """,
+    ]
+
+    static let oneCode: [String] = [
+        """
+        CREATE TABLE patients (
+            person_number TEXT PRIMARY KEY REFERENCES people (number),
+            phone_lookup TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            totp_secret_cipher TEXT NOT NULL,
+            totp_last_step BIGINT NOT NULL,
+            failed_sign_ins BIGINT NOT NULL,
+            locked_until BIGINT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sms_codes (
+            phone_lookup TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (phone_lookup, purpose)
+        )
+        """,
+        """
+        CREATE TABLE patient_sessions (
+            token_hash TEXT PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        "CREATE INDEX patient_sessions_person ON patient_sessions (person_number)",
+        """
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            name TEXT NOT NULL,
+            secret_cipher TEXT NOT NULL,
+            enrolled_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        "CREATE INDEX devices_person ON devices (person_number)",
+        """
+        CREATE TABLE used_codes (
+            device_id TEXT NOT NULL REFERENCES devices (id),
+            step BIGINT NOT NULL,
+            institution_code TEXT NOT NULL,
+            used_at BIGINT NOT NULL,
+            PRIMARY KEY (device_id, step)
+        )
+        """,
+        """
+        CREATE TABLE funding_sources (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            token TEXT NOT NULL,
+            masked TEXT NOT NULL,
+            bank TEXT NOT NULL,
+            is_default BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            removed_at BIGINT
+        )
+        """,
+        "CREATE INDEX funding_sources_person ON funding_sources (person_number)",
+        """
+        CREATE TABLE payment_locks (
+            person_number TEXT PRIMARY KEY,
+            settlement_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE channel_operations (
+            id TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            refund_reference TEXT,
+            amount BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            last_error TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX channel_operations_due ON channel_operations (state, next_attempt_at)",
+        "ALTER TABLE visits ADD COLUMN payment_authority TEXT NOT NULL DEFAULT 'counter'",
+        "ALTER TABLE visits ADD COLUMN device_id TEXT",
+        "ALTER TABLE settlements ADD COLUMN funding_source_id TEXT",
+        "CREATE INDEX settlements_state ON settlements (state, created_at)",
+        """
+        CREATE TABLE sandbox_cards (
+            number TEXT PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,
+            holder_id_hash TEXT NOT NULL,
+            holder_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            bank TEXT NOT NULL,
+            balance BIGINT NOT NULL,
+            credit_limit BIGINT NOT NULL,
+            used BIGINT NOT NULL,
+            held BIGINT NOT NULL,
+            single_limit BIGINT,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sandbox_operations (
+            reference TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            captured BIGINT NOT NULL,
+            refunded BIGINT NOT NULL,
+            decline_reason TEXT,
+            description TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sandbox_refunds (
+            refund_reference TEXT PRIMARY KEY,
+            reference TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
         )
         """,
     ]

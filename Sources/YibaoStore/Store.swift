@@ -14,15 +14,24 @@ public final class Store: Sendable {
     public let ids: any IDGenerator
     /// Seals personal data.
     public let cipher: PersonalDataCipher
+    /// The party that holds patients' cards and credit lines (the sandbox bank unless configured).
+    public let channel: any PaymentChannel
     let reference = ReferenceCache()
 
-    /// Creates a store over a backend.
-    public init(backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher) {
+    /// Creates a store over a backend. Without a channel, the built-in sandbox bank (on the same
+    /// database, in its own tables) collects cash parts.
+    public init(
+        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher, channel: (any PaymentChannel)? = nil
+    ) {
         self.backend = backend
         self.clock = clock
         self.ids = ids
         self.cipher = cipher
+        self.channel = channel ?? SandboxBank(backend: backend, clock: clock)
     }
+
+    /// The sandbox bank, when it is the channel.
+    public var sandbox: SandboxBank? { channel as? SandboxBank }
 
     /// Where the data lives.
     public enum Location: Sendable, Equatable {

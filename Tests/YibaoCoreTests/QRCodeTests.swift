@@ -28,10 +28,12 @@ struct QRCodeTests {
 
     /// A real decoder reads back exactly what was encoded. Requires `zbarimg` (Debian zbar-tools) when
     /// YIBAO_REQUIRE_ZBAR=1 (CI sets it); skipped otherwise.
-    @Test("zbarimg decodes every version", arguments: [
-        "882000000000123456780", "A", "https://yibao.dev/v/882000000000123456780", "医保电子凭证 一码付",
-        String(repeating: "0123456789", count: 10), String(repeating: "Yibao", count: 42),
-    ])
+    @Test(
+        "zbarimg decodes every version",
+        arguments: [
+            "882000000000123456780", "A", "https://yibao.dev/v/882000000000123456780", "医保电子凭证 一码付",
+            String(repeating: "0123456789", count: 10), String(repeating: "Yibao", count: 42),
+        ])
     func decodesWithZbar(text: String) throws {
         guard let zbarimg = QRCodeTestAccess.zbarimg() else {
             #expect(ProcessInfo.processInfo.environment["YIBAO_REQUIRE_ZBAR"] != "1", "zbarimg is required but not installed")

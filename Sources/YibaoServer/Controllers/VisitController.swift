@@ -10,6 +10,17 @@ import YibaoStore
 /// equivalents).
 struct VisitController {
     let store: Store
+    let limiter: RateLimiter
+
+    /// A visit opened by person number (the hospital collects the cash part) or by the patient's
+    /// e-voucher code (Yibao collects it from the patient's default funding source).
+    struct OpenVisitBody: Codable, Sendable {
+        var personNumber: String?
+        var code: String?
+        var category: MedicalCategory
+        var hospitalVisitNumber: String
+        var lines: [FeeLine]?
+    }
 
     struct AddLinesRequest: Codable, Sendable {
         var lines: [FeeLine]
@@ -18,13 +29,46 @@ struct VisitController {
     struct SettleRequest: Codable, Sendable {
         /// 个人账户使用标志 `acct_used_flag`; default true.
         var useAccount: Bool?
+        /// `counter` collects the cash part at the counter even for a visit opened with a code (after a
+        /// declined card); default: from the patient's funding source when the visit was opened with a code.
+        var cashCollection: CashCollection?
     }
 
     func addRoutes(to routes: RouteRegistry) {
-        routes.add(.post, "/v1/visits", .institution, "Open a visit with its fee lines (2201 + 2204)") { request, context in
+        addVisitRoutes(to: routes)
+        addRefundAndReceiptRoutes(to: routes)
+    }
+
+    func addVisitRoutes(to routes: RouteRegistry) {
+        routes.add(.post, "/v1/visits", .institution, "Open a visit by person number or e-voucher code, with its fee lines (1101 + 2201 + 2204)") {
+            request, context in
             var request = request
-            let body = try await request.decodeJSON(OpenVisitRequest.self, context: context)
-            return JSONResponse(try await store.openVisit(body, institution: context.institution), status: .created)
+            let body = try await request.decodeJSON(OpenVisitBody.self, context: context)
+            switch (body.personNumber, body.code) {
+            case (let number?, nil):
+                let open = OpenVisitRequest(
+                    personNumber: number, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines)
+                return JSONResponse(try await store.openVisit(open, institution: context.institution), status: .created)
+            case (nil, let code?):
+                let open = CodeVisitRequest(code: code, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines)
+                let visit = try await withCodeLimits(code, institution: context.institution) {
+                    try await store.openVisit(code: open, institution: context.institution)
+                }
+                return JSONResponse(visit, status: .created)
+            default:
+                throw Refusal.invalid("person_number", "send either person_number or the patient's e-voucher code, not both")
+            }
+        }
+        routes.add(.post, "/v1/settlements", .institution, "One-code payment: the e-voucher code and the fee lines, settled and paid in one call") {
+            request, context in
+            var request = request
+            let bytes = try await request.bodyBytes(context: context)
+            let idempotency = try VisitController.idempotency(request, bytes)
+            let body = try JSONBody.decode(CodeVisitRequest.self, from: bytes)
+            let record = try await withCodeLimits(body.code, institution: context.institution) {
+                try await store.settle(code: body, institution: context.institution, idempotency: idempotency)
+            }
+            return JSONResponse(record, status: .created)
         }
         routes.add(.get, "/v1/visits/{visit_id}", .institution, "A visit with its priced lines") { _, context in
             let id = try context.parameters.require("visit_id")
@@ -59,7 +103,7 @@ struct VisitController {
             let body = bytes.readableBytes == 0 ? nil : try JSONBody.decode(SettleRequest.self, from: bytes)
             let record = try await store.settle(
                 visitID: try context.parameters.require("visit_id"), institution: context.institution, useAccount: body?.useAccount ?? true,
-                idempotency: idempotency
+                idempotency: idempotency, cashAtCounter: body?.cashCollection == .counter
             )
             return JSONResponse(record, status: .created)
         }
@@ -82,6 +126,24 @@ struct VisitController {
         }
     }
 
+    /// Runs an operation that verifies an e-voucher code under the rate limits: refused with 429 while a
+    /// device or the institution has had too many failed codes recently; each failure is counted.
+    func withCodeLimits<T>(_ code: String, institution: Institution, _ operation: () async throws -> T) async throws -> T {
+        let device = VoucherCode.parse(code)?.deviceNumber ?? "malformed"
+        if let wait = limiter.retryAfter("code-device:" + device, Limits.codeFailuresPerDevice)
+            ?? limiter.retryAfter("code-institution:" + institution.code, Limits.codeFailuresPerInstitution)
+        {
+            throw Refusal(.rateLimited, "too many codes failed verification; try again in \(wait) seconds", retryAfterSeconds: wait)
+        }
+        do {
+            return try await operation()
+        } catch let refusal as Refusal where [.codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked].contains(refusal.code) {
+            limiter.record("code-device:" + device, Limits.codeFailuresPerDevice)
+            limiter.record("code-institution:" + institution.code, Limits.codeFailuresPerInstitution)
+            throw refusal
+        }
+    }
+
     /// The Idempotency-Key of a money-moving request, with the request's fingerprint.
     static func idempotency(_ request: Request, _ body: ByteBuffer) throws -> IdempotencyRequest {
         guard let key = request.headers[.idempotencyKey], !key.isEmpty else {
@@ -93,6 +155,36 @@ struct VisitController {
         var digest = Data("\(request.method) \(request.uri.path)\n".utf8)
         digest.append(contentsOf: body.readableBytesView)
         return IdempotencyRequest(key: key, fingerprint: Secrets.sha256Hex(digest))
+    }
+
+    func addRefundAndReceiptRoutes(to routes: RouteRegistry) {
+        routes.add(.post, "/v1/settlements/{settlement_id}/refunds", .institution, "Refund part of a settlement (6203): lines, cash or insurance") {
+            request, context in
+            var request = request
+            let bytes = try await request.bodyBytes(context: context)
+            let idempotency = try VisitController.idempotency(request, bytes)
+            let body = try JSONBody.decode(RefundRequest.self, from: bytes)
+            let record = try await store.refund(
+                settlementID: try context.parameters.require("settlement_id"), institution: context.institution, request: body,
+                idempotency: idempotency
+            )
+            return JSONResponse(record, status: .created)
+        }
+        routes.add(.get, "/v1/settlements/{settlement_id}/receipt", .institution, "The electronic receipt of a settlement") { _, context in
+            JSONResponse(store.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
+        }
+        routes.add(.get, "/v1/settlements/{settlement_id}/receipt.html", .institution, "The receipt as a printable page") { _, context in
+            ReceiptPage.response(
+                store.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
+        }
+    }
+
+    func completed(_ id: String, institution: Institution) async throws -> SettlementRecord {
+        guard let record = try await store.settlement(id: id, institution: institution) else {
+            throw Refusal(.notFound, "this institution has no settlement \(id)")
+        }
+        guard record.state == .completed else { throw Refusal(.notFound, "settlement \(id) is \(record.state.rawValue): there is no receipt") }
+        return record
     }
 
     static func optionalBody<T: Decodable>(_ type: T.Type, _ request: inout Request, _ context: AppRequestContext) async throws -> T? {

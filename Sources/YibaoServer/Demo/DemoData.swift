@@ -22,9 +22,17 @@ public enum DemoData {
         public var institutions = 0
         public var catalogueItems = 0
         public var people = 0
+        public var cards = 0
         public var description: String {
-            "\(policies) policies, \(institutions) institutions, \(catalogueItems) catalogue items, \(people) people"
+            "\(policies) policies, \(institutions) institutions, \(catalogueItems) catalogue items, \(people) people, \(cards) sandbox bank cards"
         }
+    }
+
+    /// The sandbox debit card of the n-th demo person (0-based, in people.csv order), 5,000 yuan on it:
+    /// 张伟's is `6228480000000000` plus its check digit.
+    public static func cardNumber(_ index: Int) -> String {
+        let body = "622848" + String(format: "%09d", index)
+        return body + String(Luhn.checkDigit(body))
     }
 
     /// The bundled demo file at a path under `demo/`.
@@ -60,6 +68,15 @@ public enum DemoData {
         let people = try ReferenceFiles.people(try DemoData.file("people.csv"))
         guard people.rejected.isEmpty else { throw StoreError.configuration("demo people: \(people.rejected[0])") }
         summary.people = try await store.enrol(people.items.map { ($0.person, $0.openingBalance) })
+        if let bank = store.sandbox {
+            for (index, entry) in people.items.enumerated() {
+                _ = try await bank.issueCard(
+                    holderIDNumber: entry.person.idNumber, holderName: entry.person.name, kind: .debit, balance: .yuan(5000),
+                    number: DemoData.cardNumber(index)
+                )
+            }
+            summary.cards = people.items.count
+        }
         _ = try await store.createOperator(name: "demo-admin", role: .administrator, token: operatorToken)
         logger.notice("demo data loaded", metadata: ["summary": "\(summary)"])
         return summary

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import YibaoCore
+import YibaoStore
 
 /// Who is calling, established by the route's access rule before the handler runs.
 public enum Caller: Sendable, Hashable {
@@ -11,6 +12,8 @@ public enum Caller: Sendable, Hashable {
     case institution(Institution)
     /// An operator of the bureau, by bearer token.
     case `operator`(Operator)
+    /// A signed-in patient, by session token.
+    case patient(PatientSession)
 }
 
 /// The request context of every Yibao route: the caller, the raw body bytes once read, and
@@ -34,6 +37,12 @@ public struct AppRequestContext: RequestContext {
     public var institution: Institution {
         guard case .institution(let institution) = caller else { preconditionFailure("route must require an institution") }
         return institution
+    }
+
+    /// The patient calling; a bug if the route did not require one.
+    public var patient: PatientSession {
+        guard case .patient(let session) = caller else { preconditionFailure("route must require a patient") }
+        return session
     }
 
     /// The operator calling; a bug if the route did not require one.

@@ -22,12 +22,22 @@ final class Authenticator: Sendable {
     func authenticate(_ request: Request, access: Access) async throws -> Caller {
         if access == .anyone { return .anonymous }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
-            throw Refusal(.unauthenticated, "send Authorization: Bearer <token> (an institution API key or an operator token)")
+            throw Refusal(.unauthenticated, "send Authorization: Bearer <token> (an institution API key, an operator or a patient session token)")
         }
         let token = String(header.dropFirst(7))
+        if token.hasPrefix("ps_") {
+            // Patient sessions are not cached: a revoked or signed-out session stops at once.
+            guard let session = try await store.patientSession(token: token) else {
+                throw Refusal(.unauthenticated, "the session has expired or was signed out; sign in again")
+            }
+            guard access == .patient else { throw Refusal(.forbidden, "this route is not for patients") }
+            return .patient(session)
+        }
         let caller = try await resolve(token)
         switch (access, caller) {
         case (.institution, .institution):
+            return caller
+        case (.patient, .patient):
             return caller
         case (.operator(let required), .operator(let found)):
             guard found.role.includes(required) else {

@@ -11,11 +11,14 @@ public enum Access: Sendable, Hashable, CustomStringConvertible {
     case institution
     /// An operator of the bureau with at least this role.
     case `operator`(OperatorRole)
+    /// A signed-in patient (acting for themselves; family routes check the binding too).
+    case patient
 
     public var description: String {
         switch self {
         case .anyone: return "anyone"
         case .institution: return "institution"
+        case .patient: return "patient"
         case .operator(let role): return "operator(\(role.rawValue))"
         }
     }

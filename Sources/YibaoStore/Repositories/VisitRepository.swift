@@ -2,17 +2,18 @@ import YibaoCore
 
 /// Visits, settlements, accumulators and idempotency keys.
 enum VisitRepository {
-    static func insert(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
+    static func insert(_ visit: Visit, deviceID: String? = nil, now: Instant, in db: any SQLExecutor) throws {
         do {
             try db.execute(
                 """
                 INSERT INTO visits (id, institution_code, person_number, category, hospital_visit_number, state, lines, line_count, total,
-                settlement_id, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                settlement_id, opened_at, updated_at, payment_authority, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
                     .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)),
                     .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
+                    .text(visit.paymentAuthority.rawValue), .text(deviceID),
                 ]
             )
         } catch StoreError.uniqueViolation {
@@ -35,7 +36,7 @@ enum VisitRepository {
     static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> Visit? {
         try db.queryOne(
             """
-            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at
+            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at, payment_authority
             FROM visits WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")
             """,
             [.text(id), .text(institution)]
@@ -47,7 +48,8 @@ enum VisitRepository {
             id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
             category: try row.enumeration("category"), hospitalVisitNumber: try row.string("hospital_visit_number"),
             state: try row.enumeration("state"), lines: try YibaoJSON.decode([LineSplit].self, from: try row.string("lines")),
-            settlementId: try row.optionalString("settlement_id"), openedAt: try row.instant("opened_at")
+            settlementId: try row.optionalString("settlement_id"), openedAt: try row.instant("opened_at"),
+            paymentAuthority: try row.enumeration("payment_authority")
         )
     }
 }
@@ -59,15 +61,15 @@ enum SettlementRepository {
         try db.execute(
             """
             INSERT INTO settlements (id, kind, state, visit_id, original_id, institution_code, person_number, mutual_aid_payer, region,
-            insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by, funding_source_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
             """,
             [
                 .text(record.id), .text(record.kind.rawValue), .text(record.state.rawValue), .text(record.visitId), .text(record.originalId),
                 .text(record.institution.code), .text(record.personNumber), .text(record.mutualAidPayer), .text(record.insuranceRegion.value),
                 .text(record.insuranceType.rawValue), .int(record.year), .text(record.pool.rawValue), .text(record.category.rawValue),
                 .money(record.breakdown.totalAmount), .money(record.breakdown.fundTotal), .money(record.breakdown.accountPaid),
-                .money(record.breakdown.cashPaid), .text(try YibaoJSON.string(stored)), .instant(record.settledAt),
+                .money(record.breakdown.cashPaid), .text(try YibaoJSON.string(stored)), .instant(record.settledAt), .text(record.fundingSource?.id),
             ]
         )
     }
@@ -78,6 +80,35 @@ enum SettlementRepository {
         let arguments: [SQLValue] = institution.map { [.text(id), .text($0)] } ?? [.text(id)]
         return try db.queryOne(
             "SELECT document, reversed_by FROM settlements WHERE id = ?\(filter)\(lock ? " FOR UPDATE" : "")", arguments
+        ).map(decode)
+    }
+
+    /// Rewrites a pending settlement when its payment resolves (the only change a record ever sees).
+    static func resolve(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+        var stored = record
+        stored.reversedBy = nil
+        try db.execute(
+            "UPDATE settlements SET state = ?, document = ? WHERE id = ? AND state = 'pending'",
+            [.text(record.state.rawValue), .text(try YibaoJSON.string(stored)), .text(record.id)]
+        )
+    }
+
+    /// Pending settlements created before `before`.
+    static func pending(before: Instant, limit: Int, in db: any SQLExecutor) throws -> [String] {
+        try db.query(
+            "SELECT id FROM settlements WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT \(limit)", [.instant(before)]
+        ).map { try $0.string("id") }
+    }
+
+    /// True when the settlement has partial refunds.
+    static func hasRefunds(of id: String, in db: any SQLExecutor) throws -> Bool {
+        try db.queryOne("SELECT id FROM settlements WHERE original_id = ? AND kind = 'refund' LIMIT 1", [.text(id)]) != nil
+    }
+
+    /// The refunds of a settlement, oldest first.
+    static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
+        try db.query(
+            "SELECT document, reversed_by FROM settlements WHERE original_id = ? AND kind = 'refund' ORDER BY created_at, id", [.text(id)]
         ).map(decode)
     }
 

@@ -78,6 +78,7 @@ extension Store {
                 SELECT s.id, s.fund_total + s.account_paid AS expected, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS posted
                 FROM settlements s LEFT JOIN journal_entries e ON e.reference = s.id
                 LEFT JOIN postings p ON p.entry_id = e.id AND p.account_id LIKE 'institution_clearing:%'
+                WHERE s.state = 'completed'
                 GROUP BY s.id, s.fund_total, s.account_paid HAVING s.fund_total + s.account_paid <> COALESCE(SUM(p.amount), 0)
                 """ + limit, []
             ) {

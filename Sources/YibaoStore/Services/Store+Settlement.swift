@@ -153,70 +153,148 @@ extension Store {
     }
 
     /// Settles a visit (结算): the engine's split, the journal entry, the accumulators and the record
-    /// in one transaction. The cash part is the hospital's to collect at the counter.
-    public func settle(visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?) async throws -> SettlementRecord
-    {
+    /// in one transaction. A visit opened by person number leaves the cash part to the hospital's
+    /// counter; a visit opened with the patient's e-voucher code has it collected from the patient's
+    /// default funding source (see `collectCash`).
+    public func settle(
+        visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?, cashAtCounter: Bool = false
+    ) async throws -> SettlementRecord {
         let cipher = self.cipher
         let reference = self.reference
         let ids = self.ids
         let scope = "settle:" + institution.code
-        return try await write { db, now in
-            if let idempotency,
-                case .replay(_, let id) = try IdempotencyRepository.claim(
-                    scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
-                )
-            {
-                guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
-                    throw StoreError.decoding("idempotent result \(id) missing")
-                }
-                return record
-            }
+        let phase: SettlePhase = try await write { db, now in
+            if let idempotency, let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
             guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            guard visit.state == .open else {
-                throw Refusal(.visitAlreadySettled, "visit \(visitID) is already settled", references: ["settlement_id": visit.settlementId ?? ""])
-            }
-            let (person, policy, year) = try Store.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
-            let pool = visit.category.pool
-            let accumulators = try AccumulatorRepository.lock(person: person.number, year: year, pool: pool, in: db)
-            let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
-            let calculation = try SettlementEngine.calculate(
-                SettlementInput(
-                    lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
-                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
-                )
+            if cashAtCounter { visit.paymentAuthority = .counter }
+            let phase = try Store.settleLocally(
+                visit, institution: institution, useAccount: useAccount, cipher: cipher, reference: reference, ids: ids, now: now, in: db
             )
-            let record = SettlementRecord(
-                id: ids.next("S"), kind: .settlement, state: .completed, visitId: visit.id, originalId: nil,
-                institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
-                insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
-                policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
-                trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: nil, cashCollection: .counter,
-                settledAt: now, reversedBy: nil
-            )
-            try SettlementRepository.insert(record, in: db)
-            visit.state = .settled
-            visit.settlementId = record.id
-            try VisitRepository.update(visit, now: now, in: db)
-            try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
-            let movements = SettlementPostings.movements(calculation, person: person, institution: institution, mutualAidFrom: nil, cashChannel: nil)
-            if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, in: db)
-            }
             if let idempotency {
-                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
+                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
             }
-            return record
+            return phase
         }
+        return try await finish(phase)
+    }
+
+    /// The outcome of the local part of a settlement.
+    enum SettlePhase: Sendable {
+        /// Done: nothing left to collect.
+        case done(SettlementRecord)
+        /// Pending: the cash part is to be collected from this source.
+        case collect(SettlementRecord, FundingSource)
+        /// A replayed request whose settlement the bank declined.
+        case declined(SettlementRecord)
+
+        var record: SettlementRecord {
+            switch self {
+            case .done(let record), .collect(let record, _), .declined(let record): return record
+            }
+        }
+    }
+
+    /// Continues after the local part: collects the cash part when needed.
+    func finish(_ phase: SettlePhase) async throws -> SettlementRecord {
+        switch phase {
+        case .done(let record): return record
+        case .collect(let record, let source): return try await collectCash(record, from: source)
+        case .declined(let record): throw Store.declineRefusal(record)
+        }
+    }
+
+    /// The first answer for a replayed idempotency key, or nil when the key is new (and now claimed).
+    static func replay(scope: String, _ idempotency: IdempotencyRequest, now: Instant, in db: any SQLExecutor) throws -> SettlePhase? {
+        guard
+            case .replay(_, let id) = try IdempotencyRepository.claim(
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db)
+        else { return nil }
+        guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+            throw StoreError.decoding("idempotent result \(id) missing")
+        }
+        switch record.state {
+        case .completed: return .done(record)
+        case .declined, .cancelled: return .declined(record)
+        case .pending:
+            guard let sourceID = record.fundingSource?.id, let source = try FundingSourceRepository.find(id: sourceID, in: db) else {
+                throw StoreError.decoding("funding source of \(id) missing")
+            }
+            return .collect(record, source)
+        }
+    }
+
+    /// Settles an open visit inside a transaction: locks, runs the engine and either completes the
+    /// settlement (cash at the counter, or no cash) or records it pending with the personal-account
+    /// parts on hold and the person's payment lock taken (cash to collect from the funding source).
+    static func settleLocally(
+        _ visit: Visit, institution: Institution, useAccount: Bool, cipher: PersonalDataCipher, reference: ReferenceCache, ids: any IDGenerator,
+        now: Instant, in db: any SQLExecutor
+    ) throws -> SettlePhase {
+        var visit = visit
+        guard visit.state == .open else {
+            throw Refusal(
+                visit.state == .paying ? .settlementInProgress : .visitAlreadySettled,
+                visit.state == .paying ? "visit \(visit.id) is being paid" : "visit \(visit.id) is already settled",
+                retryAfterSeconds: visit.state == .paying ? 2 : nil, references: ["settlement_id": visit.settlementId ?? ""]
+            )
+        }
+        let (person, policy, year) = try Store.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+        let pool = visit.category.pool
+        let accumulators = try AccumulatorRepository.lock(person: person.number, year: year, pool: pool, in: db)
+        if let pending = try PaymentLockRepository.holder(person: person.number, in: db) {
+            throw Refusal(
+                .settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2,
+                references: ["settlement_id": pending]
+            )
+        }
+        let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
+        let calculation = try SettlementEngine.calculate(
+            SettlementInput(
+                lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
+                accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+            )
+        )
+        let source =
+            visit.paymentAuthority == .fundingSource && calculation.breakdown.cashPaid.isPositive
+            ? try FundingSourceRepository.defaultSource(person: person.number, in: db) : nil
+        var record = SettlementRecord(
+            id: ids.next("S"), kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
+            institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
+            insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
+            policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
+            trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: nil,
+            cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
+        )
+        visit.settlementId = record.id
+        if let source {
+            record.trace.append("现金 cash \(calculation.breakdown.cashPaid) to collect from \(source.bank) \(source.masked)")
+            try SettlementRepository.insert(record, in: db)
+            visit.state = .paying
+            try VisitRepository.update(visit, now: now, in: db)
+            try PaymentLockRepository.take(person: person.number, settlement: record.id, now: now, in: db)
+            try LedgerRepository.hold(.personal(person.number), delta: record.ownAccountPaid, now: now, in: db)
+            return .collect(record, source)
+        }
+        try SettlementRepository.insert(record, in: db)
+        visit.state = .settled
+        try VisitRepository.update(visit, now: now, in: db)
+        try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
+        let movements = SettlementPostings.movements(calculation, person: person, institution: institution, mutualAidFrom: nil, cashChannel: nil)
+        if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
+            try LedgerRepository.post(entry, in: db)
+        }
+        return .done(record)
     }
 
     /// Reverses a settlement (结算撤销 / 冲正): a new record with every amount negated, the journal
     /// entry negated, the accumulators restored, and the visit open again.
     public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
         let ids = self.ids
+        let channelName = channel.name
         let scope = "reverse:" + institution.code
-        return try await write { db, now in
+        let reversed: SettlementRecord = try await write { db, now in
             if let idempotency,
                 case .replay(_, let id) = try IdempotencyRepository.claim(
                     scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
@@ -255,16 +333,31 @@ extension Store {
             if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, in: db)
             }
+            if original.cashCollection == .channel && original.breakdown.cashPaid.isPositive {
+                try ChannelOperationRepository.enqueue(
+                    id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
+                    amount: original.breakdown.cashPaid, now: now, in: db
+                )
+            }
             if let idempotency {
                 try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
             }
             return record
         }
+        await processChannelOperations(reference: reversed.originalId)
+        return reversed
     }
 
-    /// A settlement record of an institution (of any institution when nil).
+    /// A settlement record of an institution (of any institution when nil). Reading a pending settlement
+    /// asks the bank what became of its cash part and resolves it.
     public func settlement(id: String, institution: Institution?) async throws -> SettlementRecord? {
-        try await read { db, _ in try SettlementRepository.find(id: id, institution: institution?.code, lock: false, in: db) }
+        let record = try await read { db, _ in try SettlementRepository.find(id: id, institution: institution?.code, lock: false, in: db) }
+        guard let record, record.state == .pending else { return record }
+        do {
+            return try await resolvePending(id: record.id)
+        } catch let refusal as Refusal where refusal.code == .paymentPending {
+            return record
+        }
     }
 
     /// The person, policy and policy year of a visit.

@@ -1,0 +1,158 @@
+/// The boundary to the parties that hold a patient's money outside the insurance: banks and card
+/// networks (the cash part), partner banks' medical credit lines. Yibao ships a sandbox bank that behaves
+/// like one (balances, limits, declines, timeouts); a real adapter implements this protocol against a
+/// bank's API (docs/payments.md lists what it must guarantee).
+///
+/// Every money-moving call carries Yibao's own `reference` (the settlement, refund or premium id) and
+/// must be idempotent on it: the same reference never charges twice, and `query(reference:)` tells what
+/// happened to a call whose answer was lost.
+public protocol PaymentChannel: Sendable {
+    /// The channel's name in the ledger (`channel:<name>`).
+    var name: String { get }
+
+    /// Checks that a card exists, is usable and belongs to the person, and returns a token for it.
+    func bindCard(number: String, holderIDNumber: String, holderName: String) async throws -> BoundCard
+
+    /// Reserves `amount` on a funding source for `reference`. Idempotent on `reference`.
+    func authorise(_ request: ChannelAuthorisation) async throws -> ChannelDecision
+
+    /// Takes an authorised amount (all of it, or less). Idempotent.
+    func capture(reference: String, amount: Money) async throws -> ChannelStatus
+
+    /// Releases an authorisation that will not be captured. Idempotent.
+    func void(reference: String) async throws -> ChannelStatus
+
+    /// Pays back part or all of a captured amount, identified by `refundReference`. Idempotent on it.
+    func refund(reference: String, refundReference: String, amount: Money) async throws -> ChannelStatus
+
+    /// What the channel knows of a reference.
+    func query(reference: String) async throws -> ChannelStatus
+
+    /// The balance (debit) or available credit of a funding source.
+    func available(token: String) async throws -> Money
+}
+
+/// A card the channel accepted for a person.
+public struct BoundCard: Sendable, Hashable, Codable {
+    /// The channel's token for the card (never the card number).
+    public var token: String
+    /// The card number masked for display: `6222 **** **** 1234`.
+    public var masked: String
+    /// Debit or credit.
+    public var kind: CardKind
+    /// The issuing bank's name.
+    public var bank: String
+
+    /// Creates a bound card.
+    public init(token: String, masked: String, kind: CardKind, bank: String) {
+        self.token = token
+        self.masked = masked
+        self.kind = kind
+        self.bank = bank
+    }
+}
+
+/// Debit card, credit card, or a dedicated medical credit line.
+public enum CardKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// 借记卡: spends its balance.
+    case debit
+    /// 信用卡: spends its credit.
+    case credit
+    /// 医疗信用额度: a partner bank's dedicated medical credit line.
+    case medicalCredit = "medical_credit"
+}
+
+/// A request to reserve money.
+public struct ChannelAuthorisation: Sendable, Hashable, Codable {
+    /// Yibao's reference (idempotency key at the channel).
+    public var reference: String
+    /// The funding source's token.
+    public var token: String
+    /// The amount.
+    public var amount: Money
+    /// What it is for, shown on the patient's statement.
+    public var description: String
+
+    /// Creates a request.
+    public init(reference: String, token: String, amount: Money, description: String) {
+        self.reference = reference
+        self.token = token
+        self.amount = amount
+        self.description = description
+    }
+}
+
+/// The channel's answer to an authorisation.
+public enum ChannelDecision: Sendable, Hashable {
+    /// Reserved.
+    case approved
+    /// Refused, with the reason.
+    case declined(DeclineReason)
+}
+
+/// Why a channel refused. Stable codes, shown to the cashier and the patient.
+public enum DeclineReason: String, Sendable, Hashable, Codable, CaseIterable {
+    /// 余额不足.
+    case insufficientFunds = "insufficient_funds"
+    /// 超出额度或单笔限额.
+    case limitExceeded = "limit_exceeded"
+    /// 卡已冻结 / 挂失.
+    case cardBlocked = "card_blocked"
+    /// 卡不存在.
+    case unknownCard = "unknown_card"
+    /// 风控拒绝.
+    case suspectedFraud = "suspected_fraud"
+    /// 额度已暂停 (a suspended credit line).
+    case creditSuspended = "credit_suspended"
+
+    /// Words for the cashier and the patient.
+    public var message: String {
+        switch self {
+        case .insufficientFunds: return "the card's balance is not enough (余额不足)"
+        case .limitExceeded: return "the amount is above the card's limit (超出限额)"
+        case .cardBlocked: return "the card is frozen or reported lost (卡已冻结)"
+        case .unknownCard: return "the bank does not know this card (卡号无效)"
+        case .suspectedFraud: return "the bank's risk control refused it (风控拒绝)"
+        case .creditSuspended: return "the credit line is suspended (额度已暂停)"
+        }
+    }
+}
+
+/// What a channel knows of a reference.
+public enum ChannelStatus: Sendable, Hashable {
+    /// Nothing: the request never arrived.
+    case unknown
+    /// Reserved, not yet taken.
+    case authorised(amount: Money)
+    /// Taken; `refunded` of it paid back so far.
+    case captured(amount: Money, refunded: Money)
+    /// Released without taking.
+    case voided
+    /// Refused.
+    case declined(DeclineReason)
+}
+
+/// A channel call whose outcome is unknown (a timeout) or that could not be made.
+public enum ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No answer in time: the call may or may not have been processed. Ask `query`.
+    case timeout
+    /// The channel refused the connection: the call was not processed.
+    case unavailable
+    /// The card cannot be bound, with the reason.
+    case bindingRefused(String)
+
+    public var description: String {
+        switch self {
+        case .timeout: return "the payment channel did not answer in time"
+        case .unavailable: return "the payment channel is unavailable"
+        case .bindingRefused(let reason): return "the bank refused the card: \(reason)"
+        }
+    }
+}
+
+/// The boundary to the SMS provider (verification codes, notifications). Yibao ships a sandbox that
+/// keeps messages for operators to read; a real adapter sends through a carrier's API.
+public protocol MessageGateway: Sendable {
+    /// Sends a text message to a mobile phone.
+    func send(to phone: String, text: String) async throws
+}

@@ -1,0 +1,262 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import YibaoCore
+import YibaoStore
+
+/// The patient's phone: registration (ID number, insurance number and phone, verified by SMS), sign-in
+/// with password and authenticator code, sessions, devices that make e-voucher codes, funding sources,
+/// receipts.
+struct PatientController {
+    let store: Store
+    let messages: any MessageGateway
+    let auth: PatientAuth
+    let limiter: RateLimiter
+
+    struct RegistrationCodeRequest: Codable, Sendable {
+        var idNumber: String
+        var personNumber: String
+        var phone: String
+    }
+
+    struct RegistrationCodeSent: Codable, Sendable {
+        var sentTo: String
+        var expiresInSeconds: Int64
+    }
+
+    struct RegistrationRequest: Codable, Sendable {
+        var idNumber: String
+        var personNumber: String
+        var phone: String
+        var smsCode: String
+        var password: String
+    }
+
+    struct Registered: Codable, Sendable {
+        var personNumber: String
+        /// The authenticator app's secret, shown once.
+        var totpSecret: String
+        var otpauthUri: String
+    }
+
+    struct SignInRequest: Codable, Sendable {
+        var phone: String
+        var password: String
+        var totpCode: String
+    }
+
+    struct SessionOpened: Codable, Sendable {
+        var token: String
+        var sessionId: String
+        var expiresAt: Instant
+    }
+
+    struct Profile: Codable, Sendable {
+        var personNumber: String
+        var nameMasked: String
+        var region: RegionCode
+        var insuranceType: InsuranceType
+        var status: InsuranceStatus
+        var accountBalance: Money
+        var sessionId: String
+        var sessionExpiresAt: Instant
+    }
+
+    struct DeviceRequest: Codable, Sendable {
+        var name: String
+        var totpCode: String
+    }
+
+    /// What a phone needs to make codes offline (docs/e-voucher-code.md), shown once.
+    struct DeviceProvisioned: Codable, Sendable {
+        var deviceId: String
+        var deviceNumber: String
+        var secret: String
+        var algorithm: String
+        var stepSeconds: Int64
+        var codeLength: Int
+        var serverTime: Instant
+    }
+
+    struct CurrentCode: Codable, Sendable {
+        var code: String
+        var validUntil: Instant
+    }
+
+    struct CardRequest: Codable, Sendable {
+        var cardNumber: String
+        var totpCode: String
+    }
+
+    func addRoutes(to routes: RouteRegistry) {
+        routes.add(.post, "/v1/patient/registration/sms", .anyone, "Send a registration code to the enrolled phone") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(RegistrationCodeRequest.self, context: context)
+            try limiter.check("sms:" + body.phone, Limits.smsPerPhone, what: "verification codes for this phone")
+            let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
+            let code = String(format: "%06d", Int.random(in: 0...999_999))
+            try await store.saveSMSCode(phone: body.phone, purpose: "register", code: code)
+            try await messages.send(to: body.phone, text: "【医保】您的注册验证码是 \(code)，5分钟内有效。Yibao registration code \(code).")
+            return JSONResponse(
+                RegistrationCodeSent(sentTo: Masking.phone(person.phone ?? body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds),
+                status: .accepted
+            )
+        }
+        routes.add(.post, "/v1/patient/registration", .anyone, "Register with the SMS code and a password; returns the authenticator secret") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(RegistrationRequest.self, context: context)
+            let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
+            if let problem = PasswordPolicy.problem(body.password, phone: body.phone, idNumber: body.idNumber) {
+                throw Refusal(.weakPassword, problem, field: "password")
+            }
+            let secret = PatientAuth.newTOTPSecret()
+            try await store.registerPatient(
+                person: person, smsCode: body.smsCode, passwordHash: try await auth.hash(body.password), totpSecret: secret)
+            return JSONResponse(
+                Registered(
+                    personNumber: person.number, totpSecret: secret,
+                    otpauthUri: PatientAuth.otpauthURI(secret: secret, label: "Yibao:\(Masking.phone(body.phone))")
+                ),
+                status: .created
+            )
+        }
+        routes.add(.post, "/v1/patient/sessions", .anyone, "Sign in with phone, password and authenticator code") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(SignInRequest.self, context: context)
+            try limiter.check("sign-in:" + body.phone, Limits.signInsPerPhone, what: "sign-in attempts")
+            let now = store.clock.now()
+            guard let credentials = try await store.patientCredentials(phone: body.phone) else {
+                _ = try await auth.hash(body.password)  // as slow as a real check: the answer does not tell whether the phone is registered
+                throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
+            }
+            if let until = credentials.lockedUntil, until > now {
+                let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000) + 1
+                throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
+            }
+            let passwordOK = try await auth.verify(body.password, hash: credentials.passwordHash)
+            let step = PatientAuth.matchTOTP(secret: credentials.totpSecret, code: body.totpCode, now: now, after: credentials.totpLastStep)
+            guard passwordOK, let step else {
+                if let until = try await store.recordSignInFailure(person: credentials.personNumber) {
+                    let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000)
+                    throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
+                }
+                throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
+            }
+            let (token, session) = try await store.openSession(person: credentials.personNumber, totpStep: step)
+            return JSONResponse(SessionOpened(token: token, sessionId: session.id, expiresAt: session.expiresAt), status: .created)
+        }
+        routes.add(.delete, "/v1/patient/sessions/{session_id}", .patient, "Sign out a session") { _, context in
+            try await store.revokeSession(id: try context.parameters.require("session_id"), person: context.patient.personNumber)
+            return Response(status: .noContent)
+        }
+        routes.add(.get, "/v1/patient/me", .patient, "The signed-in patient") { _, context in
+            guard let person = try await store.person(number: context.patient.personNumber) else { throw Refusal(.notFound, "no such person") }
+            let balance = try await store.accountBalance(of: person.number)
+            return JSONResponse(
+                Profile(
+                    personNumber: person.number, nameMasked: Masking.name(person.name), region: person.region, insuranceType: person.insuranceType,
+                    status: person.status, accountBalance: balance.balance - balance.held, sessionId: context.patient.id,
+                    sessionExpiresAt: context.patient.expiresAt
+                )
+            )
+        }
+        addDeviceRoutes(to: routes)
+        addFundingRoutes(to: routes)
+    }
+
+    func addDeviceRoutes(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/patient/devices", .patient, "The patient's devices") { _, context in
+            JSONResponse(try await store.devices(person: context.patient.personNumber))
+        }
+        routes.add(.post, "/v1/patient/devices", .patient, "Enrol this phone for e-voucher codes (needs the authenticator code)") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(DeviceRequest.self, context: context)
+            try await requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            let enrolled = try await store.enrolDevice(person: context.patient.personNumber, name: body.name)
+            return JSONResponse(
+                DeviceProvisioned(
+                    deviceId: enrolled.device.id, deviceNumber: enrolled.device.number, secret: Base32.encode(enrolled.secret),
+                    algorithm: "YIBAO-EVC-1",
+                    stepSeconds: VoucherCode.stepSeconds, codeLength: VoucherCode.length, serverTime: store.clock.now()
+                ),
+                status: .created
+            )
+        }
+        routes.add(.delete, "/v1/patient/devices/{device_id}", .patient, "Revoke a device: its codes stop working at once") { _, context in
+            try await store.revokeDevice(id: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            return Response(status: .noContent)
+        }
+        routes.add(.get, "/v1/patient/devices/{device_id}/code", .patient, "The device's current code (for barcode display)") { _, context in
+            let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            return JSONResponse(CurrentCode(code: current.code, validUntil: current.validUntil), headers: [.cacheControl: "no-store"])
+        }
+        routes.add(.get, "/v1/patient/devices/{device_id}/code.svg", .patient, "The device's current code as a QR image") { _, context in
+            let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            let svg = try QRCode(current.code).svg()
+            return Response(
+                status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: svg))
+            )
+        }
+        routes.add(.get, "/v1/patient/settlements/{settlement_id}/receipt", .patient, "The patient's receipt") { _, context in
+            JSONResponse(store.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
+        }
+        routes.add(.get, "/v1/patient/settlements/{settlement_id}/receipt.html", .patient, "The patient's receipt as a page") { _, context in
+            ReceiptPage.response(store.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
+        }
+    }
+
+    func addFundingRoutes(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/patient/funding-sources", .patient, "The patient's cards and credit lines") { _, context in
+            JSONResponse(try await store.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
+        }
+        routes.add(.post, "/v1/patient/funding-sources", .patient, "Bind a card (the bank checks it is in the patient's name)") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(CardRequest.self, context: context)
+            try await requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            let source = try await store.bindCard(person: context.patient.personNumber, number: body.cardNumber)
+            return JSONResponse(FundingSourceView(source), status: .created)
+        }
+        routes.add(.put, "/v1/patient/funding-sources/{source_id}/default", .patient, "Pay cash parts from this source") { _, context in
+            try await store.setDefaultFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
+            return JSONResponse(try await store.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
+        }
+        routes.add(.delete, "/v1/patient/funding-sources/{source_id}", .patient, "Remove a funding source") { _, context in
+            try await store.removeFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// A funding source without its channel token.
+    struct FundingSourceView: Codable, Sendable {
+        var id: String
+        var kind: CardKind
+        var masked: String
+        var bank: String
+        var isDefault: Bool
+
+        init(_ source: FundingSource) {
+            id = source.id
+            kind = source.kind
+            masked = source.masked
+            bank = source.bank
+            isDefault = source.isDefault
+        }
+    }
+
+    /// Checks the authenticator code of a signed-in patient (new devices, cards, family payments).
+    func requireSecondFactor(_ code: String, person: String) async throws {
+        guard let phone = try await store.person(number: person)?.phone, let credentials = try await store.patientCredentials(phone: phone),
+            PatientAuth.matchTOTP(secret: credentials.totpSecret, code: code, now: store.clock.now(), after: -1) != nil
+        else { throw Refusal(.signInFailed, "the authenticator code is wrong", field: "totp_code") }
+    }
+
+    func ownSettlement(_ id: String, _ session: PatientSession) async throws -> SettlementRecord {
+        guard let record = try await store.settlement(id: id, institution: nil), record.personNumber == session.personNumber,
+            record.state == .completed
+        else { throw Refusal(.notFound, "no settlement \(id) of yours") }
+        return record
+    }
+}

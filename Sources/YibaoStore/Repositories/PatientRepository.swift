@@ -1,0 +1,228 @@
+import YibaoCore
+
+/// Patients' sign-in records, sessions, SMS codes, devices, used codes and funding sources.
+enum PatientRepository {
+    struct Credentials: Sendable {
+        let personNumber: String
+        let passwordHash: String
+        let totpSecret: String
+        let totpLastStep: Int64
+        let failedSignIns: Int64
+        let lockedUntil: Instant?
+    }
+
+    static func insert(
+        person: String, phoneLookup: String, passwordHash: String, totpSecretCipher: String, now: Instant, in db: any SQLExecutor
+    ) throws {
+        do {
+            try db.execute(
+                """
+                INSERT INTO patients (person_number, phone_lookup, password_hash, totp_secret_cipher, totp_last_step, failed_sign_ins, locked_until,
+                created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, NULL, ?, ?)
+                """,
+                [.text(person), .text(phoneLookup), .text(passwordHash), .text(totpSecretCipher), .instant(now), .instant(now)]
+            )
+        } catch StoreError.uniqueViolation {
+            throw Refusal(.alreadyExists, "this person or phone is already registered; sign in instead")
+        }
+    }
+
+    static func credentials(phoneLookup: String, cipher: PersonalDataCipher, lock: Bool, in db: any SQLExecutor) throws -> Credentials? {
+        try db.queryOne(
+            """
+            SELECT person_number, password_hash, totp_secret_cipher, totp_last_step, failed_sign_ins, locked_until FROM patients
+            WHERE phone_lookup = ?\(lock ? " FOR UPDATE" : "")
+            """,
+            [.text(phoneLookup)]
+        ).map { row in
+            let person = try row.string("person_number")
+            return Credentials(
+                personNumber: person, passwordHash: try row.string("password_hash"),
+                totpSecret: try cipher.open(try row.string("totp_secret_cipher"), field: "patients.totp_secret", row: person),
+                totpLastStep: try row.int64("totp_last_step"), failedSignIns: try row.int64("failed_sign_ins"),
+                lockedUntil: try row.optionalInstant("locked_until")
+            )
+        }
+    }
+
+    /// Counts a failed sign-in atomically; returns the failures so far.
+    static func countFailure(person: String, now: Instant, in db: any SQLExecutor) throws -> Int64 {
+        try db.queryOne(
+            "UPDATE patients SET failed_sign_ins = failed_sign_ins + 1, updated_at = ? WHERE person_number = ? RETURNING failed_sign_ins",
+            [.instant(now), .text(person)]
+        )?.int64("failed_sign_ins") ?? 0
+    }
+
+    static func lock(person: String, until: Instant, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE patients SET locked_until = ? WHERE person_number = ?", [.instant(until), .text(person)])
+    }
+
+    static func recordSuccess(person: String, totpStep: Int64, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE patients SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = ?, updated_at = ? WHERE person_number = ?",
+            [.integer(totpStep), .instant(now), .text(person)]
+        )
+    }
+
+    static func insertSession(tokenHash: String, id: String, person: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO patient_sessions (token_hash, id, person_number, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
+            [.text(tokenHash), .text(id), .text(person), .instant(now), .instant(expires)]
+        )
+    }
+
+    static func session(tokenHash: String, now: Instant, in db: any SQLExecutor) throws -> PatientSession? {
+        try db.queryOne(
+            "SELECT id, person_number, expires_at FROM patient_sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?",
+            [.text(tokenHash), .instant(now)]
+        ).map { PatientSession(id: try $0.string("id"), personNumber: try $0.string("person_number"), expiresAt: try $0.instant("expires_at")) }
+    }
+
+    static func revokeSession(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "UPDATE patient_sessions SET revoked_at = ? WHERE id = ? AND person_number = ? AND revoked_at IS NULL",
+            [.instant(now), .text(id), .text(person)]
+        ) == 1
+    }
+
+    static func saveSMSCode(phoneLookup: String, purpose: String, codeHash: String, expires: Instant, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            """
+            INSERT INTO sms_codes (phone_lookup, purpose, code_hash, attempts, expires_at, created_at) VALUES (?, ?, ?, 0, ?, ?)
+            ON CONFLICT (phone_lookup, purpose) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, expires_at = excluded.expires_at,
+            created_at = excluded.created_at
+            """,
+            [.text(phoneLookup), .text(purpose), .text(codeHash), .instant(expires), .instant(now)]
+        )
+    }
+
+    /// The most wrong guesses an SMS code tolerates.
+    static let smsAttemptsMax: Int64 = 5
+
+    /// Checks and consumes an SMS code; false when wrong, expired or guessed too often.
+    static func consumeSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        guard
+            let row = try db.queryOne(
+                "SELECT code_hash, attempts, expires_at FROM sms_codes WHERE phone_lookup = ? AND purpose = ? FOR UPDATE",
+                [.text(phoneLookup), .text(purpose)]
+            )
+        else { return false }
+        guard try row.instant("expires_at") > now, try row.int64("attempts") < smsAttemptsMax else { return false }
+        guard Secrets.constantTimeEquals(try row.string("code_hash"), codeHash) else {
+            try db.execute(
+                "UPDATE sms_codes SET attempts = attempts + 1 WHERE phone_lookup = ? AND purpose = ?", [.text(phoneLookup), .text(purpose)])
+            return false
+        }
+        try db.execute("DELETE FROM sms_codes WHERE phone_lookup = ? AND purpose = ?", [.text(phoneLookup), .text(purpose)])
+        return true
+    }
+}
+
+enum DeviceRepository {
+    static func insert(_ device: Device, secretCipher: String, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO devices (id, number, person_number, name, secret_cipher, enrolled_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            [
+                .text(device.id), .text(device.number), .text(device.personNumber), .text(device.name), .text(secretCipher),
+                .instant(device.enrolledAt),
+            ]
+        )
+    }
+
+    static func list(person: String, in db: any SQLExecutor) throws -> [Device] {
+        try db.query(
+            "SELECT id, number, person_number, name, enrolled_at, revoked_at FROM devices WHERE person_number = ? ORDER BY enrolled_at",
+            [.text(person)]
+        ).map(decode)
+    }
+
+    static func find(id: String, person: String, in db: any SQLExecutor) throws -> (Device, String)? {
+        try db.queryOne(
+            "SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE id = ? AND person_number = ?",
+            [.text(id), .text(person)]
+        ).map { (try decode($0), try $0.string("secret_cipher")) }
+    }
+
+    static func find(number: String, in db: any SQLExecutor) throws -> (Device, String)? {
+        try db.queryOne(
+            "SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE number = ?", [.text(number)]
+        ).map { (try decode($0), try $0.string("secret_cipher")) }
+    }
+
+    static func revoke(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "UPDATE devices SET revoked_at = ? WHERE id = ? AND person_number = ? AND revoked_at IS NULL", [.instant(now), .text(id), .text(person)]
+        ) == 1
+    }
+
+    /// Records a (device, step) as spent; false when it was spent before (a replay).
+    static func spend(device: String, step: Int64, institution: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, step) DO NOTHING",
+            [.text(device), .integer(step), .text(institution), .instant(now)]
+        ) == 1
+    }
+
+    static func decode(_ row: SQLRow) throws -> Device {
+        Device(
+            id: try row.string("id"), number: try row.string("number"), personNumber: try row.string("person_number"), name: try row.string("name"),
+            enrolledAt: try row.instant("enrolled_at"), revokedAt: try row.optionalInstant("revoked_at")
+        )
+    }
+}
+
+enum FundingSourceRepository {
+    static let columns = "id, person_number, channel, kind, token, masked, bank, is_default"
+
+    static func insert(_ source: FundingSource, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO funding_sources (\(columns), created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                .text(source.id), .text(source.personNumber), .text(source.channel), .text(source.kind.rawValue), .text(source.token),
+                .text(source.masked), .text(source.bank), .bool(source.isDefault), .instant(now),
+            ]
+        )
+    }
+
+    static func list(person: String, in db: any SQLExecutor) throws -> [FundingSource] {
+        try db.query(
+            "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL ORDER BY created_at, id", [.text(person)]
+        ).map(decode)
+    }
+
+    static func defaultSource(person: String, in db: any SQLExecutor) throws -> FundingSource? {
+        try db.queryOne(
+            "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL AND is_default = 1", [.text(person)]
+        ).map(decode)
+    }
+
+    static func find(id: String, in db: any SQLExecutor) throws -> FundingSource? {
+        try db.queryOne("SELECT \(columns) FROM funding_sources WHERE id = ?", [.text(id)]).map(decode)
+    }
+
+    static func setDefault(id: String, person: String, in db: any SQLExecutor) throws -> Bool {
+        guard
+            try db.queryOne(
+                "SELECT id FROM funding_sources WHERE id = ? AND person_number = ? AND removed_at IS NULL", [.text(id), .text(person)]
+            ) != nil
+        else { return false }
+        try db.execute("UPDATE funding_sources SET is_default = 0 WHERE person_number = ?", [.text(person)])
+        try db.execute("UPDATE funding_sources SET is_default = 1 WHERE id = ?", [.text(id)])
+        return true
+    }
+
+    static func remove(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "UPDATE funding_sources SET removed_at = ?, is_default = 0 WHERE id = ? AND person_number = ? AND removed_at IS NULL",
+            [.instant(now), .text(id), .text(person)]
+        ) == 1
+    }
+
+    static func decode(_ row: SQLRow) throws -> FundingSource {
+        FundingSource(
+            id: try row.string("id"), personNumber: try row.string("person_number"), channel: try row.string("channel"),
+            kind: try row.enumeration("kind"), token: try row.string("token"), masked: try row.string("masked"), bank: try row.string("bank"),
+            isDefault: try row.bool("is_default")
+        )
+    }
+}

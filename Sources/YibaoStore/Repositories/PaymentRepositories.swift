@@ -1,0 +1,93 @@
+import YibaoCore
+
+/// One payment in flight per person: while a settlement waits for the patient's bank, the patient's
+/// other settlements wait (they would otherwise compute on accumulators the pending one is about to
+/// change).
+enum PaymentLockRepository {
+    static func holder(person: String, in db: any SQLExecutor) throws -> String? {
+        try db.queryOne("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)])?.string("settlement_id")
+    }
+
+    static func take(person: String, settlement: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO payment_locks (person_number, settlement_id, created_at) VALUES (?, ?, ?)",
+            [.text(person), .text(settlement), .instant(now)]
+        )
+    }
+
+    static func release(person: String, settlement: String, in db: any SQLExecutor) throws {
+        try db.execute("DELETE FROM payment_locks WHERE person_number = ? AND settlement_id = ?", [.text(person), .text(settlement)])
+    }
+}
+
+/// Calls to the payment channel that must happen after a commit (capture, void, refund): written in the
+/// same transaction as the business record (an outbox), attempted at once, retried with back-off until
+/// the channel confirms. The channel is idempotent on the references, so a repeat is harmless.
+enum ChannelOperationRepository {
+    enum Kind: String, Sendable {
+        case capture
+        case void
+        case refund
+    }
+
+    struct Operation: Sendable {
+        let id: String
+        let channel: String
+        let kind: Kind
+        let reference: String
+        let refundReference: String?
+        let amount: Money
+        let attempts: Int64
+    }
+
+    /// The longest wait between attempts.
+    static let backoffMaxSeconds: Int64 = 300
+
+    static func enqueue(
+        id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, now: Instant, in db: any SQLExecutor
+    ) throws {
+        try db.execute(
+            """
+            INSERT INTO channel_operations (id, channel, kind, reference, refund_reference, amount, state, attempts, next_attempt_at, last_error,
+            created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?)
+            """,
+            [
+                .text(id), .text(channel), .text(kind.rawValue), .text(reference), .text(refundReference), .money(amount), .instant(now),
+                .instant(now), .instant(now),
+            ]
+        )
+    }
+
+    static func due(now: Instant, reference: String?, limit: Int, in db: any SQLExecutor) throws -> [Operation] {
+        let filter = reference == nil ? "" : " AND reference = ?"
+        return try db.query(
+            """
+            SELECT id, channel, kind, reference, refund_reference, amount, attempts FROM channel_operations
+            WHERE state = 'pending' AND next_attempt_at <= ?\(filter) ORDER BY next_attempt_at, id LIMIT \(limit)
+            """,
+            [.instant(now)] + (reference.map { [.text($0)] } ?? [])
+        ).map { row in
+            Operation(
+                id: try row.string("id"), channel: try row.string("channel"), kind: try row.enumeration("kind"),
+                reference: try row.string("reference"),
+                refundReference: try row.optionalString("refund_reference"), amount: try row.money("amount"), attempts: try row.int64("attempts")
+            )
+        }
+    }
+
+    static func markDone(_ id: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE channel_operations SET state = 'done', updated_at = ? WHERE id = ?", [.instant(now), .text(id)])
+    }
+
+    static func markFailedAttempt(_ id: String, attempts: Int64, error: String, now: Instant, in db: any SQLExecutor) throws {
+        let wait = min(Int64(1) << min(attempts, 12), backoffMaxSeconds)
+        try db.execute(
+            "UPDATE channel_operations SET attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            [.integer(attempts), .text(error), .instant(now.adding(seconds: wait)), .instant(now), .text(id)]
+        )
+    }
+
+    static func pendingCount(in db: any SQLExecutor) throws -> Int64 {
+        try db.queryOne("SELECT COUNT(*) AS n FROM channel_operations WHERE state = 'pending'", [])?.int64("n") ?? 0
+    }
+}

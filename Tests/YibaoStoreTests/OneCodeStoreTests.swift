@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+import YibaoCore
+
+@testable import YibaoStore
+
+/// A patient with a phone (device) and a sandbox debit card bound as default.
+struct Phone {
+    let person: Person
+    let device: EnrolledDevice
+    let card: SandboxBank.Card
+
+    /// The code the phone shows at `instant` (computed offline, as the phone does).
+    func code(at instant: Instant) -> String {
+        VoucherCode.make(secret: device.secret, deviceNumber: device.device.number, at: instant)
+    }
+
+    static func make(
+        _ store: Store, number: String = "P1", sequence: Int = 1, cardBalance: Money = .yuan(1000), accountBalance: Money = .yuan(50)
+    ) async throws -> Phone {
+        let person = StoreFixtures.person(number, sequence: sequence)
+        try await store.enrol(person, openingBalance: accountBalance)
+        let device = try await store.enrolDevice(person: number, name: "phone")
+        let card = try await #require(store.sandbox).issueCard(
+            holderIDNumber: person.idNumber, holderName: person.name, kind: .debit, balance: cardBalance
+        )
+        let source = try await store.bindCard(person: number, number: card.number)
+        #expect(source.isDefault)
+        return Phone(person: person, device: device, card: card)
+    }
+}
+
+@Suite("Store contract: one-code payment")
+struct OneCodeStoreTests {
+    typealias S = StoreFixtures
+
+    static func request(_ code: String, visit: String = "MZ1", yuan: Int64 = 300) -> CodeVisitRequest {
+        CodeVisitRequest(code: code, category: .ordinaryOutpatient, hospitalVisitNumber: visit, lines: [S.line("1", "A001", yuan: yuan)])
+    }
+
+    static func key(_ value: String) -> IdempotencyRequest { IdempotencyRequest(key: value, fingerprint: value) }
+
+    @Test("a code settles fund, account and card in one step; the ledger and the bank agree", arguments: BackendKind.available)
+    func oneStep(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            // setup: 300 yuan at a level-3 hospital; 100 deductible, 60 % → fund 120; account 50; card pays 130.
+            try await S.load(into: store)
+            let phone = try await Phone.make(store)
+            let code = phone.code(at: store.clock.now())
+            // act
+            let record = try await store.settle(code: Self.request(code), institution: S.hospital, idempotency: Self.key("k1"))
+            // verify
+            #expect(record.state == .completed && record.cashCollection == .channel)
+            #expect(record.breakdown.pooledFund == .yuan(120))
+            #expect(record.breakdown.accountPaid == .yuan(50))
+            #expect(record.breakdown.cashPaid == .yuan(130))
+            #expect(try await store.sandbox!.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await store.balance(of: .channel("sandbox")) == .yuan(-130))
+            #expect(try await store.balance(of: .institutionChannel(S.hospital.code)) == .yuan(130))
+            #expect(try await store.pendingChannelOperations() == 0)
+            #expect(try await store.verifyLedger().passed)
+            let receipt = store.receipt(for: record)
+            #expect(receipt.cashPaid == .yuan(130) && receipt.verificationCode.count == 19)
+        }
+    }
+
+    @Test("replayed, expired, revoked, malformed and forged codes are refused with distinct codes", arguments: BackendKind.available)
+    func refusedCodes(kind: BackendKind) async throws {
+        let clock = ManualClock(StoreHarness.t0)
+        try await StoreHarness.withStore(kind, clock: clock) { store in
+            try await S.load(into: store)
+            let phone = try await Phone.make(store)
+            func attempt(_ code: String, _ visit: String) async -> RefusalCode? {
+                do {
+                    _ = try await store.openVisit(code: Self.request(code, visit: visit), institution: S.hospital)
+                    return nil
+                } catch { return (error as? Refusal)?.code }
+            }
+            let code = phone.code(at: clock.now())
+            #expect(await attempt(code, "V1") == nil)
+            #expect(await attempt(code, "V2") == .codeUsed)
+            // One step of clock skew is tolerated: the previous step's code still works.
+            clock.advance(seconds: 30)
+            #expect(await attempt(phone.code(at: clock.now().adding(seconds: -30)), "V3") == .codeUsed)
+            clock.advance(seconds: 30)
+            #expect(await attempt(phone.code(at: clock.now().adding(seconds: -30)), "V4") == nil)
+            clock.advance(seconds: 61)
+            #expect(await attempt(phone.code(at: clock.now().adding(seconds: -61)), "V5") == .codeExpired)
+            let current = phone.code(at: clock.now())
+            let wrongCheck = String(current.dropLast()) + String(((current.last?.wholeNumberValue ?? 0) + 1) % 10)
+            #expect(await attempt(wrongCheck, "V6") == .codeMalformed)
+            #expect(await attempt("123", "V7") == .codeMalformed)
+            var digits = Array(phone.code(at: clock.now()))
+            digits[15] = digits[15] == "1" ? "2" : "1"
+            let body = String(digits.dropLast())
+            #expect(await attempt(body + String(Luhn.checkDigit(body)), "V8") == .codeInvalid)
+            try await store.revokeDevice(id: phone.device.device.id, person: phone.person.number)
+            #expect(await attempt(phone.code(at: clock.now()), "V9") == .codeRevoked)
+            // Nothing of the refused attempts was written.
+            #expect(try await store.verifyLedger().entries == 1)
+        }
+    }
+
+    @Test("10,000 random forgeries against a real device: none is accepted")
+    func forgeries() async throws {
+        try await StoreHarness.withStore(.sqlite) { store in
+            try await S.load(into: store)
+            let phone = try await Phone.make(store)
+            var rng = SplitMix64(seed: 2026)
+            var accepted = 0
+            for index in 0..<10_000 {
+                // Half reuse the real device number (the hardest case), half invent one.
+                let device = index % 2 == 0 ? phone.device.device.number : String(Int64.random(in: 1_000_000_000...9_999_999_999, using: &rng))
+                let otp = String(format: "%08d", Int.random(in: 0...99_999_999, using: &rng))
+                let body = "88" + device + otp
+                let forged = body + String(Luhn.checkDigit(body))
+                if (try? await store.openVisit(code: Self.request(forged, visit: "F\(index)"), institution: S.hospital)) != nil { accepted += 1 }
+            }
+            #expect(accepted == 0)
+        }
+    }
+
+    @Test("a declined card posts nothing and leaves the visit to settle at the counter", arguments: BackendKind.available)
+    func declined(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await S.load(into: store)
+            let phone = try await Phone.make(store, cardBalance: .yuan(20))
+            let entriesBefore = try await store.verifyLedger().entries
+            var visitID = ""
+            await #expect {
+                try await store.settle(code: Self.request(phone.code(at: store.clock.now())), institution: S.hospital, idempotency: Self.key("d1"))
+            } throws: { error in
+                guard let refusal = error as? Refusal, refusal.code == .paymentDeclined else { return false }
+                visitID = refusal.references["visit_id"] ?? ""
+                return refusal.references["decline_reason"] == "insufficient_funds"
+            }
+            // No postings at all, no hold left, nothing taken from the card.
+            #expect(try await store.verifyLedger().entries == entriesBefore)
+            #expect(try await store.accountBalance(of: "P1") == (.yuan(50), .zero))
+            #expect(try await store.sandbox!.card(phone.card.number)?.balance == .yuan(20))
+            // A retry with the same key tells the same thing and charges nothing.
+            await #expect {
+                try await store.settle(code: Self.request(phone.code(at: store.clock.now())), institution: S.hospital, idempotency: Self.key("d1"))
+            } throws: { ($0 as? Refusal)?.code == .paymentDeclined }
+            // The cashier takes the cash part at the counter instead.
+            let counter = try await store.settle(
+                visitID: visitID, institution: S.hospital, useAccount: true, idempotency: Self.key("d2"), cashAtCounter: true
+            )
+            #expect(counter.state == .completed && counter.cashCollection == .counter)
+            #expect(counter.breakdown.cashPaid == .yuan(130))
+            #expect(try await store.verifyLedger().passed)
+        }
+    }
+
+    @Test("a timeout leaves the settlement pending; retries charge exactly once", arguments: BackendKind.available)
+    func timeouts(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await S.load(into: store)
+            let phone = try await Phone.make(store)
+            let bank = try #require(store.sandbox)
+            for (index, faults) in [SandboxBank.Faults(timeoutsAfterProcessing: 1), SandboxBank.Faults(timeoutsBeforeProcessing: 2)].enumerated() {
+                bank.inject(faults)
+                let key = Self.key("t\(index)")
+                let request = Self.request(phone.code(at: store.clock.now().adding(seconds: Int64(index) * -30)), visit: "T\(index)")
+                var pendingID = ""
+                await #expect {
+                    try await store.settle(code: request, institution: S.hospital, idempotency: key)
+                } throws: { error in
+                    pendingID = (error as? Refusal)?.references["settlement_id"] ?? ""
+                    return (error as? Refusal)?.code == .paymentPending
+                }
+                // While pending, the patient's other settlements wait.
+                let pending = try await store.settlement(id: pendingID, institution: nil)
+                #expect(pending?.state == .pending || faults.timeoutsAfterProcessing == 1)
+                // Retries with the same key resolve it; the timeouts-before case needs one more.
+                var record: SettlementRecord?
+                for _ in 0..<3 where record == nil {
+                    record = try? await store.settle(code: request, institution: S.hospital, idempotency: key)
+                }
+                #expect(record?.id == pendingID)
+                #expect(record?.state == .completed)
+            }
+            let charges = try await bank.operations().filter { $0.state == "captured" }
+            #expect(charges.count == 2)
+            let charged = Money.sum(charges.map(\.captured))
+            // First visit: fund 120, account 50, card 130. Second: deductible already paid, fund 180, card 120.
+            #expect(charged == .yuan(130) + .yuan(120))
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(1000) - charged)
+            #expect(try await store.verifyLedger().passed)
+        }
+    }
+
+    @Test("reversal and partial refunds give money back through the same parties", arguments: BackendKind.available)
+    func refunds(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await S.load(into: store)
+            let phone = try await Phone.make(store, accountBalance: .zero)
+            let bank = try #require(store.sandbox)
+            // Two lines: 300 yuan class A, 40 yuan class C.
+            var request = Self.request(phone.code(at: store.clock.now()))
+            request.lines = [S.line("1", "A001", yuan: 300), S.line("2", "C001", yuan: 40)]
+            let original = try await store.settle(code: request, institution: S.hospital, idempotency: Self.key("r0"))
+            // fund (300 − 100) × 60 % = 120; cash 220.
+            #expect(original.breakdown.cashPaid == .yuan(220))
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(780))
+
+            // Take the class-C line off: 40 yuan of cash back.
+            let lines = try await store.refund(
+                settlementID: original.id, institution: S.hospital, request: RefundRequest(type: .lines, lineNumbers: ["2"]),
+                idempotency: Self.key("r1")
+            )
+            #expect(lines.breakdown.totalAmount == .yuan(-40))
+            #expect(lines.breakdown.cashPaid == .yuan(-40) && lines.breakdown.fundTotal == .zero)
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(820))
+            // Part of the cash back (an over-charge).
+            let cash = try await store.refund(
+                settlementID: original.id, institution: S.hospital, request: RefundRequest(type: .cash, amount: .yuan(30)),
+                idempotency: Self.key("r2")
+            )
+            #expect(cash.breakdown.cashPaid == .yuan(-30))
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(850))
+            await #expect {
+                try await store.refund(
+                    settlementID: original.id, institution: S.hospital, request: RefundRequest(type: .cash, amount: .yuan(1000)),
+                    idempotency: Self.key("r3")
+                )
+            } throws: { ($0 as? Refusal)?.code == .refundExceedsSettlement }
+            // The insurance part back: the fund is repaid and the year's figures restored.
+            let insurance = try await store.refund(
+                settlementID: original.id, institution: S.hospital, request: RefundRequest(type: .insurance), idempotency: Self.key("r4")
+            )
+            #expect(insurance.breakdown.fundTotal == .yuan(-120))
+            #expect(insurance.breakdown.cashPaid == .yuan(120))
+            #expect(try await store.balance(of: .fund(S.region, .employee, .employeePooled)) == .zero)
+            #expect(try await store.verifyLedger().passed)
+
+            // A second settlement, reversed: the card is refunded in full.
+            let second = try await store.settle(
+                code: Self.request(phone.code(at: store.clock.now().adding(seconds: -30)), visit: "MZ2", yuan: 100), institution: S.hospital,
+                idempotency: Self.key("s2")
+            )
+            let before = try #require(try await bank.card(phone.card.number)?.balance)
+            _ = try await store.reverse(settlementID: second.id, institution: S.hospital, idempotency: Self.key("s2r"))
+            #expect(try await bank.card(phone.card.number)?.balance == before + second.breakdown.cashPaid)
+            #expect(try await store.pendingChannelOperations() == 0)
+            #expect(try await store.verifyLedger().passed)
+        }
+    }
+}
