@@ -14,7 +14,8 @@ struct Yibao: AsyncParsableCommand {
         commandName: "yibao",
         abstract: "Medical-insurance payment and settlement platform.",
         subcommands: [
-            Serve.self, Migrate.self, Import.self, VerifyLedger.self, OperatorCommand.self, InstitutionCommand.self,
+            Serve.self, Migrate.self, Import.self, VerifyLedger.self, OperatorCommand.self, InstitutionCommand.self, TOTPCommand.self,
+            CodeCommand.self,
         ]
     )
 }

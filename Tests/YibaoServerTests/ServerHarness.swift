@@ -23,6 +23,7 @@ struct ServerHarness {
     let store: Store
     let clock: ManualClock
     let routes: [RouteDescription]
+    let messages: SandboxMessages
 
     static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void) async throws {
         let clock = ManualClock(t0)
@@ -37,12 +38,13 @@ struct ServerHarness {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: store, logger: logger)
-        let built = buildRouter(AppServices(store: store))
+        let messages = SandboxMessages(clock: clock)
+        let built = buildRouter(AppServices(store: store, messages: messages, passwordCost: 4))
         let routes = built.routes
         let app = Application(router: built.router)
         do {
             try await app.test(.router) { client in
-                try await body(client, ServerHarness(store: store, clock: clock, routes: routes))
+                try await body(client, ServerHarness(store: store, clock: clock, routes: routes, messages: messages))
             }
         } catch {
             await backend.close()

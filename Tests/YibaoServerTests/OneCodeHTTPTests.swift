@@ -1,0 +1,168 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import YibaoCore
+import YibaoServer
+import YibaoStore
+
+@Suite("HTTP: one-code payment")
+struct OneCodeHTTPTests {
+    typealias H = ServerHarness
+
+    static func settlement(code: String, visit: String) -> String {
+        #"{"code":"\#(code)","category":"11","hospital_visit_number":"\#(visit)","lines":[\#(Body.line("1", code: "XD00000000003", price: 2850, quantity: "2")),\#(Body.line("2", code: "S000000000061", price: 1000, quantity: "1"))]}"#
+    }
+
+    static func key(_ value: String) -> HTTPFields { [HTTPField.Name("Idempotency-Key")!: value] }
+
+    @Test("register → sign in with the second factor → enrol a device → code made offline → the hospital settles → receipt")
+    func endToEnd() async throws {
+        try await H.withApp { client, harness in
+            // setup: the patient's phone
+            let phone = try await PatientFlow.signUp(client, harness)
+            let cardBefore = try #require(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance)
+            // act: the cashier scans the code the phone made offline; one call settles and collects
+            let response = try await client.send(
+                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: phone.code(harness), visit: "E2E1"), headers: Self.key("e2e-1")
+            )
+            // verify
+            #expect(response.status == .created, "\(response.text)")
+            let record = try response.decode(SettlementRecord.self)
+            #expect(record.breakdown.brokenIdentity() == nil)
+            #expect(record.personNumber == PatientFlow.person)
+            // 张伟 uses his account (3,200 yuan) for the whole person part: no cash.
+            #expect(record.breakdown.accountPaid == Money(fen: 2715) && record.breakdown.cashPaid == .zero)
+            #expect(record.cashCollection == .counter)  // nothing to collect
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == cardBefore)
+            let receipt = try await client.send(.get, "/v1/patient/settlements/\(record.id)/receipt", token: phone.token)
+            #expect(receipt.status == .ok && receipt.object["verification_code"] is String)
+            let page = try await client.send(.get, "/v1/settlements/\(record.id)/receipt.html", token: H.hospitalToken)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true && page.text.contains("头孢克肟分散片"))
+            let verification = try await client.send(.get, "/v1/admin/ledger/verification", token: H.adminToken)
+            #expect(try verification.decode(LedgerReport.self).passed)
+        }
+    }
+
+    @Test("the cash part is collected from the card when the account is not used")
+    func cashFromCard() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness)
+            var body = Self.settlement(code: phone.code(harness), visit: "CARD1")
+            body.removeLast()
+            body += #","use_account":false}"#
+            let response = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("card-1"))
+            let record = try response.decode(SettlementRecord.self)
+            #expect(record.breakdown.cashPaid == Money(fen: 2715))
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - Money(fen: 2715))
+            #expect(record.fundingSource?.masked.hasSuffix(String(DemoData.cardNumber(0).suffix(4))) == true)
+        }
+    }
+
+    @Test("the same Idempotency-Key sent 20 times at once: one settlement, 20 identical answers")
+    func concurrentRetries() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness)
+            let body = Self.settlement(code: phone.code(harness), visit: "IDEM1")
+            let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let response = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("same-key"))
+                        return (response.status.code, response.text)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.count == 20)
+            #expect(answers.allSatisfy { $0.0 == 201 })
+            #expect(Set(answers.map(\.1)).count == 1)
+            let ledger = try await harness.store.verifyLedger()
+            #expect(ledger.settlements == 1)
+            #expect(ledger.passed)
+        }
+    }
+
+    @Test("the served QR image decodes (zbarimg) to exactly the served code")
+    func qrImage() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness, bindCard: false)
+            let code = try await client.send(.get, "/v1/patient/devices/\(phone.deviceID)/code", token: phone.token)
+            let text = try #require(code.object["code"] as? String)
+            #expect(text == phone.code(harness))
+            let svg = try await client.send(.get, "/v1/patient/devices/\(phone.deviceID)/code.svg", token: phone.token)
+            #expect(svg.headers[.contentType] == "image/svg+xml")
+            guard let zbarimg = ZbarForTests.path() else {
+                #expect(ProcessInfo.processInfo.environment["YIBAO_REQUIRE_ZBAR"] != "1", "zbarimg is required but not installed")
+                return
+            }
+            #expect(try ZbarForTests.decode(svg: svg.text, zbarimg: zbarimg) == text)
+        }
+    }
+
+    @Test("failed codes are rate-limited per device with 429 and Retry-After; a revoked device's code is refused")
+    func rateLimitsAndRevocation() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness, bindCard: false)
+            var statuses: [Int] = []
+            for attempt in 0..<7 {
+                let forged = "88" + phone.deviceNumber + String(format: "%08d", attempt)
+                let body = forged + String(Luhn.checkDigit(forged))
+                let response = try await client.send(
+                    .post, "/v1/visits", token: H.hospitalToken,
+                    json: #"{"code":"\#(body)","category":"11","hospital_visit_number":"RL\#(attempt)"}"#
+                )
+                statuses.append(response.status.code)
+                if response.status.code == 429 { #expect(response.headers[.retryAfter] != nil) }
+            }
+            #expect(statuses.prefix(5).allSatisfy { $0 == 422 })
+            #expect(statuses.suffix(2).allSatisfy { $0 == 429 })
+            harness.clock.advance(seconds: 61)
+            let revoked = try await client.send(.delete, "/v1/patient/devices/\(phone.deviceID)", token: phone.token)
+            #expect(revoked.status == .noContent)
+            let refused = try await client.send(
+                .post, "/v1/visits", token: H.hospitalToken, json: #"{"code":"\#(phone.code(harness))","category":"11","hospital_visit_number":"RV1"}"#
+            )
+            #expect(refused.problem?.code == "code_revoked")
+        }
+    }
+
+    @Test("a patient sees only their own receipts; sign-out ends the session")
+    func ownReceiptsOnly() async throws {
+        try await H.withApp { client, harness in
+            let first = try await PatientFlow.signUp(client, harness)
+            let settled = try await client.send(
+                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: first.code(harness), visit: "OWN1"), headers: Self.key("own-1")
+            )
+            let id = try settled.decode(SettlementRecord.self).id
+            let second = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
+            let theirs = try await client.send(.get, "/v1/patient/settlements/\(id)/receipt", token: second.token)
+            #expect(theirs.status == .notFound)
+            let me = try await client.send(.get, "/v1/patient/me", token: first.token)
+            let session = try #require(me.object["session_id"] as? String)
+            #expect(try await client.send(.delete, "/v1/patient/sessions/\(session)", token: first.token).status == .noContent)
+            #expect(try await client.send(.get, "/v1/patient/me", token: first.token).status == .unauthorized)
+        }
+    }
+}
+
+enum ZbarForTests {
+    static func path() -> String? {
+        ["/usr/bin/zbarimg", "/usr/local/bin/zbarimg", "/opt/homebrew/bin/zbarimg"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static func decode(svg: String, zbarimg: String) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("served-\(UUID().uuidString).svg")
+        try svg.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: zbarimg)
+        process.arguments = ["-q", "--raw", file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
