@@ -24,7 +24,8 @@ struct OneCodeHTTPTests {
             let cardBefore = try #require(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance)
             // act: the cashier scans the code the phone made offline; one call settles and collects
             let response = try await client.send(
-                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: phone.code(harness), visit: "E2E1"), headers: Self.key("e2e-1")
+                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: phone.code(harness), visit: "E2E1"),
+                headers: Self.key("e2e-1")
             )
             // verify
             #expect(response.status == .created, "\(response.text)")
@@ -67,7 +68,8 @@ struct OneCodeHTTPTests {
             let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        let response = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("same-key"))
+                        let response = try await client.send(
+                            .post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("same-key"))
                         return (response.status.code, response.text)
                     }
                 }
@@ -120,7 +122,8 @@ struct OneCodeHTTPTests {
             let revoked = try await client.send(.delete, "/v1/patient/devices/\(phone.deviceID)", token: phone.token)
             #expect(revoked.status == .noContent)
             let refused = try await client.send(
-                .post, "/v1/visits", token: H.hospitalToken, json: #"{"code":"\#(phone.code(harness))","category":"11","hospital_visit_number":"RV1"}"#
+                .post, "/v1/visits", token: H.hospitalToken,
+                json: #"{"code":"\#(phone.code(harness))","category":"11","hospital_visit_number":"RV1"}"#
             )
             #expect(refused.problem?.code == "code_revoked")
         }
@@ -131,7 +134,8 @@ struct OneCodeHTTPTests {
         try await H.withApp { client, harness in
             let first = try await PatientFlow.signUp(client, harness)
             let settled = try await client.send(
-                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: first.code(harness), visit: "OWN1"), headers: Self.key("own-1")
+                .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: first.code(harness), visit: "OWN1"),
+                headers: Self.key("own-1")
             )
             let id = try settled.decode(SettlementRecord.self).id
             let second = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
@@ -164,5 +168,62 @@ enum ZbarForTests {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+@Suite("HTTP: national sequence and cross-region")
+struct NationalSequenceHTTPTests {
+    typealias H = ServerHarness
+
+    @Test("code → visit → lines → pre-settle → settle collects the cash part from the card (1101, 2201, 2204, 2206, 2207)")
+    func nationalSequence() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness)
+            let opened = try await client.send(
+                .post, "/v1/visits", token: H.hospitalToken,
+                json: #"{"code":"\#(phone.code(harness))","category":"11","hospital_visit_number":"NS1"}"#
+            )
+            #expect(opened.status == .created)
+            let visit = try opened.decode(Visit.self)
+            #expect(visit.paymentAuthority == .fundingSource && visit.lines.isEmpty)
+            let lines = try await client.send(
+                .post, "/v1/visits/\(visit.id)/lines", token: H.hospitalToken,
+                json: #"{"lines":[\#(Body.line("1", code: "XD00000000003", price: 2850, quantity: "2"))]}"#
+            )
+            #expect(lines.status == .ok)
+            let preview = try await client.send(
+                .post, "/v1/visits/\(visit.id)/pre-settlement", token: H.hospitalToken, json: #"{"use_account":false}"#)
+            let previewCash = try #require((preview.object["breakdown"] as? [String: Any])?["psn_cash_pay"] as? Int)
+            let settled = try await client.send(
+                .post, "/v1/visits/\(visit.id)/settlement", token: H.hospitalToken, json: #"{"use_account":false}"#,
+                headers: OneCodeHTTPTests.key("ns-1")
+            )
+            let record = try settled.decode(SettlementRecord.self)
+            #expect(record.cashCollection == .channel)
+            #expect(record.breakdown.cashPaid == Money(fen: Int64(previewCash)))
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
+        }
+    }
+
+    @Test("a Lanzhou employee treated in Guangzhou: Lanzhou's policy at the cross-region ratio, Guangzhou's catalogue")
+    func crossRegion() async throws {
+        try await H.withApp { client, _ in
+            let body = Body.visit(
+                person: "P620100000901", number: "XR1",
+                lines: Body.line("1", code: "XD00000000003", price: 2850, quantity: "10") + ","
+                    + Body.line("2", code: "S000000000061", price: 1000, quantity: "1")
+            )
+            let visit = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: body).decode(Visit.self)
+            // Guangzhou's catalogue: class B with 10 % first self-pay.
+            #expect(visit.lines[0].firstSelfPay == Money(fen: 2850))
+            let preview = try await client.send(.post, "/v1/visits/\(visit.id)/pre-settlement", token: H.hospitalToken)
+            let result = try preview.decode(SettlementPreview.self)
+            #expect(result.policyTitle.hasPrefix("兰州市职工"))
+            // Lanzhou employee outpatient, level 3: 200 a year deductible, 55 %; unfiled elsewhere × 70 % = 38.5 %.
+            #expect(result.breakdown.deductiblePaid == .yuan(200))
+            #expect(result.breakdown.fundRatio == Ratio(basisPoints: 3850))
+            #expect(result.breakdown.pooledFund == Money(fen: 2560))
+            #expect(result.trace.contains { $0.contains("异地就医") })
+        }
     }
 }

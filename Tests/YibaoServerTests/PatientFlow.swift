@@ -107,8 +107,11 @@ enum HMACSHA1 {
             var (a, b, c, d, e) = (h[0], h[1], h[2], h[3], h[4])
             for i in 0..<80 {
                 let (f, k): (UInt32, UInt32) =
-                    i < 20 ? ((b & c) | (~b & d), 0x5A82_7999) : i < 40 ? (b ^ c ^ d, 0x6ED9_EBA1)
-                    : i < 60 ? ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC) : (b ^ c ^ d, 0xCA62_C1D6)
+                    i < 20
+                    ? ((b & c) | (~b & d), 0x5A82_7999)
+                    : i < 40
+                        ? (b ^ c ^ d, 0x6ED9_EBA1)
+                        : i < 60 ? ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC) : (b ^ c ^ d, 0xCA62_C1D6)
                 let temp = ((a << 5) | (a >> 27)) &+ f &+ e &+ k &+ w[i]
                 (e, d, c, b, a) = (d, c, (b << 30) | (b >> 2), a, temp)
             }
