@@ -145,6 +145,7 @@ schemas = {
     "LedgerReport": obj({"entries": I, "postings": I, "accounts": I, "settlements": I,
                          "problems": arr(obj({"check": S, "location": S, "detail": S}))}, ["entries", "postings", "accounts", "problems"]),
     "AccountView": obj({"id": S, "balance": MONEY}, ["id", "balance"]),
+    "AuditReport": obj({"records": I, "heads": arr(obj({"lane": I, "seq": I, "hash": S})), "problems": arr(S)}, ["records", "heads", "problems"]),
 }
 
 def json_body(schema): return {"required": True, "content": {"application/json": {"schema": schema}}}
@@ -252,6 +253,8 @@ paths = {
                                     responses=ok(ref("PersonView"), "201", "Enrolled"), errors=(400, 401, 403, 409, 422))},
     "/v1/admin/people/{number}": {"get": op("A person, personal data masked", OP("viewer"), [param("number")], responses=ok(ref("PersonView")))},
     "/v1/admin/ledger/verification": {"get": op("Verify the whole ledger", OP("viewer"), responses=ok(ref("LedgerReport")))},
+    "/v1/admin/audit/verification": {"get": op("Verify the hash-chained audit log (anchors: ?anchor=lane:seq:hash,…)", OP("viewer"),
+                                               [{"name": "anchor", "in": "query", "required": False, "schema": S}], responses=ok(ref("AuditReport")))},
     "/v1/admin/accounts/{account_id}": {"get": op("An account's balance", OP("viewer"), [param("account_id", "e.g. personal:P440100000001")],
                                                   responses=ok(ref("AccountView")))},
 }
@@ -263,7 +266,8 @@ document = {
     "servers": [{"url": "http://localhost:8080"}],
     "components": {
         "securitySchemes": {
-            "institution": {"type": "http", "scheme": "bearer", "description": "An institution API key: keyID.secret"},
+            "institution": {"type": "apiKey", "in": "header", "name": "Authorization",
+                            "description": "A signed request: YIBAO-HMAC-SHA256 Credential=<key id>, Timestamp=<unix s>, Nonce=<16-64>, Signature=<hex> (docs/api.md); the demo also accepts Bearer keyID.secret"},
             "operator": {"type": "http", "scheme": "bearer", "description": "An operator token: op_…"},
             "patient": {"type": "http", "scheme": "bearer", "description": "A patient session token: ps_…"},
         },

@@ -71,6 +71,12 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case forbidden = "forbidden"
     /// Too many attempts; retry later.
     case rateLimited = "rate_limited"
+    /// The request signature does not verify (tampered, or signed with another key).
+    case signatureInvalid = "signature_invalid"
+    /// The request's timestamp is outside the five-minute window.
+    case signatureStale = "signature_stale"
+    /// The request's nonce was used before: a replay.
+    case signatureReplayed = "signature_replayed"
 
     // Things that do not exist (3xx)
     /// The addressed resource does not exist (or is not visible to the caller).
@@ -148,6 +154,9 @@ extension RefusalCode {
         case .unauthenticated: return 200
         case .forbidden: return 201
         case .rateLimited: return 202
+        case .signatureInvalid: return 203
+        case .signatureStale: return 204
+        case .signatureReplayed: return 205
         case .notFound: return 300
         case .unknownPerson: return 301
         case .unknownInstitution: return 302
@@ -183,7 +192,7 @@ extension RefusalCode {
     public var kind: RefusalKind {
         switch self {
         case .invalidRequest, .idempotencyKeyRequired, .bodyTooLarge: return .invalid
-        case .unauthenticated, .signInFailed: return .unauthenticated
+        case .unauthenticated, .signInFailed, .signatureInvalid, .signatureStale, .signatureReplayed: return .unauthenticated
         case .accountLocked: return .rateLimited
         case .paymentPending: return .pending
         case .codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked, .paymentDeclined, .refundNotAllowed, .cardRefused,
@@ -211,6 +220,9 @@ extension RefusalCode {
         case .unauthenticated: return "Authentication required"
         case .forbidden: return "Not allowed"
         case .rateLimited: return "Too many requests"
+        case .signatureInvalid: return "Signature does not verify"
+        case .signatureStale: return "Request timestamp outside the window"
+        case .signatureReplayed: return "Request replayed"
         case .notFound: return "Not found"
         case .unknownPerson: return "Unknown person"
         case .unknownInstitution: return "Unknown institution"

@@ -27,6 +27,8 @@ public struct AppConfiguration: Sendable {
     public var demo = false
     /// Log level.
     public var logLevel: Logger.Level = .info
+    /// Accept institution keys as bearer tokens besides signed requests (the demo does).
+    public var allowBearerInstitutionKeys = false
 
     /// Creates a configuration with the defaults.
     public init() {}
@@ -51,16 +53,19 @@ public struct AppServices: Sendable {
     public let messages: any MessageGateway
     /// bcrypt cost of patients' passwords.
     public let passwordCost: UInt8
+    /// Whether institutions may authenticate with the key as a bearer token instead of signing.
+    public let allowBearerInstitutionKeys: Bool
 
     /// Creates the services.
     public init(
         store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
-        passwordCost: UInt8 = 12
+        passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false
     ) {
         self.store = store
         self.metrics = metrics
         self.messages = messages ?? SandboxMessages(clock: store.clock)
         self.passwordCost = passwordCost
+        self.allowBearerInstitutionKeys = allowBearerInstitutionKeys
     }
 }
 
@@ -75,9 +80,12 @@ public struct YibaoRouter {
 /// Builds the router: middleware, then one controller per area. Tests drive it without a socket.
 public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
-    let registry = RouteRegistry(router: router, authenticator: Authenticator(store: services.store))
+    let registry = RouteRegistry(
+        router: router, authenticator: Authenticator(store: services.store, allowBearerInstitutionKeys: services.allowBearerInstitutionKeys)
+    )
     let limiter = RateLimiter(clock: services.store.clock)
     HealthController(store: services.store, metrics: services.metrics).addRoutes(to: registry)
     AdminController(store: services.store).addRoutes(to: registry)
@@ -114,7 +122,9 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
     if configuration.demo, let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) {
         logger.notice("demo credentials are public: never run --demo in production", metadata: ["loaded": "\(summary)"])
     }
-    let built = buildRouter(AppServices(store: store, metrics: metrics))
+    let built = buildRouter(
+        AppServices(store: store, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo)
+    )
     var app = Application(
         router: built.router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
@@ -131,9 +141,15 @@ struct BackgroundWork: Service {
     let logger: Logger
 
     func run() async throws {
+        var tick: Int64 = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await store.processChannelOperations()
             await store.resolvePendingPayments()
+            if tick % 60 == 0 {
+                _ = try? await store.purgeNonces()
+                store.cipher.refresh()
+            }
+            tick += 1
             try? await Task.sleep(for: .seconds(1))
         }
     }

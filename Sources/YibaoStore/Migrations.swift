@@ -20,6 +20,7 @@ public enum Migrations {
             version: 2, name: "one-code payment: patients, sessions, devices, codes, funding sources, channel operations, sandbox bank",
             statements: oneCode
         ),
+        Migration(version: 3, name: "security: signing secrets, request nonces, the hash-chained audit log", statements: security),
     ]
 
     /// The newest version this program knows.
@@ -394,5 +395,49 @@ public enum Migrations {
             created_at BIGINT NOT NULL
         )
         """,
+    ]
+
+    static let security: [String] = [
+        "ALTER TABLE institution_keys ADD COLUMN secret_cipher TEXT",
+        """
+        CREATE TABLE request_nonces (
+            key_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            PRIMARY KEY (key_id, nonce)
+        )
+        """,
+        "CREATE INDEX request_nonces_expiry ON request_nonces (expires_at)",
+        """
+        CREATE TABLE audit_heads (
+            lane BIGINT PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE audit_log (
+            lane BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (lane, seq)
+        )
+        """,
+        "CREATE INDEX audit_log_subject ON audit_log (subject)",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (0, 0, 'ebf9ace616db34b5508b26c4727694c2569beebc4271447a498c85a7e737d372')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (1, 0, 'c8083477ffb772d99406f0a48fafb98dcc497dbd45fc57279b5688912f2b6b08')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (2, 0, 'c744f47645afc47a283922f3af0968a3b57a7aacf04fecd0eee1007a84800156')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (3, 0, 'c9124219ffc4bb4dec9488e24bb2f7c1c11a6ca860281d31426cedc9e34bf0a7')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (4, 0, '81a39c7350fe5654778aa2b63a9c1289e439fcf565aa26ae932d1b73c4348f62')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (5, 0, '29f592379a8378f3643a4ea0d0c140f2360486aa12b3838f29a530cc76e1ed36')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (6, 0, '4c80ef10e6718bbaf11db879f0f61838da978e0d47933866560291e316fb6319')",
+        "INSERT INTO audit_heads (lane, seq, hash) VALUES (7, 0, '5d99fd2ea8a23f708e256c464bd390a35ab78e9e806888fcbcdaac7e6541c7ce')",
+        "UPDATE sandbox_cards SET holder_name = ''",
     ]
 }

@@ -108,6 +108,15 @@ public final class PersonalDataCipher: Sendable {
         return mac.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Re-reads the keys (another process rotated them): new values are sealed under the new current key.
+    public func refresh() {
+        guard let fresh = reload?(), let decoded = try? PersonalDataCipher.decode(fresh) else { return }
+        state.withLock { $0 = (decoded, fresh.current) }
+    }
+
+    /// The ids of the data keys this process holds.
+    public var keyIDs: [String] { state.withLock { $0.keys.keys.sorted() } }
+
     private func key(_ id: String) -> SymmetricKey? {
         if let key = state.withLock({ $0.keys[id] }) { return key }
         guard let fresh = reload?(), let decoded = try? PersonalDataCipher.decode(fresh) else { return nil }

@@ -14,8 +14,8 @@ struct Yibao: AsyncParsableCommand {
         commandName: "yibao",
         abstract: "Medical-insurance payment and settlement platform.",
         subcommands: [
-            Serve.self, Migrate.self, Import.self, VerifyLedger.self, OperatorCommand.self, InstitutionCommand.self, TOTPCommand.self,
-            CodeCommand.self,
+            Serve.self, Migrate.self, Import.self, VerifyLedger.self, VerifyAudit.self, RotateKey.self, OperatorCommand.self, InstitutionCommand.self,
+            TOTPCommand.self, CodeCommand.self,
         ]
     )
 }
@@ -67,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PostgreSQL connections of this instance.")
     var connections = 16
 
+    @Flag(help: "Accept institution API keys as bearer tokens besides signed requests (on with --demo).")
+    var allowBearerInstitutionKeys = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -76,6 +79,7 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.demo = demo
         configuration.postgresConnections = connections
+        configuration.allowBearerInstitutionKeys = allowBearerInstitutionKeys
         configuration.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in

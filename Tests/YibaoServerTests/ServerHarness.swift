@@ -25,7 +25,10 @@ struct ServerHarness {
     let routes: [RouteDescription]
     let messages: SandboxMessages
 
-    static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void) async throws {
+    static func withApp(
+        allowBearer: Bool = true, logger appLogger: Logger? = nil,
+        _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
+    ) async throws {
         let clock = ManualClock(t0)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_http_\(UInt32.random(in: 0...UInt32.max))").path
         let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
@@ -39,9 +42,9 @@ struct ServerHarness {
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: store, logger: logger)
         let messages = SandboxMessages(clock: clock)
-        let built = buildRouter(AppServices(store: store, messages: messages, passwordCost: 4))
+        let built = buildRouter(AppServices(store: store, messages: messages, passwordCost: 4, allowBearerInstitutionKeys: allowBearer))
         let routes = built.routes
-        let app = Application(router: built.router)
+        let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
         do {
             try await app.test(.router) { client in
                 try await body(client, ServerHarness(store: store, clock: clock, routes: routes, messages: messages))
@@ -55,6 +58,20 @@ struct ServerHarness {
 }
 
 extension TestClientProtocol {
+    /// Sends a request signed with an institution key (`YIBAO-HMAC-SHA256`).
+    func sendSigned(
+        _ method: HTTPRequest.Method, _ path: String, keyID: String, secret: String, json: String = "", timestamp: Int64, nonce: String,
+        extra: HTTPFields = [:], bodyOverride: String? = nil
+    ) async throws -> TestResponse {
+        var headers = extra
+        headers[.authorization] = RequestSignature.authorization(
+            keyID: keyID, secret: secret, method: method.rawValue, pathAndQuery: path, timestamp: timestamp, nonce: nonce, body: Data(json.utf8)
+        )
+        headers[.contentType] = "application/json"
+        let body = bodyOverride ?? json
+        return try await execute(uri: path, method: method, headers: headers, body: body.isEmpty ? nil : ByteBuffer(string: body)) { $0 }
+    }
+
     /// Sends a request with an optional bearer token and JSON (or raw) body; returns status, headers and body.
     func send(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers extra: HTTPFields = [:]

@@ -19,9 +19,16 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 }
 
 private let announced = Mutex(false)
+private let keyMaterial = Mutex<[ObjectIdentifier: PersonalDataCipher.Keys]>([:])
 
 /// A fresh, migrated store on a fresh database, closed and removed afterwards.
 struct StoreHarness {
+    /// The key material of a harness store (the rotation test writes it to a key file).
+    static func keys(of store: Store) throws -> PersonalDataCipher.Keys {
+        guard let keys = keyMaterial.withLock({ $0[ObjectIdentifier(store)] }) else { throw StoreError.configuration("no keys") }
+        return keys
+    }
+
     /// 2026-03-02 10:00 in Beijing.
     static let t0 = Instant(iso8601: "2026-03-02T10:00:00+08:00")!
 
@@ -30,7 +37,8 @@ struct StoreHarness {
         _ body: (Store) async throws -> Void
     ) async throws {
         let ids = SeededIDGenerator(seed: seed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock)
-        let cipher = try PersonalDataCipher(keys: .generate())
+        let keys = PersonalDataCipher.Keys.generate()
+        let cipher = try PersonalDataCipher(keys: keys)
         let name = "yibao_test_\(UInt32.random(in: 0...UInt32.max))"
         let backend: any StoreBackend
         var cleanup: () async throws -> Void
@@ -51,6 +59,8 @@ struct StoreHarness {
             cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         }
         let store = Store(backend: backend, clock: clock, ids: ids, cipher: cipher)
+        keyMaterial.withLock { $0[ObjectIdentifier(store)] = keys }
+        defer { keyMaterial.withLock { $0[ObjectIdentifier(store)] = nil } }
         do {
             try await store.migrate()
             try await body(store)

@@ -94,12 +94,15 @@ struct AdminController {
                 code: try context.parameters.require("code"), name: input.name, region: input.region, level: input.level,
                 kind: input.kind ?? .hospital
             )
-            let created = try await store.saveInstitution(institution)
+            let created = try await store.saveInstitution(institution, actor: "operator:" + context.operator.name)
             return JSONResponse(institution, status: created ? .created : .ok)
         }
         routes.add(.post, "/v1/admin/institutions/{code}/keys", .operator(.administrator), "Issue an API key (earlier keys expire after 7 days)") {
             _, context in
-            JSONResponse(try await store.issueInstitutionKey(code: try context.parameters.require("code")), status: .created)
+            JSONResponse(
+                try await store.issueInstitutionKey(code: try context.parameters.require("code"), actor: "operator:" + context.operator.name),
+                status: .created
+            )
         }
         routes.add(.get, "/v1/admin/policies", .operator(.viewer), "List policies") { _, _ in
             JSONResponse(try await store.policies())
@@ -113,7 +116,7 @@ struct AdminController {
                 throw Refusal.invalid("region", "the file is for \(file.region) \(file.year) but the path says \(region) \(year)")
             }
             if let problem = file.problems().first { throw Refusal.invalid(problem.field, problem.message) }
-            for policy in file.policies { try await store.savePolicy(policy) }
+            for policy in file.policies { try await store.savePolicy(policy, actor: "operator:" + context.operator.name) }
             return JSONResponse(SavedPolicies(region: file.region, year: file.year, saved: file.policies.map(\.insuranceType)))
         }
         routes.add(.get, "/v1/admin/policies/{region}/{year}/{insurance_type}", .operator(.viewer), "A policy") { _, context in
@@ -135,7 +138,7 @@ struct AdminController {
             } catch {
                 throw Refusal.invalid("body", "\(error)")
             }
-            let created = parsed.items.isEmpty ? 0 : try await store.importCatalogue(parsed.items)
+            let created = parsed.items.isEmpty ? 0 : try await store.importCatalogue(parsed.items, actor: "operator:" + context.operator.name)
             return JSONResponse(
                 ImportReport(
                     received: parsed.items.count + parsed.rejected.count, accepted: parsed.items.count, created: created,
@@ -160,18 +163,24 @@ struct AdminController {
                 insuranceType: input.insuranceType, retired: input.retired ?? false, crossRegionFiling: input.crossRegionFiling ?? .none,
                 phone: input.phone
             )
-            try await store.enrol(person, openingBalance: input.openingBalance ?? .zero)
+            try await store.enrol(person, openingBalance: input.openingBalance ?? .zero, actor: "operator:" + context.operator.name)
             let balance = try await store.accountBalance(of: person.number)
             return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held), status: .created)
         }
         routes.add(.get, "/v1/admin/people/{number}", .operator(.viewer), "A person, personal data masked") { _, context in
             let number = try context.parameters.require("number")
             guard let person = try await store.person(number: number) else { throw Refusal(.notFound, "no person has number \(number)") }
+            try await store.audit(actor: "operator:" + context.operator.name, action: "person.view", subject: number)
             let balance = try await store.accountBalance(of: number)
             return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held))
         }
         routes.add(.get, "/v1/admin/ledger/verification", .operator(.viewer), "Verify the whole ledger (like yibao verify-ledger)") { _, _ in
             JSONResponse(try await store.verifyLedger())
+        }
+        routes.add(.get, "/v1/admin/audit/verification", .operator(.viewer), "Verify the hash-chained audit log (like yibao verify-audit)") {
+            request, _ in
+            let anchors = (request.uri.queryParameters.get("anchor") ?? "").split(separator: ",").compactMap { AuditReport.Head(String($0)) }
+            return JSONResponse(try await store.verifyAudit(anchors: anchors))
         }
         routes.add(.get, "/v1/admin/accounts/{account_id}", .operator(.viewer), "An account's balance, e.g. fund:440100-310-310100") { _, context in
             let id = try context.parameters.require("account_id")

@@ -1,32 +1,50 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Synchronization
 import YibaoCore
 import YibaoStore
 
-/// Establishes the caller of a request from its bearer token, per the route's access rule.
-/// Institution keys (`keyID.secret`) and operator tokens (`op_…`) are checked against their stored
-/// hashes; a successful check is remembered for `cacheSeconds` so a busy cashier's system does not
-/// cost a database read per request (revocation takes effect within that time).
+/// Establishes the caller of a request per the route's access rule.
+///
+/// - Institutions sign each request (`YIBAO-HMAC-SHA256`, see `RequestSignature`): the signature covers
+///   the method, path, body digest, timestamp and nonce; stale timestamps and reused nonces are refused.
+///   A deployment may also accept the key as a plain bearer token (`keyID.secret`) — the demo does, so
+///   its README works with curl; production does not (`--allow-bearer-institution-keys`).
+/// - Operators send `Bearer op_…`; patients `Bearer ps_…` (never cached: sign-out is immediate).
+/// Verified institution and operator credentials are remembered for `cacheSeconds`.
 final class Authenticator: Sendable {
-    /// How long a verified token is remembered.
+    /// How long a verified credential is remembered.
     static let cacheSeconds: Int64 = 5
-    /// The most tokens remembered.
+    /// The most credentials remembered.
     static let cacheEntriesMax = 10_000
 
     private let store: Store
+    private let allowBearerInstitutionKeys: Bool
     private let cache = Mutex<[String: (caller: Caller, until: Instant)]>([:])
+    private let signingKeys = Mutex<[String: (institution: Institution, secret: String, until: Instant)]>([:])
 
-    init(store: Store) { self.store = store }
+    init(store: Store, allowBearerInstitutionKeys: Bool) {
+        self.store = store
+        self.allowBearerInstitutionKeys = allowBearerInstitutionKeys
+    }
 
-    func authenticate(_ request: Request, access: Access) async throws -> Caller {
+    func authenticate(_ request: Request, body: ByteBuffer?, access: Access) async throws -> Caller {
         if access == .anyone { return .anonymous }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
-            throw Refusal(.unauthenticated, "send Authorization: Bearer <token> (an institution API key, an operator or a patient session token)")
+        guard let header = request.headers[.authorization], !header.isEmpty else {
+            throw Refusal(.unauthenticated, "send Authorization: a signed institution request, or Bearer <operator or patient session token>")
+        }
+        if header.hasPrefix(RequestSignature.scheme + " ") {
+            let institution = try await verifySignature(header, request: request, body: body ?? ByteBuffer())
+            guard access == .institution else { throw Refusal(.forbidden, "this route is not for institutions") }
+            return .institution(institution)
+        }
+        guard header.hasPrefix("Bearer "), header.count > 7 else {
+            throw Refusal(.unauthenticated, "unknown Authorization scheme; use \(RequestSignature.scheme) or Bearer")
         }
         let token = String(header.dropFirst(7))
         if token.hasPrefix("ps_") {
-            // Patient sessions are not cached: a revoked or signed-out session stops at once.
             guard let session = try await store.patientSession(token: token) else {
                 throw Refusal(.unauthenticated, "the session has expired or was signed out; sign in again")
             }
@@ -37,18 +55,49 @@ final class Authenticator: Sendable {
         switch (access, caller) {
         case (.institution, .institution):
             return caller
-        case (.patient, .patient):
-            return caller
         case (.operator(let required), .operator(let found)):
             guard found.role.includes(required) else {
                 throw Refusal(.forbidden, "this needs the \(required.rawValue) role; \(found.name) is \(found.role.rawValue)")
             }
             return caller
-        case (.anyone, _):
-            return caller
         default:
             throw Refusal(.forbidden, "this route is not for this kind of credential")
         }
+    }
+
+    private func verifySignature(_ header: String, request: Request, body: ByteBuffer) async throws -> Institution {
+        guard let signed = RequestSignature.parse(header) else {
+            throw Refusal(.unauthenticated, "the \(RequestSignature.scheme) header is malformed (Credential, Timestamp, Nonce, Signature)")
+        }
+        let now = store.clock.now()
+        guard abs(now.secondsSinceEpoch - signed.timestamp) <= RequestSignature.windowSeconds else {
+            throw Refusal(.signatureStale, "the request's timestamp is more than \(RequestSignature.windowSeconds) seconds from the platform's clock")
+        }
+        guard let key = try await signingKey(signed.keyID, now: now) else {
+            throw Refusal(.signatureInvalid, "the key is unknown, expired or revoked")
+        }
+        let expected = RequestSignature.signature(
+            secret: key.secret, method: request.method.rawValue, pathAndQuery: request.head.path ?? request.uri.description,
+            timestamp: signed.timestamp, nonce: signed.nonce, body: body.readableBytesView
+        )
+        guard Secrets.constantTimeEquals(expected, signed.signature) else {
+            throw Refusal(.signatureInvalid, "the signature does not match the request (method, path, body, timestamp, nonce) under this key")
+        }
+        let expires = Instant(secondsSinceEpoch: signed.timestamp + RequestSignature.windowSeconds + 60)
+        guard try await store.claimNonce(keyID: signed.keyID, nonce: signed.nonce, expires: expires) else {
+            throw Refusal(.signatureReplayed, "this nonce was already used with this key; sign every request with a new nonce")
+        }
+        return key.institution
+    }
+
+    private func signingKey(_ keyID: String, now: Instant) async throws -> (institution: Institution, secret: String)? {
+        if let hit = signingKeys.withLock({ $0[keyID] }), hit.until > now { return (hit.institution, hit.secret) }
+        guard let found = try await store.institutionSigningKey(keyID: keyID) else { return nil }
+        signingKeys.withLock { keys in
+            if keys.count >= Authenticator.cacheEntriesMax { keys.removeAll() }
+            keys[keyID] = (found.institution, found.secret, now.adding(seconds: Authenticator.cacheSeconds))
+        }
+        return found
     }
 
     private func resolve(_ token: String) async throws -> Caller {
@@ -59,6 +108,9 @@ final class Authenticator: Sendable {
         if token.hasPrefix("op_") {
             caller = try await store.authenticateOperator(token: token).map(Caller.operator)
         } else if token.contains(".") {
+            guard allowBearerInstitutionKeys else {
+                throw Refusal(.unauthenticated, "institutions must sign requests (\(RequestSignature.scheme)); bearer keys are not accepted here")
+            }
             caller = try await store.authenticateInstitution(token: token).map(Caller.institution)
         } else {
             caller = nil

@@ -56,8 +56,13 @@ final class RouteRegistry {
         table.append(RouteDescription(method: method, path: path, access: access, summary: summary))
         let authenticator = self.authenticator
         router.on(RouterPath(path), method: method) { request, context -> Response in
+            var request = request
             var context = context
-            context.caller = try await authenticator.authenticate(request, access: access)
+            // Institution signatures cover the body: read it first (the handler reads the same bytes).
+            let body =
+                access == .institution && request.headers[.authorization]?.hasPrefix(RequestSignature.scheme) == true
+                ? try await request.bodyBytes(context: context) : nil
+            context.caller = try await authenticator.authenticate(request, body: body, access: access)
             return try await handler(request, context).response(from: request, context: context)
         }
     }

@@ -35,10 +35,13 @@ enum InstitutionRepository {
         )
     }
 
-    static func insertKey(keyID: String, institution: String, secretHash: String, now: Instant, in db: any SQLExecutor) throws {
+    static func insertKey(keyID: String, institution: String, secretHash: String, secretCipher: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
-            "INSERT INTO institution_keys (key_id, institution_code, secret_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, NULL, NULL)",
-            [.text(keyID), .text(institution), .text(secretHash), .instant(now)]
+            """
+            INSERT INTO institution_keys (key_id, institution_code, secret_hash, secret_cipher, created_at, expires_at, revoked_at)
+            VALUES (?, ?, ?, ?, ?, NULL, NULL)
+            """,
+            [.text(keyID), .text(institution), .text(secretHash), .text(secretCipher), .instant(now)]
         )
     }
 
@@ -57,17 +60,20 @@ enum InstitutionRepository {
         let keyID: String
         let institutionCode: String
         let secretHash: String
+        let secretCipher: String?
         let expiresAt: Instant?
         let revokedAt: Instant?
     }
 
     static func key(_ keyID: String, in db: any SQLExecutor) throws -> StoredKey? {
         try db.queryOne(
-            "SELECT key_id, institution_code, secret_hash, expires_at, revoked_at FROM institution_keys WHERE key_id = ?", [.text(keyID)]
+            "SELECT key_id, institution_code, secret_hash, secret_cipher, expires_at, revoked_at FROM institution_keys WHERE key_id = ?",
+            [.text(keyID)]
         ).map { row in
             StoredKey(
                 keyID: try row.string("key_id"), institutionCode: try row.string("institution_code"),
-                secretHash: try row.string("secret_hash"), expiresAt: try row.optionalInstant("expires_at"),
+                secretHash: try row.string("secret_hash"), secretCipher: try row.optionalString("secret_cipher"),
+                expiresAt: try row.optionalInstant("expires_at"),
                 revokedAt: try row.optionalInstant("revoked_at")
             )
         }

@@ -9,10 +9,24 @@ enum LedgerRepository {
         var available: Money { balance - held }
     }
 
-    /// Posts an entry: the entry row, every account's balance (created on first use), the postings.
-    /// A posting that would take a personal account below zero (or below what is on hold) fails the
-    /// database's CHECK constraint, which rolls the whole transaction back.
-    static func post(_ entry: JournalEntry, in db: any SQLExecutor) throws {
+    /// The audit record of an entry: the full postings, so the audit chain is a tamper-evident copy of
+    /// the ledger.
+    struct AuditedEntry: Encodable {
+        let entry: String
+        let kind: EntryKind
+        let postings: [String: Int64]
+    }
+
+    /// Posts an entry: the entry row, every account's balance (created on first use), the postings,
+    /// and the audit record. A posting that would take a personal account below zero (or below what is
+    /// on hold) fails the database's CHECK constraint, which rolls the whole transaction back.
+    static func post(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
+        try AuditRepository.append(
+            actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
+            value: AuditedEntry(
+                entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) })),
+            now: entry.at, in: db
+        )
         try db.execute(
             "INSERT INTO journal_entries (id, kind, reference, created_at) VALUES (?, ?, ?, ?)",
             [.text(entry.id), .text(entry.kind.rawValue), .text(entry.reference), .instant(entry.at)]

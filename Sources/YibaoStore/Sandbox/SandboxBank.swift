@@ -97,7 +97,7 @@ public final class SandboxBank: PaymentChannel {
                 status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'active', ?, ?)
                 """,
                 [
-                    .text(card.number), .text(card.token), .text(holderHash), .text(holderName), .text(kind.rawValue), .text(card.bank),
+                    .text(card.number), .text(card.token), .text(holderHash), .text(Masking.name(holderName)), .text(kind.rawValue), .text(card.bank),
                     .money(balance), .money(creditLimit), .money(singleLimit), .instant(now), .instant(now),
                 ]
             )

@@ -71,6 +71,8 @@ extension Store {
                 person: person.number, phoneLookup: lookup, passwordHash: passwordHash,
                 totpSecretCipher: cipher.seal(totpSecret, field: "patients.totp_secret", row: person.number), now: now, in: db
             )
+            try AuditRepository.append(
+                actor: "patient:" + person.number, action: "patient.register", subject: person.number, value: [String: String](), now: now, in: db)
         }
     }
 
@@ -95,6 +97,9 @@ extension Store {
     public func recordSignInFailure(person: String) async throws -> Instant? {
         try await write { db, now in
             let failures = try PatientRepository.countFailure(person: person, now: now, in: db)
+            try AuditRepository.append(
+                actor: "anonymous", action: "patient.sign_in_failed", subject: person, value: ["failures": "\(failures)"], now: now, in: db
+            )
             guard failures >= Store.signInFailuresBeforeLock else { return nil }
             let exponent = min(failures - Store.signInFailuresBeforeLock, 6)
             let until = now.adding(seconds: min(60 * (Int64(1) << exponent), Store.signInLockMaxSeconds))
@@ -112,6 +117,8 @@ extension Store {
             try PatientRepository.recordSuccess(person: person, totpStep: totpStep, now: now, in: db)
             let expires = now.adding(seconds: Store.sessionLifetimeSeconds)
             try PatientRepository.insertSession(tokenHash: hash, id: id, person: person, now: now, expires: expires, in: db)
+            try AuditRepository.append(
+                actor: "patient:" + person, action: "patient.sign_in", subject: person, value: ["session": id], now: now, in: db)
             return (token, PatientSession(id: id, personNumber: person, expiresAt: expires))
         }
     }
@@ -125,7 +132,14 @@ extension Store {
 
     /// Revokes one of a person's sessions.
     public func revokeSession(id: String, person: String) async throws {
-        let revoked = try await write { db, now in try PatientRepository.revokeSession(id: id, person: person, now: now, in: db) }
+        let revoked = try await write { db, now in
+            let revoked = try PatientRepository.revokeSession(id: id, person: person, now: now, in: db)
+            if revoked {
+                try AuditRepository.append(
+                    actor: "patient:" + person, action: "patient.sign_out", subject: person, value: ["session": id], now: now, in: db)
+            }
+            return revoked
+        }
         if !revoked { throw Refusal(.notFound, "no live session \(id)") }
     }
 
@@ -149,6 +163,8 @@ extension Store {
                 guard try DeviceRepository.find(number: number, in: db) == nil else { continue }
                 let device = Device(id: id, number: number, personNumber: person, name: name, enrolledAt: now, revokedAt: nil)
                 try DeviceRepository.insert(device, secretCipher: cipher.seal(Base32.encode(secret), field: "devices.secret", row: id), in: db)
+                try AuditRepository.append(
+                    actor: "patient:" + person, action: "device.enrol", subject: person, value: ["device": id], now: now, in: db)
                 return EnrolledDevice(device: device, secret: secret)
             }
             throw StoreError.conflict("no free device number")
@@ -162,7 +178,14 @@ extension Store {
 
     /// Revokes a device: its codes stop working at once.
     public func revokeDevice(id: String, person: String) async throws {
-        let revoked = try await write { db, now in try DeviceRepository.revoke(id: id, person: person, now: now, in: db) }
+        let revoked = try await write { db, now in
+            let revoked = try DeviceRepository.revoke(id: id, person: person, now: now, in: db)
+            if revoked {
+                try AuditRepository.append(
+                    actor: "patient:" + person, action: "device.revoke", subject: person, value: ["device": id], now: now, in: db)
+            }
+            return revoked
+        }
         if !revoked { throw Refusal(.notFound, "no live device \(id)") }
     }
 
@@ -230,6 +253,10 @@ extension Store {
                 bank: bound.bank, isDefault: existing.isEmpty
             )
             try FundingSourceRepository.insert(source, now: now, in: db)
+            try AuditRepository.append(
+                actor: "patient:" + personNumber, action: "funding.bind", subject: personNumber, value: ["source": id, "card": bound.masked],
+                now: now, in: db
+            )
             return source
         }
     }
@@ -247,7 +274,14 @@ extension Store {
 
     /// Removes a funding source.
     public func removeFundingSource(id: String, person: String) async throws {
-        let done = try await write { db, now in try FundingSourceRepository.remove(id: id, person: person, now: now, in: db) }
+        let done = try await write { db, now in
+            let done = try FundingSourceRepository.remove(id: id, person: person, now: now, in: db)
+            if done {
+                try AuditRepository.append(
+                    actor: "patient:" + person, action: "funding.remove", subject: person, value: ["source": id], now: now, in: db)
+            }
+            return done
+        }
         if !done { throw Refusal(.notFound, "no funding source \(id)") }
     }
 }

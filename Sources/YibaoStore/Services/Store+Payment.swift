@@ -102,7 +102,7 @@ extension Store {
                 calculation, person: person, institution: institution, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName
             )
             if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, in: db)
+                try LedgerRepository.post(entry, actor: "institution:" + record.institution.code, in: db)
             }
             record.state = .completed
             record.trace.append("现金 cash \(record.breakdown.cashPaid) authorised by the bank at \(now)")

@@ -33,7 +33,7 @@ extension Store {
     // MARK: People
 
     /// Enrols a person (参保登记) with an opening personal-account balance; refuses duplicates.
-    public func enrol(_ person: Person, openingBalance: Money = .zero) async throws {
+    public func enrol(_ person: Person, openingBalance: Money = .zero, actor: String = "system") async throws {
         try Store.validate(person)
         guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
             throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
@@ -45,18 +45,20 @@ extension Store {
         let ids = self.ids
         try await write { db, now in
             try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
             try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
             if let entry = JournalEntry(
                 id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
                 movements: [Posting(.contributions(person.region), -openingBalance), Posting(.personal(person.number), openingBalance)]
             ) {
-                try LedgerRepository.post(entry, in: db)
+                try LedgerRepository.post(entry, actor: actor, in: db)
             }
         }
     }
 
     /// Enrols many people in one transaction (a bulk import); returns how many were enrolled.
-    public func enrol(_ people: [(person: Person, openingBalance: Money)]) async throws -> Int {
+    public func enrol(_ people: [(person: Person, openingBalance: Money)], actor: String = "system") async throws -> Int {
         for (index, entry) in people.enumerated() {
             do { try Store.validate(entry.person) } catch let refusal as Refusal {
                 throw Refusal.invalid("people[\(index)]." + (refusal.field ?? ""), refusal.detail)
@@ -67,12 +69,14 @@ extension Store {
         return try await write { db, now in
             for (person, opening) in people {
                 try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+                try AuditRepository.append(
+                    actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
                 try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
                 if let entry = JournalEntry(
                     id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
                     movements: [Posting(.contributions(person.region), -opening), Posting(.personal(person.number), opening)]
                 ) {
-                    try LedgerRepository.post(entry, in: db)
+                    try LedgerRepository.post(entry, actor: actor, in: db)
                 }
             }
             return people.count
@@ -80,7 +84,7 @@ extension Store {
     }
 
     /// Updates a person's enrolment (status, filing, phone …).
-    public func updatePerson(_ person: Person) async throws {
+    public func updatePerson(_ person: Person, actor: String = "system") async throws {
         try Store.validate(person)
         let cipher = self.cipher
         try await write { db, now in
@@ -88,6 +92,8 @@ extension Store {
                 throw Refusal(.notFound, "no person has number \(person.number)")
             }
             try PeopleRepository.update(person, cipher: cipher, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "person.update", subject: person.number, value: ["status": person.status.rawValue], now: now, in: db)
         }
     }
 
@@ -126,14 +132,18 @@ extension Store {
 
     /// Creates or updates an institution; returns true when it was created.
     @discardableResult
-    public func saveInstitution(_ institution: Institution) async throws -> Bool {
+    public func saveInstitution(_ institution: Institution, actor: String = "system") async throws -> Bool {
         if institution.code.isEmpty || institution.code.utf8.count > 30
             || !institution.code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
         {
             throw Refusal.invalid("code", "code (fixmedins_code) must be 1 to 30 letters or digits")
         }
         if institution.name.isEmpty || institution.name.count > 200 { throw Refusal.invalid("name", "name must be 1 to 200 characters") }
-        let created = try await write { db, now in try InstitutionRepository.upsert(institution, now: now, in: db) }
+        let created = try await write { db, now in
+            let created = try InstitutionRepository.upsert(institution, now: now, in: db)
+            try AuditRepository.append(actor: actor, action: "institution.save", subject: institution.code, value: institution, now: now, in: db)
+            return created
+        }
         reference.invalidate()
         return created
     }
@@ -150,13 +160,15 @@ extension Store {
     }
 
     /// Issues a new API key for an institution; earlier keys keep working for the overlap period.
-    public func issueInstitutionKey(code: String) async throws -> InstitutionCredential {
+    public func issueInstitutionKey(code: String, actor: String = "system") async throws -> InstitutionCredential {
         let keyID = ids.next("K")
         let secret = Secrets.randomToken()
         let hash = Secrets.sha256Hex(secret)
+        let sealed = cipher.seal(secret, field: "institution_keys.secret", row: keyID)
         try await write { db, now in
             guard try InstitutionRepository.find(code: code, in: db) != nil else { throw Refusal(.notFound, "no institution has code \(code)") }
-            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, now: now, in: db)
+            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, secretCipher: sealed, now: now, in: db)
+            try AuditRepository.append(actor: actor, action: "institution.key_issued", subject: code, value: ["key_id": keyID], now: now, in: db)
             try InstitutionRepository.expireOtherKeys(
                 institution: code, except: keyID, at: now.adding(seconds: Store.keyRotationOverlapSeconds), in: db
             )
@@ -167,8 +179,11 @@ extension Store {
     /// Installs a key with a chosen id and secret (the demo's published credentials; never in production).
     public func installInstitutionKey(code: String, keyID: String, secret: String) async throws {
         let hash = Secrets.sha256Hex(secret)
+        let sealed = cipher.seal(secret, field: "institution_keys.secret", row: keyID)
         try await write { db, now in
-            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, now: now, in: db)
+            try InstitutionRepository.insertKey(keyID: keyID, institution: code, secretHash: hash, secretCipher: sealed, now: now, in: db)
+            try AuditRepository.append(
+                actor: "system", action: "institution.key_installed", subject: code, value: ["key_id": keyID], now: now, in: db)
         }
     }
 
@@ -187,24 +202,59 @@ extension Store {
         }
     }
 
+    /// The institution and signing secret of a live key (for request signatures), or nil.
+    public func institutionSigningKey(keyID: String) async throws -> (institution: Institution, secret: String)? {
+        guard keyID.utf8.count < 100 else { return nil }
+        let reference = self.reference
+        let cipher = self.cipher
+        return try await read { db, now in
+            guard let key = try InstitutionRepository.key(keyID, in: db), key.revokedAt == nil, key.expiresAt.map({ $0 > now }) ?? true,
+                let sealed = key.secretCipher, let institution = try reference.institution(key.institutionCode, now: now, in: db)
+            else { return nil }
+            return (institution, try cipher.open(sealed, field: "institution_keys.secret", row: key.keyID))
+        }
+    }
+
+    /// Records a request nonce of a key; false when it was seen before (a replay).
+    public func claimNonce(keyID: String, nonce: String, expires: Instant) async throws -> Bool {
+        try await write { db, _ in
+            try db.execute(
+                "INSERT INTO request_nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (key_id, nonce) DO NOTHING",
+                [.text(keyID), .text(nonce), .instant(expires)]
+            ) == 1
+        }
+    }
+
+    /// Deletes nonces past their window.
+    @discardableResult
+    public func purgeNonces() async throws -> Int {
+        try await write { db, now in try db.execute("DELETE FROM request_nonces WHERE expires_at < ?", [.instant(now)]) }
+    }
+
     // MARK: Operators
 
     /// Creates an operator and issues a token.
-    public func createOperator(name: String, role: OperatorRole, token: String? = nil) async throws -> OperatorCredential {
+    public func createOperator(name: String, role: OperatorRole, token: String? = nil, actor: String = "system") async throws -> OperatorCredential {
         if name.isEmpty || name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
         let id = ids.next("O")
-        try await write { db, now in try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db) }
-        return try await issueOperatorToken(name: name, token: token)
+        try await write { db, now in
+            try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "operator.create", subject: "operator:" + name, value: ["role": role.rawValue], now: now, in: db)
+        }
+        return try await issueOperatorToken(name: name, token: token, actor: actor)
     }
 
     /// Issues a new token for an existing operator (`token` chooses it: the demo's published token only).
-    public func issueOperatorToken(name: String, token chosen: String? = nil) async throws -> OperatorCredential {
+    public func issueOperatorToken(name: String, token chosen: String? = nil, actor: String = "system") async throws -> OperatorCredential {
         let token = chosen ?? "op_" + Secrets.randomToken()
         let hash = Secrets.sha256Hex(token)
         return try await write { db, now in
             guard let found = try OperatorRepository.find(name: name, in: db) else { throw Refusal(.notFound, "no operator is named \(name)") }
             let expires = now.adding(seconds: Store.operatorTokenLifetimeSeconds)
             try OperatorRepository.insertToken(hash: hash, operatorID: found.id, now: now, expires: expires, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "operator.token", subject: "operator:" + name, value: ["expires_at": "\(expires)"], now: now, in: db)
             return OperatorCredential(operatorName: name, role: found.role, token: token, expiresAt: expires)
         }
     }
@@ -219,11 +269,20 @@ extension Store {
     // MARK: Catalogue and policies
 
     /// Imports catalogue items (inserting or replacing by region and code); returns how many were new.
-    public func importCatalogue(_ items: [CatalogueItem]) async throws -> Int {
+    public func importCatalogue(_ items: [CatalogueItem], actor: String = "system") async throws -> Int {
         for (index, item) in items.enumerated() {
             if let problem = item.problems().first { throw Refusal.invalid("items[\(index)]", problem) }
         }
-        let created = try await write { db, now in try CatalogueRepository.upsert(items, now: now, in: db) }
+        let created = try await write { db, now in
+            let created = try CatalogueRepository.upsert(items, now: now, in: db)
+            let regions = Set(items.map(\.region.value)).sorted().joined(separator: ",")
+            try AuditRepository.append(
+                actor: actor, action: "catalogue.import", subject: "catalogue:" + regions,
+                value: ["items": "\(items.count)", "created": "\(created)"], now: now,
+                in: db
+            )
+            return created
+        }
         reference.invalidate()
         return created
     }
@@ -240,9 +299,15 @@ extension Store {
     }
 
     /// Saves a policy (replacing the same region, type and year) after checking it.
-    public func savePolicy(_ policy: Policy) async throws {
+    public func savePolicy(_ policy: Policy, actor: String = "system") async throws {
         if let problem = policy.problems().first { throw Refusal.invalid(problem.field, problem.message) }
-        try await write { db, now in try PolicyRepository.save(policy, now: now, in: db) }
+        try await write { db, now in
+            try PolicyRepository.save(policy, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "policy.save", subject: "policy:\(policy.region)-\(policy.insuranceType.rawValue)-\(policy.year)",
+                value: ["digest": Secrets.sha256Hex(try YibaoJSON.string(policy))], now: now, in: db
+            )
+        }
         reference.invalidate()
     }
 

@@ -134,7 +134,7 @@ extension Store {
                 person: person, institution: institutionNow, mutualAidFrom: original.mutualAidPayer, cashChannel: channelCash ? channelName : nil
             )
             if let entry = JournalEntry(id: ids.next("J"), kind: .refund, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, in: db)
+                try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
             if channelCash {
                 try ChannelOperationRepository.enqueue(

@@ -283,7 +283,7 @@ extension Store {
         try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
         let movements = SettlementPostings.movements(calculation, person: person, institution: institution, mutualAidFrom: nil, cashChannel: nil)
         if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
-            try LedgerRepository.post(entry, in: db)
+            try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
         }
         return .done(record)
     }
@@ -331,7 +331,7 @@ extension Store {
             )
             let movements = SettlementPostings.negated(try LedgerRepository.movements(reference: original.id, in: db))
             if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, in: db)
+                try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
             if original.cashCollection == .channel && original.breakdown.cashPaid.isPositive {
                 try ChannelOperationRepository.enqueue(

@@ -1,0 +1,171 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+import YibaoCore
+import YibaoServer
+import YibaoStore
+
+/// Every route × every kind of caller, generated from the route table: a new route whose access rule
+/// or path parameters this test does not know fails it.
+@Suite("HTTP: authorisation matrix")
+struct AuthorizationMatrixTests {
+    typealias H = ServerHarness
+
+    enum CallerKind: String, CaseIterable, CustomStringConvertible {
+        case anonymous, patientB, institutionB, viewer, `operator`, administrator, institutionA, patientA
+        var description: String { rawValue }
+    }
+
+    enum Expectation: Equatable {
+        case allowed
+        case denied(Int)
+    }
+
+    /// Parameters owned by institution A / patient A: another institution or patient gets 404.
+    static let institutionOwned: Set<String> = ["visit_id", "settlement_id"]
+    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id"]
+
+    static func expectation(_ route: RouteDescription, _ caller: CallerKind) -> Expectation {
+        let parameters = Set(route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+        switch route.access {
+        case .anyone:
+            return .allowed
+        case .institution:
+            switch caller {
+            case .institutionA: return .allowed
+            case .institutionB: return parameters.isDisjoint(with: institutionOwned) ? .allowed : .denied(404)
+            case .anonymous: return .denied(401)
+            default: return .denied(403)
+            }
+        case .operator(let required):
+            let roles: [CallerKind: OperatorRole] = [.viewer: .viewer, .operator: .operator, .administrator: .administrator]
+            if let role = roles[caller] { return role.includes(required) ? .allowed : .denied(403) }
+            return caller == .anonymous ? .denied(401) : .denied(403)
+        case .patient:
+            switch caller {
+            case .patientA: return .allowed
+            case .patientB: return parameters.isDisjoint(with: patientOwned) ? .allowed : .denied(404)
+            case .anonymous: return .denied(401)
+            default: return .denied(403)
+            }
+        }
+    }
+
+    /// The independent rule each route must declare: who the area is for. A route outside every area,
+    /// or declaring another kind of access than its area's, fails.
+    static func area(_ route: RouteDescription) -> String? {
+        let path = route.path
+        if ["/health", "/ready", "/metrics", "/openapi.json"].contains(path) { return "anyone" }
+        if path.hasPrefix("/v1/patient/registration") || (path == "/v1/patient/sessions" && route.method == .post) { return "anyone" }
+        if path.hasPrefix("/v1/patient/") { return "patient" }
+        if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
+        if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") { return "institution" }
+        if path.hasPrefix("/v1/receipts/") { return "anyone" }
+        return nil
+    }
+
+    @Test("every route declares the access of its area")
+    func declaredAccess() async throws {
+        try await H.withApp { _, harness in
+            for route in harness.routes {
+                let declared: String
+                switch route.access {
+                case .anyone: declared = "anyone"
+                case .institution: declared = "institution"
+                case .operator: declared = "operator"
+                case .patient: declared = "patient"
+                }
+                #expect(
+                    Self.area(route) == declared,
+                    "\(route.method) \(route.path) declares \(route.access); its area needs \(Self.area(route) ?? "a rule in this test")")
+            }
+        }
+    }
+
+    @Test("every route refuses or admits every kind of caller as its rule says")
+    func matrix() async throws {
+        try await H.withApp { client, harness in
+            // setup: patient A with a device, a card, a second session, a visit and a settlement at institution A; patient B; operators.
+            let patientA = try await PatientFlow.signUp(client, harness)
+            let patientB = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
+            harness.clock.advance(seconds: 30)
+            let second = try await client.send(
+                .post, "/v1/patient/sessions",
+                json:
+                    #"{"phone":"\#(PatientFlow.phone)","password":"\#(PatientFlow.password)","totp_code":"\#(PatientFlow.totp(patientA.totpSecret, harness))"}"#
+            )
+            let secondSession = try #require(second.object["session_id"] as? String)
+            let sources = try await client.send(.get, "/v1/patient/funding-sources", token: patientA.token)
+            let source = try #require(
+                (try JSONSerialization.jsonObject(with: Data(sources.body.readableBytesView)) as? [[String: Any]])?.first?["id"] as? String)
+            let visit = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: Body.visit(number: "MX1", lines: Body.line()))
+                .decode(Visit.self)
+            let settlement = try await client.send(
+                .post, "/v1/settlements", token: H.hospitalToken, json: OneCodeHTTPTests.settlement(code: patientA.code(harness), visit: "MX2"),
+                headers: OneCodeHTTPTests.key("mx-2")
+            ).decode(SettlementRecord.self)
+            var tokens: [CallerKind: String] = [
+                .patientA: patientA.token, .patientB: patientB.token, .institutionA: H.hospitalToken, .institutionB: H.otherHospitalToken,
+            ]
+            for role in OperatorRole.allCases {
+                let credential = try await harness.store.createOperator(name: "matrix-\(role.rawValue)", role: role)
+                tokens[CallerKind(rawValue: role.rawValue)!] = credential.token
+            }
+            let fixtures: [String: String] = [
+                "visit_id": visit.id, "settlement_id": settlement.id, "device_id": patientA.deviceID, "source_id": source,
+                "session_id": secondSession,
+                "card_number": DemoData.cardNumber(0), "number": PatientFlow.person, "region": "440100", "year": "2026", "insurance_type": "310",
+                "account_id": "personal:P440100000001",
+            ]
+            func fill(_ route: RouteDescription) -> String? {
+                var parts: [String] = []
+                for part in route.path.split(separator: "/", omittingEmptySubsequences: false) {
+                    guard part.hasPrefix("{") else {
+                        parts.append(String(part))
+                        continue
+                    }
+                    let name = String(part.dropFirst().dropLast())
+                    let value: String? =
+                        name == "code" ? (route.path.contains("catalogue") ? "XD00000000001" : ServerHarness.hospital) : fixtures[name]
+                    guard let value else { return nil }
+                    parts.append(value)
+                }
+                return parts.joined(separator: "/")
+            }
+
+            // Bodies that pass validation, so that ownership (404) is what refuses another institution.
+            let bodies: [String: String] = [
+                "POST /v1/visits/{visit_id}/lines": #"{"lines":[\#(Body.line("9"))]}"#,
+                "POST /v1/settlements/{settlement_id}/refunds": #"{"type":"cash","amount":1}"#,
+            ]
+
+            // act and verify: every route (deletions last), every caller (the owner last).
+            let routes = harness.routes.sorted { ($0.method == .delete ? 1 : 0) < ($1.method == .delete ? 1 : 0) }
+            #expect(routes.count >= 48)
+            for route in routes {
+                guard let path = fill(route) else {
+                    Issue.record("no fixture for a parameter of \(route.method) \(route.path): add one to this test")
+                    continue
+                }
+                for (index, caller) in CallerKind.allCases.enumerated() {
+                    let response = try await client.send(
+                        route.method, path, token: tokens[caller], json: bodies["\(route.method) \(route.path)"],
+                        headers: [HTTPField.Name("Idempotency-Key")!: "matrix-\(route.path.hashValue)-\(index)"]
+                    )
+                    let status = response.status.code
+                    #expect(status < 500, "\(route.method) \(route.path) as \(caller): \(status) \(response.text)")
+                    switch Self.expectation(route, caller) {
+                    case .allowed:
+                        #expect(
+                            ![401, 403, 404].contains(status),
+                            "\(route.method) \(route.path) as \(caller) should be allowed: \(status) \(response.text)")
+                    case .denied(let expected):
+                        #expect(status == expected, "\(route.method) \(route.path) as \(caller) should be \(expected): \(status) \(response.text)")
+                    }
+                }
+            }
+        }
+    }
+}

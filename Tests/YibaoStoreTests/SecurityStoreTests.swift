@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import YibaoCore
+
+@testable import YibaoStore
+
+@Suite("Store contract: audit chain and key rotation")
+struct SecurityStoreTests {
+    typealias S = StoreFixtures
+
+    /// Some activity: reference data, enrolments, a settlement and its reversal.
+    static func activity(_ store: Store) async throws {
+        try await S.load(into: store)
+        for index in 1...6 { try await store.enrol(S.person("P\(index)", sequence: index), openingBalance: .yuan(100), actor: "operator:alice") }
+        let visit = try await store.openVisit(
+            OpenVisitRequest(personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "A1", lines: [S.line("1", "A001", yuan: 300)]),
+            institution: S.hospital
+        )
+        let settled = try await store.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil)
+        _ = try await store.reverse(settlementID: settled.id, institution: S.hospital, idempotency: nil)
+        try await store.audit(actor: "operator:alice", action: "person.view", subject: "P2")
+    }
+
+    /// A lane with at least three records, and its records' sequence numbers.
+    static func busyLane(_ store: Store) async throws -> Int64 {
+        let heads = try await store.auditHeads()
+        return try #require(heads.max { $0.seq < $1.seq }).lane
+    }
+
+    @Test("editing, deleting, reordering or truncating audit records is detected", arguments: BackendKind.available)
+    func tamperingIsDetected(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let clean = try await store.verifyAudit()
+            #expect(clean.passed, "\(clean.problems)")
+            #expect(clean.records > 10)
+            let lane = try await Self.busyLane(store)
+
+            // Edit: change the detail of record 2.
+            _ = try await store.backend.write { db in
+                try db.execute("UPDATE audit_log SET detail = '{\"tampered\":true}' WHERE lane = ? AND seq = 2", [.integer(lane)])
+            }
+            let edited = try await store.verifyAudit()
+            #expect(edited.problems.contains { $0.contains("lane \(lane) record 2") && $0.contains("edited") }, "\(edited.problems)")
+        }
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let lane = try await Self.busyLane(store)
+            // Delete record 2.
+            _ = try await store.backend.write { db in try db.execute("DELETE FROM audit_log WHERE lane = ? AND seq = 2", [.integer(lane)]) }
+            let deleted = try await store.verifyAudit()
+            #expect(deleted.problems.contains { $0.contains("lane \(lane)") && $0.contains("record 2 is missing") }, "\(deleted.problems)")
+        }
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let lane = try await Self.busyLane(store)
+            // Reorder: swap records 2 and 3 (their sequence numbers).
+            _ = try await store.backend.write { db in
+                try db.execute("UPDATE audit_log SET seq = -3 WHERE lane = ? AND seq = 3", [.integer(lane)])
+                try db.execute("UPDATE audit_log SET seq = 3 WHERE lane = ? AND seq = 2", [.integer(lane)])
+                try db.execute("UPDATE audit_log SET seq = 2 WHERE lane = ? AND seq = -3", [.integer(lane)])
+            }
+            let reordered = try await store.verifyAudit()
+            #expect(reordered.problems.contains { $0.contains("lane \(lane) record 2") }, "\(reordered.problems)")
+        }
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let lane = try await Self.busyLane(store)
+            let anchors = try await store.auditHeads()
+            // Truncate the end and rewrite the head to match: only a published anchor shows it.
+            _ = try await store.backend.write { db in
+                let head = try #require(try db.queryOne("SELECT seq FROM audit_heads WHERE lane = ?", [.integer(lane)])?.int64("seq"))
+                try db.execute("DELETE FROM audit_log WHERE lane = ? AND seq = ?", [.integer(lane), .integer(head)])
+                let last = try #require(
+                    try db.queryOne("SELECT hash FROM audit_log WHERE lane = ? AND seq = ?", [.integer(lane), .integer(head - 1)]))
+                try db.execute("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(head - 1), last["hash"], .integer(lane)])
+            }
+            #expect(try await store.verifyAudit().passed)
+            let anchored = try await store.verifyAudit(anchors: anchors)
+            #expect(anchored.problems.contains { $0.contains("anchor") && $0.contains("lane \(lane)") }, "\(anchored.problems)")
+        }
+    }
+
+    @Test("every money movement is in the audit chain with its postings", arguments: BackendKind.available)
+    func ledgerIsAudited(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let rows = try await store.backend.read { db in
+                try db.query("SELECT action, detail FROM audit_log WHERE action LIKE 'ledger.%'", [])
+            }
+            let entries = try await store.verifyLedger().entries
+            #expect(Int64(rows.count) == entries)
+            #expect(try rows.allSatisfy { try $0.string("detail").contains("\"postings\"") })
+        }
+    }
+
+    @Test("rotate-key re-seals every personal value under the new key while old ones stay readable", arguments: BackendKind.available)
+    func keyRotation(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await Self.activity(store)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            // The store's keys are unknown here; rebuild a cipher from a file with the same material.
+            let keyFile = directory + "/keys.json"
+            let original = try #require(try? StoreHarness.keys(of: store))
+            try PersonalDataCipher.writeKeys(original, to: keyFile)
+            let rotatedKeys = original.rotated()
+            try PersonalDataCipher.writeKeys(rotatedKeys, to: keyFile)
+            let rotatedCipher = try PersonalDataCipher(keys: rotatedKeys)
+            let rotated = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: rotatedCipher)
+            #expect(try await rotated.sealedUnderOtherKeys() > 0)
+            let report = try await rotated.resealUnderCurrentKey()
+            #expect(report.remaining == 0)
+            #expect(report.resealed["people.id_number_cipher"] == 6)
+            #expect(try await rotated.person(number: "P3")?.name == "测试3")
+            // A process still holding only the old key reloads the file when it meets the new key.
+            let stale = try PersonalDataCipher(keys: original) { try? PersonalDataCipher.loadKeys(file: keyFile, create: false) }
+            let staleStore = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: stale)
+            #expect(try await staleStore.person(number: "P3")?.name == "测试3")
+            #expect(stale.currentKeyID == rotatedKeys.current)
+        }
+    }
+}
