@@ -17,6 +17,13 @@ def tier(deductible, bands, cap=None):
         out["annual_cap"] = cap * Y
     return out
 
+PREMIUM_NOTE = "Premium amounts and windows are illustrative demo figures (the dataset does not carry contribution rates)"
+
+def premiums(insutype, resident_amount, flexible_amount, year):
+    if insutype == "390":
+        return [{"kind": "resident_annual", "amount": resident_amount * Y, "opens": f"{year - 1}-09-01", "closes": f"{year}-02-28"}]
+    return [{"kind": "flexible_monthly", "amount": flexible_amount * Y}]
+
 def policies(year):
     gz_emp = {
         "region": "440100", "insurance_type": "310", "year": year, "title": f"广州市职工基本医疗保险 {year}",
@@ -69,6 +76,9 @@ def policies(year):
         "cross_region": {"unfiled": 6500, "referral": 8500, "long_term_resident": 10000},
         "family": {"single_family_only": True, "account_may_repay_credit": True},
     }
+    for policy, resident, flexible in ((gz_emp, 0, 580), (gz_res, 420 if year >= 2027 else 400, 0), (lz_emp, 0, 350), (lz_res, 400 if year >= 2027 else 380, 0)):
+        policy["premiums"] = premiums(policy["insurance_type"], resident, flexible, year)
+        policy["sources"].append(PREMIUM_NOTE)
     return {"440100": [gz_emp, gz_res], "620100": [lz_emp, lz_res]}
 
 for year in (2026, 2027):

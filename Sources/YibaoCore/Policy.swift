@@ -20,12 +20,16 @@ public struct Policy: Sendable, Hashable, Codable {
     public var crossRegion: CrossRegionRule
     /// Family mutual-aid settings (家庭共济); nil means the region does not allow it.
     public var family: FamilyRule?
+    /// Contributions this policy charges (缴费), by kind.
+    public var premiums: [PremiumSchedule]?
 
     /// Creates a policy.
     public init(
         region: RegionCode, insuranceType: InsuranceType, year: Int, title: String, sources: [String],
-        outpatient: BenefitPool, inpatient: BenefitPool, crossRegion: CrossRegionRule = .init(), family: FamilyRule? = nil
+        outpatient: BenefitPool, inpatient: BenefitPool, crossRegion: CrossRegionRule = .init(), family: FamilyRule? = nil,
+        premiums: [PremiumSchedule]? = nil
     ) {
+        self.premiums = premiums
         self.region = region
         self.insuranceType = insuranceType
         self.year = year

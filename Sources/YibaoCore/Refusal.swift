@@ -129,6 +129,14 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case refundNotAllowed = "refund_not_allowed"
     /// The card could not be bound.
     case cardRefused = "card_refused"
+    /// The patient has no card or credit line to pay with.
+    case noFundingSource = "no_funding_source"
+    /// This contribution period is already paid (or being paid).
+    case premiumAlreadyPaid = "premium_already_paid"
+    /// The period is not open for payment.
+    case periodNotOpen = "period_not_open"
+    /// The policy has no such contribution (kind, period).
+    case noPremiumSchedule = "no_premium_schedule"
 
     // Patients (6xx)
     /// The ID number, insurance number and phone do not match an enrolled person.
@@ -180,6 +188,10 @@ extension RefusalCode {
         case .paymentPending: return 511
         case .refundNotAllowed: return 512
         case .cardRefused: return 513
+        case .noFundingSource: return 514
+        case .premiumAlreadyPaid: return 520
+        case .periodNotOpen: return 521
+        case .noPremiumSchedule: return 522
         case .registrationMismatch: return 600
         case .smsCodeInvalid: return 601
         case .signInFailed: return 602
@@ -196,8 +208,9 @@ extension RefusalCode {
         case .accountLocked: return .rateLimited
         case .paymentPending: return .pending
         case .codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked, .paymentDeclined, .refundNotAllowed, .cardRefused,
-            .registrationMismatch, .smsCodeInvalid:
+            .registrationMismatch, .smsCodeInvalid, .noFundingSource, .periodNotOpen, .noPremiumSchedule:
             return .refused
+        case .premiumAlreadyPaid: return .conflict
         case .weakPassword: return .invalid
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
@@ -246,6 +259,10 @@ extension RefusalCode {
         case .paymentPending: return "Payment pending"
         case .refundNotAllowed: return "Refund not allowed"
         case .cardRefused: return "Card refused"
+        case .noFundingSource: return "No card or credit line"
+        case .premiumAlreadyPaid: return "Already paid"
+        case .periodNotOpen: return "Period not open for payment"
+        case .noPremiumSchedule: return "No such contribution"
         case .registrationMismatch: return "No matching enrolment"
         case .smsCodeInvalid: return "Verification code wrong or expired"
         case .signInFailed: return "Sign-in failed"

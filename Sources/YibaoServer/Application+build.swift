@@ -93,6 +93,8 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     PatientController(store: services.store, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter)
         .addRoutes(to: registry)
     SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry)
+    WalletController(store: services.store, limiter: limiter).addRoutes(to: registry)
+    WebhookController(store: services.store).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }
 
@@ -145,6 +147,8 @@ struct BackgroundWork: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await store.processChannelOperations()
             await store.resolvePendingPayments()
+            await store.resolvePendingPremiums()
+            await store.deliverWebhooks(transport: HTTPWebhookTransport())
             if tick % 60 == 0 {
                 _ = try? await store.purgeNonces()
                 store.cipher.refresh()

@@ -21,6 +21,7 @@ public enum Migrations {
             statements: oneCode
         ),
         Migration(version: 3, name: "security: signing secrets, request nonces, the hash-chained audit log", statements: security),
+        Migration(version: 4, name: "wallet, inbox, webhooks, transaction reports, premiums and coverage", statements: wallet),
     ]
 
     /// The newest version this program knows.
@@ -439,5 +440,118 @@ public enum Migrations {
         "INSERT INTO audit_heads (lane, seq, hash) VALUES (6, 0, '4c80ef10e6718bbaf11db879f0f61838da978e0d47933866560291e316fb6319')",
         "INSERT INTO audit_heads (lane, seq, hash) VALUES (7, 0, '5d99fd2ea8a23f708e256c464bd390a35ab78e9e806888fcbcdaac7e6541c7ce')",
         "UPDATE sandbox_cards SET holder_name = ''",
+    ]
+
+    static let wallet: [String] = [
+        """
+        CREATE TABLE wallet_heads (
+            person_number TEXT PRIMARY KEY,
+            wallet_seq BIGINT NOT NULL,
+            inbox_seq BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE wallet_events (
+            person_number TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            institution_code TEXT,
+            counterparty TEXT NOT NULL,
+            total BIGINT NOT NULL,
+            fund BIGINT NOT NULL,
+            account BIGINT NOT NULL,
+            mutual_aid BIGINT NOT NULL,
+            cash BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            PRIMARY KEY (person_number, seq)
+        )
+        """,
+        "CREATE INDEX wallet_events_time ON wallet_events (person_number, at)",
+        """
+        CREATE TABLE inbox (
+            person_number TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            reference TEXT,
+            at BIGINT NOT NULL,
+            read_at BIGINT,
+            PRIMARY KEY (person_number, seq)
+        )
+        """,
+        """
+        CREATE TABLE webhook_subscriptions (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret_cipher TEXT NOT NULL,
+            events TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            disabled_at BIGINT
+        )
+        """,
+        """
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id),
+            event_type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            last_status BIGINT,
+            last_error TEXT,
+            created_at BIGINT NOT NULL,
+            delivered_at BIGINT
+        )
+        """,
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+        """
+        CREATE TABLE transaction_reports (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL,
+            resolution TEXT,
+            note TEXT,
+            created_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            resolved_by TEXT
+        )
+        """,
+        "CREATE INDEX transaction_reports_state ON transaction_reports (state, created_at)",
+        """
+        CREATE TABLE premium_payments (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            payer_number TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            period TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            funding_source_id TEXT,
+            document TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            paid_at BIGINT
+        )
+        """,
+        "CREATE UNIQUE INDEX premium_payments_live ON premium_payments (person_number, kind, period) WHERE state IN ('pending', 'paid')",
+        "CREATE INDEX premium_payments_state ON premium_payments (state, created_at)",
+        """
+        CREATE TABLE coverage (
+            person_number TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            period TEXT NOT NULL,
+            premium_id TEXT NOT NULL,
+            activated_at BIGINT NOT NULL,
+            PRIMARY KEY (person_number, kind, period)
+        )
+        """,
     ]
 }

@@ -24,8 +24,8 @@ struct AuthorizationMatrixTests {
     }
 
     /// Parameters owned by institution A / patient A: another institution or patient gets 404.
-    static let institutionOwned: Set<String> = ["visit_id", "settlement_id"]
-    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id"]
+    static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id"]
+    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id", "premium_id"]
 
     static func expectation(_ route: RouteDescription, _ caller: CallerKind) -> Expectation {
         let parameters = Set(route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
@@ -61,7 +61,7 @@ struct AuthorizationMatrixTests {
         if path.hasPrefix("/v1/patient/registration") || (path == "/v1/patient/sessions" && route.method == .post) { return "anyone" }
         if path.hasPrefix("/v1/patient/") { return "patient" }
         if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
-        if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") { return "institution" }
+        if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks") { return "institution" }
         if path.hasPrefix("/v1/receipts/") { return "anyone" }
         return nil
     }
@@ -87,7 +87,9 @@ struct AuthorizationMatrixTests {
     @Test("every route refuses or admits every kind of caller as its rule says")
     func matrix() async throws {
         try await H.withApp { client, harness in
-            // setup: patient A with a device, a card, a second session, a visit and a settlement at institution A; patient B; operators.
+            // setup: patient A with a device, a card, a second session, a visit and a settlement at institution A; patient B; a
+            // resident's contribution; a report; a webhook subscription; operators. (In November: contributions for 2027 are open.)
+            harness.clock.set(Instant(iso8601: "2026-11-22T10:00:00+08:00")!)
             let patientA = try await PatientFlow.signUp(client, harness)
             let patientB = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
             harness.clock.advance(seconds: 30)
@@ -106,6 +108,26 @@ struct AuthorizationMatrixTests {
                 .post, "/v1/settlements", token: H.hospitalToken, json: OneCodeHTTPTests.settlement(code: patientA.code(harness), visit: "MX2"),
                 headers: OneCodeHTTPTests.key("mx-2")
             ).decode(SettlementRecord.self)
+            let subscription = try await client.send(
+                .post, "/v1/webhooks", token: H.hospitalToken, json: #"{"url":"http://127.0.0.1:9/hook","events":["settlement.completed"]}"#
+            )
+            let subscriptionID = try #require(subscription.object["id"] as? String)
+            let administrator = try await harness.store.createOperator(name: "matrix-setup", role: .administrator)
+            let partner = try await client.send(
+                .post, "/v1/admin/webhooks", token: administrator.token,
+                json: #"{"url":"http://127.0.0.1:9/hook","events":["premium.paid"],"partner":"bank"}"#
+            )
+            let partnerID = try #require(partner.object["id"] as? String, "\(partner.text)")
+            let premium = try await client.send(
+                .post, "/v1/patient/premiums", token: patientA.token,
+                json: #"{"person_number":"P440100000001","kind":"flexible_monthly","period":"2026-11","amount":58000}"#,
+                headers: OneCodeHTTPTests.key("mx-p")
+            ).decode(PremiumPayment.self)
+            let event = try await client.send(.get, "/v1/patient/history?limit=1", token: patientA.token).decode(HistoryPage.self)
+            let report = try await client.send(
+                .post, "/v1/patient/reports", token: patientA.token, json: #"{"event_id":"\#(event.events[0].id)","reason":"matrix"}"#
+            )
+            let reportID = try #require(report.object["id"] as? String)
             var tokens: [CallerKind: String] = [
                 .patientA: patientA.token, .patientB: patientB.token, .institutionA: H.hospitalToken, .institutionB: H.otherHospitalToken,
             ]
@@ -117,7 +139,8 @@ struct AuthorizationMatrixTests {
                 "visit_id": visit.id, "settlement_id": settlement.id, "device_id": patientA.deviceID, "source_id": source,
                 "session_id": secondSession,
                 "card_number": DemoData.cardNumber(0), "number": PatientFlow.person, "region": "440100", "year": "2026", "insurance_type": "310",
-                "account_id": "personal:P440100000001",
+                "account_id": "personal:P440100000001", "month": "2026-11", "premium_id": premium.id, "report_id": reportID,
+                "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []

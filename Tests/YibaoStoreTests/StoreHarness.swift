@@ -104,17 +104,36 @@ enum StoreFixtures {
         CatalogueItem(region: region, code: "C001", name: "进口营养液", specification: "500ml", category: .drug, itemClass: .c),
     ]
 
-    static func person(_ number: String, sequence: Int, type: InsuranceType = .employee) -> Person {
-        let birth = CivilDate(year: 1980, month: 5, day: 1 + sequence % 28)!
+    static func person(_ number: String, sequence: Int, type: InsuranceType = .employee, birth: CivilDate? = nil) -> Person {
+        let birth = birth ?? CivilDate(year: 1980, month: 5, day: 1 + sequence % 28)!
         return Person(
             number: number, name: "测试\(sequence)", idNumber: IDNumber.make(region: "440106", birthDate: birth, sequence: sequence),
             birthDate: birth, region: region, insuranceType: type, phone: "1380013\(String(format: "%04d", sequence))"
         )
     }
 
-    /// Saves the policy, institution and catalogue.
+    /// Residents' policy of a year, with the annual contribution (400 yuan, open Sept to February).
+    static func residentPolicy(_ year: Int) -> Policy {
+        Policy(
+            region: region, insuranceType: .resident, year: year, title: "test resident policy \(year)", sources: ["test"],
+            outpatient: BenefitPool(
+                deductibleScope: .perVisit, levels: [LevelRule(level: .level3, deductible: .zero, ratio: Ratio(percent: 50))], annualCap: .yuan(1000)),
+            inpatient: BenefitPool(
+                deductibleScope: .perVisit, levels: [LevelRule(level: .level3, deductible: .yuan(500), ratio: Ratio(percent: 70))],
+                annualCap: .yuan(350_000)),
+            premiums: [
+                PremiumSchedule(
+                    kind: .residentAnnual, amount: .yuan(400), opens: CivilDate(year: year - 1, month: 9, day: 1),
+                    closes: CivilDate(year: year, month: 2, day: 28))
+            ]
+        )
+    }
+
+    /// Saves the policies, institution and catalogue.
     static func load(into store: Store) async throws {
         try await store.savePolicy(policy)
+        try await store.savePolicy(residentPolicy(2026))
+        try await store.savePolicy(residentPolicy(2027))
         try await store.saveInstitution(hospital)
         _ = try await store.importCatalogue(items)
     }

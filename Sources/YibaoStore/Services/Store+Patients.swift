@@ -113,12 +113,17 @@ extension Store {
         let token = "ps_" + Secrets.randomToken()
         let hash = Secrets.sha256Hex(token)
         let id = ids.next("SS")
+        let ids = self.ids
         return try await write { db, now in
             try PatientRepository.recordSuccess(person: person, totpStep: totpStep, now: now, in: db)
             let expires = now.adding(seconds: Store.sessionLifetimeSeconds)
             try PatientRepository.insertSession(tokenHash: hash, id: id, person: person, now: now, expires: expires, in: db)
             try AuditRepository.append(
                 actor: "patient:" + person, action: "patient.sign_in", subject: person, value: ["session": id], now: now, in: db)
+            try Events.notice(
+                person: person, topic: "security.signed_in", title: "新的登录",
+                body: "您的账户于 \(now.nationalDateTime) 登录。如非本人操作，请立即修改密码并退出所有设备。", ids: ids, now: now, in: db
+            )
             return (token, PatientSession(id: id, personNumber: person, expiresAt: expires))
         }
     }
@@ -152,6 +157,7 @@ extension Store {
         let secret = (0..<20).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let id = ids.next("D")
         let cipher = self.cipher
+        let ids = self.ids
         return try await write { db, now in
             let live = try DeviceRepository.list(person: person, in: db).filter { $0.revokedAt == nil }
             if live.count >= Store.devicesPerPersonMax {
@@ -165,6 +171,10 @@ extension Store {
                 try DeviceRepository.insert(device, secretCipher: cipher.seal(Base32.encode(secret), field: "devices.secret", row: id), in: db)
                 try AuditRepository.append(
                     actor: "patient:" + person, action: "device.enrol", subject: person, value: ["device": id], now: now, in: db)
+                try Events.notice(
+                    person: person, topic: "security.device_enrolled", title: "新设备", body: "设备「\(name)」已可出示医保码。如非本人操作，请立即移除该设备。",
+                    ids: ids, now: now, in: db
+                )
                 return EnrolledDevice(device: device, secret: secret)
             }
             throw StoreError.conflict("no free device number")
@@ -178,11 +188,14 @@ extension Store {
 
     /// Revokes a device: its codes stop working at once.
     public func revokeDevice(id: String, person: String) async throws {
+        let ids = self.ids
         let revoked = try await write { db, now in
             let revoked = try DeviceRepository.revoke(id: id, person: person, now: now, in: db)
             if revoked {
                 try AuditRepository.append(
                     actor: "patient:" + person, action: "device.revoke", subject: person, value: ["device": id], now: now, in: db)
+                try Events.notice(
+                    person: person, topic: "security.device_revoked", title: "设备已移除", body: "一台设备已移除，其医保码立即失效。", ids: ids, now: now, in: db)
             }
             return revoked
         }
@@ -244,6 +257,7 @@ extension Store {
             throw Refusal(.paymentPending, "the bank did not answer (\(error)); try again", retryAfterSeconds: 5)
         }
         let id = ids.next("F")
+        let ids = self.ids
         let channelName = channel.name
         return try await write { db, now in
             let existing = try FundingSourceRepository.list(person: personNumber, in: db)
@@ -256,6 +270,10 @@ extension Store {
             try AuditRepository.append(
                 actor: "patient:" + personNumber, action: "funding.bind", subject: personNumber, value: ["source": id, "card": bound.masked],
                 now: now, in: db
+            )
+            try Events.notice(
+                person: personNumber, topic: "security.card_bound", title: "绑定银行卡", body: "已绑定 \(bound.bank) \(bound.masked)。", ids: ids, now: now,
+                in: db
             )
             return source
         }

@@ -114,6 +114,7 @@ extension Store {
                 id: ids.next("CO"), channel: channelName, kind: .capture, reference: record.id, refundReference: nil,
                 amount: record.breakdown.cashPaid, now: now, in: db
             )
+            try Events.settlement(record, ids: ids, now: now, in: db)
             return record
         }
         await processChannelOperations(reference: record.id)
@@ -122,7 +123,8 @@ extension Store {
 
     /// Ends a pending settlement without money moving: holds and lock released, nothing posted.
     func declinePayment(id: String, reason: DeclineReason?, state: SettlementState) async throws -> SettlementRecord {
-        try await write { db, now in
+        let ids = self.ids
+        return try await write { db, now in
             guard var record = try SettlementRepository.find(id: id, institution: nil, lock: true, in: db) else {
                 throw StoreError.decoding("settlement \(id) vanished")
             }
@@ -142,6 +144,7 @@ extension Store {
                     : "取消 cancelled: the bank never took the payment; nothing was charged or posted"
             )
             try SettlementRepository.resolve(record, in: db)
+            try Events.declined(record, ids: ids, now: now, in: db)
             return record
         }
     }

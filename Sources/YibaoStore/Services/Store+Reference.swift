@@ -53,6 +53,10 @@ extension Store {
                 movements: [Posting(.contributions(person.region), -openingBalance), Posting(.personal(person.number), openingBalance)]
             ) {
                 try LedgerRepository.post(entry, actor: actor, in: db)
+                try Events.accountCredit(
+                    person: person.number, amount: openingBalance, reference: entry.reference, counterparty: "\(person.region) 医保基金", actor: actor,
+                    ids: ids, now: now, in: db
+                )
             }
         }
     }
@@ -77,6 +81,10 @@ extension Store {
                     movements: [Posting(.contributions(person.region), -opening), Posting(.personal(person.number), opening)]
                 ) {
                     try LedgerRepository.post(entry, actor: actor, in: db)
+                    try Events.accountCredit(
+                        person: person.number, amount: opening, reference: entry.reference, counterparty: "\(person.region) 医保基金", actor: actor,
+                        ids: ids, now: now, in: db
+                    )
                 }
             }
             return people.count

@@ -285,6 +285,7 @@ extension Store {
         if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
             try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
         }
+        try Events.settlement(record, ids: ids, now: now, in: db)
         return .done(record)
     }
 
@@ -333,6 +334,7 @@ extension Store {
             if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
+            try Events.settlement(record, ids: ids, now: now, in: db)
             if original.cashCollection == .channel && original.breakdown.cashPaid.isPositive {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,

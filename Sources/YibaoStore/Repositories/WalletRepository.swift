@@ -1,0 +1,216 @@
+import Foundation
+import YibaoCore
+
+/// Wallet movements and inbox messages, numbered per person under the person's head row (a row lock
+/// on PostgreSQL, the single writer on SQLite), so a person's numbers follow commit order and paging
+/// by number never skips or repeats a movement.
+enum WalletRepository {
+    /// Takes the next number of a person's wallet (`wallet_seq`) or inbox (`inbox_seq`).
+    static func next(_ counter: String, person: String, in db: any SQLExecutor) throws -> Int64 {
+        precondition(counter == "wallet_seq" || counter == "inbox_seq", "known counter")
+        try db.execute(
+            "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
+        )
+        guard
+            let row = try db.queryOne(
+                "UPDATE wallet_heads SET \(counter) = \(counter) + 1 WHERE person_number = ? RETURNING \(counter) AS seq", [.text(person)]
+            )
+        else { throw StoreError.decoding("wallet head of \(person) vanished") }
+        return try row.int64("seq")
+    }
+
+    static func record(_ event: WalletEvent, in db: any SQLExecutor) throws {
+        try db.execute(
+            """
+            INSERT INTO wallet_events (person_number, seq, id, kind, reference, at, institution_code, counterparty, total, fund, account, mutual_aid,
+            cash, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(event.personNumber), .integer(event.seq), .text(event.id), .text(event.kind.rawValue), .text(event.reference),
+                .instant(event.at),
+                .text(event.institutionCode), .text(event.counterparty), .money(event.total), .money(event.fund), .money(event.account),
+                .money(event.mutualAid), .money(event.cash), .text(event.actor),
+            ]
+        )
+    }
+
+    /// A filter of a person's history.
+    struct Filter: Sendable {
+        var from: Instant?
+        var until: Instant?
+        var kinds: [WalletEventKind]
+        var institution: String?
+    }
+
+    /// Newest first, before `beforeSeq` (exclusive), at most `limit`.
+    static func page(person: String, beforeSeq: Int64?, limit: Int, filter: Filter, in db: any SQLExecutor) throws -> [WalletEvent] {
+        var clauses = ["person_number = ?"]
+        var arguments: [SQLValue] = [.text(person)]
+        if let beforeSeq {
+            clauses.append("seq < ?")
+            arguments.append(.integer(beforeSeq))
+        }
+        if let from = filter.from {
+            clauses.append("at >= ?")
+            arguments.append(.instant(from))
+        }
+        if let until = filter.until {
+            clauses.append("at < ?")
+            arguments.append(.instant(until))
+        }
+        if !filter.kinds.isEmpty {
+            clauses.append("kind IN (" + Array(repeating: "?", count: filter.kinds.count).joined(separator: ", ") + ")")
+            arguments += filter.kinds.map { .text($0.rawValue) }
+        }
+        if let institution = filter.institution {
+            clauses.append("institution_code = ?")
+            arguments.append(.text(institution))
+        }
+        return try db.query(
+            "SELECT * FROM wallet_events WHERE \(clauses.joined(separator: " AND ")) ORDER BY seq DESC LIMIT \(limit)", arguments
+        ).map(decode)
+    }
+
+    static func find(id: String, person: String, in db: any SQLExecutor) throws -> WalletEvent? {
+        try db.queryOne("SELECT * FROM wallet_events WHERE id = ? AND person_number = ?", [.text(id), .text(person)]).map(decode)
+    }
+
+    static func decode(_ row: SQLRow) throws -> WalletEvent {
+        WalletEvent(
+            personNumber: try row.string("person_number"), seq: try row.int64("seq"), id: try row.string("id"), kind: try row.enumeration("kind"),
+            reference: try row.string("reference"), at: try row.instant("at"), institutionCode: try row.optionalString("institution_code"),
+            counterparty: try row.string("counterparty"), total: try row.money("total"), fund: try row.money("fund"),
+            account: try row.money("account"),
+            mutualAid: try row.money("mutual_aid"), cash: try row.money("cash"), actor: try row.string("actor")
+        )
+    }
+
+    // MARK: Inbox
+
+    static func message(
+        person: String, id: String, topic: String, title: String, body: String, reference: String?, now: Instant, in db: any SQLExecutor
+    ) throws {
+        let seq = try next("inbox_seq", person: person, in: db)
+        try db.execute(
+            "INSERT INTO inbox (person_number, seq, id, topic, title, body, reference, at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [.text(person), .integer(seq), .text(id), .text(topic), .text(title), .text(body), .text(reference), .instant(now)]
+        )
+    }
+
+    static func inbox(person: String, beforeSeq: Int64?, limit: Int, in db: any SQLExecutor) throws -> [InboxMessage] {
+        try db.query(
+            "SELECT * FROM inbox WHERE person_number = ? AND seq < ? ORDER BY seq DESC LIMIT \(limit)",
+            [.text(person), .integer(beforeSeq ?? Int64.max)]
+        ).map { row in
+            InboxMessage(
+                personNumber: try row.string("person_number"), seq: try row.int64("seq"), id: try row.string("id"), topic: try row.string("topic"),
+                title: try row.string("title"), body: try row.string("body"), reference: try row.optionalString("reference"),
+                at: try row.instant("at"),
+                readAt: try row.optionalInstant("read_at")
+            )
+        }
+    }
+
+    static func markRead(person: String, throughSeq: Int64, now: Instant, in db: any SQLExecutor) throws -> Int {
+        try db.execute(
+            "UPDATE inbox SET read_at = ? WHERE person_number = ? AND seq <= ? AND read_at IS NULL",
+            [.instant(now), .text(person), .integer(throughSeq)]
+        )
+    }
+}
+
+/// Webhook subscriptions and the delivery outbox.
+enum WebhookRepository {
+    struct Subscription: Sendable {
+        let id: String
+        let owner: String
+        let url: String
+        let secretCipher: String
+        let events: [String]
+    }
+
+    static func insert(_ subscription: Subscription, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO webhook_subscriptions (id, owner, url, secret_cipher, events, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            [
+                .text(subscription.id), .text(subscription.owner), .text(subscription.url), .text(subscription.secretCipher),
+                .text(subscription.events.joined(separator: ",")), .instant(now),
+            ]
+        )
+    }
+
+    static func live(in db: any SQLExecutor) throws -> [Subscription] {
+        try db.query("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE disabled_at IS NULL", []).map(decode)
+    }
+
+    static func find(id: String, in db: any SQLExecutor) throws -> Subscription? {
+        try db.queryOne("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE id = ?", [.text(id)]).map(decode)
+    }
+
+    static func disable(id: String, owner: String?, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        let filter = owner == nil ? "" : " AND owner = ?"
+        return try db.execute(
+            "UPDATE webhook_subscriptions SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL\(filter)",
+            [.instant(now), .text(id)] + (owner.map { [.text($0)] } ?? [])
+        ) == 1
+    }
+
+    static func decode(_ row: SQLRow) throws -> Subscription {
+        Subscription(
+            id: try row.string("id"), owner: try row.string("owner"), url: try row.string("url"), secretCipher: try row.string("secret_cipher"),
+            events: try row.string("events").split(separator: ",").map(String.init)
+        )
+    }
+
+    static func enqueue(id: String, subscription: String, type: String, payload: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            """
+            INSERT INTO webhook_deliveries (id, subscription_id, event_type, payload, state, attempts, next_attempt_at, last_status, last_error,
+            created_at, delivered_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, NULL)
+            """,
+            [.text(id), .text(subscription), .text(type), .text(payload), .instant(now), .instant(now)]
+        )
+    }
+
+    struct Delivery: Sendable {
+        let id: String
+        let subscriptionID: String
+        let type: String
+        let payload: String
+        let attempts: Int64
+        let createdAt: Instant
+    }
+
+    static func due(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
+        try db.query(
+            """
+            SELECT id, subscription_id, event_type, payload, attempts, created_at FROM webhook_deliveries
+            WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT \(limit)
+            """,
+            [.instant(now)]
+        ).map { row in
+            Delivery(
+                id: try row.string("id"), subscriptionID: try row.string("subscription_id"), type: try row.string("event_type"),
+                payload: try row.string("payload"), attempts: try row.int64("attempts"), createdAt: try row.instant("created_at")
+            )
+        }
+    }
+
+    /// The longest wait between attempts.
+    static let backoffMaxSeconds: Int64 = 3600
+
+    static func delivered(_ id: String, status: Int, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE webhook_deliveries SET state = 'delivered', last_status = ?, delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [.int(status), .instant(now), .text(id)]
+        )
+    }
+
+    static func failed(_ id: String, attempts: Int64, status: Int?, error: String, now: Instant, in db: any SQLExecutor) throws {
+        let wait = min(Int64(1) << min(attempts, 20), backoffMaxSeconds)
+        try db.execute(
+            "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            [.integer(attempts), status.map { .int($0) } ?? .null, .text(error), .instant(now.adding(seconds: wait)), .text(id)]
+        )
+    }
+}
