@@ -221,3 +221,40 @@ struct SettlementStoreTests {
         }
     }
 }
+
+@Suite("Store contract: atomicity")
+struct AtomicityStoreTests {
+    typealias S = StoreFixtures
+
+    @Test("a refused write leaves nothing behind, even among other writes of the same batch", arguments: BackendKind.available)
+    func refusalsRollBackEverything(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await S.load(into: store)
+            // setup: a write that inserts two rows and then refuses.
+            let outcome = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        do {
+                            _ = try await store.backend.write { db in
+                                try db.execute("INSERT INTO reference_versions (name, version) VALUES (?, 1)", [.text("kept-\(index)")])
+                                if index % 2 == 1 {
+                                    try db.execute("INSERT INTO reference_versions (name, version) VALUES (?, 1)", [.text("refused-\(index)")])
+                                    throw Refusal(.invalidRequest, "refused after writing")
+                                }
+                            }
+                            return true
+                        } catch is Refusal {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcome.filter { $0 }.count == 10)
+            let names = try await store.backend.read { db in try db.query("SELECT name FROM reference_versions", []).map { try $0.string("name") } }
+            #expect(names.filter { $0.hasPrefix("kept-") }.count == 10)
+            #expect(!names.contains { $0.hasPrefix("refused-") })
+            #expect(names.filter { $0.hasPrefix("kept-") }.allSatisfy { Int($0.dropFirst(5))! % 2 == 0 })
+        }
+    }
+}

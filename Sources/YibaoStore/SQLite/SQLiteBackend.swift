@@ -54,13 +54,11 @@ public final class SQLiteBackend: StoreBackend {
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            // A throwing job is rolled back to its savepoint (see `run`): the error must propagate out of
+            // `work` for `WriteJob` to see it.
             let job = WriteJob { db in
-                do {
-                    let value = try work(SQLiteExecutor(db: db))
-                    return { continuation.resume(returning: value) }
-                } catch {
-                    return { continuation.resume(throwing: error) }
-                }
+                let value = try work(SQLiteExecutor(db: db))
+                return { continuation.resume(returning: value) }
             } fail: { error in
                 continuation.resume(throwing: error)
             }
