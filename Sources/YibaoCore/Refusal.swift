@@ -138,6 +138,18 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     /// The policy has no such contribution (kind, period).
     case noPremiumSchedule = "no_premium_schedule"
 
+    // Family (7xx)
+    /// A monthly binding limit is reached.
+    case familyLimitReached = "family_limit_reached"
+    /// The binding is not in a state that allows this.
+    case bindingNotPending = "binding_not_pending"
+    /// The member already belongs to another family account.
+    case alreadyInFamily = "already_in_family"
+    /// Family members may not pay for this kind of care (chronic/special disease, maternity, work injury).
+    case familyPaymentNotAllowed = "family_payment_not_allowed"
+    /// Face verification did not confirm the person.
+    case identityNotVerified = "identity_not_verified"
+
     // Patients (6xx)
     /// The ID number, insurance number and phone do not match an enrolled person.
     case registrationMismatch = "registration_mismatch"
@@ -192,6 +204,11 @@ extension RefusalCode {
         case .premiumAlreadyPaid: return 520
         case .periodNotOpen: return 521
         case .noPremiumSchedule: return 522
+        case .familyLimitReached: return 700
+        case .bindingNotPending: return 701
+        case .alreadyInFamily: return 702
+        case .familyPaymentNotAllowed: return 703
+        case .identityNotVerified: return 704
         case .registrationMismatch: return 600
         case .smsCodeInvalid: return 601
         case .signInFailed: return 602
@@ -210,7 +227,8 @@ extension RefusalCode {
         case .codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked, .paymentDeclined, .refundNotAllowed, .cardRefused,
             .registrationMismatch, .smsCodeInvalid, .noFundingSource, .periodNotOpen, .noPremiumSchedule:
             return .refused
-        case .premiumAlreadyPaid: return .conflict
+        case .premiumAlreadyPaid, .bindingNotPending, .alreadyInFamily: return .conflict
+        case .familyLimitReached, .familyPaymentNotAllowed, .identityNotVerified: return .refused
         case .weakPassword: return .invalid
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
@@ -263,6 +281,11 @@ extension RefusalCode {
         case .premiumAlreadyPaid: return "Already paid"
         case .periodNotOpen: return "Period not open for payment"
         case .noPremiumSchedule: return "No such contribution"
+        case .familyLimitReached: return "Monthly binding limit reached"
+        case .bindingNotPending: return "Binding not pending"
+        case .alreadyInFamily: return "Already in a family account"
+        case .familyPaymentNotAllowed: return "Family payment not allowed for this care"
+        case .identityNotVerified: return "Identity not verified"
         case .registrationMismatch: return "No matching enrolment"
         case .smsCodeInvalid: return "Verification code wrong or expired"
         case .signInFailed: return "Sign-in failed"

@@ -19,6 +19,8 @@ public struct Visit: Sendable, Hashable, Codable {
     public var total: Money
     /// Whose authority the cash part is collected under.
     public var paymentAuthority: PaymentAuthority
+    /// A bound family member paying for this visit with their own code (nil: the patient pays).
+    public var payerNumber: String?
     /// The settlement, once settled.
     public var settlementId: String?
     /// When the visit was opened.
@@ -27,9 +29,11 @@ public struct Visit: Sendable, Hashable, Codable {
     /// Creates a visit.
     public init(
         id: String, institutionCode: String, personNumber: String, category: MedicalCategory, hospitalVisitNumber: String,
-        state: VisitState, lines: [LineSplit], settlementId: String?, openedAt: Instant, paymentAuthority: PaymentAuthority = .counter
+        state: VisitState, lines: [LineSplit], settlementId: String?, openedAt: Instant, paymentAuthority: PaymentAuthority = .counter,
+        payerNumber: String? = nil
     ) {
         self.paymentAuthority = paymentAuthority
+        self.payerNumber = payerNumber
         self.id = id
         self.institutionCode = institutionCode
         self.personNumber = personNumber
@@ -163,6 +167,8 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
     public var declineReason: DeclineReason?
     /// For a refund: what kind.
     public var refundType: RefundType?
+    /// A bound family member who paid for this visit with their own code and card.
+    public var payerNumber: String?
     /// 结算时间 `setl_time`.
     public var settledAt: Instant
     /// The reversal of this settlement, once reversed (not part of the stored document).

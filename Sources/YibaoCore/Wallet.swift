@@ -71,6 +71,8 @@ public enum WalletEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case accountCredit = "account_credit"
     /// 信用还款.
     case creditRepayment = "credit_repayment"
+    /// 为家人支付: this person's card paid a family member's cash part.
+    case familyPayment = "family_payment"
 }
 
 /// A message in a person's inbox: every movement, binding event and security event.

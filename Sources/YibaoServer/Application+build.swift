@@ -55,12 +55,15 @@ public struct AppServices: Sendable {
     public let passwordCost: UInt8
     /// Whether institutions may authenticate with the key as a bearer token instead of signing.
     public let allowBearerInstitutionKeys: Bool
+    /// The face-verification provider (the sandbox unless configured).
+    public let verifier: any IdentityVerifier
 
     /// Creates the services.
     public init(
         store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
-        passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false
+        passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: any IdentityVerifier = SandboxIdentityVerifier()
     ) {
+        self.verifier = verifier
         self.store = store
         self.metrics = metrics
         self.messages = messages ?? SandboxMessages(clock: store.clock)
@@ -94,6 +97,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
         .addRoutes(to: registry)
     SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry)
     WalletController(store: services.store, limiter: limiter).addRoutes(to: registry)
+    FamilyController(store: services.store, verifier: services.verifier, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
     WebhookController(store: services.store).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }

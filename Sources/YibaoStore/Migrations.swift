@@ -22,6 +22,7 @@ public enum Migrations {
         ),
         Migration(version: 3, name: "security: signing secrets, request nonces, the hash-chained audit log", statements: security),
         Migration(version: 4, name: "wallet, inbox, webhooks, transaction reports, premiums and coverage", statements: wallet),
+        Migration(version: 5, name: "family accounts: bindings, who pays for a visit", statements: family),
     ]
 
     /// The newest version this program knows.
@@ -553,5 +554,31 @@ public enum Migrations {
             PRIMARY KEY (person_number, kind, period)
         )
         """,
+    ]
+
+    static let family: [String] = [
+        """
+        CREATE TABLE family_bindings (
+            id TEXT PRIMARY KEY,
+            binder_number TEXT NOT NULL REFERENCES people (number),
+            member_number TEXT NOT NULL REFERENCES people (number),
+            relationship TEXT NOT NULL,
+            state TEXT NOT NULL,
+            verification TEXT NOT NULL,
+            document_type TEXT,
+            document_reference_cipher TEXT,
+            requested_at BIGINT NOT NULL,
+            decided_at BIGINT,
+            decided_by TEXT,
+            unbound_at BIGINT,
+            unbound_by TEXT,
+            effective_month TEXT,
+            note TEXT
+        )
+        """,
+        "CREATE INDEX family_bindings_binder ON family_bindings (binder_number, state)",
+        "CREATE INDEX family_bindings_member ON family_bindings (member_number, state)",
+        "CREATE INDEX family_bindings_pending ON family_bindings (state, verification, requested_at)",
+        "ALTER TABLE visits ADD COLUMN payer_number TEXT",
     ]
 }

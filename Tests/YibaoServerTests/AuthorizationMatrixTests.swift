@@ -14,7 +14,7 @@ struct AuthorizationMatrixTests {
     typealias H = ServerHarness
 
     enum CallerKind: String, CaseIterable, CustomStringConvertible {
-        case anonymous, patientB, institutionB, viewer, `operator`, administrator, institutionA, patientA
+        case anonymous, patientB, institutionB, viewer, `operator`, administrator, institutionA, familyMember, patientA
         var description: String { rawValue }
     }
 
@@ -25,10 +25,25 @@ struct AuthorizationMatrixTests {
 
     /// Parameters owned by institution A / patient A: another institution or patient gets 404.
     static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id"]
-    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id", "premium_id"]
+    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number"]
+
+    /// Routes about the family binding of patient A (binder) and the family member: who of the two may
+    /// act, and who is told the binding does not exist.
+    static let familyRoutes: [String: Set<CallerKind>] = [
+        "POST /v1/patient/family/bindings/{binding_id}/confirm": [.familyMember],
+        "POST /v1/patient/family/bindings/{binding_id}/decline": [.familyMember],
+        "POST /v1/patient/family/bindings/{binding_id}/cancel": [.patientA],
+        "DELETE /v1/patient/family/bindings/{binding_id}": [.patientA, .familyMember],
+        "GET /v1/patient/family/members/{member_number}/wallet": [.patientA, .familyMember],
+        "GET /v1/patient/family/members/{member_number}/history": [.patientA, .familyMember],
+        "GET /v1/patient/family/members/{member_number}/items": [.patientA, .familyMember],
+    ]
 
     static func expectation(_ route: RouteDescription, _ caller: CallerKind) -> Expectation {
         let parameters = Set(route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+        if let parties = familyRoutes["\(route.method) \(route.path)"], [.patientA, .patientB, .familyMember].contains(caller) {
+            return parties.contains(caller) ? .allowed : .denied(404)
+        }
         switch route.access {
         case .anyone:
             return .allowed
@@ -46,7 +61,7 @@ struct AuthorizationMatrixTests {
         case .patient:
             switch caller {
             case .patientA: return .allowed
-            case .patientB: return parameters.isDisjoint(with: patientOwned) ? .allowed : .denied(404)
+            case .patientB, .familyMember: return parameters.isDisjoint(with: patientOwned) ? .allowed : .denied(404)
             case .anonymous: return .denied(401)
             default: return .denied(403)
             }
@@ -87,10 +102,12 @@ struct AuthorizationMatrixTests {
     @Test("every route refuses or admits every kind of caller as its rule says")
     func matrix() async throws {
         try await H.withApp { client, harness in
-            // setup: patient A with a device, a card, a second session, a visit and a settlement at institution A; patient B; a
-            // resident's contribution; a report; a webhook subscription; operators. (In November: contributions for 2027 are open.)
+            // setup: patient A with a device, a card, a second session, a visit and a settlement at institution A, and a father
+            // bound to A's family account; patient B; a resident's contribution; a report; a webhook subscription; operators.
+            // (In November: contributions for 2027 are open.)
             harness.clock.set(Instant(iso8601: "2026-11-22T10:00:00+08:00")!)
-            let patientA = try await PatientFlow.signUp(client, harness)
+            let family = try await FamilyHTTPTests.bindFather(client, harness)
+            let patientA = family.binder
             let patientB = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
             harness.clock.advance(seconds: 30)
             let second = try await client.send(
@@ -129,7 +146,8 @@ struct AuthorizationMatrixTests {
             )
             let reportID = try #require(report.object["id"] as? String)
             var tokens: [CallerKind: String] = [
-                .patientA: patientA.token, .patientB: patientB.token, .institutionA: H.hospitalToken, .institutionB: H.otherHospitalToken,
+                .patientA: patientA.token, .patientB: patientB.token, .familyMember: family.member.token, .institutionA: H.hospitalToken,
+                .institutionB: H.otherHospitalToken,
             ]
             for role in OperatorRole.allCases {
                 let credential = try await harness.store.createOperator(name: "matrix-\(role.rawValue)", role: role)
@@ -141,6 +159,7 @@ struct AuthorizationMatrixTests {
                 "card_number": DemoData.cardNumber(0), "number": PatientFlow.person, "region": "440100", "year": "2026", "insurance_type": "310",
                 "account_id": "personal:P440100000001", "month": "2026-11", "premium_id": premium.id, "report_id": reportID,
                 "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
+                "binding_id": family.binding, "member_number": "P440100000003",
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []

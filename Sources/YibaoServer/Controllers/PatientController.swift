@@ -246,11 +246,9 @@ struct PatientController {
         }
     }
 
-    /// Checks the authenticator code of a signed-in patient (new devices, cards, family payments).
+    /// Checks the authenticator code of a signed-in patient (new devices, cards).
     func requireSecondFactor(_ code: String, person: String) async throws {
-        guard let phone = try await store.person(number: person)?.phone, let credentials = try await store.patientCredentials(phone: phone),
-            PatientAuth.matchTOTP(secret: credentials.totpSecret, code: code, now: store.clock.now(), after: -1) != nil
-        else { throw Refusal(.signInFailed, "the authenticator code is wrong", field: "totp_code") }
+        try await PatientAuthCheck(store: store).requireSecondFactor(code, person: person)
     }
 
     func ownSettlement(_ id: String, _ session: PatientSession) async throws -> SettlementRecord {

@@ -101,6 +101,9 @@ struct WalletController {
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(PremiumRequest.self, from: bytes)
             try await FamilyAuthority.require(store: store, actor: context.patient.personNumber, for: body.personNumber, purpose: .premium)
+            if body.personNumber != context.patient.personNumber {
+                try await PatientAuthCheck(store: store).requireSecondFactor(body.totpCode ?? "", person: context.patient.personNumber)
+            }
             return JSONResponse(try await store.payPremium(body, payer: context.patient.personNumber, idempotency: idempotency), status: .created)
         }
         routes.add(.get, "/v1/patient/premiums/{premium_id}/receipt", .patient, "The electronic receipt of a contribution") { _, context in
@@ -195,17 +198,18 @@ enum StatementPage {
     }
 }
 
-/// Who may act for whom: a patient for themselves; a bound family member for the purposes the binding
-/// allows (issue: family accounts). Everyone else gets 404, as if the person did not exist.
+/// Who may act for whom: a patient for themselves; a binder with a binding in force for the member
+/// (reads of the member's records are written to the member's audit trail, which the member sees in
+/// `GET /v1/patient/family/activity`). Everyone else gets 404, as if the person did not exist.
 enum FamilyAuthority {
     enum Purpose {
         case premium
         case view
-        case pay
     }
 
-    static func require(store: Store, actor: String, for person: String, purpose: Purpose) async throws {
+    static func require(store: Store, actor: String, for person: String, purpose: Purpose, action: String? = nil) async throws {
         guard actor != person else { return }
-        throw Refusal(.notFound, "no person \(person) you may act for")
+        guard try await store.mayActFor(binder: actor, member: person) else { throw Refusal(.notFound, "no person \(person) you may act for") }
+        if let action { try await store.audit(actor: "family:" + actor, action: action, subject: person) }
     }
 }

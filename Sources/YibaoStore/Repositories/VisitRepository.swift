@@ -7,13 +7,13 @@ enum VisitRepository {
             try db.execute(
                 """
                 INSERT INTO visits (id, institution_code, person_number, category, hospital_visit_number, state, lines, line_count, total,
-                settlement_id, opened_at, updated_at, payment_authority, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                settlement_id, opened_at, updated_at, payment_authority, device_id, payer_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
                     .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)),
                     .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
-                    .text(visit.paymentAuthority.rawValue), .text(deviceID),
+                    .text(visit.paymentAuthority.rawValue), .text(deviceID), .text(visit.payerNumber),
                 ]
             )
         } catch StoreError.uniqueViolation {
@@ -36,8 +36,8 @@ enum VisitRepository {
     static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> Visit? {
         try db.queryOne(
             """
-            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at, payment_authority
-            FROM visits WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")
+            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at, payment_authority,
+            payer_number FROM visits WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")
             """,
             [.text(id), .text(institution)]
         ).map(decode)
@@ -49,7 +49,7 @@ enum VisitRepository {
             category: try row.enumeration("category"), hospitalVisitNumber: try row.string("hospital_visit_number"),
             state: try row.enumeration("state"), lines: try YibaoJSON.decode([LineSplit].self, from: try row.string("lines")),
             settlementId: try row.optionalString("settlement_id"), openedAt: try row.instant("opened_at"),
-            paymentAuthority: try row.enumeration("payment_authority")
+            paymentAuthority: try row.enumeration("payment_authority"), payerNumber: try row.optionalString("payer_number")
         )
     }
 }

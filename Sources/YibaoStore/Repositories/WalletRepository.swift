@@ -19,6 +19,14 @@ enum WalletRepository {
         return try row.int64("seq")
     }
 
+    /// Locks a person's head row (creating it), to serialise decisions about the person.
+    static func lockHead(person: String, in db: any SQLExecutor) throws -> Int64 {
+        try db.execute(
+            "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
+        )
+        return try db.queryOne("SELECT wallet_seq FROM wallet_heads WHERE person_number = ? FOR UPDATE", [.text(person)])?.int64("wallet_seq") ?? 0
+    }
+
     static func record(_ event: WalletEvent, in db: any SQLExecutor) throws {
         try db.execute(
             """

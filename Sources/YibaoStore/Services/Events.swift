@@ -34,7 +34,7 @@ enum Events {
         precondition(record.state == .completed, "events of completed records only")
         let b = record.breakdown
         let kind: WalletEventKind = record.kind == .settlement ? .settlement : record.kind == .reversal ? .reversal : .refund
-        let actor = "institution:" + record.institution.code
+        let actor = record.payerNumber.map { "family:" + $0 } ?? "institution:" + record.institution.code
         try WalletRepository.record(
             WalletEvent(
                 personNumber: record.personNumber, seq: try WalletRepository.next("wallet_seq", person: record.personNumber, in: db),
@@ -61,11 +61,27 @@ enum Events {
                 ),
                 in: db
             )
+            try AuditRepository.append(
+                actor: "family:" + payer, action: "family.mutual_aid", subject: record.personNumber,
+                value: ["settlement": record.id, "amount": "\(b.mutualAidPaid.fen)"], now: now, in: db
+            )
             try WalletRepository.message(
                 person: payer, id: ids.next("M"), topic: "mutual_aid.\(record.kind.rawValue)", title: "家庭共济支付",
                 body: "您的个人账户为家庭成员 \(record.personNameMasked) 在 \(record.institution.name) 支付 \(b.mutualAidPaid) 元。结算号 \(record.id)",
                 reference: record.id, now: now, in: db
             )
+        }
+        if let payer = record.payerNumber, payer != record.personNumber, b.cashPaid != .zero, record.cashCollection == .channel {
+            try WalletRepository.record(
+                WalletEvent(
+                    personNumber: payer, seq: try WalletRepository.next("wallet_seq", person: payer, in: db), id: ids.next("W"), kind: .familyPayment,
+                    reference: record.id, at: now, institutionCode: record.institution.code, counterparty: record.personNameMasked,
+                    total: b.cashPaid, fund: .zero, account: .zero, mutualAid: .zero, cash: b.cashPaid, actor: "family:" + payer
+                ),
+                in: db
+            )
+            try AuditRepository.append(
+                actor: "family:" + payer, action: "family.pay", subject: record.personNumber, value: ["settlement": record.id], now: now, in: db)
         }
         let type = record.kind == .settlement ? "settlement.completed" : record.kind == .reversal ? "settlement.reversed" : "settlement.refunded"
         try publish(

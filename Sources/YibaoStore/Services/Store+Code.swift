@@ -15,6 +15,8 @@ public struct CodeVisitRequest: Sendable, Hashable, Codable {
     public var lines: [FeeLine]?
     /// 个人账户使用标志; default true.
     public var useAccount: Bool?
+    /// When the code's owner pays for a bound family member: the member's person number.
+    public var forPersonNumber: String?
 
     /// Creates a request.
     public init(code: String, category: MedicalCategory, hospitalVisitNumber: String, lines: [FeeLine]?, useAccount: Bool? = nil) {
@@ -64,6 +66,21 @@ extension Store {
         return try await finish(phase)
     }
 
+    /// Refuses unless the binder has a binding in force with the member and the care is one family
+    /// members may pay for.
+    static func requireFamilyAuthority(binder: String, member: String, category: MedicalCategory, in db: any SQLExecutor) throws {
+        guard try FamilyRepository.active(binder: binder, member: member, in: db) != nil else {
+            throw Refusal(.forbidden, "the code's owner has no family binding in force with \(member)", field: "for_person_number")
+        }
+        guard category.familyPaymentAllowed else {
+            throw Refusal(
+                .familyPaymentNotAllowed,
+                "family members may not pay for \(category.chineseName) (chronic/special disease, maternity and work injury are excluded)",
+                field: "category"
+            )
+        }
+    }
+
     static func validate(_ request: CodeVisitRequest) throws {
         if request.code.isEmpty || request.code.utf8.count > 64 { throw Refusal.invalid("code", "code must be the scanned e-voucher code") }
         if request.hospitalVisitNumber.isEmpty || request.hospitalVisitNumber.utf8.count > 30 {
@@ -77,11 +94,18 @@ extension Store {
         in db: any SQLExecutor
     ) throws -> Visit {
         let device = try spendCode(request.code, institution: institution.code, cipher: cipher, now: now, in: db)
+        var patient = device.personNumber
+        var payer: String?
+        if let member = request.forPersonNumber, member != device.personNumber {
+            try Store.requireFamilyAuthority(binder: device.personNumber, member: member, category: request.category, in: db)
+            patient = member
+            payer = device.personNumber
+        }
         let priced = try price(request.lines ?? [], region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
         let visit = Visit(
-            id: id, institutionCode: institution.code, personNumber: device.personNumber, category: request.category,
+            id: id, institutionCode: institution.code, personNumber: patient, category: request.category,
             hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
-            paymentAuthority: .fundingSource
+            paymentAuthority: .fundingSource, payerNumber: payer
         )
         try VisitRepository.insert(visit, deviceID: device.id, now: now, in: db)
         return visit

@@ -91,6 +91,9 @@ extension Store {
             else { throw StoreError.decoding("parties of \(id) missing") }
             let accumulators = try AccumulatorRepository.lock(person: person.number, year: record.year, pool: record.pool, in: db)
             try LedgerRepository.hold(.personal(person.number), delta: -record.ownAccountPaid, now: now, in: db)
+            if let binder = record.mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
+            }
             try AccumulatorRepository.save(
                 accumulators.adding(record.accumulatorDelta), person: person.number, year: record.year, pool: record.pool, in: db)
             let calculation = SettlementCalculation(
@@ -135,6 +138,9 @@ extension Store {
                 try VisitRepository.update(visit, now: now, in: db)
             }
             try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
+            if let binder = record.mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
+            }
             try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
             record.state = state
             record.declineReason = reason

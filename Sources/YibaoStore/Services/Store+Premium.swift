@@ -30,6 +30,8 @@ public struct PremiumRequest: Sendable, Hashable, Codable {
     public var amount: Money
     /// A funding source; the payer's default when absent.
     public var fundingSourceId: String?
+    /// The payer's authenticator code, required when paying for a family member.
+    public var totpCode: String?
 
     /// Creates a request.
     public init(personNumber: String, kind: PremiumKind, period: String, amount: Money, fundingSourceId: String? = nil) {

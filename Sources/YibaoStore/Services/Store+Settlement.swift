@@ -249,24 +249,32 @@ extension Store {
                 references: ["settlement_id": pending]
             )
         }
+        if let payer = visit.payerNumber {
+            try Store.requireFamilyAuthority(binder: payer, member: person.number, category: visit.category, in: db)
+        }
         let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
+        let aid =
+            useAccount
+            ? try Store.mutualAidSource(for: person.number, payer: visit.payerNumber, category: visit.category, cipher: cipher, in: db) : nil
         let calculation = try SettlementEngine.calculate(
             SettlementInput(
                 lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
-                accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+                accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available, mutualAidAvailable: aid?.available ?? .zero
             )
         )
+        let mutualAidPayer = calculation.breakdown.mutualAidPaid.isPositive ? aid?.binder : nil
         let source =
             visit.paymentAuthority == .fundingSource && calculation.breakdown.cashPaid.isPositive
-            ? try FundingSourceRepository.defaultSource(person: person.number, in: db) : nil
+            ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
         var record = SettlementRecord(
             id: ids.next("S"), kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
             institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
             insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
             policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
-            trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: nil,
+            trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: mutualAidPayer,
             cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
         )
+        record.payerNumber = visit.payerNumber
         visit.settlementId = record.id
         if let source {
             record.trace.append("现金 cash \(calculation.breakdown.cashPaid) to collect from \(source.bank) \(source.masked)")
@@ -275,13 +283,17 @@ extension Store {
             try VisitRepository.update(visit, now: now, in: db)
             try PaymentLockRepository.take(person: person.number, settlement: record.id, now: now, in: db)
             try LedgerRepository.hold(.personal(person.number), delta: record.ownAccountPaid, now: now, in: db)
+            if let binder = mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: record.breakdown.mutualAidPaid, now: now, in: db)
+            }
             return .collect(record, source)
         }
         try SettlementRepository.insert(record, in: db)
         visit.state = .settled
         try VisitRepository.update(visit, now: now, in: db)
         try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
-        let movements = SettlementPostings.movements(calculation, person: person, institution: institution, mutualAidFrom: nil, cashChannel: nil)
+        let movements = SettlementPostings.movements(
+            calculation, person: person, institution: institution, mutualAidFrom: mutualAidPayer, cashChannel: nil)
         if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
             try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
         }
@@ -360,6 +372,22 @@ extension Store {
         } catch let refusal as Refusal where refusal.code == .paymentPending {
             return record
         }
+    }
+
+    /// Whose personal account may add mutual aid for a patient, and how much it has: the paying family
+    /// member when they are a binder in force, otherwise the patient's earliest binder in force who is an
+    /// employee (only employees have personal accounts). Nil for care family members may not pay for.
+    static func mutualAidSource(
+        for patient: String, payer: String?, category: MedicalCategory, cipher: PersonalDataCipher, in db: any SQLExecutor
+    ) throws -> (binder: String, available: Money)? {
+        guard category.familyPaymentAllowed else { return nil }
+        var candidates = try FamilyRepository.activeForMember(patient, in: db).map(\.binderNumber)
+        if let payer, let index = candidates.firstIndex(of: payer) { candidates.swapAt(0, index) }
+        for binder in candidates {
+            guard try PeopleRepository.find(number: binder, cipher: cipher, in: db)?.insuranceType == .employee else { continue }
+            return (binder, try LedgerRepository.lockBalance(.personal(binder), in: db).available)
+        }
+        return nil
     }
 
     /// The person, policy and policy year of a visit.
