@@ -17,6 +17,11 @@ public enum AccountKind: String, Sendable, Hashable, Codable, CaseIterable {
     case contributions
     /// Money paid out of the platform to institutions by clearing. External.
     case payouts
+    /// What a borrower owes a partner bank on a medical credit line (`owner` = the line id): principal,
+    /// penalty interest and fees. Kept by Yibao for the partner, mirrored by `creditPartner`.
+    case creditLine = "credit_line"
+    /// A partner bank's side of the credit lines it granted (`owner` = the partner id). External.
+    case creditPartner = "credit_partner"
 
     /// Whether the balance may go below zero. Only personal accounts are guarded: a debit that would
     /// overdraw one is refused inside the transaction that writes it.
@@ -48,6 +53,10 @@ public struct AccountID: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func institutionChannel(_ code: String) -> AccountID { AccountID(.institutionChannel, code) }
     /// A payment channel.
     public static func channel(_ name: String) -> AccountID { AccountID(.channel, name) }
+    /// A medical credit line's amount owed.
+    public static func creditLine(_ id: String) -> AccountID { AccountID(.creditLine, id) }
+    /// A partner bank's side of its credit lines.
+    public static func creditPartner(_ partner: String) -> AccountID { AccountID(.creditPartner, partner) }
     /// A region's contribution income.
     public static func contributions(_ region: RegionCode) -> AccountID { AccountID(.contributions, region.value) }
 
@@ -93,6 +102,10 @@ public enum EntryKind: String, Sendable, Hashable, Codable, CaseIterable {
     case premium
     /// Fund money paid out to an institution (清算).
     case clearing
+    /// Penalty interest or a fee charged on a medical credit line.
+    case creditCharge = "credit_charge"
+    /// A repayment of a medical credit line (from a card or the personal account).
+    case creditRepayment = "credit_repayment"
 }
 
 /// A balanced journal entry: postings that sum to zero, written in the same database transaction as

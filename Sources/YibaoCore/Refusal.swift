@@ -150,6 +150,20 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     /// Face verification did not confirm the person.
     case identityNotVerified = "identity_not_verified"
 
+    // Credit (8xx)
+    /// The partner bank refused the credit line application.
+    case creditRefused = "credit_refused"
+    /// The credit function is suspended for an overdue bill until it is repaid.
+    case creditSuspended = "credit_suspended"
+    /// No frictionless authorisation in force (never signed, or revoked).
+    case noFrictionlessAuthorisation = "no_frictionless_authorisation"
+    /// The personal account cannot cover the amount; nothing was charged or posted.
+    case accountInsufficient = "account_insufficient"
+    /// A repayment larger than what is owed.
+    case repaymentExceedsOwed = "repayment_exceeds_owed"
+    /// The region's policy (or the insurance type) does not let the personal account repay credit.
+    case accountRepaymentNotAllowed = "account_repayment_not_allowed"
+
     // Patients (6xx)
     /// The ID number, insurance number and phone do not match an enrolled person.
     case registrationMismatch = "registration_mismatch"
@@ -209,6 +223,12 @@ extension RefusalCode {
         case .alreadyInFamily: return 702
         case .familyPaymentNotAllowed: return 703
         case .identityNotVerified: return 704
+        case .creditRefused: return 800
+        case .creditSuspended: return 801
+        case .noFrictionlessAuthorisation: return 802
+        case .accountInsufficient: return 803
+        case .repaymentExceedsOwed: return 804
+        case .accountRepaymentNotAllowed: return 805
         case .registrationMismatch: return 600
         case .smsCodeInvalid: return 601
         case .signInFailed: return 602
@@ -229,6 +249,9 @@ extension RefusalCode {
             return .refused
         case .premiumAlreadyPaid, .bindingNotPending, .alreadyInFamily: return .conflict
         case .familyLimitReached, .familyPaymentNotAllowed, .identityNotVerified: return .refused
+        case .creditRefused, .creditSuspended, .noFrictionlessAuthorisation, .accountInsufficient, .repaymentExceedsOwed,
+            .accountRepaymentNotAllowed:
+            return .refused
         case .weakPassword: return .invalid
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
@@ -286,6 +309,12 @@ extension RefusalCode {
         case .alreadyInFamily: return "Already in a family account"
         case .familyPaymentNotAllowed: return "Family payment not allowed for this care"
         case .identityNotVerified: return "Identity not verified"
+        case .creditRefused: return "Credit line refused"
+        case .creditSuspended: return "Credit suspended"
+        case .noFrictionlessAuthorisation: return "No frictionless authorisation"
+        case .accountInsufficient: return "Personal account insufficient"
+        case .repaymentExceedsOwed: return "Repayment exceeds what is owed"
+        case .accountRepaymentNotAllowed: return "Personal account may not repay credit"
         case .registrationMismatch: return "No matching enrolment"
         case .smsCodeInvalid: return "Verification code wrong or expired"
         case .signInFailed: return "Sign-in failed"

@@ -2,12 +2,13 @@
 /// the patient's account (and a family member's, for mutual aid) pays the account part; both become
 /// owed to the institution until clearing. A cash part collected through a payment channel moves from
 /// the channel to what the channel owes the institution; cash taken at the counter does not pass
-/// through Yibao and is not posted.
+/// through Yibao and is not posted. A cash part a medical credit line paid also becomes owed by the
+/// patient to the partner bank (`credit_line:<id>` against `credit_partner:<partner>`).
 public enum SettlementPostings {
     /// The movements of a settlement.
     public static func movements(
         _ calculation: SettlementCalculation, person: Person, institution: Institution, mutualAidFrom binder: String?,
-        cashChannel: String?
+        cashChannel: String?, creditLine: (id: String, partner: String)? = nil
     ) -> [Posting] {
         let breakdown = calculation.breakdown
         precondition(breakdown.mutualAidPaid == .zero || binder != nil, "mutual aid needs a payer")
@@ -24,6 +25,10 @@ public enum SettlementPostings {
         if let cashChannel {
             movements.append(Posting(.channel(cashChannel), -breakdown.cashPaid))
             movements.append(Posting(.institutionChannel(institution.code), breakdown.cashPaid))
+            if let creditLine {
+                movements.append(Posting(.creditLine(creditLine.id), breakdown.cashPaid))
+                movements.append(Posting(.creditPartner(creditLine.partner), -breakdown.cashPaid))
+            }
         }
         return movements
     }

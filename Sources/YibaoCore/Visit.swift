@@ -94,6 +94,9 @@ public enum PaymentAuthority: String, Sendable, Hashable, Codable {
     case counter
     /// Opened with the patient's e-voucher code: Yibao may charge the patient's default funding source.
     case fundingSource = "funding_source"
+    /// Registered as frictionless (无感支付): settled without a code under the patient's signed
+    /// authorisation, which names the source and the order of payment.
+    case frictionless
 }
 
 /// The institution as shown on a receipt.

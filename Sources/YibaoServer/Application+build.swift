@@ -98,6 +98,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry)
     WalletController(store: services.store, limiter: limiter).addRoutes(to: registry)
     FamilyController(store: services.store, verifier: services.verifier, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
+    CreditController(store: services.store, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
     WebhookController(store: services.store).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }
@@ -152,10 +153,25 @@ struct BackgroundWork: Service {
             await store.processChannelOperations()
             await store.resolvePendingPayments()
             await store.resolvePendingPremiums()
+            await store.resolvePendingRepayments()
             await store.deliverWebhooks(transport: HTTPWebhookTransport())
             if tick % 60 == 0 {
                 _ = try? await store.purgeNonces()
                 store.cipher.refresh()
+                // The daily credit job (bills, penalty interest, suspension): idempotent, so checking each
+                // minute costs one indexed query once today's run is done.
+                do {
+                    let report = try await store.runCreditDay()
+                    if report.lines > 0 {
+                        logger.info(
+                            "credit day",
+                            metadata: [
+                                "date": "\(report.date)", "lines": "\(report.lines)", "bills": "\(report.bills)", "suspended": "\(report.suspended)",
+                            ])
+                    }
+                } catch {
+                    logger.error("credit day failed", metadata: ["error": "\(error)"])
+                }
             }
             tick += 1
             try? await Task.sleep(for: .seconds(1))

@@ -23,6 +23,8 @@ public enum Migrations {
         Migration(version: 3, name: "security: signing secrets, request nonces, the hash-chained audit log", statements: security),
         Migration(version: 4, name: "wallet, inbox, webhooks, transaction reports, premiums and coverage", statements: wallet),
         Migration(version: 5, name: "family accounts: bindings, who pays for a visit", statements: family),
+        Migration(
+            version: 6, name: "credit: partners, lines, bills, entries, repayments, credit reports, frictionless authorisations", statements: credit),
     ]
 
     /// The newest version this program knows.
@@ -580,5 +582,122 @@ public enum Migrations {
         "CREATE INDEX family_bindings_member ON family_bindings (member_number, state)",
         "CREATE INDEX family_bindings_pending ON family_bindings (state, verification, requested_at)",
         "ALTER TABLE visits ADD COLUMN payer_number TEXT",
+    ]
+
+    static let credit: [String] = [
+        "CREATE TABLE credit_partners (id TEXT PRIMARY KEY, terms TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        """
+        CREATE TABLE credit_lines (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            partner TEXT NOT NULL,
+            funding_source_id TEXT NOT NULL UNIQUE,
+            token TEXT NOT NULL,
+            masked TEXT NOT NULL,
+            credit_limit BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            opened_at BIGINT NOT NULL,
+            suspended_at BIGINT,
+            next_statement TEXT NOT NULL,
+            processed_through TEXT,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX credit_lines_person ON credit_lines (person_number, partner)",
+        "CREATE INDEX credit_lines_processed ON credit_lines (processed_through)",
+        """
+        CREATE TABLE credit_bills (
+            id TEXT PRIMARY KEY,
+            line_id TEXT NOT NULL REFERENCES credit_lines (id),
+            cycle_start TEXT NOT NULL,
+            statement_date TEXT NOT NULL,
+            due_date TEXT NOT NULL,
+            principal_billed BIGINT NOT NULL,
+            principal_due BIGINT NOT NULL,
+            interest_due BIGINT NOT NULL,
+            fees_due BIGINT NOT NULL,
+            interest_charged BIGINT NOT NULL,
+            fees_charged BIGINT NOT NULL,
+            interest_carry BIGINT NOT NULL,
+            accrued_through TEXT,
+            paid_at BIGINT,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX credit_bills_cycle ON credit_bills (line_id, statement_date)",
+        """
+        CREATE TABLE credit_entries (
+            id TEXT PRIMARY KEY,
+            line_id TEXT NOT NULL REFERENCES credit_lines (id),
+            kind TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            reference TEXT,
+            bill_id TEXT,
+            at BIGINT NOT NULL,
+            note TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX credit_entries_line ON credit_entries (line_id, bill_id, at)",
+        """
+        CREATE TABLE credit_repayments (
+            id TEXT PRIMARY KEY,
+            line_id TEXT NOT NULL REFERENCES credit_lines (id),
+            person_number TEXT NOT NULL,
+            source TEXT NOT NULL,
+            funding_source_id TEXT,
+            amount BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            allocation TEXT,
+            decline_reason TEXT,
+            created_at BIGINT NOT NULL,
+            completed_at BIGINT
+        )
+        """,
+        "CREATE INDEX credit_repayments_line ON credit_repayments (line_id, created_at)",
+        "CREATE INDEX credit_repayments_state ON credit_repayments (state, created_at)",
+        """
+        CREATE TABLE credit_reports (
+            id TEXT PRIMARY KEY,
+            line_id TEXT NOT NULL REFERENCES credit_lines (id),
+            person_number TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            overdue_days BIGINT NOT NULL,
+            at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX credit_reports_at ON credit_reports (at)",
+        """
+        CREATE TABLE frictionless_authorisations (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            funding_source_id TEXT,
+            priority TEXT NOT NULL,
+            consent_version TEXT NOT NULL,
+            consent_digest TEXT NOT NULL,
+            signed_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        "CREATE UNIQUE INDEX frictionless_live ON frictionless_authorisations (person_number) WHERE revoked_at IS NULL",
+        "ALTER TABLE channel_operations ADD COLUMN detail TEXT",
+        """
+        CREATE TABLE sandbox_credit_bureau (
+            holder_id_hash TEXT PRIMARY KEY,
+            score BIGINT NOT NULL,
+            delinquent BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sandbox_credit_events (
+            reference TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
     ]
 }

@@ -16,18 +16,24 @@ public final class Store: Sendable {
     public let cipher: PersonalDataCipher
     /// The party that holds patients' cards and credit lines (the sandbox bank unless configured).
     public let channel: any PaymentChannel
+    /// The partner bank that grants medical credit lines (the sandbox bank unless configured).
+    public let credit: any CreditProvider
     let reference = ReferenceCache()
 
     /// Creates a store over a backend. Without a channel, the built-in sandbox bank (on the same
-    /// database, in its own tables) collects cash parts.
+    /// database, in its own tables) collects cash parts; without a credit provider, the channel grants
+    /// credit lines if it can, else a sandbox bank does.
     public init(
-        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher, channel: (any PaymentChannel)? = nil
+        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher, channel: (any PaymentChannel)? = nil,
+        credit: (any CreditProvider)? = nil
     ) {
         self.backend = backend
         self.clock = clock
         self.ids = ids
         self.cipher = cipher
-        self.channel = channel ?? SandboxBank(backend: backend, clock: clock)
+        let channel = channel ?? SandboxBank(backend: backend, clock: clock)
+        self.channel = channel
+        self.credit = credit ?? (channel as? any CreditProvider) ?? SandboxBank(backend: backend, clock: clock)
     }
 
     /// The sandbox bank, when it is the channel.

@@ -15,7 +15,7 @@ struct Yibao: AsyncParsableCommand {
         abstract: "Medical-insurance payment and settlement platform.",
         subcommands: [
             Serve.self, Migrate.self, Import.self, VerifyLedger.self, VerifyAudit.self, RotateKey.self, OperatorCommand.self, InstitutionCommand.self,
-            TOTPCommand.self, CodeCommand.self,
+            TOTPCommand.self, CodeCommand.self, CreditDaily.self,
         ]
     )
 }
@@ -136,6 +136,38 @@ struct VerifyLedger: AsyncParsableCommand {
         } else {
             for problem in report.problems { print("DISCREPANCY \(problem)") }
             throw ExitCode(1)
+        }
+    }
+}
+
+struct CreditDaily: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credit-daily",
+        abstract: "Run the daily credit job: draw up bills, charge penalty interest and fees, suspend or reinstate lines. Idempotent."
+    )
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "The day to run for, YYYY-MM-DD (default: today in China; never a later day).")
+    var date: String?
+
+    func run() async throws {
+        var day: CivilDate?
+        if let date {
+            guard let parsed = CivilDate(date) else { throw ValidationError("--date is YYYY-MM-DD") }
+            day = parsed
+        }
+        let store = try await data.openStore()
+        do {
+            let report = try await store.runCreditDay(date: day)
+            await store.processChannelOperations()
+            await store.backend.close()
+            print(
+                "credit day \(report.date): \(report.lines) lines brought up to date, \(report.bills) bills drawn up, interest \(report.interest), "
+                    + "fees \(report.fees), \(report.suspended) suspended, \(report.reinstated) reinstated")
+        } catch let refusal as Refusal {
+            await store.backend.close()
+            throw ValidationError(refusal.detail)
         }
     }
 }

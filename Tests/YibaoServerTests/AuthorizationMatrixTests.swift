@@ -25,7 +25,9 @@ struct AuthorizationMatrixTests {
 
     /// Parameters owned by institution A / patient A: another institution or patient gets 404.
     static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id"]
-    static let patientOwned: Set<String> = ["device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number"]
+    static let patientOwned: Set<String> = [
+        "device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number", "line_id", "bill_id",
+    ]
 
     /// Routes about the family binding of patient A (binder) and the family member: who of the two may
     /// act, and who is told the binding does not exist.
@@ -145,6 +147,24 @@ struct AuthorizationMatrixTests {
                 .post, "/v1/patient/reports", token: patientA.token, json: #"{"event_id":"\#(event.events[0].id)","reason":"matrix"}"#
             )
             let reportID = try #require(report.object["id"] as? String)
+            // Patient A's medical credit line with one bill (drawn up on 5 November), made in the past.
+            let setupTime = harness.clock.now()
+            harness.clock.set(Instant(iso8601: "2026-10-20T10:00:00+08:00")!)
+            let line = try await harness.store.applyForCredit(person: PatientFlow.person)
+            _ = try await harness.store.signFrictionless(
+                person: PatientFlow.person, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
+            let hospital = try #require(try await harness.store.institution(code: H.hospital))
+            let credited = try await harness.store.openVisit(
+                OpenVisitRequest(
+                    personNumber: PatientFlow.person, category: .ordinaryOutpatient, hospitalVisitNumber: "MX-CREDIT",
+                    lines: [FeeLine(lineNumber: "1", itemCode: "XD00000000003", unitPrice: Money(fen: 2850), quantity: Quantity(units: 2))],
+                    frictionless: true),
+                institution: hospital)
+            _ = try await harness.store.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
+            harness.clock.set(Instant(iso8601: "2026-11-06T01:00:00+08:00")!)
+            _ = try await harness.store.runCreditDay()
+            harness.clock.set(setupTime)
+            let bill = try #require(try await harness.store.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
             var tokens: [CallerKind: String] = [
                 .patientA: patientA.token, .patientB: patientB.token, .familyMember: family.member.token, .institutionA: H.hospitalToken,
                 .institutionB: H.otherHospitalToken,
@@ -159,7 +179,7 @@ struct AuthorizationMatrixTests {
                 "card_number": DemoData.cardNumber(0), "number": PatientFlow.person, "region": "440100", "year": "2026", "insurance_type": "310",
                 "account_id": "personal:P440100000001", "month": "2026-11", "premium_id": premium.id, "report_id": reportID,
                 "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
-                "binding_id": family.binding, "member_number": "P440100000003",
+                "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []

@@ -19,6 +19,12 @@ struct SandboxController {
         var singleLimit: Money?
     }
 
+    struct StandingRequest: Codable, Sendable {
+        var personNumber: String
+        /// The credit score the sandbox bureau holds (300–850).
+        var score: Int
+    }
+
     struct FaultsRequest: Codable, Sendable {
         var timeoutsBeforeProcessing: Int?
         var timeoutsAfterProcessing: Int?
@@ -65,6 +71,22 @@ struct SandboxController {
             guard let gateway = messages as? SandboxMessages else { throw Refusal(.notFound, "the SMS gateway is not the sandbox") }
             guard let phone = request.uri.queryParameters.get("phone") else { throw Refusal.invalid("phone", "give ?phone=") }
             return JSONResponse(gateway.messages(to: phone))
+        }
+        addCreditRoutes(to: routes)
+    }
+
+    func addCreditRoutes(to routes: RouteRegistry) {
+        routes.add(.put, "/v1/sandbox/credit-standing", .operator(.operator), "Sandbox bank: set a person's credit score at its bureau") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(StandingRequest.self, context: context)
+            guard (300...850).contains(body.score) else { throw Refusal.invalid("score", "score is 300 to 850") }
+            guard let bank = store.credit as? SandboxBank else { throw Refusal(.notFound, "the credit partner is not the sandbox bank") }
+            guard let person = try await store.person(number: body.personNumber) else {
+                throw Refusal(.unknownPerson, "no person \(body.personNumber)", field: "person_number")
+            }
+            try await bank.setCreditScore(idNumber: person.idNumber, score: body.score)
+            return Response(status: .noContent)
         }
     }
 

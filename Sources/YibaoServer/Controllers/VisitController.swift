@@ -20,6 +20,8 @@ struct VisitController {
         var category: MedicalCategory
         var hospitalVisitNumber: String
         var lines: [FeeLine]?
+        /// With person_number: the patient registered choosing frictionless payment (无感支付).
+        var frictionless: Bool?
     }
 
     struct AddLinesRequest: Codable, Sendable {
@@ -47,9 +49,13 @@ struct VisitController {
             switch (body.personNumber, body.code) {
             case (let number?, nil):
                 let open = OpenVisitRequest(
-                    personNumber: number, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines)
+                    personNumber: number, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines,
+                    frictionless: body.frictionless)
                 return JSONResponse(try await store.openVisit(open, institution: context.institution), status: .created)
             case (nil, let code?):
+                if body.frictionless == true {
+                    throw Refusal.invalid("frictionless", "frictionless visits are registered by person_number: no code is shown")
+                }
                 let open = CodeVisitRequest(code: code, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines)
                 let visit = try await withCodeLimits(code, institution: context.institution) {
                     try await store.openVisit(code: open, institution: context.institution)

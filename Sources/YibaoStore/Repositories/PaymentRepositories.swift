@@ -28,6 +28,12 @@ enum ChannelOperationRepository {
         case capture
         case void
         case refund
+        /// Tell the credit partner that principal was repaid (`detail`: the line's token).
+        case creditRepay = "credit_repay"
+        /// Bring the partner's suspension of a line (`reference`) into line with Yibao's.
+        case creditSync = "credit_sync"
+        /// Deliver a credit-report record (`detail`) about a line (`reference`).
+        case creditReport = "credit_report"
     }
 
     struct Operation: Sendable {
@@ -38,22 +44,24 @@ enum ChannelOperationRepository {
         let refundReference: String?
         let amount: Money
         let attempts: Int64
+        let detail: String?
     }
 
     /// The longest wait between attempts.
     static let backoffMaxSeconds: Int64 = 300
 
     static func enqueue(
-        id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, now: Instant, in db: any SQLExecutor
+        id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, now: Instant, in db: any SQLExecutor,
+        detail: String? = nil
     ) throws {
         try db.execute(
             """
             INSERT INTO channel_operations (id, channel, kind, reference, refund_reference, amount, state, attempts, next_attempt_at, last_error,
-            created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?)
+            created_at, updated_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?, ?)
             """,
             [
                 .text(id), .text(channel), .text(kind.rawValue), .text(reference), .text(refundReference), .money(amount), .instant(now),
-                .instant(now), .instant(now),
+                .instant(now), .instant(now), .text(detail),
             ]
         )
     }
@@ -62,7 +70,7 @@ enum ChannelOperationRepository {
         let filter = reference == nil ? "" : " AND reference = ?"
         return try db.query(
             """
-            SELECT id, channel, kind, reference, refund_reference, amount, attempts FROM channel_operations
+            SELECT id, channel, kind, reference, refund_reference, amount, attempts, detail FROM channel_operations
             WHERE state = 'pending' AND next_attempt_at <= ?\(filter) ORDER BY next_attempt_at, id LIMIT \(limit)
             """,
             [.instant(now)] + (reference.map { [.text($0)] } ?? [])
@@ -70,7 +78,8 @@ enum ChannelOperationRepository {
             Operation(
                 id: try row.string("id"), channel: try row.string("channel"), kind: try row.enumeration("kind"),
                 reference: try row.string("reference"),
-                refundReference: try row.optionalString("refund_reference"), amount: try row.money("amount"), attempts: try row.int64("attempts")
+                refundReference: try row.optionalString("refund_reference"), amount: try row.money("amount"), attempts: try row.int64("attempts"),
+                detail: try row.optionalString("detail")
             )
         }
     }

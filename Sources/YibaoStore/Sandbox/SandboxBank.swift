@@ -59,8 +59,8 @@ public final class SandboxBank: PaymentChannel {
     }
 
     public let name = "sandbox"
-    private let backend: any StoreBackend
-    private let clock: any WallClock
+    let backend: any StoreBackend
+    let clock: any WallClock
     private let faults = Mutex(Faults())
 
     /// Creates a sandbox bank over a database (its own tables).
@@ -278,7 +278,7 @@ public final class SandboxBank: PaymentChannel {
 
     /// Applies injected faults; returns true when the answer of a processed call must be lost.
     @discardableResult
-    private func enter(moneyMoving: Bool) async throws -> Bool {
+    func enter(moneyMoving: Bool) async throws -> Bool {
         let (delay, outcome): (Int, Int) = faults.withLock { faults in
             let delay = faults.delayMilliseconds
             if faults.unavailable > 0 {

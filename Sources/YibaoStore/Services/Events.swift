@@ -30,7 +30,9 @@ enum Events {
     }
 
     /// A completed settlement, reversal or refund.
-    static func settlement(_ record: SettlementRecord, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+    static func settlement(
+        _ record: SettlementRecord, receiptCode: String, frictionless: Bool = false, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws {
         precondition(record.state == .completed, "events of completed records only")
         let b = record.breakdown
         let kind: WalletEventKind = record.kind == .settlement ? .settlement : record.kind == .reversal ? .reversal : .refund
@@ -47,8 +49,10 @@ enum Events {
         let verb = record.kind == .settlement ? "结算" : record.kind == .reversal ? "结算撤销" : "退费"
         try WalletRepository.message(
             person: record.personNumber, id: ids.next("M"), topic: "settlement.\(record.kind.rawValue)",
-            title: "\(record.institution.name) 医疗费用\(verb)",
-            body: "总额 \(b.totalAmount) 元：基金 \(b.fundTotal)，个人账户 \(b.accountPaid)，现金 \(b.cashPaid)。结算号 \(record.id)",
+            title: frictionless ? "无感支付：\(record.institution.name) 医疗费用\(verb)" : "\(record.institution.name) 医疗费用\(verb)",
+            body: "总额 \(b.totalAmount) 元：基金 \(b.fundTotal)，个人账户 \(b.accountPaid)，现金 \(b.cashPaid)"
+                + (record.fundingSource.map { "（\($0.bank) \($0.masked)）" } ?? "")
+                + "。结算号 \(record.id)。电子票据 /v1/patient/settlements/\(record.id)/receipt，校验码 \(receiptCode)",
             reference: record.id, now: now, in: db
         )
         if let payer = record.mutualAidPayer, b.mutualAidPaid != .zero {

@@ -86,6 +86,27 @@ extension Store {
                     "settlement and ledger disagree", try row.string("id"),
                     "fund + account \(try row.money("expected")), posted to the institution \(try row.money("posted"))")
             }
+            for row in try db.query(
+                """
+                SELECT l.id, CAST(COALESCE((SELECT a.balance FROM accounts a WHERE a.id = 'credit_line:' || l.id), 0) AS BIGINT) AS ledger,
+                CAST(COALESCE((SELECT SUM(e.amount) FROM credit_entries e WHERE e.line_id = l.id), 0) AS BIGINT) AS entries FROM credit_lines l
+                """, []
+            ) where try row.money("ledger") != (try row.money("entries")) {
+                add(
+                    "credit line and ledger disagree", try row.string("id"),
+                    "ledger credit_line balance \(try row.money("ledger")), the line's entries sum to \(try row.money("entries"))")
+            }
+            for row in try db.query(
+                """
+                SELECT b.id, b.principal_due + b.interest_due + b.fees_due AS due, CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) AS entries
+                FROM credit_bills b LEFT JOIN credit_entries e ON e.bill_id = b.id GROUP BY b.id, b.principal_due, b.interest_due, b.fees_due
+                HAVING b.principal_due + b.interest_due + b.fees_due <> COALESCE(SUM(e.amount), 0)
+                """ + limit, []
+            ) {
+                add(
+                    "credit bill and its entries disagree", try row.string("id"),
+                    "owed \(try row.money("due")), entries sum to \(try row.money("entries"))")
+            }
             var settlements: Int64 = 0
             var after = ""
             while true {

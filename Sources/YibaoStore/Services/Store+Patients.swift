@@ -293,10 +293,23 @@ extension Store {
     /// Removes a funding source.
     public func removeFundingSource(id: String, person: String) async throws {
         let done = try await write { db, now in
+            if let line = try CreditRepository.find(fundingSource: id, lock: true, in: db), line.personNumber == person {
+                let owed = try CreditBook.owed(line: line.id, in: db)
+                if owed.isPositive {
+                    throw Refusal(
+                        .alreadyExists, "you owe \(owed) yuan on this credit line: repay it before removing it", references: ["line_id": line.id])
+                }
+            }
             let done = try FundingSourceRepository.remove(id: id, person: person, now: now, in: db)
             if done {
                 try AuditRepository.append(
                     actor: "patient:" + person, action: "funding.remove", subject: person, value: ["source": id], now: now, in: db)
+                if try CreditRepository.authorisation(person: person, in: db)?.fundingSourceId == id {
+                    _ = try CreditRepository.revoke(person: person, now: now, in: db)
+                    try AuditRepository.append(
+                        actor: "patient:" + person, action: "frictionless.revoke", subject: person, value: ["reason": "source removed"], now: now,
+                        in: db)
+                }
             }
             return done
         }

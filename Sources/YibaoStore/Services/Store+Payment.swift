@@ -101,11 +101,19 @@ extension Store {
                 pool: record.pool,
                 trace: record.trace
             )
+            let line = try CreditBook.line(paying: record, lock: true, in: db)
             let movements = SettlementPostings.movements(
-                calculation, person: person, institution: institution, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName
+                calculation, person: person, institution: institution, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName,
+                creditLine: line.map { ($0.id, $0.partner) }
             )
             if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + record.institution.code, in: db)
+            }
+            if let line {
+                try CreditBook.purchase(
+                    line, amount: record.breakdown.cashPaid, reference: record.id, institution: record.institution.name,
+                    CreditBook.Context(ids: ids, channel: channelName, now: now), in: db
+                )
             }
             record.state = .completed
             record.trace.append("现金 cash \(record.breakdown.cashPaid) authorised by the bank at \(now)")
@@ -117,7 +125,10 @@ extension Store {
                 id: ids.next("CO"), channel: channelName, kind: .capture, reference: record.id, refundReference: nil,
                 amount: record.breakdown.cashPaid, now: now, in: db
             )
-            try Events.settlement(record, ids: ids, now: now, in: db)
+            try Events.settlement(
+                record, receiptCode: Store.receiptCode(record, cipher: cipher), frictionless: visit.paymentAuthority == .frictionless, ids: ids,
+                now: now,
+                in: db)
             return record
         }
         await processChannelOperations(reference: record.id)
@@ -172,6 +183,48 @@ extension Store {
         )
     }
 
+    // MARK: Payments other than settlements (contributions, credit repayments)
+
+    /// Asks the channel to reserve an amount for a payment; a call with no answer becomes a pending
+    /// refusal that says the payment will be taken at most once.
+    func authoriseOnce(reference: String, token: String, amount: Money, description: String, what: String) async throws -> ChannelDecision {
+        do {
+            return try await channel.authorise(ChannelAuthorisation(reference: reference, token: token, amount: amount, description: description))
+        } catch let error as ChannelError {
+            throw Refusal(
+                .paymentPending, "\(error); \(what) will be taken at most once: retry with the same Idempotency-Key", retryAfterSeconds: 2,
+                references: [what + "_id": reference]
+            )
+        }
+    }
+
+    /// Finishes payments left pending (a crash, a lost answer) by asking the channel what became of
+    /// each: authorised or captured → `complete`; declined, voided, or unknown past the timeout (voided
+    /// first) → `end` with the reason (nil: cancelled). Returns how many were finished.
+    func resolveAtChannel(
+        _ pending: [(id: String, createdAt: Instant)], complete: (String) async throws -> Void, end: (String, DeclineReason?) async throws -> Void
+    ) async -> Int {
+        var resolved = 0
+        for (id, createdAt) in pending {
+            guard let status = try? await channel.query(reference: id) else { continue }
+            do {
+                switch status {
+                case .authorised, .captured: try await complete(id)
+                case .declined(let reason): try await end(id, reason)
+                case .voided: try await end(id, nil)
+                case .unknown:
+                    guard clock.now() > createdAt.adding(seconds: Store.pendingPaymentTimeoutSeconds) else { continue }
+                    _ = try? await channel.void(reference: id)
+                    try await end(id, nil)
+                }
+                resolved += 1
+            } catch {
+                continue
+            }
+        }
+        return resolved
+    }
+
     // MARK: Background work
 
     /// Attempts due channel operations (captures, voids, refunds); returns how many completed.
@@ -195,6 +248,19 @@ extension Store {
                     _ = try await channel.refund(
                         reference: operation.reference, refundReference: operation.refundReference ?? operation.id, amount: operation.amount
                     )
+                case .creditRepay:
+                    try await credit.repay(token: operation.detail ?? "", reference: operation.reference, principal: operation.amount)
+                case .creditSync:
+                    let found = try await read { db, _ in
+                        try CreditRepository.find(id: operation.reference, lock: false, in: db).map {
+                            ($0, try CreditRepository.token(line: $0.id, in: db))
+                        }
+                    }
+                    if let (line, token) = found, let token { try await credit.setSuspended(token: token, suspended: line.state == .suspended) }
+                case .creditReport:
+                    if let report = try await read({ db, _ in try CreditRepository.report(id: operation.detail ?? "", in: db) }) {
+                        try await credit.report(report)
+                    }
                 }
                 try await write { db, now in try ChannelOperationRepository.markDone(operation.id, now: now, in: db) }
                 done += 1

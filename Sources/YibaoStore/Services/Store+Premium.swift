@@ -193,17 +193,8 @@ extension Store {
     }
 
     func collectPremium(_ payment: PremiumPayment, from source: FundingSource) async throws -> PremiumPayment {
-        let decision: ChannelDecision
-        do {
-            decision = try await channel.authorise(
-                ChannelAuthorisation(reference: payment.id, token: source.token, amount: payment.amount, description: "医保缴费 \(payment.period)")
-            )
-        } catch let error as ChannelError {
-            throw Refusal(
-                .paymentPending, "\(error); the contribution will be charged at most once: retry with the same Idempotency-Key", retryAfterSeconds: 2,
-                references: ["premium_id": payment.id]
-            )
-        }
+        let decision = try await authoriseOnce(
+            reference: payment.id, token: source.token, amount: payment.amount, description: "医保缴费 \(payment.period)", what: "premium")
         switch decision {
         case .approved: return try await completePremium(id: payment.id)
         case .declined(let reason): throw Store.premiumDeclined(try await declinePremium(id: payment.id, reason: reason, state: .declined))
@@ -264,21 +255,10 @@ extension Store {
     public func resolvePendingPremiums(olderThanSeconds: Int64 = 10) async -> Int {
         let cutoff = clock.now().adding(seconds: -olderThanSeconds)
         guard let pending = try? await read({ db, _ in try PremiumRepository.pending(before: cutoff, in: db) }) else { return 0 }
-        var resolved = 0
-        for (payment, _) in pending {
-            guard let status = try? await channel.query(reference: payment.id) else { continue }
-            switch status {
-            case .authorised, .captured: if (try? await completePremium(id: payment.id)) != nil { resolved += 1 }
-            case .declined(let reason): if (try? await declinePremium(id: payment.id, reason: reason, state: .declined)) != nil { resolved += 1 }
-            case .voided: if (try? await declinePremium(id: payment.id, reason: nil, state: .cancelled)) != nil { resolved += 1 }
-            case .unknown:
-                if clock.now() > payment.createdAt.adding(seconds: Store.pendingPaymentTimeoutSeconds) {
-                    _ = try? await channel.void(reference: payment.id)
-                    if (try? await declinePremium(id: payment.id, reason: nil, state: .cancelled)) != nil { resolved += 1 }
-                }
-            }
-        }
-        return resolved
+        return await resolveAtChannel(
+            pending.map { ($0.0.id, $0.0.createdAt) }, complete: { _ = try await completePremium(id: $0) },
+            end: { _ = try await declinePremium(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) }
+        )
     }
 
     /// A payment by id (of this payer or the person, when given).

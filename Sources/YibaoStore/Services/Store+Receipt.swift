@@ -54,7 +54,14 @@ extension Store {
     }
 
     /// The verification code of a receipt's figures: 16 characters of an HMAC under the platform key.
-    func receiptCode(id: String, figures: String) -> String {
+    func receiptCode(id: String, figures: String) -> String { Store.receiptCode(id: id, figures: figures, cipher: cipher) }
+
+    /// The verification code of a settlement record's receipt.
+    static func receiptCode(_ record: SettlementRecord, cipher: PersonalDataCipher) -> String {
+        receiptCode(id: record.id, figures: figures(record), cipher: cipher)
+    }
+
+    static func receiptCode(id: String, figures: String, cipher: PersonalDataCipher) -> String {
         let mac = cipher.lookup(id + "|" + figures, purpose: "receipt").uppercased()
         return stride(from: 0, to: 16, by: 4).map { offset in
             String(mac[mac.index(mac.startIndex, offsetBy: offset)..<mac.index(mac.startIndex, offsetBy: offset + 4)])

@@ -126,17 +126,24 @@ extension Store {
             )
             let institutionNow = try reference.institution(institution.code, now: now, in: db) ?? institution
             let channelCash = original.cashCollection == .channel && difference.breakdown.cashPaid.isNegative
+            let line = channelCash ? try CreditBook.line(paying: original, lock: true, in: db) : nil
             let movements = SettlementPostings.movements(
                 SettlementCalculation(
                     breakdown: difference.breakdown, lines: difference.lines, details: [], accumulatorDelta: difference.accumulatorDelta,
                     pool: original.pool, trace: []
                 ),
-                person: person, institution: institutionNow, mutualAidFrom: original.mutualAidPayer, cashChannel: channelCash ? channelName : nil
+                person: person, institution: institutionNow, mutualAidFrom: original.mutualAidPayer, cashChannel: channelCash ? channelName : nil,
+                creditLine: line.map { ($0.id, $0.partner) }
             )
             if let entry = JournalEntry(id: ids.next("J"), kind: .refund, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
-            try Events.settlement(record, ids: ids, now: now, in: db)
+            if let line {
+                try CreditBook.refund(
+                    line, amount: -difference.breakdown.cashPaid, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now),
+                    in: db)
+            }
+            try Events.settlement(record, receiptCode: Store.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
             if channelCash {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,

@@ -10,13 +10,17 @@ public struct OpenVisitRequest: Sendable, Hashable, Codable {
     public var hospitalVisitNumber: String
     /// Fee lines, if already known.
     public var lines: [FeeLine]?
+    /// Registered choosing frictionless payment (无感支付): settled later without a code, under the
+    /// patient's signed authorisation. Outpatient registration or inpatient admission.
+    public var frictionless: Bool?
 
     /// Creates a request.
-    public init(personNumber: String, category: MedicalCategory, hospitalVisitNumber: String, lines: [FeeLine]? = nil) {
+    public init(personNumber: String, category: MedicalCategory, hospitalVisitNumber: String, lines: [FeeLine]? = nil, frictionless: Bool? = nil) {
         self.personNumber = personNumber
         self.category = category
         self.hospitalVisitNumber = hospitalVisitNumber
         self.lines = lines
+        self.frictionless = frictionless
     }
 }
 
@@ -57,13 +61,30 @@ extension Store {
             guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
                 throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
             }
+            if request.frictionless == true { try Store.requireFrictionless(person: request.personNumber, in: db) }
             let priced = try Store.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
             let visit = Visit(
                 id: id, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
-                hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now
+                hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
+                paymentAuthority: request.frictionless == true ? .frictionless : .counter
             )
             try VisitRepository.insert(visit, now: now, in: db)
             return visit
+        }
+    }
+
+    /// Refuses to register a frictionless visit unless the patient's authorisation is in force and their
+    /// credit function is not suspended.
+    static func requireFrictionless(person: String, in db: any SQLExecutor) throws {
+        guard try CreditRepository.authorisation(person: person, in: db) != nil else {
+            throw Refusal(
+                .noFrictionlessAuthorisation, "the patient has not authorised frictionless payment: register the visit without it (code or counter)",
+                field: "frictionless")
+        }
+        if try CreditRepository.lines(person: person, in: db).contains(where: { $0.state == .suspended }) {
+            throw Refusal(
+                .creditSuspended, "the patient's credit function is suspended for an overdue bill: register the visit without frictionless payment",
+                field: "frictionless")
         }
     }
 
@@ -163,21 +184,52 @@ extension Store {
         let reference = self.reference
         let ids = self.ids
         let scope = "settle:" + institution.code
-        let phase: SettlePhase = try await write { db, now in
-            if let idempotency, let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
-            guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
-                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+        let phase: SettlePhase
+        do {
+            phase = try await write { db, now in
+                if let idempotency, let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
+                guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                    throw Refusal(.notFound, "this institution has no visit \(visitID)")
+                }
+                if cashAtCounter { visit.paymentAuthority = .counter }
+                let phase = try Store.settleLocally(
+                    visit, institution: institution, useAccount: useAccount, cipher: cipher, reference: reference, ids: ids, now: now, in: db
+                )
+                if let idempotency {
+                    try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
+                }
+                return phase
             }
-            if cashAtCounter { visit.paymentAuthority = .counter }
-            let phase = try Store.settleLocally(
-                visit, institution: institution, useAccount: useAccount, cipher: cipher, reference: reference, ids: ids, now: now, in: db
-            )
-            if let idempotency {
-                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
-            }
-            return phase
+        } catch let refusal as Refusal
+            where [.accountInsufficient, .creditSuspended, .noFrictionlessAuthorisation, .noFundingSource].contains(refusal.code)
+        {
+            try await tellFrictionlessFailed(visitID: visitID, institution: institution, refusal)
+            throw refusal
         }
         return try await finish(phase)
+    }
+
+    /// Tells the patient why a frictionless settlement failed (nothing was written by it) and that the
+    /// hospital will ask them to pay another way.
+    func tellFrictionlessFailed(visitID: String, institution: Institution, _ refusal: Refusal) async throws {
+        let ids = self.ids
+        try await write { db, now in
+            guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db),
+                visit.paymentAuthority == .frictionless
+            else { return }
+            let reason: String
+            switch refusal.code {
+            case .accountInsufficient: reason = "个人账户余额不足（您选择了仅用个人账户）"
+            case .creditSuspended: reason = "医疗信用额度因逾期已暂停"
+            case .noFrictionlessAuthorisation: reason = "无感支付授权已撤销"
+            default: reason = "授权的银行卡或信用额度已解绑"
+            }
+            try Events.notice(
+                person: visit.personNumber, topic: "frictionless.failed", title: "无感支付未成功",
+                body: "\(institution.name) 本次就诊无法无感支付：\(reason)。未发生任何扣款，请在收费窗口或出示医保码支付。就诊号 \(visit.id)",
+                ids: ids, now: now, in: db
+            )
+        }
     }
 
     /// The outcome of the local part of a settlement.
@@ -252,6 +304,9 @@ extension Store {
         if let payer = visit.payerNumber {
             try Store.requireFamilyAuthority(binder: payer, member: person.number, category: visit.category, in: db)
         }
+        var useAccount = useAccount
+        let frictionless = visit.paymentAuthority == .frictionless ? try Store.frictionlessTerms(person: person.number, in: db) : nil
+        if let frictionless { useAccount = frictionless.authorisation.priority != .sourceFirst }
         let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
         let aid =
             useAccount
@@ -263,9 +318,21 @@ extension Store {
             )
         )
         let mutualAidPayer = calculation.breakdown.mutualAidPaid.isPositive ? aid?.binder : nil
-        let source =
-            visit.paymentAuthority == .fundingSource && calculation.breakdown.cashPaid.isPositive
-            ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
+        let cash = calculation.breakdown.cashPaid
+        let source: FundingSource?
+        switch visit.paymentAuthority {
+        case .counter: source = nil
+        case .fundingSource:
+            source = cash.isPositive ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
+        case .frictionless: source = cash.isPositive ? try Store.frictionlessSource(frictionless, calculation: calculation, in: db) : nil
+        }
+        if let source, source.kind == .medicalCredit, try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended {
+            throw Refusal(
+                .creditSuspended,
+                "the patient's medical credit line is suspended for an overdue bill; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code",
+                references: ["visit_id": visit.id]
+            )
+        }
         var record = SettlementRecord(
             id: ids.next("S"), kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
             institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
@@ -297,7 +364,9 @@ extension Store {
         if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
             try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
         }
-        try Events.settlement(record, ids: ids, now: now, in: db)
+        try Events.settlement(
+            record, receiptCode: Store.receiptCode(record, cipher: cipher), frictionless: visit.paymentAuthority == .frictionless, ids: ids, now: now,
+            in: db)
         return .done(record)
     }
 
@@ -305,6 +374,7 @@ extension Store {
     /// entry negated, the accumulators restored, and the visit open again.
     public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
         let ids = self.ids
+        let cipher = self.cipher
         let channelName = channel.name
         let scope = "reverse:" + institution.code
         let reversed: SettlementRecord = try await write { db, now in
@@ -346,7 +416,12 @@ extension Store {
             if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
-            try Events.settlement(record, ids: ids, now: now, in: db)
+            try Events.settlement(record, receiptCode: Store.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
+            if original.breakdown.cashPaid.isPositive, let line = try CreditBook.line(paying: original, lock: true, in: db) {
+                try CreditBook.refund(
+                    line, amount: original.breakdown.cashPaid, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now),
+                    in: db)
+            }
             if original.cashCollection == .channel && original.breakdown.cashPaid.isPositive {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
@@ -372,6 +447,39 @@ extension Store {
         } catch let refusal as Refusal where refusal.code == .paymentPending {
             return record
         }
+    }
+
+    /// The authorisation a frictionless visit is settled under; refused when the patient revoked it.
+    static func frictionlessTerms(person: String, in db: any SQLExecutor) throws -> (authorisation: FrictionlessAuthorisation, source: FundingSource?)
+    {
+        guard let authorisation = try CreditRepository.authorisation(person: person, in: db) else {
+            throw Refusal(
+                .noFrictionlessAuthorisation,
+                "the patient has revoked frictionless payment; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
+            )
+        }
+        let source = try authorisation.fundingSourceId.flatMap { id in try FundingSourceRepository.list(person: person, in: db).first { $0.id == id }
+        }
+        return (authorisation, source)
+    }
+
+    /// The source that pays a frictionless visit's cash part, in the patient's order; a clean refusal
+    /// (nothing written) when the order cannot be honoured.
+    static func frictionlessSource(
+        _ terms: (authorisation: FrictionlessAuthorisation, source: FundingSource?)?, calculation: SettlementCalculation, in db: any SQLExecutor
+    ) throws -> FundingSource {
+        guard let terms else { throw StoreError.decoding("frictionless visit without terms") }
+        let fallback = "Nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
+        if terms.authorisation.priority == .accountOnly {
+            throw Refusal(
+                .accountInsufficient,
+                "the personal account pays \(calculation.breakdown.accountPaid) of the patient's \(calculation.breakdown.personTotal) and the patient chose the account only. \(fallback)"
+            )
+        }
+        guard let source = terms.source else {
+            throw Refusal(.noFundingSource, "the card or credit line the patient authorised is no longer bound. \(fallback)")
+        }
+        return source
     }
 
     /// Whose personal account may add mutual aid for a patient, and how much it has: the paying family
