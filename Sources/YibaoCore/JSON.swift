@@ -38,4 +38,24 @@ public enum YibaoJSON {
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
         try decoder().decode(type, from: Data(text.utf8))
     }
+
+    // MARK: Stored documents
+
+    /// Encodes a document the database keeps (a settlement record, a visit's lines): Swift's own key
+    /// names, no key conversion or sorting — 2 to 3 times cheaper than the API form, and settlement
+    /// documents are written on the single writer's critical path. Not an API format.
+    public static func storageString<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+
+    /// Decodes a stored document; documents written before the storage form (API form, snake_case keys)
+    /// are still read.
+    public static func decodeStored<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        let data = Data(text.utf8)
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            return try decoder().decode(type, from: data)
+        }
+    }
 }

@@ -10,21 +10,28 @@ public enum SettlementPostings {
         _ calculation: SettlementCalculation, person: Person, institution: Institution, mutualAidFrom binder: String?,
         cashChannel: String?, creditLine: (id: String, partner: String)? = nil
     ) -> [Posting] {
+        movements(
+            calculation, personNumber: person.number, region: person.region, insuranceType: person.insuranceType, institutionCode: institution.code,
+            mutualAidFrom: binder, cashChannel: cashChannel, creditLine: creditLine)
+    }
+
+    /// The movements of a settlement, from the parties' identities alone.
+    public static func movements(
+        _ calculation: SettlementCalculation, personNumber: String, region: RegionCode, insuranceType: InsuranceType, institutionCode: String,
+        mutualAidFrom binder: String?, cashChannel: String?, creditLine: (id: String, partner: String)? = nil
+    ) -> [Posting] {
         let breakdown = calculation.breakdown
         precondition(breakdown.mutualAidPaid == .zero || binder != nil, "mutual aid needs a payer")
         var movements = [
-            Posting(.fund(person.region, person.insuranceType, person.insuranceType.pooledFundType), -breakdown.pooledFund),
-            Posting(
-                .fund(person.region, person.insuranceType, person.insuranceType.aboveCapFundType),
-                -(breakdown.largeAmountFund + breakdown.catastrophicFund)
-            ),
-            Posting(.personal(person.number), -calculation.ownAccountPaid),
-            Posting(.institutionClearing(institution.code), breakdown.fundTotal + breakdown.accountPaid),
+            Posting(.fund(region, insuranceType, insuranceType.pooledFundType), -breakdown.pooledFund),
+            Posting(.fund(region, insuranceType, insuranceType.aboveCapFundType), -(breakdown.largeAmountFund + breakdown.catastrophicFund)),
+            Posting(.personal(personNumber), -calculation.ownAccountPaid),
+            Posting(.institutionClearing(institutionCode), breakdown.fundTotal + breakdown.accountPaid),
         ]
         if let binder { movements.append(Posting(.personal(binder), -breakdown.mutualAidPaid)) }
         if let cashChannel {
             movements.append(Posting(.channel(cashChannel), -breakdown.cashPaid))
-            movements.append(Posting(.institutionChannel(institution.code), breakdown.cashPaid))
+            movements.append(Posting(.institutionChannel(institutionCode), breakdown.cashPaid))
             if let creditLine {
                 movements.append(Posting(.creditLine(creditLine.id), breakdown.cashPaid))
                 movements.append(Posting(.creditPartner(creditLine.partner), -breakdown.cashPaid))

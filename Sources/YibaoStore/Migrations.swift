@@ -25,6 +25,7 @@ public enum Migrations {
         Migration(version: 5, name: "family accounts: bindings, who pays for a visit", statements: family),
         Migration(
             version: 6, name: "credit: partners, lines, bills, entries, repayments, credit reports, frictionless authorisations", statements: credit),
+        Migration(version: 7, name: "ledger: the platform's accounts kept in slots (the balance is their sum)", statements: slots),
     ]
 
     /// The newest version this program knows.
@@ -699,5 +700,19 @@ public enum Migrations {
             created_at BIGINT NOT NULL
         )
         """,
+    ]
+
+    /// Existing platform-side accounts become slot 0 of their account (LedgerRepository.slots).
+    static let slots: [String] = [
+        """
+        INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at)
+        SELECT id || '#0', kind, owner, balance, held, created_at, updated_at FROM accounts
+        WHERE kind NOT IN ('personal', 'credit_line') AND id NOT LIKE '%#%'
+        """,
+        """
+        UPDATE postings SET account_id = account_id || '#0' WHERE account_id IN
+        (SELECT id FROM accounts WHERE kind NOT IN ('personal', 'credit_line') AND id NOT LIKE '%#%')
+        """,
+        "DELETE FROM accounts WHERE kind NOT IN ('personal', 'credit_line') AND id NOT LIKE '%#%'",
     ]
 }

@@ -75,3 +75,19 @@ struct RotateKey: AsyncParsableCommand {
         await store.backend.close()
     }
 }
+
+struct NewKeys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "new-keys",
+        abstract: "Create a personal-data key file (mode 0600) for a PostgreSQL deployment; give it to every instance with --keys-file."
+    )
+
+    @Option(help: "Where to write it; refuses to overwrite.")
+    var out: String
+
+    func run() async throws {
+        guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; keys are never overwritten") }
+        try PersonalDataCipher.writeKeys(PersonalDataCipher.Keys.generate(), to: out)
+        print("wrote \(out): back it up; without it personal data in the database cannot be read")
+    }
+}

@@ -65,10 +65,11 @@ public final class PostgresBackend: StoreBackend {
         let threads = self.threads
         return try await client.withConnection { connection in
             try await threads.runIfActive {
-                let executor = PostgresExecutor(connection: connection, logger: logger)
+                let executor = PostgresExecutor(connection: connection, logger: logger, pendingAudit: PendingAudit())
                 try executor.execute("BEGIN", [])
                 do {
                     let value = try work(executor)
+                    try AuditRepository.flush(executor)
                     try executor.execute("COMMIT", [])
                     return value
                 } catch {
@@ -108,6 +109,7 @@ public final class PostgresBackend: StoreBackend {
 struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
+    var pendingAudit: PendingAudit? = nil
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {

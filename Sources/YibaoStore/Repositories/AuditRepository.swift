@@ -1,3 +1,4 @@
+import Synchronization
 import YibaoCore
 
 /// The tamper-evident audit log: every money movement and every sensitive read or change appends a
@@ -29,20 +30,48 @@ public enum AuditRepository {
         Secrets.sha256Hex("\(lane)|\(seq)|\(at.millisecondsSinceEpoch)|\(actor)|\(action)|\(subject)|\(detail)|\(previous)")
     }
 
-    /// Appends a record (in the caller's transaction).
+    /// Appends a record to the caller's transaction. In a write transaction it is chained when the
+    /// transaction is about to commit (`flush`): a lane's head is then locked only for the last moments
+    /// of the transaction, and lanes are always locked in the same order (no deadlocks between lanes).
     static func append(actor: String, action: String, subject: String, detail: String, now: Instant, in db: any SQLExecutor) throws {
-        let lane = lane(of: subject)
-        guard let head = try db.queryOne("SELECT seq, hash FROM audit_heads WHERE lane = ? FOR UPDATE", [.integer(lane)]) else {
-            throw StoreError.decoding("audit lane \(lane) has no head")
+        let record = PendingAudit.Record(lane: lane(of: subject), at: now, actor: actor, action: action, subject: subject, detail: detail)
+        if let pending = db.pendingAudit {
+            pending.add(record)
+        } else {
+            try chain([record], in: db)
         }
-        let seq = try head.int64("seq") + 1
-        let previous = try head.string("hash")
-        let hash = hash(lane: lane, seq: seq, at: now, actor: actor, action: action, subject: subject, detail: detail, previous: previous)
-        try db.execute(
-            "INSERT INTO audit_log (lane, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [.integer(lane), .integer(seq), .instant(now), .text(actor), .text(action), .text(subject), .text(detail), .text(previous), .text(hash)]
-        )
-        try db.execute("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(hash), .integer(lane)])
+    }
+
+    /// Chains the transaction's waiting records, lane by lane in lane order, in the order they were
+    /// appended.
+    static func flush(_ db: any SQLExecutor) throws {
+        guard let records = db.pendingAudit?.take(), !records.isEmpty else { return }
+        try chain(records, in: db)
+    }
+
+    private static func chain(_ records: [PendingAudit.Record], in db: any SQLExecutor) throws {
+        for lane in Set(records.map(\.lane)).sorted() {
+            guard let head = try db.queryOne("SELECT seq, hash FROM audit_heads WHERE lane = ? FOR UPDATE", [.integer(lane)]) else {
+                throw StoreError.decoding("audit lane \(lane) has no head")
+            }
+            var seq = try head.int64("seq")
+            var previous = try head.string("hash")
+            var values: [SQLValue] = []
+            for record in records where record.lane == lane {
+                seq += 1
+                let hash = hash(
+                    lane: lane, seq: seq, at: record.at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail,
+                    previous: previous)
+                values += [
+                    .integer(lane), .integer(seq), .instant(record.at), .text(record.actor), .text(record.action), .text(record.subject),
+                    .text(record.detail), .text(previous), .text(hash),
+                ]
+                previous = hash
+            }
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: values.count / 9).joined(separator: ", ")
+            try db.execute("INSERT INTO audit_log (lane, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES \(rows)", values)
+            try db.execute("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)])
+        }
     }
 
     /// Appends a record whose detail is a value encoded with Yibao's JSON (sorted keys).
@@ -173,5 +202,29 @@ extension Store {
     /// member viewing a member's records).
     public func audit(actor: String, action: String, subject: String, detail: [String: String] = [:]) async throws {
         try await write { db, now in try AuditRepository.append(actor: actor, action: action, subject: subject, value: detail, now: now, in: db) }
+    }
+}
+
+/// A write transaction's audit records waiting to be chained at commit.
+public final class PendingAudit: Sendable {
+    struct Record: Sendable {
+        let lane: Int64
+        let at: Instant
+        let actor: String
+        let action: String
+        let subject: String
+        let detail: String
+    }
+
+    private let records = Mutex<[Record]>([])
+
+    init() {}
+
+    func add(_ record: Record) { records.withLock { $0.append(record) } }
+
+    func take() -> [Record] {
+        records.withLock { records in
+            defer { records = [] }; return records
+        }
     }
 }

@@ -17,6 +17,29 @@ enum LedgerRepository {
         let postings: [String: Int64]
     }
 
+    /// The platform's own accounts (funds, what is owed to institutions, channels, contributions, credit
+    /// partners) are touched by nearly every settlement. On PostgreSQL one row each would make every
+    /// settlement wait for the previous one's commit, so each is kept in `slots` rows (`fund:…#0` …
+    /// `#15`); an entry posts to the slot its id hashes to, and the account's balance is the sum of its
+    /// slots. Personal accounts and credit lines (one person's, checked against) stay one row.
+    static let slots: UInt64 = 16
+
+    /// Whether an account kind is kept in slots.
+    static func isSlotted(_ kind: AccountKind) -> Bool { kind != .personal && kind != .creditLine }
+
+    /// The row an entry's posting to an account goes to.
+    static func storageKey(_ account: AccountID, entry: String) -> String {
+        guard isSlotted(account.kind) else { return account.key }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in entry.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return account.key + "#" + String(hash % slots)
+    }
+
+    /// The account a stored row belongs to (its slot suffix removed).
+    static func account(storageKey: String) -> AccountID? {
+        AccountID(key: storageKey.firstIndex(of: "#").map { String(storageKey[..<$0]) } ?? storageKey)
+    }
+
     /// Posts an entry: the entry row, every account's balance (created on first use), the postings,
     /// and the audit record. A posting that would take a personal account below zero (or below what is
     /// on hold) fails the database's CHECK constraint, which rolls the whole transaction back.
@@ -33,37 +56,52 @@ enum LedgerRepository {
         )
         // Create accounts on first use at zero, then apply every delta in one statement. (SQLite checks
         // CHECK constraints on the row an upsert would insert, so deltas cannot ride in the INSERT.)
-        let rows = Array(repeating: "(?, ?, ?, 0, 0, ?, ?)", count: entry.postings.count).joined(separator: ", ")
-        try db.execute(
-            "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows) ON CONFLICT (id) DO NOTHING",
-            entry.postings.flatMap { posting -> [SQLValue] in
-                [
-                    .text(posting.account.key), .text(posting.account.kind.rawValue), .text(posting.account.owner), .instant(entry.at),
-                    .instant(entry.at),
-                ]
+        let keys = entry.postings.map { storageKey($0.account, entry: entry.id) }
+        // Apply every delta in one statement; accounts used for the first time are created at zero and
+        // then updated. (SQLite checks CHECK constraints on the row an upsert would insert, so deltas
+        // cannot ride in an INSERT.)
+        func apply(_ pairs: [(String, Posting)]) throws -> Int {
+            let cases = Array(repeating: "WHEN ? THEN ?", count: pairs.count).joined(separator: " ")
+            let marks = Array(repeating: "?", count: pairs.count).joined(separator: ", ")
+            do {
+                return try db.execute(
+                    "UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, updated_at = ? WHERE id IN (\(marks))",
+                    pairs.flatMap { [SQLValue.text($0.0), .money($0.1.amount)] } + [.instant(entry.at)] + pairs.map { .text($0.0) }
+                )
+            } catch StoreError.constraint(let detail) {
+                throw LedgerViolation.wouldOverdraw(entry: entry.id, detail: detail)
             }
-        )
-        let cases = Array(repeating: "WHEN ? THEN ?", count: entry.postings.count).joined(separator: " ")
-        let keys = Array(repeating: "?", count: entry.postings.count).joined(separator: ", ")
-        do {
-            let changed = try db.execute(
-                "UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, updated_at = ? WHERE id IN (\(keys))",
-                entry.postings.flatMap { [SQLValue.text($0.account.key), .money($0.amount)] } + [.instant(entry.at)]
-                    + entry.postings.map { .text($0.account.key) }
+        }
+        let pairs = Array(zip(keys, entry.postings))
+        if try apply(pairs) != pairs.count {
+            let existing = Set(
+                try db.query(
+                    "SELECT id FROM accounts WHERE id IN (\(Array(repeating: "?", count: keys.count).joined(separator: ", ")))",
+                    keys.map { .text($0) }
+                )
+                .map { try $0.string("id") })
+            let missing = pairs.filter { !existing.contains($0.0) }
+            let rows = Array(repeating: "(?, ?, ?, 0, 0, ?, ?)", count: missing.count).joined(separator: ", ")
+            try db.execute(
+                "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows) ON CONFLICT (id) DO NOTHING",
+                missing.flatMap { key, posting -> [SQLValue] in
+                    [.text(key), .text(posting.account.kind.rawValue), .text(posting.account.owner), .instant(entry.at), .instant(entry.at)]
+                }
             )
-            precondition(changed == entry.postings.count, "every posted account exists")
-        } catch StoreError.constraint(let detail) {
-            throw LedgerViolation.wouldOverdraw(entry: entry.id, detail: detail)
+            let changed = try apply(missing)
+            precondition(changed == missing.count, "every posted account exists")
         }
         let postingRows = Array(repeating: "(?, ?, ?)", count: entry.postings.count).joined(separator: ", ")
         try db.execute(
             "INSERT INTO postings (entry_id, account_id, amount) VALUES \(postingRows)",
-            entry.postings.flatMap { [SQLValue.text(entry.id), .text($0.account.key), .money($0.amount)] }
+            zip(keys, entry.postings).flatMap { [SQLValue.text(entry.id), .text($0), .money($1.amount)] }
         )
     }
 
-    /// Creates an account with a zero balance if it does not exist.
+    /// Creates an account with a zero balance if it does not exist (slotted accounts are created slot
+    /// by slot as entries post to them).
     static func ensure(_ account: AccountID, now: Instant, in db: any SQLExecutor) throws {
+        guard !isSlotted(account.kind) else { return }
         try db.execute(
             "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (id) DO NOTHING",
             [.text(account.key), .text(account.kind.rawValue), .text(account.owner), .instant(now), .instant(now)]
@@ -72,6 +110,7 @@ enum LedgerRepository {
 
     /// Reads (and on PostgreSQL locks until commit) an account's balance; zero for an account not yet created.
     static func lockBalance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+        if isSlotted(account.kind) { return try balance(account, in: db) }
         guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ? FOR UPDATE", [.text(account.key)]) else {
             return Balance(balance: .zero, held: .zero)
         }
@@ -80,6 +119,13 @@ enum LedgerRepository {
 
     /// Reads an account's balance without locking.
     static func balance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+        if isSlotted(account.kind) {
+            // "#" sorts before "$": the slots of an account are exactly the ids in [key#, key$).
+            let row = try db.queryOne(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS balance, CAST(COALESCE(SUM(held), 0) AS BIGINT) AS held FROM accounts WHERE id >= ? AND id < ?",
+                [.text(account.key + "#"), .text(account.key + "$")])
+            return Balance(balance: try row?.money("balance") ?? .zero, held: try row?.money("held") ?? .zero)
+        }
         guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ?", [.text(account.key)]) else {
             return Balance(balance: .zero, held: .zero)
         }
@@ -101,7 +147,7 @@ enum LedgerRepository {
             "SELECT p.account_id, p.amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id WHERE e.reference = ? ORDER BY p.account_id",
             [.text(reference)]
         ).map { row in
-            guard let account = AccountID(key: try row.string("account_id")) else { throw StoreError.decoding("account id") }
+            guard let account = LedgerRepository.account(storageKey: try row.string("account_id")) else { throw StoreError.decoding("account id") }
             return Posting(account, try row.money("amount"))
         }
     }

@@ -11,7 +11,7 @@ enum VisitRepository {
                 """,
                 [
                     .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
-                    .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)),
+                    .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.storageString(visit.lines)),
                     .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
                     .text(visit.paymentAuthority.rawValue), .text(deviceID), .text(visit.payerNumber),
                 ]
@@ -26,9 +26,22 @@ enum VisitRepository {
         try db.execute(
             "UPDATE visits SET state = ?, lines = ?, line_count = ?, total = ?, settlement_id = ?, updated_at = ? WHERE id = ?",
             [
-                .text(visit.state.rawValue), .text(try YibaoJSON.string(visit.lines)), .int(visit.lines.count), .money(visit.total),
+                .text(visit.state.rawValue), .text(try YibaoJSON.storageString(visit.lines)), .int(visit.lines.count), .money(visit.total),
                 .text(visit.settlementId), .instant(now), .text(visit.id),
             ]
+        )
+    }
+
+    /// How a visit's cash part is collected.
+    static func paymentAuthority(_ id: String, in db: any SQLExecutor) throws -> PaymentAuthority? {
+        try db.queryOne("SELECT payment_authority FROM visits WHERE id = ?", [.text(id)])?.enumeration("payment_authority")
+    }
+
+    /// Moves a visit to another state (paying, settled, open again) without rewriting its lines.
+    static func updateState(_ id: String, state: VisitState, settlementId: String?, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE visits SET state = ?, settlement_id = ?, updated_at = ? WHERE id = ?",
+            [.text(state.rawValue), .text(settlementId), .instant(now), .text(id)]
         )
     }
 
@@ -47,7 +60,7 @@ enum VisitRepository {
         Visit(
             id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
             category: try row.enumeration("category"), hospitalVisitNumber: try row.string("hospital_visit_number"),
-            state: try row.enumeration("state"), lines: try YibaoJSON.decode([LineSplit].self, from: try row.string("lines")),
+            state: try row.enumeration("state"), lines: try YibaoJSON.decodeStored([LineSplit].self, from: try row.string("lines")),
             settlementId: try row.optionalString("settlement_id"), openedAt: try row.instant("opened_at"),
             paymentAuthority: try row.enumeration("payment_authority"), payerNumber: try row.optionalString("payer_number")
         )
@@ -69,7 +82,8 @@ enum SettlementRepository {
                 .text(record.institution.code), .text(record.personNumber), .text(record.mutualAidPayer), .text(record.insuranceRegion.value),
                 .text(record.insuranceType.rawValue), .int(record.year), .text(record.pool.rawValue), .text(record.category.rawValue),
                 .money(record.breakdown.totalAmount), .money(record.breakdown.fundTotal), .money(record.breakdown.accountPaid),
-                .money(record.breakdown.cashPaid), .text(try YibaoJSON.string(stored)), .instant(record.settledAt), .text(record.fundingSource?.id),
+                .money(record.breakdown.cashPaid), .text(try YibaoJSON.storageString(stored)), .instant(record.settledAt),
+                .text(record.fundingSource?.id),
             ]
         )
     }
@@ -79,7 +93,7 @@ enum SettlementRepository {
         let filter = institution == nil ? "" : " AND institution_code = ?"
         let arguments: [SQLValue] = institution.map { [.text(id), .text($0)] } ?? [.text(id)]
         return try db.queryOne(
-            "SELECT document, reversed_by FROM settlements WHERE id = ?\(filter)\(lock ? " FOR UPDATE" : "")", arguments
+            "SELECT document, state, reversed_by FROM settlements WHERE id = ?\(filter)\(lock ? " FOR UPDATE" : "")", arguments
         ).map(decode)
     }
 
@@ -89,8 +103,19 @@ enum SettlementRepository {
         stored.reversedBy = nil
         try db.execute(
             "UPDATE settlements SET state = ?, document = ? WHERE id = ? AND state = 'pending'",
-            [.text(record.state.rawValue), .text(try YibaoJSON.string(stored)), .text(record.id)]
+            [.text(record.state.rawValue), .text(try YibaoJSON.storageString(stored)), .text(record.id)]
         )
+    }
+
+    /// Completes a pending settlement by its state alone: the stored document keeps `pending`, and every
+    /// read takes the state from the column (see `decode`), so completion writes no document.
+    static func complete(_ id: String, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE settlements SET state = 'completed' WHERE id = ? AND state = 'pending'", [.text(id)])
+    }
+
+    /// The state of a settlement, locking its row.
+    static func lockState(_ id: String, in db: any SQLExecutor) throws -> SettlementState? {
+        try db.queryOne("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)])?.enumeration("state")
     }
 
     /// Pending settlements created before `before`.
@@ -108,7 +133,7 @@ enum SettlementRepository {
     /// The refunds of a settlement, oldest first.
     static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
         try db.query(
-            "SELECT document, reversed_by FROM settlements WHERE original_id = ? AND kind = 'refund' ORDER BY created_at, id", [.text(id)]
+            "SELECT document, state, reversed_by FROM settlements WHERE original_id = ? AND kind = 'refund' ORDER BY created_at, id", [.text(id)]
         ).map(decode)
     }
 
@@ -117,7 +142,8 @@ enum SettlementRepository {
     }
 
     static func decode(_ row: SQLRow) throws -> SettlementRecord {
-        var record = try YibaoJSON.decode(SettlementRecord.self, from: try row.string("document"))
+        var record = try YibaoJSON.decodeStored(SettlementRecord.self, from: try row.string("document"))
+        record.state = try row.enumeration("state")
         record.reversedBy = try row.optionalString("reversed_by")
         return record
     }

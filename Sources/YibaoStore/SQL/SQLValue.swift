@@ -117,6 +117,10 @@ public protocol SQLExecutor {
     /// Runs a statement and returns the number of rows it changed.
     @discardableResult
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
+
+    /// The write transaction's audit records waiting to be chained just before it commits (nil in
+    /// reads). See `AuditRepository`.
+    var pendingAudit: PendingAudit? { get }
 }
 
 extension SQLExecutor {

@@ -24,7 +24,7 @@ public final class SQLiteBackend: StoreBackend {
     public let dialect = SQLDialect.sqlite
     private let pool: DatabasePool
     private let queue = WriteQueue()
-    private let writer: Task<Void, Never>
+    private let finished = DispatchSemaphore(value: 0)
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, durability: Durability = .power, readers: Int = 4) throws {
@@ -45,11 +45,18 @@ public final class SQLiteBackend: StoreBackend {
         }
         let pool = self.pool
         let queue = self.queue
-        writer = Task.detached {
-            while let batch = await queue.next(max: SQLiteBackend.batchSizeMax) {
-                await SQLiteBackend.run(batch, on: pool)
+        let finished = self.finished
+        // The writer is a dedicated thread, not a task: it must not wait for a turn on the cooperative
+        // pool between batches while request handlers keep it busy.
+        let thread = Thread {
+            while let batch = queue.next(max: SQLiteBackend.batchSizeMax) {
+                SQLiteBackend.run(batch, on: pool)
             }
+            finished.signal()
         }
+        thread.name = "yibao.sqlite.writer"
+        thread.qualityOfService = .userInitiated
+        thread.start()
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
@@ -57,7 +64,9 @@ public final class SQLiteBackend: StoreBackend {
             // A throwing job is rolled back to its savepoint (see `run`): the error must propagate out of
             // `work` for `WriteJob` to see it.
             let job = WriteJob { db in
-                let value = try work(SQLiteExecutor(db: db))
+                let executor = SQLiteExecutor(db: db, pendingAudit: PendingAudit())
+                let value = try work(executor)
+                try AuditRepository.flush(executor)
                 return { continuation.resume(returning: value) }
             } fail: { error in
                 continuation.resume(throwing: error)
@@ -79,15 +88,21 @@ public final class SQLiteBackend: StoreBackend {
     }
 
     public func close() async {
-        queue.close()
-        await writer.value
+        guard queue.close() else { return }
+        let finished = self.finished
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                finished.wait()
+                continuation.resume()
+            }
+        }
         try? pool.close()
     }
 
     /// Runs a batch: one transaction, a savepoint per job; continuations resume after the commit.
-    private static func run(_ batch: [WriteJob], on pool: DatabasePool) async {
+    private static func run(_ batch: [WriteJob], on pool: DatabasePool) {
         do {
-            let completions: [@Sendable () -> Void] = try await pool.writeWithoutTransaction { db in
+            let completions: [@Sendable () -> Void] = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 var completions: [@Sendable () -> Void] = []
                 completions.reserveCapacity(batch.count)
@@ -142,67 +157,51 @@ struct WriteJob: Sendable {
     func run(_ db: Database) -> Completion { body(db) }
 }
 
-/// The queue in front of the single writer.
+/// The queue in front of the single writer thread.
 final class WriteQueue: Sendable {
     private struct State {
         var jobs: [WriteJob] = []
-        var waiter: CheckedContinuation<[WriteJob]?, Never>?
         var closed = false
     }
 
     private let state = Mutex(State())
-
-    private enum Arrival {
-        case closed
-        case queued
-        case handed(CheckedContinuation<[WriteJob]?, Never>)
-    }
+    private let ready = DispatchSemaphore(value: 0)
 
     /// Adds a job; false when the queue is closed.
     func enqueue(_ job: WriteJob) -> Bool {
-        let arrival = state.withLock { state -> Arrival in
-            if state.closed { return .closed }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return .handed(waiter)
-            }
+        let queued = state.withLock { state -> Bool in
+            if state.closed { return false }
             state.jobs.append(job)
-            return .queued
-        }
-        switch arrival {
-        case .closed: return false
-        case .queued: return true
-        case .handed(let waiter):
-            waiter.resume(returning: [job])
             return true
         }
+        if queued { ready.signal() }
+        return queued
     }
 
-    /// Waits for jobs and takes up to `max` of them; nil once closed and drained.
-    func next(max: Int) async -> [WriteJob]? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[WriteJob]?, Never>) in
-            let ready: [WriteJob]?? = state.withLock { state in
+    /// Blocks the writer thread until jobs are waiting and takes up to `max` of them; nil once closed
+    /// and drained.
+    func next(max: Int) -> [WriteJob]? {
+        while true {
+            let taken: [WriteJob]?? = state.withLock { state in
                 if !state.jobs.isEmpty {
                     let taken = Array(state.jobs.prefix(max))
                     state.jobs.removeFirst(taken.count)
                     return .some(taken)
                 }
-                if state.closed { return .some(nil) }
-                state.waiter = continuation
-                return .none
+                return state.closed ? .some(nil) : .none
             }
-            if let ready { continuation.resume(returning: ready) }
+            if let taken { return taken }
+            ready.wait()
         }
     }
 
-    /// Stops accepting jobs; the writer drains what is queued and ends.
-    func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<[WriteJob]?, Never>? in
-            state.closed = true
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
+    /// Stops accepting jobs; the writer drains what is queued and ends. False when already closed.
+    func close() -> Bool {
+        let first = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
         }
-        waiter?.resume(returning: nil)
+        if first { ready.signal() }
+        return first
     }
 }

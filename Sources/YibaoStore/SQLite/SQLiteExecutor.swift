@@ -4,6 +4,7 @@ import YibaoCore
 /// Runs SQL on a GRDB connection with cached prepared statements.
 struct SQLiteExecutor: SQLExecutor {
     let db: Database
+    var pendingAudit: PendingAudit? = nil
     var dialect: SQLDialect { .sqlite }
 
     func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {

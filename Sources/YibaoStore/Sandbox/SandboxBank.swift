@@ -82,26 +82,35 @@ public final class SandboxBank: PaymentChannel {
         holderIDNumber: String, holderName: String, kind: CardKind, balance: Money = .zero, creditLimit: Money = .zero,
         singleLimit: Money? = nil, number chosen: String? = nil
     ) async throws -> Card {
+        let clock = self.clock
+        return try await backend.write { db in
+            try SandboxBank.insertCard(
+                holderIDNumber: holderIDNumber, holderName: holderName, kind: kind, balance: balance, creditLimit: creditLimit,
+                singleLimit: singleLimit, number: chosen, now: clock.now(), in: db
+            )
+        }
+    }
+
+    /// Issues a card inside a transaction on the bank's tables (bulk seeding).
+    static func insertCard(
+        holderIDNumber: String, holderName: String, kind: CardKind, balance: Money, creditLimit: Money = .zero, singleLimit: Money? = nil,
+        number chosen: String? = nil, now: Instant, in db: any SQLExecutor
+    ) throws -> Card {
         let number = chosen ?? SandboxBank.cardNumber(bin: kind == .debit ? "622848" : "625807")
         let card = Card(
             number: number, token: "sbx_" + Secrets.randomToken(bytes: 18), kind: kind, bank: "沙箱银行 Sandbox Bank", balance: balance,
             creditLimit: creditLimit, used: .zero, held: .zero, singleLimit: singleLimit, status: "active"
         )
-        let holderHash = Secrets.sha256Hex(holderIDNumber.uppercased())
-        let clock = self.clock
-        try await backend.write { db in
-            let now = clock.now()
-            try db.execute(
-                """
-                INSERT INTO sandbox_cards (number, token, holder_id_hash, holder_name, kind, bank, balance, credit_limit, used, held, single_limit,
-                status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'active', ?, ?)
-                """,
-                [
-                    .text(card.number), .text(card.token), .text(holderHash), .text(Masking.name(holderName)), .text(kind.rawValue), .text(card.bank),
-                    .money(balance), .money(creditLimit), .money(singleLimit), .instant(now), .instant(now),
-                ]
-            )
-        }
+        try db.execute(
+            """
+            INSERT INTO sandbox_cards (number, token, holder_id_hash, holder_name, kind, bank, balance, credit_limit, used, held, single_limit,
+            status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'active', ?, ?)
+            """,
+            [
+                .text(card.number), .text(card.token), .text(Secrets.sha256Hex(holderIDNumber.uppercased())), .text(Masking.name(holderName)),
+                .text(kind.rawValue), .text(card.bank), .money(balance), .money(creditLimit), .money(singleLimit), .instant(now), .instant(now),
+            ]
+        )
         return card
     }
 

@@ -52,10 +52,13 @@ extension Store {
         let ids = self.ids
         let visitID = ids.next("V")
         let scope = "code-settle:" + institution.code
+        // The code's cryptography runs on a reader; the writer only spends it. A retry whose code was
+        // spent by the first attempt is answered from its idempotency key before the code is looked at.
+        let verified = try? await read { db, now in try Store.verifyCode(request.code, cipher: cipher, now: now, in: db) }
         let phase: SettlePhase = try await write { db, now in
             if let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
             let visit = try Store.openCodeVisit(
-                request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, in: db)
+                request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, verified: verified, in: db)
             let phase = try Store.settleLocally(
                 visit, institution: institution, useAccount: request.useAccount ?? true, cipher: cipher, reference: reference, ids: ids, now: now,
                 in: db
@@ -91,9 +94,11 @@ extension Store {
 
     static func openCodeVisit(
         _ request: CodeVisitRequest, id: String, institution: Institution, cipher: PersonalDataCipher, reference: ReferenceCache, now: Instant,
-        in db: any SQLExecutor
+        verified: VerifiedCode? = nil, in db: any SQLExecutor
     ) throws -> Visit {
-        let device = try spendCode(request.code, institution: institution.code, cipher: cipher, now: now, in: db)
+        let device =
+            try verified.map { try spendVerified($0, institution: institution.code, now: now, in: db) }
+            ?? spendCode(request.code, institution: institution.code, cipher: cipher, now: now, in: db)
         var patient = device.personNumber
         var payer: String?
         if let member = request.forPersonNumber, member != device.personNumber {

@@ -114,7 +114,7 @@ extension Store {
                 guard let last = rows.last else { break }
                 for row in rows {
                     settlements += 1
-                    let record = try YibaoJSON.decode(SettlementRecord.self, from: try row.string("document"))
+                    let record = try YibaoJSON.decodeStored(SettlementRecord.self, from: try row.string("document"))
                     if let broken = record.breakdown.brokenIdentity() { add("settlement identity", record.id, broken) }
                     if Money.sum(record.lines.map(\.split.amount)) != record.breakdown.totalAmount {
                         add(

@@ -217,8 +217,15 @@ extension Store {
         }
     }
 
-    /// Resolves a scanned code inside a transaction: the device's owner, spending the (device, step).
-    static func spendCode(_ code: String, institution: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> Device {
+    /// A code verified by its cryptography: the device and the time step it was made in.
+    struct VerifiedCode: Sendable {
+        let device: Device
+        let step: Int64
+    }
+
+    /// Verifies a scanned code (parse, device, decrypt the secret, the one-time password over the
+    /// accepted steps) without spending it. Runs on a reader, off the single writer's critical path.
+    static func verifyCode(_ code: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> VerifiedCode {
         guard let parsed = VoucherCode.parse(code) else {
             throw Refusal(.codeMalformed, "this is not a Yibao e-voucher code (21 digits starting 88); scan again", field: "code")
         }
@@ -235,11 +242,31 @@ extension Store {
         case .expired:
             throw Refusal(.codeExpired, "the code has expired; ask the patient to show the current one", field: "code")
         case .current(let step):
-            guard try DeviceRepository.spend(device: device.id, step: step, institution: institution, now: now, in: db) else {
-                throw Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
-            }
-            return device
+            return VerifiedCode(device: device, step: step)
         }
+    }
+
+    /// Spends a verified code inside the transaction that uses it: the device must still be enrolled,
+    /// the step still accepted now, and the (device, step) not spent before.
+    static func spendVerified(_ verified: VerifiedCode, institution: String, now: Instant, in db: any SQLExecutor) throws -> Device {
+        guard let row = try db.queryOne("SELECT revoked_at FROM devices WHERE id = ?", [.text(verified.device.id)]) else {
+            throw Refusal(.codeInvalid, "the code does not verify", field: "code")
+        }
+        if try row.optionalInstant("revoked_at") != nil {
+            throw Refusal(.codeRevoked, "the phone that shows this code was removed by its owner", field: "code")
+        }
+        if verified.step < VoucherCode.step(at: now) - VoucherCode.stepsAccepted {
+            throw Refusal(.codeExpired, "the code has expired; ask the patient to show the current one", field: "code")
+        }
+        guard try DeviceRepository.spend(device: verified.device.id, step: verified.step, institution: institution, now: now, in: db) else {
+            throw Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
+        }
+        return verified.device
+    }
+
+    /// Resolves a scanned code inside a transaction: the device's owner, spending the (device, step).
+    static func spendCode(_ code: String, institution: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> Device {
+        try spendVerified(try verifyCode(code, cipher: cipher, now: now, in: db), institution: institution, now: now, in: db)
     }
 
     // MARK: Funding sources

@@ -33,7 +33,7 @@ extension Store {
         }
         switch decision {
         case .approved:
-            return try await completePayment(id: record.id)
+            return try await completePayment(id: record.id, pending: record)
         case .declined(let reason):
             throw Store.declineRefusal(try await declinePayment(id: record.id, reason: reason, state: .declined))
         }
@@ -74,36 +74,40 @@ extension Store {
         }
     }
 
-    /// Completes a pending settlement whose cash part the channel authorised.
-    func completePayment(id: String) async throws -> SettlementRecord {
+    /// Completes a pending settlement whose cash part the channel authorised. `pending` is the record
+    /// as this process wrote it (it never changes but for its state), which spares reading it back.
+    func completePayment(id: String, pending: SettlementRecord? = nil) async throws -> SettlementRecord {
         let cipher = self.cipher
-        let reference = self.reference
         let ids = self.ids
         let channelName = channel.name
         let record: SettlementRecord = try await write { db, now in
-            guard var record = try SettlementRepository.find(id: id, institution: nil, lock: true, in: db) else {
-                throw StoreError.decoding("settlement \(id) vanished")
+            guard let state = try SettlementRepository.lockState(id, in: db) else { throw StoreError.decoding("settlement \(id) vanished") }
+            guard state == .pending else {
+                guard let resolved = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                    throw StoreError.decoding("settlement \(id) vanished")
+                }
+                return resolved
             }
-            guard record.state == .pending else { return record }
-            guard var visit = try VisitRepository.find(id: record.visitId, institution: record.institution.code, lock: true, in: db),
-                let institution = try reference.institution(record.institution.code, now: now, in: db),
-                let person = try PeopleRepository.find(number: record.personNumber, cipher: cipher, in: db)
-            else { throw StoreError.decoding("parties of \(id) missing") }
-            let accumulators = try AccumulatorRepository.lock(person: person.number, year: record.year, pool: record.pool, in: db)
-            try LedgerRepository.hold(.personal(person.number), delta: -record.ownAccountPaid, now: now, in: db)
+            var record =
+                try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db)
+                ?? {
+                    throw StoreError.decoding("settlement \(id) vanished")
+                }()
+            let accumulators = try AccumulatorRepository.lock(person: record.personNumber, year: record.year, pool: record.pool, in: db)
+            try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
             if let binder = record.mutualAidPayer {
                 try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
             }
             try AccumulatorRepository.save(
-                accumulators.adding(record.accumulatorDelta), person: person.number, year: record.year, pool: record.pool, in: db)
+                accumulators.adding(record.accumulatorDelta), person: record.personNumber, year: record.year, pool: record.pool, in: db)
             let calculation = SettlementCalculation(
                 breakdown: record.breakdown, lines: record.lines, details: record.details, accumulatorDelta: record.accumulatorDelta,
-                pool: record.pool,
-                trace: record.trace
+                pool: record.pool, trace: record.trace
             )
             let line = try CreditBook.line(paying: record, lock: true, in: db)
             let movements = SettlementPostings.movements(
-                calculation, person: person, institution: institution, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName,
+                calculation, personNumber: record.personNumber, region: record.insuranceRegion, insuranceType: record.insuranceType,
+                institutionCode: record.institution.code, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName,
                 creditLine: line.map { ($0.id, $0.partner) }
             )
             if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
@@ -116,19 +120,16 @@ extension Store {
                 )
             }
             record.state = .completed
-            record.trace.append("现金 cash \(record.breakdown.cashPaid) authorised by the bank at \(now)")
-            try SettlementRepository.resolve(record, in: db)
-            visit.state = .settled
-            try VisitRepository.update(visit, now: now, in: db)
-            try PaymentLockRepository.release(person: person.number, settlement: record.id, in: db)
+            try SettlementRepository.complete(record.id, in: db)
+            try VisitRepository.updateState(record.visitId, state: .settled, settlementId: record.id, now: now, in: db)
+            try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
             try ChannelOperationRepository.enqueue(
                 id: ids.next("CO"), channel: channelName, kind: .capture, reference: record.id, refundReference: nil,
                 amount: record.breakdown.cashPaid, now: now, in: db
             )
             try Events.settlement(
-                record, receiptCode: Store.receiptCode(record, cipher: cipher), frictionless: visit.paymentAuthority == .frictionless, ids: ids,
-                now: now,
-                in: db)
+                record, receiptCode: Store.receiptCode(record, cipher: cipher),
+                frictionless: try VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless, ids: ids, now: now, in: db)
             return record
         }
         await processChannelOperations(reference: record.id)
@@ -143,11 +144,7 @@ extension Store {
                 throw StoreError.decoding("settlement \(id) vanished")
             }
             guard record.state == .pending else { return record }
-            if var visit = try VisitRepository.find(id: record.visitId, institution: record.institution.code, lock: true, in: db) {
-                visit.state = .open
-                visit.settlementId = nil
-                try VisitRepository.update(visit, now: now, in: db)
-            }
+            try VisitRepository.updateState(record.visitId, state: .open, settlementId: nil, now: now, in: db)
             try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
             if let binder = record.mutualAidPayer {
                 try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)

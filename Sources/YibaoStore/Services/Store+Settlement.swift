@@ -347,7 +347,7 @@ extension Store {
             record.trace.append("现金 cash \(calculation.breakdown.cashPaid) to collect from \(source.bank) \(source.masked)")
             try SettlementRepository.insert(record, in: db)
             visit.state = .paying
-            try VisitRepository.update(visit, now: now, in: db)
+            try VisitRepository.updateState(visit.id, state: .paying, settlementId: visit.settlementId, now: now, in: db)
             try PaymentLockRepository.take(person: person.number, settlement: record.id, now: now, in: db)
             try LedgerRepository.hold(.personal(person.number), delta: record.ownAccountPaid, now: now, in: db)
             if let binder = mutualAidPayer {
@@ -357,7 +357,7 @@ extension Store {
         }
         try SettlementRepository.insert(record, in: db)
         visit.state = .settled
-        try VisitRepository.update(visit, now: now, in: db)
+        try VisitRepository.updateState(visit.id, state: .settled, settlementId: visit.settlementId, now: now, in: db)
         try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
         let movements = SettlementPostings.movements(
             calculation, person: person, institution: institution, mutualAidFrom: mutualAidPayer, cashChannel: nil)
@@ -408,7 +408,7 @@ extension Store {
             try SettlementRepository.markReversed(original.id, by: record.id, in: db)
             visit.state = .open
             visit.settlementId = nil
-            try VisitRepository.update(visit, now: now, in: db)
+            try VisitRepository.updateState(visit.id, state: .open, settlementId: nil, now: now, in: db)
             try AccumulatorRepository.save(
                 accumulators.adding(record.accumulatorDelta), person: original.personNumber, year: original.year, pool: original.pool, in: db
             )

@@ -223,7 +223,7 @@ extension Store {
                 arguments += [.integer(after.0), .integer(after.0), .text(after.1)]
             }
             let rows = try db.query(
-                "SELECT id, created_at, document, reversed_by FROM settlements WHERE \(clauses.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)",
+                "SELECT id, created_at, document, state, reversed_by FROM settlements WHERE \(clauses.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)",
                 arguments
             )
             var items: [PurchasedItem] = []
