@@ -9,6 +9,8 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "Sources", "YibaoServer", "A
 def ref(name): return {"$ref": f"#/components/schemas/{name}"}
 def arr(items): return {"type": "array", "items": items}
 def obj(props, required=(), extra=True, description=None):
+    # An optional property may also be sent as null (the server treats null as absent).
+    props = {k: (v if k in required else {"anyOf": [v, {"type": "null"}]}) for k, v in props.items()}
     o = {"type": "object", "properties": props}
     if required: o["required"] = list(required)
     if not extra: o["additionalProperties"] = False
