@@ -650,7 +650,7 @@ struct LoadVerify: AsyncParsableCommand {
         let store = try await data.openStore()
         // Finish what a crash left pending first, as the server's background work would.
         await store.resolvePendingPayments(olderThanSeconds: 0)
-        await store.processChannelOperations(limit: 100_000)
+        await store.processChannelOperations(limit: 100_000, takeOverLeases: true)
         var ids: [String] = []
         for file in acked { ids += try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init) }
         let report = try await store.loadCheck(acknowledged: ids)

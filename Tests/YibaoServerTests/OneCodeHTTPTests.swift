@@ -129,6 +129,33 @@ struct OneCodeHTTPTests {
         }
     }
 
+    @Test("expired codes from a slow queue count against their phone, not the hospital; guesses count against both")
+    func expiredCodesDoNotLockTheHospital() async throws {
+        try await H.withApp { client, harness in
+            let phone = try await PatientFlow.signUp(client, harness, bindCard: false)
+            func open(_ code: String, _ number: String) async throws -> Int {
+                try await client.send(
+                    .post, "/v1/visits", token: H.hospitalToken, json: #"{"code":"\#(code)","category":"11","hospital_visit_number":"\#(number)"}"#
+                ).status.code
+            }
+            // act: four codes the patient showed five minutes ago, then 59 guesses at unknown phones.
+            for attempt in 0..<4 {
+                #expect(try await open(phone.code(harness, offsetSeconds: -300 - Int64(attempt) * 30), "EX\(attempt)") == 422)
+            }
+            for attempt in 0..<59 {
+                let forged = "88" + String(format: "%010d", 9_000_000_000 + attempt) + "12345678"
+                #expect(try await open(forged + String(Luhn.checkDigit(forged)), "GX\(attempt)") == 422)
+            }
+
+            // verify: 59 failures that look like guessing: the hospital is still served…
+            #expect(try await open(phone.code(harness), "OK1") == 201)
+            // …and one more guess reaches the limit of 60: the hospital's next code is refused with 429.
+            let forged = "88" + "9100000000" + "12345678"
+            #expect(try await open(forged + String(Luhn.checkDigit(forged)), "GX-last") == 422)
+            #expect(try await open(phone.code(harness), "OK2") == 429)
+        }
+    }
+
     @Test("a patient sees only their own receipts; sign-out ends the session")
     func ownReceiptsOnly() async throws {
         try await H.withApp { client, harness in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import YibaoCore
 
@@ -198,6 +199,54 @@ struct WalletStoreTests {
             let receipt = store.receipt(for: record)
             #expect(try await store.verifyReceipt(id: record.id, code: receipt.verificationCode, claimedAmount: .yuan(50)).authentic)
             #expect(!(try await store.verifyReceipt(id: record.id, code: receipt.verificationCode, claimedAmount: .yuan(5))).authentic)
+        }
+    }
+
+    /// A webhook receiver that records every POST's `webhook-id` and answers 200 after a short wait
+    /// (so that two workers overlap).
+    final class CountingTransport: WebhookTransport {
+        let posted = Mutex<[String]>([])
+
+        func post(url: String, headers: [(String, String)], body: String) async throws -> Int {
+            try await Task.sleep(for: .milliseconds(5))
+            posted.withLock { $0.append(headers.first { $0.0 == "webhook-id" }?.1 ?? "") }
+            return 200
+        }
+    }
+
+    @Test("two instances delivering webhooks at once post each event once; a dead instance's lease runs out", arguments: BackendKind.available)
+    func webhookLease(kind: BackendKind) async throws {
+        let clock = ManualClock(Instant(iso8601: "2026-03-02T09:00:00+08:00")!)
+        try await StoreHarness.withStore(kind, clock: clock) { store in
+            try await S.load(into: store)
+            try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(10_000))
+            _ = try await store.subscribeWebhook(owner: "institution:" + S.hospital.code, url: "http://127.0.0.1:9/hook", events: ["*"])
+            for index in 0..<12 { _ = try await Self.settle(store, person: "P1", visit: "W\(index)", yuan: 10) }
+            #expect(try await store.pendingWebhookDeliveries() == 12)
+
+            // act: two workers (two instances on one database) deliver at the same moment.
+            let transport = CountingTransport()
+            async let first = store.deliverWebhooks(transport: transport)
+            async let second = store.deliverWebhooks(transport: transport)
+            let delivered = await first + second
+
+            // verify: every event posted exactly once, nothing left.
+            let posted = transport.posted.withLock { $0 }
+            #expect(delivered == 12)
+            #expect(posted.count == 12)
+            #expect(Set(posted).count == 12)
+            #expect(try await store.pendingWebhookDeliveries() == 0)
+
+            // act: an instance takes the next event and dies before posting it.
+            _ = try await Self.settle(store, person: "P1", visit: "W-dead", yuan: 10)
+            let taken = try await store.write { db, now in try WebhookRepository.take(now: now, limit: 10, in: db) }
+            #expect(taken.count == 1)
+
+            // verify: nobody else posts it while the lease holds; after it runs out another instance does.
+            #expect(await store.deliverWebhooks(transport: transport) == 0)
+            clock.advance(seconds: WebhookRepository.leaseSeconds + 1)
+            #expect(await store.deliverWebhooks(transport: transport) == 1)
+            #expect(transport.posted.withLock { $0.last } == taken.first?.id)
         }
     }
 }

@@ -134,6 +134,12 @@ struct VisitController {
 
     /// Runs an operation that verifies an e-voucher code under the rate limits: refused with 429 while a
     /// device or the institution has had too many failed codes recently; each failure is counted.
+    ///
+    /// Every failure counts against the device. Against the institution count only the codes that do
+    /// not verify (garbage, an unknown or removed phone, a wrong password): that is what guessing looks
+    /// like. An expired or already used code is a genuine code shown late or twice — a busy counter
+    /// produces them by the dozen when the queue is slow, and they tell a guesser nothing — so they must
+    /// not lock a whole hospital out.
     func withCodeLimits<T>(_ code: String, institution: Institution, _ operation: () async throws -> T) async throws -> T {
         let device = VoucherCode.parse(code)?.deviceNumber ?? "malformed"
         if let wait = limiter.retryAfter("code-device:" + device, Limits.codeFailuresPerDevice)
@@ -145,7 +151,9 @@ struct VisitController {
             return try await operation()
         } catch let refusal as Refusal where [.codeMalformed, .codeInvalid, .codeExpired, .codeUsed, .codeRevoked].contains(refusal.code) {
             limiter.record("code-device:" + device, Limits.codeFailuresPerDevice)
-            limiter.record("code-institution:" + institution.code, Limits.codeFailuresPerInstitution)
+            if ![.codeExpired, .codeUsed].contains(refusal.code) {
+                limiter.record("code-institution:" + institution.code, Limits.codeFailuresPerInstitution)
+            }
             throw refusal
         }
     }

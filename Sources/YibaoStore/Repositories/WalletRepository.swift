@@ -189,11 +189,17 @@ enum WebhookRepository {
         let createdAt: Instant
     }
 
-    static func due(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
-        try db.query(
+    /// How long an instance that took due deliveries has them to itself (longer than a delivery's
+    /// timeout); another instance retries them only after that, when the first one died.
+    static let leaseSeconds: Int64 = 60
+
+    /// Takes up to `limit` due deliveries for this process (in a write transaction), moving each one's
+    /// next attempt `leaseSeconds` ahead: instances sharing a database do not post the same event at once.
+    static func take(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
+        let deliveries = try db.query(
             """
             SELECT id, subscription_id, event_type, payload, attempts, created_at FROM webhook_deliveries
-            WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT \(limit)
+            WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED
             """,
             [.instant(now)]
         ).map { row in
@@ -202,6 +208,11 @@ enum WebhookRepository {
                 payload: try row.string("payload"), attempts: try row.int64("attempts"), createdAt: try row.instant("created_at")
             )
         }
+        for delivery in deliveries {
+            try db.execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?", [.instant(now.adding(seconds: leaseSeconds)), .text(delivery.id)])
+        }
+        return deliveries
     }
 
     /// The longest wait between attempts.

@@ -32,9 +32,13 @@ struct SQLiteExecutor: SQLExecutor {
         }
     }
 
-    /// SQLite has one writer, so row locks are unnecessary: `FOR UPDATE` is dropped.
+    /// SQLite has one writer, so row locks are unnecessary: `FOR UPDATE` (and `FOR UPDATE SKIP
+    /// LOCKED`) at the end of a query is dropped.
     static func translate(_ sql: String) -> String {
-        sql.hasSuffix(" FOR UPDATE") ? String(sql.dropLast(" FOR UPDATE".count)) : sql
+        for suffix in [" FOR UPDATE SKIP LOCKED", " FOR UPDATE"] where sql.hasSuffix(suffix) {
+            return String(sql.dropLast(suffix.count))
+        }
+        return sql
     }
 
     static func bind(_ value: SQLValue) -> (any DatabaseValueConvertible)? {

@@ -224,11 +224,17 @@ extension Store {
 
     // MARK: Background work
 
-    /// Attempts due channel operations (captures, voids, refunds); returns how many completed.
+    /// Attempts due channel operations (captures, voids, refunds); returns how many completed. The
+    /// operations are taken under a lease first, so instances sharing a database split them.
+    /// `takeOverLeases` is for offline tools run while no server is (`loadtest verify` after a crash
+    /// test): every pending operation is attempted now, including those a killed instance had taken.
     @discardableResult
-    public func processChannelOperations(reference: String? = nil, limit: Int = 100) async -> Int {
+    public func processChannelOperations(reference: String? = nil, limit: Int = 100, takeOverLeases: Bool = false) async -> Int {
+        let reach = takeOverLeases ? ChannelOperationRepository.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
         guard
-            let operations = try? await read({ db, now in try ChannelOperationRepository.due(now: now, reference: reference, limit: limit, in: db) })
+            let operations = try? await write({ db, now in
+                try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)
+            })
         else { return 0 }
         var done = 0
         for operation in operations {

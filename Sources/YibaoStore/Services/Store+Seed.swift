@@ -58,13 +58,15 @@ public struct PopulationSpec: Sendable {
         return prefix + digits
     }
 
-    /// A synthetic person born between 1950 and 2004 with a valid, unique ID number.
+    /// A synthetic person born between 1950 and 2004 with a valid, unique ID number. The ID numbers are
+    /// of 白云区 (440111), a district no demo person comes from, so that seeding beside the demo data
+    /// never collides with it.
     public func person(_ index: Int) -> Person {
         let birth = CivilDate(year: 1950, month: 1, day: 1)!.adding(days: Int64(index / 1000) % 20_000)
         var phone = String(index % 100_000_000)
         while phone.count < 8 { phone = "0" + phone }
         return Person(
-            number: number(index), name: "压测\(index)", idNumber: IDNumber.make(region: "440106", birthDate: birth, sequence: index % 1000),
+            number: number(index), name: "压测\(index)", idNumber: IDNumber.make(region: "440111", birthDate: birth, sequence: index % 1000),
             birthDate: birth, region: region, insuranceType: insuranceType, phone: "139" + phone
         )
     }

@@ -85,11 +85,12 @@ extension Store {
     }
 
     /// Delivers due webhooks (up to `limit`): signed per Standard Webhooks, 2xx marks delivered, anything
-    /// else retries with back-off (1 s doubling to an hour). Returns how many were delivered.
+    /// else retries with back-off (1 s doubling to an hour). Returns how many were delivered. Deliveries
+    /// are taken under a lease first, so instances sharing a database split them.
     @discardableResult
     public func deliverWebhooks(transport: any WebhookTransport, limit: Int = 100) async -> Int {
         let cipher = self.cipher
-        guard let due = try? await read({ db, now in try WebhookRepository.due(now: now, limit: limit, in: db) }) else { return 0 }
+        guard let due = try? await write({ db, now in try WebhookRepository.take(now: now, limit: limit, in: db) }) else { return 0 }
         var delivered = 0
         for delivery in due {
             guard let subscription = try? await read({ db, _ in try WebhookRepository.find(id: delivery.subscriptionID, in: db) }),
