@@ -81,6 +81,27 @@ struct SettlementStoreTests {
         }
     }
 
+    @Test("opening a visit again with the same hospital visit number is refused and names the visit it already has", arguments: BackendKind.available)
+    func duplicateVisitNumberNamesTheVisit(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            try await S.load(into: store)
+            try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+            let request = OpenVisitRequest(
+                personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ-DUP", lines: [S.line("1", "A001", yuan: 30)])
+            let first = try await store.openVisit(request, institution: S.hospital)
+
+            // act: the hospital's system lost the answer and opens the same visit again.
+            var refusal: Refusal?
+            do { _ = try await store.openVisit(request, institution: S.hospital) } catch let error as Refusal { refusal = error }
+
+            // verify: refused, naming the first visit, which is still there as it was.
+            #expect(refusal?.code == .alreadyExists)
+            #expect(refusal?.field == "hospital_visit_number")
+            #expect(refusal?.references["visit_id"] == first.id)
+            #expect(try await store.visit(id: first.id, institution: S.hospital)?.hospitalVisitNumber == "MZ-DUP")
+        }
+    }
+
     @Test("an Idempotency-Key returns the first answer; reused with another request it is refused", arguments: BackendKind.available)
     func idempotency(kind: BackendKind) async throws {
         try await StoreHarness.withStore(kind) { store in

@@ -36,8 +36,10 @@ extension Store {
         let cipher = self.cipher
         let reference = self.reference
         let id = ids.next("V")
-        return try await write { db, now in
-            try Store.openCodeVisit(request, id: id, institution: institution, cipher: cipher, reference: reference, now: now, in: db)
+        return try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
+            try await write { db, now in
+                try Store.openCodeVisit(request, id: id, institution: institution, cipher: cipher, reference: reference, now: now, in: db)
+            }
         }
     }
 
@@ -55,16 +57,18 @@ extension Store {
         // The code's cryptography runs on a reader; the writer only spends it. A retry whose code was
         // spent by the first attempt is answered from its idempotency key before the code is looked at.
         let verified = try? await read { db, now in try Store.verifyCode(request.code, cipher: cipher, now: now, in: db) }
-        let phase: SettlePhase = try await write { db, now in
-            if let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
-            let visit = try Store.openCodeVisit(
-                request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, verified: verified, in: db)
-            let phase = try Store.settleLocally(
-                visit, institution: institution, useAccount: request.useAccount ?? true, cipher: cipher, reference: reference, ids: ids, now: now,
-                in: db
-            )
-            try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
-            return phase
+        let phase: SettlePhase = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
+            try await write { db, now in
+                if let replay = try Store.replay(scope: scope, idempotency, now: now, in: db) { return replay }
+                let visit = try Store.openCodeVisit(
+                    request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, verified: verified, in: db)
+                let phase = try Store.settleLocally(
+                    visit, institution: institution, useAccount: request.useAccount ?? true, cipher: cipher, reference: reference, ids: ids,
+                    now: now, in: db
+                )
+                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
+                return phase
+            }
         }
         return try await finish(phase)
     }

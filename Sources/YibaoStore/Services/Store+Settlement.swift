@@ -57,7 +57,32 @@ extension Store {
         try Store.validate(lines, existing: [])
         let id = ids.next("V")
         let reference = self.reference
-        return try await write { db, now in
+        return try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
+            try await openPersonVisit(request, id: id, lines: lines, institution: institution, reference: reference)
+        }
+    }
+
+    /// Runs `body`; when it is refused because the institution already has a visit with this hospital
+    /// visit number, the refusal names that visit (`references.visit_id`), so a hospital system that
+    /// repeats an open whose answer it lost can go on with the visit it already has.
+    func namingExistingVisit<T>(institution: String, number: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let refusal as Refusal where refusal.code == .alreadyExists && refusal.field == "hospital_visit_number" {
+            let existing = try? await read { db, _ in
+                try db.queryOne(
+                    "SELECT id FROM visits WHERE institution_code = ? AND hospital_visit_number = ?", [.text(institution), .text(number)]
+                )?.string("id")
+            }
+            guard let id = existing else { throw refusal }
+            throw Refusal(.alreadyExists, "\(refusal.detail): \(id)", field: refusal.field, references: ["visit_id": id])
+        }
+    }
+
+    private func openPersonVisit(
+        _ request: OpenVisitRequest, id: String, lines: [FeeLine], institution: Institution, reference: ReferenceCache
+    ) async throws -> Visit {
+        try await write { db, now in
             guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
                 throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
             }
