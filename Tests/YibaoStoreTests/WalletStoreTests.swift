@@ -244,7 +244,7 @@ struct WalletStoreTests {
 
             // verify: nobody else posts it while the lease holds; after it runs out another instance does.
             #expect(await store.deliverWebhooks(transport: transport) == 0)
-            clock.advance(seconds: WebhookRepository.leaseSeconds + 1)
+            clock.advance(seconds: OutboxLease.leaseSeconds + 1)
             #expect(await store.deliverWebhooks(transport: transport) == 1)
             #expect(transport.posted.withLock { $0.last } == taken.first?.id)
         }

@@ -68,7 +68,7 @@ public enum AuditRepository {
                 ]
                 previous = hash
             }
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: values.count / 9).joined(separator: ", ")
+            let rows = placeholders(values.count / 9, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
             try db.execute("INSERT INTO audit_log (lane, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES \(rows)", values)
             try db.execute("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)])
         }

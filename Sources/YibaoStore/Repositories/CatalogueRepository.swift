@@ -11,13 +11,13 @@ enum CatalogueRepository {
         var regions = Set<RegionCode>()
         for chunk in stride(from: 0, to: items.count, by: rowsPerStatement).map({ Array(items[$0..<min($0 + rowsPerStatement, items.count)]) }) {
             let keys = chunk.map { "\($0.region.value)|\($0.code)" }
-            let placeholders = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
+            let pairs = placeholders(chunk.count, "(?, ?)")
             let existing = try db.query(
-                "SELECT region, code FROM catalogue_items WHERE (region, code) IN (VALUES \(placeholders))",
+                "SELECT region, code FROM catalogue_items WHERE (region, code) IN (VALUES \(pairs))",
                 chunk.flatMap { [SQLValue.text($0.region.value), .text($0.code)] }
             ).map { "\(try $0.string("region"))|\(try $0.string("code"))" }
             created += Set(keys).subtracting(existing).count
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            let rows = placeholders(chunk.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
             try db.execute(
                 """
                 INSERT INTO catalogue_items (region, code, name, specification, category, item_class, price_cap, first_self_pay_bp, updated_at)

@@ -62,7 +62,7 @@ enum LedgerRepository {
         // cannot ride in an INSERT.)
         func apply(_ pairs: [(String, Posting)]) throws -> Int {
             let cases = Array(repeating: "WHEN ? THEN ?", count: pairs.count).joined(separator: " ")
-            let marks = Array(repeating: "?", count: pairs.count).joined(separator: ", ")
+            let marks = placeholders(pairs.count)
             do {
                 return try db.execute(
                     "UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, updated_at = ? WHERE id IN (\(marks))",
@@ -76,12 +76,12 @@ enum LedgerRepository {
         if try apply(pairs) != pairs.count {
             let existing = Set(
                 try db.query(
-                    "SELECT id FROM accounts WHERE id IN (\(Array(repeating: "?", count: keys.count).joined(separator: ", ")))",
+                    "SELECT id FROM accounts WHERE id IN (\(placeholders(keys.count)))",
                     keys.map { .text($0) }
                 )
                 .map { try $0.string("id") })
             let missing = pairs.filter { !existing.contains($0.0) }
-            let rows = Array(repeating: "(?, ?, ?, 0, 0, ?, ?)", count: missing.count).joined(separator: ", ")
+            let rows = placeholders(missing.count, "(?, ?, ?, 0, 0, ?, ?)")
             try db.execute(
                 "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(rows) ON CONFLICT (id) DO NOTHING",
                 missing.flatMap { key, posting -> [SQLValue] in
@@ -91,7 +91,7 @@ enum LedgerRepository {
             let changed = try apply(missing)
             precondition(changed == missing.count, "every posted account exists")
         }
-        let postingRows = Array(repeating: "(?, ?, ?)", count: entry.postings.count).joined(separator: ", ")
+        let postingRows = placeholders(entry.postings.count, "(?, ?, ?)")
         try db.execute(
             "INSERT INTO postings (entry_id, account_id, amount) VALUES \(postingRows)",
             zip(keys, entry.postings).flatMap { [SQLValue.text(entry.id), .text($0), .money($1.amount)] }

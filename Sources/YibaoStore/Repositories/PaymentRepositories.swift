@@ -66,21 +66,13 @@ enum ChannelOperationRepository {
         )
     }
 
-    /// How long an instance that took due operations has them to itself: another instance takes them
-    /// over only if it has neither finished nor recorded a failed attempt by then (it died).
-    static let leaseSeconds: Int64 = 60
-
-    /// Takes up to `limit` due operations for this process (in a write transaction): each one's next
-    /// attempt moves `leaseSeconds` ahead, so several instances sharing a database never attempt the
-    /// same operation at once (PostgreSQL skips rows another instance is taking at that moment).
+    /// Takes up to `limit` due operations for this process (see `OutboxLease`): instances sharing a
+    /// database never attempt the same operation at once.
     static func take(now: Instant, dueBy: Instant? = nil, reference: String?, limit: Int, in db: any SQLExecutor) throws -> [Operation] {
-        let filter = reference == nil ? "" : " AND reference = ?"
-        let operations = try db.query(
-            """
-            SELECT id, channel, kind, reference, refund_reference, amount, attempts, detail FROM channel_operations
-            WHERE state = 'pending' AND next_attempt_at <= ?\(filter) ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED
-            """,
-            [.instant(dueBy ?? now)] + (reference.map { [.text($0)] } ?? [])
+        try OutboxLease.take(
+            "channel_operations", columns: "id, channel, kind, reference, refund_reference, amount, attempts, detail",
+            filter: reference == nil ? "" : " AND reference = ?", reference.map { [.text($0)] } ?? [], dueBy: dueBy ?? now, now: now,
+            limit: limit, in: db
         ).map { row in
             Operation(
                 id: try row.string("id"), channel: try row.string("channel"), kind: try row.enumeration("kind"),
@@ -89,11 +81,6 @@ enum ChannelOperationRepository {
                 detail: try row.optionalString("detail")
             )
         }
-        for operation in operations {
-            try db.execute(
-                "UPDATE channel_operations SET next_attempt_at = ? WHERE id = ?", [.instant(now.adding(seconds: leaseSeconds)), .text(operation.id)])
-        }
-        return operations
     }
 
     static func markDone(_ id: String, now: Instant, in db: any SQLExecutor) throws {

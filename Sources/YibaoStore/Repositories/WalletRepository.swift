@@ -67,7 +67,7 @@ enum WalletRepository {
             arguments.append(.instant(until))
         }
         if !filter.kinds.isEmpty {
-            clauses.append("kind IN (" + Array(repeating: "?", count: filter.kinds.count).joined(separator: ", ") + ")")
+            clauses.append("kind IN (" + placeholders(filter.kinds.count) + ")")
             arguments += filter.kinds.map { .text($0.rawValue) }
         }
         if let institution = filter.institution {
@@ -189,30 +189,18 @@ enum WebhookRepository {
         let createdAt: Instant
     }
 
-    /// How long an instance that took due deliveries has them to itself (longer than a delivery's
-    /// timeout); another instance retries them only after that, when the first one died.
-    static let leaseSeconds: Int64 = 60
-
-    /// Takes up to `limit` due deliveries for this process (in a write transaction), moving each one's
-    /// next attempt `leaseSeconds` ahead: instances sharing a database do not post the same event at once.
+    /// Takes up to `limit` due deliveries for this process (see `OutboxLease`): instances sharing a
+    /// database do not post the same event at once.
     static func take(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
-        let deliveries = try db.query(
-            """
-            SELECT id, subscription_id, event_type, payload, attempts, created_at FROM webhook_deliveries
-            WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED
-            """,
-            [.instant(now)]
+        try OutboxLease.take(
+            "webhook_deliveries", columns: "id, subscription_id, event_type, payload, attempts, created_at", dueBy: now, now: now, limit: limit,
+            in: db
         ).map { row in
             Delivery(
                 id: try row.string("id"), subscriptionID: try row.string("subscription_id"), type: try row.string("event_type"),
                 payload: try row.string("payload"), attempts: try row.int64("attempts"), createdAt: try row.instant("created_at")
             )
         }
-        for delivery in deliveries {
-            try db.execute(
-                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?", [.instant(now.adding(seconds: leaseSeconds)), .text(delivery.id)])
-        }
-        return deliveries
     }
 
     /// The longest wait between attempts.

@@ -130,6 +130,12 @@ extension SQLExecutor {
     }
 }
 
+/// `count` copies of a placeholder group, comma-separated: `placeholders(3)` is `?, ?, ?` (for
+/// `IN (…)`), `placeholders(2, "(?, ?)")` is `(?, ?), (?, ?)` (for a multi-row `VALUES`).
+func placeholders(_ count: Int, _ group: String = "?") -> String {
+    Array(repeating: group, count: count).joined(separator: ", ")
+}
+
 /// The two SQL dialects. Yibao's SQL is written once with `?` placeholders and shared types; the
 /// dialect rewrites the few places they differ.
 public enum SQLDialect: String, Sendable {

@@ -35,11 +35,11 @@ struct SQLiteExecutor: SQLExecutor {
     /// SQLite has one writer, so row locks are unnecessary: `FOR UPDATE` (and `FOR UPDATE SKIP
     /// LOCKED`) at the end of a query is dropped.
     static func translate(_ sql: String) -> String {
-        for suffix in [" FOR UPDATE SKIP LOCKED", " FOR UPDATE"] where sql.hasSuffix(suffix) {
-            return String(sql.dropLast(suffix.count))
-        }
+        for suffix in lockSuffixes where sql.hasSuffix(suffix) { return String(sql.dropLast(suffix.count)) }
         return sql
     }
+
+    private static let lockSuffixes = [" FOR UPDATE SKIP LOCKED", " FOR UPDATE"]
 
     static func bind(_ value: SQLValue) -> (any DatabaseValueConvertible)? {
         switch value {

@@ -230,7 +230,7 @@ extension Store {
     /// test): every pending operation is attempted now, including those a killed instance had taken.
     @discardableResult
     public func processChannelOperations(reference: String? = nil, limit: Int = 100, takeOverLeases: Bool = false) async -> Int {
-        let reach = takeOverLeases ? ChannelOperationRepository.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
+        let reach = takeOverLeases ? OutboxLease.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
         guard
             let operations = try? await write({ db, now in
                 try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)

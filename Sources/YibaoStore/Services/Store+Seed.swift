@@ -178,7 +178,7 @@ extension Store {
         while index < acknowledged.count {
             let chunk = Array(acknowledged[index..<min(index + 500, acknowledged.count)])
             let found: [String: String] = try await read { db, _ in
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let marks = placeholders(chunk.count)
                 var states: [String: String] = [:]
                 for row in try db.query("SELECT id, state FROM settlements WHERE id IN (\(marks))", chunk.map { .text($0) }) {
                     states[try row.string("id")] = try row.string("state")
