@@ -20,6 +20,30 @@ enum CreditBook {
         let now: Instant
     }
 
+    /// Writes one `credit_entries` row on the line (positive: owed more; negative: owed less); returns its id.
+    @discardableResult
+    static func record(
+        _ kind: CreditEntryKind, _ amount: Money, line: CreditLine, reference: String?, bill: String?, note: String, _ context: Context,
+        at: Instant? = nil, in db: any SQLExecutor
+    ) throws -> String {
+        let id = context.ids.next("CE")
+        try CreditRepository.insert(
+            CreditEntry(id: id, lineId: line.id, kind: kind, amount: amount, reference: reference, billId: bill, at: at ?? context.now, note: note),
+            in: db)
+        return id
+    }
+
+    /// Takes a repayment's or a refund's share off its bill (marking the bill paid when nothing is left).
+    static func apply(_ share: CreditAllocation.Share, to bills: inout [CreditBill], _ context: Context, in db: any SQLExecutor) throws -> Bool {
+        guard let index = bills.firstIndex(where: { $0.id == share.billId }) else { return false }
+        bills[index].feesDue -= share.fees
+        bills[index].interestDue -= share.interest
+        bills[index].principalDue -= share.principal
+        if bills[index].amountDue == .zero { bills[index].paidAt = context.now }
+        try CreditRepository.update(bills[index], in: db)
+        return true
+    }
+
     // MARK: Purchases and refunds
 
     /// The credit line a settlement's cash part was (or is being) paid with, if any.
@@ -31,12 +55,8 @@ enum CreditBook {
     /// The line paid a settlement's cash part: it is owed from now, on the current cycle.
     static func purchase(_ line: CreditLine, amount: Money, reference: String, institution: String, _ context: Context, in db: any SQLExecutor) throws
     {
-        try CreditRepository.insert(
-            CreditEntry(
-                id: context.ids.next("CE"), lineId: line.id, kind: .purchase, amount: amount, reference: reference, billId: nil, at: context.now,
-                note: "\(institution) 医疗费用 \(amount) 元 (结算 \(reference))"
-            ),
-            in: db
+        try record(
+            .purchase, amount, line: line, reference: reference, bill: nil, note: "\(institution) 医疗费用 \(amount) 元 (结算 \(reference))", context, in: db
         )
     }
 
@@ -50,19 +70,11 @@ enum CreditBook {
         var bills = try CreditRepository.unpaidBills(line: line.id, in: db)
         let allocation = CreditAllocation.refund(amount, bills: bills, unbilled: unbilled)
         func entry(_ amount: Money, bill: String?, note: String) throws {
-            try CreditRepository.insert(
-                CreditEntry(
-                    id: context.ids.next("CE"), lineId: line.id, kind: .refund, amount: -amount, reference: reference, billId: bill, at: context.now,
-                    note: note),
-                in: db
-            )
+            try record(.refund, -amount, line: line, reference: reference, bill: bill, note: note, context, in: db)
         }
         if allocation.unbilled.isPositive { try entry(allocation.unbilled, bill: nil, note: "退款 \(allocation.unbilled) 元 (\(reference))，冲减本期消费") }
         for share in allocation.shares {
-            guard let index = bills.firstIndex(where: { $0.id == share.billId }) else { continue }
-            bills[index].principalDue -= share.principal
-            if bills[index].amountDue == .zero { bills[index].paidAt = context.now }
-            try CreditRepository.update(bills[index], in: db)
+            guard try apply(share, to: &bills, context, in: db) else { continue }
             try entry(share.principal, bill: share.billId, note: "退款 \(share.principal) 元 (\(reference))，冲减账单本金")
         }
         if allocation.remainder.isPositive {
@@ -143,18 +155,10 @@ enum CreditBook {
         _ amount: Money, from: String, to: String?, line: CreditLine, _ context: Context, at: Instant? = nil, in db: any SQLExecutor
     ) throws {
         let at = at ?? context.now
-        try CreditRepository.insert(
-            CreditEntry(
-                id: context.ids.next("CE"), lineId: line.id, kind: .transfer, amount: amount, reference: to, billId: from, at: at,
-                note: to.map { "溢缴 \(amount) 元转抵账单 \($0)" } ?? "溢缴 \(amount) 元结转下期"),
-            in: db
-        )
-        try CreditRepository.insert(
-            CreditEntry(
-                id: context.ids.next("CE"), lineId: line.id, kind: .transfer, amount: -amount, reference: from, billId: to, at: at,
-                note: "账单 \(from) 溢缴 \(amount) 元转入"),
-            in: db
-        )
+        try record(
+            .transfer, amount, line: line, reference: to, bill: from, note: to.map { "溢缴 \(amount) 元转抵账单 \($0)" } ?? "溢缴 \(amount) 元结转下期",
+            context, at: at, in: db)
+        try record(.transfer, -amount, line: line, reference: from, bill: to, note: "账单 \(from) 溢缴 \(amount) 元转入", context, at: at, in: db)
     }
 
     /// Charges the late fee on a bill's first overdue day and penalty interest for each overdue day up to
@@ -211,9 +215,7 @@ enum CreditBook {
     static func charge(
         _ amount: Money, kind: CreditEntryKind, bill: CreditBill, line: CreditLine, note: String, _ context: Context, in db: any SQLExecutor
     ) throws {
-        let id = context.ids.next("CE")
-        try CreditRepository.insert(
-            CreditEntry(id: id, lineId: line.id, kind: kind, amount: amount, reference: nil, billId: bill.id, at: context.now, note: note), in: db)
+        let id = try record(kind, amount, line: line, reference: nil, bill: bill.id, note: note, context, in: db)
         if let entry = JournalEntry(
             id: context.ids.next("J"), kind: .creditCharge, reference: id, at: context.now,
             movements: [Posting(.creditLine(line.id), amount), Posting(.creditPartner(line.partner), -amount)]
@@ -296,20 +298,10 @@ enum CreditBook {
         let unbilled = Money.sum(try CreditRepository.unbilled(line: line.id, in: db).map(\.amount))
         let allocation = CreditAllocation.repayment(amount, bills: bills, unbilled: unbilled)
         func entry(_ amount: Money, bill: String?, note: String) throws {
-            try CreditRepository.insert(
-                CreditEntry(
-                    id: context.ids.next("CE"), lineId: line.id, kind: .repayment, amount: -amount, reference: reference, billId: bill,
-                    at: context.now, note: note),
-                in: db
-            )
+            try record(.repayment, -amount, line: line, reference: reference, bill: bill, note: note, context, in: db)
         }
         for share in allocation.shares {
-            guard let index = bills.firstIndex(where: { $0.id == share.billId }) else { continue }
-            bills[index].feesDue -= share.fees
-            bills[index].interestDue -= share.interest
-            bills[index].principalDue -= share.principal
-            if bills[index].amountDue == .zero { bills[index].paidAt = context.now }
-            try CreditRepository.update(bills[index], in: db)
+            guard try apply(share, to: &bills, context, in: db) else { continue }
             try entry(share.total, bill: share.billId, note: "还款 \(share.total) 元：滞纳金 \(share.fees)，罚息 \(share.interest)，本金 \(share.principal)")
         }
         if allocation.unbilled.isPositive { try entry(allocation.unbilled, bill: nil, note: "提前还款 \(allocation.unbilled) 元 (本期未出账消费)") }

@@ -177,11 +177,17 @@ extension Store {
     /// One of a person's credit lines, with its bills.
     public func creditLine(id: String, person: String) async throws -> CreditLineView {
         try await read { db, now in
-            guard let line = try CreditRepository.find(id: id, lock: false, in: db), line.personNumber == person else {
-                throw Refusal(.notFound, "no credit line \(id) of yours")
-            }
+            let line = try Store.ownCreditLine(id, person: person, lock: false, in: db)
             return try Store.view(line, entries: false, today: ChinaTime.date(now), in: db)
         }
+    }
+
+    /// One of `person`'s credit lines; another's or an unknown id is the same 404.
+    static func ownCreditLine(_ id: String, person: String, lock: Bool, in db: any SQLExecutor) throws -> CreditLine {
+        guard let line = try CreditRepository.find(id: id, lock: lock, in: db), line.personNumber == person else {
+            throw Refusal(.notFound, "no credit line \(id) of yours")
+        }
+        return line
     }
 
     /// A bill of one of a person's lines, with every entry on it.
@@ -197,9 +203,7 @@ extension Store {
     /// The entries of the current cycle (not yet on a bill).
     public func creditUnbilled(line id: String, person: String) async throws -> [CreditEntry] {
         try await read { db, _ in
-            guard let line = try CreditRepository.find(id: id, lock: false, in: db), line.personNumber == person else {
-                throw Refusal(.notFound, "no credit line \(id) of yours")
-            }
+            let line = try Store.ownCreditLine(id, person: person, lock: false, in: db)
             return try CreditRepository.unbilled(line: line.id, in: db)
         }
     }
@@ -329,9 +333,7 @@ extension Store {
                 }
                 return .done(repayment)
             }
-            guard let line = try CreditRepository.find(id: lineID, lock: true, in: db), line.personNumber == person else {
-                throw Refusal(.notFound, "no credit line \(lineID) of yours")
-            }
+            let line = try Store.ownCreditLine(lineID, person: person, lock: true, in: db)
             let context = CreditBook.Context(ids: ids, channel: channelName, now: now)
             _ = try CreditBook.process(lineID: line.id, through: ChinaTime.date(now), context, in: db)
             let owed = try CreditBook.owed(line: line.id, in: db)
@@ -474,9 +476,7 @@ extension Store {
     /// A person's repayments of a line, newest first.
     public func creditRepayments(line id: String, person: String) async throws -> [CreditRepayment] {
         try await read { db, _ in
-            guard let line = try CreditRepository.find(id: id, lock: false, in: db), line.personNumber == person else {
-                throw Refusal(.notFound, "no credit line \(id) of yours")
-            }
+            let line = try Store.ownCreditLine(id, person: person, lock: false, in: db)
             return try CreditRepository.repayments(line: line.id, in: db)
         }
     }
