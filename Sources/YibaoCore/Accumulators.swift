@@ -40,6 +40,19 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         )
     }
 
+    /// These accumulators with a delta added, refused (never trapped) when a figure would go below zero:
+    /// the year-to-date figures of a person only ever carry what their live settlements added.
+    public func applying(_ delta: PoolAccumulators) throws(Refusal) -> PoolAccumulators {
+        let result = adding(delta)
+        guard result.isNonNegative else {
+            throw Refusal(
+                .wouldGoNegative,
+                "this would take the patient's year-to-date figures below zero (they no longer match the settlement being undone); nothing was written"
+            )
+        }
+        return result
+    }
+
     /// The negated delta, to undo a settlement.
     public var negated: PoolAccumulators {
         PoolAccumulators(

@@ -37,16 +37,21 @@ public struct SettlementStanding: Sendable, Hashable {
 
     /// The state of an original settlement after its refunds.
     public static func of(_ original: SettlementRecord, refunds: [SettlementRecord]) -> SettlementStanding {
-        var state = SettlementStanding(
-            breakdown: original.breakdown, lines: original.lines, accumulatorDelta: original.accumulatorDelta, insuranceRefunded: false)
-        for refund in refunds {
-            state.breakdown = state.breakdown.adding(refund.breakdown)
-            state.accumulatorDelta = state.accumulatorDelta.adding(refund.accumulatorDelta)
-            state.insuranceRefunded = state.insuranceRefunded || refund.refundType == .insurance
-            for change in refund.lines {
-                if let index = state.lines.firstIndex(where: { $0.split.lineNumber == change.split.lineNumber }) {
-                    state.lines[index] = state.lines[index].adding(change)
-                }
+        refunds.reduce(
+            SettlementStanding(
+                breakdown: original.breakdown, lines: original.lines, accumulatorDelta: original.accumulatorDelta, insuranceRefunded: false)
+        ) { $0.applying($1) }
+    }
+
+    /// This standing after one more refund.
+    public func applying(_ refund: SettlementRecord) -> SettlementStanding {
+        var state = self
+        state.breakdown = state.breakdown.adding(refund.breakdown)
+        state.accumulatorDelta = state.accumulatorDelta.adding(refund.accumulatorDelta)
+        state.insuranceRefunded = state.insuranceRefunded || refund.refundType == .insurance
+        for change in refund.lines {
+            if let index = state.lines.firstIndex(where: { $0.split.lineNumber == change.split.lineNumber }) {
+                state.lines[index] = state.lines[index].adding(change)
             }
         }
         return state

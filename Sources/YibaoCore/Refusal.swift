@@ -109,6 +109,12 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case settlementInProgress = "settlement_in_progress"
     /// The record already exists (a duplicate code, number or name).
     case alreadyExists = "already_exists"
+    /// The settlement is pending, declined or cancelled: its money cannot move back.
+    case settlementNotCompleted = "settlement_not_completed"
+    /// The settlement was partly refunded, so it cannot be reversed as a whole: refund the rest.
+    case settlementRefunded = "settlement_refunded"
+    /// The operation would take a balance or a year-to-date figure below zero; nothing was written.
+    case wouldGoNegative = "would_go_negative"
 
     // E-voucher codes and payments (5xx)
     /// Not a Yibao e-voucher code (length, prefix or check digit): rescan.
@@ -205,6 +211,9 @@ extension RefusalCode {
         case .amountMismatch: return 406
         case .settlementInProgress: return 407
         case .alreadyExists: return 408
+        case .settlementNotCompleted: return 409
+        case .settlementRefunded: return 410
+        case .wouldGoNegative: return 411
         case .codeMalformed: return 500
         case .codeInvalid: return 501
         case .codeExpired: return 502
@@ -256,7 +265,8 @@ extension RefusalCode {
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
         case .notFound: return .notFound
-        case .idempotencyKeyReused, .visitAlreadySettled, .visitNotOpen, .alreadyReversed, .settlementInProgress, .alreadyExists:
+        case .idempotencyKeyReused, .visitAlreadySettled, .visitNotOpen, .alreadyReversed, .settlementInProgress, .alreadyExists,
+            .settlementNotCompleted, .settlementRefunded, .wouldGoNegative:
             return .conflict
         case .unknownPerson, .unknownInstitution, .unknownCatalogueItem, .noPolicy, .personNotInsured, .noFeeLines,
             .refundExceedsSettlement, .amountMismatch:
@@ -291,6 +301,9 @@ extension RefusalCode {
         case .amountMismatch: return "Amounts do not match the fee lines"
         case .settlementInProgress: return "Settlement in progress"
         case .alreadyExists: return "Already exists"
+        case .settlementNotCompleted: return "Settlement not completed"
+        case .settlementRefunded: return "Settlement partly refunded"
+        case .wouldGoNegative: return "Would go below zero"
         case .codeMalformed: return "Not an e-voucher code"
         case .codeInvalid: return "Code does not verify"
         case .codeExpired: return "Code expired"

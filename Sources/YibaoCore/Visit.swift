@@ -172,6 +172,13 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
     public var refundType: RefundType?
     /// A bound family member who paid for this visit with their own code and card.
     public var payerNumber: String?
+    /// For a refund or a reversal: what went back to each payer (every amount ≥ 0). Decided by
+    /// `SettlementMoney`; the journal entry posts exactly this.
+    public var returned: PayerAmounts?
+    /// For a refund: how the cash the patient owes the institution changed — positive when an insurance
+    /// refund turned the fund and account parts into cash to pay at the counter, negative when a refund
+    /// of every remaining line forgave it.
+    public var cashOwedChange: Money?
     /// 结算时间 `setl_time`.
     public var settledAt: Instant
     /// The reversal of this settlement, once reversed (not part of the stored document).
@@ -284,6 +291,7 @@ extension SettlementRecord {
         record.accumulatorDelta = accumulatorDelta.negated
         record.settledAt = at
         record.reversedBy = nil
+        record.returned = PayerAmounts(breakdown)
         return record
     }
 

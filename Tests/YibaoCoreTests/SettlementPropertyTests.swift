@@ -65,7 +65,10 @@ struct SettlementPropertyTests {
         let negated = b.negated(balanceAfter: .zero)
         #expect(negated.totalAmount == -b.totalAmount && negated.brokenIdentity() == nil, "seed \(seed)")
         let movements = SettlementPostings.movements(
-            result, person: person, institution: input.institution, mutualAidFrom: "P9", cashChannel: "sandbox")
+            PayerAmounts(b),
+            SettlementParties(
+                personNumber: person.number, region: person.region, insuranceType: person.insuranceType, institutionCode: input.institution.code,
+                mutualAidPayer: "P9", cashRoute: .card, channel: "sandbox"))
         #expect(Money.sum(movements.map(\.amount)) == .zero, "seed \(seed): postings balance")
     }
 }

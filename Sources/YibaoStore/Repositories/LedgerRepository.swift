@@ -69,7 +69,7 @@ enum LedgerRepository {
                     pairs.flatMap { [SQLValue.text($0.0), .money($0.1.amount)] } + [.instant(entry.at)] + pairs.map { .text($0.0) }
                 )
             } catch StoreError.constraint(let detail) {
-                throw LedgerViolation.wouldOverdraw(entry: entry.id, detail: detail)
+                throw LedgerRepository.overdraw(entry.id, detail: detail)
             }
         }
         let pairs = Array(zip(keys, entry.postings))
@@ -137,31 +137,17 @@ enum LedgerRepository {
         do {
             try db.execute("UPDATE accounts SET held = held + ?, updated_at = ? WHERE id = ?", [.money(delta), .instant(now), .text(account.key)])
         } catch StoreError.constraint(let detail) {
-            throw LedgerViolation.wouldOverdraw(entry: "hold on \(account)", detail: detail)
-        }
-    }
-
-    /// The postings of the entries recorded for a business reference.
-    static func movements(reference: String, in db: any SQLExecutor) throws -> [Posting] {
-        try db.query(
-            "SELECT p.account_id, p.amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id WHERE e.reference = ? ORDER BY p.account_id",
-            [.text(reference)]
-        ).map { row in
-            guard let account = LedgerRepository.account(storageKey: try row.string("account_id")) else { throw StoreError.decoding("account id") }
-            return Posting(account, try row.money("amount"))
+            throw LedgerRepository.overdraw("hold on \(account)", detail: detail)
         }
     }
 }
 
-/// A write that would break a ledger invariant. Business code checks balances under lock before
-/// posting, so this means a bug or a race the locks did not cover; the transaction is rolled back.
-public enum LedgerViolation: Error, CustomStringConvertible, Sendable {
-    /// A posting would take a personal account below zero or below its holds.
-    case wouldOverdraw(entry: String, detail: String)
-
-    public var description: String {
-        switch self {
-        case .wouldOverdraw(let entry, let detail): return "ledger invariant: entry \(entry) would overdraw an account (\(detail))"
-        }
+extension LedgerRepository {
+    /// The refusal of a write that would take a personal account below zero or below what is on hold.
+    /// Business code checks balances under lock before posting, so reaching the database's CHECK
+    /// constraint means a race the locks did not cover: the transaction is rolled back and the caller
+    /// told, never a crash and never a 500.
+    static func overdraw(_ what: String, detail: String) -> Refusal {
+        Refusal(.wouldGoNegative, "this would take a personal account below zero or below what is on hold (\(what)); nothing was written")
     }
 }

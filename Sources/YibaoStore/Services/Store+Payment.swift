@@ -99,17 +99,10 @@ extension Store {
                 try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
             }
             try AccumulatorRepository.save(
-                accumulators.adding(record.accumulatorDelta), person: record.personNumber, year: record.year, pool: record.pool, in: db)
-            let calculation = SettlementCalculation(
-                breakdown: record.breakdown, lines: record.lines, details: record.details, accumulatorDelta: record.accumulatorDelta,
-                pool: record.pool, trace: record.trace
-            )
+                try accumulators.applying(record.accumulatorDelta), person: record.personNumber, year: record.year, pool: record.pool, in: db)
             let line = try CreditBook.line(paying: record, lock: true, in: db)
             let movements = SettlementPostings.movements(
-                calculation, personNumber: record.personNumber, region: record.insuranceRegion, insuranceType: record.insuranceType,
-                institutionCode: record.institution.code, mutualAidFrom: record.mutualAidPayer, cashChannel: channelName,
-                creditLine: line.map { ($0.id, $0.partner) }
-            )
+                PayerAmounts(record.breakdown), SettlementParties(record, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
             if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + record.institution.code, in: db)
             }

@@ -42,114 +42,76 @@ extension Store {
                 }
                 return record
             }
+            // 1. Read and lock what the decision needs: the settlement, its refunds, the accumulators, the balance.
             guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
             }
-            guard original.kind == .settlement, original.state == .completed else {
+            guard original.kind == .settlement else {
                 throw Refusal(
-                    .refundNotAllowed,
-                    "only completed settlements are refunded; \(settlementID) is a \(original.state.rawValue) \(original.kind.rawValue)")
+                    .refundNotAllowed, "\(settlementID) is a \(original.kind.rawValue), not a settlement; refund the settlement it belongs to",
+                    references: ["settlement_id": original.originalId ?? ""])
             }
-            if let reversal = original.reversedBy {
-                throw Refusal(.alreadyReversed, "settlement \(settlementID) was reversed by \(reversal)", references: ["reversal_id": reversal])
-            }
-            guard let person = try PeopleRepository.find(number: original.personNumber, cipher: cipher, in: db) else {
-                throw StoreError.decoding("person of \(settlementID) missing")
-            }
-            let current = SettlementStanding.of(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
-            let accumulators = try AccumulatorRepository.lock(person: person.number, year: original.year, pool: original.pool, in: db)
-            let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
-            let ownNow = current.breakdown.accountPaid - current.breakdown.mutualAidPaid
-            let next: SettlementStanding
+            let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
+            let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
+            let ownNow = money.remaining.ownAccount
+
+            // 2. Decide, in Core.
+            let decision: RefundDecision
             switch request.type {
             case .cash:
                 guard let amount = request.amount else { throw Refusal.invalid("amount", "a cash refund needs the amount in fen") }
-                next = try Refunds.cash(amount, from: current)
+                decision = try money.refund(cash: amount)
             case .insurance:
-                next = try Refunds.insurance(from: current, accountBalanceAfter: balance.available + ownNow)
+                decision = try money.refundInsurance(accountBalanceAfter: balance.available + ownNow)
             case .lines:
-                guard let numbers = request.lineNumbers, !numbers.isEmpty else {
-                    throw Refusal.invalid("line_numbers", "a refund by lines names the lines to take off")
-                }
-                guard !current.insuranceRefunded else {
-                    throw Refusal(.refundNotAllowed, "the insurance part was already refunded; refund cash instead")
-                }
-                let live = current.liveLines
-                for (index, number) in numbers.enumerated() where !live.contains(where: { $0.split.lineNumber == number }) {
-                    throw Refusal.invalid("line_numbers[\(index)]", "line \(number) is not a line of this settlement still charged")
-                }
-                let remaining = live.filter { !numbers.contains($0.split.lineNumber) }
-                guard !remaining.isEmpty else {
-                    throw Refusal(.refundNotAllowed, "that is every line: reverse the settlement instead", field: "line_numbers")
-                }
-                guard current.breakdown.cashPaid == original.breakdown.cashPaid else {
-                    throw Refusal(.refundNotAllowed, "cash was already refunded from this settlement; refund the rest as cash")
-                }
-                guard let institutionNow = try reference.institution(institution.code, now: now, in: db),
-                    let policy = try reference.policy(region: person.region, type: person.insuranceType, year: original.year, now: now, in: db)
-                else { throw Refusal(.noPolicy, "the \(original.year) policy of region \(person.region) is no longer configured") }
-                let calculation = try SettlementEngine.calculate(
-                    SettlementInput(
-                        lines: remaining.map(\.split), person: person, institution: institutionNow, policy: policy, category: original.category,
-                        accumulators: accumulators.adding(current.accumulatorDelta.negated), useAccount: true, accountBalance: ownNow,
-                        mutualAidAvailable: current.breakdown.mutualAidPaid
+                let kept = try money.linesKept(takingOff: request.lineNumbers ?? [])
+                if !kept.isEmpty {
+                    guard let person = try PeopleRepository.find(number: original.personNumber, cipher: cipher, in: db) else {
+                        throw StoreError.decoding("person of \(settlementID) missing")
+                    }
+                    guard let institutionNow = try reference.institution(institution.code, now: now, in: db),
+                        let policy = try reference.policy(region: person.region, type: person.insuranceType, year: original.year, now: now, in: db)
+                    else { throw Refusal(.noPolicy, "the \(original.year) policy of region \(person.region) is no longer configured") }
+                    let calculation = try SettlementEngine.calculate(
+                        SettlementInput(
+                            lines: kept.map(\.split), person: person, institution: institutionNow, policy: policy, category: original.category,
+                            accumulators: try accumulators.applying(money.standing.accumulatorDelta.negated), useAccount: true,
+                            accountBalance: ownNow,
+                            mutualAidAvailable: money.remaining.mutualAid
+                        )
                     )
-                )
-                var standing = SettlementStanding(
-                    breakdown: calculation.breakdown, lines: calculation.lines, accumulatorDelta: calculation.accumulatorDelta,
-                    insuranceRefunded: false
-                )
-                standing.breakdown.accountBalanceAfter = balance.available + ownNow - calculation.ownAccountPaid
-                guard standing.breakdown.cashPaid <= current.breakdown.cashPaid else {
-                    throw Refusal(.refundNotAllowed, "taking these lines off would make the patient pay more cash; reverse and settle again")
+                    decision = try money.refundLines(
+                        recalculated: calculation, accountBalanceAfter: balance.available + ownNow - calculation.ownAccountPaid)
+                } else {
+                    decision = try money.refundLines(recalculated: nil, accountBalanceAfter: balance.available + ownNow)
                 }
-                next = standing
             }
-            let difference = Refunds.difference(from: current, to: next)
-            let record = SettlementRecord(
-                id: ids.next("S"), kind: .refund, state: .completed, visitId: original.visitId, originalId: original.id,
-                institution: original.institution,
-                personNumber: original.personNumber, personNameMasked: original.personNameMasked, insuranceRegion: original.insuranceRegion,
-                insuranceType: original.insuranceType, category: original.category, year: original.year, pool: original.pool,
-                policyTitle: original.policyTitle, breakdown: difference.breakdown, lines: difference.lines, details: [],
-                trace: [
-                    "退费 \(request.type.rawValue) refund of settlement \(original.id): fund \(difference.breakdown.fundTotal), account \(difference.breakdown.accountPaid), cash \(difference.breakdown.cashPaid)"
-                ],
-                accumulatorDelta: difference.accumulatorDelta, mutualAidPayer: original.mutualAidPayer, cashCollection: original.cashCollection,
-                fundingSource: original.fundingSource, settledAt: now
-            )
-            var stored = record
-            stored.refundType = request.type
-            try SettlementRepository.insert(stored, in: db)
-            try AccumulatorRepository.save(
-                accumulators.adding(difference.accumulatorDelta), person: person.number, year: original.year, pool: original.pool, in: db
-            )
-            let institutionNow = try reference.institution(institution.code, now: now, in: db) ?? institution
-            let channelCash = original.cashCollection == .channel && difference.breakdown.cashPaid.isNegative
-            let line = channelCash ? try CreditBook.line(paying: original, lock: true, in: db) : nil
+            let accumulatorsAfter = try accumulators.applying(decision.accumulatorDelta)
+
+            // 3. Write the result.
+            let record = original.refundRecord(decision, type: request.type, route: money.cashRoute, id: ids.next("S"), at: now)
+            try SettlementRepository.insert(record, in: db)
+            try AccumulatorRepository.save(accumulatorsAfter, person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let channelCash = money.cashRoute != .counter && decision.returned.cash.isPositive
+            let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
             let movements = SettlementPostings.movements(
-                SettlementCalculation(
-                    breakdown: difference.breakdown, lines: difference.lines, details: [], accumulatorDelta: difference.accumulatorDelta,
-                    pool: original.pool, trace: []
-                ),
-                person: person, institution: institutionNow, mutualAidFrom: original.mutualAidPayer, cashChannel: channelCash ? channelName : nil,
-                creditLine: line.map { ($0.id, $0.partner) }
-            )
+                decision.returned.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
             if let entry = JournalEntry(id: ids.next("J"), kind: .refund, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
-            if let line {
+            if let line, decision.returned.cash.isPositive {
                 try CreditBook.refund(
-                    line, amount: -difference.breakdown.cashPaid, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now),
-                    in: db)
+                    line, amount: decision.returned.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
             }
             try Events.settlement(record, receiptCode: Store.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
             if channelCash {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
-                    amount: -difference.breakdown.cashPaid, now: now, in: db
+                    amount: decision.returned.cash, now: now, in: db
                 )
             }
+            let stored = record
             if let idempotency {
                 try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
             }

@@ -383,9 +383,8 @@ extension Store {
         try SettlementRepository.insert(record, in: db)
         visit.state = .settled
         try VisitRepository.updateState(visit.id, state: .settled, settlementId: visit.settlementId, now: now, in: db)
-        try AccumulatorRepository.save(accumulators.adding(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
-        let movements = SettlementPostings.movements(
-            calculation, person: person, institution: institution, mutualAidFrom: mutualAidPayer, cashChannel: nil)
+        try AccumulatorRepository.save(try accumulators.applying(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
+        let movements = SettlementPostings.movements(PayerAmounts(calculation.breakdown), SettlementParties(record, channel: nil, creditLine: nil))
         if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
             try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
         }
@@ -413,44 +412,47 @@ extension Store {
                 }
                 return record
             }
+            // 1. Read and lock: the settlement, its refunds, the visit, the accumulators, the balance.
             guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
             }
             guard original.kind == .settlement else {
-                throw Refusal(.alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement")
-            }
-            if let reversal = original.reversedBy {
                 throw Refusal(
-                    .alreadyReversed, "settlement \(settlementID) was already reversed by \(reversal)", references: ["reversal_id": reversal])
+                    .alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement",
+                    references: ["settlement_id": original.originalId ?? ""])
             }
+            let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
+            // 2. Decide: only a completed settlement with no refund is reversed; everything each payer paid goes back.
+            let back = try money.reversal()
             guard var visit = try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) else {
                 throw StoreError.decoding("visit of \(settlementID) missing")
             }
             let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let accumulatorsAfter = try accumulators.applying(original.accumulatorDelta.negated)
             let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
-            let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + original.ownAccountPaid)
+            let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + back.ownAccount)
+            // 3. Write.
             try SettlementRepository.insert(record, in: db)
             try SettlementRepository.markReversed(original.id, by: record.id, in: db)
             visit.state = .open
             visit.settlementId = nil
             try VisitRepository.updateState(visit.id, state: .open, settlementId: nil, now: now, in: db)
-            try AccumulatorRepository.save(
-                accumulators.adding(record.accumulatorDelta), person: original.personNumber, year: original.year, pool: original.pool, in: db
-            )
-            let movements = SettlementPostings.negated(try LedgerRepository.movements(reference: original.id, in: db))
+            try AccumulatorRepository.save(accumulatorsAfter, person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
+            let movements = SettlementPostings.movements(
+                back.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
             if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
                 try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
             }
             try Events.settlement(record, receiptCode: Store.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
-            if original.breakdown.cashPaid.isPositive, let line = try CreditBook.line(paying: original, lock: true, in: db) {
+            if back.cash.isPositive, let line {
                 try CreditBook.refund(
-                    line, amount: original.breakdown.cashPaid, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now),
-                    in: db)
+                    line, amount: back.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
             }
-            if original.cashCollection == .channel && original.breakdown.cashPaid.isPositive {
+            if money.cashRoute != .counter && back.cash.isPositive {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
-                    amount: original.breakdown.cashPaid, now: now, in: db
+                    amount: back.cash, now: now, in: db
                 )
             }
             if let idempotency {
