@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "YibaoCore", targets: ["YibaoCore"]),
         .library(name: "YibaoStore", targets: ["YibaoStore"]),
         .library(name: "YibaoServer", targets: ["YibaoServer"]),
+        .library(name: "YibaoSimulation", targets: ["YibaoSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -48,6 +49,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "YibaoSimulation",
+            dependencies: ["YibaoCore", "YibaoStore"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "YibaoServer",
             dependencies: [
                 "YibaoCore", "YibaoStore",
@@ -66,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "yibao",
             dependencies: [
-                "YibaoCore", "YibaoStore", "YibaoServer",
+                "YibaoCore", "YibaoStore", "YibaoServer", "YibaoSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -80,6 +86,7 @@ let package = Package(
         ),
         .testTarget(name: "YibaoCoreTests", dependencies: ["YibaoCore"], swiftSettings: strict),
         .testTarget(name: "YibaoStoreTests", dependencies: ["YibaoCore", "YibaoStore"], swiftSettings: strict),
+        .testTarget(name: "YibaoSimulationTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoSimulation"], swiftSettings: strict),
         .testTarget(
             name: "YibaoServerTests",
             dependencies: [

@@ -488,7 +488,16 @@ extension Store {
         guard let pending = try? await read({ db, _ in try CreditRepository.pendingRepayments(before: cutoff, in: db) }) else { return 0 }
         return await resolveAtChannel(
             pending, complete: { _ = try await completeRepayment(id: $0) },
-            end: { _ = try await endRepayment(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) }
+            end: { _ = try await endRepayment(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) },
+            attempt: { id in
+                let found: (CreditRepayment, FundingSource)? = try await read { db, _ in
+                    guard let repayment = try CreditRepository.repayment(id: id, lock: false, in: db), repayment.state == .pending,
+                        let sourceID = repayment.fundingSourceId, let source = try FundingSourceRepository.find(id: sourceID, in: db)
+                    else { return nil }
+                    return (repayment, source)
+                }
+                if let (repayment, source) = found { _ = try? await collectRepayment(repayment, from: source) }
+            }
         )
     }
 

@@ -190,9 +190,12 @@ extension Store {
 
     /// Finishes payments left pending (a crash, a lost answer) by asking the channel what became of
     /// each: authorised or captured → `complete`; declined, voided, or unknown past the timeout (voided
-    /// first) → `end` with the reason (nil: cancelled). Returns how many were finished.
+    /// first) → `end` with the reason (nil: cancelled); unknown before the timeout (the bank never got the
+    /// request) → `attempt` asks again (the channel is idempotent on the reference), as a settlement's
+    /// resolution does. Returns how many were finished.
     func resolveAtChannel(
-        _ pending: [(id: String, createdAt: Instant)], complete: (String) async throws -> Void, end: (String, DeclineReason?) async throws -> Void
+        _ pending: [(id: String, createdAt: Instant)], complete: (String) async throws -> Void, end: (String, DeclineReason?) async throws -> Void,
+        attempt: (String) async throws -> Void
     ) async -> Int {
         var resolved = 0
         for (id, createdAt) in pending {
@@ -203,7 +206,11 @@ extension Store {
                 case .declined(let reason): try await end(id, reason)
                 case .voided: try await end(id, nil)
                 case .unknown:
-                    guard clock.now() > createdAt.adding(seconds: Store.pendingPaymentTimeoutSeconds) else { continue }
+                    guard clock.now() > createdAt.adding(seconds: Store.pendingPaymentTimeoutSeconds) else {
+                        try await attempt(id)
+                        resolved += 1
+                        continue
+                    }
                     _ = try? await channel.void(reference: id)
                     try await end(id, nil)
                 }

@@ -257,7 +257,11 @@ extension Store {
         guard let pending = try? await read({ db, _ in try PremiumRepository.pending(before: cutoff, in: db) }) else { return 0 }
         return await resolveAtChannel(
             pending.map { ($0.0.id, $0.0.createdAt) }, complete: { _ = try await completePremium(id: $0) },
-            end: { _ = try await declinePremium(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) }
+            end: { _ = try await declinePremium(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) },
+            attempt: { id in
+                let found = try await read { db, _ in try PremiumRepository.find(id: id, in: db).map { try Store.phase($0.0, sourceID: $0.1, in: db) } }
+                if case .collect(let payment, let source) = found { _ = try? await collectPremium(payment, from: source) }
+            }
         )
     }
 
