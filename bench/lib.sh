@@ -34,7 +34,7 @@ start_postgres() {
 # start_server PORT ARGS… → sets SERVER_PID; waits until /health answers
 start_server() {
   local port=$1; shift
-  "$bin" serve --port "$port" --allow-bearer-institution-keys --log-level error "$@" >>"$work/server-$port.log" 2>&1 &
+  "$bin" serve --port "$port" --sandbox --allow-bearer-institution-keys --log-level error "$@" >>"$work/server-$port.log" 2>&1 &
   SERVER_PID=$!
   servers+=("$SERVER_PID")
   for _ in $(seq 1 300); do

@@ -394,6 +394,14 @@ public protocol CreditProvider: Sendable {
     func setSuspended(token: String, suspended: Bool) async throws
     /// Delivers a credit-report record (征信报送) about a line. Idempotent on the record's id.
     func report(_ record: CreditReport) async throws
+
+    /// False for `UnconfiguredParty`: no partner bank is wired in.
+    var isConfigured: Bool { get }
+}
+
+extension CreditProvider {
+    /// A real adapter (and the sandbox) is configured.
+    public var isConfigured: Bool { true }
 }
 
 /// What Yibao sends the bank with an application (the bank's own checks use its credit bureau).

@@ -127,6 +127,14 @@ public enum FamilyRules {
 public protocol IdentityVerifier: Sendable {
     /// Whether the evidence proves the person is present.
     func verify(person: Person, evidence: String) async throws -> Bool
+
+    /// False for `UnconfiguredParty`: no face-verification provider is wired in.
+    var isConfigured: Bool { get }
+}
+
+extension IdentityVerifier {
+    /// A real adapter (and the sandbox) is configured.
+    public var isConfigured: Bool { true }
 }
 
 /// The sandbox face verifier.

@@ -33,12 +33,15 @@ public struct PatientSession: Sendable, Hashable {
     public var personNumber: String
     /// When the session stops working.
     public var expiresAt: Instant
+    /// When this session last proved the second factor (at sign-in, or a later authenticator code).
+    public var secondFactorAt: Instant?
 
     /// Creates a session.
-    public init(id: String, personNumber: String, expiresAt: Instant) {
+    public init(id: String, personNumber: String, expiresAt: Instant, secondFactorAt: Instant? = nil) {
         self.id = id
         self.personNumber = personNumber
         self.expiresAt = expiresAt
+        self.secondFactorAt = secondFactorAt
     }
 }
 

@@ -30,6 +30,14 @@ public protocol PaymentChannel: Sendable {
 
     /// The balance (debit) or available credit of a funding source.
     func available(token: String) async throws -> Money
+
+    /// False for `UnconfiguredParty`: no bank is wired in, so nothing that needs one may start.
+    var isConfigured: Bool { get }
+}
+
+extension PaymentChannel {
+    /// A real adapter (and the sandbox) is configured.
+    public var isConfigured: Bool { true }
 }
 
 /// A card the channel accepted for a person.
@@ -155,4 +163,46 @@ public enum ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
 public protocol MessageGateway: Sendable {
     /// Sends a text message to a mobile phone.
     func send(to phone: String, text: String) async throws
+
+    /// False for `UnconfiguredParty`: no SMS provider is wired in.
+    var isConfigured: Bool { get }
+}
+
+extension MessageGateway {
+    /// A real adapter (and the sandbox) is configured.
+    public var isConfigured: Bool { true }
+}
+
+/// The stand-in for a party no adapter is configured for (a server started without `--demo` or
+/// `--sandbox` and without a real bank, SMS or face-verification adapter). Everything that needs the
+/// party is refused before anything is written, with `party_not_configured` (HTTP 503) naming what is
+/// missing: a production server never falls back to a sandbox silently.
+public struct UnconfiguredParty: PaymentChannel, CreditProvider, MessageGateway, IdentityVerifier {
+    /// Creates the stand-in.
+    public init() {}
+
+    /// The refusal for the party `what`.
+    public static func refusal(_ what: String) -> Refusal {
+        Refusal(
+            .partyNotConfigured,
+            "no \(what) adapter is configured on this server (start it with a real adapter, or --sandbox for tests and demos)")
+    }
+
+    public var name: String { "unconfigured" }
+    public var partner: String { "unconfigured" }
+    public var isConfigured: Bool { false }
+
+    public func bindCard(number: String, holderIDNumber: String, holderName: String) async throws -> BoundCard { throw Self.refusal("bank") }
+    public func authorise(_ request: ChannelAuthorisation) async throws -> ChannelDecision { throw Self.refusal("bank") }
+    public func capture(reference: String, amount: Money) async throws -> ChannelStatus { throw Self.refusal("bank") }
+    public func void(reference: String) async throws -> ChannelStatus { throw Self.refusal("bank") }
+    public func refund(reference: String, refundReference: String, amount: Money) async throws -> ChannelStatus { throw Self.refusal("bank") }
+    public func query(reference: String) async throws -> ChannelStatus { throw Self.refusal("bank") }
+    public func available(token: String) async throws -> Money { throw Self.refusal("bank") }
+    public func apply(_ application: CreditApplication) async throws -> CreditDecision { throw Self.refusal("credit partner bank") }
+    public func repay(token: String, reference: String, principal: Money) async throws { throw Self.refusal("credit partner bank") }
+    public func setSuspended(token: String, suspended: Bool) async throws { throw Self.refusal("credit partner bank") }
+    public func report(_ record: CreditReport) async throws { throw Self.refusal("credit partner bank") }
+    public func send(to phone: String, text: String) async throws { throw Self.refusal("SMS") }
+    public func verify(person: Person, evidence: String) async throws -> Bool { throw Self.refusal("face verification") }
 }

@@ -181,6 +181,14 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case accountLocked = "account_locked"
     /// The password does not meet the policy.
     case weakPassword = "weak_password"
+    /// The action needs the authenticator code (no second factor in the last five minutes).
+    case secondFactorRequired = "second_factor_required"
+    /// The authenticator code is wrong or was already used.
+    case secondFactorInvalid = "second_factor_invalid"
+    /// No adapter is configured for a party this needs (the bank, the SMS gateway, face verification).
+    case partyNotConfigured = "party_not_configured"
+    /// A money-creating action above the threshold waits for a second administrator's approval.
+    case approvalRequired = "approval_required"
 }
 
 extension RefusalCode {
@@ -243,6 +251,10 @@ extension RefusalCode {
         case .signInFailed: return 602
         case .accountLocked: return 603
         case .weakPassword: return 604
+        case .secondFactorRequired: return 605
+        case .secondFactorInvalid: return 606
+        case .partyNotConfigured: return 230
+        case .approvalRequired: return 231
         }
     }
 
@@ -262,6 +274,9 @@ extension RefusalCode {
             .accountRepaymentNotAllowed:
             return .refused
         case .weakPassword: return .invalid
+        case .secondFactorRequired: return .forbidden
+        case .secondFactorInvalid, .approvalRequired: return .refused
+        case .partyNotConfigured: return .pending
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
         case .notFound: return .notFound
@@ -333,6 +348,10 @@ extension RefusalCode {
         case .signInFailed: return "Sign-in failed"
         case .accountLocked: return "Account locked"
         case .weakPassword: return "Password too weak"
+        case .secondFactorRequired: return "Authenticator code required"
+        case .secondFactorInvalid: return "Authenticator code wrong or used"
+        case .partyNotConfigured: return "Party not configured"
+        case .approvalRequired: return "Second approval required"
         }
     }
 }

@@ -29,6 +29,18 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Accept institution keys as bearer tokens besides signed requests (the demo does).
     public var allowBearerInstitutionKeys = false
+    /// Wire in the sandbox bank, SMS gateway and face verifier and their `/v1/sandbox` routes (on with
+    /// `demo`). Off, a party with no real adapter refuses with `party_not_configured`.
+    public var sandbox = false
+    /// Proxies whose `X-Forwarded-For` is believed (their addresses); others' is ignored.
+    public var trustedProxies: [String] = []
+    /// Accept webhook destinations on private, loopback or link-local addresses and plain http (tests).
+    public var allowPrivateWebhooks = false
+    /// Manual account adjustments (opening balances included) above this need a second administrator.
+    public var adjustmentApprovalThreshold = Money.yuan(10_000)
+
+    /// Whether the sandbox parties are wired in.
+    public var usesSandbox: Bool { sandbox || demo }
 
     /// Creates a configuration with the defaults.
     public init() {}
@@ -43,32 +55,47 @@ public struct AppConfiguration: Sendable {
     public var resolvedKeysFile: String { keysFile ?? (dataDirectory as NSString).appendingPathComponent("keys.json") }
 }
 
-/// Everything a router needs: the store, the SMS gateway, metrics and the password cost.
+/// Everything a router needs: the store, the parties outside Yibao (SMS, face verification), metrics,
+/// the password cost and the security settings.
 public struct AppServices: Sendable {
     /// The store.
     public let store: Store
     /// Prometheus metrics.
     public let metrics: PrometheusCollectorRegistry
-    /// The SMS gateway (the sandbox unless configured).
+    /// The SMS gateway: a real adapter, the sandbox, or `UnconfiguredParty`.
     public let messages: any MessageGateway
     /// bcrypt cost of patients' passwords.
     public let passwordCost: UInt8
     /// Whether institutions may authenticate with the key as a bearer token instead of signing.
     public let allowBearerInstitutionKeys: Bool
-    /// The face-verification provider (the sandbox unless configured).
+    /// The face-verification provider: a real adapter, the sandbox, or `UnconfiguredParty`.
     public let verifier: any IdentityVerifier
+    /// Whether the sandbox parties and their `/v1/sandbox` routes are on.
+    public let sandbox: Bool
+    /// Proxies whose `X-Forwarded-For` is believed.
+    public let trustedProxies: [String]
+    /// Whether webhook destinations may be private addresses or plain http.
+    public let allowPrivateWebhooks: Bool
+    /// Manual account adjustments above this need a second administrator.
+    public let adjustmentApprovalThreshold: Money
 
-    /// Creates the services.
+    /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
+    /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
     public init(
         store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
-        passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: any IdentityVerifier = SandboxIdentityVerifier()
+        passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
+        trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000)
     ) {
-        self.verifier = verifier
         self.store = store
         self.metrics = metrics
-        self.messages = messages ?? SandboxMessages(clock: store.clock)
+        self.messages = messages ?? (sandbox ? SandboxMessages(clock: store.clock) : UnconfiguredParty())
+        self.verifier = verifier ?? (sandbox ? SandboxIdentityVerifier() : UnconfiguredParty())
         self.passwordCost = passwordCost
         self.allowBearerInstitutionKeys = allowBearerInstitutionKeys
+        self.sandbox = sandbox
+        self.trustedProxies = trustedProxies
+        self.allowPrivateWebhooks = allowPrivateWebhooks
+        self.adjustmentApprovalThreshold = adjustmentApprovalThreshold
     }
 }
 
@@ -91,15 +118,17 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     )
     let limiter = RateLimiter(clock: services.store.clock)
     HealthController(store: services.store, metrics: services.metrics).addRoutes(to: registry)
-    AdminController(store: services.store).addRoutes(to: registry)
+    AdminController(store: services.store, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
     VisitController(store: services.store, limiter: limiter).addRoutes(to: registry)
-    PatientController(store: services.store, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter)
-        .addRoutes(to: registry)
-    SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry)
-    WalletController(store: services.store, limiter: limiter).addRoutes(to: registry)
+    PatientController(
+        store: services.store, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
+        trustedProxies: services.trustedProxies
+    ).addRoutes(to: registry)
+    if services.sandbox { SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry) }
+    WalletController(store: services.store, limiter: limiter, trustedProxies: services.trustedProxies).addRoutes(to: registry)
     FamilyController(store: services.store, verifier: services.verifier, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
     CreditController(store: services.store, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
-    WebhookController(store: services.store).addRoutes(to: registry)
+    WebhookController(store: services.store, allowPrivate: services.allowPrivateWebhooks).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }
 
@@ -115,7 +144,9 @@ public func openStore(_ configuration: AppConfiguration, logger: Logger) async t
     }
     let cipher = try PersonalDataCipher(keys: keys) { try? PersonalDataCipher.loadKeys(file: keysFile, create: false) }
     let clock = SystemClock()
-    let store = Store(backend: backend, clock: clock, ids: RandomIDGenerator(clock: clock), cipher: cipher)
+    let store = Store(
+        backend: backend, clock: clock, ids: RandomIDGenerator(clock: clock), cipher: cipher,
+        channel: configuration.usesSandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty())
     let applied = try await store.migrate()
     if !applied.isEmpty { logger.notice("schema migrated", metadata: ["versions": "\(applied)"]) }
     return store
@@ -129,15 +160,23 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
     if configuration.demo, let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) {
         logger.notice("demo credentials are public: never run --demo in production", metadata: ["loaded": "\(summary)"])
     }
+    if configuration.usesSandbox {
+        logger.notice("sandbox bank, SMS gateway and face verifier are wired in (--demo / --sandbox): for demos and tests only")
+    }
     let built = buildRouter(
-        AppServices(store: store, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo)
+        AppServices(
+            store: store, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo,
+            sandbox: configuration.usesSandbox, trustedProxies: configuration.trustedProxies,
+            allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold)
     )
     var app = Application(
         router: built.router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
         logger: logger
     )
-    app.addServices(StoreLifecycle(store: store), BackgroundWork(store: store, logger: logger))
+    app.addServices(
+        StoreLifecycle(store: store),
+        BackgroundWork(store: store, logger: logger, webhooks: HTTPWebhookTransport(allowPrivate: configuration.allowPrivateWebhooks)))
     return app
 }
 
@@ -146,6 +185,7 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
 struct BackgroundWork: Service {
     let store: Store
     let logger: Logger
+    let webhooks: HTTPWebhookTransport
 
     func run() async throws {
         var tick: Int64 = 0
@@ -154,7 +194,7 @@ struct BackgroundWork: Service {
             await store.resolvePendingPayments()
             await store.resolvePendingPremiums()
             await store.resolvePendingRepayments()
-            await store.deliverWebhooks(transport: HTTPWebhookTransport())
+            await store.deliverWebhooks(transport: webhooks)
             if tick % 60 == 0 {
                 _ = try? await store.purgeNonces()
                 store.cipher.refresh()

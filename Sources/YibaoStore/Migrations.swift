@@ -26,6 +26,10 @@ public enum Migrations {
         Migration(
             version: 6, name: "credit: partners, lines, bills, entries, repayments, credit reports, frictionless authorisations", statements: credit),
         Migration(version: 7, name: "ledger: the platform's accounts kept in slots (the balance is their sum)", statements: slots),
+        Migration(
+            version: 8,
+            name: "account security: second-factor failures and lockout, recent second factor per session, authenticator resets, account adjustments",
+            statements: accountSecurity),
     ]
 
     /// The newest version this program knows.
@@ -714,5 +718,27 @@ public enum Migrations {
         (SELECT id FROM accounts WHERE kind NOT IN ('personal', 'credit_line') AND id NOT LIKE '%#%')
         """,
         "DELETE FROM accounts WHERE kind NOT IN ('personal', 'credit_line') AND id NOT LIKE '%#%'",
+    ]
+
+    static let accountSecurity: [String] = [
+        "ALTER TABLE patients ADD COLUMN second_factor_failures BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE patients ADD COLUMN second_factor_locked_until BIGINT",
+        "ALTER TABLE patients ADD COLUMN authenticator_reset_at BIGINT",
+        "ALTER TABLE patient_sessions ADD COLUMN second_factor_at BIGINT",
+        """
+        CREATE TABLE account_adjustments (
+            id TEXT PRIMARY KEY,
+            person_number TEXT NOT NULL REFERENCES people (number),
+            amount BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at BIGINT NOT NULL,
+            decided_by TEXT,
+            decided_at BIGINT,
+            entry_id TEXT
+        )
+        """,
+        "CREATE INDEX account_adjustments_state ON account_adjustments (state, requested_at)",
     ]
 }

@@ -14,26 +14,27 @@ public final class Store: Sendable {
     public let ids: any IDGenerator
     /// Seals personal data.
     public let cipher: PersonalDataCipher
-    /// The party that holds patients' cards and credit lines (the sandbox bank unless configured).
+    /// The party that holds patients' cards and credit lines: a real adapter, the sandbox bank (demos and
+    /// tests only), or `UnconfiguredParty` when none is wired in.
     public let channel: any PaymentChannel
-    /// The partner bank that grants medical credit lines (the sandbox bank unless configured).
+    /// The partner bank that grants medical credit lines (the channel when it also grants credit).
     public let credit: any CreditProvider
     let reference = ReferenceCache()
 
-    /// Creates a store over a backend. Without a channel, the built-in sandbox bank (on the same
-    /// database, in its own tables) collects cash parts; without a credit provider, the channel grants
-    /// credit lines if it can, else a sandbox bank does.
+    /// Creates a store over a backend. Without a channel nothing that needs a bank can start (it is
+    /// refused with `party_not_configured`); the sandbox bank is wired in only when asked for (`serve
+    /// --demo` or `--sandbox`, and tests). Without a credit provider the channel grants credit lines if it
+    /// can.
     public init(
-        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher, channel: (any PaymentChannel)? = nil,
-        credit: (any CreditProvider)? = nil
+        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher,
+        channel: any PaymentChannel = UnconfiguredParty(), credit: (any CreditProvider)? = nil
     ) {
         self.backend = backend
         self.clock = clock
         self.ids = ids
         self.cipher = cipher
-        let channel = channel ?? SandboxBank(backend: backend, clock: clock)
         self.channel = channel
-        self.credit = credit ?? (channel as? any CreditProvider) ?? SandboxBank(backend: backend, clock: clock)
+        self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
     }
 
     /// The sandbox bank, when it is the channel.

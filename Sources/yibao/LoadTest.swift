@@ -54,7 +54,7 @@ struct LoadSeed: AsyncParsableCommand {
 
     func run() async throws {
         guard let type = InsuranceType(rawValue: insuranceType) else { throw ValidationError("--insurance-type is 310 or 390") }
-        let store = try await data.openStore()
+        let store = try await data.openStore(sandbox: true)
         let logger = Logger(label: "yibao.loadtest")
         if let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) { print("demo reference data loaded: \(summary)") }
         let started = Date()
@@ -103,7 +103,7 @@ struct LoadHistory: AsyncParsableCommand {
         let people = try String(contentsOfFile: population, encoding: .utf8).split(separator: "\n").map {
             try YibaoJSON.decode(SeededPatient.self, from: String($0)).personNumber
         }
-        let store = try await data.openStore()
+        let store = try await data.openStore(sandbox: true)
         let started = Date()
         try await store.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
             if done % 1_000_000 < 20_000 { FileHandle.standardError.write(Data("  \(done) postings\n".utf8)) }
@@ -647,7 +647,7 @@ struct LoadVerify: AsyncParsableCommand {
     var acked: [String] = []
 
     func run() async throws {
-        let store = try await data.openStore()
+        let store = try await data.openStore(sandbox: true)
         // Finish what a crash left pending first, as the server's background work would.
         await store.resolvePendingPayments(olderThanSeconds: 0)
         await store.processChannelOperations(limit: 100_000, takeOverLeases: true)

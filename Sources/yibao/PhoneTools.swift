@@ -3,15 +3,27 @@ import Foundation
 import YibaoCore
 import YibaoServer
 
-/// `yibao totp SECRET`: what an authenticator app shows for a secret (demos, support).
+/// `yibao totp KEY`: what an authenticator app shows for a key (demos, support).
 struct TOTPCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "totp", abstract: "Print the current authenticator (TOTP) code of a secret.")
+    static let configuration = CommandConfiguration(commandName: "totp", abstract: "Print the current authenticator (TOTP) code of a key.")
 
-    @Argument(help: "The totp_secret returned at registration.")
-    var secret: String
+    @Argument(help: "The totp_secret returned at registration: the base32 key an authenticator app takes by hand.")
+    var key: String
 
-    func run() {
-        print(PhoneSimulator.totp(secret: secret, at: SystemClock().now()))
+    @Flag(help: "Wait for the next 30-second step first (a code is accepted once, so a second action needs the next one).")
+    var next = false
+
+    func run() throws {
+        guard let bytes = Base32.decode(key), !bytes.isEmpty, let secret = String(bytes: bytes, encoding: .utf8) else {
+            throw ValidationError("the key is base32, as the registration answer's totp_secret")
+        }
+        var now = SystemClock().now()
+        if next {
+            let wait = AuthenticatorCode.stepSeconds - now.secondsSinceEpoch % AuthenticatorCode.stepSeconds
+            Thread.sleep(forTimeInterval: Double(wait) + 0.2)
+            now = SystemClock().now()
+        }
+        print(AuthenticatorCode.code(secret: secret, step: AuthenticatorCode.step(at: now)))
     }
 }
 

@@ -34,17 +34,25 @@ struct DataOptions: ParsableArguments {
     @Option(help: "SQLite durability: power (fsync every commit; survives power loss) or process (survives a killed process).")
     var durability: SQLiteBackend.Durability = .power
 
+    @Flag(help: "Wire in the sandbox bank, SMS gateway and face verifier (demos, tests, benchmarks; never production).")
+    var sandbox = false
+
     func configuration() -> AppConfiguration {
         var configuration = AppConfiguration()
         configuration.dataDirectory = dataDirectory
         configuration.databaseURL = databaseURL ?? ProcessInfo.processInfo.environment["YIBAO_DATABASE_URL"]
         configuration.keysFile = keysFile
         configuration.durability = durability
+        configuration.sandbox = sandbox
         return configuration
     }
 
-    func openStore() async throws -> Store {
-        try await YibaoServer.openStore(configuration(), logger: Logger(label: "yibao"))
+    /// Opens the store; `sandbox` wires in the sandbox bank whatever the flag says (the load generator's
+    /// population pays with sandbox cards).
+    func openStore(sandbox: Bool = false) async throws -> Store {
+        var configuration = configuration()
+        configuration.sandbox = configuration.sandbox || sandbox
+        return try await YibaoServer.openStore(configuration, logger: Logger(label: "yibao"))
     }
 }
 
@@ -70,6 +78,15 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Accept institution API keys as bearer tokens besides signed requests (on with --demo).")
     var allowBearerInstitutionKeys = false
 
+    @Option(name: .customLong("trusted-proxy"), help: "A reverse proxy's address whose X-Forwarded-For is believed (repeatable).")
+    var trustedProxies: [String] = []
+
+    @Flag(help: "Accept webhook destinations on private, loopback or link-local addresses and plain http (tests only).")
+    var allowPrivateWebhooks = false
+
+    @Option(help: "Manual account adjustments and opening balances above this many yuan need a second administrator.")
+    var adjustmentApprovalAbove: Int64 = 10_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -80,6 +97,12 @@ struct Serve: AsyncParsableCommand {
         configuration.demo = demo
         configuration.postgresConnections = connections
         configuration.allowBearerInstitutionKeys = allowBearerInstitutionKeys
+        configuration.trustedProxies = trustedProxies
+        configuration.allowPrivateWebhooks = allowPrivateWebhooks
+        guard adjustmentApprovalAbove >= 0, adjustmentApprovalAbove <= 10_000_000 else {
+            throw ValidationError("--adjustment-approval-above is 0 to 10000000 yuan")
+        }
+        configuration.adjustmentApprovalThreshold = .yuan(adjustmentApprovalAbove)
         configuration.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in

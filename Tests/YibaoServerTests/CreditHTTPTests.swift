@@ -18,14 +18,14 @@ struct CreditHTTPTests {
             let patient = try await PatientFlow.signUp(client, harness)
             // The patient applies for a medical credit line (10,000 yuan at the default standing) and authorises frictionless payment.
             let applied = try await client.send(
-                .post, "/v1/patient/credit/lines", token: patient.token, json: #"{"totp_code":"\#(PatientFlow.totp(patient.totpSecret, harness))"}"#)
+                .post, "/v1/patient/credit/lines", token: patient.token, json: #"{}"#)
             #expect(applied.status == .created, "\(applied.text)")
             let line = try applied.decode(CreditLineView.self)
             #expect(line.line.creditLimit == .yuan(10_000) && line.line.terms.billingDay == 5)
             let signed = try await client.send(
                 .put, "/v1/patient/frictionless", token: patient.token,
                 json:
-                    #"{"funding_source_id":"\#(line.line.fundingSourceId)","priority":"source_first","totp_code":"\#(PatientFlow.totp(patient.totpSecret, harness))"}"#
+                    #"{"funding_source_id":"\#(line.line.fundingSourceId)","priority":"source_first"}"#
             )
             #expect(signed.status == .ok, "\(signed.text)")
             #expect((signed.object["consent_text"] as? String)?.contains("撤销") == true)
@@ -100,7 +100,7 @@ struct CreditHTTPTests {
                 .put, "/v1/sandbox/credit-standing", token: operatorToken, json: #"{"person_number":"P440100000001","score":520}"#)
             #expect(set.status == .noContent, "\(set.text)")
             let applied = try await client.send(
-                .post, "/v1/patient/credit/lines", token: patient.token, json: #"{"totp_code":"\#(PatientFlow.totp(patient.totpSecret, harness))"}"#)
+                .post, "/v1/patient/credit/lines", token: patient.token, json: #"{}"#)
             #expect(applied.status == .unprocessableContent && applied.problem?.code == "credit_refused")
             #expect(applied.problem?.detail.contains("520") == true)
         }

@@ -21,18 +21,18 @@ struct FamilyHTTPTests {
         let requested = try await client.send(
             .post, "/v1/patient/family/bindings", token: binder.token,
             json:
-                #"{"member_number":"P440100000003","member_id_number":"\#(idNumber)","relationship":"parent","totp_code":"\#(PatientFlow.totp(binder.totpSecret, harness))"}"#
+                #"{"member_number":"P440100000003","member_id_number":"\#(idNumber)","relationship":"parent"}"#
         )
         #expect(requested.status == .created, "\(requested.text)")
         let binding = try #require(requested.object["id"] as? String)
         let wrongFace = try await client.send(
             .post, "/v1/patient/family/bindings/\(binding)/confirm", token: member.token,
-            json: #"{"totp_code":"\#(PatientFlow.totp(member.totpSecret, harness))","face_evidence":"sandbox-face:P440100000001"}"#
+            json: #"{"face_evidence":"sandbox-face:P440100000001"}"#
         )
         #expect(wrongFace.problem?.code == "identity_not_verified")
         let confirmed = try await client.send(
             .post, "/v1/patient/family/bindings/\(binding)/confirm", token: member.token,
-            json: #"{"totp_code":"\#(PatientFlow.totp(member.totpSecret, harness))","face_evidence":"sandbox-face:P440100000003"}"#
+            json: #"{"face_evidence":"sandbox-face:P440100000003"}"#
         )
         #expect(confirmed.object["state"] as? String == "approved", "\(confirmed.text)")
         return (binder, member, binding)
@@ -71,20 +71,19 @@ struct FamilyHTTPTests {
         try await H.withApp { client, harness in
             let (binder, _, binding) = try await Self.bindFather(client, harness)
             let stranger = try await PatientFlow.signUp(client, harness, person: "P440100000002", phone: "13800100002", cardIndex: 1)
-            let totp = PatientFlow.totp(stranger.totpSecret, harness)
             let attempts: [(HTTPRequest.Method, String, String?)] = [
                 (.get, "/v1/patient/family/members/P440100000003/wallet", nil),
                 (.get, "/v1/patient/family/members/P440100000003/history", nil),
                 (.get, "/v1/patient/family/members/P440100000003/items", nil),
                 (.get, "/v1/patient/family/members/P440100000001/wallet", nil),
-                (.post, "/v1/patient/family/bindings/\(binding)/confirm", #"{"totp_code":"\#(totp)","face_evidence":"sandbox-face:P440100000002"}"#),
+                (.post, "/v1/patient/family/bindings/\(binding)/confirm", #"{"face_evidence":"sandbox-face:P440100000002"}"#),
                 (.post, "/v1/patient/family/bindings/\(binding)/decline", nil),
                 (.post, "/v1/patient/family/bindings/\(binding)/cancel", nil),
                 (.delete, "/v1/patient/family/bindings/\(binding)", nil),
                 (.get, "/v1/patient/premiums?person_number=P440100000003", nil),
                 (
                     .post, "/v1/patient/premiums",
-                    #"{"person_number":"P440100000003","kind":"flexible_monthly","period":"2026-03","amount":58000,"totp_code":"\#(totp)"}"#
+                    #"{"person_number":"P440100000003","kind":"flexible_monthly","period":"2026-03","amount":58000}"#
                 ),
             ]
             for (method, path, body) in attempts {
@@ -113,17 +112,19 @@ struct FamilyHTTPTests {
             let binding = try await client.send(
                 .post, "/v1/patient/family/bindings", token: binder.token,
                 json:
-                    #"{"member_number":"P440100000009","member_id_number":"\#(idNumber)","relationship":"parent","totp_code":"\#(PatientFlow.totp(binder.totpSecret, harness))"}"#
+                    #"{"member_number":"P440100000009","member_id_number":"\#(idNumber)","relationship":"parent"}"#
             )
             let id = try #require(binding.object["id"] as? String)
             _ = try await client.send(
                 .post, "/v1/patient/family/bindings/\(id)/confirm", token: member.token,
-                json: #"{"totp_code":"\#(PatientFlow.totp(member.totpSecret, harness))","face_evidence":"sandbox-face:P440100000009"}"#
+                json: #"{"face_evidence":"sandbox-face:P440100000009"}"#
             )
+            // Six minutes after signing in, the second factor is no longer recent: paying for a member needs the code.
+            harness.clock.advance(seconds: 360)
             let noFactor = #"{"person_number":"P440100000009","kind":"resident_annual","period":"2027","amount":42000}"#
-            #expect(
-                try await client.send(.post, "/v1/patient/premiums", token: binder.token, json: noFactor, headers: OneCodeHTTPTests.key("fp-1"))
-                    .status == .unauthorized)
+            let refused = try await client.send(
+                .post, "/v1/patient/premiums", token: binder.token, json: noFactor, headers: OneCodeHTTPTests.key("fp-1"))
+            #expect(refused.status == .forbidden && refused.problem?.code == "second_factor_required", "\(refused.text)")
             let withFactor =
                 #"{"person_number":"P440100000009","kind":"resident_annual","period":"2027","amount":42000,"totp_code":"\#(PatientFlow.totp(binder.totpSecret, harness))"}"#
             let paid = try await client.send(

@@ -44,15 +44,14 @@ struct PatientFlow {
         )
         #expect(signedIn.status == .created, "\(signedIn.text)")
         let token = try #require(signedIn.object["token"] as? String)
-        // A new device needs the second factor; the same TOTP code is accepted again here (it is not a sign-in).
-        let device = try await client.send(
-            .post, "/v1/patient/devices", token: token, json: #"{"name":"手机","totp_code":"\#(totp(secret, harness))"}"#
-        )
+        // A new device needs the second factor: the sign-in proved it a moment ago, so no new code (a code
+        // is accepted once, and the sign-in used this step's).
+        let device = try await client.send(.post, "/v1/patient/devices", token: token, json: #"{"name":"手机"}"#)
         #expect(device.status == .created, "\(device.text)")
         if bindCard {
             let card = try await client.send(
                 .post, "/v1/patient/funding-sources", token: token,
-                json: #"{"card_number":"\#(DemoData.cardNumber(cardIndex))","totp_code":"\#(totp(secret, harness))"}"#
+                json: #"{"card_number":"\#(DemoData.cardNumber(cardIndex))"}"#
             )
             #expect(card.status == .created, "\(card.text)")
         }
@@ -63,9 +62,9 @@ struct PatientFlow {
         )
     }
 
-    /// The authenticator app's current code.
-    static func totp(_ secret: String, _ harness: ServerHarness) -> String {
-        HOTPForTests.code(secret: secret, counter: UInt64(harness.clock.now().secondsSinceEpoch / 30))
+    /// The authenticator app's current code for the base32 key the registration returned.
+    static func totp(_ key: String, _ harness: ServerHarness, offsetSeconds: Int64 = 0) -> String {
+        HOTPForTests.code(key: key, counter: UInt64((harness.clock.now().secondsSinceEpoch + offsetSeconds) / 30))
     }
 
     /// The code the phone shows now, computed offline from the provisioned secret.
@@ -76,8 +75,9 @@ struct PatientFlow {
 
 /// RFC 4226 HOTP with SHA-1, as authenticator apps compute it (independent of the server's code).
 enum HOTPForTests {
-    static func code(secret: String, counter: UInt64) -> String {
-        let key = Array(secret.utf8)
+    /// The code of a base32 key, as an app that was given the key by hand computes it.
+    static func code(key base32: String, counter: UInt64) -> String {
+        let key = Base32.decode(base32) ?? []
         let mac = HMACSHA1.authenticate(message: withUnsafeBytes(of: counter.bigEndian) { Array($0) }, key: key)
         let offset = Int(mac[19] & 0x0F)
         let value = (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16) | (UInt32(mac[offset + 2]) << 8) | UInt32(mac[offset + 3])

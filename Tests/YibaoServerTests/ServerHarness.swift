@@ -26,7 +26,8 @@ struct ServerHarness {
     let messages: SandboxMessages
 
     static func withApp(
-        allowBearer: Bool = true, logger appLogger: Logger? = nil,
+        allowBearer: Bool = true, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
+        adjustmentApprovalThreshold: Money = .yuan(10_000), logger appLogger: Logger? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(t0)
@@ -34,7 +35,7 @@ struct ServerHarness {
         let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
         let store = Store(
             backend: backend, clock: clock, ids: SeededIDGenerator(seed: UInt64.random(in: 0...UInt64.max), clock: clock),
-            cipher: try PersonalDataCipher(keys: .generate())
+            cipher: try PersonalDataCipher(keys: .generate()), channel: sandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty()
         )
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await store.migrate()
@@ -42,7 +43,10 @@ struct ServerHarness {
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: store, logger: logger)
         let messages = SandboxMessages(clock: clock)
-        let built = buildRouter(AppServices(store: store, messages: messages, passwordCost: 4, allowBearerInstitutionKeys: allowBearer))
+        let built = buildRouter(
+            AppServices(
+                store: store, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
+                trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold))
         let routes = built.routes
         let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
         do {

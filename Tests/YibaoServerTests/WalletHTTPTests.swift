@@ -62,7 +62,7 @@ struct WalletHTTPTests {
 
                 // act: the delivery worker runs; time passes for the back-off.
                 for _ in 0..<10 {
-                    _ = await harness.store.deliverWebhooks(transport: HTTPWebhookTransport())
+                    _ = await harness.store.deliverWebhooks(transport: HTTPWebhookTransport(allowPrivate: true))
                     harness.clock.advance(seconds: 10)
                 }
 

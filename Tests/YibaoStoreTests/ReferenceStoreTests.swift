@@ -77,7 +77,7 @@ struct ReferenceStoreTests {
             #expect(try await store.catalogueItem(region: S.region, code: "B001") == S.items[1])
             #expect(try await store.catalogueCount(region: S.region) == 3)
             // A second instance on the same database caches, then sees a change made by the first.
-            let other = Store(backend: store.backend, clock: clock, ids: store.ids, cipher: store.cipher)
+            let other = Store(backend: store.backend, clock: clock, ids: store.ids, cipher: store.cipher, channel: store.channel)
             #expect(try await other.catalogueItem(region: S.region, code: "A001")?.name == "阿莫西林胶囊")
             var renamed = S.items[0]
             renamed.name = "阿莫西林胶囊(新)"

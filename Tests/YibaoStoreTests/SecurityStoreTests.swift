@@ -108,7 +108,7 @@ struct SecurityStoreTests {
             let rotatedKeys = original.rotated()
             try PersonalDataCipher.writeKeys(rotatedKeys, to: keyFile)
             let rotatedCipher = try PersonalDataCipher(keys: rotatedKeys)
-            let rotated = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: rotatedCipher)
+            let rotated = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: rotatedCipher, channel: store.channel)
             #expect(try await rotated.sealedUnderOtherKeys() > 0)
             let report = try await rotated.resealUnderCurrentKey()
             #expect(report.remaining == 0)
@@ -116,7 +116,7 @@ struct SecurityStoreTests {
             #expect(try await rotated.person(number: "P3")?.name == "测试3")
             // A process still holding only the old key reloads the file when it meets the new key.
             let stale = try PersonalDataCipher(keys: original) { try? PersonalDataCipher.loadKeys(file: keyFile, create: false) }
-            let staleStore = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: stale)
+            let staleStore = Store(backend: store.backend, clock: store.clock, ids: store.ids, cipher: stale, channel: store.channel)
             #expect(try await staleStore.person(number: "P3")?.name == "测试3")
             #expect(stale.currentKeyID == rotatedKeys.current)
         }

@@ -58,7 +58,7 @@ struct StoreHarness {
             backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 16))
             cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         }
-        let store = Store(backend: backend, clock: clock, ids: ids, cipher: cipher)
+        let store = Store(backend: backend, clock: clock, ids: ids, cipher: cipher, channel: SandboxBank(backend: backend, clock: clock))
         keyMaterial.withLock { $0[ObjectIdentifier(store)] = keys }
         defer { keyMaterial.withLock { $0[ObjectIdentifier(store)] = nil } }
         do {

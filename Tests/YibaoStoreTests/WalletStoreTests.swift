@@ -220,7 +220,8 @@ struct WalletStoreTests {
         try await StoreHarness.withStore(kind, clock: clock) { store in
             try await S.load(into: store)
             try await store.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(10_000))
-            _ = try await store.subscribeWebhook(owner: "institution:" + S.hospital.code, url: "http://127.0.0.1:9/hook", events: ["*"])
+            _ = try await store.subscribeWebhook(
+                owner: "institution:" + S.hospital.code, url: "http://127.0.0.1:9/hook", events: ["*"], allowPrivate: true)
             for index in 0..<12 { _ = try await Self.settle(store, person: "P1", visit: "W\(index)", yuan: 10) }
             #expect(try await store.pendingWebhookDeliveries() == 12)
 

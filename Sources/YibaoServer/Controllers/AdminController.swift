@@ -9,6 +9,20 @@ import YibaoStore
 /// ledger. Each route declares the least role that may call it.
 struct AdminController {
     let store: Store
+    /// Manual adjustments (opening balances included) above this need a second administrator.
+    let adjustmentApprovalThreshold: Money
+
+    struct AdjustmentInput: Codable, Sendable {
+        /// Fen added (positive) or taken back (negative).
+        var amount: Money
+        var reason: String
+    }
+
+    struct AuthenticatorResetInput: Codable, Sendable {
+        /// The ID number on the document the person showed (checked against the enrolment).
+        var idNumber: String
+        var reason: String
+    }
 
     struct InstitutionInput: Codable, Sendable {
         var name: String
@@ -45,8 +59,11 @@ struct AdminController {
         var crossRegionFiling: CrossRegionFiling
         var accountBalance: Money
         var accountHeld: Money
+        /// At enrolment: the opening balance as a manual adjustment (posted, or waiting for a second administrator).
+        var openingBalanceAdjustment: AccountAdjustment?
 
-        init(_ person: Person, balance: Money, held: Money) {
+        init(_ person: Person, balance: Money, held: Money, openingBalanceAdjustment: AccountAdjustment? = nil) {
+            self.openingBalanceAdjustment = openingBalanceAdjustment
             number = person.number
             nameMasked = Masking.name(person.name)
             idNumberMasked = Masking.idNumber(person.idNumber)
@@ -163,9 +180,18 @@ struct AdminController {
                 insuranceType: input.insuranceType, retired: input.retired ?? false, crossRegionFiling: input.crossRegionFiling ?? .none,
                 phone: input.phone
             )
-            try await store.enrol(person, openingBalance: input.openingBalance ?? .zero, actor: "operator:" + context.operator.name)
+            let opening = input.openingBalance ?? .zero
+            if opening != .zero && context.operator.role != .administrator {
+                throw Refusal(
+                    .forbidden,
+                    "an opening balance is money the bureau creates: an administrator enrols with one (or adds it later as an adjustment)",
+                    field: "opening_balance")
+            }
+            let adjustment = try await store.enrol(
+                person, openingBalance: opening, requestedBy: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold)
             let balance = try await store.accountBalance(of: person.number)
-            return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held), status: .created)
+            return JSONResponse(
+                PersonView(person, balance: balance.balance, held: balance.held, openingBalanceAdjustment: adjustment), status: .created)
         }
         routes.add(.get, "/v1/admin/people/{number}", .operator(.viewer), "A person, personal data masked") { _, context in
             let number = try context.parameters.require("number")
@@ -174,6 +200,7 @@ struct AdminController {
             let balance = try await store.accountBalance(of: number)
             return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held))
         }
+        addAccessRoutes(to: routes)
         routes.add(.get, "/v1/admin/ledger/verification", .operator(.viewer), "Verify the whole ledger (like yibao verify-ledger)") { _, _ in
             JSONResponse(try await store.verifyLedger())
         }
@@ -186,6 +213,77 @@ struct AdminController {
             let id = try context.parameters.require("account_id")
             guard let account = AccountID(key: id) else { throw Refusal(.notFound, "no account \(id)") }
             return JSONResponse(AccountView(id: account.key, balance: try await store.balance(of: account)))
+        }
+    }
+
+    /// Who may get in, and money the bureau moves by hand: operators and their tokens, institution keys,
+    /// patients' authenticator resets, manual account adjustments with a second administrator's approval.
+    func addAccessRoutes(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/admin/operators", .operator(.administrator), "Operators, their roles and live tokens") { _, _ in
+            JSONResponse(try await store.operators())
+        }
+        routes.add(.post, "/v1/admin/operators/{name}/disable", .operator(.administrator), "Disable an operator: every token stops at once") {
+            _, context in
+            try await store.disableOperator(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
+            return Response(status: .noContent)
+        }
+        routes.add(.post, "/v1/admin/operators/{name}/token-revocation", .operator(.administrator), "Revoke every token of an operator") {
+            _, context in
+            try await store.revokeOperatorTokens(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
+            return Response(status: .noContent)
+        }
+        routes.add(.get, "/v1/admin/institutions/{code}/keys", .operator(.administrator), "An institution's API keys (never their secrets)") {
+            _, context in
+            JSONResponse(try await store.institutionKeys(code: try context.parameters.require("code")))
+        }
+        routes.add(.delete, "/v1/admin/institutions/{code}/keys/{key_id}", .operator(.administrator), "Revoke an institution's key at once") {
+            _, context in
+            try await store.revokeInstitutionKey(
+                code: try context.parameters.require("code"), keyID: try context.parameters.require("key_id"),
+                actor: "operator:" + context.operator.name)
+            return Response(status: .noContent)
+        }
+        routes.add(
+            .post, "/v1/admin/people/{number}/authenticator-reset", .operator(.operator),
+            "Reset a patient's authenticator after checking their ID document in person (audited)"
+        ) { request, context in
+            var request = request
+            let input = try await request.decodeJSON(AuthenticatorResetInput.self, context: context)
+            try await store.resetAuthenticator(
+                person: try context.parameters.require("number"), idNumber: input.idNumber, reason: input.reason, operatorName: context.operator.name)
+            return Response(status: .noContent)
+        }
+        routes.add(
+            .post, "/v1/admin/people/{number}/adjustments", .operator(.administrator),
+            "Adjust a personal account by hand; above the threshold a second administrator approves"
+        ) { request, context in
+            var request = request
+            let input = try await request.decodeJSON(AdjustmentInput.self, context: context)
+            let adjustment = try await store.requestAdjustment(
+                person: try context.parameters.require("number"), amount: input.amount, reason: input.reason,
+                actor: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold)
+            return JSONResponse(adjustment, status: adjustment.state == .posted ? .created : .accepted)
+        }
+        routes.add(.get, "/v1/admin/adjustments", .operator(.viewer), "Manual adjustments (?state=pending)") { request, _ in
+            let state = try request.uri.queryParameters.get("state").map { text -> AccountAdjustment.State in
+                guard let state = AccountAdjustment.State(rawValue: text) else {
+                    throw Refusal.invalid("state", "state is pending, posted or rejected")
+                }
+                return state
+            }
+            return JSONResponse(try await store.adjustments(state: state))
+        }
+        routes.add(.post, "/v1/admin/adjustments/{adjustment_id}/approval", .operator(.administrator), "A second administrator approves: posted") {
+            _, context in
+            JSONResponse(
+                try await store.approveAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
+        }
+        routes.add(
+            .post, "/v1/admin/adjustments/{adjustment_id}/rejection", .operator(.administrator), "A second administrator rejects: nothing posted"
+        ) {
+            _, context in
+            JSONResponse(
+                try await store.rejectAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
         }
     }
 }

@@ -10,7 +10,7 @@ struct CreditController {
     let auth: PatientAuthCheck
 
     struct ApplyRequest: Codable, Sendable {
-        var totpCode: String
+        var totpCode: String?
     }
 
     struct RepayBody: Codable, Sendable {
@@ -22,7 +22,7 @@ struct CreditController {
     struct AuthoriseRequest: Codable, Sendable {
         var fundingSourceId: String?
         var priority: PaymentPriority
-        var totpCode: String
+        var totpCode: String?
     }
 
     /// The patient's frictionless authorisation (nil when none is in force), with the words they sign.
@@ -50,7 +50,7 @@ struct CreditController {
             request, context in
             var request = request
             let body = try await request.decodeJSON(ApplyRequest.self, context: context)
-            try await auth.requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            try await auth.requireSecondFactor(body.totpCode, session: context.patient)
             return JSONResponse(try await store.applyForCredit(person: context.patient.personNumber), status: .created)
         }
         routes.add(.get, "/v1/patient/credit/lines", .patient, "Your credit lines: limit, used, available, what is owed") { _, context in
@@ -107,7 +107,7 @@ struct CreditController {
         ) { request, context in
             var request = request
             let body = try await request.decodeJSON(AuthoriseRequest.self, context: context)
-            try await auth.requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            try await auth.requireSecondFactor(body.totpCode, session: context.patient)
             let authorisation = try await store.signFrictionless(
                 person: context.patient.personNumber, fundingSourceID: body.fundingSourceId, priority: body.priority)
             let source = try await store.fundingSources(person: context.patient.personNumber).first { $0.id == authorisation.fundingSourceId }
@@ -139,7 +139,7 @@ struct CreditController {
                 graceDays: body.graceDays,
                 penaltyBasisPointsPerDay: body.penaltyBasisPointsPerDay, lateFee: body.lateFee, suspendAfterOverdueDays: body.suspendAfterOverdueDays
             )
-            try await store.saveCreditTerms(terms)
+            try await store.saveCreditTerms(terms, actor: "operator:" + context.operator.name)
             return JSONResponse(terms)
         }
         routes.add(.post, "/v1/admin/credit/daily-run", .operator(.operator), "Run the daily credit job now (idempotent; the server runs it itself)")

@@ -14,13 +14,13 @@ struct FamilyController {
         var memberNumber: String
         var memberIdNumber: String
         var relationship: Relationship
-        var totpCode: String
+        var totpCode: String?
         var documentType: String?
         var documentReference: String?
     }
 
     struct ConfirmRequest: Codable, Sendable {
-        var totpCode: String
+        var totpCode: String?
         /// The face-verification provider's evidence (the sandbox accepts `sandbox-face:<person number>`).
         var faceEvidence: String
     }
@@ -35,7 +35,7 @@ struct FamilyController {
             request, context in
             var request = request
             let body = try await request.decodeJSON(BindRequest.self, context: context)
-            try await auth.requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            try await auth.requireSecondFactor(body.totpCode, session: context.patient)
             let binding = try await store.requestBinding(
                 binder: context.patient.personNumber,
                 BindingRequest(
@@ -61,7 +61,7 @@ struct FamilyController {
             }
             var request = request
             let body = try await request.decodeJSON(ConfirmRequest.self, context: context)
-            try await auth.requireSecondFactor(body.totpCode, person: me)
+            try await auth.requireSecondFactor(body.totpCode, session: context.patient)
             guard let person = try await store.person(number: me), try await verifier.verify(person: person, evidence: body.faceEvidence) else {
                 throw Refusal(.identityNotVerified, "face verification did not confirm you; try again", field: "face_evidence")
             }
@@ -129,9 +129,9 @@ struct FamilyController {
 struct PatientAuthCheck: Sendable {
     let store: Store
 
-    func requireSecondFactor(_ code: String, person: String) async throws {
-        guard let phone = try await store.person(number: person)?.phone, let credentials = try await store.patientCredentials(phone: phone),
-            PatientAuth.matchTOTP(secret: credentials.totpSecret, code: code, now: store.clock.now(), after: -1) != nil
-        else { throw Refusal(.signInFailed, "the authenticator code is wrong", field: "totp_code") }
+    /// The second factor of a signed-in patient: the authenticator code, or one proved in this session in
+    /// the last five minutes (see `Store.requireSecondFactor`).
+    func requireSecondFactor(_ code: String?, session: PatientSession) async throws {
+        try await store.requireSecondFactor(code, session: session)
     }
 }

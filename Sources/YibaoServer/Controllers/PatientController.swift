@@ -13,6 +13,7 @@ struct PatientController {
     let messages: any MessageGateway
     let auth: PatientAuth
     let limiter: RateLimiter
+    let trustedProxies: [String]
 
     struct RegistrationCodeRequest: Codable, Sendable {
         var idNumber: String
@@ -35,15 +36,36 @@ struct PatientController {
 
     struct Registered: Codable, Sendable {
         var personNumber: String
-        /// The authenticator app's secret, shown once.
+        /// The authenticator app's key, base32 (what an app takes by hand), shown once.
         var totpSecret: String
         var otpauthUri: String
+    }
+
+    struct PhoneRequest: Codable, Sendable {
+        var phone: String
+    }
+
+    struct PasswordResetRequest: Codable, Sendable {
+        var phone: String
+        var smsCode: String
+        var totpCode: String
+        var newPassword: String
+    }
+
+    struct AuthenticatorRequest: Codable, Sendable {
+        var phone: String
+        var password: String
+        var smsCode: String
+    }
+
+    struct SecondFactorRequest: Codable, Sendable {
+        var totpCode: String
     }
 
     struct SignInRequest: Codable, Sendable {
         var phone: String
         var password: String
-        var totpCode: String
+        var totpCode: String?
     }
 
     struct SessionOpened: Codable, Sendable {
@@ -65,7 +87,7 @@ struct PatientController {
 
     struct DeviceRequest: Codable, Sendable {
         var name: String
-        var totpCode: String
+        var totpCode: String?
     }
 
     /// What a phone needs to make codes offline (docs/e-voucher-code.md), shown once.
@@ -86,38 +108,40 @@ struct PatientController {
 
     struct CardRequest: Codable, Sendable {
         var cardNumber: String
-        var totpCode: String
+        var totpCode: String?
     }
 
     func addRoutes(to routes: RouteRegistry) {
         routes.add(.post, "/v1/patient/registration/sms", .anyone, "Send a registration code to the enrolled phone") { request, context in
             var request = request
             let body = try await request.decodeJSON(RegistrationCodeRequest.self, context: context)
-            try limiter.check("sms:" + body.phone, Limits.smsPerPhone, what: "verification codes for this phone")
+            guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
+            try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
             let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
-            let code = String(format: "%06d", Int.random(in: 0...999_999))
-            try await store.saveSMSCode(phone: body.phone, purpose: "register", code: code)
-            try await messages.send(to: body.phone, text: "【医保】您的注册验证码是 \(code)，5分钟内有效。Yibao registration code \(code).")
+            try await sendCode(to: body.phone, purpose: "register", text: { "【医保】您的注册验证码是 \($0)，5分钟内有效。Yibao registration code \($0)." })
             return JSONResponse(
                 RegistrationCodeSent(sentTo: Masking.phone(person.phone ?? body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds),
                 status: .accepted
             )
         }
-        routes.add(.post, "/v1/patient/registration", .anyone, "Register with the SMS code and a password; returns the authenticator secret") {
+        routes.add(.post, "/v1/patient/registration", .anyone, "Register with the SMS code and a password; returns the authenticator key") {
             request, context in
             var request = request
             let body = try await request.decodeJSON(RegistrationRequest.self, context: context)
+            let client = context.clientAddress(request, trustedProxies: trustedProxies)
+            try limiter.check("registration:" + body.phone, Limits.registrationsPerPhone, what: "registration attempts for this phone")
+            try limiter.check("registration-client:" + client, Limits.registrationsPerClient, what: "registration attempts from this address")
             let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
             if let problem = PasswordPolicy.problem(body.password, phone: body.phone, idNumber: body.idNumber) {
                 throw Refusal(.weakPassword, problem, field: "password")
             }
-            let secret = PatientAuth.newTOTPSecret()
+            let secret = AuthenticatorCode.newSecret()
             try await store.registerPatient(
                 person: person, smsCode: body.smsCode, passwordHash: try await auth.hash(body.password), totpSecret: secret)
             return JSONResponse(
                 Registered(
-                    personNumber: person.number, totpSecret: secret,
-                    otpauthUri: PatientAuth.otpauthURI(secret: secret, label: "Yibao:\(Masking.phone(body.phone))")
+                    personNumber: person.number, totpSecret: AuthenticatorCode.manualKey(secret),
+                    otpauthUri: AuthenticatorCode.otpauthURI(secret: secret, label: "Yibao:\(Masking.phone(body.phone))")
                 ),
                 status: .created
             )
@@ -135,8 +159,13 @@ struct PatientController {
                 let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000) + 1
                 throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
             }
+            if credentials.authenticatorResetPending {
+                throw Refusal(
+                    .signInFailed, "your authenticator was reset by the bureau: set up the new one first (password and an SMS code)",
+                    field: "totp_code")
+            }
             let passwordOK = try await auth.verify(body.password, hash: credentials.passwordHash)
-            let step = PatientAuth.matchTOTP(secret: credentials.totpSecret, code: body.totpCode, now: now, after: credentials.totpLastStep)
+            let step = AuthenticatorCode.match(secret: credentials.totpSecret, code: body.totpCode ?? "", at: now, after: credentials.totpLastStep)
             guard passwordOK, let step else {
                 if let until = try await store.recordSignInFailure(person: credentials.personNumber) {
                     let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000)
@@ -147,10 +176,27 @@ struct PatientController {
             let (token, session) = try await store.openSession(person: credentials.personNumber, totpStep: step)
             return JSONResponse(SessionOpened(token: token, sessionId: session.id, expiresAt: session.expiresAt), status: .created)
         }
+        routes.add(.get, "/v1/patient/sessions", .patient, "Your signed-in sessions") { _, context in
+            JSONResponse(try await store.sessions(of: context.patient.personNumber, current: context.patient.id))
+        }
+        routes.add(.delete, "/v1/patient/sessions", .patient, "Sign out everywhere: every session ends") { _, context in
+            try await store.revokeAllSessions(person: context.patient.personNumber, actor: "patient:" + context.patient.personNumber)
+            return Response(status: .noContent)
+        }
         routes.add(.delete, "/v1/patient/sessions/{session_id}", .patient, "Sign out a session") { _, context in
             try await store.revokeSession(id: try context.parameters.require("session_id"), person: context.patient.personNumber)
             return Response(status: .noContent)
         }
+        routes.add(
+            .post, "/v1/patient/sessions/current/second-factor", .patient,
+            "Prove the authenticator code again: sensitive actions in the next five minutes need no code"
+        ) { request, context in
+            var request = request
+            let body = try await request.decodeJSON(SecondFactorRequest.self, context: context)
+            try await store.requireSecondFactor(body.totpCode, session: context.patient)
+            return Response(status: .noContent)
+        }
+        addRecoveryRoutes(to: routes)
         routes.add(.get, "/v1/patient/me", .patient, "The signed-in patient") { _, context in
             guard let person = try await store.person(number: context.patient.personNumber) else { throw Refusal(.notFound, "no such person") }
             let balance = try await store.accountBalance(of: person.number)
@@ -174,7 +220,7 @@ struct PatientController {
             request, context in
             var request = request
             let body = try await request.decodeJSON(DeviceRequest.self, context: context)
-            try await requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            try await store.requireSecondFactor(body.totpCode, session: context.patient)
             let enrolled = try await store.enrolDevice(person: context.patient.personNumber, name: body.name)
             return JSONResponse(
                 DeviceProvisioned(
@@ -189,11 +235,19 @@ struct PatientController {
             try await store.revokeDevice(id: try context.parameters.require("device_id"), person: context.patient.personNumber)
             return Response(status: .noContent)
         }
-        routes.add(.get, "/v1/patient/devices/{device_id}/code", .patient, "The device's current code (for barcode display)") { _, context in
+        routes.add(
+            .get, "/v1/patient/devices/{device_id}/code", .patient,
+            "The device's current code (for barcode display); needs a second factor in the last five minutes"
+        ) { _, context in
+            try await store.requireSecondFactor(nil, session: context.patient)
             let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
             return JSONResponse(CurrentCode(code: current.code, validUntil: current.validUntil), headers: [.cacheControl: "no-store"])
         }
-        routes.add(.get, "/v1/patient/devices/{device_id}/code.svg", .patient, "The device's current code as a QR image") { _, context in
+        routes.add(
+            .get, "/v1/patient/devices/{device_id}/code.svg", .patient,
+            "The device's current code as a QR image; needs a second factor in the last five minutes"
+        ) { _, context in
+            try await store.requireSecondFactor(nil, session: context.patient)
             let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
             let svg = try QRCode(current.code).svg()
             return Response(
@@ -215,7 +269,7 @@ struct PatientController {
         routes.add(.post, "/v1/patient/funding-sources", .patient, "Bind a card (the bank checks it is in the patient's name)") { request, context in
             var request = request
             let body = try await request.decodeJSON(CardRequest.self, context: context)
-            try await requireSecondFactor(body.totpCode, person: context.patient.personNumber)
+            try await store.requireSecondFactor(body.totpCode, session: context.patient)
             let source = try await store.bindCard(person: context.patient.personNumber, number: body.cardNumber)
             return JSONResponse(FundingSourceView(source), status: .created)
         }
@@ -246,9 +300,84 @@ struct PatientController {
         }
     }
 
-    /// Checks the authenticator code of a signed-in patient (new devices, cards).
-    func requireSecondFactor(_ code: String, person: String) async throws {
-        try await PatientAuthCheck(store: store).requireSecondFactor(code, person: person)
+    /// Password reset and a new authenticator after an operator's reset: both start with an SMS code to
+    /// the registered phone, rate-limited like registration.
+    func addRecoveryRoutes(to routes: RouteRegistry) {
+        routes.add(.post, "/v1/patient/password-reset/sms", .anyone, "Send a password-reset code to your registered phone") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(PhoneRequest.self, context: context)
+            guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
+            try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
+            // The same answer whether or not the phone is registered: it does not tell who uses Yibao.
+            if try await store.registeredPerson(phone: body.phone) != nil {
+                try await sendCode(to: body.phone, purpose: "reset", text: { "【医保】您的重置密码验证码是 \($0)，5分钟内有效。如非本人操作请忽略。" })
+            }
+            return JSONResponse(
+                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds), status: .accepted)
+        }
+        routes.add(.post, "/v1/patient/password-reset", .anyone, "Set a new password with the SMS code and the authenticator code") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(PasswordResetRequest.self, context: context)
+            try limiter.check(
+                "registration-client:" + context.clientAddress(request, trustedProxies: trustedProxies), Limits.registrationsPerClient,
+                what: "attempts from this address")
+            guard let person = try await store.registeredPerson(phone: body.phone), let found = try await store.person(number: person) else {
+                throw Refusal(.smsCodeInvalid, "the verification code is wrong or has expired; request a new one", field: "sms_code")
+            }
+            if let problem = PasswordPolicy.problem(body.newPassword, phone: body.phone, idNumber: found.idNumber) {
+                throw Refusal(.weakPassword, problem, field: "new_password")
+            }
+            try await store.resetPassword(
+                phone: body.phone, smsCode: body.smsCode, totpCode: body.totpCode, passwordHash: try await auth.hash(body.newPassword))
+            return Response(status: .noContent)
+        }
+        routes.add(.post, "/v1/patient/authenticator/sms", .anyone, "After the bureau reset your authenticator: send a code to set up a new one") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(PhoneRequest.self, context: context)
+            guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
+            try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
+            if try await store.registeredPerson(phone: body.phone) != nil {
+                try await sendCode(to: body.phone, purpose: "authenticator", text: { "【医保】您设置新身份验证器的验证码是 \($0)，5分钟内有效。如非本人操作请立即联系医保经办机构。" })
+            }
+            return JSONResponse(
+                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds), status: .accepted)
+        }
+        routes.add(
+            .post, "/v1/patient/authenticator", .anyone, "Set up a new authenticator after the bureau's reset: password and SMS code; returns the key"
+        ) { request, context in
+            var request = request
+            let body = try await request.decodeJSON(AuthenticatorRequest.self, context: context)
+            try limiter.check("sign-in:" + body.phone, Limits.signInsPerPhone, what: "attempts")
+            guard let credentials = try await store.patientCredentials(phone: body.phone),
+                try await auth.verify(body.password, hash: credentials.passwordHash)
+            else {
+                if let person = try await store.registeredPerson(phone: body.phone) { _ = try await store.recordSignInFailure(person: person) }
+                throw Refusal(.signInFailed, "the phone or password is wrong")
+            }
+            let secret = AuthenticatorCode.newSecret()
+            try await store.reenrolAuthenticator(person: credentials.personNumber, phone: body.phone, smsCode: body.smsCode, secret: secret)
+            return JSONResponse(
+                Registered(
+                    personNumber: credentials.personNumber, totpSecret: AuthenticatorCode.manualKey(secret),
+                    otpauthUri: AuthenticatorCode.otpauthURI(secret: secret, label: "Yibao:\(Masking.phone(body.phone))")),
+                status: .created)
+        }
+    }
+
+    /// SMS codes per phone (1 a minute, 5 an hour) and per client address (20 an hour).
+    func limitSMS(phone: String, client: String) throws {
+        try limiter.check("sms:" + phone, Limits.smsPerPhone, what: "verification codes for this phone")
+        try limiter.check("sms-hour:" + phone, Limits.smsPerPhoneHourly, what: "verification codes for this phone")
+        try limiter.check("sms-client:" + client, Limits.smsPerClient, what: "verification codes from this address")
+    }
+
+    /// Saves a new code for a phone and purpose and sends it.
+    func sendCode(to phone: String, purpose: String, text: (String) -> String) async throws {
+        let code = String(format: "%06d", Int.random(in: 0...999_999))
+        try await store.saveSMSCode(phone: phone, purpose: purpose, code: code)
+        try await messages.send(to: phone, text: text(code))
     }
 
     func ownSettlement(_ id: String, _ session: PatientSession) async throws -> SettlementRecord {

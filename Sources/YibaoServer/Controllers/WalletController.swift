@@ -10,6 +10,7 @@ import YibaoStore
 struct WalletController {
     let store: Store
     let limiter: RateLimiter
+    let trustedProxies: [String]
 
     struct ReadThrough: Codable, Sendable {
         var throughSeq: Int64
@@ -102,7 +103,7 @@ struct WalletController {
             let body = try JSONBody.decode(PremiumRequest.self, from: bytes)
             try await FamilyAuthority.require(store: store, actor: context.patient.personNumber, for: body.personNumber, purpose: .premium)
             if body.personNumber != context.patient.personNumber {
-                try await PatientAuthCheck(store: store).requireSecondFactor(body.totpCode ?? "", person: context.patient.personNumber)
+                try await store.requireSecondFactor(body.totpCode, session: context.patient)
             }
             return JSONResponse(try await store.payPremium(body, payer: context.patient.personNumber, idempotency: idempotency), status: .created)
         }
@@ -124,7 +125,7 @@ struct WalletController {
             "Check a receipt (?code, and the amount and period printed on it): authentic, amount, period; no personal data"
         ) {
             request, context in
-            let client = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").first.map(String.init) ?? "direct"
+            let client = context.clientAddress(request, trustedProxies: trustedProxies)
             try limiter.check("receipt-verify:" + client, Limits.receiptVerificationsPerClient, what: "receipt checks")
             let q = request.uri.queryParameters
             let amount = try q.get("amount").map { text -> Money in

@@ -12,6 +12,8 @@ import YibaoStore
 /// queue of reported transactions.
 struct WebhookController {
     let store: Store
+    /// Whether destinations may be private addresses or plain http (`--allow-private-webhooks`, tests).
+    let allowPrivate: Bool
 
     struct SubscribeRequest: Codable, Sendable {
         var url: String
@@ -30,7 +32,8 @@ struct WebhookController {
             var request = request
             let body = try await request.decodeJSON(SubscribeRequest.self, context: context)
             return JSONResponse(
-                try await store.subscribeWebhook(owner: "institution:" + context.institution.code, url: body.url, events: body.events),
+                try await store.subscribeWebhook(
+                    owner: "institution:" + context.institution.code, url: body.url, events: body.events, allowPrivate: allowPrivate),
                 status: .created
             )
         }
@@ -48,7 +51,9 @@ struct WebhookController {
             guard let partner = body.partner, !partner.isEmpty, partner.count <= 50 else {
                 throw Refusal.invalid("partner", "name the partner (1 to 50 characters)")
             }
-            return JSONResponse(try await store.subscribeWebhook(owner: "partner:" + partner, url: body.url, events: body.events), status: .created)
+            return JSONResponse(
+                try await store.subscribeWebhook(owner: "partner:" + partner, url: body.url, events: body.events, allowPrivate: allowPrivate),
+                status: .created)
         }
         routes.add(.get, "/v1/admin/webhooks", .operator(.viewer), "Every live subscription") { _, _ in
             JSONResponse(try await store.webhookSubscriptions(owner: nil))
@@ -76,16 +81,56 @@ struct WebhookController {
 /// Sends webhooks with AsyncHTTPClient (10-second timeout).
 public struct HTTPWebhookTransport: WebhookTransport {
     let client: HTTPClient
+    let allowPrivate: Bool
 
-    /// A transport on the shared client.
-    public init(client: HTTPClient = .shared) { self.client = client }
+    /// A transport on the shared client; unless `allowPrivate`, a destination whose name resolves to a
+    /// private, loopback or link-local address is refused at delivery time too (a name that pointed at a
+    /// public address when subscribed may not be moved inside later).
+    public init(client: HTTPClient = .shared, allowPrivate: Bool = false) {
+        self.client = client
+        self.allowPrivate = allowPrivate
+    }
+
+    /// A delivery refused before connecting.
+    struct DestinationRefused: Error, CustomStringConvertible {
+        let description: String
+    }
 
     public func post(url: String, headers: [(String, String)], body: String) async throws -> Int {
+        if !allowPrivate {
+            if let problem = WebhookDestination.problem(url: url, allowPrivate: false) { throw DestinationRefused(description: problem) }
+            if let host = WebhookDestination.host(of: url) {
+                for address in HTTPWebhookTransport.resolve(host) {
+                    if let reason = WebhookDestination.privateReason(host: address) {
+                        throw DestinationRefused(description: "\(host) resolves to \(address), \(reason)")
+                    }
+                }
+            }
+        }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await client.execute(request, timeout: .seconds(10))
         return Int(response.status.code)
+    }
+
+    /// The addresses a name resolves to (empty when it does not).
+    static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                addresses.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            cursor = info.pointee.ai_next
+        }
+        return addresses
     }
 }

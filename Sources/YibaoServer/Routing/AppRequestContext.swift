@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import YibaoCore
 import YibaoStore
 
@@ -22,9 +24,22 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated caller.
     public var caller: Caller = .anonymous
+    /// The address of the socket peer (the client, or a reverse proxy in front of Yibao).
+    public var peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The client's address: the socket peer's, or — only when the peer is one of `trustedProxies` — the
+    /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy. A client cannot choose
+    /// its own address by sending the header.
+    public func clientAddress(_ request: Request, trustedProxies: [String]) -> String {
+        let peer = peerAddress ?? "unknown"
+        guard trustedProxies.contains(peer), let header = request.headers[HTTPField.Name("X-Forwarded-For")!] else { return peer }
+        let hops = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.reversed().first { !trustedProxies.contains($0) } ?? peer
     }
 
     /// Requests larger than 1 MiB are refused (catalogue imports send CSV in chunks).

@@ -63,6 +63,14 @@ enum Limits {
     static let codeFailuresPerInstitution = RateLimiter.Limit(count: 60, windowSeconds: 60)
     /// SMS codes per phone: 1 a minute.
     static let smsPerPhone = RateLimiter.Limit(count: 1, windowSeconds: 60)
+    /// SMS codes per phone: 5 an hour.
+    static let smsPerPhoneHourly = RateLimiter.Limit(count: 5, windowSeconds: 3600)
+    /// SMS codes asked for from one client address: 20 an hour.
+    static let smsPerClient = RateLimiter.Limit(count: 20, windowSeconds: 3600)
+    /// Registration attempts per phone: 10 an hour.
+    static let registrationsPerPhone = RateLimiter.Limit(count: 10, windowSeconds: 3600)
+    /// Registration and password-reset attempts from one client address: 30 an hour.
+    static let registrationsPerClient = RateLimiter.Limit(count: 30, windowSeconds: 3600)
     /// Sign-in attempts per phone per instance: 10 a minute (the account lockout counts across instances).
     static let signInsPerPhone = RateLimiter.Limit(count: 10, windowSeconds: 60)
     /// Receipt verifications per client address: 30 a minute.

@@ -228,3 +228,33 @@ public final class PendingAudit: Sendable {
         }
     }
 }
+
+/// One audit record as an operator reads it.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    /// When.
+    public var at: Instant
+    /// Who (`operator:<name>`, `patient:<number>`, `institution:<code>`, `system:…`).
+    public var actor: String
+    /// What.
+    public var action: String
+    /// About whom or what.
+    public var subject: String
+    /// The details, as recorded (JSON).
+    public var detail: String
+}
+
+extension Store {
+    /// The audit trail of a subject (a person number, an institution code, a partner …), oldest first.
+    public func auditTrail(subject: String, limit: Int = 200) async throws -> [AuditEntry] {
+        try await read { db, _ in
+            try db.query(
+                "SELECT at, actor, action, subject, detail FROM audit_log WHERE subject = ? ORDER BY at, lane, seq LIMIT \(max(1, min(limit, 1000)))",
+                [.text(subject)]
+            ).map {
+                AuditEntry(
+                    at: try $0.instant("at"), actor: try $0.string("actor"), action: try $0.string("action"), subject: try $0.string("subject"),
+                    detail: try $0.string("detail"))
+            }
+        }
+    }
+}

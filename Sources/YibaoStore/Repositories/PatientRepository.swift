@@ -9,6 +9,7 @@ enum PatientRepository {
         let totpLastStep: Int64
         let failedSignIns: Int64
         let lockedUntil: Instant?
+        let authenticatorResetAt: Instant?
     }
 
     static func insert(
@@ -30,7 +31,7 @@ enum PatientRepository {
     static func credentials(phoneLookup: String, cipher: PersonalDataCipher, lock: Bool, in db: any SQLExecutor) throws -> Credentials? {
         try db.queryOne(
             """
-            SELECT person_number, password_hash, totp_secret_cipher, totp_last_step, failed_sign_ins, locked_until FROM patients
+            SELECT person_number, password_hash, totp_secret_cipher, totp_last_step, failed_sign_ins, locked_until, authenticator_reset_at FROM patients
             WHERE phone_lookup = ?\(lock ? " FOR UPDATE" : "")
             """,
             [.text(phoneLookup)]
@@ -40,9 +41,46 @@ enum PatientRepository {
                 personNumber: person, passwordHash: try row.string("password_hash"),
                 totpSecret: try cipher.open(try row.string("totp_secret_cipher"), field: "patients.totp_secret", row: person),
                 totpLastStep: try row.int64("totp_last_step"), failedSignIns: try row.int64("failed_sign_ins"),
-                lockedUntil: try row.optionalInstant("locked_until")
+                lockedUntil: try row.optionalInstant("locked_until"), authenticatorResetAt: try row.optionalInstant("authenticator_reset_at")
             )
         }
+    }
+
+    /// The authenticator secret of a person, opened.
+    static func totpSecret(person: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> String? {
+        try db.queryOne("SELECT totp_secret_cipher FROM patients WHERE person_number = ?", [.text(person)]).map {
+            try cipher.open(try $0.string("totp_secret_cipher"), field: "patients.totp_secret", row: person)
+        }
+    }
+
+    /// Replaces the password hash; sign-in failures and locks reset.
+    static func setPassword(person: String, hash: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE patients SET password_hash = ?, failed_sign_ins = 0, locked_until = NULL, updated_at = ? WHERE person_number = ?",
+            [.text(hash), .instant(now), .text(person)])
+    }
+
+    /// Marks a patient's authenticator as reset by an operator; false when the person is not registered.
+    static func markAuthenticatorReset(person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "UPDATE patients SET authenticator_reset_at = ?, updated_at = ? WHERE person_number = ?", [.instant(now), .instant(now), .text(person)])
+            == 1
+    }
+
+    /// True when an operator reset the authenticator and no new one is set up yet.
+    static func authenticatorResetPending(person: String, in db: any SQLExecutor) throws -> Bool {
+        try db.queryOne("SELECT authenticator_reset_at FROM patients WHERE person_number = ? FOR UPDATE", [.text(person)])?
+            .optionalInstant("authenticator_reset_at") != nil
+    }
+
+    /// Sets up a new authenticator secret after a reset: its steps start afresh.
+    static func setAuthenticator(person: String, secretCipher: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            """
+            UPDATE patients SET totp_secret_cipher = ?, totp_last_step = 0, second_factor_failures = 0, second_factor_locked_until = NULL,
+            authenticator_reset_at = NULL, updated_at = ? WHERE person_number = ?
+            """,
+            [.text(secretCipher), .instant(now), .text(person)])
     }
 
     /// Counts a failed sign-in atomically; returns the failures so far.
@@ -66,16 +104,85 @@ enum PatientRepository {
 
     static func insertSession(tokenHash: String, id: String, person: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
         try db.execute(
-            "INSERT INTO patient_sessions (token_hash, id, person_number, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
-            [.text(tokenHash), .text(id), .text(person), .instant(now), .instant(expires)]
+            """
+            INSERT INTO patient_sessions (token_hash, id, person_number, created_at, expires_at, revoked_at, second_factor_at)
+            VALUES (?, ?, ?, ?, ?, NULL, ?)
+            """,
+            [.text(tokenHash), .text(id), .text(person), .instant(now), .instant(expires), .instant(now)]
         )
     }
 
     static func session(tokenHash: String, now: Instant, in db: any SQLExecutor) throws -> PatientSession? {
         try db.queryOne(
-            "SELECT id, person_number, expires_at FROM patient_sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?",
+            """
+            SELECT id, person_number, expires_at, second_factor_at FROM patient_sessions
+            WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?
+            """,
             [.text(tokenHash), .instant(now)]
-        ).map { PatientSession(id: try $0.string("id"), personNumber: try $0.string("person_number"), expiresAt: try $0.instant("expires_at")) }
+        ).map(decodeSession)
+    }
+
+    static func decodeSession(_ row: SQLRow) throws -> PatientSession {
+        PatientSession(
+            id: try row.string("id"), personNumber: try row.string("person_number"), expiresAt: try row.instant("expires_at"),
+            secondFactorAt: try row.optionalInstant("second_factor_at"))
+    }
+
+    /// A person's live sessions with when each began, newest first.
+    static func sessions(person: String, now: Instant, in db: any SQLExecutor) throws -> [(session: PatientSession, createdAt: Instant)] {
+        try db.query(
+            """
+            SELECT id, person_number, expires_at, second_factor_at, created_at FROM patient_sessions
+            WHERE person_number = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id LIMIT 100
+            """,
+            [.text(person), .instant(now)]
+        ).map { (try decodeSession($0), try $0.instant("created_at")) }
+    }
+
+    /// Ends every live session of a person; returns how many.
+    static func revokeSessions(person: String, now: Instant, in db: any SQLExecutor) throws -> Int {
+        try db.execute(
+            "UPDATE patient_sessions SET revoked_at = ? WHERE person_number = ? AND revoked_at IS NULL", [.instant(now), .text(person)])
+    }
+
+    /// Records that a session proved the second factor now.
+    static func markSecondFactor(session: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE patient_sessions SET second_factor_at = ? WHERE id = ?", [.instant(now), .text(session)])
+    }
+
+    /// The second-factor state of a person: the last TOTP step accepted, failures in a row, lock.
+    static func secondFactorState(person: String, in db: any SQLExecutor) throws -> (lastStep: Int64, failures: Int64, lockedUntil: Instant?)? {
+        try db.queryOne(
+            "SELECT totp_last_step, second_factor_failures, second_factor_locked_until FROM patients WHERE person_number = ? FOR UPDATE",
+            [.text(person)]
+        ).map { (try $0.int64("totp_last_step"), try $0.int64("second_factor_failures"), try $0.optionalInstant("second_factor_locked_until")) }
+    }
+
+    /// Counts a wrong second-factor code; returns the failures in a row.
+    static func countSecondFactorFailure(person: String, lockUntil: (Int64) -> Instant?, now: Instant, in db: any SQLExecutor) throws -> Int64 {
+        let failures =
+            try db.queryOne(
+                """
+                UPDATE patients SET second_factor_failures = second_factor_failures + 1, updated_at = ? WHERE person_number = ?
+                RETURNING second_factor_failures
+                """,
+                [.instant(now), .text(person)]
+            )?.int64("second_factor_failures") ?? 0
+        if let until = lockUntil(failures) {
+            try db.execute("UPDATE patients SET second_factor_locked_until = ? WHERE person_number = ?", [.instant(until), .text(person)])
+        }
+        return failures
+    }
+
+    /// Records an accepted second-factor code: its step is used, failures reset.
+    static func acceptSecondFactor(person: String, step: Int64, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            """
+            UPDATE patients SET totp_last_step = ?, second_factor_failures = 0, second_factor_locked_until = NULL, updated_at = ?
+            WHERE person_number = ?
+            """,
+            [.integer(step), .instant(now), .text(person)]
+        )
     }
 
     static func revokeSession(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
@@ -99,8 +206,10 @@ enum PatientRepository {
     /// The most wrong guesses an SMS code tolerates.
     static let smsAttemptsMax: Int64 = 5
 
-    /// Checks and consumes an SMS code; false when wrong, expired or guessed too often.
-    static func consumeSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    /// Checks an SMS code without consuming it; a wrong guess is counted (the caller commits it on its
+    /// own, so a refusal that follows cannot roll the count back). False when wrong, expired or guessed
+    /// `smsAttemptsMax` times: from then on even the right code is refused.
+    static func checkSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         guard
             let row = try db.queryOne(
                 "SELECT code_hash, attempts, expires_at FROM sms_codes WHERE phone_lookup = ? AND purpose = ? FOR UPDATE",
@@ -113,8 +222,15 @@ enum PatientRepository {
                 "UPDATE sms_codes SET attempts = attempts + 1 WHERE phone_lookup = ? AND purpose = ?", [.text(phoneLookup), .text(purpose)])
             return false
         }
-        try db.execute("DELETE FROM sms_codes WHERE phone_lookup = ? AND purpose = ?", [.text(phoneLookup), .text(purpose)])
         return true
+    }
+
+    /// Consumes a code checked before: true when it was still there, right, unexpired and not guessed out.
+    static func consumeSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "DELETE FROM sms_codes WHERE phone_lookup = ? AND purpose = ? AND code_hash = ? AND expires_at > ? AND attempts < ?",
+            [.text(phoneLookup), .text(purpose), .text(codeHash), .instant(now), .integer(smsAttemptsMax)]
+        ) == 1
     }
 }
 

@@ -59,6 +59,8 @@ public final class SandboxBank: PaymentChannel {
     }
 
     public let name = "sandbox"
+    /// The sandbox stands in for a configured bank (demos and tests only).
+    public var isConfigured: Bool { true }
     let backend: any StoreBackend
     let clock: any WallClock
     private let faults = Mutex(Faults())

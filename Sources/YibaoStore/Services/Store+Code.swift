@@ -54,6 +54,7 @@ extension Store {
         let ids = self.ids
         let visitID = ids.next("V")
         let scope = "code-settle:" + institution.code
+        let channelConfigured = channel.isConfigured
         // The code's cryptography runs on a reader; the writer only spends it. A retry whose code was
         // spent by the first attempt is answered from its idempotency key before the code is looked at.
         let verified = try? await read { db, now in try Store.verifyCode(request.code, cipher: cipher, now: now, in: db) }
@@ -63,8 +64,8 @@ extension Store {
                 let visit = try Store.openCodeVisit(
                     request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, verified: verified, in: db)
                 let phase = try Store.settleLocally(
-                    visit, institution: institution, useAccount: request.useAccount ?? true, cipher: cipher, reference: reference, ids: ids,
-                    now: now, in: db
+                    visit, institution: institution, useAccount: request.useAccount ?? true, channelConfigured: channelConfigured, cipher: cipher,
+                    reference: reference, ids: ids, now: now, in: db
                 )
                 try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
                 return phase

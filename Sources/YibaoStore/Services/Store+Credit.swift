@@ -81,12 +81,12 @@ extension Store {
 
     /// Saves a partner's terms (lines opened from now on get them; open lines keep the terms they were
     /// opened with, as their contract says).
-    public func saveCreditTerms(_ terms: CreditTerms) async throws {
+    public func saveCreditTerms(_ terms: CreditTerms, actor: String) async throws {
         if let problem = terms.problems.first { throw Refusal.invalid(problem.field, problem.message) }
         try await write { db, now in
             try CreditRepository.saveTerms(terms, now: now, in: db)
             try AuditRepository.append(
-                actor: "system:admin", action: "credit.terms", subject: terms.partner, value: ["terms": try YibaoJSON.string(terms)], now: now, in: db
+                actor: actor, action: "credit.terms", subject: terms.partner, value: ["terms": try YibaoJSON.string(terms)], now: now, in: db
             )
         }
     }
@@ -95,6 +95,7 @@ extension Store {
 
     /// A person applies for a dedicated medical credit line; the partner bank decides.
     public func applyForCredit(person number: String) async throws -> CreditLineView {
+        guard credit.isConfigured else { throw UnconfiguredParty.refusal("credit partner bank") }
         let partner = credit.partner
         let setup: (Person, CreditTerms) = try await read { db, now in
             guard let person = try PeopleRepository.find(number: number, cipher: self.cipher, in: db) else {
@@ -310,6 +311,7 @@ extension Store {
         guard request.amount.isPositive, request.amount <= Money.requestAmountMax else {
             throw Refusal.invalid("amount", "amount is a positive number of fen")
         }
+        guard channel.isConfigured && credit.isConfigured else { throw UnconfiguredParty.refusal("bank") }
         let cipher = self.cipher
         let reference = self.reference
         let ids = self.ids

@@ -20,6 +20,8 @@ public struct PatientCredentials: Sendable, Hashable {
     public let totpLastStep: Int64
     /// Locked until, after repeated failures.
     public let lockedUntil: Instant?
+    /// An operator reset the authenticator and no new one is set up yet.
+    public let authenticatorResetPending: Bool
 }
 
 extension Store {
@@ -58,10 +60,14 @@ extension Store {
         }
     }
 
-    /// Registers a patient: the SMS code must match; the password arrives hashed; the TOTP secret is sealed.
+    /// Registers a patient: the SMS code must match (checked in its own committed write, so wrong guesses
+    /// count even though the registration is refused; the fifth kills the code); the password arrives
+    /// hashed; the TOTP secret is sealed.
     public func registerPatient(person: Person, smsCode: String, passwordHash: String, totpSecret: String) async throws {
         let cipher = self.cipher
-        let lookup = cipher.lookup(person.phone ?? "", purpose: "phone")
+        let phone = person.phone ?? ""
+        try await checkSMSCode(phone: phone, purpose: "register", code: smsCode)
+        let lookup = cipher.lookup(phone, purpose: "phone")
         let codeHash = Secrets.sha256Hex("register|" + smsCode)
         try await write { db, now in
             guard try PatientRepository.consumeSMSCode(phoneLookup: lookup, purpose: "register", codeHash: codeHash, now: now, in: db) else {
@@ -86,7 +92,7 @@ extension Store {
             try PatientRepository.credentials(phoneLookup: lookup, cipher: cipher, lock: false, in: db).map {
                 PatientCredentials(
                     personNumber: $0.personNumber, passwordHash: $0.passwordHash, totpSecret: $0.totpSecret, totpLastStep: $0.totpLastStep,
-                    lockedUntil: $0.lockedUntil
+                    lockedUntil: $0.lockedUntil, authenticatorResetPending: $0.authenticatorResetAt != nil
                 )
             }
         }

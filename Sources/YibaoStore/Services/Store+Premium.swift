@@ -57,6 +57,14 @@ public struct ReceiptVerification: Sendable, Hashable, Codable {
     public var at: Instant?
     /// The institution, for a settlement.
     public var institution: String?
+    /// What became of it since, when authentic: `valid`, `partly_refunded` (see `refunded_amount`),
+    /// `refunded` (everything given back) or `reversed`. A receipt of a reversed settlement is genuine
+    /// but no longer stands: an insurer must not pay on it.
+    public var status: String?
+    /// For a settlement: what was given back so far by refunds or a reversal (every payer together).
+    public var refundedAmount: Money?
+    /// The reversal, for a reversed settlement.
+    public var reversalId: String?
 }
 
 extension Store {
@@ -95,6 +103,7 @@ extension Store {
     /// commit, like a settlement's cash part. The same period twice — two taps, two phones, a retry —
     /// charges once: the second is refused as already paid.
     public func payPremium(_ request: PremiumRequest, payer: String, idempotency: IdempotencyRequest) async throws -> PremiumPayment {
+        guard channel.isConfigured else { throw UnconfiguredParty.refusal("bank") }
         let cipher = self.cipher
         let reference = self.reference
         let ids = self.ids
@@ -149,11 +158,12 @@ extension Store {
             if let live = try PremiumRepository.live(person: person.number, kind: request.kind, period: request.period, in: db) {
                 throw Store.alreadyPaid(live)
             }
+            // Only a source the payer still has bound: a removed card is never charged.
             let source =
-                try request.fundingSourceId.map { try FundingSourceRepository.find(id: $0, in: db) }
+                try request.fundingSourceId.map { id in try FundingSourceRepository.list(person: payer, in: db).first { $0.id == id } }
                 ?? FundingSourceRepository.defaultSource(person: payer, in: db)
             guard let source, source.personNumber == payer else {
-                throw Refusal(.noFundingSource, "bind a bank card first (or choose one of yours)", field: "funding_source_id")
+                throw Refusal(.noFundingSource, "bind a bank card first (or choose one of yours that is still bound)", field: "funding_source_id")
             }
             let payment = PremiumPayment(
                 id: id, personNumber: person.number, payerNumber: payer, region: person.region, kind: request.kind, period: request.period,
@@ -259,7 +269,8 @@ extension Store {
             pending.map { ($0.0.id, $0.0.createdAt) }, complete: { _ = try await completePremium(id: $0) },
             end: { _ = try await declinePremium(id: $0, reason: $1, state: $1 == nil ? .cancelled : .declined) },
             attempt: { id in
-                let found = try await read { db, _ in try PremiumRepository.find(id: id, in: db).map { try Store.phase($0.0, sourceID: $0.1, in: db) } }
+                let found = try await read { db, _ in try PremiumRepository.find(id: id, in: db).map { try Store.phase($0.0, sourceID: $0.1, in: db) }
+                }
                 if case .collect(let payment, let source) = found { _ = try? await collectPremium(payment, from: source) }
             }
         )
@@ -295,23 +306,41 @@ extension Store {
     public func verifyReceipt(id: String, code: String, claimedAmount: Money? = nil, claimedPeriod: String? = nil) async throws -> ReceiptVerification
     {
         let normalized = code.uppercased().replacingOccurrences(of: " ", with: "")
-        let notAuthentic = ReceiptVerification(authentic: false, kind: nil, amount: nil, period: nil, at: nil, institution: nil)
+        let notAuthentic = ReceiptVerification(authentic: false, kind: nil, amount: nil, period: nil, at: nil, institution: nil, status: nil)
         guard id.utf8.count < 64, normalized.utf8.count < 64 else { return notAuthentic }
         if let payment = try await premiumPayment(id: id, visibleTo: nil), payment.state == .paid,
             Secrets.constantTimeEquals(premiumReceiptCode(payment), normalized), claimedAmount.map({ $0 == payment.amount }) ?? true,
             claimedPeriod.map({ $0 == payment.period }) ?? true
         {
             return ReceiptVerification(
-                authentic: true, kind: "premium", amount: payment.amount, period: payment.period, at: payment.paidAt, institution: nil)
+                authentic: true, kind: "premium", amount: payment.amount, period: payment.period, at: payment.paidAt, institution: nil,
+                status: "valid")
         }
-        let record = try await read { db, _ in try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) }
-        if let record, record.state == .completed, Secrets.constantTimeEquals(receiptCode(id: record.id, figures: Store.figures(record)), normalized),
+        let found = try await read { db, _ in
+            try SettlementRepository.find(id: id, institution: nil, lock: false, in: db).map { record in
+                (record, record.kind == .settlement ? try SettlementRepository.refunds(of: record.id, in: db) : [])
+            }
+        }
+        if let (record, refunds) = found, record.state == .completed,
+            Secrets.constantTimeEquals(receiptCode(id: record.id, figures: Store.figures(record)), normalized),
             claimedAmount.map({ $0 == record.breakdown.totalAmount }) ?? true, claimedPeriod == nil
         {
-            return ReceiptVerification(
+            var verification = ReceiptVerification(
                 authentic: true, kind: record.kind.rawValue, amount: record.breakdown.totalAmount, period: nil, at: record.settledAt,
-                institution: record.institution.name
+                institution: record.institution.name, status: "valid"
             )
+            if record.kind == .settlement {
+                let money = SettlementMoney(record, refunds: refunds)
+                if let reversal = record.reversedBy {
+                    verification.status = "reversed"
+                    verification.reversalId = reversal
+                    verification.refundedAmount = money.paid.total
+                } else if money.refundCount > 0 {
+                    verification.status = money.isFullyRefunded ? "refunded" : "partly_refunded"
+                    verification.refundedAmount = money.returned.total
+                }
+            }
+            return verification
         }
         return notAuthentic
     }

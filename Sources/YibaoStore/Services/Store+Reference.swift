@@ -61,6 +61,30 @@ extension Store {
         }
     }
 
+    /// An operator enrols a person; an opening balance is a manual adjustment by that administrator
+    /// (posted at once up to `threshold`, otherwise waiting for a second administrator), in the same
+    /// transaction as the enrolment. Returns the adjustment, if any.
+    public func enrol(_ person: Person, openingBalance: Money, requestedBy actor: String, threshold: Money) async throws -> AccountAdjustment? {
+        try Store.validate(person)
+        guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
+            throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
+        }
+        if openingBalance.isPositive && person.insuranceType != .employee {
+            throw Refusal.invalid("opening_balance", "only employees (310) have a personal account")
+        }
+        let cipher = self.cipher
+        let ids = self.ids
+        return try await write { db, now in
+            try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
+            try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
+            guard openingBalance.isPositive else { return nil }
+            return try Store.adjust(
+                person, amount: openingBalance, reason: "开户余额 opening balance", actor: actor, threshold: threshold, ids: ids, now: now, in: db)
+        }
+    }
+
     /// Enrols many people in one transaction (a bulk import); returns how many were enrolled.
     public func enrol(_ people: [(person: Person, openingBalance: Money)], actor: String = "system") async throws -> Int {
         for (index, entry) in people.enumerated() {

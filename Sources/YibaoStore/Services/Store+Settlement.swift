@@ -205,6 +205,7 @@ extension Store {
     public func settle(
         visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?, cashAtCounter: Bool = false
     ) async throws -> SettlementRecord {
+        let channelConfigured = channel.isConfigured
         let cipher = self.cipher
         let reference = self.reference
         let ids = self.ids
@@ -218,7 +219,8 @@ extension Store {
                 }
                 if cashAtCounter { visit.paymentAuthority = .counter }
                 let phase = try Store.settleLocally(
-                    visit, institution: institution, useAccount: useAccount, cipher: cipher, reference: reference, ids: ids, now: now, in: db
+                    visit, institution: institution, useAccount: useAccount, channelConfigured: channelConfigured, cipher: cipher,
+                    reference: reference, ids: ids, now: now, in: db
                 )
                 if let idempotency {
                     try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
@@ -306,8 +308,8 @@ extension Store {
     /// settlement (cash at the counter, or no cash) or records it pending with the personal-account
     /// parts on hold and the person's payment lock taken (cash to collect from the funding source).
     static func settleLocally(
-        _ visit: Visit, institution: Institution, useAccount: Bool, cipher: PersonalDataCipher, reference: ReferenceCache, ids: any IDGenerator,
-        now: Instant, in db: any SQLExecutor
+        _ visit: Visit, institution: Institution, useAccount: Bool, channelConfigured: Bool, cipher: PersonalDataCipher, reference: ReferenceCache,
+        ids: any IDGenerator, now: Instant, in db: any SQLExecutor
     ) throws -> SettlePhase {
         var visit = visit
         guard visit.state == .open else {
@@ -350,6 +352,12 @@ extension Store {
         case .fundingSource:
             source = cash.isPositive ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
         case .frictionless: source = cash.isPositive ? try Store.frictionlessSource(frictionless, calculation: calculation, in: db) : nil
+        }
+        if source != nil && !channelConfigured {
+            throw Refusal(
+                .partyNotConfigured,
+                "the patient's cash part would be collected from their bank, but no bank adapter is configured on this server; nothing was charged. Settle with \"cash_collection\": \"counter\"",
+                references: ["visit_id": visit.id])
         }
         if let source, source.kind == .medicalCredit, try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended {
             throw Refusal(

@@ -52,10 +52,9 @@ extension Store {
     ]
 
     /// Subscribes an owner to event types at a URL; returns the subscription with its secret (once).
-    public func subscribeWebhook(owner: String, url: String, events: [String]) async throws -> WebhookSubscription {
-        guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), parsed.host != nil, url.utf8.count <= 500 else {
-            throw Refusal.invalid("url", "url must be an http(s) URL of at most 500 characters")
-        }
+    public func subscribeWebhook(owner: String, url: String, events: [String], allowPrivate: Bool = false) async throws -> WebhookSubscription {
+        guard URL(string: url) != nil else { throw Refusal.invalid("url", "url must be an https URL of at most 500 characters") }
+        if let problem = WebhookDestination.problem(url: url, allowPrivate: allowPrivate) { throw Refusal.invalid("url", problem) }
         guard !events.isEmpty, events.allSatisfy(Store.webhookEventTypes.contains) else {
             throw Refusal.invalid("events", "events are some of: \(Store.webhookEventTypes.joined(separator: ", "))")
         }
