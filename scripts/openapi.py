@@ -330,7 +330,7 @@ paths = {
     "/v1/patient/sessions/{session_id}": {"delete": op("Sign out a session", PATIENT, [param("session_id")], responses=NO_CONTENT)},
     "/v1/patient/sessions/current/second-factor": {"post": op("Prove the authenticator code again: sensitive actions in the next five minutes need no code",
                                                              PATIENT, body=json_body(ref("SecondFactorRequest")), responses=NO_CONTENT,
-                                                             errors=(400, 401, 403, 422, 429))},
+                                                             errors=(400, 401, 403, 404, 422, 429))},
     "/v1/patient/password-reset/sms": {"post": op("Send a password-reset code to your registered phone", [], body=json_body(ref("PhoneRequest")),
                                                   responses=ok(ref("RegistrationCodeSent"), "202", "Sent if registered"), errors=(400, 429, 503))},
     "/v1/patient/password-reset": {"post": op("Set a new password with the SMS code and the authenticator code", [], body=json_body(ref("PasswordResetRequest")),

@@ -57,6 +57,24 @@ public struct Policy: Sendable, Hashable, Codable {
         where !factor.isProperFraction {
             found.append(("cross_region." + name, "a factor is 0 to 10000 basis points"))
         }
+        for (index, schedule) in (premiums ?? []).enumerated() {
+            let field = "premiums[\(index)]"
+            if !schedule.amount.isPositive || schedule.amount > Money.requestAmountMax {
+                found.append((field + ".amount", "a contribution is above 0 and at most 1000000000 fen"))
+            }
+            if schedule.kind.insuranceType != insuranceType {
+                found.append((field + ".kind", "\(schedule.kind.rawValue) is not a contribution of insurance type \(insuranceType.rawValue)"))
+            }
+            if schedule.kind == .residentAnnual {
+                guard let opens = schedule.opens, let closes = schedule.closes, opens <= closes else {
+                    found.append((field + ".opens", "an annual contribution has an opening day on or before its closing day"))
+                    continue
+                }
+            }
+            if (premiums ?? [])[..<index].contains(where: { $0.kind == schedule.kind }) {
+                found.append((field + ".kind", "\(schedule.kind.rawValue) appears twice"))
+            }
+        }
         return found
     }
 }

@@ -646,6 +646,9 @@ struct LoadVerify: AsyncParsableCommand {
     @Option(help: "The acknowledged settlement ids written by `loadtest run --acked`.")
     var acked: [String] = []
 
+    @Option(help: "Fail unless at least this many settlements were acknowledged (and are present): a run that settled nothing proves nothing.")
+    var expectAtLeast = 0
+
     func run() async throws {
         let store = try await data.openStore(sandbox: true)
         // Finish what a crash left pending first, as the server's background work would.
@@ -663,6 +666,10 @@ struct LoadVerify: AsyncParsableCommand {
         for id in report.missing.prefix(10) { print("MISSING \(id)") }
         for problem in (report.doubleCharges + report.cardMismatches).prefix(10) { print("PROBLEM \(problem)") }
         for problem in ledger.problems.prefix(10) { print("LEDGER \(problem)") }
+        if ids.count < expectAtLeast || report.present < expectAtLeast {
+            print("TOO FEW: \(ids.count) acknowledged, \(report.present) present; at least \(expectAtLeast) expected")
+            throw ExitCode(1)
+        }
         if !report.missing.isEmpty || !report.doubleCharges.isEmpty || !report.cardMismatches.isEmpty || !ledger.passed { throw ExitCode(1) }
         print("verified: nothing acknowledged was lost, nothing was charged twice, the ledger balances")
     }
