@@ -93,8 +93,42 @@ public struct SettledLine: Sendable, Hashable, Codable {
 /// a policy and the year so far, to the split of the bill between the funds, the personal account and
 /// cash. See docs/settlement-engine.md for each step with the national field it fills.
 public enum SettlementEngine {
-    /// Settles (or pre-settles: the engine does not know the difference) one visit.
+    /// Settles (or pre-settles: the engine does not know the difference) one visit, and asserts —
+    /// in production too — that the result has no `violations`.
     public static func calculate(_ input: SettlementInput) throws(Refusal) -> SettlementCalculation {
+        let calculation = try evaluate(input)
+        let found = violations(calculation, of: input)
+        precondition(found.isEmpty, "settlement engine result violates: \(found.joined(separator: "; "))")
+        return calculation
+    }
+
+    /// What must hold of every calculation, as words (empty when all hold): the national identities,
+    /// no negative bucket, the funds at most the in-scope amount, the basic fund within its annual cap,
+    /// the account at most what is available, the balance after, the per-line shares adding up to the
+    /// buckets, a non-negative accumulator delta. `calculate` asserts it; tests report it with their seed.
+    public static func violations(_ calculation: SettlementCalculation, of input: SettlementInput) -> [String] {
+        var found: [String] = []
+        let b = calculation.breakdown
+        if let broken = b.brokenIdentity() { found.append(broken) }
+        if !b.hasNoNegativeBucket { found.append("a bucket is negative") }
+        if b.fundTotal > b.inScope { found.append("the funds pay \(b.fundTotal), more than the in-scope \(b.inScope)") }
+        let cap = input.policy.pool(calculation.pool).annualCap(retired: input.person.retired)
+        if input.accumulators.basicFundPaid <= cap && input.accumulators.basicFundPaid + b.pooledFund > cap {
+            found.append("the basic fund passes its annual cap \(cap)")
+        }
+        if b.accountPaid > input.accountBalance + input.mutualAidAvailable { found.append("the account pays more than is available") }
+        if b.accountBalanceAfter != input.accountBalance - calculation.ownAccountPaid { found.append("the balance after is wrong") }
+        if Money.sum(calculation.lines.map(\.fundPaid)) != b.fundTotal { found.append("the lines' fund shares do not add up") }
+        if Money.sum(calculation.lines.map(\.accountPaid)) != b.accountPaid { found.append("the lines' account shares do not add up") }
+        if Money.sum(calculation.lines.map(\.cashPaid)) != b.cashPaid { found.append("the lines' cash shares do not add up") }
+        if Money.sum(calculation.lines.map(\.split.amount)) != b.totalAmount { found.append("the lines do not add up to the total") }
+        if !calculation.accumulatorDelta.isNonNegative { found.append("the accumulator delta is negative") }
+        return found
+    }
+
+    /// The calculation of `calculate` without the final assertion: property tests call it so that a
+    /// violation is reported with its seed instead of ending the test process.
+    public static func evaluate(_ input: SettlementInput) throws(Refusal) -> SettlementCalculation {
         guard !input.lines.isEmpty else { throw Refusal(.noFeeLines, "a visit needs at least one fee line to settle") }
         guard input.person.status == .active else {
             throw Refusal(.personNotInsured, "the person's insurance is \(input.person.status.rawValue); benefits cannot be paid")
@@ -243,8 +277,6 @@ public enum SettlementEngine {
             accountPaid: accountPaid, mutualAidPaid: mutualAid, cashPaid: cash, hospitalBorne: hospitalBorne,
             accountBalanceAfter: input.accountBalance - ownAccount, fundRatio: ratio
         )
-        breakdown.checkIdentities()
-        precondition(breakdown.hasNoNegativeBucket, "a settlement has no negative bucket")
 
         // 7. What each payer paid of each line: funds by in-scope amount, the account by what the
         // person bears of the line, cash the rest.

@@ -3,9 +3,14 @@ import YibaoCore
 
 @Suite("Settlement engine properties")
 struct SettlementPropertyTests {
+    /// Seeds that once failed, kept as regressions (none yet: add the seed and what it found).
+    static let regressionSeeds: [UInt64] = []
+
     /// Random visits under random policies: every identity holds, no bucket is negative, the cap and
-    /// the deductible are respected, the per-line shares add up. Seeds are printed with any failure.
-    @Test("identities over random fee lists", arguments: Array(UInt64(1)...UInt64(400)))
+    /// the deductible are respected, the per-line shares add up. The engine's checks are read on a path
+    /// that reports (`SettlementEngine.evaluate` and `violations`, which `calculate` asserts), so a
+    /// failure prints its seed instead of ending the process.
+    @Test("identities over random fee lists", arguments: Array(UInt64(1)...UInt64(400)) + regressionSeeds)
     func identitiesHold(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         func amount(_ maxYuan: Int64) -> Money { Money(fen: Int64.random(in: 0...(maxYuan * 100), using: &rng)) }
@@ -50,18 +55,10 @@ struct SettlementPropertyTests {
             useAccount: Bool.random(using: &rng), balance: amount(5000), mutualAid: amount(5000)
         )
 
-        let result = try SettlementEngine.calculate(input)
+        let result = try SettlementEngine.evaluate(input)
         let b = result.breakdown
-        #expect(b.brokenIdentity() == nil, "seed \(seed)")
-        #expect(b.hasNoNegativeBucket, "seed \(seed)")
-        #expect(b.fundTotal <= b.inScope, "seed \(seed): funds pay at most the in-scope amount")
+        #expect(SettlementEngine.violations(result, of: input) == [], "seed \(seed)")
         #expect(accumulators.basicFundPaid + b.pooledFund <= cap, "seed \(seed): the cap holds")
-        #expect(b.accountPaid <= input.accountBalance + input.mutualAidAvailable, "seed \(seed)")
-        #expect(b.accountBalanceAfter == input.accountBalance - result.ownAccountPaid, "seed \(seed)")
-        #expect(Money.sum(result.lines.map(\.fundPaid)) == b.fundTotal, "seed \(seed)")
-        #expect(Money.sum(result.lines.map(\.accountPaid)) == b.accountPaid, "seed \(seed)")
-        #expect(Money.sum(result.lines.map(\.cashPaid)) == b.cashPaid, "seed \(seed)")
-        #expect(result.accumulatorDelta.isNonNegative, "seed \(seed)")
         let negated = b.negated(balanceAfter: .zero)
         #expect(negated.totalAmount == -b.totalAmount && negated.brokenIdentity() == nil, "seed \(seed)")
         let movements = SettlementPostings.movements(

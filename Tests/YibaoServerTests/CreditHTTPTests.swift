@@ -40,7 +40,14 @@ struct CreditHTTPTests {
                 .post, "/v1/visits/\(visit.id)/settlement", token: H.hospitalToken, headers: OneCodeHTTPTests.key("wg-1"))
             #expect(settled.status == .created, "\(settled.text)")
             let record = try settled.decode(SettlementRecord.self)
-            #expect(record.fundingSource?.kind == .medicalCredit && record.breakdown.cashPaid.isPositive)
+            // Two boxes at 12.80 yuan, class A, level 3: the fund pays 65 % (16.64); the line pays the rest, 8.96
+            // (source first: the account is kept); the line now owes the partner bank exactly that.
+            #expect(record.fundingSource?.kind == .medicalCredit)
+            #expect(record.breakdown.totalAmount == Money(fen: 2560) && record.breakdown.fundTotal == Money(fen: 1664))
+            #expect(record.breakdown.accountPaid == .zero && record.breakdown.cashPaid == Money(fen: 896))
+            #expect(try await harness.store.balance(of: .creditLine(line.line.id)) == Money(fen: 896))
+            #expect(try await harness.store.accountBalance(of: PatientFlow.person).balance == .yuan(3200))
+            #expect(try await harness.store.verifyLedger().passed)
             // The patient is told, with the receipt's verification code.
             let receipt = try await client.send(.get, "/v1/patient/settlements/\(record.id)/receipt", token: patient.token).decode(Receipt.self)
             let inbox = try await client.send(.get, "/v1/patient/inbox", token: patient.token).decode([InboxMessage].self)
@@ -79,6 +86,9 @@ struct CreditHTTPTests {
             #expect(try repaid.decode(CreditRepayment.self).state == .completed)
             let after = try await client.send(.get, "/v1/patient/credit/lines/\(line.line.id)", token: token).decode(CreditLineView.self)
             #expect(after.owed == .zero && after.bills.first?.status == "paid")
+            // The account paid the partner bank: 8.96 out of the account, the line owes nothing.
+            #expect(try await harness.store.accountBalance(of: PatientFlow.person).balance == .yuan(3200) - Money(fen: 896))
+            #expect(try await harness.store.balance(of: .creditLine(line.line.id)) == .zero)
             let history = try await client.send(.get, "/v1/patient/history?kind=credit_repayment", token: token).decode(HistoryPage.self)
             #expect(history.events.count == 1 && history.events[0].account == Money(fen: amount))
             #expect(try await harness.store.verifyLedger().passed)

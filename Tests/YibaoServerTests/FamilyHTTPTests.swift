@@ -49,9 +49,18 @@ struct FamilyHTTPTests {
             // The binder's code pays for his father.
             let body =
                 #"{"code":"\#(binder.code(harness))","for_person_number":"P440100000003","category":"11","hospital_visit_number":"FAM1","lines":[\#(Body.line("1", code: "XD00000000003", price: 2850, quantity: "2"))]}"#
+            let binderBefore = try await harness.store.accountBalance(of: "P440100000001").balance
+            let memberBefore = try await harness.store.accountBalance(of: "P440100000003").balance
             let paid = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: OneCodeHTTPTests.key("fam-1"))
             let record = try paid.decode(SettlementRecord.self)
             #expect(record.personNumber == "P440100000003" && record.payerNumber == "P440100000001")
+            // The money: the father's own account pays first (5,600 yuan covers his 57 yuan bill's person part), no
+            // mutual aid is needed, nothing is charged to a card; every account moved by exactly its part.
+            #expect(record.breakdown.mutualAidPaid == .zero && record.breakdown.cashPaid == .zero)
+            #expect(try await harness.store.accountBalance(of: "P440100000003").balance == memberBefore - record.ownAccountPaid)
+            #expect(try await harness.store.accountBalance(of: "P440100000001").balance == binderBefore)
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
+            #expect(try await harness.store.verifyLedger().passed)
             // Maternity is not for family payment.
             harness.clock.advance(seconds: 30)
             let maternity = body.replacingOccurrences(of: "\"11\"", with: "\"51\"").replacingOccurrences(
@@ -131,6 +140,11 @@ struct FamilyHTTPTests {
                 .post, "/v1/patient/premiums", token: binder.token, json: withFactor, headers: OneCodeHTTPTests.key("fp-2"))
             #expect(paid.status == .created, "\(paid.text)")
             #expect(paid.object["payer_number"] as? String == "P440100000001")
+            // The binder's card paid the member's 420 yuan into the resident fund; the member's card is untouched.
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000 - 420))
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000))
+            #expect(try await harness.store.balance(of: .fund(RegionCode("440100")!, .resident, InsuranceType.resident.pooledFundType)) == .yuan(420))
+            #expect(try await harness.store.verifyLedger().passed)
             #expect(try await client.send(.get, "/v1/patient/coverage", token: member.token).text.contains("2027"))
         }
     }

@@ -43,13 +43,19 @@ struct SecurityHTTPTests {
             let unknown = try await client.sendSigned(
                 .post, "/v1/visits", keyID: "K-nobody", secret: Self.secret, json: body, timestamp: now, nonce: "nonce-0000000000005")
             #expect(unknown.problem?.code == "signature_invalid")
-            // A different path under the same signature.
-            let moved = try await client.sendSigned(
+            // Correctly signed for its own path: authenticated, then no such visit.
+            let own = try await client.sendSigned(
                 .get, "/v1/visits/V1", keyID: Self.keyID, secret: Self.secret, timestamp: now, nonce: "nonce-0000000000006",
                 extra: [:])
-            #expect(moved.status == .notFound)  // correctly signed for its own path: authenticated, then no such visit
+            #expect(own.status == .notFound)
+            // A signature made for one path, sent to another: refused, not authenticated.
+            let signedFor = RequestSignature.authorization(
+                keyID: Self.keyID, secret: Self.secret, method: "GET", pathAndQuery: "/v1/visits/V1", timestamp: now, nonce: "nonce-0000000000007",
+                body: Data())
+            let moved = try await client.execute(uri: "/v1/webhooks", method: .get, headers: [.authorization: signedFor]) { $0 }
+            #expect(moved.status == .unauthorized && moved.problem?.code == "signature_invalid", "\(moved.text)")
             // Bearer keys are refused in this deployment.
-            let bearer = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: body)
+            let bearer = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: body, bearer: true)
             #expect(bearer.status == .unauthorized)
             // The nonces of refused requests were not burned: a valid request may use nonce 2.
             let later = try await client.sendSigned(

@@ -25,8 +25,13 @@ struct ServerHarness {
     let routes: [RouteDescription]
     let messages: SandboxMessages
 
+    /// The harness clock of the running test: institution requests are signed with its time.
+    @TaskLocal static var signingClock: ManualClock?
+
+    /// An app whose institutions must sign their requests, as in production (`allowBearer` lets the
+    /// few tests about bearer keys send them); `send` signs every institution request itself.
     static func withApp(
-        allowBearer: Bool = true, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
+        allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), logger appLogger: Logger? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
@@ -50,8 +55,10 @@ struct ServerHarness {
         let routes = built.routes
         let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
         do {
-            try await app.test(.router) { client in
-                try await body(client, ServerHarness(store: store, clock: clock, routes: routes, messages: messages))
+            try await ServerHarness.$signingClock.withValue(clock) {
+                try await app.test(.router) { client in
+                    try await body(client, ServerHarness(store: store, clock: clock, routes: routes, messages: messages))
+                }
             }
         } catch {
             await backend.close()
@@ -76,12 +83,24 @@ extension TestClientProtocol {
         return try await execute(uri: path, method: method, headers: headers, body: body.isEmpty ? nil : ByteBuffer(string: body)) { $0 }
     }
 
-    /// Sends a request with an optional bearer token and JSON (or raw) body; returns status, headers and body.
+    /// Sends a request with a token and a JSON (or raw) body; returns status, headers and body. An
+    /// institution's key (`keyID.secret`) signs the request (YIBAO-HMAC-SHA256, the harness clock's time,
+    /// a new nonce) as a hospital's system does; `bearer` sends it as a bearer token instead. Operator and
+    /// patient tokens are bearer tokens.
     func send(
-        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers extra: HTTPFields = [:]
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers extra: HTTPFields = [:],
+        bearer: Bool = false
     ) async throws -> TestResponse {
         var headers = extra
-        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let token, !bearer, !token.hasPrefix("op_"), !token.hasPrefix("ps_"), let dot = token.firstIndex(of: ".") {
+            let timestamp = (ServerHarness.signingClock?.now() ?? Instant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
+                .secondsSinceEpoch
+            headers[.authorization] = RequestSignature.authorization(
+                keyID: String(token[..<dot]), secret: String(token[token.index(after: dot)...]), method: method.rawValue, pathAndQuery: path,
+                timestamp: timestamp, nonce: "n-" + UUID().uuidString, body: Data((json ?? "").utf8))
+        } else if let token {
+            headers[.authorization] = "Bearer \(token)"
+        }
         if json != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return try await execute(uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { $0 }
     }

@@ -153,6 +153,13 @@ struct WalletHTTPTests {
             let paid = try await client.send(.post, "/v1/patient/premiums", token: phone.token, json: body, headers: OneCodeHTTPTests.key("pp-1"))
             #expect(paid.status == .created, "\(paid.text)")
             let payment = try paid.decode(PremiumPayment.self)
+            // The money: 420 yuan from her card into Guangzhou's resident fund, through the channel; the ledger balances.
+            #expect(payment.amount == .yuan(420) && payment.state == .paid)
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
+            let fund = AccountID.fund(RegionCode("440100")!, .resident, InsuranceType.resident.pooledFundType)
+            #expect(try await harness.store.balance(of: fund) == .yuan(420))
+            #expect(try await harness.store.balance(of: .channel("sandbox")) == .yuan(-420))
+            #expect(try await harness.store.verifyLedger().passed)
             let again = try await client.send(.post, "/v1/patient/premiums", token: phone.token, json: body, headers: OneCodeHTTPTests.key("pp-2"))
             #expect(again.status == .conflict && again.problem?.code == "premium_already_paid")
             let wrongAmount = try await client.send(
@@ -165,6 +172,9 @@ struct WalletHTTPTests {
                 headers: OneCodeHTTPTests.key("pp-4")
             )
             #expect(someoneElse.status == .notFound)
+            // None of the refused attempts moved anything.
+            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
+            #expect(try await harness.store.balance(of: fund) == .yuan(420))
             let receipt = try await client.send(.get, "/v1/patient/premiums/\(payment.id)/receipt", token: phone.token)
             let code = try #require(receipt.object["verification_code"] as? String)
             let verified = try await client.send(.get, "/v1/receipts/\(payment.id)/verification?code=\(code)&amount=42000&period=2027")

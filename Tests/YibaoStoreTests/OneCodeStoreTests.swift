@@ -101,22 +101,48 @@ struct OneCodeStoreTests {
         }
     }
 
-    @Test("10,000 random forgeries against a real device: none is accepted")
-    func forgeries() async throws {
-        try await StoreHarness.withStore(.sqlite) { store in
+    @Test(
+        "10,000 random forgeries of a real device's codes: none is accepted, nothing is written, the genuine code then is",
+        arguments: BackendKind.available)
+    func forgeries(kind: BackendKind) async throws {
+        try await StoreHarness.withStore(kind) { store in
+            // setup: a person with a device whose secret is seeded, so a failure replays.
             try await S.load(into: store)
-            let phone = try await Phone.make(store)
+            let person = S.person("P1", sequence: 1)
+            try await store.enrol(person, openingBalance: .yuan(50))
             var rng = SplitMix64(seed: 2026)
+            let secret = (0..<20).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let device = try await store.enrolDevice(person: "P1", name: "phone", secret: secret)
+            let genuine = VoucherCode.make(secret: secret, deviceNumber: device.device.number, at: store.clock.now())
+            let before = try await store.backend.read { db in
+                try db.queryOne("SELECT (SELECT COUNT(*) FROM visits) AS visits, (SELECT COUNT(*) FROM used_codes) AS used", [])
+            }
+            // act: 10,000 forgeries of the real device's codes (its number, a random 8-digit password, a valid check
+            // digit), each opening a visit as a cashier's system would.
+            var outcomes: [RefusalCode: Int] = [:]
             var accepted = 0
             for index in 0..<10_000 {
-                // Half reuse the real device number (the hardest case), half invent one.
-                let device = index % 2 == 0 ? phone.device.device.number : String(Int64.random(in: 1_000_000_000...9_999_999_999, using: &rng))
                 let otp = String(format: "%08d", Int.random(in: 0...99_999_999, using: &rng))
-                let body = "88" + device + otp
+                let body = "88" + device.device.number + otp
                 let forged = body + String(Luhn.checkDigit(body))
-                if (try? await store.openVisit(code: Self.request(forged, visit: "F\(index)"), institution: S.hospital)) != nil { accepted += 1 }
+                guard forged != genuine else { continue }
+                do {
+                    _ = try await store.openVisit(code: Self.request(forged, visit: "F\(index)"), institution: S.hospital)
+                    accepted += 1
+                } catch let refusal as Refusal {
+                    outcomes[refusal.code, default: 0] += 1
+                }
+                // Any other error ends the test: it is not a refusal of the code.
             }
+            // verify: every forgery refused as not verifying, nothing written, and the genuine code accepted.
             #expect(accepted == 0)
+            #expect(outcomes == [.codeInvalid: 10_000], "\(outcomes)")
+            let after = try await store.backend.read { db in
+                try db.queryOne("SELECT (SELECT COUNT(*) FROM visits) AS visits, (SELECT COUNT(*) FROM used_codes) AS used", [])
+            }
+            #expect(try after?.int64("visits") == before?.int64("visits") && after?.int64("used") == before?.int64("used"))
+            let visit = try await store.openVisit(code: Self.request(genuine, visit: "GENUINE"), institution: S.hospital)
+            #expect(visit.personNumber == "P1")
         }
     }
 
@@ -169,9 +195,16 @@ struct OneCodeStoreTests {
                     pendingID = (error as? Refusal)?.references["settlement_id"] ?? ""
                     return (error as? Refusal)?.code == .paymentPending
                 }
-                // While pending, the patient's other settlements wait.
-                let pending = try await store.settlement(id: pendingID, institution: nil)
-                #expect(pending?.state == .pending || faults.timeoutsAfterProcessing == 1)
+                // As stored, the settlement is pending: nothing is posted until the bank's answer is known.
+                let id = pendingID
+                let stored = try await store.backend.read { db in
+                    try db.queryOne("SELECT state FROM settlements WHERE id = ?", [.text(id)])?.string("state")
+                }
+                #expect(stored == "pending")
+                // Reading it asks the bank: when the bank took it (the answer was lost), it completes now; when the
+                // request never arrived, asking again times out too (the second injected fault) and it stays pending.
+                let read = try await store.settlement(id: pendingID, institution: nil)
+                #expect(read?.state == (faults.timeoutsAfterProcessing == 1 ? .completed : .pending))
                 // Retries with the same key resolve it; the timeouts-before case needs one more.
                 var record: SettlementRecord?
                 for _ in 0..<3 where record == nil {

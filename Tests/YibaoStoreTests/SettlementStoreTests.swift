@@ -141,8 +141,15 @@ struct SettlementStoreTests {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(records.count == 20)
             #expect(Set(records.map(\.id)).count == 1)
+            // One settlement and one journal entry for it in the database, whatever the 20 answers said.
+            let rows = try await store.backend.read { db in
+                (
+                    try db.queryOne("SELECT COUNT(*) AS n FROM settlements WHERE visit_id = ?", [.text(visit.id)])?.int64("n"),
+                    try db.queryOne("SELECT COUNT(*) AS n FROM journal_entries WHERE kind = 'settlement'", [])?.int64("n")
+                )
+            }
+            #expect(rows.0 == 1 && rows.1 == 1)
             #expect(try await store.accountBalance(of: "P1").balance == .yuan(500) - records[0].breakdown.accountPaid)
             #expect(try await store.verifyLedger().passed)
         }
@@ -171,10 +178,20 @@ struct SettlementStoreTests {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             // verify
-            #expect(records.count == 200)
+            #expect(Set(records.map(\.id)).count == 200)
             #expect(records.filter { $0.breakdown.accountPaid == .yuan(10) }.count == 50)
             #expect(records.filter { $0.breakdown.cashPaid == .yuan(10) }.count == 150)
-            #expect(records.allSatisfy { !$0.breakdown.accountBalanceAfter.isNegative })
+            #expect(!records.isEmpty && records.allSatisfy { !$0.breakdown.accountBalanceAfter.isNegative })
+            // In the database: 200 settlements, 50 of them paid by the account, and exactly 500 yuan posted out of it.
+            let stored = try await store.backend.read { db in
+                try db.queryOne(
+                    """
+                    SELECT COUNT(*) AS n, SUM(CASE WHEN account_paid > 0 THEN 1 ELSE 0 END) AS by_account,
+                    (SELECT CAST(SUM(amount) AS BIGINT) FROM postings WHERE account_id = 'personal:P1') AS account_net
+                    FROM settlements WHERE person_number = 'P1' AND kind = 'settlement'
+                    """, [])
+            }
+            #expect(try stored?.int64("n") == 200 && stored?.int64("by_account") == 50 && stored?.int64("account_net") == 0)
             #expect(try await store.accountBalance(of: "P1").balance == .zero)
             let report = try await store.verifyLedger()
             #expect(report.passed, "\(report.problems)")

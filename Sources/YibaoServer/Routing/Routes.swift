@@ -58,9 +58,11 @@ final class RouteRegistry {
         router.on(RouterPath(path), method: method) { request, context -> Response in
             var request = request
             var context = context
-            // Institution signatures cover the body: read it first (the handler reads the same bytes).
+            // Institution signatures cover the body: read it first (the handler reads the same bytes) — on
+            // every route, so that a correctly signed request to a route not for institutions is told 403,
+            // not that its signature is wrong.
             let body =
-                access == .institution && request.headers[.authorization]?.hasPrefix(RequestSignature.scheme) == true
+                access != .anyone && request.headers[.authorization]?.hasPrefix(RequestSignature.scheme) == true
                 ? try await request.bodyBytes(context: context) : nil
             context.caller = try await authenticator.authenticate(request, body: body, access: access)
             return try await handler(request, context).response(from: request, context: context)

@@ -28,8 +28,40 @@ public struct LedgerReport: Sendable, Hashable, Codable {
     /// The most problems listed.
     public static let problemsMax = 100
 
-    /// True when nothing is wrong.
+    /// True when nothing is wrong (in the JSON too, so a script can check it).
     public var passed: Bool { problems.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case entries, postings, accounts, settlements, problems, passed
+    }
+
+    /// Creates a report.
+    public init(entries: Int64, postings: Int64, accounts: Int64, settlements: Int64, problems: [Problem]) {
+        self.entries = entries
+        self.postings = postings
+        self.accounts = accounts
+        self.settlements = settlements
+        self.problems = problems
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        entries = try container.decode(Int64.self, forKey: .entries)
+        postings = try container.decode(Int64.self, forKey: .postings)
+        accounts = try container.decode(Int64.self, forKey: .accounts)
+        settlements = try container.decode(Int64.self, forKey: .settlements)
+        problems = try container.decode([Problem].self, forKey: .problems)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entries, forKey: .entries)
+        try container.encode(postings, forKey: .postings)
+        try container.encode(accounts, forKey: .accounts)
+        try container.encode(settlements, forKey: .settlements)
+        try container.encode(problems, forKey: .problems)
+        try container.encode(passed, forKey: .passed)
+    }
 }
 
 extension Store {

@@ -156,11 +156,12 @@ extension Store {
 
     // MARK: Devices
 
-    /// Enrols a device for a person: a random device number and secret.
-    public func enrolDevice(person: String, name: String) async throws -> EnrolledDevice {
+    /// Enrols a device for a person: a random device number and secret (`secret` chooses it: seeded tests only).
+    public func enrolDevice(person: String, name: String, secret chosen: [UInt8]? = nil) async throws -> EnrolledDevice {
         if name.isEmpty || name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
         var rng = SystemRandomNumberGenerator()
-        let secret = (0..<20).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let secret = chosen ?? (0..<20).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        precondition(secret.count == 20, "a device secret is 20 bytes")
         let id = ids.next("D")
         let cipher = self.cipher
         let ids = self.ids
