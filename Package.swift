@@ -83,13 +83,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "YibaoCoreTests", dependencies: ["YibaoCore"], swiftSettings: strict),
-        .testTarget(name: "YibaoStoreTests", dependencies: ["YibaoCore", "YibaoStore"], swiftSettings: strict),
-        .testTarget(name: "YibaoSimulationTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoSimulation"], swiftSettings: strict),
+        .target(name: "YibaoTestSupport", path: "Tests/YibaoTestSupport", swiftSettings: strict),
+        .testTarget(name: "YibaoCoreTests", dependencies: ["YibaoCore", "YibaoTestSupport"], swiftSettings: strict),
+        .testTarget(name: "YibaoStoreTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "YibaoSimulationTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoSimulation", "YibaoTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "YibaoServerTests",
             dependencies: [
-                "YibaoCore", "YibaoStore", "YibaoServer",
+                "YibaoCore", "YibaoStore", "YibaoServer", "YibaoTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

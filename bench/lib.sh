@@ -22,27 +22,43 @@ trap bench_cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
-# start_postgres → sets PG_URL (a private cluster; BENCH_PG_URL uses an existing one instead)
+# start_postgres → sets PG_URL (a private cluster; BENCH_PG_URL uses an existing one instead). A port
+# taken between choosing and starting is retried with another.
 start_postgres() {
   if [ -n "${BENCH_PG_URL:-}" ]; then PG_URL=$BENCH_PG_URL; return; fi
   local dir; dir=$(mktemp -d /tmp/yibao-bench-pg.XXXXXX)
   pg_dirs+=("$dir")
-  PG_URL=$(scripts/postgres start "$dir" "$(free_port)")
-  PG_BIN=$(scripts/postgres bin)
+  for _ in 1 2 3 4 5; do
+    if PG_URL=$(scripts/postgres start "$dir" "$(free_port)" 2>/dev/null); then PG_BIN=$(scripts/postgres bin); return 0; fi
+  done
+  echo "PostgreSQL did not start" >&2; return 1
 }
 
-# start_server PORT ARGS… → sets SERVER_PID; waits until /health answers
+# start_server PORT ARGS… → sets SERVER_PID and SERVER_PORT; waits until /health answers. PORT 0: the
+# server binds a free port itself and reports it (--port-file), so nothing races for it; a fixed PORT
+# (a restart on the same address) is retried while the old socket is let go.
 start_server() {
   local port=$1; shift
-  "$bin" serve --port "$port" --sandbox --allow-bearer-institution-keys --log-level error "$@" >>"$work/server-$port.log" 2>&1 &
-  SERVER_PID=$!
-  servers+=("$SERVER_PID")
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$work/server-$port.log" >&2; echo "server on $port died" >&2; return 1; }
-    sleep 0.1
+  local portfile; portfile=$(mktemp "$work/port.XXXXXX")
+  for attempt in 1 2 3 4 5; do
+    rm -f "$portfile"
+    "$bin" serve --port "$port" --port-file "$portfile" --sandbox --allow-bearer-institution-keys --log-level error "$@" \
+      >>"$work/server.log" 2>&1 &
+    SERVER_PID=$!
+    servers+=("$SERVER_PID")
+    for _ in $(seq 1 300); do
+      if [ -s "$portfile" ]; then
+        SERVER_PORT=$(cat "$portfile")
+        curl -sf "http://127.0.0.1:$SERVER_PORT/health" >/dev/null 2>&1 && return 0
+      fi
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$SERVER_PID" 2>/dev/null && { echo "server did not answer on port ${SERVER_PORT:-$port}" >&2; return 1; }
+    sleep 0.5
   done
-  echo "server on $port did not start" >&2; return 1
+  tail -20 "$work/server.log" >&2
+  echo "server did not start on port $port" >&2; return 1
 }
 
 stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }

@@ -38,6 +38,9 @@ public struct AppConfiguration: Sendable {
     public var allowPrivateWebhooks = false
     /// Manual account adjustments (opening balances included) above this need a second administrator.
     public var adjustmentApprovalThreshold = Money.yuan(10_000)
+    /// Once listening, write the port here (with `port` 0 the system picks a free one: scripts and tests
+    /// read it back instead of guessing a free port and racing for it).
+    public var portFile: String?
 
     /// Whether the sandbox parties are wired in.
     public var usesSandbox: Bool { sandbox || demo }
@@ -169,9 +172,14 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
             sandbox: configuration.usesSandbox, trustedProxies: configuration.trustedProxies,
             allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold)
     )
+    let portFile = configuration.portFile
     var app = Application(
         router: built.router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
+        onServerRunning: { channel in
+            guard let portFile, let port = channel.localAddress?.port else { return }
+            try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+        },
         logger: logger
     )
     app.addServices(

@@ -63,8 +63,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "Port to listen on.")
+    @Option(help: "Port to listen on (0: a free one, written to --port-file).")
     var port = 8080
+
+    @Option(help: "Once listening, write the port to this file.")
+    var portFile: String?
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = "127.0.0.1"
@@ -93,6 +96,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var configuration = data.configuration()
         configuration.port = port
+        configuration.portFile = portFile
         configuration.host = host
         configuration.demo = demo
         configuration.postgresConnections = connections

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YibaoCore
+import YibaoTestSupport
 
 @Suite("QR code encoder")
 struct QRCodeTests {
@@ -37,8 +38,10 @@ struct QRCodeTests {
     func decodesWithZbar(text: String) throws {
         guard let zbarimg = QRCodeTestAccess.zbarimg() else {
             #expect(ProcessInfo.processInfo.environment["YIBAO_REQUIRE_ZBAR"] != "1", "zbarimg is required but not installed")
+            TestRecord.note("skipped", "QR decoding by zbarimg: not installed (apt install zbar-tools; CI requires it)")
             return
         }
+        TestRecord.note("zbar", "decoded")
         let code = try QRCode(text)
         #expect(try QRCodeTestAccess.decode(svg: code.svg(), zbarimg: zbarimg) == text, "version \(code.version)")
     }

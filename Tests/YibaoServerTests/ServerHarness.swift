@@ -8,6 +8,7 @@ import Testing
 import YibaoCore
 import YibaoServer
 import YibaoStore
+import YibaoTestSupport
 
 /// An application over a fresh SQLite store loaded with the demo data, driven through its router
 /// without a socket. Time is fixed at `t0` and moved by hand.
@@ -32,18 +33,20 @@ struct ServerHarness {
     /// few tests about bearer keys send them); `send` signs every institution request itself.
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
-        adjustmentApprovalThreshold: Money = .yuan(10_000), logger appLogger: Logger? = nil,
+        adjustmentApprovalThreshold: Money = .yuan(10_000), start: Instant = t0, logger appLogger: Logger? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
-        let clock = ManualClock(t0)
+        let clock = ManualClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_http_\(UInt32.random(in: 0...UInt32.max))").path
         let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
         let store = Store(
-            backend: backend, clock: clock, ids: SeededIDGenerator(seed: UInt64.random(in: 0...UInt64.max), clock: clock),
+            backend: backend, clock: clock,
+            ids: SeededIDGenerator(seed: TestRecord.runSeed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock),
             cipher: try PersonalDataCipher(keys: .generate()), channel: sandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty()
         )
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await store.migrate()
+        TestRecord.note("server", "sqlite")
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: store, logger: logger)

@@ -3,6 +3,7 @@ import Testing
 import YibaoCore
 import YibaoSimulation
 import YibaoStore
+import YibaoTestSupport
 
 /// The seeded simulation in the suite: 200 seeds on SQLite, and 200 on PostgreSQL when
 /// `YIBAO_TEST_POSTGRES_URL` is set (shorter runs there: each PostgreSQL statement costs more in a debug
@@ -10,7 +11,7 @@ import YibaoStore
 /// seed printed is the one to replay with `yibao simulate --seed N --verbose` — and a failing seed prints
 /// its shortest failing step list. Counts: `YIBAO_SIMULATION_SEEDS`, `YIBAO_SIMULATION_STEPS`,
 /// `YIBAO_SIMULATION_POSTGRES_STEPS`.
-@Suite("Simulation: every operation sequence on the same money", .serialized)
+@Suite("Simulation: every operation sequence on the same money")
 struct SimulationTests {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
     static var seedCount: UInt64 { environment("YIBAO_SIMULATION_SEEDS").flatMap(UInt64.init) ?? 200 }
@@ -42,6 +43,8 @@ struct SimulationTests {
                 failed.append(report)
             }
         }
+        TestRecord.note(
+            "simulation", "\(database) seeds \(seeds.first ?? 0)-\(seeds.last ?? 0) (\(seeds.count)) × \(steps) steps, \(failed.count) failed")
         return failed
     }
 
@@ -51,9 +54,13 @@ struct SimulationTests {
         #expect(failed.isEmpty, "failing seeds: \(failed.map(\.seed)); \(failed.first?.text ?? "")")
     }
 
-    @Test("seeded runs on PostgreSQL", .enabled(if: environment("YIBAO_TEST_POSTGRES_URL") != nil, "YIBAO_TEST_POSTGRES_URL is not set"))
+    @Test("seeded runs on PostgreSQL")
     func postgres() async throws {
-        let url = try #require(Self.environment("YIBAO_TEST_POSTGRES_URL"))
+        guard let url = Self.environment("YIBAO_TEST_POSTGRES_URL") else {
+            #expect(!TestRecord.postgresRequired, "YIBAO_REQUIRE_POSTGRES=1 but YIBAO_TEST_POSTGRES_URL is not set")
+            TestRecord.note("skipped", "simulation on PostgreSQL: YIBAO_TEST_POSTGRES_URL is not set")
+            return
+        }
         let failed = try await Self.run(Array(1...Self.seedCount), steps: Self.postgresSteps, database: .postgres(url: url), parallel: 4)
         #expect(failed.isEmpty, "failing seeds: \(failed.map(\.seed)); \(failed.first?.text ?? "")")
     }

@@ -3,10 +3,11 @@ import Logging
 import YibaoCore
 import YibaoStore
 
-/// The demo: two regions' policies (Guangzhou 440100, Lanzhou 620100; 2026 and 2027), institutions of
-/// every level, a few hundred catalogue items per region, enrolled employees, retirees, residents and a
-/// cross-region patient — and credentials that are published in the README, so the walkthrough works
-/// verbatim. Loaded once, on the first start of an empty database with `--demo`.
+/// The demo: two regions' policies (Guangzhou 440100, Lanzhou 620100) for last year, this year and
+/// next year by the store's clock, institutions of every level, a few hundred catalogue items per region,
+/// enrolled employees, retirees, residents and a cross-region patient — and credentials that are
+/// published in the README, so the walkthrough works verbatim. Loaded once, on the first start of an
+/// empty database with `--demo`; later starts add the years the clock has reached.
 public enum DemoData {
     /// The demo administrator's token (public: demo only).
     public static let operatorToken = "op_demo_administrator_token"
@@ -43,16 +44,65 @@ public enum DemoData {
         return try String(contentsOf: base.appendingPathComponent(path), encoding: .utf8)
     }
 
-    /// Loads the demo into an empty store; does nothing (returns nil) when institutions exist.
-    public static func loadIfEmpty(into store: Store, logger: Logger) async throws -> Summary? {
-        guard try await store.institutions().isEmpty else { return nil }
-        var summary = Summary()
-        for name in ["440100-2026", "440100-2027", "620100-2026", "620100-2027"] {
-            let file = try YibaoJSON.decode(ReferenceFiles.PolicyFile.self, from: try DemoData.file("policies/\(name).json"))
-            if let problem = file.problems().first { throw StoreError.configuration("demo policy \(name): \(problem.field) \(problem.message)") }
-            for policy in file.policies { try await store.savePolicy(policy) }
-            summary.policies += file.policies.count
+    /// The regions of the demo.
+    static let regions = ["440100", "620100"]
+    /// The years the bundled policy files carry figures for (a later year repeats the newest).
+    static let fileYears = 2026...2027
+
+    /// The demo's policies of a region for any year: the figures of the bundled file for that year (the
+    /// nearest one outside 2026–2027), relabelled — the year, the titles, and the contribution windows
+    /// moved by the same number of years. The demo therefore never runs out of policies as time passes.
+    public static func policies(region: String, year: Int) throws -> ReferenceFiles.PolicyFile {
+        let source = min(max(year, fileYears.lowerBound), fileYears.upperBound)
+        var file = try YibaoJSON.decode(ReferenceFiles.PolicyFile.self, from: try DemoData.file("policies/\(region)-\(source).json"))
+        let shift = year - source
+        file.year = year
+        file.policies = file.policies.map { template in
+            var policy = template
+            policy.year = year
+            policy.title = template.title.replacingOccurrences(of: String(source), with: String(year))
+            policy.premiums = template.premiums?.map { schedule in
+                var moved = schedule
+                moved.opens = schedule.opens.flatMap { CivilDate(year: $0.year + shift, month: $0.month, day: $0.day) }
+                moved.closes = schedule.closes.flatMap { CivilDate(year: $0.year + shift, month: $0.month, day: $0.day) }
+                return moved
+            }
+            return policy
         }
+        return file
+    }
+
+    /// Saves the demo policies of last year, this year and next year (by the store's clock) that are not
+    /// there yet; returns how many were saved.
+    @discardableResult
+    public static func ensurePolicies(into store: Store) async throws -> Int {
+        let year = ChinaTime.date(store.clock.now()).year
+        var saved = 0
+        for region in regions {
+            for target in (year - 1)...(year + 1) {
+                let file = try policies(region: region, year: target)
+                if let problem = file.problems().first {
+                    throw StoreError.configuration("demo policy \(region) \(target): \(problem.field) \(problem.message)")
+                }
+                for policy in file.policies where try await store.policy(region: policy.region, type: policy.insuranceType, year: target) == nil {
+                    try await store.savePolicy(policy)
+                    saved += 1
+                }
+            }
+        }
+        return saved
+    }
+
+    /// Loads the demo into an empty store; on a store that has it, only adds the policies of the years
+    /// the clock reached (returns nil then).
+    public static func loadIfEmpty(into store: Store, logger: Logger) async throws -> Summary? {
+        guard try await store.institutions().isEmpty else {
+            let added = try await ensurePolicies(into: store)
+            if added > 0 { logger.notice("demo policies added for the current years", metadata: ["policies": "\(added)"]) }
+            return nil
+        }
+        var summary = Summary()
+        summary.policies = try await ensurePolicies(into: store)
         let institutions = try ReferenceFiles.institutions(try DemoData.file("institutions.csv"))
         for institution in institutions.items {
             try await store.saveInstitution(institution)

@@ -19,23 +19,6 @@ enum PeopleRepository {
         }
     }
 
-    /// Updates a person's record (not the number).
-    static func update(_ person: Person, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
-        let sealed = values(person, cipher: cipher)
-        do {
-            try db.execute(
-                """
-                UPDATE people SET name_cipher = ?, id_number_cipher = ?, id_number_lookup = ?, phone_cipher = ?, phone_lookup = ?,
-                key_id = ?, birth_date = ?, region = ?, insurance_type = ?, retired = ?, status = ?, cross_region_filing = ?,
-                updated_at = ? WHERE number = ?
-                """,
-                Array(sealed.dropFirst()) + [.instant(now), .text(person.number)]
-            )
-        } catch StoreError.uniqueViolation {
-            throw Refusal(.alreadyExists, "another person is enrolled with this ID number", field: "id_number")
-        }
-    }
-
     private static func values(_ person: Person, cipher: PersonalDataCipher) -> [SQLValue] {
         let row = person.number
         return [

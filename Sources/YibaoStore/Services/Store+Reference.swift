@@ -115,20 +115,6 @@ extension Store {
         }
     }
 
-    /// Updates a person's enrolment (status, filing, phone …).
-    public func updatePerson(_ person: Person, actor: String = "system") async throws {
-        try Store.validate(person)
-        let cipher = self.cipher
-        try await write { db, now in
-            guard try PeopleRepository.exists(number: person.number, in: db) else {
-                throw Refusal(.notFound, "no person has number \(person.number)")
-            }
-            try PeopleRepository.update(person, cipher: cipher, now: now, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "person.update", subject: person.number, value: ["status": person.status.rawValue], now: now, in: db)
-        }
-    }
-
     /// A person by number.
     public func person(number: String) async throws -> Person? {
         let cipher = self.cipher
