@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "yibao", targets: ["yibao"]),
         .library(name: "YibaoCore", targets: ["YibaoCore"]),
         .library(name: "YibaoStore", targets: ["YibaoStore"]),
+        .library(name: "YibaoApp", targets: ["YibaoApp"]),
+        .library(name: "YibaoSandbox", targets: ["YibaoSandbox"]),
         .library(name: "YibaoServer", targets: ["YibaoServer"]),
         .library(name: "YibaoSimulation", targets: ["YibaoSimulation"]),
     ],
@@ -49,14 +51,28 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "YibaoApp",
+            dependencies: [
+                "YibaoCore", "YibaoStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "YibaoSandbox",
+            dependencies: ["YibaoCore", "YibaoStore", "YibaoApp"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "YibaoSimulation",
-            dependencies: ["YibaoCore", "YibaoStore"],
+            dependencies: ["YibaoCore", "YibaoStore", "YibaoApp", "YibaoSandbox"],
             swiftSettings: strict
         ),
         .target(
             name: "YibaoServer",
             dependencies: [
-                "YibaoCore", "YibaoStore",
+                "YibaoCore", "YibaoStore", "YibaoApp", "YibaoSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "yibao",
             dependencies: [
-                "YibaoCore", "YibaoStore", "YibaoServer", "YibaoSimulation",
+                "YibaoCore", "YibaoStore", "YibaoApp", "YibaoSandbox", "YibaoServer", "YibaoSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -85,13 +101,15 @@ let package = Package(
         ),
         .target(name: "YibaoTestSupport", path: "Tests/YibaoTestSupport", swiftSettings: strict),
         .testTarget(name: "YibaoCoreTests", dependencies: ["YibaoCore", "YibaoTestSupport"], swiftSettings: strict),
-        .testTarget(name: "YibaoStoreTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoTestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "YibaoSimulationTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoSimulation", "YibaoTestSupport"], swiftSettings: strict),
+            name: "YibaoAppTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoApp", "YibaoSandbox", "YibaoTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "YibaoSimulationTests", dependencies: ["YibaoCore", "YibaoStore", "YibaoApp", "YibaoSimulation", "YibaoTestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "YibaoServerTests",
             dependencies: [
-                "YibaoCore", "YibaoStore", "YibaoServer", "YibaoTestSupport",
+                "YibaoCore", "YibaoStore", "YibaoApp", "YibaoSandbox", "YibaoServer", "YibaoTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

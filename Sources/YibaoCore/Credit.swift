@@ -470,3 +470,67 @@ public struct CreditReport: Sendable, Hashable, Codable {
         self.at = at
     }
 }
+
+/// A repayment of a credit line.
+public struct CreditRepayment: Sendable, Hashable, Codable {
+    /// Where the money comes from.
+    public enum Source: String, Sendable, Hashable, Codable {
+        /// The borrower's personal account (where the region's policy allows).
+        case account
+        /// A bound card.
+        case fundingSource = "funding_source"
+    }
+
+    /// Where it stands.
+    public enum State: String, Sendable, Hashable, Codable {
+        /// Waiting for the card's bank.
+        case pending
+        /// Done and allocated.
+        case completed
+        /// The card's bank refused it; nothing moved.
+        case declined
+        /// Never taken; nothing moved.
+        case cancelled
+    }
+
+    /// The repayment's id.
+    public var id: String
+    /// The line repaid.
+    public var lineId: String
+    /// The borrower.
+    public var personNumber: String
+    /// Account or card.
+    public var source: Source
+    /// The card, for a card repayment.
+    public var fundingSourceId: String?
+    /// The amount.
+    public var amount: Money
+    /// Where it stands.
+    public var state: State
+    /// How it was applied (fees, interest, principal per bill), once completed.
+    public var allocation: CreditAllocation?
+    /// Why the card's bank refused.
+    public var declineReason: DeclineReason?
+    /// When asked.
+    public var createdAt: Instant
+    /// When completed.
+    public var completedAt: Instant?
+
+    /// Creates a repayment.
+    public init(
+        id: String, lineId: String, personNumber: String, source: Source, fundingSourceId: String?, amount: Money, state: State,
+        allocation: CreditAllocation?, declineReason: DeclineReason?, createdAt: Instant, completedAt: Instant?
+    ) {
+        self.id = id
+        self.lineId = lineId
+        self.personNumber = personNumber
+        self.source = source
+        self.fundingSourceId = fundingSourceId
+        self.amount = amount
+        self.state = state
+        self.allocation = allocation
+        self.declineReason = declineReason
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+    }
+}

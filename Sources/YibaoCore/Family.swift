@@ -136,13 +136,3 @@ extension IdentityVerifier {
     /// A real adapter (and the sandbox) is configured.
     public var isConfigured: Bool { true }
 }
-
-/// The sandbox face verifier.
-public struct SandboxIdentityVerifier: IdentityVerifier {
-    /// Creates the sandbox verifier.
-    public init() {}
-
-    public func verify(person: Person, evidence: String) async throws -> Bool {
-        Secrets.constantTimeEquals(evidence, "sandbox-face:" + person.number)
-    }
-}

@@ -4,7 +4,9 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
 /// How `yibao serve` runs.
@@ -58,11 +60,11 @@ public struct AppConfiguration: Sendable {
     public var resolvedKeysFile: String { keysFile ?? (dataDirectory as NSString).appendingPathComponent("keys.json") }
 }
 
-/// Everything a router needs: the store, the parties outside Yibao (SMS, face verification), metrics,
+/// Everything a router needs: the platform, the parties outside Yibao (SMS, face verification), metrics,
 /// the password cost and the security settings.
 public struct AppServices: Sendable {
-    /// The store.
-    public let store: Store
+    /// The platform.
+    public let platform: Platform
     /// Prometheus metrics.
     public let metrics: PrometheusCollectorRegistry
     /// The SMS gateway: a real adapter, the sandbox, or `UnconfiguredParty`.
@@ -85,13 +87,13 @@ public struct AppServices: Sendable {
     /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
     /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
     public init(
-        store: Store, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
+        platform: Platform, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
         passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
         trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000)
     ) {
-        self.store = store
+        self.platform = platform
         self.metrics = metrics
-        self.messages = messages ?? (sandbox ? SandboxMessages(clock: store.clock) : UnconfiguredParty())
+        self.messages = messages ?? (sandbox ? SandboxMessages(clock: platform.clock) : UnconfiguredParty())
         self.verifier = verifier ?? (sandbox ? SandboxIdentityVerifier() : UnconfiguredParty())
         self.passwordCost = passwordCost
         self.allowBearerInstitutionKeys = allowBearerInstitutionKeys
@@ -117,26 +119,27 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
     let registry = RouteRegistry(
-        router: router, authenticator: Authenticator(store: services.store, allowBearerInstitutionKeys: services.allowBearerInstitutionKeys)
+        router: router, authenticator: Authenticator(platform: services.platform, allowBearerInstitutionKeys: services.allowBearerInstitutionKeys)
     )
-    let limiter = RateLimiter(clock: services.store.clock)
-    HealthController(store: services.store, metrics: services.metrics).addRoutes(to: registry)
-    AdminController(store: services.store, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
-    VisitController(store: services.store, limiter: limiter).addRoutes(to: registry)
+    let limiter = RateLimiter(clock: services.platform.clock)
+    HealthController(platform: services.platform, metrics: services.metrics).addRoutes(to: registry)
+    AdminController(platform: services.platform, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
+    VisitController(platform: services.platform, limiter: limiter).addRoutes(to: registry)
     PatientController(
-        store: services.store, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
+        platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
         trustedProxies: services.trustedProxies
     ).addRoutes(to: registry)
-    if services.sandbox { SandboxController(store: services.store, messages: services.messages).addRoutes(to: registry) }
-    WalletController(store: services.store, limiter: limiter, trustedProxies: services.trustedProxies).addRoutes(to: registry)
-    FamilyController(store: services.store, verifier: services.verifier, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
-    CreditController(store: services.store, auth: PatientAuthCheck(store: services.store)).addRoutes(to: registry)
-    WebhookController(store: services.store, allowPrivate: services.allowPrivateWebhooks).addRoutes(to: registry)
+    if services.sandbox { SandboxController(platform: services.platform, messages: services.messages).addRoutes(to: registry) }
+    WalletController(platform: services.platform, limiter: limiter, trustedProxies: services.trustedProxies).addRoutes(to: registry)
+    FamilyController(platform: services.platform, verifier: services.verifier, auth: PatientAuthCheck(platform: services.platform)).addRoutes(
+        to: registry)
+    CreditController(platform: services.platform, auth: PatientAuthCheck(platform: services.platform)).addRoutes(to: registry)
+    WebhookController(platform: services.platform, allowPrivate: services.allowPrivateWebhooks).addRoutes(to: registry)
     return YibaoRouter(router: router, routes: registry.table)
 }
 
-/// Opens the store for a configuration: backend, keys, migrations.
-public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> Store {
+/// Opens the platform for a configuration: backend, keys, migrations.
+public func openPlatform(_ configuration: AppConfiguration, logger: Logger) async throws -> Platform {
     let backend = try Store.openBackend(configuration.location, logger: logger)
     let keysFile = configuration.resolvedKeysFile
     let keys: PersonalDataCipher.Keys
@@ -147,20 +150,20 @@ public func openStore(_ configuration: AppConfiguration, logger: Logger) async t
     }
     let cipher = try PersonalDataCipher(keys: keys) { try? PersonalDataCipher.loadKeys(file: keysFile, create: false) }
     let clock = SystemClock()
-    let store = Store(
+    let platform = Platform(
         backend: backend, clock: clock, ids: RandomIDGenerator(clock: clock), cipher: cipher,
         channel: configuration.usesSandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty())
-    let applied = try await store.migrate()
+    let applied = try await platform.migrate()
     if !applied.isEmpty { logger.notice("schema migrated", metadata: ["versions": "\(applied)"]) }
-    return store
+    return platform
 }
 
 /// Builds the whole application for `yibao serve`.
 public func buildApplication(_ configuration: AppConfiguration, metrics: PrometheusCollectorRegistry) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "yibao")
     logger.logLevel = configuration.logLevel
-    let store = try await openStore(configuration, logger: logger)
-    if configuration.demo, let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) {
+    let platform = try await openPlatform(configuration, logger: logger)
+    if configuration.demo, let summary = try await DemoData.loadIfEmpty(into: platform, logger: logger) {
         logger.notice("demo credentials are public: never run --demo in production", metadata: ["loaded": "\(summary)"])
     }
     if configuration.usesSandbox {
@@ -168,7 +171,7 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
     }
     let built = buildRouter(
         AppServices(
-            store: store, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo,
+            platform: platform, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo,
             sandbox: configuration.usesSandbox, trustedProxies: configuration.trustedProxies,
             allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold)
     )
@@ -183,33 +186,33 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
         logger: logger
     )
     app.addServices(
-        StoreLifecycle(store: store),
-        BackgroundWork(store: store, logger: logger, webhooks: HTTPWebhookTransport(allowPrivate: configuration.allowPrivateWebhooks)))
+        PlatformLifecycle(platform: platform),
+        BackgroundWork(platform: platform, logger: logger, webhooks: HTTPWebhookTransport(allowPrivate: configuration.allowPrivateWebhooks)))
     return app
 }
 
 /// Work that runs beside the server: channel captures and refunds not yet confirmed, and payments
 /// whose bank answer was lost. Every second; idempotent, so several instances may run it at once.
 struct BackgroundWork: Service {
-    let store: Store
+    let platform: Platform
     let logger: Logger
     let webhooks: HTTPWebhookTransport
 
     func run() async throws {
         var tick: Int64 = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await store.processChannelOperations()
-            await store.resolvePendingPayments()
-            await store.resolvePendingPremiums()
-            await store.resolvePendingRepayments()
-            await store.deliverWebhooks(transport: webhooks)
+            await platform.processChannelOperations()
+            await platform.resolvePendingPayments()
+            await platform.resolvePendingPremiums()
+            await platform.resolvePendingRepayments()
+            await platform.deliverWebhooks(transport: webhooks)
             if tick % 60 == 0 {
-                _ = try? await store.purgeNonces()
-                store.cipher.refresh()
+                _ = try? await platform.purgeNonces()
+                platform.cipher.refresh()
                 // The daily credit job (bills, penalty interest, suspension): idempotent, so checking each
                 // minute costs one indexed query once today's run is done.
                 do {
-                    let report = try await store.runCreditDay()
+                    let report = try await platform.runCreditDay()
                     if report.lines > 0 {
                         logger.info(
                             "credit day",
@@ -227,13 +230,13 @@ struct BackgroundWork: Service {
     }
 }
 
-/// Closes the store when the application shuts down.
-struct StoreLifecycle: Service {
-    let store: Store
+/// Closes the platform when the application shuts down.
+struct PlatformLifecycle: Service {
+    let platform: Platform
 
     func run() async throws {
         try? await gracefulShutdown()
-        await store.backend.close()
+        await platform.backend.close()
     }
 }
 

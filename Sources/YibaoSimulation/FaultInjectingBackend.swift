@@ -1,7 +1,8 @@
 import Synchronization
+import YibaoApp
 import YibaoStore
 
-/// A store backend that aborts a chosen write transaction at a chosen statement, as a crash, a lost
+/// A platform backend that aborts a chosen write transaction at a chosen statement, as a crash, a lost
 /// connection or a killed process would: the transaction's work throws `SimulatedAbort` and the
 /// database rolls it back. Everything else is passed to the real backend underneath.
 public final class FaultInjectingBackend: StoreBackend {
@@ -30,7 +31,11 @@ public final class FaultInjectingBackend: StoreBackend {
     public var abortedCount: Int { aborted.count }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
-        guard let statement = plan.withLock({ plan in defer { plan = nil }; return plan }) else { return try await inner.write(work) }
+        guard
+            let statement = plan.withLock({ plan in
+                defer { plan = nil }; return plan
+            })
+        else { return try await inner.write(work) }
         let counter = aborted
         return try await inner.write { db in
             try work(AbortingExecutor(inner: db, abortBefore: statement, counter: counter))

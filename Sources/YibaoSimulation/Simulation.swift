@@ -1,4 +1,5 @@
 import Foundation
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
@@ -7,7 +8,7 @@ import YibaoStore
 /// mutual aid, frictionless), pre-settlements, every kind of refund with partial amounts, reversals,
 /// retries with the same and with new Idempotency-Keys, concurrent duplicates, bank declines, time-outs
 /// and late answers, the clock moving with the credit daily job, contributions, repayments, unbinding in
-/// the middle of a payment, and transactions aborted at random statements — against the real store,
+/// the middle of a payment, and transactions aborted at random statements — against the real platform,
 /// with every invariant of `SimulationInvariants` checked after every step.
 ///
 /// The same seed gives the same steps. On a failure the run is replayed with steps removed until no

@@ -1,5 +1,7 @@
 import Foundation
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
 /// The invariants checked after every simulation step, read straight from the database (not through
@@ -28,8 +30,8 @@ import YibaoStore
 /// 9. The credit line's principal in use equals what the partner bank has lent on it (used + held).
 public enum SimulationInvariants {
     /// A settlement record as stored, without resolving anything at the bank.
-    public static func record(_ id: String, in store: Store) async throws -> SettlementRecord? {
-        try await store.backend.read { db in
+    public static func record(_ id: String, in platform: Platform) async throws -> SettlementRecord? {
+        try await platform.backend.read { db in
             try db.queryOne("SELECT document, state, reversed_by FROM settlements WHERE id = ?", [.text(id)]).map(decode)
         }
     }
@@ -69,8 +71,8 @@ public enum SimulationInvariants {
         }
     }
 
-    static func snapshot(_ store: Store, cache: DecodeCache) async throws -> Snapshot {
-        try await store.backend.read { db in
+    static func snapshot(_ platform: Platform, cache: DecodeCache) async throws -> Snapshot {
+        try await platform.backend.read { db in
             var snapshot = Snapshot()
             snapshot.records = try db.query("SELECT id, document, state, reversed_by FROM settlements ORDER BY created_at, id", []).map(cache.record)
             for row in try db.query("SELECT * FROM accumulators", []) {
@@ -105,14 +107,16 @@ public enum SimulationInvariants {
             }
             snapshot.premiums = try db.query("SELECT id, person_number, kind, period, state, amount FROM premium_payments", []).map {
                 (
-                    try $0.string("id"), "\(try $0.string("person_number"))|\(try $0.string("kind"))|\(try $0.string("period"))", try $0.string("state"),
+                    try $0.string("id"), "\(try $0.string("person_number"))|\(try $0.string("kind"))|\(try $0.string("period"))",
+                    try $0.string("state"),
                     try $0.money("amount")
                 )
             }
             snapshot.visits = try db.query("SELECT id, state, settlement_id FROM visits", []).map {
                 (try $0.string("id"), try $0.string("state"), try $0.optionalString("settlement_id"))
             }
-            snapshot.pendingRepayments = Int(try db.queryOne("SELECT COUNT(*) AS n FROM credit_repayments WHERE state = 'pending'", [])?.int64("n") ?? 0)
+            snapshot.pendingRepayments = Int(
+                try db.queryOne("SELECT COUNT(*) AS n FROM credit_repayments WHERE state = 'pending'", [])?.int64("n") ?? 0)
             return snapshot
         }
     }
@@ -124,12 +128,12 @@ public enum SimulationInvariants {
     }
 
     static func check(_ world: SimulationWorld, quiescent: Bool, cache: DecodeCache) async throws -> [String] {
-        let store = world.store
+        let platform = world.platform
         var problems: [String] = []
         // 1. The ledger.
-        let ledger = try await store.verifyLedger()
+        let ledger = try await platform.verifyLedger()
         problems += ledger.problems.map { "verify-ledger: \($0)" }
-        let snapshot = try await snapshot(store, cache: cache)
+        let snapshot = try await snapshot(platform, cache: cache)
         let byID = Dictionary(snapshot.records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let children = Dictionary(grouping: snapshot.records.filter { $0.originalId != nil }, by: { $0.originalId ?? "" })
 
@@ -210,12 +214,15 @@ public enum SimulationInvariants {
                     let ids = [reference] + (children[reference] ?? []).map(\.id)
                     let posted = Money.sum(ids.map { snapshot.channelPostings[$0] ?? .zero })
                     if net - queued != -posted {
-                        problems.append("settlement \(reference): the bank's net is \(net) (\(queued) refunds queued), the ledger took \(-posted) through the channel")
+                        problems.append(
+                            "settlement \(reference): the bank's net is \(net) (\(queued) refunds queued), the ledger took \(-posted) through the channel"
+                        )
                     }
                 }
             } else if let premium = premiumsByID[reference] {
                 if premium.state == "paid" && net != -(snapshot.channelPostings[reference] ?? .zero) {
-                    problems.append("contribution \(reference): the bank's net is \(net), the ledger took \(-(snapshot.channelPostings[reference] ?? .zero))")
+                    problems.append(
+                        "contribution \(reference): the bank's net is \(net), the ledger took \(-(snapshot.channelPostings[reference] ?? .zero))")
                 }
                 if (premium.state == "declined" || premium.state == "cancelled") && net != .zero {
                     problems.append("contribution \(reference) was \(premium.state) but the bank holds \(net)")
@@ -228,10 +235,14 @@ public enum SimulationInvariants {
             let settlement = visit.settlement.flatMap { byID[$0] }
             switch visit.state {
             case "paying":
-                if settlement?.state != .pending { problems.append("visit \(visit.id) is being paid but its settlement is \(settlement?.state.rawValue ?? "missing")") }
+                if settlement?.state != .pending {
+                    problems.append("visit \(visit.id) is being paid but its settlement is \(settlement?.state.rawValue ?? "missing")")
+                }
             case "settled":
                 if settlement?.state != .completed || settlement?.reversedBy != nil {
-                    problems.append("visit \(visit.id) is settled but its settlement is \(settlement.map { "\($0.state.rawValue), reversed by \($0.reversedBy ?? "none")" } ?? "missing")")
+                    problems.append(
+                        "visit \(visit.id) is settled but its settlement is \(settlement.map { "\($0.state.rawValue), reversed by \($0.reversedBy ?? "none")" } ?? "missing")"
+                    )
                 }
             default:
                 if visit.settlement != nil { problems.append("visit \(visit.id) is open but names settlement \(visit.settlement ?? "")") }
@@ -251,18 +262,20 @@ public enum SimulationInvariants {
         // 8. Nothing left waiting when the bank is healthy.
         for operation in snapshot.pendingOperations {
             problems.append(
-                "channel operation \(operation.kind) of \(operation.reference) (\(operation.amount)) still pending after \(operation.attempts) attempts: \(operation.error ?? "")")
+                "channel operation \(operation.kind) of \(operation.reference) (\(operation.amount)) still pending after \(operation.attempts) attempts: \(operation.error ?? "")"
+            )
         }
         for record in snapshot.records where record.state == .pending { problems.append("settlement \(record.id) still pending") }
         for premium in snapshot.premiums where premium.state == "pending" { problems.append("contribution \(premium.id) still pending") }
         if snapshot.pendingRepayments > 0 { problems.append("\(snapshot.pendingRepayments) credit repayments still pending") }
         // 9. The credit line and the partner bank agree.
-        let line = try await store.creditLine(id: world.creditLine.id, person: world.members[1].person.number)
-        if let sources = try? await store.fundingSources(person: world.members[1].person.number),
+        let line = try await platform.creditLine(id: world.creditLine.id, person: world.members[1].person.number)
+        if let sources = try? await platform.fundingSources(person: world.members[1].person.number),
             let source = sources.first(where: { $0.id == world.creditLine.source }), let card = try await world.bank.card(source.token)
         {
             if line.used != card.used + card.held {
-                problems.append("credit line \(world.creditLine.id): Yibao counts \(line.used) in use, the bank \(card.used) used + \(card.held) held")
+                problems.append(
+                    "credit line \(world.creditLine.id): Yibao counts \(line.used) in use, the bank \(card.used) used + \(card.held) held")
             }
         }
         return problems

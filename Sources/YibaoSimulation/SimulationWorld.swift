@@ -1,14 +1,16 @@
 import Foundation
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
-/// The world a simulation runs in: a real store on a fresh database (SQLite, or PostgreSQL), a clock
+/// The world a simulation runs in: a real platform on a fresh database (SQLite, or PostgreSQL), a clock
 /// and an id generator that only move when the simulation moves them, the sandbox bank with its
 /// injectable faults, a backend that aborts chosen transactions, and a small population — an employee
 /// who pays for a bound relative, an employee with a medical credit line and frictionless payment, a
 /// resident who pays contributions — each with a phone and a card.
 public final class SimulationWorld: Sendable {
-    /// Where the simulated store's database lives.
+    /// Where the simulated platform's database lives.
     public enum Database: Sendable, Hashable, CustomStringConvertible {
         /// A new SQLite file in a temporary directory.
         case sqlite
@@ -42,8 +44,8 @@ public final class SimulationWorld: Sendable {
     /// The treating hospital (level 3).
     public static let hospital = Institution(code: "H440100SIM1", name: "模拟医院", region: region, level: .level3)
 
-    /// The store under test.
-    public let store: Store
+    /// The platform under test.
+    public let platform: Platform
     /// The clock; only the simulation moves it.
     public let clock: ManualClock
     /// The backend that aborts chosen transactions.
@@ -59,10 +61,10 @@ public final class SimulationWorld: Sendable {
     private let cleanup: @Sendable () async -> Void
 
     init(
-        store: Store, clock: ManualClock, faults: FaultInjectingBackend, bank: SandboxBank, members: [Member], bindingID: String,
+        platform: Platform, clock: ManualClock, faults: FaultInjectingBackend, bank: SandboxBank, members: [Member], bindingID: String,
         creditLine: (id: String, source: String), cleanup: @escaping @Sendable () async -> Void
     ) {
-        self.store = store
+        self.platform = platform
         self.clock = clock
         self.faults = faults
         self.bank = bank
@@ -72,7 +74,7 @@ public final class SimulationWorld: Sendable {
         self.cleanup = cleanup
     }
 
-    /// Closes the store and removes its database.
+    /// Closes the platform and removes its database.
     public func close() async { await cleanup() }
 
     /// A new world for `seed` on a fresh database.
@@ -94,7 +96,7 @@ public final class SimulationWorld: Sendable {
                 do {
                     try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name) TEMPLATE \(template)"])
                     break
-                } catch where attempt < 50 {
+                } catch  where attempt < 50 {
                     attempt += 1
                     try await Task.sleep(for: .milliseconds(100))
                 }
@@ -104,12 +106,12 @@ public final class SimulationWorld: Sendable {
         }
         let faults = FaultInjectingBackend(inner)
         let bank = SandboxBank(backend: inner, clock: clock)
-        let store = Store(
+        let platform = Platform(
             backend: faults, clock: clock, ids: SeededIDGenerator(seed: seed, clock: clock), cipher: try PersonalDataCipher(keys: .generate()),
             channel: bank)
         do {
-            try await store.migrate()
-            let world = try await populate(store: store, clock: clock, faults: faults, bank: bank) {
+            try await platform.migrate()
+            let world = try await populate(platform: platform, clock: clock, faults: faults, bank: bank) {
                 await inner.close()
                 await remove()
             }
@@ -161,14 +163,14 @@ public final class SimulationWorld: Sendable {
     }
 
     private static func populate(
-        store: Store, clock: ManualClock, faults: FaultInjectingBackend, bank: SandboxBank, cleanup: @escaping @Sendable () async -> Void
+        platform: Platform, clock: ManualClock, faults: FaultInjectingBackend, bank: SandboxBank, cleanup: @escaping @Sendable () async -> Void
     ) async throws -> SimulationWorld {
         for year in [2026, 2027] {
-            try await store.savePolicy(employeePolicy(year))
-            try await store.savePolicy(residentPolicy(year))
+            try await platform.savePolicy(employeePolicy(year))
+            try await platform.savePolicy(residentPolicy(year))
         }
-        _ = try await store.saveInstitution(hospital)
-        _ = try await store.importCatalogue(items)
+        _ = try await platform.saveInstitution(hospital)
+        _ = try await platform.importCatalogue(items)
         let specs: [(String, InsuranceType, CivilDate, Money, Money)] = [
             ("PS0001", .employee, CivilDate(year: 1970, month: 3, day: 8)!, .yuan(500), .yuan(3000)),
             ("PS0002", .employee, CivilDate(year: 1985, month: 7, day: 21)!, .yuan(100), .yuan(2000)),
@@ -180,20 +182,20 @@ public final class SimulationWorld: Sendable {
             let person = Person(
                 number: number, name: "模拟\(index + 1)", idNumber: IDNumber.make(region: "440106", birthDate: birth, sequence: index + 11),
                 birthDate: birth, region: region, insuranceType: type, phone: "1390000\(String(format: "%04d", index + 1))")
-            try await store.enrol(person, openingBalance: opening)
-            let device = try await store.enrolDevice(person: number, name: "手机")
+            try await platform.enrol(person, openingBalance: opening)
+            let device = try await platform.enrolDevice(person: number, name: "手机")
             let card = try await bank.issueCard(holderIDNumber: person.idNumber, holderName: person.name, kind: .debit, balance: cardBalance)
-            let source = try await store.bindCard(person: number, number: card.number)
+            let source = try await platform.bindCard(person: number, number: card.number)
             members.append(Member(person: person, device: device, cardNumber: card.number, cardSource: source.id))
         }
-        let binding = try await store.requestBinding(
+        let binding = try await platform.requestBinding(
             binder: members[0].person.number,
             BindingRequest(memberNumber: members[2].person.number, memberIdNumber: members[2].person.idNumber, relationship: .child))
-        _ = try await store.confirmBinding(id: binding.id, member: members[2].person.number)
-        let line = try await store.applyForCredit(person: members[1].person.number)
-        _ = try await store.signFrictionless(person: members[1].person.number, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
+        _ = try await platform.confirmBinding(id: binding.id, member: members[2].person.number)
+        let line = try await platform.applyForCredit(person: members[1].person.number)
+        _ = try await platform.signFrictionless(person: members[1].person.number, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
         return SimulationWorld(
-            store: store, clock: clock, faults: faults, bank: bank, members: members, bindingID: binding.id,
+            platform: platform, clock: clock, faults: faults, bank: bank, members: members, bindingID: binding.id,
             creditLine: (line.line.id, line.line.fundingSourceId), cleanup: cleanup)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
 /// Runs simulation steps against a world and checks the invariants after every step.
@@ -28,7 +30,7 @@ public final class Simulator: @unchecked Sendable {
         self.bindingID = world.bindingID
     }
 
-    var store: Store { world.store }
+    var platform: Platform { world.platform }
     var hospital: Institution { SimulationWorld.hospital }
 
     /// Runs one step; returns the invariant violations found after it (empty: all hold).
@@ -83,64 +85,69 @@ public final class Simulator: @unchecked Sendable {
     }
 
     func perform(_ step: SimulationStep, index: Int) async throws -> String {
-        let store = self.store
+        let platform = self.platform
         let hospital = self.hospital
         let visitNumber = "SIM\(index)"
         switch step {
         case .counterSettle(let m, let lines, let useAccount):
-            let visit = try await store.openVisit(
+            let visit = try await platform.openVisit(
                 OpenVisitRequest(
                     personNumber: world.members[m].person.number, category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber,
                     lines: Self.feeLines(lines)), institution: hospital)
             try await send(key: "k\(index)") { [weak self] key in
-                let record = try await store.settle(
+                let record = try await platform.settle(
                     visitID: visit.id, institution: hospital, useAccount: useAccount, idempotency: Self.key(key, visit.id), cashAtCounter: true)
                 self?.remember(record.id)
             }
             return "settled at the counter"
         case .codeSettle(let m, let lines, let useAccount):
             let request = CodeVisitRequest(
-                code: freshCode(m), category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber, lines: Self.feeLines(lines), useAccount: useAccount)
+                code: freshCode(m), category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber, lines: Self.feeLines(lines),
+                useAccount: useAccount)
             try await send(key: "k\(index)") { [weak self] key in
-                let record = try await store.settle(code: request, institution: hospital, idempotency: Self.key(key, request.code))
+                let record = try await platform.settle(code: request, institution: hospital, idempotency: Self.key(key, request.code))
                 self?.remember(record.id)
             }
             return "settled with a code"
         case .familySettle(let lines, let useAccount):
             var request = CodeVisitRequest(
-                code: freshCode(0), category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber, lines: Self.feeLines(lines), useAccount: useAccount)
+                code: freshCode(0), category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber, lines: Self.feeLines(lines),
+                useAccount: useAccount)
             request.forPersonNumber = world.members[2].person.number
             let forMember = request
             try await send(key: "k\(index)") { [weak self] key in
                 let request = forMember
-                let record = try await store.settle(code: request, institution: hospital, idempotency: Self.key(key, request.code))
+                let record = try await platform.settle(code: request, institution: hospital, idempotency: Self.key(key, request.code))
                 self?.remember(record.id)
             }
             return "settled for a relative"
         case .frictionlessSettle(let lines):
-            let visit = try await store.openVisit(
+            let visit = try await platform.openVisit(
                 OpenVisitRequest(
                     personNumber: world.members[1].person.number, category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber,
                     lines: Self.feeLines(lines), frictionless: true), institution: hospital)
             try await send(key: "k\(index)") { [weak self] key in
-                let record = try await store.settle(visitID: visit.id, institution: hospital, useAccount: true, idempotency: Self.key(key, visit.id))
+                let record = try await platform.settle(
+                    visitID: visit.id, institution: hospital, useAccount: true, idempotency: Self.key(key, visit.id))
                 self?.remember(record.id)
             }
             return "settled frictionless"
         case .openAndPreSettle(let m, let lines):
-            let visit = try await store.openVisit(
+            let visit = try await platform.openVisit(
                 OpenVisitRequest(
                     personNumber: world.members[m].person.number, category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber,
                     lines: Self.feeLines(lines)), institution: hospital)
             openVisits.append(visit.id)
-            let preview = try await store.preSettle(visitID: visit.id, institution: hospital, useAccount: true)
-            guard preview.breakdown.brokenIdentity() == nil else { throw SimulationFailure("pre-settlement breaks an identity: \(preview.breakdown)") }
+            let preview = try await platform.preSettle(visitID: visit.id, institution: hospital, useAccount: true)
+            guard preview.breakdown.brokenIdentity() == nil else {
+                throw SimulationFailure("pre-settlement breaks an identity: \(preview.breakdown)")
+            }
             return "pre-settled \(preview.breakdown.totalAmount)"
         case .settleOpenVisit(let v, let useAccount):
             guard !openVisits.isEmpty else { return "no open visit" }
             let visitID = openVisits[v % openVisits.count]
             try await send(key: "k\(index)") { [weak self] key in
-                let record = try await store.settle(
+                let record = try await platform.settle(
                     visitID: visitID, institution: hospital, useAccount: useAccount, idempotency: Self.key(key, visitID), cashAtCounter: true)
                 self?.remember(record.id)
             }
@@ -149,7 +156,7 @@ public final class Simulator: @unchecked Sendable {
             guard let original = try await pick(s) else { return "no settlement" }
             let amount = Money(fen: max(1, original.breakdown.cashPaid.fen * Int64(permille) / 1000))
             try await send(key: "k\(index)") { key in
-                _ = try await store.refund(
+                _ = try await platform.refund(
                     settlementID: original.id, institution: hospital, request: RefundRequest(type: .cash, amount: amount),
                     idempotency: Self.key(key, original.id + "cash\(amount.fen)"))
             }
@@ -157,7 +164,7 @@ public final class Simulator: @unchecked Sendable {
         case .refundInsurance(let s):
             guard let original = try await pick(s) else { return "no settlement" }
             try await send(key: "k\(index)") { key in
-                _ = try await store.refund(
+                _ = try await platform.refund(
                     settlementID: original.id, institution: hospital, request: RefundRequest(type: .insurance),
                     idempotency: Self.key(key, original.id + "insurance"))
             }
@@ -167,7 +174,7 @@ public final class Simulator: @unchecked Sendable {
             let numbers = original.lines.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element.split.lineNumber)
             let chosen = numbers.isEmpty ? [original.lines[0].split.lineNumber] : numbers
             try await send(key: "k\(index)") { key in
-                _ = try await store.refund(
+                _ = try await platform.refund(
                     settlementID: original.id, institution: hospital, request: RefundRequest(type: .lines, lineNumbers: chosen),
                     idempotency: Self.key(key, original.id + "lines\(chosen)"))
             }
@@ -175,7 +182,7 @@ public final class Simulator: @unchecked Sendable {
         case .reverse(let s):
             guard let original = try await pick(s) else { return "no settlement" }
             try await send(key: "k\(index)") { key in
-                _ = try await store.reverse(settlementID: original.id, institution: hospital, idempotency: Self.key(key, original.id + "reverse"))
+                _ = try await platform.reverse(settlementID: original.id, institution: hospital, idempotency: Self.key(key, original.id + "reverse"))
             }
             return "reversed"
         case .retryLast(let sameKey):
@@ -222,46 +229,47 @@ public final class Simulator: @unchecked Sendable {
             try await world.bank.update(number: world.members[m].cardNumber, status: frozen ? "frozen" : "active", balance: balance.map(Money.yuan))
             return "card changed"
         case .defaultSource(let line):
-            try await store.setDefaultFundingSource(id: line ? world.creditLine.source : world.members[1].cardSource, person: world.members[1].person.number)
+            try await platform.setDefaultFundingSource(
+                id: line ? world.creditLine.source : world.members[1].cardSource, person: world.members[1].person.number)
             return "default source set"
         case .background:
             // The server's loop resolves payments pending for more than 10 seconds.
             world.clock.advance(seconds: 11)
             world.bank.inject(SandboxBank.Faults())
             for _ in 0..<2 {
-                await store.processChannelOperations(takeOverLeases: true)
-                _ = await store.resolvePendingPayments(olderThanSeconds: 0)
-                _ = await store.resolvePendingPremiums(olderThanSeconds: 0)
-                _ = await store.resolvePendingRepayments(olderThanSeconds: 0)
+                await platform.processChannelOperations(takeOverLeases: true)
+                _ = await platform.resolvePendingPayments(olderThanSeconds: 0)
+                _ = await platform.resolvePendingPremiums(olderThanSeconds: 0)
+                _ = await platform.resolvePendingRepayments(olderThanSeconds: 0)
             }
-            await store.processChannelOperations(takeOverLeases: true)
+            await platform.processChannelOperations(takeOverLeases: true)
             return "background work done"
         case .advance(let seconds):
             world.clock.advance(seconds: seconds)
             return "clock at \(world.clock.now())"
         case .creditDay:
-            let report = try await store.runCreditDay()
+            let report = try await platform.runCreditDay()
             return "credit day: \(report.bills) bills, \(report.suspended) suspended"
         case .premium(let m, let byBinder):
             let member = world.members[m].person.number
             let payer = byBinder && m == 2 ? world.members[0].person.number : member
-            let options = try await store.premiumOptions(person: member)
+            let options = try await platform.premiumOptions(person: member)
             guard let option = options.first(where: { $0.open && $0.status == "unpaid" }) ?? options.first else { return "no contribution" }
             let request = PremiumRequest(personNumber: member, kind: option.kind, period: option.period, amount: option.amount)
             try await send(key: "k\(index)") { key in
-                _ = try await store.payPremium(request, payer: payer, idempotency: Self.key(key, "\(member)\(option.period)"))
+                _ = try await platform.payPremium(request, payer: payer, idempotency: Self.key(key, "\(member)\(option.period)"))
             }
             return "paid the \(option.period) contribution"
         case .repay(let permille, let fromAccount):
             let person = world.members[1].person.number
-            let line = try await store.creditLine(id: world.creditLine.id, person: person)
+            let line = try await platform.creditLine(id: world.creditLine.id, person: person)
             guard line.owed.isPositive else { return "nothing owed" }
             let amount = Money(fen: max(1, line.owed.fen * Int64(permille) / 1000))
             let request = RepaymentRequest(
                 amount: amount, source: fromAccount ? .account : .fundingSource, fundingSourceId: fromAccount ? nil : world.members[1].cardSource)
             let lineID = world.creditLine.id
             try await send(key: "k\(index)") { key in
-                _ = try await store.repayCredit(person: person, line: lineID, request, idempotency: Self.key(key, "repay\(amount.fen)"))
+                _ = try await platform.repayCredit(person: person, line: lineID, request, idempotency: Self.key(key, "repay\(amount.fen)"))
             }
             return "repaid \(amount)"
         case .binding(let unbind):
@@ -269,14 +277,14 @@ public final class Simulator: @unchecked Sendable {
             let member = world.members[2].person
             if unbind {
                 guard let id = bindingID else { return "no binding" }
-                _ = try await store.unbind(id: id, by: index % 2 == 0 ? binder.number : member.number)
+                _ = try await platform.unbind(id: id, by: index % 2 == 0 ? binder.number : member.number)
                 bindingID = nil
                 return "unbound"
             }
             guard bindingID == nil else { return "already bound" }
-            let binding = try await store.requestBinding(
+            let binding = try await platform.requestBinding(
                 binder: binder.number, BindingRequest(memberNumber: member.number, memberIdNumber: member.idNumber, relationship: .child))
-            bindingID = try await store.confirmBinding(id: binding.id, member: member.number).id
+            bindingID = try await platform.confirmBinding(id: binding.id, member: member.number).id
             return "bound again"
         case .abortNextWrite(let statement):
             world.faults.abortNextWrite(atStatement: statement)
@@ -288,7 +296,7 @@ public final class Simulator: @unchecked Sendable {
     func pick(_ index: Int) async throws -> SettlementRecord? {
         guard !settlements.isEmpty else { return nil }
         let id = settlements[index % settlements.count]
-        return try await SimulationInvariants.record(id, in: store)
+        return try await SimulationInvariants.record(id, in: platform)
     }
 }
 

@@ -5,11 +5,11 @@ import YibaoCore
 /// every settlement. Every change bumps a version row; each instance compares versions at most once a
 /// `checkIntervalMilliseconds` and drops what changed, so a change made through another instance is
 /// seen within that interval (changes made through this instance are seen at once).
-final class ReferenceCache: Sendable {
+package final class ReferenceCache: Sendable {
     /// How often versions are compared with the database.
     static let checkIntervalMilliseconds: Int64 = 1000
 
-    struct PolicyKey: Hashable {
+    package struct PolicyKey: Hashable {
         let region: RegionCode
         let type: InsuranceType
         let year: Int
@@ -25,8 +25,10 @@ final class ReferenceCache: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Drops everything (after a change through this instance).
-    func invalidate() {
+    package func invalidate() {
         state.withLock { $0 = State() }
     }
 
@@ -48,7 +50,7 @@ final class ReferenceCache: Sendable {
         }
     }
 
-    func institution(_ code: String, now: Instant, in db: any SQLExecutor) throws -> Institution? {
+    package func institution(_ code: String, now: Instant, in db: any SQLExecutor) throws -> Institution? {
         try refreshIfStale(now: now, in: db)
         if let cached = state.withLock({ $0.institutions }) { return cached[code] }
         let all = try InstitutionRepository.all(in: db)
@@ -57,7 +59,7 @@ final class ReferenceCache: Sendable {
         return byCode[code]
     }
 
-    func policy(region: RegionCode, type: InsuranceType, year: Int, now: Instant, in db: any SQLExecutor) throws -> Policy? {
+    package func policy(region: RegionCode, type: InsuranceType, year: Int, now: Instant, in db: any SQLExecutor) throws -> Policy? {
         try refreshIfStale(now: now, in: db)
         let key = PolicyKey(region: region, type: type, year: year)
         if let cached = state.withLock({ $0.policies[key] }) { return cached }
@@ -66,7 +68,7 @@ final class ReferenceCache: Sendable {
         return policy
     }
 
-    func catalogue(_ region: RegionCode, now: Instant, in db: any SQLExecutor) throws -> [String: CatalogueItem] {
+    package func catalogue(_ region: RegionCode, now: Instant, in db: any SQLExecutor) throws -> [String: CatalogueItem] {
         try refreshIfStale(now: now, in: db)
         if let cached = state.withLock({ $0.catalogues[region] }) { return cached }
         let items = try CatalogueRepository.items(region: region, in: db)

@@ -2,44 +2,11 @@ import Foundation
 import Logging
 import YibaoCore
 
-/// Yibao's store: the business transactions (enrol, import, open a visit, settle, reverse …) over one
-/// database. Each transaction is written once against `SQLExecutor` and commits atomically on either
-/// backend: a settlement, its journal entry and the accumulator updates are one transaction.
-public final class Store: Sendable {
-    /// The database underneath.
-    public let backend: any StoreBackend
-    /// The clock every record's time comes from.
-    public let clock: any WallClock
-    /// Where new record ids come from.
-    public let ids: any IDGenerator
-    /// Seals personal data.
-    public let cipher: PersonalDataCipher
-    /// The party that holds patients' cards and credit lines: a real adapter, the sandbox bank (demos and
-    /// tests only), or `UnconfiguredParty` when none is wired in.
-    public let channel: any PaymentChannel
-    /// The partner bank that grants medical credit lines (the channel when it also grants credit).
-    public let credit: any CreditProvider
-    let reference = ReferenceCache()
-
-    /// Creates a store over a backend. Without a channel nothing that needs a bank can start (it is
-    /// refused with `party_not_configured`); the sandbox bank is wired in only when asked for (`serve
-    /// --demo` or `--sandbox`, and tests). Without a credit provider the channel grants credit lines if it
-    /// can.
-    public init(
-        backend: any StoreBackend, clock: any WallClock, ids: any IDGenerator, cipher: PersonalDataCipher,
-        channel: any PaymentChannel = UnconfiguredParty(), credit: (any CreditProvider)? = nil
-    ) {
-        self.backend = backend
-        self.clock = clock
-        self.ids = ids
-        self.cipher = cipher
-        self.channel = channel
-        self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
-    }
-
-    /// The sandbox bank, when it is the channel.
-    public var sandbox: SandboxBank? { channel as? SandboxBank }
-
+/// Persistence: where Yibao's data lives. A `StoreBackend` runs units of work in transactions; the
+/// work itself is written against `SQLExecutor` (the transaction context) and the narrow repositories
+/// of this module, one per file. No business rule lives here — the use cases (`YibaoApp`) decide and
+/// this module reads and writes.
+public enum Store {
     /// Where the data lives.
     public enum Location: Sendable, Equatable {
         /// An SQLite file.
@@ -60,40 +27,5 @@ public final class Store: Sendable {
         case .postgres(let url, let connections):
             return try PostgresBackend(url: url, connections: connections, logger: logger)
         }
-    }
-
-    /// Brings the schema up to date.
-    @discardableResult
-    public func migrate() async throws -> [Int] {
-        try await Migrations.migrate(backend, now: clock.now())
-    }
-
-    /// Runs a write transaction with the current time.
-    func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor, Instant) throws -> T) async throws -> T {
-        let clock = self.clock
-        return try await backend.write { db in try work(db, clock.now()) }
-    }
-
-    /// Runs a read session with the current time.
-    func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor, Instant) throws -> T) async throws -> T {
-        let clock = self.clock
-        return try await backend.read { db in try work(db, clock.now()) }
-    }
-}
-
-/// An idempotency key with the fingerprint of the request it came with.
-public struct IdempotencyRequest: Sendable, Hashable {
-    /// The client's key (the `Idempotency-Key` header).
-    public let key: String
-    /// A hash of the request (method, path, body); a different request with the same key is refused.
-    public let fingerprint: String
-
-    /// The longest key accepted.
-    public static let keyLengthMax = 200
-
-    /// Creates an idempotency request.
-    public init(key: String, fingerprint: String) {
-        self.key = key
-        self.fingerprint = fingerprint
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YibaoApp
 import YibaoCore
 import YibaoServer
 import YibaoStore
@@ -21,10 +22,10 @@ struct Import: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Import.read(file) { try ReferenceFiles.catalogue($0) }
-            let store = try await data.openStore()
+            let platform = try await data.openPlatform()
             var created = 0
-            try await Import.chunks(parsed.items) { created += try await store.importCatalogue($0) }
-            await store.backend.close()
+            try await Import.chunks(parsed.items) { created += try await platform.importCatalogue($0) }
+            await platform.backend.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -37,12 +38,12 @@ struct Import: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Import.read(file) { try ReferenceFiles.institutions($0) }
-            let store = try await data.openStore()
+            let platform = try await data.openPlatform()
             var created = 0
             try await Import.chunks(parsed.items) { chunk in
-                for institution in chunk where try await store.saveInstitution(institution) { created += 1 }
+                for institution in chunk where try await platform.saveInstitution(institution) { created += 1 }
             }
-            await store.backend.close()
+            await platform.backend.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -54,12 +55,12 @@ struct Import: AsyncParsableCommand {
 
         func run() async throws {
             let parsed = try Import.read(file) { try ReferenceFiles.people($0) }
-            let store = try await data.openStore()
+            let platform = try await data.openPlatform()
             var created = 0
             try await Import.chunks(parsed.items) { chunk in
-                created += try await store.enrol(chunk.map { ($0.person, $0.openingBalance) })
+                created += try await platform.enrol(chunk.map { ($0.person, $0.openingBalance) })
             }
-            await store.backend.close()
+            await platform.backend.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -72,9 +73,9 @@ struct Import: AsyncParsableCommand {
         func run() async throws {
             let file = try YibaoJSON.decode(ReferenceFiles.PolicyFile.self, from: try Data(contentsOf: URL(fileURLWithPath: self.file)))
             if let problem = file.problems().first { throw ValidationError("\(problem.field): \(problem.message)") }
-            let store = try await data.openStore()
-            for policy in file.policies { try await store.savePolicy(policy) }
-            await store.backend.close()
+            let platform = try await data.openPlatform()
+            for policy in file.policies { try await platform.savePolicy(policy) }
+            await platform.backend.close()
             print("saved \(file.policies.count) policies for \(file.region) \(file.year)")
         }
     }

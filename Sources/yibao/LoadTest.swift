@@ -7,7 +7,9 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import Synchronization
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -54,28 +56,28 @@ struct LoadSeed: AsyncParsableCommand {
 
     func run() async throws {
         guard let type = InsuranceType(rawValue: insuranceType) else { throw ValidationError("--insurance-type is 310 or 390") }
-        let store = try await data.openStore(sandbox: true)
+        let platform = try await data.openPlatform(sandbox: true)
         let logger = Logger(label: "yibao.loadtest")
-        if let summary = try await DemoData.loadIfEmpty(into: store, logger: logger) { print("demo reference data loaded: \(summary)") }
+        if let summary = try await DemoData.loadIfEmpty(into: platform, logger: logger) { print("demo reference data loaded: \(summary)") }
         let started = Date()
         let devices = min(withDevices ?? people, people)
         let region = RegionCode("440100")!
         let report: @Sendable (Int) -> Void = { done in
             if done % 20_000 < 500 { FileHandle.standardError.write(Data("  \(done) seeded\n".utf8)) }
         }
-        var seeded = try await store.seedPopulation(
+        var seeded = try await platform.seedPopulation(
             PopulationSpec(
                 prefix: prefix, range: start..<(start + devices), region: region, insuranceType: type, devices: true, sessions: sessions),
             progress: report)
         if devices < people {
-            _ = try await store.seedPopulation(
+            _ = try await platform.seedPopulation(
                 PopulationSpec(
                     prefix: prefix, range: (start + devices)..<(start + people), region: region, insuranceType: type, devices: false,
                     cardBalance: nil,
                     sessions: 0, batch: 2_000),
                 progress: report)
         }
-        await store.backend.close()
+        await platform.backend.close()
         let lines = try seeded.map { try YibaoJSON.string($0) }.joined(separator: "\n") + "\n"
         try lines.write(toFile: out, atomically: true, encoding: .utf8)
         let seconds = Date().timeIntervalSince(started)
@@ -103,12 +105,12 @@ struct LoadHistory: AsyncParsableCommand {
         let people = try String(contentsOfFile: population, encoding: .utf8).split(separator: "\n").map {
             try YibaoJSON.decode(SeededPatient.self, from: String($0)).personNumber
         }
-        let store = try await data.openStore(sandbox: true)
+        let platform = try await data.openPlatform(sandbox: true)
         let started = Date()
-        try await store.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
+        try await platform.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
             if done % 1_000_000 < 20_000 { FileHandle.standardError.write(Data("  \(done) postings\n".utf8)) }
         }
-        await store.backend.close()
+        await platform.backend.close()
         print("added \(postings) postings in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }
@@ -650,15 +652,15 @@ struct LoadVerify: AsyncParsableCommand {
     var expectAtLeast = 0
 
     func run() async throws {
-        let store = try await data.openStore(sandbox: true)
+        let platform = try await data.openPlatform(sandbox: true)
         // Finish what a crash left pending first, as the server's background work would.
-        await store.resolvePendingPayments(olderThanSeconds: 0)
-        await store.processChannelOperations(limit: 100_000, takeOverLeases: true)
+        await platform.resolvePendingPayments(olderThanSeconds: 0)
+        await platform.processChannelOperations(limit: 100_000, takeOverLeases: true)
         var ids: [String] = []
         for file in acked { ids += try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init) }
-        let report = try await store.loadCheck(acknowledged: ids)
-        let ledger = try await store.verifyLedger()
-        await store.backend.close()
+        let report = try await platform.loadCheck(acknowledged: ids)
+        let ledger = try await platform.verifyLedger()
+        await platform.backend.close()
         print(
             "acknowledged: \(ids.count), present and completed: \(report.present), missing: \(report.missing.count), "
                 + "double charges: \(report.doubleCharges.count), card balances off: \(report.cardMismatches.count)")

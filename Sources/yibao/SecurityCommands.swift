@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YibaoApp
 import YibaoCore
 import YibaoServer
 import YibaoStore
@@ -23,9 +24,9 @@ struct VerifyAudit: AsyncParsableCommand {
             guard let head = AuditReport.Head(text) else { throw ValidationError("an anchor looks like 3:1207:<64 hex digits>") }
             return head
         }
-        let store = try await data.openStore()
-        let report = try await store.verifyAudit(anchors: parsed)
-        await store.backend.close()
+        let platform = try await data.openPlatform()
+        let report = try await platform.verifyAudit(anchors: parsed)
+        await platform.backend.close()
         print("checked \(report.records) audit records in \(report.heads.count) lanes")
         for head in report.heads { print("head \(head)") }
         if report.passed {
@@ -58,8 +59,8 @@ struct RotateKey: AsyncParsableCommand {
         let rotated = keys.rotated()
         try PersonalDataCipher.writeKeys(rotated, to: file)
         print("new current key \(rotated.current) written to \(file) (running servers pick it up within a minute)")
-        let store = try await data.openStore()
-        let report = try await store.resealUnderCurrentKey(actor: "cli:rotate-key")
+        let platform = try await data.openPlatform()
+        let report = try await platform.resealUnderCurrentKey(actor: "cli:rotate-key")
         for (column, count) in report.resealed.sorted(by: { $0.key < $1.key }) where count > 0 { print("re-encrypted \(count) values of \(column)") }
         print("\(report.remaining) values remain under older keys")
         if retire {
@@ -72,7 +73,7 @@ struct RotateKey: AsyncParsableCommand {
                 print("old keys kept: values written meanwhile under them; run rotate-key --retire again")
             }
         }
-        await store.backend.close()
+        await platform.backend.close()
     }
 }
 

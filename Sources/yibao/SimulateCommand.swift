@@ -6,7 +6,8 @@ import YibaoSimulation
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run the seeded simulation: random sequences of settlements, refunds, reversals, retries, bank faults and aborted transactions against a real store, with every invariant checked after every step."
+        abstract:
+            "Run the seeded simulation: random sequences of settlements, refunds, reversals, retries, bank faults and aborted transactions against a real database, with every invariant checked after every step."
     )
 
     @Option(help: "The first seed.")

@@ -4,7 +4,9 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -47,12 +49,12 @@ struct DataOptions: ParsableArguments {
         return configuration
     }
 
-    /// Opens the store; `sandbox` wires in the sandbox bank whatever the flag says (the load generator's
+    /// Opens the platform; `sandbox` wires in the sandbox bank whatever the flag says (the load generator's
     /// population pays with sandbox cards).
-    func openStore(sandbox: Bool = false) async throws -> Store {
+    func openPlatform(sandbox: Bool = false) async throws -> Platform {
         var configuration = configuration()
         configuration.sandbox = configuration.sandbox || sandbox
-        return try await YibaoServer.openStore(configuration, logger: Logger(label: "yibao"))
+        return try await YibaoServer.openPlatform(configuration, logger: Logger(label: "yibao"))
     }
 }
 
@@ -139,9 +141,9 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() async throws {
-        let store = try await data.openStore()
-        print("schema at version \(try await Migrations.storedVersion(store.backend))")
-        await store.backend.close()
+        let platform = try await data.openPlatform()
+        print("schema at version \(try await Migrations.storedVersion(platform.backend))")
+        await platform.backend.close()
     }
 }
 
@@ -154,9 +156,9 @@ struct VerifyLedger: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() async throws {
-        let store = try await data.openStore()
-        let report = try await store.verifyLedger()
-        await store.backend.close()
+        let platform = try await data.openPlatform()
+        let report = try await platform.verifyLedger()
+        await platform.backend.close()
         print("checked \(report.entries) entries, \(report.postings) postings, \(report.accounts) accounts, \(report.settlements) settlements")
         if report.passed {
             print("ledger verified: every entry sums to zero and every balance equals its postings")
@@ -184,16 +186,16 @@ struct CreditDaily: AsyncParsableCommand {
             guard let parsed = CivilDate(date) else { throw ValidationError("--date is YYYY-MM-DD") }
             day = parsed
         }
-        let store = try await data.openStore()
+        let platform = try await data.openPlatform()
         do {
-            let report = try await store.runCreditDay(date: day)
-            await store.processChannelOperations()
-            await store.backend.close()
+            let report = try await platform.runCreditDay(date: day)
+            await platform.processChannelOperations()
+            await platform.backend.close()
             print(
                 "credit day \(report.date): \(report.lines) lines brought up to date, \(report.bills) bills drawn up, interest \(report.interest), "
                     + "fees \(report.fees), \(report.suspended) suspended, \(report.reinstated) reinstated")
         } catch let refusal as Refusal {
-            await store.backend.close()
+            await platform.backend.close()
             throw ValidationError(refusal.detail)
         }
     }
@@ -215,9 +217,9 @@ struct OperatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let role = OperatorRole(rawValue: role) else { throw ValidationError("role must be viewer, operator or administrator") }
-        let store = try await data.openStore()
-        defer { Task { await store.backend.close() } }
-        let credential = newToken ? try await store.issueOperatorToken(name: name) : try await store.createOperator(name: name, role: role)
+        let platform = try await data.openPlatform()
+        defer { Task { await platform.backend.close() } }
+        let credential = newToken ? try await platform.issueOperatorToken(name: name) : try await platform.createOperator(name: name, role: role)
         print("operator \(credential.operatorName) (\(credential.role.rawValue)), token valid until \(credential.expiresAt):")
         print(credential.token)
     }
@@ -232,9 +234,9 @@ struct InstitutionCommand: AsyncParsableCommand {
     var code: String
 
     func run() async throws {
-        let store = try await data.openStore()
-        let credential = try await store.issueInstitutionKey(code: code)
-        await store.backend.close()
+        let platform = try await data.openPlatform()
+        let credential = try await platform.issueInstitutionKey(code: code)
+        await platform.backend.close()
         print("API key for \(code) (earlier keys stop working in 7 days):")
         print(credential.token)
     }

@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -21,7 +23,7 @@ struct AccountSecurityHTTPTests {
     func smsCodeGuessing() async throws {
         try await H.withApp { client, harness in
             // setup: the attacker knows the ID number, the insurance number and the phone, and asks for a code.
-            let idNumber = try #require(try await harness.store.person(number: PatientFlow.person)?.idNumber)
+            let idNumber = try #require(try await harness.platform.person(number: PatientFlow.person)?.idNumber)
             let asked = try await client.send(
                 .post, "/v1/patient/registration/sms",
                 json: #"{"id_number":"\#(idNumber)","person_number":"\#(PatientFlow.person)","phone":"\#(PatientFlow.phone)"}"#)
@@ -40,7 +42,7 @@ struct AccountSecurityHTTPTests {
             // verify: every attempt refused; nobody registered; the real person asks for a new code and registers.
             #expect(statuses == [422, 422, 422, 422, 422])
             #expect(last.status == .unprocessableContent && last.problem?.code == "sms_code_invalid", "\(last.text)")
-            #expect(try await harness.store.patientCredentials(phone: PatientFlow.phone) == nil)
+            #expect(try await harness.platform.patientCredentials(phone: PatientFlow.phone) == nil)
             harness.clock.advance(seconds: 61)
             let flow = try await PatientFlow.signUp(client, harness)
             #expect(flow.token.hasPrefix("ps_"))
@@ -50,7 +52,7 @@ struct AccountSecurityHTTPTests {
     @Test("4. registration attempts are limited per phone and per client address")
     func registrationRateLimit() async throws {
         try await H.withApp { client, harness in
-            let idNumber = try #require(try await harness.store.person(number: PatientFlow.person)?.idNumber)
+            let idNumber = try #require(try await harness.platform.person(number: PatientFlow.person)?.idNumber)
             var statuses: [Int] = []
             for _ in 0..<11 {
                 statuses.append(
@@ -112,7 +114,7 @@ struct AccountSecurityHTTPTests {
     @Test("6. without --demo or --sandbox there is no sandbox route and no sandbox party")
     func noSandbox() async throws {
         try await H.withApp(sandbox: false) { client, harness in
-            #expect(harness.store.sandbox == nil)
+            #expect(harness.platform.sandbox == nil)
             #expect(!harness.routes.contains { $0.path.hasPrefix("/v1/sandbox") })
             for (method, path) in [
                 (HTTPRequest.Method.get, "/v1/sandbox/messages?phone=13800100001"), (.post, "/v1/sandbox/cards"), (.put, "/v1/sandbox/faults"),
@@ -120,7 +122,7 @@ struct AccountSecurityHTTPTests {
                 let response = try await client.send(method, path, token: H.adminToken, json: method == .get ? nil : "{}")
                 #expect(response.status == .notFound, "\(path): \(response.status)")
             }
-            let idNumber = try #require(try await harness.store.person(number: PatientFlow.person)?.idNumber)
+            let idNumber = try #require(try await harness.platform.person(number: PatientFlow.person)?.idNumber)
             let sms = try await client.send(
                 .post, "/v1/patient/registration/sms",
                 json: #"{"id_number":"\#(idNumber)","person_number":"\#(PatientFlow.person)","phone":"\#(PatientFlow.phone)"}"#)
@@ -136,7 +138,7 @@ struct AccountSecurityHTTPTests {
     @Test("7. operators disabled, tokens and institution keys revoked: refused once the credential cache expires")
     func revocation() async throws {
         try await H.withApp { client, harness in
-            let clerk = try await harness.store.createOperator(name: "clerk", role: .operator)
+            let clerk = try await harness.platform.createOperator(name: "clerk", role: .operator)
             #expect(try await client.send(.get, "/v1/admin/family/reviews", token: clerk.token).status == .ok)
             #expect(try await client.send(.post, "/v1/admin/operators/clerk/disable", token: H.adminToken).status == .noContent)
             harness.clock.advance(seconds: 6)
@@ -209,8 +211,8 @@ struct AccountSecurityHTTPTests {
     func authenticatorReset() async throws {
         try await H.withApp { client, harness in
             let flow = try await PatientFlow.signUp(client, harness, bindCard: false)
-            let idNumber = try #require(try await harness.store.person(number: PatientFlow.person)?.idNumber)
-            let clerk = try await harness.store.createOperator(name: "counter-clerk", role: .operator)
+            let idNumber = try #require(try await harness.platform.person(number: PatientFlow.person)?.idNumber)
+            let clerk = try await harness.platform.createOperator(name: "counter-clerk", role: .operator)
             let wrongID = try await client.send(
                 .post, "/v1/admin/people/\(PatientFlow.person)/authenticator-reset", token: clerk.token,
                 json: #"{"id_number":"440106199001010000","reason":"phone lost"}"#)
@@ -317,15 +319,15 @@ struct AccountSecurityHTTPTests {
                     #"{"person_number":"P440100000001","kind":"flexible_monthly","period":"2026-11","amount":58000,"funding_source_id":"\#(card)"}"#,
                 headers: MoneyEdgesHTTPTests.key("removed-card"))
             #expect(paid.status == .unprocessableContent && paid.problem?.code == "no_funding_source", "\(paid.text)")
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
         }
     }
 
     @Test("9. money the bureau creates by hand: administrators only, audited by name, a second administrator above the threshold")
     func adjustments() async throws {
         try await H.withApp(adjustmentApprovalThreshold: .yuan(1000)) { client, harness in
-            let clerk = try await harness.store.createOperator(name: "enrol-clerk", role: .operator)
-            let second = try await harness.store.createOperator(name: "second-admin", role: .administrator)
+            let clerk = try await harness.platform.createOperator(name: "enrol-clerk", role: .operator)
+            let second = try await harness.platform.createOperator(name: "second-admin", role: .administrator)
             func person(_ number: String, _ sequence: Int, opening: Int) -> String {
                 let idNumber = IDNumber.make(region: "440106", birthDate: CivilDate(year: 1980, month: 1, day: 2)!, sequence: 500 + sequence)
                 return
@@ -345,7 +347,7 @@ struct AccountSecurityHTTPTests {
             #expect(try await client.send(.post, "/v1/admin/adjustments/\(adjustment)/approval", token: H.adminToken).status == .forbidden)
             let approved = try await client.send(.post, "/v1/admin/adjustments/\(adjustment)/approval", token: second.token)
             #expect(approved.status == .ok && approved.object["state"] as? String == "posted", "\(approved.text)")
-            #expect(try await harness.store.accountBalance(of: "PADJ3").balance == .yuan(20_000))
+            #expect(try await harness.platform.accountBalance(of: "PADJ3").balance == .yuan(20_000))
             #expect(try await client.send(.post, "/v1/admin/adjustments/\(adjustment)/approval", token: second.token).status == .conflict)
             // A correction taking money back cannot overdraw.
             let overdraw = try await client.send(
@@ -357,7 +359,7 @@ struct AccountSecurityHTTPTests {
             let terms =
                 #"{"partner_name":"沙箱银行","billing_day":5,"grace_days":20,"penalty_basis_points_per_day":5,"late_fee":0,"suspend_after_overdue_days":30}"#
             #expect(try await client.send(.put, "/v1/admin/credit/partners/sandbox", token: second.token, json: terms).status == .ok)
-            #expect(try await harness.store.auditTrail(subject: "sandbox").last { $0.action == "credit.terms" }?.actor == "operator:second-admin")
+            #expect(try await harness.platform.auditTrail(subject: "sandbox").last { $0.action == "credit.terms" }?.actor == "operator:second-admin")
         }
     }
 

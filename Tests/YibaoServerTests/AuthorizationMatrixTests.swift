@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -147,8 +149,8 @@ struct AuthorizationMatrixTests {
                 .post, "/v1/webhooks", token: H.hospitalToken, json: #"{"url":"http://127.0.0.1:9/hook","events":["settlement.completed"]}"#
             )
             let subscriptionID = try #require(subscription.object["id"] as? String)
-            let administrator = try await harness.store.createOperator(name: "matrix-setup", role: .administrator)
-            _ = try await harness.store.createOperator(name: "matrix-victim", role: .viewer)
+            let administrator = try await harness.platform.createOperator(name: "matrix-setup", role: .administrator)
+            _ = try await harness.platform.createOperator(name: "matrix-victim", role: .viewer)
             let partner = try await client.send(
                 .post, "/v1/admin/webhooks", token: administrator.token,
                 json: #"{"url":"http://127.0.0.1:9/hook","events":["premium.paid"],"partner":"bank"}"#
@@ -164,39 +166,39 @@ struct AuthorizationMatrixTests {
                 .post, "/v1/patient/reports", token: patientA.token, json: #"{"event_id":"\#(event.events[0].id)","reason":"matrix"}"#
             )
             let reportID = try #require(report.object["id"] as? String)
-            let leakedKey = try await harness.store.issueInstitutionKey(code: H.hospital)
-            let adjustment = try await harness.store.requestAdjustment(
+            let leakedKey = try await harness.platform.issueInstitutionKey(code: H.hospital)
+            let adjustment = try await harness.platform.requestAdjustment(
                 person: "P440100000005", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000))
-            let rejectable = try await harness.store.requestAdjustment(
+            let rejectable = try await harness.platform.requestAdjustment(
                 person: "P440100000006", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000))
             // Patient A's medical credit line with one bill (drawn up on 5 November), made in the past.
             let setupTime = harness.clock.now()
             harness.clock.set(Instant(iso8601: "2026-10-20T10:00:00+08:00")!)
-            let line = try await harness.store.applyForCredit(person: PatientFlow.person)
-            _ = try await harness.store.signFrictionless(
+            let line = try await harness.platform.applyForCredit(person: PatientFlow.person)
+            _ = try await harness.platform.signFrictionless(
                 person: PatientFlow.person, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
-            let hospital = try #require(try await harness.store.institution(code: H.hospital))
-            let credited = try await harness.store.openVisit(
+            let hospital = try #require(try await harness.platform.institution(code: H.hospital))
+            let credited = try await harness.platform.openVisit(
                 OpenVisitRequest(
                     personNumber: PatientFlow.person, category: .ordinaryOutpatient, hospitalVisitNumber: "MX-CREDIT",
                     lines: [FeeLine(lineNumber: "1", itemCode: "XD00000000003", unitPrice: Money(fen: 2850), quantity: Quantity(units: 2))],
                     frictionless: true),
                 institution: hospital)
-            _ = try await harness.store.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
+            _ = try await harness.platform.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
             harness.clock.set(Instant(iso8601: "2026-11-06T01:00:00+08:00")!)
-            _ = try await harness.store.runCreditDay()
+            _ = try await harness.platform.runCreditDay()
             harness.clock.set(setupTime)
-            let bill = try #require(try await harness.store.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
+            let bill = try #require(try await harness.platform.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
             var tokens: [CallerKind: String] = [
                 .patientA: patientA.token, .patientB: patientB.token, .familyMember: family.member.token, .institutionA: H.hospitalToken,
                 .institutionB: H.otherHospitalToken,
             ]
             for role in OperatorRole.allCases {
-                let credential = try await harness.store.createOperator(name: "matrix-\(role.rawValue)", role: role)
+                let credential = try await harness.platform.createOperator(name: "matrix-\(role.rawValue)", role: role)
                 tokens[CallerKind(rawValue: role.rawValue)!] = credential.token
             }
-            let fatherID = try #require(try await harness.store.person(number: "P440100000003")?.idNumber)
-            let ledgerBefore = try await harness.store.verifyLedger()
+            let fatherID = try #require(try await harness.platform.person(number: "P440100000003")?.idNumber)
+            let ledgerBefore = try await harness.platform.verifyLedger()
             #expect(ledgerBefore.passed, "\(ledgerBefore.problems)")
             let fixtures: [String: String] = [
                 "visit_id": visit.id, "settlement_id": settlement.id, "device_id": patientA.deviceID, "source_id": source,
@@ -426,7 +428,7 @@ struct AuthorizationMatrixTests {
             }
             #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(mismatches.joined(separator: "\n"))")
             // Everything the matrix moved is still one balanced ledger.
-            let ledger = try await harness.store.verifyLedger()
+            let ledger = try await harness.platform.verifyLedger()
             #expect(ledger.passed, "\(ledger.problems)")
         }
     }

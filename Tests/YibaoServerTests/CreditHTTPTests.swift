@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -45,9 +47,9 @@ struct CreditHTTPTests {
             #expect(record.fundingSource?.kind == .medicalCredit)
             #expect(record.breakdown.totalAmount == Money(fen: 2560) && record.breakdown.fundTotal == Money(fen: 1664))
             #expect(record.breakdown.accountPaid == .zero && record.breakdown.cashPaid == Money(fen: 896))
-            #expect(try await harness.store.balance(of: .creditLine(line.line.id)) == Money(fen: 896))
-            #expect(try await harness.store.accountBalance(of: PatientFlow.person).balance == .yuan(3200))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.balance(of: .creditLine(line.line.id)) == Money(fen: 896))
+            #expect(try await harness.platform.accountBalance(of: PatientFlow.person).balance == .yuan(3200))
+            #expect(try await harness.platform.verifyLedger().passed)
             // The patient is told, with the receipt's verification code.
             let receipt = try await client.send(.get, "/v1/patient/settlements/\(record.id)/receipt", token: patient.token).decode(Receipt.self)
             let inbox = try await client.send(.get, "/v1/patient/inbox", token: patient.token).decode([InboxMessage].self)
@@ -56,7 +58,7 @@ struct CreditHTTPTests {
             let lines = try await client.send(.get, "/v1/patient/credit/lines", token: patient.token).decode([CreditLineView].self)
             #expect(lines.first?.used == record.breakdown.cashPaid && lines.first?.unbilled == record.breakdown.cashPaid)
             harness.clock.set(Instant(iso8601: "2026-11-05T08:00:00+08:00")!)
-            let administrator = try await harness.store.createOperator(name: "credit-ops", role: .operator)
+            let administrator = try await harness.platform.createOperator(name: "credit-ops", role: .operator)
             let run = try await client.send(.post, "/v1/admin/credit/daily-run", token: administrator.token).decode(CreditDayReport.self)
             let again = try await client.send(.post, "/v1/admin/credit/daily-run", token: administrator.token).decode(CreditDayReport.self)
             #expect(run.bills == 1 && again.lines == 0)
@@ -87,11 +89,11 @@ struct CreditHTTPTests {
             let after = try await client.send(.get, "/v1/patient/credit/lines/\(line.line.id)", token: token).decode(CreditLineView.self)
             #expect(after.owed == .zero && after.bills.first?.status == "paid")
             // The account paid the partner bank: 8.96 out of the account, the line owes nothing.
-            #expect(try await harness.store.accountBalance(of: PatientFlow.person).balance == .yuan(3200) - Money(fen: 896))
-            #expect(try await harness.store.balance(of: .creditLine(line.line.id)) == .zero)
+            #expect(try await harness.platform.accountBalance(of: PatientFlow.person).balance == .yuan(3200) - Money(fen: 896))
+            #expect(try await harness.platform.balance(of: .creditLine(line.line.id)) == .zero)
             let history = try await client.send(.get, "/v1/patient/history?kind=credit_repayment", token: token).decode(HistoryPage.self)
             #expect(history.events.count == 1 && history.events[0].account == Money(fen: amount))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.verifyLedger().passed)
             // Revoked: the next frictionless registration is refused with a clear problem.
             #expect(try await client.send(.delete, "/v1/patient/frictionless", token: token).status == .noContent)
             let refused = try await client.send(
@@ -105,7 +107,7 @@ struct CreditHTTPTests {
     func refusal() async throws {
         try await H.withApp { client, harness in
             let patient = try await PatientFlow.signUp(client, harness)
-            let operatorToken = try await harness.store.createOperator(name: "sandbox-ops", role: .operator).token
+            let operatorToken = try await harness.platform.createOperator(name: "sandbox-ops", role: .operator).token
             let set = try await client.send(
                 .put, "/v1/sandbox/credit-standing", token: operatorToken, json: #"{"person_number":"P440100000001","score":520}"#)
             #expect(set.status == .noContent, "\(set.text)")

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -35,10 +37,10 @@ struct DemoDataTests {
         try await ServerHarness.withApp(start: Instant(iso8601: "2028-01-02T09:00:00+08:00")!) { client, harness in
             let settled = try await MoneyEdgesHTTPTests.settleByPersonNumber(client, visit: "Y2028")
             #expect(settled.year == 2028 && settled.policyTitle.hasSuffix("2028"))
-            for year in 2027...2029 { #expect(try await harness.store.policy(region: RegionCode("440100")!, type: .employee, year: year) != nil) }
+            for year in 2027...2029 { #expect(try await harness.platform.policy(region: RegionCode("440100")!, type: .employee, year: year) != nil) }
             harness.clock.set(Instant(iso8601: "2029-01-02T09:00:00+08:00")!)
-            #expect(try await DemoData.ensurePolicies(into: harness.store) == 4)
-            #expect(try await harness.store.policy(region: RegionCode("620100")!, type: .resident, year: 2030) != nil)
+            #expect(try await DemoData.ensurePolicies(into: harness.platform) == 4)
+            #expect(try await harness.platform.policy(region: RegionCode("620100")!, type: .resident, year: 2030) != nil)
         }
     }
 }

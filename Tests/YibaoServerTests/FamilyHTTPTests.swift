@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -17,7 +19,7 @@ struct FamilyHTTPTests {
     ) async throws -> (binder: PatientFlow, member: PatientFlow, binding: String) {
         let binder = try await PatientFlow.signUp(client, harness)
         let member = try await PatientFlow.signUp(client, harness, person: "P440100000003", phone: "13800100003", cardIndex: 2, bindCard: false)
-        let idNumber = try #require(try await harness.store.person(number: "P440100000003")?.idNumber)
+        let idNumber = try #require(try await harness.platform.person(number: "P440100000003")?.idNumber)
         let requested = try await client.send(
             .post, "/v1/patient/family/bindings", token: binder.token,
             json:
@@ -49,18 +51,18 @@ struct FamilyHTTPTests {
             // The binder's code pays for his father.
             let body =
                 #"{"code":"\#(binder.code(harness))","for_person_number":"P440100000003","category":"11","hospital_visit_number":"FAM1","lines":[\#(Body.line("1", code: "XD00000000003", price: 2850, quantity: "2"))]}"#
-            let binderBefore = try await harness.store.accountBalance(of: "P440100000001").balance
-            let memberBefore = try await harness.store.accountBalance(of: "P440100000003").balance
+            let binderBefore = try await harness.platform.accountBalance(of: "P440100000001").balance
+            let memberBefore = try await harness.platform.accountBalance(of: "P440100000003").balance
             let paid = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: OneCodeHTTPTests.key("fam-1"))
             let record = try paid.decode(SettlementRecord.self)
             #expect(record.personNumber == "P440100000003" && record.payerNumber == "P440100000001")
             // The money: the father's own account pays first (5,600 yuan covers his 57 yuan bill's person part), no
             // mutual aid is needed, nothing is charged to a card; every account moved by exactly its part.
             #expect(record.breakdown.mutualAidPaid == .zero && record.breakdown.cashPaid == .zero)
-            #expect(try await harness.store.accountBalance(of: "P440100000003").balance == memberBefore - record.ownAccountPaid)
-            #expect(try await harness.store.accountBalance(of: "P440100000001").balance == binderBefore)
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.accountBalance(of: "P440100000003").balance == memberBefore - record.ownAccountPaid)
+            #expect(try await harness.platform.accountBalance(of: "P440100000001").balance == binderBefore)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
+            #expect(try await harness.platform.verifyLedger().passed)
             // Maternity is not for family payment.
             harness.clock.advance(seconds: 30)
             let maternity = body.replacingOccurrences(of: "\"11\"", with: "\"51\"").replacingOccurrences(
@@ -117,7 +119,7 @@ struct FamilyHTTPTests {
             harness.clock.set(Instant(iso8601: "2026-11-22T10:00:00+08:00")!)
             let binder = try await PatientFlow.signUp(client, harness)
             let member = try await PatientFlow.signUp(client, harness, person: "P440100000009", phone: "13800100009", cardIndex: 8, bindCard: false)
-            let idNumber = try #require(try await harness.store.person(number: "P440100000009")?.idNumber)
+            let idNumber = try #require(try await harness.platform.person(number: "P440100000009")?.idNumber)
             let binding = try await client.send(
                 .post, "/v1/patient/family/bindings", token: binder.token,
                 json:
@@ -141,10 +143,11 @@ struct FamilyHTTPTests {
             #expect(paid.status == .created, "\(paid.text)")
             #expect(paid.object["payer_number"] as? String == "P440100000001")
             // The binder's card paid the member's 420 yuan into the resident fund; the member's card is untouched.
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000 - 420))
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000))
-            #expect(try await harness.store.balance(of: .fund(RegionCode("440100")!, .resident, InsuranceType.resident.pooledFundType)) == .yuan(420))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000 - 420))
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000))
+            #expect(
+                try await harness.platform.balance(of: .fund(RegionCode("440100")!, .resident, InsuranceType.resident.pooledFundType)) == .yuan(420))
+            #expect(try await harness.platform.verifyLedger().passed)
             #expect(try await client.send(.get, "/v1/patient/coverage", token: member.token).text.contains("2027"))
         }
     }

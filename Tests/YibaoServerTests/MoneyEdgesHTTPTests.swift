@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -35,7 +37,7 @@ struct MoneyEdgesHTTPTests {
     @Test("1. an insurance refund, then 冲正 of the same settlement: 409 settlement_refunded, the server stays up, nothing credited twice")
     func refundThenReversal() async throws {
         try await H.withApp { client, harness in
-            let before = try await harness.store.accountBalance(of: PatientFlow.person).balance
+            let before = try await harness.platform.accountBalance(of: PatientFlow.person).balance
             let settled = try await Self.settleByPersonNumber(client, visit: "EDGE1")
             let refund = try await client.send(
                 .post, "/v1/settlements/\(settled.id)/refunds", token: H.hospitalToken, json: #"{"type":"insurance"}"#, headers: Self.key("edge1-r"))
@@ -46,7 +48,7 @@ struct MoneyEdgesHTTPTests {
 
             #expect(reversal.status == .conflict, "\(reversal.text)")
             #expect(reversal.problem?.code == "settlement_refunded")
-            #expect(try await harness.store.accountBalance(of: PatientFlow.person).balance == before)
+            #expect(try await harness.platform.accountBalance(of: PatientFlow.person).balance == before)
             #expect(try await Self.ledgerPasses(client))
             // Still serving.
             #expect(try await client.send(.get, "/health").status == .ok)
@@ -75,7 +77,7 @@ struct MoneyEdgesHTTPTests {
             #expect(retry.status == .created, "\(retry.text)")
             let record = try retry.decode(SettlementRecord.self)
             #expect(record.id == pendingID && record.state == .completed)
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
             #expect(try await Self.ledgerPasses(client))
             #expect(try await client.send(.get, "/health").status == .ok)
         }
@@ -106,8 +108,8 @@ struct MoneyEdgesHTTPTests {
             #expect(tooMuch.status == .unprocessableContent, "\(tooMuch.text)")
             #expect(tooMuch.problem?.code == "refund_exceeds_settlement")
             #expect(exact.status == .created, "\(exact.text)")
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000))
-            #expect(try await harness.store.pendingChannelOperations() == 0)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000))
+            #expect(try await harness.platform.pendingChannelOperations() == 0)
             #expect(try await Self.ledgerPasses(client))
         }
     }

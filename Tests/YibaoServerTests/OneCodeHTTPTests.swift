@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 import YibaoTestSupport
@@ -22,7 +24,7 @@ struct OneCodeHTTPTests {
         try await H.withApp { client, harness in
             // setup: the patient's phone
             let phone = try await PatientFlow.signUp(client, harness)
-            let cardBefore = try #require(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance)
+            let cardBefore = try #require(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance)
             // act: the cashier scans the code the phone made offline; one call settles and collects
             let response = try await client.send(
                 .post, "/v1/settlements", token: H.hospitalToken, json: Self.settlement(code: phone.code(harness), visit: "E2E1"),
@@ -36,7 +38,7 @@ struct OneCodeHTTPTests {
             // 张伟 uses his account (3,200 yuan) for the whole person part: no cash.
             #expect(record.breakdown.accountPaid == Money(fen: 2715) && record.breakdown.cashPaid == .zero)
             #expect(record.cashCollection == .counter)  // nothing to collect
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == cardBefore)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == cardBefore)
             let receipt = try await client.send(.get, "/v1/patient/settlements/\(record.id)/receipt", token: phone.token)
             #expect(receipt.status == .ok && receipt.object["verification_code"] is String)
             let page = try await client.send(.get, "/v1/settlements/\(record.id)/receipt.html", token: H.hospitalToken)
@@ -56,7 +58,7 @@ struct OneCodeHTTPTests {
             let response = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("card-1"))
             let record = try response.decode(SettlementRecord.self)
             #expect(record.breakdown.cashPaid == Money(fen: 2715))
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - Money(fen: 2715))
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - Money(fen: 2715))
             #expect(record.fundingSource?.masked.hasSuffix(String(DemoData.cardNumber(0).suffix(4))) == true)
         }
     }
@@ -78,7 +80,7 @@ struct OneCodeHTTPTests {
             }
             #expect(!answers.isEmpty && answers.allSatisfy { $0.0 == 201 })
             #expect(Set(answers.map(\.1)).count == 1)
-            let ledger = try await harness.store.verifyLedger()
+            let ledger = try await harness.platform.verifyLedger()
             #expect(ledger.settlements == 1)
             #expect(ledger.passed)
         }
@@ -230,7 +232,7 @@ struct NationalSequenceHTTPTests {
             let record = try settled.decode(SettlementRecord.self)
             #expect(record.cashCollection == .channel)
             #expect(record.breakdown.cashPaid == Money(fen: Int64(previewCash)))
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
         }
     }
 

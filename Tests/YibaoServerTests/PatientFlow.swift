@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -25,7 +27,7 @@ struct PatientFlow {
         _ client: some TestClientProtocol, _ harness: ServerHarness, person: String = person, phone: String = phone, cardIndex: Int = 0,
         bindCard: Bool = true
     ) async throws -> PatientFlow {
-        let idNumber = try #require(try await harness.store.person(number: person)?.idNumber)
+        let idNumber = try #require(try await harness.platform.person(number: person)?.idNumber)
         let requested = try await client.send(
             .post, "/v1/patient/registration/sms", json: #"{"id_number":"\#(idNumber)","person_number":"\#(person)","phone":"\#(phone)"}"#
         )

@@ -3,7 +3,9 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -22,9 +24,9 @@ struct PatientOperationsHTTPTests {
         try await H.withApp { client, harness in
             // setup: two cards, the first bound is the default.
             let phone = try await PatientFlow.signUp(client, harness)
-            let idNumber = try #require(try await harness.store.person(number: PatientFlow.person)?.idNumber)
+            let idNumber = try #require(try await harness.platform.person(number: PatientFlow.person)?.idNumber)
             let second = try #require(
-                try await harness.store.sandbox?.issueCard(holderIDNumber: idNumber, holderName: "张伟", kind: .debit, balance: .yuan(800)))
+                try await harness.platform.sandbox?.issueCard(holderIDNumber: idNumber, holderName: "张伟", kind: .debit, balance: .yuan(800)))
             #expect(
                 try await client.send(.post, "/v1/patient/funding-sources", token: phone.token, json: #"{"card_number":"\#(second.number)"}"#).status
                     == .created)
@@ -41,8 +43,8 @@ struct PatientOperationsHTTPTests {
             let paid = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: OneCodeHTTPTests.key("def-1"))
             let record = try paid.decode(SettlementRecord.self)
             #expect(record.fundingSource?.id == secondID)
-            #expect(try await harness.store.sandbox?.card(second.number)?.balance == .yuan(800) - record.breakdown.cashPaid)
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
+            #expect(try await harness.platform.sandbox?.card(second.number)?.balance == .yuan(800) - record.breakdown.cashPaid)
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
             // The second card removed: it is no longer listed, and the next cash part has no default to come from.
             #expect(try await client.send(.delete, "/v1/patient/funding-sources/\(secondID)", token: phone.token).status == .noContent)
             let left = try await Self.sources(client, phone.token)
@@ -54,8 +56,8 @@ struct PatientOperationsHTTPTests {
             let counter = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: next, headers: OneCodeHTTPTests.key("def-2"))
             let counterRecord = try counter.decode(SettlementRecord.self)
             #expect(counterRecord.cashCollection == .counter && counterRecord.fundingSource == nil)
-            #expect(try await harness.store.sandbox?.card(second.number)?.balance == .yuan(800) - record.breakdown.cashPaid)
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.sandbox?.card(second.number)?.balance == .yuan(800) - record.breakdown.cashPaid)
+            #expect(try await harness.platform.verifyLedger().passed)
         }
     }
 
@@ -91,7 +93,7 @@ struct PatientOperationsHTTPTests {
             #expect(try await !client.send(.get, "/v1/webhooks", token: H.hospitalToken).text.contains(id))
             // A settlement now queues no delivery for it.
             _ = try await MoneyEdgesHTTPTests.settleByPersonNumber(client, visit: "WH1")
-            #expect(try await harness.store.pendingWebhookDeliveries() == 0)
+            #expect(try await harness.platform.pendingWebhookDeliveries() == 0)
         }
     }
 
@@ -132,7 +134,7 @@ struct PatientOperationsHTTPTests {
             #expect(try await client.send(.delete, "/v1/patient/frictionless", token: patient.token).status == .noContent)
             let revoked = try await client.send(.get, "/v1/patient/frictionless", token: patient.token)
             #expect(revoked.status == .ok && revoked.object["authorisation"] == nil && !revoked.text.contains("source_first"))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.verifyLedger().passed)
         }
     }
 
@@ -145,7 +147,7 @@ struct PatientOperationsHTTPTests {
             let terms =
                 #"{"partner_name":"沙箱银行","billing_day":20,"grace_days":10,"penalty_basis_points_per_day":3,"late_fee":500,"suspend_after_overdue_days":15}"#
             // (The demo administrator's published token lived 90 days from March: a new administrator acts.)
-            let admin = try await harness.store.createOperator(name: "terms-admin", role: .administrator).token
+            let admin = try await harness.platform.createOperator(name: "terms-admin", role: .administrator).token
             #expect(try await client.send(.put, "/v1/admin/credit/partners/sandbox", token: admin, json: terms).status == .ok)
             let listed = try await client.send(.get, "/v1/admin/credit/partners", token: admin)
             #expect(listed.text.contains("\"billing_day\":20"))

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -125,12 +127,12 @@ struct SecurityHTTPTests {
                 #expect(!lines.contains { $0.contains(secret) }, "a log line contains personal data")
             }
             // Every table, every row: no plaintext ID number, phone or name.
-            let tables = try await harness.store.backend.read { db in
+            let tables = try await harness.platform.backend.read { db in
                 try db.query("SELECT name FROM sqlite_master WHERE type = 'table'", []).map { try $0.string("name") }
             }
             var dump = ""
             for table in tables {
-                let rows = try await harness.store.backend.read { db in try db.query("SELECT * FROM \(table)", []) }
+                let rows = try await harness.platform.backend.read { db in try db.query("SELECT * FROM \(table)", []) }
                 for row in rows { dump += row.values.map { "\($0)" }.joined(separator: "|") + "\n" }
             }
             #expect(dump.count > 10_000)

@@ -5,12 +5,14 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 import YibaoTestSupport
 
-/// An application over a fresh SQLite store loaded with the demo data, driven through its router
+/// An application over a fresh SQLite platform loaded with the demo data, driven through its router
 /// without a socket. Time is fixed at `t0` and moved by hand.
 struct ServerHarness {
     /// 2026-03-02 10:00 in Beijing.
@@ -21,7 +23,7 @@ struct ServerHarness {
     static let otherHospitalToken = DemoData.institutionToken("H44010000005")
     static let adminToken = DemoData.operatorToken
 
-    let store: Store
+    let platform: Platform
     let clock: ManualClock
     let routes: [RouteDescription]
     let messages: SandboxMessages
@@ -39,28 +41,28 @@ struct ServerHarness {
         let clock = ManualClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_http_\(UInt32.random(in: 0...UInt32.max))").path
         let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
-        let store = Store(
+        let platform = Platform(
             backend: backend, clock: clock,
             ids: SeededIDGenerator(seed: TestRecord.runSeed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock),
             cipher: try PersonalDataCipher(keys: .generate()), channel: sandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty()
         )
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await store.migrate()
+        try await platform.migrate()
         TestRecord.note("server", "sqlite")
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        _ = try await DemoData.loadIfEmpty(into: store, logger: logger)
+        _ = try await DemoData.loadIfEmpty(into: platform, logger: logger)
         let messages = SandboxMessages(clock: clock)
         let built = buildRouter(
             AppServices(
-                store: store, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
+                platform: platform, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
                 trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold))
         let routes = built.routes
         let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
         do {
             try await ServerHarness.$signingClock.withValue(clock) {
                 try await app.test(.router) { client in
-                    try await body(client, ServerHarness(store: store, clock: clock, routes: routes, messages: messages))
+                    try await body(client, ServerHarness(platform: platform, clock: clock, routes: routes, messages: messages))
                 }
             }
         } catch {

@@ -5,7 +5,9 @@ import HummingbirdTesting
 import NIOCore
 import Synchronization
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 import YibaoStore
 
@@ -58,16 +60,16 @@ struct WalletHTTPTests {
                 }
                 _ = try await client.send(
                     .post, "/v1/settlements/\(ids[0])/reversal", token: H.hospitalToken, headers: [HTTPField.Name("Idempotency-Key")!: "wh-r"])
-                #expect(try await harness.store.pendingWebhookDeliveries() == 4)
+                #expect(try await harness.platform.pendingWebhookDeliveries() == 4)
 
                 // act: the delivery worker runs; time passes for the back-off.
                 for _ in 0..<10 {
-                    _ = await harness.store.deliverWebhooks(transport: HTTPWebhookTransport(allowPrivate: true))
+                    _ = await harness.platform.deliverWebhooks(transport: HTTPWebhookTransport(allowPrivate: true))
                     harness.clock.advance(seconds: 10)
                 }
 
                 // verify: all four delivered once each, signatures valid, nothing pending.
-                #expect(try await harness.store.pendingWebhookDeliveries() == 0)
+                #expect(try await harness.platform.pendingWebhookDeliveries() == 0)
                 let deliveries = received.withLock { $0 }
                 #expect(deliveries.count == 4)
                 #expect(Set(deliveries.map(\.id)).count == 4)
@@ -155,11 +157,11 @@ struct WalletHTTPTests {
             let payment = try paid.decode(PremiumPayment.self)
             // The money: 420 yuan from her card into Guangzhou's resident fund, through the channel; the ledger balances.
             #expect(payment.amount == .yuan(420) && payment.state == .paid)
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
             let fund = AccountID.fund(RegionCode("440100")!, .resident, InsuranceType.resident.pooledFundType)
-            #expect(try await harness.store.balance(of: fund) == .yuan(420))
-            #expect(try await harness.store.balance(of: .channel("sandbox")) == .yuan(-420))
-            #expect(try await harness.store.verifyLedger().passed)
+            #expect(try await harness.platform.balance(of: fund) == .yuan(420))
+            #expect(try await harness.platform.balance(of: .channel("sandbox")) == .yuan(-420))
+            #expect(try await harness.platform.verifyLedger().passed)
             let again = try await client.send(.post, "/v1/patient/premiums", token: phone.token, json: body, headers: OneCodeHTTPTests.key("pp-2"))
             #expect(again.status == .conflict && again.problem?.code == "premium_already_paid")
             let wrongAmount = try await client.send(
@@ -173,8 +175,8 @@ struct WalletHTTPTests {
             )
             #expect(someoneElse.status == .notFound)
             // None of the refused attempts moved anything.
-            #expect(try await harness.store.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
-            #expect(try await harness.store.balance(of: fund) == .yuan(420))
+            #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(8))?.balance == .yuan(5000 - 420))
+            #expect(try await harness.platform.balance(of: fund) == .yuan(420))
             let receipt = try await client.send(.get, "/v1/patient/premiums/\(payment.id)/receipt", token: phone.token)
             let code = try #require(receipt.object["verification_code"] as? String)
             let verified = try await client.send(.get, "/v1/receipts/\(payment.id)/verification?code=\(code)&amount=42000&period=2027")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoSimulation
 import YibaoStore
 import YibaoTestSupport
@@ -82,8 +84,8 @@ struct SimulationTests {
         let simulator = Simulator(world: world)
         let before = await simulator.run(.background, index: 0)
         #expect(before.isEmpty, "\(before)")
-        // act: money appears in a personal account behind the store's back.
-        _ = try await world.store.backend.write { db in
+        // act: money appears in a personal account behind the platform's back.
+        _ = try await world.platform.backend.write { db in
             try db.execute("UPDATE accounts SET balance = balance + 100 WHERE id = ?", [.text("personal:\(world.members[0].person.number)")])
         }
         let after = await simulator.run(.advance(seconds: 1), index: 1)

@@ -2,13 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
 /// The bureau's operators: institutions and their keys, policies, the catalogue, enrolment, the
 /// ledger. Each route declares the least role that may call it.
 struct AdminController {
-    let store: Store
+    let platform: Platform
     /// Manual adjustments (opening balances included) above this need a second administrator.
     let adjustmentApprovalThreshold: Money
 
@@ -102,7 +103,7 @@ struct AdminController {
 
     func addRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/admin/institutions", .operator(.viewer), "List institutions") { _, _ in
-            JSONResponse(try await store.institutions())
+            JSONResponse(try await platform.institutions())
         }
         routes.add(.put, "/v1/admin/institutions/{code}", .operator(.administrator), "Create or update an institution") { request, context in
             var request = request
@@ -111,18 +112,18 @@ struct AdminController {
                 code: try context.parameters.require("code"), name: input.name, region: input.region, level: input.level,
                 kind: input.kind ?? .hospital
             )
-            let created = try await store.saveInstitution(institution, actor: "operator:" + context.operator.name)
+            let created = try await platform.saveInstitution(institution, actor: "operator:" + context.operator.name)
             return JSONResponse(institution, status: created ? .created : .ok)
         }
         routes.add(.post, "/v1/admin/institutions/{code}/keys", .operator(.administrator), "Issue an API key (earlier keys expire after 7 days)") {
             _, context in
             JSONResponse(
-                try await store.issueInstitutionKey(code: try context.parameters.require("code"), actor: "operator:" + context.operator.name),
+                try await platform.issueInstitutionKey(code: try context.parameters.require("code"), actor: "operator:" + context.operator.name),
                 status: .created
             )
         }
         routes.add(.get, "/v1/admin/policies", .operator(.viewer), "List policies") { _, _ in
-            JSONResponse(try await store.policies())
+            JSONResponse(try await platform.policies())
         }
         routes.add(.put, "/v1/admin/policies/{region}/{year}", .operator(.administrator), "Save a region's policies for a year") { request, context in
             var request = request
@@ -133,14 +134,15 @@ struct AdminController {
                 throw Refusal.invalid("region", "the file is for \(file.region) \(file.year) but the path says \(region) \(year)")
             }
             if let problem = file.problems().first { throw Refusal.invalid(problem.field, problem.message) }
-            for policy in file.policies { try await store.savePolicy(policy, actor: "operator:" + context.operator.name) }
+            for policy in file.policies { try await platform.savePolicy(policy, actor: "operator:" + context.operator.name) }
             return JSONResponse(SavedPolicies(region: file.region, year: file.year, saved: file.policies.map(\.insuranceType)))
         }
         routes.add(.get, "/v1/admin/policies/{region}/{year}/{insurance_type}", .operator(.viewer), "A policy") { _, context in
             guard let region = RegionCode(try context.parameters.require("region")),
                 let type = InsuranceType(rawValue: try context.parameters.require("insurance_type"))
             else { throw Refusal(.notFound, "no such policy") }
-            guard let policy = try await store.policy(region: region, type: type, year: try context.parameters.require("year", as: Int.self)) else {
+            guard let policy = try await platform.policy(region: region, type: type, year: try context.parameters.require("year", as: Int.self))
+            else {
                 throw Refusal(.notFound, "no policy for \(region) \(type.rawValue)")
             }
             return JSONResponse(policy)
@@ -155,7 +157,7 @@ struct AdminController {
             } catch {
                 throw Refusal.invalid("body", "\(error)")
             }
-            let created = parsed.items.isEmpty ? 0 : try await store.importCatalogue(parsed.items, actor: "operator:" + context.operator.name)
+            let created = parsed.items.isEmpty ? 0 : try await platform.importCatalogue(parsed.items, actor: "operator:" + context.operator.name)
             return JSONResponse(
                 ImportReport(
                     received: parsed.items.count + parsed.rejected.count, accepted: parsed.items.count, created: created,
@@ -165,7 +167,7 @@ struct AdminController {
         }
         routes.add(.get, "/v1/admin/catalogue/{region}/{code}", .operator(.viewer), "A catalogue item") { _, context in
             guard let region = RegionCode(try context.parameters.require("region")),
-                let item = try await store.catalogueItem(region: region, code: try context.parameters.require("code"))
+                let item = try await platform.catalogueItem(region: region, code: try context.parameters.require("code"))
             else { throw Refusal(.notFound, "no such catalogue item") }
             return JSONResponse(item)
         }
@@ -187,32 +189,32 @@ struct AdminController {
                     "an opening balance is money the bureau creates: an administrator enrols with one (or adds it later as an adjustment)",
                     field: "opening_balance")
             }
-            let adjustment = try await store.enrol(
+            let adjustment = try await platform.enrol(
                 person, openingBalance: opening, requestedBy: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold)
-            let balance = try await store.accountBalance(of: person.number)
+            let balance = try await platform.accountBalance(of: person.number)
             return JSONResponse(
                 PersonView(person, balance: balance.balance, held: balance.held, openingBalanceAdjustment: adjustment), status: .created)
         }
         routes.add(.get, "/v1/admin/people/{number}", .operator(.viewer), "A person, personal data masked") { _, context in
             let number = try context.parameters.require("number")
-            guard let person = try await store.person(number: number) else { throw Refusal(.notFound, "no person has number \(number)") }
-            try await store.audit(actor: "operator:" + context.operator.name, action: "person.view", subject: number)
-            let balance = try await store.accountBalance(of: number)
+            guard let person = try await platform.person(number: number) else { throw Refusal(.notFound, "no person has number \(number)") }
+            try await platform.audit(actor: "operator:" + context.operator.name, action: "person.view", subject: number)
+            let balance = try await platform.accountBalance(of: number)
             return JSONResponse(PersonView(person, balance: balance.balance, held: balance.held))
         }
         addAccessRoutes(to: routes)
         routes.add(.get, "/v1/admin/ledger/verification", .operator(.viewer), "Verify the whole ledger (like yibao verify-ledger)") { _, _ in
-            JSONResponse(try await store.verifyLedger())
+            JSONResponse(try await platform.verifyLedger())
         }
         routes.add(.get, "/v1/admin/audit/verification", .operator(.viewer), "Verify the hash-chained audit log (like yibao verify-audit)") {
             request, _ in
             let anchors = (request.uri.queryParameters.get("anchor") ?? "").split(separator: ",").compactMap { AuditReport.Head(String($0)) }
-            return JSONResponse(try await store.verifyAudit(anchors: anchors))
+            return JSONResponse(try await platform.verifyAudit(anchors: anchors))
         }
         routes.add(.get, "/v1/admin/accounts/{account_id}", .operator(.viewer), "An account's balance, e.g. fund:440100-310-310100") { _, context in
             let id = try context.parameters.require("account_id")
             guard let account = AccountID(key: id) else { throw Refusal(.notFound, "no account \(id)") }
-            return JSONResponse(AccountView(id: account.key, balance: try await store.balance(of: account)))
+            return JSONResponse(AccountView(id: account.key, balance: try await platform.balance(of: account)))
         }
     }
 
@@ -220,25 +222,25 @@ struct AdminController {
     /// patients' authenticator resets, manual account adjustments with a second administrator's approval.
     func addAccessRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/admin/operators", .operator(.administrator), "Operators, their roles and live tokens") { _, _ in
-            JSONResponse(try await store.operators())
+            JSONResponse(try await platform.operators())
         }
         routes.add(.post, "/v1/admin/operators/{name}/disable", .operator(.administrator), "Disable an operator: every token stops at once") {
             _, context in
-            try await store.disableOperator(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
+            try await platform.disableOperator(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
             return Response(status: .noContent)
         }
         routes.add(.post, "/v1/admin/operators/{name}/token-revocation", .operator(.administrator), "Revoke every token of an operator") {
             _, context in
-            try await store.revokeOperatorTokens(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
+            try await platform.revokeOperatorTokens(name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
             return Response(status: .noContent)
         }
         routes.add(.get, "/v1/admin/institutions/{code}/keys", .operator(.administrator), "An institution's API keys (never their secrets)") {
             _, context in
-            JSONResponse(try await store.institutionKeys(code: try context.parameters.require("code")))
+            JSONResponse(try await platform.institutionKeys(code: try context.parameters.require("code")))
         }
         routes.add(.delete, "/v1/admin/institutions/{code}/keys/{key_id}", .operator(.administrator), "Revoke an institution's key at once") {
             _, context in
-            try await store.revokeInstitutionKey(
+            try await platform.revokeInstitutionKey(
                 code: try context.parameters.require("code"), keyID: try context.parameters.require("key_id"),
                 actor: "operator:" + context.operator.name)
             return Response(status: .noContent)
@@ -249,7 +251,7 @@ struct AdminController {
         ) { request, context in
             var request = request
             let input = try await request.decodeJSON(AuthenticatorResetInput.self, context: context)
-            try await store.resetAuthenticator(
+            try await platform.resetAuthenticator(
                 person: try context.parameters.require("number"), idNumber: input.idNumber, reason: input.reason, operatorName: context.operator.name)
             return Response(status: .noContent)
         }
@@ -259,7 +261,7 @@ struct AdminController {
         ) { request, context in
             var request = request
             let input = try await request.decodeJSON(AdjustmentInput.self, context: context)
-            let adjustment = try await store.requestAdjustment(
+            let adjustment = try await platform.requestAdjustment(
                 person: try context.parameters.require("number"), amount: input.amount, reason: input.reason,
                 actor: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold)
             return JSONResponse(adjustment, status: adjustment.state == .posted ? .created : .accepted)
@@ -271,19 +273,19 @@ struct AdminController {
                 }
                 return state
             }
-            return JSONResponse(try await store.adjustments(state: state))
+            return JSONResponse(try await platform.adjustments(state: state))
         }
         routes.add(.post, "/v1/admin/adjustments/{adjustment_id}/approval", .operator(.administrator), "A second administrator approves: posted") {
             _, context in
             JSONResponse(
-                try await store.approveAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
+                try await platform.approveAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
         }
         routes.add(
             .post, "/v1/admin/adjustments/{adjustment_id}/rejection", .operator(.administrator), "A second administrator rejects: nothing posted"
         ) {
             _, context in
             JSONResponse(
-                try await store.rejectAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
+                try await platform.rejectAdjustment(id: try context.parameters.require("adjustment_id"), actor: "operator:" + context.operator.name))
         }
     }
 }

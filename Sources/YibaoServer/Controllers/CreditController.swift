@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
 /// "Treat first, pay later": the patient's medical credit line, bills and repayments, the frictionless
 /// authorisation; the bureau's partner terms, daily job and credit-report records.
 struct CreditController {
-    let store: Store
+    let platform: Platform
     let auth: PatientAuthCheck
 
     struct ApplyRequest: Codable, Sendable {
@@ -51,23 +52,23 @@ struct CreditController {
             var request = request
             let body = try await request.decodeJSON(ApplyRequest.self, context: context)
             try await auth.requireSecondFactor(body.totpCode, session: context.patient)
-            return JSONResponse(try await store.applyForCredit(person: context.patient.personNumber), status: .created)
+            return JSONResponse(try await platform.applyForCredit(person: context.patient.personNumber), status: .created)
         }
         routes.add(.get, "/v1/patient/credit/lines", .patient, "Your credit lines: limit, used, available, what is owed") { _, context in
-            JSONResponse(try await store.creditLines(person: context.patient.personNumber))
+            JSONResponse(try await platform.creditLines(person: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/credit/lines/{line_id}", .patient, "A credit line with its bills") { _, context in
-            JSONResponse(try await store.creditLine(id: try context.parameters.require("line_id"), person: context.patient.personNumber))
+            JSONResponse(try await platform.creditLine(id: try context.parameters.require("line_id"), person: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/credit/lines/{line_id}/entries", .patient, "This cycle's purchases and refunds, not yet on a bill") {
             _, context in
-            JSONResponse(try await store.creditUnbilled(line: try context.parameters.require("line_id"), person: context.patient.personNumber))
+            JSONResponse(try await platform.creditUnbilled(line: try context.parameters.require("line_id"), person: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/credit/bills/{bill_id}", .patient, "A bill with every entry on it") { _, context in
-            JSONResponse(try await store.creditBill(id: try context.parameters.require("bill_id"), person: context.patient.personNumber))
+            JSONResponse(try await platform.creditBill(id: try context.parameters.require("bill_id"), person: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/credit/lines/{line_id}/repayments", .patient, "Your repayments of a line") { _, context in
-            JSONResponse(try await store.creditRepayments(line: try context.parameters.require("line_id"), person: context.patient.personNumber))
+            JSONResponse(try await platform.creditRepayments(line: try context.parameters.require("line_id"), person: context.patient.personNumber))
         }
         routes.add(
             .post, "/v1/patient/credit/lines/{line_id}/repayments", .patient,
@@ -75,13 +76,13 @@ struct CreditController {
         ) { request, context in
             let line = try context.parameters.require("line_id")
             // Someone else's line is not found, before anything about the request is judged.
-            _ = try await store.creditLine(id: line, person: context.patient.personNumber)
+            _ = try await platform.creditLine(id: line, person: context.patient.personNumber)
             var request = request
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(RepayBody.self, from: bytes)
             return JSONResponse(
-                try await store.repayCredit(
+                try await platform.repayCredit(
                     person: context.patient.personNumber, line: line,
                     RepaymentRequest(amount: body.amount, source: body.source, fundingSourceId: body.fundingSourceId), idempotency: idempotency
                 ),
@@ -89,8 +90,8 @@ struct CreditController {
             )
         }
         routes.add(.get, "/v1/patient/frictionless", .patient, "Your frictionless-payment authorisation, if one is in force") { _, context in
-            let authorisation = try await store.frictionlessAuthorisation(person: context.patient.personNumber)
-            let sources = try await store.fundingSources(person: context.patient.personNumber)
+            let authorisation = try await platform.frictionlessAuthorisation(person: context.patient.personNumber)
+            let sources = try await platform.fundingSources(person: context.patient.personNumber)
             let source = sources.first { $0.id == authorisation?.fundingSourceId }
             return JSONResponse(
                 FrictionlessStatus(
@@ -108,9 +109,9 @@ struct CreditController {
             var request = request
             let body = try await request.decodeJSON(AuthoriseRequest.self, context: context)
             try await auth.requireSecondFactor(body.totpCode, session: context.patient)
-            let authorisation = try await store.signFrictionless(
+            let authorisation = try await platform.signFrictionless(
                 person: context.patient.personNumber, fundingSourceID: body.fundingSourceId, priority: body.priority)
-            let source = try await store.fundingSources(person: context.patient.personNumber).first { $0.id == authorisation.fundingSourceId }
+            let source = try await platform.fundingSources(person: context.patient.personNumber).first { $0.id == authorisation.fundingSourceId }
             return JSONResponse(
                 FrictionlessStatus(
                     authorisation: authorisation,
@@ -121,14 +122,14 @@ struct CreditController {
         }
         routes.add(.delete, "/v1/patient/frictionless", .patient, "Revoke frictionless payment, at once") { _, context in
             do {
-                try await store.revokeFrictionless(person: context.patient.personNumber)
+                try await platform.revokeFrictionless(person: context.patient.personNumber)
             } catch let refusal as Refusal where refusal.code == .notFound {
                 // Nothing in force: revoking is already done.
             }
             return Response(status: .noContent)
         }
         routes.add(.get, "/v1/admin/credit/partners", .operator(.viewer), "Partner banks' credit terms") { _, _ in
-            JSONResponse(try await store.creditTerms())
+            JSONResponse(try await platform.creditTerms())
         }
         routes.add(.put, "/v1/admin/credit/partners/{partner}", .operator(.administrator), "Set a partner's terms (for lines opened from now on)") {
             request, context in
@@ -139,7 +140,7 @@ struct CreditController {
                 graceDays: body.graceDays,
                 penaltyBasisPointsPerDay: body.penaltyBasisPointsPerDay, lateFee: body.lateFee, suspendAfterOverdueDays: body.suspendAfterOverdueDays
             )
-            try await store.saveCreditTerms(terms, actor: "operator:" + context.operator.name)
+            try await platform.saveCreditTerms(terms, actor: "operator:" + context.operator.name)
             return JSONResponse(terms)
         }
         routes.add(.post, "/v1/admin/credit/daily-run", .operator(.operator), "Run the daily credit job now (idempotent; the server runs it itself)")
@@ -147,10 +148,10 @@ struct CreditController {
             request, context in
             var request = request
             let body = try await VisitController.optionalBody(DailyRunRequest.self, &request, context)
-            return JSONResponse(try await store.runCreditDay(date: body?.date))
+            return JSONResponse(try await platform.runCreditDay(date: body?.date))
         }
         routes.add(.get, "/v1/admin/credit/reports", .operator(.viewer), "Credit-report records (overdue and repaid), newest first") { _, _ in
-            JSONResponse(try await store.creditReports())
+            JSONResponse(try await platform.creditReports())
         }
     }
 }

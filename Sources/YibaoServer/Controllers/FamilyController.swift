@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
 /// Family accounts (亲情账户 / 家庭共济): binding relatives, confirming, reviewing, unbinding, and acting for
 /// a bound member (their balances, history, drug list, contributions).
 struct FamilyController {
-    let store: Store
+    let platform: Platform
     let verifier: any IdentityVerifier
     let auth: PatientAuthCheck
 
@@ -36,7 +37,7 @@ struct FamilyController {
             var request = request
             let body = try await request.decodeJSON(BindRequest.self, context: context)
             try await auth.requireSecondFactor(body.totpCode, session: context.patient)
-            let binding = try await store.requestBinding(
+            let binding = try await platform.requestBinding(
                 binder: context.patient.personNumber,
                 BindingRequest(
                     memberNumber: body.memberNumber, memberIdNumber: body.memberIdNumber, relationship: body.relationship,
@@ -47,7 +48,7 @@ struct FamilyController {
             return JSONResponse(binding, status: .created)
         }
         routes.add(.get, "/v1/patient/family/bindings", .patient, "Your bindings, as binder and as member") { _, context in
-            JSONResponse(try await store.bindings(of: context.patient.personNumber))
+            JSONResponse(try await platform.bindings(of: context.patient.personNumber))
         }
         routes.add(
             .post, "/v1/patient/family/bindings/{binding_id}/confirm", .patient, "Confirm a binding of you (second factor and face verification)"
@@ -56,40 +57,40 @@ struct FamilyController {
             let me = context.patient.personNumber
             let id = try context.parameters.require("binding_id")
             // Someone else's binding is not found, before anything about the request is judged.
-            guard try await store.bindings(of: me).contains(where: { $0.id == id && $0.memberNumber == me }) else {
+            guard try await platform.bindings(of: me).contains(where: { $0.id == id && $0.memberNumber == me }) else {
                 throw Refusal(.notFound, "no binding \(id) for you")
             }
             var request = request
             let body = try await request.decodeJSON(ConfirmRequest.self, context: context)
             try await auth.requireSecondFactor(body.totpCode, session: context.patient)
-            guard let person = try await store.person(number: me), try await verifier.verify(person: person, evidence: body.faceEvidence) else {
+            guard let person = try await platform.person(number: me), try await verifier.verify(person: person, evidence: body.faceEvidence) else {
                 throw Refusal(.identityNotVerified, "face verification did not confirm you; try again", field: "face_evidence")
             }
-            return JSONResponse(try await store.confirmBinding(id: id, member: me))
+            return JSONResponse(try await platform.confirmBinding(id: id, member: me))
         }
         routes.add(.post, "/v1/patient/family/bindings/{binding_id}/decline", .patient, "Decline a binding of you") { _, context in
-            JSONResponse(try await store.declineBinding(id: try context.parameters.require("binding_id"), member: context.patient.personNumber))
+            JSONResponse(try await platform.declineBinding(id: try context.parameters.require("binding_id"), member: context.patient.personNumber))
         }
         routes.add(.post, "/v1/patient/family/bindings/{binding_id}/cancel", .patient, "Withdraw your pending request") { _, context in
-            JSONResponse(try await store.cancelBinding(id: try context.parameters.require("binding_id"), binder: context.patient.personNumber))
+            JSONResponse(try await platform.cancelBinding(id: try context.parameters.require("binding_id"), binder: context.patient.personNumber))
         }
         routes.add(.delete, "/v1/patient/family/bindings/{binding_id}", .patient, "Unbind (either side; at once)") { _, context in
-            JSONResponse(try await store.unbind(id: try context.parameters.require("binding_id"), by: context.patient.personNumber))
+            JSONResponse(try await platform.unbind(id: try context.parameters.require("binding_id"), by: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/family/members/{member_number}/wallet", .patient, "A bound member's balances") { _, context in
             let member = try await acting(context, purpose: "family.view_wallet")
-            return JSONResponse(try await store.wallet(person: member))
+            return JSONResponse(try await platform.wallet(person: member))
         }
         routes.add(.get, "/v1/patient/family/members/{member_number}/history", .patient, "A bound member's movements (same filters as yours)") {
             request, context in
             let member = try await acting(context, purpose: "family.view_history")
-            return JSONResponse(try await store.history(person: member, query: try WalletController.query(request)))
+            return JSONResponse(try await platform.history(person: member, query: try WalletController.query(request)))
         }
         routes.add(.get, "/v1/patient/family/members/{member_number}/items", .patient, "A bound member's drugs and items") { request, context in
             let member = try await acting(context, purpose: "family.view_items")
             let q = request.uri.queryParameters
             return JSONResponse(
-                try await store.purchasedItems(
+                try await platform.purchasedItems(
                     person: member, from: try WalletController.instant(q.get("from"), "from"),
                     until: try WalletController.instant(q.get("until"), "until"),
                     institution: q.get("institution"), cursor: q.get("cursor")
@@ -97,10 +98,10 @@ struct FamilyController {
             )
         }
         routes.add(.get, "/v1/patient/family/activity", .patient, "Who acted for you: family members' reads and payments") { _, context in
-            JSONResponse(try await store.familyActivity(member: context.patient.personNumber))
+            JSONResponse(try await platform.familyActivity(member: context.patient.personNumber))
         }
         routes.add(.get, "/v1/admin/family/reviews", .operator(.operator), "Bindings made with documents, waiting for review") { _, _ in
-            JSONResponse(try await store.pendingBindingReviews())
+            JSONResponse(try await platform.pendingBindingReviews())
         }
         routes.add(.put, "/v1/admin/family/reviews/{binding_id}", .operator(.operator), "Approve or reject a binding made with documents") {
             request, context in
@@ -108,7 +109,7 @@ struct FamilyController {
             let body = try await request.decodeJSON(ReviewRequest.self, context: context)
             guard ["approve", "reject"].contains(body.decision) else { throw Refusal.invalid("decision", "decision is approve or reject") }
             return JSONResponse(
-                try await store.reviewBinding(
+                try await platform.reviewBinding(
                     id: try context.parameters.require("binding_id"), approve: body.decision == "approve", operatorName: context.operator.name,
                     note: body.note
                 )
@@ -120,18 +121,18 @@ struct FamilyController {
     /// audit trail; 404 for anyone else.
     func acting(_ context: AppRequestContext, purpose: String) async throws -> String {
         let member = try context.parameters.require("member_number")
-        try await FamilyAuthority.require(store: store, actor: context.patient.personNumber, for: member, purpose: .view, action: purpose)
+        try await FamilyAuthority.require(platform: platform, actor: context.patient.personNumber, for: member, purpose: .view, action: purpose)
         return member
     }
 }
 
 /// Checks a signed-in patient's authenticator code (new devices, cards, family bindings, paying for family).
 struct PatientAuthCheck: Sendable {
-    let store: Store
+    let platform: Platform
 
     /// The second factor of a signed-in patient: the authenticator code, or one proved in this session in
-    /// the last five minutes (see `Store.requireSecondFactor`).
+    /// the last five minutes (see `Platform.requireSecondFactor`).
     func requireSecondFactor(_ code: String?, session: PatientSession) async throws {
-        try await store.requireSecondFactor(code, session: session)
+        try await platform.requireSecondFactor(code, session: session)
     }
 }

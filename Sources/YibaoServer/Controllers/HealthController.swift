@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Prometheus
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
 /// Liveness, readiness, metrics and the API description.
 struct HealthController {
-    let store: Store
+    let platform: Platform
     let metrics: PrometheusCollectorRegistry
 
     struct Health: Codable, Sendable {
@@ -17,12 +18,12 @@ struct HealthController {
     }
 
     func addRoutes(to routes: RouteRegistry) {
-        let dialect = store.backend.dialect.rawValue
+        let dialect = platform.backend.dialect.rawValue
         routes.add(.get, "/health", .anyone, "Liveness: the process answers") { _, _ in
             JSONResponse(Health(status: "ok", database: nil, schemaVersion: nil))
         }
         routes.add(.get, "/ready", .anyone, "Readiness: the database answers") { _, context -> Response in
-            guard await store.backend.ping() else {
+            guard await platform.backend.ping() else {
                 return ProblemMiddleware.internalProblem(status: .serviceUnavailable, detail: "the database does not answer", requestID: context.id)
             }
             return try JSONResponse(Health(status: "ready", database: dialect, schemaVersion: Migrations.latestVersion)).makeResponse()

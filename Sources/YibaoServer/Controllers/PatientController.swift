@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
@@ -9,7 +10,7 @@ import YibaoStore
 /// with password and authenticator code, sessions, devices that make e-voucher codes, funding sources,
 /// receipts.
 struct PatientController {
-    let store: Store
+    let platform: Platform
     let messages: any MessageGateway
     let auth: PatientAuth
     let limiter: RateLimiter
@@ -117,10 +118,10 @@ struct PatientController {
             let body = try await request.decodeJSON(RegistrationCodeRequest.self, context: context)
             guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
             try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
-            let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
+            let person = try await platform.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
             try await sendCode(to: body.phone, purpose: "register", text: { "【医保】您的注册验证码是 \($0)，5分钟内有效。Yibao registration code \($0)." })
             return JSONResponse(
-                RegistrationCodeSent(sentTo: Masking.phone(person.phone ?? body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds),
+                RegistrationCodeSent(sentTo: Masking.phone(person.phone ?? body.phone), expiresInSeconds: Platform.smsCodeLifetimeSeconds),
                 status: .accepted
             )
         }
@@ -131,12 +132,12 @@ struct PatientController {
             let client = context.clientAddress(request, trustedProxies: trustedProxies)
             try limiter.check("registration:" + body.phone, Limits.registrationsPerPhone, what: "registration attempts for this phone")
             try limiter.check("registration-client:" + client, Limits.registrationsPerClient, what: "registration attempts from this address")
-            let person = try await store.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
+            let person = try await platform.registrationPerson(idNumber: body.idNumber, personNumber: body.personNumber, phone: body.phone)
             if let problem = PasswordPolicy.problem(body.password, phone: body.phone, idNumber: body.idNumber) {
                 throw Refusal(.weakPassword, problem, field: "password")
             }
             let secret = AuthenticatorCode.newSecret()
-            try await store.registerPatient(
+            try await platform.registerPatient(
                 person: person, smsCode: body.smsCode, passwordHash: try await auth.hash(body.password), totpSecret: secret)
             return JSONResponse(
                 Registered(
@@ -150,8 +151,8 @@ struct PatientController {
             var request = request
             let body = try await request.decodeJSON(SignInRequest.self, context: context)
             try limiter.check("sign-in:" + body.phone, Limits.signInsPerPhone, what: "sign-in attempts")
-            let now = store.clock.now()
-            guard let credentials = try await store.patientCredentials(phone: body.phone) else {
+            let now = platform.clock.now()
+            guard let credentials = try await platform.patientCredentials(phone: body.phone) else {
                 _ = try await auth.hash(body.password)  // as slow as a real check: the answer does not tell whether the phone is registered
                 throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
             }
@@ -167,24 +168,24 @@ struct PatientController {
             let passwordOK = try await auth.verify(body.password, hash: credentials.passwordHash)
             let step = AuthenticatorCode.match(secret: credentials.totpSecret, code: body.totpCode ?? "", at: now, after: credentials.totpLastStep)
             guard passwordOK, let step else {
-                if let until = try await store.recordSignInFailure(person: credentials.personNumber) {
+                if let until = try await platform.recordSignInFailure(person: credentials.personNumber) {
                     let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000)
                     throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
                 }
                 throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
             }
-            let (token, session) = try await store.openSession(person: credentials.personNumber, totpStep: step)
+            let (token, session) = try await platform.openSession(person: credentials.personNumber, totpStep: step)
             return JSONResponse(SessionOpened(token: token, sessionId: session.id, expiresAt: session.expiresAt), status: .created)
         }
         routes.add(.get, "/v1/patient/sessions", .patient, "Your signed-in sessions") { _, context in
-            JSONResponse(try await store.sessions(of: context.patient.personNumber, current: context.patient.id))
+            JSONResponse(try await platform.sessions(of: context.patient.personNumber, current: context.patient.id))
         }
         routes.add(.delete, "/v1/patient/sessions", .patient, "Sign out everywhere: every session ends") { _, context in
-            try await store.revokeAllSessions(person: context.patient.personNumber, actor: "patient:" + context.patient.personNumber)
+            try await platform.revokeAllSessions(person: context.patient.personNumber, actor: "patient:" + context.patient.personNumber)
             return Response(status: .noContent)
         }
         routes.add(.delete, "/v1/patient/sessions/{session_id}", .patient, "Sign out a session") { _, context in
-            try await store.revokeSession(id: try context.parameters.require("session_id"), person: context.patient.personNumber)
+            try await platform.revokeSession(id: try context.parameters.require("session_id"), person: context.patient.personNumber)
             return Response(status: .noContent)
         }
         routes.add(
@@ -193,13 +194,13 @@ struct PatientController {
         ) { request, context in
             var request = request
             let body = try await request.decodeJSON(SecondFactorRequest.self, context: context)
-            try await store.requireSecondFactor(body.totpCode, session: context.patient)
+            try await platform.requireSecondFactor(body.totpCode, session: context.patient)
             return Response(status: .noContent)
         }
         addRecoveryRoutes(to: routes)
         routes.add(.get, "/v1/patient/me", .patient, "The signed-in patient") { _, context in
-            guard let person = try await store.person(number: context.patient.personNumber) else { throw Refusal(.notFound, "no such person") }
-            let balance = try await store.accountBalance(of: person.number)
+            guard let person = try await platform.person(number: context.patient.personNumber) else { throw Refusal(.notFound, "no such person") }
+            let balance = try await platform.accountBalance(of: person.number)
             return JSONResponse(
                 Profile(
                     personNumber: person.number, nameMasked: Masking.name(person.name), region: person.region, insuranceType: person.insuranceType,
@@ -214,71 +215,71 @@ struct PatientController {
 
     func addDeviceRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/patient/devices", .patient, "The patient's devices") { _, context in
-            JSONResponse(try await store.devices(person: context.patient.personNumber))
+            JSONResponse(try await platform.devices(person: context.patient.personNumber))
         }
         routes.add(.post, "/v1/patient/devices", .patient, "Enrol this phone for e-voucher codes (needs the authenticator code)") {
             request, context in
             var request = request
             let body = try await request.decodeJSON(DeviceRequest.self, context: context)
-            try await store.requireSecondFactor(body.totpCode, session: context.patient)
-            let enrolled = try await store.enrolDevice(person: context.patient.personNumber, name: body.name)
+            try await platform.requireSecondFactor(body.totpCode, session: context.patient)
+            let enrolled = try await platform.enrolDevice(person: context.patient.personNumber, name: body.name)
             return JSONResponse(
                 DeviceProvisioned(
                     deviceId: enrolled.device.id, deviceNumber: enrolled.device.number, secret: Base32.encode(enrolled.secret),
                     algorithm: "YIBAO-EVC-1",
-                    stepSeconds: VoucherCode.stepSeconds, codeLength: VoucherCode.length, serverTime: store.clock.now()
+                    stepSeconds: VoucherCode.stepSeconds, codeLength: VoucherCode.length, serverTime: platform.clock.now()
                 ),
                 status: .created
             )
         }
         routes.add(.delete, "/v1/patient/devices/{device_id}", .patient, "Revoke a device: its codes stop working at once") { _, context in
-            try await store.revokeDevice(id: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            try await platform.revokeDevice(id: try context.parameters.require("device_id"), person: context.patient.personNumber)
             return Response(status: .noContent)
         }
         routes.add(
             .get, "/v1/patient/devices/{device_id}/code", .patient,
             "The device's current code (for barcode display); needs a second factor in the last five minutes"
         ) { _, context in
-            try await store.requireSecondFactor(nil, session: context.patient)
-            let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            try await platform.requireSecondFactor(nil, session: context.patient)
+            let current = try await platform.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
             return JSONResponse(CurrentCode(code: current.code, validUntil: current.validUntil), headers: [.cacheControl: "no-store"])
         }
         routes.add(
             .get, "/v1/patient/devices/{device_id}/code.svg", .patient,
             "The device's current code as a QR image; needs a second factor in the last five minutes"
         ) { _, context in
-            try await store.requireSecondFactor(nil, session: context.patient)
-            let current = try await store.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
+            try await platform.requireSecondFactor(nil, session: context.patient)
+            let current = try await platform.currentCode(device: try context.parameters.require("device_id"), person: context.patient.personNumber)
             let svg = try QRCode(current.code).svg()
             return Response(
                 status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: svg))
             )
         }
         routes.add(.get, "/v1/patient/settlements/{settlement_id}/receipt", .patient, "The patient's receipt") { _, context in
-            JSONResponse(store.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
+            JSONResponse(platform.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
         }
         routes.add(.get, "/v1/patient/settlements/{settlement_id}/receipt.html", .patient, "The patient's receipt as a page") { _, context in
-            ReceiptPage.response(store.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
+            ReceiptPage.response(platform.receipt(for: try await ownSettlement(try context.parameters.require("settlement_id"), context.patient)))
         }
     }
 
     func addFundingRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/patient/funding-sources", .patient, "The patient's cards and credit lines") { _, context in
-            JSONResponse(try await store.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
+            JSONResponse(try await platform.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
         }
         routes.add(.post, "/v1/patient/funding-sources", .patient, "Bind a card (the bank checks it is in the patient's name)") { request, context in
             var request = request
             let body = try await request.decodeJSON(CardRequest.self, context: context)
-            try await store.requireSecondFactor(body.totpCode, session: context.patient)
-            let source = try await store.bindCard(person: context.patient.personNumber, number: body.cardNumber)
+            try await platform.requireSecondFactor(body.totpCode, session: context.patient)
+            let source = try await platform.bindCard(person: context.patient.personNumber, number: body.cardNumber)
             return JSONResponse(FundingSourceView(source), status: .created)
         }
         routes.add(.put, "/v1/patient/funding-sources/{source_id}/default", .patient, "Pay cash parts from this source") { _, context in
-            try await store.setDefaultFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
-            return JSONResponse(try await store.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
+            try await platform.setDefaultFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
+            return JSONResponse(try await platform.fundingSources(person: context.patient.personNumber).map(FundingSourceView.init))
         }
         routes.add(.delete, "/v1/patient/funding-sources/{source_id}", .patient, "Remove a funding source") { _, context in
-            try await store.removeFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
+            try await platform.removeFundingSource(id: try context.parameters.require("source_id"), person: context.patient.personNumber)
             return Response(status: .noContent)
         }
     }
@@ -309,11 +310,11 @@ struct PatientController {
             guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
             try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
             // The same answer whether or not the phone is registered: it does not tell who uses Yibao.
-            if try await store.registeredPerson(phone: body.phone) != nil {
+            if try await platform.registeredPerson(phone: body.phone) != nil {
                 try await sendCode(to: body.phone, purpose: "reset", text: { "【医保】您的重置密码验证码是 \($0)，5分钟内有效。如非本人操作请忽略。" })
             }
             return JSONResponse(
-                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds), status: .accepted)
+                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Platform.smsCodeLifetimeSeconds), status: .accepted)
         }
         routes.add(.post, "/v1/patient/password-reset", .anyone, "Set a new password with the SMS code and the authenticator code") {
             request, context in
@@ -322,13 +323,13 @@ struct PatientController {
             try limiter.check(
                 "registration-client:" + context.clientAddress(request, trustedProxies: trustedProxies), Limits.registrationsPerClient,
                 what: "attempts from this address")
-            guard let person = try await store.registeredPerson(phone: body.phone), let found = try await store.person(number: person) else {
+            guard let person = try await platform.registeredPerson(phone: body.phone), let found = try await platform.person(number: person) else {
                 throw Refusal(.smsCodeInvalid, "the verification code is wrong or has expired; request a new one", field: "sms_code")
             }
             if let problem = PasswordPolicy.problem(body.newPassword, phone: body.phone, idNumber: found.idNumber) {
                 throw Refusal(.weakPassword, problem, field: "new_password")
             }
-            try await store.resetPassword(
+            try await platform.resetPassword(
                 phone: body.phone, smsCode: body.smsCode, totpCode: body.totpCode, passwordHash: try await auth.hash(body.newPassword))
             return Response(status: .noContent)
         }
@@ -338,11 +339,11 @@ struct PatientController {
             let body = try await request.decodeJSON(PhoneRequest.self, context: context)
             guard messages.isConfigured else { throw UnconfiguredParty.refusal("SMS") }
             try limitSMS(phone: body.phone, client: context.clientAddress(request, trustedProxies: trustedProxies))
-            if try await store.registeredPerson(phone: body.phone) != nil {
+            if try await platform.registeredPerson(phone: body.phone) != nil {
                 try await sendCode(to: body.phone, purpose: "authenticator", text: { "【医保】您设置新身份验证器的验证码是 \($0)，5分钟内有效。如非本人操作请立即联系医保经办机构。" })
             }
             return JSONResponse(
-                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Store.smsCodeLifetimeSeconds), status: .accepted)
+                RegistrationCodeSent(sentTo: Masking.phone(body.phone), expiresInSeconds: Platform.smsCodeLifetimeSeconds), status: .accepted)
         }
         routes.add(
             .post, "/v1/patient/authenticator", .anyone, "Set up a new authenticator after the bureau's reset: password and SMS code; returns the key"
@@ -350,14 +351,14 @@ struct PatientController {
             var request = request
             let body = try await request.decodeJSON(AuthenticatorRequest.self, context: context)
             try limiter.check("sign-in:" + body.phone, Limits.signInsPerPhone, what: "attempts")
-            guard let credentials = try await store.patientCredentials(phone: body.phone),
+            guard let credentials = try await platform.patientCredentials(phone: body.phone),
                 try await auth.verify(body.password, hash: credentials.passwordHash)
             else {
-                if let person = try await store.registeredPerson(phone: body.phone) { _ = try await store.recordSignInFailure(person: person) }
+                if let person = try await platform.registeredPerson(phone: body.phone) { _ = try await platform.recordSignInFailure(person: person) }
                 throw Refusal(.signInFailed, "the phone or password is wrong")
             }
             let secret = AuthenticatorCode.newSecret()
-            try await store.reenrolAuthenticator(person: credentials.personNumber, phone: body.phone, smsCode: body.smsCode, secret: secret)
+            try await platform.reenrolAuthenticator(person: credentials.personNumber, phone: body.phone, smsCode: body.smsCode, secret: secret)
             return JSONResponse(
                 Registered(
                     personNumber: credentials.personNumber, totpSecret: AuthenticatorCode.manualKey(secret),
@@ -376,12 +377,12 @@ struct PatientController {
     /// Saves a new code for a phone and purpose and sends it.
     func sendCode(to phone: String, purpose: String, text: (String) -> String) async throws {
         let code = String(format: "%06d", Int.random(in: 0...999_999))
-        try await store.saveSMSCode(phone: phone, purpose: purpose, code: code)
+        try await platform.saveSMSCode(phone: phone, purpose: purpose, code: code)
         try await messages.send(to: phone, text: text(code))
     }
 
     func ownSettlement(_ id: String, _ session: PatientSession) async throws -> SettlementRecord {
-        guard let record = try await store.settlement(id: id, institution: nil), record.personNumber == session.personNumber,
+        guard let record = try await platform.settlement(id: id, institution: nil), record.personNumber == session.personNumber,
             record.state == .completed
         else { throw Refusal(.notFound, "no settlement \(id) of yours") }
         return record

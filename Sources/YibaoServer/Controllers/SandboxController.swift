@@ -1,11 +1,13 @@
 import Hummingbird
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
 /// The sandbox parties' back office, for demos and tests: issue cards, inject bank faults, read the
 /// SMS the sandbox "sent". 404 when the platform runs with real parties.
 struct SandboxController {
-    let store: Store
+    let platform: Platform
     let messages: any MessageGateway
 
     struct CardRequest: Codable, Sendable {
@@ -37,7 +39,7 @@ struct SandboxController {
             var request = request
             let body = try await request.decodeJSON(CardRequest.self, context: context)
             let bank = try sandbox()
-            guard let person = try await store.person(number: body.personNumber) else {
+            guard let person = try await platform.person(number: body.personNumber) else {
                 throw Refusal(.unknownPerson, "no person \(body.personNumber)", field: "person_number")
             }
             for (field, value) in [("balance", body.balance), ("credit_limit", body.creditLimit), ("single_limit", body.singleLimit)] {
@@ -81,8 +83,8 @@ struct SandboxController {
             var request = request
             let body = try await request.decodeJSON(StandingRequest.self, context: context)
             guard (300...850).contains(body.score) else { throw Refusal.invalid("score", "score is 300 to 850") }
-            guard let bank = store.credit as? SandboxBank else { throw Refusal(.notFound, "the credit partner is not the sandbox bank") }
-            guard let person = try await store.person(number: body.personNumber) else {
+            guard let bank = platform.credit as? SandboxBank else { throw Refusal(.notFound, "the credit partner is not the sandbox bank") }
+            guard let person = try await platform.person(number: body.personNumber) else {
                 throw Refusal(.unknownPerson, "no person \(body.personNumber)", field: "person_number")
             }
             try await bank.setCreditScore(idNumber: person.idNumber, score: body.score)
@@ -91,7 +93,7 @@ struct SandboxController {
     }
 
     func sandbox() throws -> SandboxBank {
-        guard let bank = store.sandbox else { throw Refusal(.notFound, "the payment channel is not the sandbox bank") }
+        guard let bank = platform.sandbox else { throw Refusal(.notFound, "the payment channel is not the sandbox bank") }
         return bank
     }
 }

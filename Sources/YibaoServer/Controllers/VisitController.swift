@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
@@ -9,7 +10,7 @@ import YibaoStore
 /// pre-settle, settle, read, reverse (national 2201 / 2204 / 2206 / 2207 / 2208, and the inpatient
 /// equivalents).
 struct VisitController {
-    let store: Store
+    let platform: Platform
     let limiter: RateLimiter
 
     /// A visit opened by person number (the hospital collects the cash part) or by the patient's
@@ -51,14 +52,14 @@ struct VisitController {
                 let open = OpenVisitRequest(
                     personNumber: number, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines,
                     frictionless: body.frictionless)
-                return JSONResponse(try await store.openVisit(open, institution: context.institution), status: .created)
+                return JSONResponse(try await platform.openVisit(open, institution: context.institution), status: .created)
             case (nil, let code?):
                 if body.frictionless == true {
                     throw Refusal.invalid("frictionless", "frictionless visits are registered by person_number: no code is shown")
                 }
                 let open = CodeVisitRequest(code: code, category: body.category, hospitalVisitNumber: body.hospitalVisitNumber, lines: body.lines)
                 let visit = try await withCodeLimits(code, institution: context.institution) {
-                    try await store.openVisit(code: open, institution: context.institution)
+                    try await platform.openVisit(code: open, institution: context.institution)
                 }
                 return JSONResponse(visit, status: .created)
             default:
@@ -72,13 +73,13 @@ struct VisitController {
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(CodeVisitRequest.self, from: bytes)
             let record = try await withCodeLimits(body.code, institution: context.institution) {
-                try await store.settle(code: body, institution: context.institution, idempotency: idempotency)
+                try await platform.settle(code: body, institution: context.institution, idempotency: idempotency)
             }
             return JSONResponse(record, status: .created)
         }
         routes.add(.get, "/v1/visits/{visit_id}", .institution, "A visit with its priced lines") { _, context in
             let id = try context.parameters.require("visit_id")
-            guard let visit = try await store.visit(id: id, institution: context.institution) else {
+            guard let visit = try await platform.visit(id: id, institution: context.institution) else {
                 throw Refusal(.notFound, "this institution has no visit \(id)")
             }
             return JSONResponse(visit)
@@ -87,7 +88,7 @@ struct VisitController {
             var request = request
             let body = try await request.decodeJSON(AddLinesRequest.self, context: context)
             return JSONResponse(
-                try await store.addLines(body.lines, visitID: try context.parameters.require("visit_id"), institution: context.institution))
+                try await platform.addLines(body.lines, visitID: try context.parameters.require("visit_id"), institution: context.institution))
         }
         routes.add(
             .post, "/v1/visits/{visit_id}/pre-settlement", .institution, "Pre-settle: the split as it would be now; moves nothing (2206 / 2303)"
@@ -96,7 +97,7 @@ struct VisitController {
             var request = request
             let body = try await VisitController.optionalBody(SettleRequest.self, &request, context)
             return JSONResponse(
-                try await store.preSettle(
+                try await platform.preSettle(
                     visitID: try context.parameters.require("visit_id"), institution: context.institution, useAccount: body?.useAccount ?? true
                 )
             )
@@ -107,7 +108,7 @@ struct VisitController {
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = bytes.readableBytes == 0 ? nil : try JSONBody.decode(SettleRequest.self, from: bytes)
-            let record = try await store.settle(
+            let record = try await platform.settle(
                 visitID: try context.parameters.require("visit_id"), institution: context.institution, useAccount: body?.useAccount ?? true,
                 idempotency: idempotency, cashAtCounter: body?.cashCollection == .counter
             )
@@ -115,7 +116,7 @@ struct VisitController {
         }
         routes.add(.get, "/v1/settlements/{settlement_id}", .institution, "A settlement of this institution (5203)") { _, context in
             let id = try context.parameters.require("settlement_id")
-            guard let record = try await store.settlement(id: id, institution: context.institution) else {
+            guard let record = try await platform.settlement(id: id, institution: context.institution) else {
                 throw Refusal(.notFound, "this institution has no settlement \(id)")
             }
             return JSONResponse(record)
@@ -124,7 +125,7 @@ struct VisitController {
             request, context in
             var request = request
             let bytes = try await request.bodyBytes(context: context)
-            let record = try await store.reverse(
+            let record = try await platform.reverse(
                 settlementID: try context.parameters.require("settlement_id"), institution: context.institution,
                 idempotency: try VisitController.idempotency(request, bytes)
             )
@@ -178,23 +179,24 @@ struct VisitController {
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(RefundRequest.self, from: bytes)
-            let record = try await store.refund(
+            let record = try await platform.refund(
                 settlementID: try context.parameters.require("settlement_id"), institution: context.institution, request: body,
                 idempotency: idempotency
             )
             return JSONResponse(record, status: .created)
         }
         routes.add(.get, "/v1/settlements/{settlement_id}/receipt", .institution, "The electronic receipt of a settlement") { _, context in
-            JSONResponse(store.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
+            JSONResponse(
+                platform.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
         }
         routes.add(.get, "/v1/settlements/{settlement_id}/receipt.html", .institution, "The receipt as a printable page") { _, context in
             ReceiptPage.response(
-                store.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
+                platform.receipt(for: try await completed(try context.parameters.require("settlement_id"), institution: context.institution)))
         }
     }
 
     func completed(_ id: String, institution: Institution) async throws -> SettlementRecord {
-        guard let record = try await store.settlement(id: id, institution: institution) else {
+        guard let record = try await platform.settlement(id: id, institution: institution) else {
             throw Refusal(.notFound, "this institution has no settlement \(id)")
         }
         guard record.state == .completed else { throw Refusal(.notFound, "settlement \(id) is \(record.state.rawValue): there is no receipt") }

@@ -2,13 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
 /// The patient's wallet (医保数字钱包): balances, history, drug list, statements, inbox, reports of
 /// unknown movements; contributions (缴费) and coverage; and the public receipt check.
 struct WalletController {
-    let store: Store
+    let platform: Platform
     let limiter: RateLimiter
     let trustedProxies: [String]
 
@@ -34,16 +35,16 @@ struct WalletController {
 
     func addRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/patient/wallet", .patient, "Balances: personal account, cards and credit lines") { _, context in
-            JSONResponse(try await store.wallet(person: context.patient.personNumber))
+            JSONResponse(try await platform.wallet(person: context.patient.personNumber))
         }
         routes.add(.get, "/v1/patient/history", .patient, "Every movement, newest first (?from, until, kind, institution, cursor, limit)") {
             request, context in
-            JSONResponse(try await store.history(person: context.patient.personNumber, query: try WalletController.query(request)))
+            JSONResponse(try await platform.history(person: context.patient.personNumber, query: try WalletController.query(request)))
         }
         routes.add(.get, "/v1/patient/history.csv", .patient, "The history as CSV (same filters)") { request, context in
             var query = try WalletController.query(request)
             query.cursor = nil
-            let csv = try await store.historyCSV(person: context.patient.personNumber, query: query)
+            let csv = try await platform.historyCSV(person: context.patient.personNumber, query: query)
             return Response(
                 status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"yibao-history.csv\""],
                 body: .init(byteBuffer: ByteBuffer(string: csv))
@@ -53,37 +54,38 @@ struct WalletController {
             request, context in
             let q = request.uri.queryParameters
             return JSONResponse(
-                try await store.purchasedItems(
+                try await platform.purchasedItems(
                     person: context.patient.personNumber, from: try WalletController.instant(q.get("from"), "from"),
                     until: try WalletController.instant(q.get("until"), "until"), institution: q.get("institution"), cursor: q.get("cursor")
                 )
             )
         }
         routes.add(.get, "/v1/patient/statements/{month}", .patient, "A month's statement (YYYY-MM)") { _, context in
-            JSONResponse(try await store.statement(person: context.patient.personNumber, month: try context.parameters.require("month")))
+            JSONResponse(try await platform.statement(person: context.patient.personNumber, month: try context.parameters.require("month")))
         }
         routes.add(.get, "/v1/patient/statements/{month}/page", .patient, "A month's statement as a printable page") { _, context in
-            StatementPage.response(try await store.statement(person: context.patient.personNumber, month: try context.parameters.require("month")))
+            StatementPage.response(try await platform.statement(person: context.patient.personNumber, month: try context.parameters.require("month")))
         }
         routes.add(.get, "/v1/patient/inbox", .patient, "Messages, newest first (?cursor)") { request, context in
             let cursor = request.uri.queryParameters.get("cursor").flatMap(Int64.init)
-            return JSONResponse(try await store.inbox(person: context.patient.personNumber, cursor: cursor))
+            return JSONResponse(try await platform.inbox(person: context.patient.personNumber, cursor: cursor))
         }
         routes.add(.post, "/v1/patient/inbox/read", .patient, "Mark messages read up to a number") { request, context in
             var request = request
             let body = try await request.decodeJSON(ReadThrough.self, context: context)
-            _ = try await store.markRead(person: context.patient.personNumber, through: body.throughSeq)
+            _ = try await platform.markRead(person: context.patient.personNumber, through: body.throughSeq)
             return Response(status: .noContent)
         }
         routes.add(.post, "/v1/patient/reports", .patient, "Report a movement you do not recognise") { request, context in
             var request = request
             let body = try await request.decodeJSON(ReportRequest.self, context: context)
             return JSONResponse(
-                try await store.reportTransaction(person: context.patient.personNumber, eventID: body.eventId, reason: body.reason), status: .created
+                try await platform.reportTransaction(person: context.patient.personNumber, eventID: body.eventId, reason: body.reason),
+                status: .created
             )
         }
         routes.add(.get, "/v1/patient/reports", .patient, "Your reports and how they were resolved") { _, context in
-            JSONResponse(try await store.transactionReports(state: nil, person: context.patient.personNumber))
+            JSONResponse(try await platform.transactionReports(state: nil, person: context.patient.personNumber))
         }
         addPremiumRoutes(to: routes)
     }
@@ -92,8 +94,8 @@ struct WalletController {
         routes.add(.get, "/v1/patient/premiums", .patient, "Contributions you may pay, with amounts from the policy (?person_number)") {
             request, context in
             let person = request.uri.queryParameters.get("person_number") ?? context.patient.personNumber
-            try await FamilyAuthority.require(store: store, actor: context.patient.personNumber, for: person, purpose: .premium)
-            return JSONResponse(try await store.premiumOptions(person: person))
+            try await FamilyAuthority.require(platform: platform, actor: context.patient.personNumber, for: person, purpose: .premium)
+            return JSONResponse(try await platform.premiumOptions(person: person))
         }
         routes.add(.post, "/v1/patient/premiums", .patient, "Pay a contribution (confirm the amount shown); needs an Idempotency-Key") {
             request, context in
@@ -101,22 +103,22 @@ struct WalletController {
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(PremiumRequest.self, from: bytes)
-            try await FamilyAuthority.require(store: store, actor: context.patient.personNumber, for: body.personNumber, purpose: .premium)
+            try await FamilyAuthority.require(platform: platform, actor: context.patient.personNumber, for: body.personNumber, purpose: .premium)
             if body.personNumber != context.patient.personNumber {
-                try await store.requireSecondFactor(body.totpCode, session: context.patient)
+                try await platform.requireSecondFactor(body.totpCode, session: context.patient)
             }
-            return JSONResponse(try await store.payPremium(body, payer: context.patient.personNumber, idempotency: idempotency), status: .created)
+            return JSONResponse(try await platform.payPremium(body, payer: context.patient.personNumber, idempotency: idempotency), status: .created)
         }
         routes.add(.get, "/v1/patient/premiums/{premium_id}/receipt", .patient, "The electronic receipt of a contribution") { _, context in
             let id = try context.parameters.require("premium_id")
-            guard let payment = try await store.premiumPayment(id: id, visibleTo: context.patient.personNumber), payment.state == .paid else {
+            guard let payment = try await platform.premiumPayment(id: id, visibleTo: context.patient.personNumber), payment.state == .paid else {
                 throw Refusal(.notFound, "no paid contribution \(id) of yours")
             }
-            return JSONResponse(PremiumReceipt(payment: payment, verificationCode: store.premiumReceiptCode(payment)))
+            return JSONResponse(PremiumReceipt(payment: payment, verificationCode: platform.premiumReceiptCode(payment)))
         }
         routes.add(.get, "/v1/patient/coverage", .patient, "The periods you are covered for") { _, context in
             JSONResponse(
-                try await store.coverage(person: context.patient.personNumber).map {
+                try await platform.coverage(person: context.patient.personNumber).map {
                     CoverageView(kind: $0.kind, period: $0.period, premiumId: $0.premiumId)
                 })
         }
@@ -133,7 +135,7 @@ struct WalletController {
                 return Money(fen: fen)
             }
             return JSONResponse(
-                try await store.verifyReceipt(
+                try await platform.verifyReceipt(
                     id: try context.parameters.require("receipt_id"), code: q.get("code") ?? "", claimedAmount: amount, claimedPeriod: q.get("period")
                 )
             )
@@ -208,9 +210,9 @@ enum FamilyAuthority {
         case view
     }
 
-    static func require(store: Store, actor: String, for person: String, purpose: Purpose, action: String? = nil) async throws {
+    static func require(platform: Platform, actor: String, for person: String, purpose: Purpose, action: String? = nil) async throws {
         guard actor != person else { return }
-        guard try await store.mayActFor(binder: actor, member: person) else { throw Refusal(.notFound, "no person \(person) you may act for") }
-        if let action { try await store.audit(actor: "family:" + actor, action: action, subject: person) }
+        guard try await platform.mayActFor(binder: actor, member: person) else { throw Refusal(.notFound, "no person \(person) you may act for") }
+        if let action { try await platform.audit(actor: "family:" + actor, action: action, subject: person) }
     }
 }

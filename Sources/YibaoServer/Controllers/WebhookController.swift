@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
@@ -11,7 +12,7 @@ import YibaoStore
 /// administrators register partners (banks, commercial insurers) for event types. And the bureau's
 /// queue of reported transactions.
 struct WebhookController {
-    let store: Store
+    let platform: Platform
     /// Whether destinations may be private addresses or plain http (`--allow-private-webhooks`, tests).
     let allowPrivate: Bool
 
@@ -32,16 +33,16 @@ struct WebhookController {
             var request = request
             let body = try await request.decodeJSON(SubscribeRequest.self, context: context)
             return JSONResponse(
-                try await store.subscribeWebhook(
+                try await platform.subscribeWebhook(
                     owner: "institution:" + context.institution.code, url: body.url, events: body.events, allowPrivate: allowPrivate),
                 status: .created
             )
         }
         routes.add(.get, "/v1/webhooks", .institution, "Your subscriptions") { _, context in
-            JSONResponse(try await store.webhookSubscriptions(owner: "institution:" + context.institution.code))
+            JSONResponse(try await platform.webhookSubscriptions(owner: "institution:" + context.institution.code))
         }
         routes.add(.delete, "/v1/webhooks/{subscription_id}", .institution, "Cancel a subscription") { _, context in
-            try await store.unsubscribeWebhook(
+            try await platform.unsubscribeWebhook(
                 id: try context.parameters.require("subscription_id"), owner: "institution:" + context.institution.code)
             return Response(status: .noContent)
         }
@@ -52,24 +53,24 @@ struct WebhookController {
                 throw Refusal.invalid("partner", "name the partner (1 to 50 characters)")
             }
             return JSONResponse(
-                try await store.subscribeWebhook(owner: "partner:" + partner, url: body.url, events: body.events, allowPrivate: allowPrivate),
+                try await platform.subscribeWebhook(owner: "partner:" + partner, url: body.url, events: body.events, allowPrivate: allowPrivate),
                 status: .created)
         }
         routes.add(.get, "/v1/admin/webhooks", .operator(.viewer), "Every live subscription") { _, _ in
-            JSONResponse(try await store.webhookSubscriptions(owner: nil))
+            JSONResponse(try await platform.webhookSubscriptions(owner: nil))
         }
         routes.add(.delete, "/v1/admin/webhooks/{webhook_id}", .operator(.administrator), "Cancel any subscription") { _, context in
-            try await store.unsubscribeWebhook(id: try context.parameters.require("webhook_id"), owner: nil)
+            try await platform.unsubscribeWebhook(id: try context.parameters.require("webhook_id"), owner: nil)
             return Response(status: .noContent)
         }
         routes.add(.get, "/v1/admin/reports", .operator(.operator), "Reported transactions (?state=open|resolved)") { request, _ in
-            JSONResponse(try await store.transactionReports(state: request.uri.queryParameters.get("state") ?? "open", person: nil))
+            JSONResponse(try await platform.transactionReports(state: request.uri.queryParameters.get("state") ?? "open", person: nil))
         }
         routes.add(.put, "/v1/admin/reports/{report_id}", .operator(.operator), "Resolve a report; the patient is told") { request, context in
             var request = request
             let body = try await request.decodeJSON(ResolveRequest.self, context: context)
             return JSONResponse(
-                try await store.resolveReport(
+                try await platform.resolveReport(
                     id: try context.parameters.require("report_id"), resolution: body.resolution, note: body.note ?? "",
                     operatorName: context.operator.name
                 )

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
+import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoStore
 
 /// The demo: two regions' policies (Guangzhou 440100, Lanzhou 620100) for last year, this year and
-/// next year by the store's clock, institutions of every level, a few hundred catalogue items per region,
+/// next year by the platform's clock, institutions of every level, a few hundred catalogue items per region,
 /// enrolled employees, retirees, residents and a cross-region patient — and credentials that are
 /// published in the README, so the walkthrough works verbatim. Loaded once, on the first start of an
 /// empty database with `--demo`; later starts add the years the clock has reached.
@@ -72,11 +74,11 @@ public enum DemoData {
         return file
     }
 
-    /// Saves the demo policies of last year, this year and next year (by the store's clock) that are not
+    /// Saves the demo policies of last year, this year and next year (by the platform's clock) that are not
     /// there yet; returns how many were saved.
     @discardableResult
-    public static func ensurePolicies(into store: Store) async throws -> Int {
-        let year = ChinaTime.date(store.clock.now()).year
+    public static func ensurePolicies(into platform: Platform) async throws -> Int {
+        let year = ChinaTime.date(platform.clock.now()).year
         var saved = 0
         for region in regions {
             for target in (year - 1)...(year + 1) {
@@ -84,8 +86,8 @@ public enum DemoData {
                 if let problem = file.problems().first {
                     throw StoreError.configuration("demo policy \(region) \(target): \(problem.field) \(problem.message)")
                 }
-                for policy in file.policies where try await store.policy(region: policy.region, type: policy.insuranceType, year: target) == nil {
-                    try await store.savePolicy(policy)
+                for policy in file.policies where try await platform.policy(region: policy.region, type: policy.insuranceType, year: target) == nil {
+                    try await platform.savePolicy(policy)
                     saved += 1
                 }
             }
@@ -93,32 +95,32 @@ public enum DemoData {
         return saved
     }
 
-    /// Loads the demo into an empty store; on a store that has it, only adds the policies of the years
+    /// Loads the demo into an empty platform; on a platform that has it, only adds the policies of the years
     /// the clock reached (returns nil then).
-    public static func loadIfEmpty(into store: Store, logger: Logger) async throws -> Summary? {
-        guard try await store.institutions().isEmpty else {
-            let added = try await ensurePolicies(into: store)
+    public static func loadIfEmpty(into platform: Platform, logger: Logger) async throws -> Summary? {
+        guard try await platform.institutions().isEmpty else {
+            let added = try await ensurePolicies(into: platform)
             if added > 0 { logger.notice("demo policies added for the current years", metadata: ["policies": "\(added)"]) }
             return nil
         }
         var summary = Summary()
-        summary.policies = try await ensurePolicies(into: store)
+        summary.policies = try await ensurePolicies(into: platform)
         let institutions = try ReferenceFiles.institutions(try DemoData.file("institutions.csv"))
         for institution in institutions.items {
-            try await store.saveInstitution(institution)
-            try await store.installInstitutionKey(code: institution.code, keyID: "Kdemo-\(institution.code)", secret: institutionSecret)
+            try await platform.saveInstitution(institution)
+            try await platform.installInstitutionKey(code: institution.code, keyID: "Kdemo-\(institution.code)", secret: institutionSecret)
         }
         summary.institutions = institutions.items.count
         for region in ["440100", "620100"] {
             let catalogue = try ReferenceFiles.catalogue(try DemoData.file("catalogue-\(region).csv"))
             guard catalogue.rejected.isEmpty else { throw StoreError.configuration("demo catalogue \(region): \(catalogue.rejected[0])") }
-            _ = try await store.importCatalogue(catalogue.items)
+            _ = try await platform.importCatalogue(catalogue.items)
             summary.catalogueItems += catalogue.items.count
         }
         let people = try ReferenceFiles.people(try DemoData.file("people.csv"))
         guard people.rejected.isEmpty else { throw StoreError.configuration("demo people: \(people.rejected[0])") }
-        summary.people = try await store.enrol(people.items.map { ($0.person, $0.openingBalance) })
-        if let bank = store.sandbox {
+        summary.people = try await platform.enrol(people.items.map { ($0.person, $0.openingBalance) })
+        if let bank = platform.sandbox {
             for (index, entry) in people.items.enumerated() {
                 _ = try await bank.issueCard(
                     holderIDNumber: entry.person.idNumber, holderName: entry.person.name, kind: .debit, balance: .yuan(5000),
@@ -127,7 +129,7 @@ public enum DemoData {
             }
             summary.cards = people.items.count
         }
-        _ = try await store.createOperator(name: "demo-admin", role: .administrator, token: operatorToken)
+        _ = try await platform.createOperator(name: "demo-admin", role: .administrator, token: operatorToken)
         logger.notice("demo data loaded", metadata: ["summary": "\(summary)"])
         return summary
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdBcrypt
 import NIOPosix
+import YibaoApp
 import YibaoCore
 import YibaoStore
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import YibaoApp
 import YibaoCore
 import YibaoStore
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
+import YibaoApp
 import YibaoCore
 import YibaoStore
 
@@ -20,13 +21,13 @@ final class Authenticator: Sendable {
     /// The most credentials remembered.
     static let cacheEntriesMax = 10_000
 
-    private let store: Store
+    private let platform: Platform
     private let allowBearerInstitutionKeys: Bool
     private let cache = Mutex<[String: (caller: Caller, until: Instant)]>([:])
     private let signingKeys = Mutex<[String: (institution: Institution, secret: String, until: Instant)]>([:])
 
-    init(store: Store, allowBearerInstitutionKeys: Bool) {
-        self.store = store
+    init(platform: Platform, allowBearerInstitutionKeys: Bool) {
+        self.platform = platform
         self.allowBearerInstitutionKeys = allowBearerInstitutionKeys
     }
 
@@ -45,7 +46,7 @@ final class Authenticator: Sendable {
         }
         let token = String(header.dropFirst(7))
         if token.hasPrefix("ps_") {
-            guard let session = try await store.patientSession(token: token) else {
+            guard let session = try await platform.patientSession(token: token) else {
                 throw Refusal(.unauthenticated, "the session has expired or was signed out; sign in again")
             }
             guard access == .patient else { throw Refusal(.forbidden, "this route is not for patients") }
@@ -69,7 +70,7 @@ final class Authenticator: Sendable {
         guard let signed = RequestSignature.parse(header) else {
             throw Refusal(.unauthenticated, "the \(RequestSignature.scheme) header is malformed (Credential, Timestamp, Nonce, Signature)")
         }
-        let now = store.clock.now()
+        let now = platform.clock.now()
         guard abs(now.secondsSinceEpoch - signed.timestamp) <= RequestSignature.windowSeconds else {
             throw Refusal(.signatureStale, "the request's timestamp is more than \(RequestSignature.windowSeconds) seconds from the platform's clock")
         }
@@ -84,7 +85,7 @@ final class Authenticator: Sendable {
             throw Refusal(.signatureInvalid, "the signature does not match the request (method, path, body, timestamp, nonce) under this key")
         }
         let expires = Instant(secondsSinceEpoch: signed.timestamp + RequestSignature.windowSeconds + 60)
-        guard try await store.claimNonce(keyID: signed.keyID, nonce: signed.nonce, expires: expires) else {
+        guard try await platform.claimNonce(keyID: signed.keyID, nonce: signed.nonce, expires: expires) else {
             throw Refusal(.signatureReplayed, "this nonce was already used with this key; sign every request with a new nonce")
         }
         return key.institution
@@ -92,7 +93,7 @@ final class Authenticator: Sendable {
 
     private func signingKey(_ keyID: String, now: Instant) async throws -> (institution: Institution, secret: String)? {
         if let hit = signingKeys.withLock({ $0[keyID] }), hit.until > now { return (hit.institution, hit.secret) }
-        guard let found = try await store.institutionSigningKey(keyID: keyID) else { return nil }
+        guard let found = try await platform.institutionSigningKey(keyID: keyID) else { return nil }
         signingKeys.withLock { keys in
             if keys.count >= Authenticator.cacheEntriesMax { keys.removeAll() }
             keys[keyID] = (found.institution, found.secret, now.adding(seconds: Authenticator.cacheSeconds))
@@ -101,17 +102,17 @@ final class Authenticator: Sendable {
     }
 
     private func resolve(_ token: String) async throws -> Caller {
-        let now = store.clock.now()
+        let now = platform.clock.now()
         let key = Secrets.sha256Hex(token)
         if let hit = cache.withLock({ $0[key] }), hit.until > now { return hit.caller }
         let caller: Caller?
         if token.hasPrefix("op_") {
-            caller = try await store.authenticateOperator(token: token).map(Caller.operator)
+            caller = try await platform.authenticateOperator(token: token).map(Caller.operator)
         } else if token.contains(".") {
             guard allowBearerInstitutionKeys else {
                 throw Refusal(.unauthenticated, "institutions must sign requests (\(RequestSignature.scheme)); bearer keys are not accepted here")
             }
-            caller = try await store.authenticateInstitution(token: token).map(Caller.institution)
+            caller = try await platform.authenticateInstitution(token: token).map(Caller.institution)
         } else {
             caller = nil
         }

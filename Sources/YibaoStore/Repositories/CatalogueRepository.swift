@@ -1,12 +1,12 @@
 import YibaoCore
 
 /// Catalogue items per region, and policies per region × insurance type × year.
-enum CatalogueRepository {
+package enum CatalogueRepository {
     /// Rows per multi-row upsert statement.
-    static let rowsPerStatement = 100
+    package static let rowsPerStatement = 100
 
     /// Inserts or replaces items; returns how many were new.
-    static func upsert(_ items: [CatalogueItem], now: Instant, in db: any SQLExecutor) throws -> Int {
+    package static func upsert(_ items: [CatalogueItem], now: Instant, in db: any SQLExecutor) throws -> Int {
         var created = 0
         var regions = Set<RegionCode>()
         for chunk in stride(from: 0, to: items.count, by: rowsPerStatement).map({ Array(items[$0..<min($0 + rowsPerStatement, items.count)]) }) {
@@ -40,14 +40,14 @@ enum CatalogueRepository {
         return created
     }
 
-    static func items(region: RegionCode, in db: any SQLExecutor) throws -> [CatalogueItem] {
+    package static func items(region: RegionCode, in db: any SQLExecutor) throws -> [CatalogueItem] {
         try db.query(
             "SELECT region, code, name, specification, category, item_class, price_cap, first_self_pay_bp FROM catalogue_items WHERE region = ?",
             [.text(region.value)]
         ).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> CatalogueItem {
+    package static func decode(_ row: SQLRow) throws -> CatalogueItem {
         guard let region = RegionCode(try row.string("region")) else { throw StoreError.decoding("catalogue region") }
         return CatalogueItem(
             region: region, code: try row.string("code"), name: try row.string("name"), specification: try row.string("specification"),
@@ -56,7 +56,7 @@ enum CatalogueRepository {
         )
     }
 
-    static func count(region: RegionCode?, in db: any SQLExecutor) throws -> Int64 {
+    package static func count(region: RegionCode?, in db: any SQLExecutor) throws -> Int64 {
         if let region {
             return try db.queryOne("SELECT COUNT(*) AS n FROM catalogue_items WHERE region = ?", [.text(region.value)])?.int64("n") ?? 0
         }
@@ -64,8 +64,8 @@ enum CatalogueRepository {
     }
 }
 
-enum PolicyRepository {
-    static func save(_ policy: Policy, now: Instant, in db: any SQLExecutor) throws {
+package enum PolicyRepository {
+    package static func save(_ policy: Policy, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO policies (region, insurance_type, year, document, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -76,14 +76,14 @@ enum PolicyRepository {
         try ReferenceVersions.bump("policies", in: db)
     }
 
-    static func find(region: RegionCode, type: InsuranceType, year: Int, in db: any SQLExecutor) throws -> Policy? {
+    package static func find(region: RegionCode, type: InsuranceType, year: Int, in db: any SQLExecutor) throws -> Policy? {
         try db.queryOne(
             "SELECT document FROM policies WHERE region = ? AND insurance_type = ? AND year = ?",
             [.text(region.value), .text(type.rawValue), .int(year)]
         ).map { try YibaoJSON.decode(Policy.self, from: try $0.string("document")) }
     }
 
-    static func all(in db: any SQLExecutor) throws -> [Policy] {
+    package static func all(in db: any SQLExecutor) throws -> [Policy] {
         try db.query("SELECT document FROM policies ORDER BY region, insurance_type, year", []).map {
             try YibaoJSON.decode(Policy.self, from: try $0.string("document"))
         }

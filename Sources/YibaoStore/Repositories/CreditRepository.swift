@@ -2,17 +2,17 @@ import YibaoCore
 
 /// Medical credit lines, their bills and entries, repayments, credit-report records, partners' terms
 /// and frictionless authorisations.
-enum CreditRepository {
+package enum CreditRepository {
     // MARK: Partners
 
-    static func terms(partner: String, in db: any SQLExecutor) throws -> CreditTerms? {
+    package static func terms(partner: String, in db: any SQLExecutor) throws -> CreditTerms? {
         if let row = try db.queryOne("SELECT terms FROM credit_partners WHERE id = ?", [.text(partner)]) {
             return try YibaoJSON.decode(CreditTerms.self, from: try row.string("terms"))
         }
         return partner == CreditTerms.sandbox.partner ? CreditTerms.sandbox : nil
     }
 
-    static func allTerms(in db: any SQLExecutor) throws -> [CreditTerms] {
+    package static func allTerms(in db: any SQLExecutor) throws -> [CreditTerms] {
         var terms = try db.query("SELECT terms FROM credit_partners ORDER BY id", []).map {
             try YibaoJSON.decode(CreditTerms.self, from: try $0.string("terms"))
         }
@@ -20,7 +20,7 @@ enum CreditRepository {
         return terms
     }
 
-    static func saveTerms(_ terms: CreditTerms, now: Instant, in db: any SQLExecutor) throws {
+    package static func saveTerms(_ terms: CreditTerms, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO credit_partners (id, terms, updated_at) VALUES (?, ?, ?)
@@ -32,11 +32,11 @@ enum CreditRepository {
 
     // MARK: Lines
 
-    static let lineColumns = """
+    package static let lineColumns = """
         id, person_number, partner, funding_source_id, masked, credit_limit, state, terms, opened_at, suspended_at, next_statement, processed_through
         """
 
-    static func insert(_ line: CreditLine, token: String, in db: any SQLExecutor) throws {
+    package static func insert(_ line: CreditLine, token: String, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO credit_lines (id, person_number, partner, funding_source_id, token, masked, credit_limit, state, terms, opened_at, suspended_at,
@@ -50,7 +50,7 @@ enum CreditRepository {
         )
     }
 
-    static func update(_ line: CreditLine, now: Instant, in db: any SQLExecutor) throws {
+    package static func update(_ line: CreditLine, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE credit_lines SET state = ?, suspended_at = ?, next_statement = ?, processed_through = ?, updated_at = ? WHERE id = ?",
             [
@@ -60,32 +60,32 @@ enum CreditRepository {
         )
     }
 
-    static func find(id: String, lock: Bool, in db: any SQLExecutor) throws -> CreditLine? {
+    package static func find(id: String, lock: Bool, in db: any SQLExecutor) throws -> CreditLine? {
         try db.queryOne("SELECT \(lineColumns) FROM credit_lines WHERE id = ?\(lock ? " FOR UPDATE" : "")", [.text(id)]).map(decodeLine)
     }
 
-    static func find(fundingSource: String, lock: Bool, in db: any SQLExecutor) throws -> CreditLine? {
+    package static func find(fundingSource: String, lock: Bool, in db: any SQLExecutor) throws -> CreditLine? {
         try db.queryOne("SELECT \(lineColumns) FROM credit_lines WHERE funding_source_id = ?\(lock ? " FOR UPDATE" : "")", [.text(fundingSource)])
             .map(decodeLine)
     }
 
-    static func lines(person: String, in db: any SQLExecutor) throws -> [CreditLine] {
+    package static func lines(person: String, in db: any SQLExecutor) throws -> [CreditLine] {
         try db.query("SELECT \(lineColumns) FROM credit_lines WHERE person_number = ? ORDER BY opened_at", [.text(person)]).map(decodeLine)
     }
 
-    static func token(line: String, in db: any SQLExecutor) throws -> String? {
+    package static func token(line: String, in db: any SQLExecutor) throws -> String? {
         try db.queryOne("SELECT token FROM credit_lines WHERE id = ?", [.text(line)])?.string("token")
     }
 
     /// Lines the daily job has not yet brought up to `date`.
-    static func behind(date: CivilDate, after: String, limit: Int, in db: any SQLExecutor) throws -> [String] {
+    package static func behind(date: CivilDate, after: String, limit: Int, in db: any SQLExecutor) throws -> [String] {
         try db.query(
             "SELECT id FROM credit_lines WHERE (processed_through IS NULL OR processed_through < ?) AND id > ? ORDER BY id LIMIT \(limit)",
             [.text(date.description), .text(after)]
         ).map { try $0.string("id") }
     }
 
-    static func decodeLine(_ row: SQLRow) throws -> CreditLine {
+    package static func decodeLine(_ row: SQLRow) throws -> CreditLine {
         CreditLine(
             id: try row.string("id"), personNumber: try row.string("person_number"), partner: try row.string("partner"),
             fundingSourceId: try row.string("funding_source_id"), masked: try row.string("masked"), creditLimit: try row.money("credit_limit"),
@@ -95,19 +95,19 @@ enum CreditRepository {
         )
     }
 
-    static func date(_ text: String) throws -> CivilDate {
+    package static func date(_ text: String) throws -> CivilDate {
         guard let date = CivilDate(text) else { throw StoreError.decoding("bad date \(text)") }
         return date
     }
 
     // MARK: Bills
 
-    static let billColumns = """
+    package static let billColumns = """
         id, line_id, cycle_start, statement_date, due_date, principal_billed, principal_due, interest_due, fees_due, interest_charged, fees_charged,
         interest_carry, accrued_through, paid_at
         """
 
-    static func insert(_ bill: CreditBill, now: Instant, in db: any SQLExecutor) throws {
+    package static func insert(_ bill: CreditBill, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO credit_bills (id, line_id, cycle_start, statement_date, due_date, principal_billed, principal_due, interest_due, fees_due,
@@ -122,7 +122,7 @@ enum CreditRepository {
         )
     }
 
-    static func update(_ bill: CreditBill, in db: any SQLExecutor) throws {
+    package static func update(_ bill: CreditBill, in db: any SQLExecutor) throws {
         try db.execute(
             """
             UPDATE credit_bills SET principal_billed = ?, principal_due = ?, interest_due = ?, fees_due = ?, interest_charged = ?, fees_charged = ?,
@@ -137,22 +137,22 @@ enum CreditRepository {
     }
 
     /// A line's bills, oldest first.
-    static func bills(line: String, in db: any SQLExecutor) throws -> [CreditBill] {
+    package static func bills(line: String, in db: any SQLExecutor) throws -> [CreditBill] {
         try db.query("SELECT \(billColumns) FROM credit_bills WHERE line_id = ? ORDER BY statement_date, id", [.text(line)]).map(decodeBill)
     }
 
     /// A line's bills with something still owed, oldest first.
-    static func unpaidBills(line: String, in db: any SQLExecutor) throws -> [CreditBill] {
+    package static func unpaidBills(line: String, in db: any SQLExecutor) throws -> [CreditBill] {
         try db.query(
             "SELECT \(billColumns) FROM credit_bills WHERE line_id = ? AND paid_at IS NULL ORDER BY statement_date, id", [.text(line)]
         ).map(decodeBill)
     }
 
-    static func bill(id: String, in db: any SQLExecutor) throws -> CreditBill? {
+    package static func bill(id: String, in db: any SQLExecutor) throws -> CreditBill? {
         try db.queryOne("SELECT \(billColumns) FROM credit_bills WHERE id = ?", [.text(id)]).map(decodeBill)
     }
 
-    static func decodeBill(_ row: SQLRow) throws -> CreditBill {
+    package static func decodeBill(_ row: SQLRow) throws -> CreditBill {
         CreditBill(
             id: try row.string("id"), lineId: try row.string("line_id"), cycleStart: try date(row.string("cycle_start")),
             statementDate: try date(row.string("statement_date")), dueDate: try date(row.string("due_date")),
@@ -166,7 +166,7 @@ enum CreditRepository {
 
     // MARK: Entries
 
-    static func insert(_ entry: CreditEntry, in db: any SQLExecutor) throws {
+    package static func insert(_ entry: CreditEntry, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO credit_entries (id, line_id, kind, amount, reference, bill_id, at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -177,29 +177,29 @@ enum CreditRepository {
     }
 
     /// The current cycle's entries (not yet on a bill), oldest first; before `before` when given.
-    static func unbilled(line: String, before: Instant? = nil, in db: any SQLExecutor) throws -> [CreditEntry] {
+    package static func unbilled(line: String, before: Instant? = nil, in db: any SQLExecutor) throws -> [CreditEntry] {
         try db.query(
             "SELECT * FROM credit_entries WHERE line_id = ? AND bill_id IS NULL\(before == nil ? "" : " AND at < ?") ORDER BY at, id",
             [.text(line)] + (before.map { [.instant($0)] } ?? [])
         ).map(decodeEntry)
     }
 
-    static func assign(_ entries: [String], bill: String, in db: any SQLExecutor) throws {
+    package static func assign(_ entries: [String], bill: String, in db: any SQLExecutor) throws {
         for id in entries { try db.execute("UPDATE credit_entries SET bill_id = ? WHERE id = ?", [.text(bill), .text(id)]) }
     }
 
-    static func entries(bill: String, in db: any SQLExecutor) throws -> [CreditEntry] {
+    package static func entries(bill: String, in db: any SQLExecutor) throws -> [CreditEntry] {
         try db.query("SELECT * FROM credit_entries WHERE bill_id = ? ORDER BY at, id", [.text(bill)]).map(decodeEntry)
     }
 
     /// The sum of a line's entries (what the borrower owes, less any credit balance).
-    static func owedByEntries(line: String, in db: any SQLExecutor) throws -> Money {
+    package static func owedByEntries(line: String, in db: any SQLExecutor) throws -> Money {
         Money(
             fen: try db.queryOne("SELECT COALESCE(SUM(amount), 0) AS total FROM credit_entries WHERE line_id = ?", [.text(line)])?.int64("total") ?? 0
         )
     }
 
-    static func decodeEntry(_ row: SQLRow) throws -> CreditEntry {
+    package static func decodeEntry(_ row: SQLRow) throws -> CreditEntry {
         CreditEntry(
             id: try row.string("id"), lineId: try row.string("line_id"), kind: try row.enumeration("kind"), amount: try row.money("amount"),
             reference: try row.optionalString("reference"), billId: try row.optionalString("bill_id"), at: try row.instant("at"),
@@ -209,7 +209,7 @@ enum CreditRepository {
 
     // MARK: Reports
 
-    static func insert(_ report: CreditReport, in db: any SQLExecutor) throws {
+    package static func insert(_ report: CreditReport, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO credit_reports (id, line_id, person_number, kind, amount, overdue_days, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -219,7 +219,7 @@ enum CreditRepository {
         )
     }
 
-    static func reports(line: String?, limit: Int, in db: any SQLExecutor) throws -> [CreditReport] {
+    package static func reports(line: String?, limit: Int, in db: any SQLExecutor) throws -> [CreditReport] {
         try db.query(
             """
             SELECT r.*, l.token FROM credit_reports r JOIN credit_lines l ON l.id = r.line_id\(line == nil ? "" : " WHERE r.line_id = ?")
@@ -229,12 +229,12 @@ enum CreditRepository {
         ).map(decodeReport)
     }
 
-    static func report(id: String, in db: any SQLExecutor) throws -> CreditReport? {
+    package static func report(id: String, in db: any SQLExecutor) throws -> CreditReport? {
         try db.queryOne("SELECT r.*, l.token FROM credit_reports r JOIN credit_lines l ON l.id = r.line_id WHERE r.id = ?", [.text(id)]).map(
             decodeReport)
     }
 
-    static func decodeReport(_ row: SQLRow) throws -> CreditReport {
+    package static func decodeReport(_ row: SQLRow) throws -> CreditReport {
         CreditReport(
             id: try row.string("id"), lineId: try row.string("line_id"), token: try row.string("token"),
             personNumber: try row.string("person_number"),
@@ -244,7 +244,7 @@ enum CreditRepository {
 
     // MARK: Repayments
 
-    static func insert(_ repayment: CreditRepayment, in db: any SQLExecutor) throws {
+    package static func insert(_ repayment: CreditRepayment, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO credit_repayments (id, line_id, person_number, source, funding_source_id, amount, state, allocation, decline_reason, created_at,
@@ -259,7 +259,7 @@ enum CreditRepository {
         )
     }
 
-    static func update(_ repayment: CreditRepayment, in db: any SQLExecutor) throws {
+    package static func update(_ repayment: CreditRepayment, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE credit_repayments SET state = ?, allocation = ?, decline_reason = ?, completed_at = ? WHERE id = ?",
             [
@@ -269,23 +269,23 @@ enum CreditRepository {
         )
     }
 
-    static func repayment(id: String, lock: Bool, in db: any SQLExecutor) throws -> CreditRepayment? {
+    package static func repayment(id: String, lock: Bool, in db: any SQLExecutor) throws -> CreditRepayment? {
         try db.queryOne("SELECT * FROM credit_repayments WHERE id = ?\(lock ? " FOR UPDATE" : "")", [.text(id)]).map(decodeRepayment)
     }
 
-    static func repayments(line: String, in db: any SQLExecutor) throws -> [CreditRepayment] {
+    package static func repayments(line: String, in db: any SQLExecutor) throws -> [CreditRepayment] {
         try db.query("SELECT * FROM credit_repayments WHERE line_id = ? ORDER BY created_at DESC, id DESC LIMIT 200", [.text(line)]).map(
             decodeRepayment)
     }
 
-    static func pendingRepayments(before: Instant, in db: any SQLExecutor) throws -> [(id: String, createdAt: Instant)] {
+    package static func pendingRepayments(before: Instant, in db: any SQLExecutor) throws -> [(id: String, createdAt: Instant)] {
         try db.query(
             "SELECT id, created_at FROM credit_repayments WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT 100",
             [.instant(before)]
         ).map { (try $0.string("id"), try $0.instant("created_at")) }
     }
 
-    static func decodeRepayment(_ row: SQLRow) throws -> CreditRepayment {
+    package static func decodeRepayment(_ row: SQLRow) throws -> CreditRepayment {
         CreditRepayment(
             id: try row.string("id"), lineId: try row.string("line_id"), personNumber: try row.string("person_number"),
             source: try row.enumeration("source"), fundingSourceId: try row.optionalString("funding_source_id"), amount: try row.money("amount"),
@@ -298,7 +298,7 @@ enum CreditRepository {
 
     // MARK: Frictionless authorisations
 
-    static func insert(_ authorisation: FrictionlessAuthorisation, in db: any SQLExecutor) throws {
+    package static func insert(_ authorisation: FrictionlessAuthorisation, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO frictionless_authorisations (id, person_number, funding_source_id, priority, consent_version, consent_digest, signed_at,
@@ -313,7 +313,7 @@ enum CreditRepository {
     }
 
     /// The authorisation in force, if any.
-    static func authorisation(person: String, in db: any SQLExecutor) throws -> FrictionlessAuthorisation? {
+    package static func authorisation(person: String, in db: any SQLExecutor) throws -> FrictionlessAuthorisation? {
         try db.queryOne("SELECT * FROM frictionless_authorisations WHERE person_number = ? AND revoked_at IS NULL", [.text(person)]).map { row in
             FrictionlessAuthorisation(
                 id: try row.string("id"), personNumber: try row.string("person_number"), fundingSourceId: try row.optionalString("funding_source_id"),
@@ -324,55 +324,9 @@ enum CreditRepository {
         }
     }
 
-    static func revoke(person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func revoke(person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "UPDATE frictionless_authorisations SET revoked_at = ? WHERE person_number = ? AND revoked_at IS NULL", [.instant(now), .text(person)])
             > 0
     }
-}
-
-/// A repayment of a credit line.
-public struct CreditRepayment: Sendable, Hashable, Codable {
-    /// Where the money comes from.
-    public enum Source: String, Sendable, Hashable, Codable {
-        /// The borrower's personal account (where the region's policy allows).
-        case account
-        /// A bound card.
-        case fundingSource = "funding_source"
-    }
-
-    /// Where it stands.
-    public enum State: String, Sendable, Hashable, Codable {
-        /// Waiting for the card's bank.
-        case pending
-        /// Done and allocated.
-        case completed
-        /// The card's bank refused it; nothing moved.
-        case declined
-        /// Never taken; nothing moved.
-        case cancelled
-    }
-
-    /// The repayment's id.
-    public var id: String
-    /// The line repaid.
-    public var lineId: String
-    /// The borrower.
-    public var personNumber: String
-    /// Account or card.
-    public var source: Source
-    /// The card, for a card repayment.
-    public var fundingSourceId: String?
-    /// The amount.
-    public var amount: Money
-    /// Where it stands.
-    public var state: State
-    /// How it was applied (fees, interest, principal per bill), once completed.
-    public var allocation: CreditAllocation?
-    /// Why the card's bank refused.
-    public var declineReason: DeclineReason?
-    /// When asked.
-    public var createdAt: Instant
-    /// When completed.
-    public var completedAt: Instant?
 }

@@ -1,13 +1,13 @@
 import YibaoCore
 
 /// Family bindings.
-enum FamilyRepository {
-    static let columns = """
+package enum FamilyRepository {
+    package static let columns = """
         id, binder_number, member_number, relationship, state, verification, document_type, requested_at, decided_at, decided_by, unbound_at,
         unbound_by, effective_month, note
         """
 
-    static func insert(_ binding: FamilyBinding, documentCipher: String?, in db: any SQLExecutor) throws {
+    package static func insert(_ binding: FamilyBinding, documentCipher: String?, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO family_bindings (id, binder_number, member_number, relationship, state, verification, document_type, document_reference_cipher,
@@ -21,7 +21,7 @@ enum FamilyRepository {
         )
     }
 
-    static func update(_ binding: FamilyBinding, in db: any SQLExecutor) throws {
+    package static func update(_ binding: FamilyBinding, in db: any SQLExecutor) throws {
         try db.execute(
             """
             UPDATE family_bindings SET state = ?, decided_at = ?, decided_by = ?, unbound_at = ?, unbound_by = ?, effective_month = ?, note = ?
@@ -35,12 +35,12 @@ enum FamilyRepository {
         )
     }
 
-    static func find(id: String, lock: Bool, in db: any SQLExecutor) throws -> FamilyBinding? {
+    package static func find(id: String, lock: Bool, in db: any SQLExecutor) throws -> FamilyBinding? {
         try db.queryOne("SELECT \(columns) FROM family_bindings WHERE id = ?\(lock ? " FOR UPDATE" : "")", [.text(id)]).map(decode)
     }
 
     /// Bindings where the person is binder or member, newest first.
-    static func of(person: String, in db: any SQLExecutor) throws -> [FamilyBinding] {
+    package static func of(person: String, in db: any SQLExecutor) throws -> [FamilyBinding] {
         try db.query(
             "SELECT \(columns) FROM family_bindings WHERE binder_number = ? OR member_number = ? ORDER BY requested_at DESC, id DESC LIMIT 100",
             [.text(person), .text(person)]
@@ -48,7 +48,7 @@ enum FamilyRepository {
     }
 
     /// The active binding of a binder and a member, if any.
-    static func active(binder: String, member: String, in db: any SQLExecutor) throws -> FamilyBinding? {
+    package static func active(binder: String, member: String, in db: any SQLExecutor) throws -> FamilyBinding? {
         try db.queryOne(
             "SELECT \(columns) FROM family_bindings WHERE binder_number = ? AND member_number = ? AND state = 'approved'",
             [.text(binder), .text(member)]
@@ -56,14 +56,14 @@ enum FamilyRepository {
     }
 
     /// The member's active bindings, oldest first.
-    static func activeForMember(_ member: String, in db: any SQLExecutor) throws -> [FamilyBinding] {
+    package static func activeForMember(_ member: String, in db: any SQLExecutor) throws -> [FamilyBinding] {
         try db.query(
             "SELECT \(columns) FROM family_bindings WHERE member_number = ? AND state = 'approved' ORDER BY decided_at, id", [.text(member)]
         ).map(decode)
     }
 
     /// Bindings that took effect in a month with this person as binder (or as member).
-    static func effectiveCount(binder: String? = nil, member: String? = nil, month: String, in db: any SQLExecutor) throws -> Int {
+    package static func effectiveCount(binder: String? = nil, member: String? = nil, month: String, in db: any SQLExecutor) throws -> Int {
         let column = binder != nil ? "binder_number" : "member_number"
         return Int(
             try db.queryOne(
@@ -73,13 +73,13 @@ enum FamilyRepository {
         )
     }
 
-    static func pendingReviews(in db: any SQLExecutor) throws -> [FamilyBinding] {
+    package static func pendingReviews(in db: any SQLExecutor) throws -> [FamilyBinding] {
         try db.query(
             "SELECT \(columns) FROM family_bindings WHERE state = 'pending' AND verification = 'documents' ORDER BY requested_at LIMIT 500", []
         ).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> FamilyBinding {
+    package static func decode(_ row: SQLRow) throws -> FamilyBinding {
         FamilyBinding(
             id: try row.string("id"), binderNumber: try row.string("binder_number"), memberNumber: try row.string("member_number"),
             relationship: try row.enumeration("relationship"), state: try row.enumeration("state"), verification: try row.enumeration("verification"),

@@ -1,8 +1,8 @@
 import YibaoCore
 
 /// Institutions and their API keys (stored as SHA-256 of the secret).
-enum InstitutionRepository {
-    static func upsert(_ institution: Institution, now: Instant, in db: any SQLExecutor) throws -> Bool {
+package enum InstitutionRepository {
+    package static func upsert(_ institution: Institution, now: Instant, in db: any SQLExecutor) throws -> Bool {
         let existed = try db.queryOne("SELECT code FROM institutions WHERE code = ?", [.text(institution.code)]) != nil
         try db.execute(
             """
@@ -19,15 +19,15 @@ enum InstitutionRepository {
         return !existed
     }
 
-    static func find(code: String, in db: any SQLExecutor) throws -> Institution? {
+    package static func find(code: String, in db: any SQLExecutor) throws -> Institution? {
         try db.queryOne("SELECT code, name, region, level, kind FROM institutions WHERE code = ?", [.text(code)]).map(decode)
     }
 
-    static func all(in db: any SQLExecutor) throws -> [Institution] {
+    package static func all(in db: any SQLExecutor) throws -> [Institution] {
         try db.query("SELECT code, name, region, level, kind FROM institutions ORDER BY code", []).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> Institution {
+    package static func decode(_ row: SQLRow) throws -> Institution {
         guard let region = RegionCode(try row.string("region")) else { throw StoreError.decoding("institution region") }
         return Institution(
             code: try row.string("code"), name: try row.string("name"), region: region, level: try row.enumeration("level"),
@@ -35,7 +35,9 @@ enum InstitutionRepository {
         )
     }
 
-    static func insertKey(keyID: String, institution: String, secretHash: String, secretCipher: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func insertKey(
+        keyID: String, institution: String, secretHash: String, secretCipher: String, now: Instant, in db: any SQLExecutor
+    ) throws {
         try db.execute(
             """
             INSERT INTO institution_keys (key_id, institution_code, secret_hash, secret_cipher, created_at, expires_at, revoked_at)
@@ -46,7 +48,7 @@ enum InstitutionRepository {
     }
 
     /// Sets every other live key of the institution to expire at `expiry` (key rotation with overlap).
-    static func expireOtherKeys(institution: String, except keyID: String, at expiry: Instant, in db: any SQLExecutor) throws {
+    package static func expireOtherKeys(institution: String, except keyID: String, at expiry: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             UPDATE institution_keys SET expires_at = ? WHERE institution_code = ? AND key_id <> ? AND revoked_at IS NULL
@@ -56,16 +58,16 @@ enum InstitutionRepository {
         )
     }
 
-    struct StoredKey: Sendable {
-        let keyID: String
-        let institutionCode: String
-        let secretHash: String
-        let secretCipher: String?
-        let expiresAt: Instant?
-        let revokedAt: Instant?
+    package struct StoredKey: Sendable {
+        package let keyID: String
+        package let institutionCode: String
+        package let secretHash: String
+        package let secretCipher: String?
+        package let expiresAt: Instant?
+        package let revokedAt: Instant?
     }
 
-    static func key(_ keyID: String, in db: any SQLExecutor) throws -> StoredKey? {
+    package static func key(_ keyID: String, in db: any SQLExecutor) throws -> StoredKey? {
         try db.queryOne(
             "SELECT key_id, institution_code, secret_hash, secret_cipher, expires_at, revoked_at FROM institution_keys WHERE key_id = ?",
             [.text(keyID)]
@@ -81,8 +83,8 @@ enum InstitutionRepository {
 }
 
 /// Operators of the bureau and their bearer tokens (stored as SHA-256).
-enum OperatorRepository {
-    static func insert(id: String, name: String, role: OperatorRole, now: Instant, in db: any SQLExecutor) throws {
+package enum OperatorRepository {
+    package static func insert(id: String, name: String, role: OperatorRole, now: Instant, in db: any SQLExecutor) throws {
         do {
             try db.execute(
                 "INSERT INTO operators (id, name, role, created_at, disabled_at) VALUES (?, ?, ?, ?, NULL)",
@@ -93,18 +95,18 @@ enum OperatorRepository {
         }
     }
 
-    static func find(name: String, in db: any SQLExecutor) throws -> Operator? {
+    package static func find(name: String, in db: any SQLExecutor) throws -> Operator? {
         try db.queryOne("SELECT id, name, role FROM operators WHERE name = ? AND disabled_at IS NULL", [.text(name)]).map(decode)
     }
 
-    static func insertToken(hash: String, operatorID: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
+    package static func insertToken(hash: String, operatorID: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO operator_tokens (token_hash, operator_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",
             [.text(hash), .text(operatorID), .instant(now), .instant(expires)]
         )
     }
 
-    static func byToken(hash: String, now: Instant, in db: any SQLExecutor) throws -> Operator? {
+    package static func byToken(hash: String, now: Instant, in db: any SQLExecutor) throws -> Operator? {
         try db.queryOne(
             """
             SELECT o.id, o.name, o.role FROM operator_tokens t JOIN operators o ON o.id = t.operator_id
@@ -114,22 +116,22 @@ enum OperatorRepository {
         ).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> Operator {
+    package static func decode(_ row: SQLRow) throws -> Operator {
         Operator(id: try row.string("id"), name: try row.string("name"), role: try row.enumeration("role"))
     }
 }
 
 /// A counter per kind of reference data, bumped on every change, so that each server instance's
 /// in-memory cache notices changes made through another instance.
-enum ReferenceVersions {
-    static func bump(_ name: String, in db: any SQLExecutor) throws {
+package enum ReferenceVersions {
+    package static func bump(_ name: String, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO reference_versions (name, version) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET version = reference_versions.version + 1",
             [.text(name)]
         )
     }
 
-    static func all(in db: any SQLExecutor) throws -> [String: Int64] {
+    package static func all(in db: any SQLExecutor) throws -> [String: Int64] {
         var versions: [String: Int64] = [:]
         for row in try db.query("SELECT name, version FROM reference_versions", []) {
             versions[try row.string("name")] = try row.int64("version")

@@ -1,17 +1,17 @@
 import YibaoCore
 
 /// The journal: entries, postings and account balances, written in the caller's transaction.
-enum LedgerRepository {
+package enum LedgerRepository {
     /// A personal account's balance and the part of it on hold, read under a row lock.
-    struct Balance: Sendable, Hashable {
-        let balance: Money
-        let held: Money
-        var available: Money { balance - held }
+    package struct Balance: Sendable, Hashable {
+        package let balance: Money
+        package let held: Money
+        package var available: Money { balance - held }
     }
 
     /// The audit record of an entry: the full postings, so the audit chain is a tamper-evident copy of
     /// the ledger.
-    struct AuditedEntry: Encodable {
+    package struct AuditedEntry: Encodable {
         let entry: String
         let kind: EntryKind
         let postings: [String: Int64]
@@ -22,13 +22,13 @@ enum LedgerRepository {
     /// settlement wait for the previous one's commit, so each is kept in `slots` rows (`fund:…#0` …
     /// `#15`); an entry posts to the slot its id hashes to, and the account's balance is the sum of its
     /// slots. Personal accounts and credit lines (one person's, checked against) stay one row.
-    static let slots: UInt64 = 16
+    package static let slots: UInt64 = 16
 
     /// Whether an account kind is kept in slots.
-    static func isSlotted(_ kind: AccountKind) -> Bool { kind != .personal && kind != .creditLine }
+    package static func isSlotted(_ kind: AccountKind) -> Bool { kind != .personal && kind != .creditLine }
 
     /// The row an entry's posting to an account goes to.
-    static func storageKey(_ account: AccountID, entry: String) -> String {
+    package static func storageKey(_ account: AccountID, entry: String) -> String {
         guard isSlotted(account.kind) else { return account.key }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in entry.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
@@ -36,14 +36,14 @@ enum LedgerRepository {
     }
 
     /// The account a stored row belongs to (its slot suffix removed).
-    static func account(storageKey: String) -> AccountID? {
+    package static func account(storageKey: String) -> AccountID? {
         AccountID(key: storageKey.firstIndex(of: "#").map { String(storageKey[..<$0]) } ?? storageKey)
     }
 
     /// Posts an entry: the entry row, every account's balance (created on first use), the postings,
     /// and the audit record. A posting that would take a personal account below zero (or below what is
     /// on hold) fails the database's CHECK constraint, which rolls the whole transaction back.
-    static func post(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
+    package static func post(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
         try AuditRepository.append(
             actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
             value: AuditedEntry(
@@ -100,7 +100,7 @@ enum LedgerRepository {
 
     /// Creates an account with a zero balance if it does not exist (slotted accounts are created slot
     /// by slot as entries post to them).
-    static func ensure(_ account: AccountID, now: Instant, in db: any SQLExecutor) throws {
+    package static func ensure(_ account: AccountID, now: Instant, in db: any SQLExecutor) throws {
         guard !isSlotted(account.kind) else { return }
         try db.execute(
             "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -109,7 +109,7 @@ enum LedgerRepository {
     }
 
     /// Reads (and on PostgreSQL locks until commit) an account's balance; zero for an account not yet created.
-    static func lockBalance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+    package static func lockBalance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
         if isSlotted(account.kind) { return try balance(account, in: db) }
         guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ? FOR UPDATE", [.text(account.key)]) else {
             return Balance(balance: .zero, held: .zero)
@@ -118,7 +118,7 @@ enum LedgerRepository {
     }
 
     /// Reads an account's balance without locking.
-    static func balance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
+    package static func balance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
         if isSlotted(account.kind) {
             // "#" sorts before "$": the slots of an account are exactly the ids in [key#, key$).
             let row = try db.queryOne(
@@ -133,7 +133,7 @@ enum LedgerRepository {
     }
 
     /// Changes the amount on hold of a personal account (reserve before a payment party answers).
-    static func hold(_ account: AccountID, delta: Money, now: Instant, in db: any SQLExecutor) throws {
+    package static func hold(_ account: AccountID, delta: Money, now: Instant, in db: any SQLExecutor) throws {
         do {
             try db.execute("UPDATE accounts SET held = held + ?, updated_at = ? WHERE id = ?", [.money(delta), .instant(now), .text(account.key)])
         } catch StoreError.constraint(let detail) {
@@ -147,7 +147,7 @@ extension LedgerRepository {
     /// Business code checks balances under lock before posting, so reaching the database's CHECK
     /// constraint means a race the locks did not cover: the transaction is rolled back and the caller
     /// told, never a crash and never a 500.
-    static func overdraw(_ what: String, detail: String) -> Refusal {
+    package static func overdraw(_ what: String, detail: String) -> Refusal {
         Refusal(.wouldGoNegative, "this would take a personal account below zero or below what is on hold (\(what)); nothing was written")
     }
 }

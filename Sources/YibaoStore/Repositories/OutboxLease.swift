@@ -4,13 +4,13 @@ import YibaoCore
 /// `state` and a `next_attempt_at`. A worker *takes* due rows in a write transaction — `FOR UPDATE
 /// SKIP LOCKED`, then their next attempt moved `leaseSeconds` ahead — so instances sharing a database
 /// never work the same row at once, and a row whose worker died is due again when its lease runs out.
-enum OutboxLease {
+package enum OutboxLease {
     /// How long a worker has the rows it took; longer than one attempt can take.
-    static let leaseSeconds: Int64 = 60
+    package static let leaseSeconds: Int64 = 60
 
     /// Selects up to `limit` pending rows of `table` due by `dueBy` (the `columns`, oldest first, with
     /// `filter` and its `arguments` added to the condition) and leases them until `now + leaseSeconds`.
-    static func take(
+    package static func take(
         _ table: String, columns: String, filter: String = "", _ arguments: [SQLValue] = [], dueBy: Instant, now: Instant, limit: Int,
         in db: any SQLExecutor
     ) throws -> [SQLRow] {

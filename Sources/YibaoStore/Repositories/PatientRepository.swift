@@ -1,18 +1,18 @@
 import YibaoCore
 
 /// Patients' sign-in records, sessions, SMS codes, devices, used codes and funding sources.
-enum PatientRepository {
-    struct Credentials: Sendable {
-        let personNumber: String
-        let passwordHash: String
-        let totpSecret: String
-        let totpLastStep: Int64
+package enum PatientRepository {
+    package struct Credentials: Sendable {
+        package let personNumber: String
+        package let passwordHash: String
+        package let totpSecret: String
+        package let totpLastStep: Int64
         let failedSignIns: Int64
-        let lockedUntil: Instant?
-        let authenticatorResetAt: Instant?
+        package let lockedUntil: Instant?
+        package let authenticatorResetAt: Instant?
     }
 
-    static func insert(
+    package static func insert(
         person: String, phoneLookup: String, passwordHash: String, totpSecretCipher: String, now: Instant, in db: any SQLExecutor
     ) throws {
         do {
@@ -28,7 +28,7 @@ enum PatientRepository {
         }
     }
 
-    static func credentials(phoneLookup: String, cipher: PersonalDataCipher, lock: Bool, in db: any SQLExecutor) throws -> Credentials? {
+    package static func credentials(phoneLookup: String, cipher: PersonalDataCipher, lock: Bool, in db: any SQLExecutor) throws -> Credentials? {
         try db.queryOne(
             """
             SELECT person_number, password_hash, totp_secret_cipher, totp_last_step, failed_sign_ins, locked_until, authenticator_reset_at FROM patients
@@ -47,34 +47,34 @@ enum PatientRepository {
     }
 
     /// The authenticator secret of a person, opened.
-    static func totpSecret(person: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> String? {
+    package static func totpSecret(person: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> String? {
         try db.queryOne("SELECT totp_secret_cipher FROM patients WHERE person_number = ?", [.text(person)]).map {
             try cipher.open(try $0.string("totp_secret_cipher"), field: "patients.totp_secret", row: person)
         }
     }
 
     /// Replaces the password hash; sign-in failures and locks reset.
-    static func setPassword(person: String, hash: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func setPassword(person: String, hash: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE patients SET password_hash = ?, failed_sign_ins = 0, locked_until = NULL, updated_at = ? WHERE person_number = ?",
             [.text(hash), .instant(now), .text(person)])
     }
 
     /// Marks a patient's authenticator as reset by an operator; false when the person is not registered.
-    static func markAuthenticatorReset(person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func markAuthenticatorReset(person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "UPDATE patients SET authenticator_reset_at = ?, updated_at = ? WHERE person_number = ?", [.instant(now), .instant(now), .text(person)])
             == 1
     }
 
     /// True when an operator reset the authenticator and no new one is set up yet.
-    static func authenticatorResetPending(person: String, in db: any SQLExecutor) throws -> Bool {
+    package static func authenticatorResetPending(person: String, in db: any SQLExecutor) throws -> Bool {
         try db.queryOne("SELECT authenticator_reset_at FROM patients WHERE person_number = ? FOR UPDATE", [.text(person)])?
             .optionalInstant("authenticator_reset_at") != nil
     }
 
     /// Sets up a new authenticator secret after a reset: its steps start afresh.
-    static func setAuthenticator(person: String, secretCipher: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func setAuthenticator(person: String, secretCipher: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             UPDATE patients SET totp_secret_cipher = ?, totp_last_step = 0, second_factor_failures = 0, second_factor_locked_until = NULL,
@@ -84,25 +84,25 @@ enum PatientRepository {
     }
 
     /// Counts a failed sign-in atomically; returns the failures so far.
-    static func countFailure(person: String, now: Instant, in db: any SQLExecutor) throws -> Int64 {
+    package static func countFailure(person: String, now: Instant, in db: any SQLExecutor) throws -> Int64 {
         try db.queryOne(
             "UPDATE patients SET failed_sign_ins = failed_sign_ins + 1, updated_at = ? WHERE person_number = ? RETURNING failed_sign_ins",
             [.instant(now), .text(person)]
         )?.int64("failed_sign_ins") ?? 0
     }
 
-    static func lock(person: String, until: Instant, in db: any SQLExecutor) throws {
+    package static func lock(person: String, until: Instant, in db: any SQLExecutor) throws {
         try db.execute("UPDATE patients SET locked_until = ? WHERE person_number = ?", [.instant(until), .text(person)])
     }
 
-    static func recordSuccess(person: String, totpStep: Int64, now: Instant, in db: any SQLExecutor) throws {
+    package static func recordSuccess(person: String, totpStep: Int64, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE patients SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = ?, updated_at = ? WHERE person_number = ?",
             [.integer(totpStep), .instant(now), .text(person)]
         )
     }
 
-    static func insertSession(tokenHash: String, id: String, person: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
+    package static func insertSession(tokenHash: String, id: String, person: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO patient_sessions (token_hash, id, person_number, created_at, expires_at, revoked_at, second_factor_at)
@@ -112,7 +112,7 @@ enum PatientRepository {
         )
     }
 
-    static func session(tokenHash: String, now: Instant, in db: any SQLExecutor) throws -> PatientSession? {
+    package static func session(tokenHash: String, now: Instant, in db: any SQLExecutor) throws -> PatientSession? {
         try db.queryOne(
             """
             SELECT id, person_number, expires_at, second_factor_at FROM patient_sessions
@@ -122,14 +122,14 @@ enum PatientRepository {
         ).map(decodeSession)
     }
 
-    static func decodeSession(_ row: SQLRow) throws -> PatientSession {
+    package static func decodeSession(_ row: SQLRow) throws -> PatientSession {
         PatientSession(
             id: try row.string("id"), personNumber: try row.string("person_number"), expiresAt: try row.instant("expires_at"),
             secondFactorAt: try row.optionalInstant("second_factor_at"))
     }
 
     /// A person's live sessions with when each began, newest first.
-    static func sessions(person: String, now: Instant, in db: any SQLExecutor) throws -> [(session: PatientSession, createdAt: Instant)] {
+    package static func sessions(person: String, now: Instant, in db: any SQLExecutor) throws -> [(session: PatientSession, createdAt: Instant)] {
         try db.query(
             """
             SELECT id, person_number, expires_at, second_factor_at, created_at FROM patient_sessions
@@ -140,18 +140,19 @@ enum PatientRepository {
     }
 
     /// Ends every live session of a person; returns how many.
-    static func revokeSessions(person: String, now: Instant, in db: any SQLExecutor) throws -> Int {
+    package static func revokeSessions(person: String, now: Instant, in db: any SQLExecutor) throws -> Int {
         try db.execute(
             "UPDATE patient_sessions SET revoked_at = ? WHERE person_number = ? AND revoked_at IS NULL", [.instant(now), .text(person)])
     }
 
     /// Records that a session proved the second factor now.
-    static func markSecondFactor(session: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func markSecondFactor(session: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute("UPDATE patient_sessions SET second_factor_at = ? WHERE id = ?", [.instant(now), .text(session)])
     }
 
     /// The second-factor state of a person: the last TOTP step accepted, failures in a row, lock.
-    static func secondFactorState(person: String, in db: any SQLExecutor) throws -> (lastStep: Int64, failures: Int64, lockedUntil: Instant?)? {
+    package static func secondFactorState(person: String, in db: any SQLExecutor) throws -> (lastStep: Int64, failures: Int64, lockedUntil: Instant?)?
+    {
         try db.queryOne(
             "SELECT totp_last_step, second_factor_failures, second_factor_locked_until FROM patients WHERE person_number = ? FOR UPDATE",
             [.text(person)]
@@ -159,7 +160,8 @@ enum PatientRepository {
     }
 
     /// Counts a wrong second-factor code; returns the failures in a row.
-    static func countSecondFactorFailure(person: String, lockUntil: (Int64) -> Instant?, now: Instant, in db: any SQLExecutor) throws -> Int64 {
+    package static func countSecondFactorFailure(person: String, lockUntil: (Int64) -> Instant?, now: Instant, in db: any SQLExecutor) throws -> Int64
+    {
         let failures =
             try db.queryOne(
                 """
@@ -175,7 +177,7 @@ enum PatientRepository {
     }
 
     /// Records an accepted second-factor code: its step is used, failures reset.
-    static func acceptSecondFactor(person: String, step: Int64, now: Instant, in db: any SQLExecutor) throws {
+    package static func acceptSecondFactor(person: String, step: Int64, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             UPDATE patients SET totp_last_step = ?, second_factor_failures = 0, second_factor_locked_until = NULL, updated_at = ?
@@ -185,14 +187,16 @@ enum PatientRepository {
         )
     }
 
-    static func revokeSession(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func revokeSession(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "UPDATE patient_sessions SET revoked_at = ? WHERE id = ? AND person_number = ? AND revoked_at IS NULL",
             [.instant(now), .text(id), .text(person)]
         ) == 1
     }
 
-    static func saveSMSCode(phoneLookup: String, purpose: String, codeHash: String, expires: Instant, now: Instant, in db: any SQLExecutor) throws {
+    package static func saveSMSCode(
+        phoneLookup: String, purpose: String, codeHash: String, expires: Instant, now: Instant, in db: any SQLExecutor
+    ) throws {
         try db.execute(
             """
             INSERT INTO sms_codes (phone_lookup, purpose, code_hash, attempts, expires_at, created_at) VALUES (?, ?, ?, 0, ?, ?)
@@ -204,12 +208,12 @@ enum PatientRepository {
     }
 
     /// The most wrong guesses an SMS code tolerates.
-    static let smsAttemptsMax: Int64 = 5
+    package static let smsAttemptsMax: Int64 = 5
 
     /// Checks an SMS code without consuming it; a wrong guess is counted (the caller commits it on its
     /// own, so a refusal that follows cannot roll the count back). False when wrong, expired or guessed
     /// `smsAttemptsMax` times: from then on even the right code is refused.
-    static func checkSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func checkSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         guard
             let row = try db.queryOne(
                 "SELECT code_hash, attempts, expires_at FROM sms_codes WHERE phone_lookup = ? AND purpose = ? FOR UPDATE",
@@ -226,7 +230,7 @@ enum PatientRepository {
     }
 
     /// Consumes a code checked before: true when it was still there, right, unexpired and not guessed out.
-    static func consumeSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func consumeSMSCode(phoneLookup: String, purpose: String, codeHash: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "DELETE FROM sms_codes WHERE phone_lookup = ? AND purpose = ? AND code_hash = ? AND expires_at > ? AND attempts < ?",
             [.text(phoneLookup), .text(purpose), .text(codeHash), .instant(now), .integer(smsAttemptsMax)]
@@ -234,8 +238,8 @@ enum PatientRepository {
     }
 }
 
-enum DeviceRepository {
-    static func insert(_ device: Device, secretCipher: String, in db: any SQLExecutor) throws {
+package enum DeviceRepository {
+    package static func insert(_ device: Device, secretCipher: String, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO devices (id, number, person_number, name, secret_cipher, enrolled_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
             [
@@ -245,41 +249,41 @@ enum DeviceRepository {
         )
     }
 
-    static func list(person: String, in db: any SQLExecutor) throws -> [Device] {
+    package static func list(person: String, in db: any SQLExecutor) throws -> [Device] {
         try db.query(
             "SELECT id, number, person_number, name, enrolled_at, revoked_at FROM devices WHERE person_number = ? ORDER BY enrolled_at",
             [.text(person)]
         ).map(decode)
     }
 
-    static func find(id: String, person: String, in db: any SQLExecutor) throws -> (Device, String)? {
+    package static func find(id: String, person: String, in db: any SQLExecutor) throws -> (Device, String)? {
         try db.queryOne(
             "SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE id = ? AND person_number = ?",
             [.text(id), .text(person)]
         ).map { (try decode($0), try $0.string("secret_cipher")) }
     }
 
-    static func find(number: String, in db: any SQLExecutor) throws -> (Device, String)? {
+    package static func find(number: String, in db: any SQLExecutor) throws -> (Device, String)? {
         try db.queryOne(
             "SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE number = ?", [.text(number)]
         ).map { (try decode($0), try $0.string("secret_cipher")) }
     }
 
-    static func revoke(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func revoke(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "UPDATE devices SET revoked_at = ? WHERE id = ? AND person_number = ? AND revoked_at IS NULL", [.instant(now), .text(id), .text(person)]
         ) == 1
     }
 
     /// Records a (device, step) as spent; false when it was spent before (a replay).
-    static func spend(device: String, step: Int64, institution: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func spend(device: String, step: Int64, institution: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, step) DO NOTHING",
             [.text(device), .integer(step), .text(institution), .instant(now)]
         ) == 1
     }
 
-    static func decode(_ row: SQLRow) throws -> Device {
+    package static func decode(_ row: SQLRow) throws -> Device {
         Device(
             id: try row.string("id"), number: try row.string("number"), personNumber: try row.string("person_number"), name: try row.string("name"),
             enrolledAt: try row.instant("enrolled_at"), revokedAt: try row.optionalInstant("revoked_at")
@@ -287,10 +291,10 @@ enum DeviceRepository {
     }
 }
 
-enum FundingSourceRepository {
-    static let columns = "id, person_number, channel, kind, token, masked, bank, is_default"
+package enum FundingSourceRepository {
+    package static let columns = "id, person_number, channel, kind, token, masked, bank, is_default"
 
-    static func insert(_ source: FundingSource, now: Instant, in db: any SQLExecutor) throws {
+    package static func insert(_ source: FundingSource, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO funding_sources (\(columns), created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             [
@@ -300,23 +304,23 @@ enum FundingSourceRepository {
         )
     }
 
-    static func list(person: String, in db: any SQLExecutor) throws -> [FundingSource] {
+    package static func list(person: String, in db: any SQLExecutor) throws -> [FundingSource] {
         try db.query(
             "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL ORDER BY created_at, id", [.text(person)]
         ).map(decode)
     }
 
-    static func defaultSource(person: String, in db: any SQLExecutor) throws -> FundingSource? {
+    package static func defaultSource(person: String, in db: any SQLExecutor) throws -> FundingSource? {
         try db.queryOne(
             "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL AND is_default = 1", [.text(person)]
         ).map(decode)
     }
 
-    static func find(id: String, in db: any SQLExecutor) throws -> FundingSource? {
+    package static func find(id: String, in db: any SQLExecutor) throws -> FundingSource? {
         try db.queryOne("SELECT \(columns) FROM funding_sources WHERE id = ?", [.text(id)]).map(decode)
     }
 
-    static func setDefault(id: String, person: String, in db: any SQLExecutor) throws -> Bool {
+    package static func setDefault(id: String, person: String, in db: any SQLExecutor) throws -> Bool {
         guard
             try db.queryOne(
                 "SELECT id FROM funding_sources WHERE id = ? AND person_number = ? AND removed_at IS NULL", [.text(id), .text(person)]
@@ -327,14 +331,14 @@ enum FundingSourceRepository {
         return true
     }
 
-    static func remove(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func remove(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "UPDATE funding_sources SET removed_at = ?, is_default = 0 WHERE id = ? AND person_number = ? AND removed_at IS NULL",
             [.instant(now), .text(id), .text(person)]
         ) == 1
     }
 
-    static func decode(_ row: SQLRow) throws -> FundingSource {
+    package static func decode(_ row: SQLRow) throws -> FundingSource {
         FundingSource(
             id: try row.string("id"), personNumber: try row.string("person_number"), channel: try row.string("channel"),
             kind: try row.enumeration("kind"), token: try row.string("token"), masked: try row.string("masked"), bank: try row.string("bank"),

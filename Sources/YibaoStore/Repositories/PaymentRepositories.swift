@@ -3,19 +3,19 @@ import YibaoCore
 /// One payment in flight per person: while a settlement waits for the patient's bank, the patient's
 /// other settlements wait (they would otherwise compute on accumulators the pending one is about to
 /// change).
-enum PaymentLockRepository {
-    static func holder(person: String, in db: any SQLExecutor) throws -> String? {
+package enum PaymentLockRepository {
+    package static func holder(person: String, in db: any SQLExecutor) throws -> String? {
         try db.queryOne("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)])?.string("settlement_id")
     }
 
-    static func take(person: String, settlement: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func take(person: String, settlement: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO payment_locks (person_number, settlement_id, created_at) VALUES (?, ?, ?)",
             [.text(person), .text(settlement), .instant(now)]
         )
     }
 
-    static func release(person: String, settlement: String, in db: any SQLExecutor) throws {
+    package static func release(person: String, settlement: String, in db: any SQLExecutor) throws {
         try db.execute("DELETE FROM payment_locks WHERE person_number = ? AND settlement_id = ?", [.text(person), .text(settlement)])
     }
 }
@@ -23,8 +23,8 @@ enum PaymentLockRepository {
 /// Calls to the payment channel that must happen after a commit (capture, void, refund): written in the
 /// same transaction as the business record (an outbox), attempted at once, retried with back-off until
 /// the channel confirms. The channel is idempotent on the references, so a repeat is harmless.
-enum ChannelOperationRepository {
-    enum Kind: String, Sendable {
+package enum ChannelOperationRepository {
+    package enum Kind: String, Sendable {
         case capture
         case void
         case refund
@@ -36,21 +36,21 @@ enum ChannelOperationRepository {
         case creditReport = "credit_report"
     }
 
-    struct Operation: Sendable {
-        let id: String
+    package struct Operation: Sendable {
+        package let id: String
         let channel: String
-        let kind: Kind
-        let reference: String
-        let refundReference: String?
-        let amount: Money
-        let attempts: Int64
-        let detail: String?
+        package let kind: Kind
+        package let reference: String
+        package let refundReference: String?
+        package let amount: Money
+        package let attempts: Int64
+        package let detail: String?
     }
 
     /// The longest wait between attempts.
-    static let backoffMaxSeconds: Int64 = 300
+    package static let backoffMaxSeconds: Int64 = 300
 
-    static func enqueue(
+    package static func enqueue(
         id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, now: Instant, in db: any SQLExecutor,
         detail: String? = nil
     ) throws {
@@ -68,7 +68,7 @@ enum ChannelOperationRepository {
 
     /// Takes up to `limit` due operations for this process (see `OutboxLease`): instances sharing a
     /// database never attempt the same operation at once.
-    static func take(now: Instant, dueBy: Instant? = nil, reference: String?, limit: Int, in db: any SQLExecutor) throws -> [Operation] {
+    package static func take(now: Instant, dueBy: Instant? = nil, reference: String?, limit: Int, in db: any SQLExecutor) throws -> [Operation] {
         try OutboxLease.take(
             "channel_operations", columns: "id, channel, kind, reference, refund_reference, amount, attempts, detail",
             filter: reference == nil ? "" : " AND reference = ?", reference.map { [.text($0)] } ?? [], dueBy: dueBy ?? now, now: now,
@@ -83,11 +83,11 @@ enum ChannelOperationRepository {
         }
     }
 
-    static func markDone(_ id: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func markDone(_ id: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute("UPDATE channel_operations SET state = 'done', updated_at = ? WHERE id = ?", [.instant(now), .text(id)])
     }
 
-    static func markFailedAttempt(_ id: String, attempts: Int64, error: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func markFailedAttempt(_ id: String, attempts: Int64, error: String, now: Instant, in db: any SQLExecutor) throws {
         let wait = min(Int64(1) << min(attempts, 12), backoffMaxSeconds)
         try db.execute(
             "UPDATE channel_operations SET attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
@@ -95,7 +95,7 @@ enum ChannelOperationRepository {
         )
     }
 
-    static func pendingCount(in db: any SQLExecutor) throws -> Int64 {
+    package static func pendingCount(in db: any SQLExecutor) throws -> Int64 {
         try db.queryOne("SELECT COUNT(*) AS n FROM channel_operations WHERE state = 'pending'", [])?.int64("n") ?? 0
     }
 }

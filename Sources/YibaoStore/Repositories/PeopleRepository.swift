@@ -1,14 +1,14 @@
 import YibaoCore
 
 /// People: personal data sealed with the `PersonalDataCipher`, looked up by keyed hashes.
-enum PeopleRepository {
-    static let columns = """
+package enum PeopleRepository {
+    package static let columns = """
         number, name_cipher, id_number_cipher, id_number_lookup, phone_cipher, phone_lookup, key_id, birth_date, region,
         insurance_type, retired, status, cross_region_filing, created_at, updated_at
         """
 
     /// Inserts a person; refuses a duplicate number or ID number.
-    static func insert(_ person: Person, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
+    package static func insert(_ person: Person, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
         do {
             try db.execute(
                 "INSERT INTO people (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -38,22 +38,22 @@ enum PeopleRepository {
         ]
     }
 
-    static func find(number: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
+    package static func find(number: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
         try db.queryOne("SELECT \(columns) FROM people WHERE number = ?", [.text(number)]).map { try decode($0, cipher: cipher) }
     }
 
-    static func find(idNumber: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
+    package static func find(idNumber: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
         try db.queryOne(
             "SELECT \(columns) FROM people WHERE id_number_lookup = ?",
             [.text(cipher.lookup(idNumber.uppercased(), purpose: "id_number"))]
         ).map { try decode($0, cipher: cipher) }
     }
 
-    static func exists(number: String, in db: any SQLExecutor) throws -> Bool {
+    package static func exists(number: String, in db: any SQLExecutor) throws -> Bool {
         try db.queryOne("SELECT number FROM people WHERE number = ?", [.text(number)]) != nil
     }
 
-    static func decode(_ row: SQLRow, cipher: PersonalDataCipher) throws -> Person {
+    package static func decode(_ row: SQLRow, cipher: PersonalDataCipher) throws -> Person {
         let number = try row.string("number")
         guard let birthDate = CivilDate(try row.string("birth_date")), let region = RegionCode(try row.string("region")) else {
             throw StoreError.decoding("person \(number) has an unreadable date or region")

@@ -1,8 +1,8 @@
 import YibaoCore
 
 /// Visits, settlements, accumulators and idempotency keys.
-enum VisitRepository {
-    static func insert(_ visit: Visit, deviceID: String? = nil, now: Instant, in db: any SQLExecutor) throws {
+package enum VisitRepository {
+    package static func insert(_ visit: Visit, deviceID: String? = nil, now: Instant, in db: any SQLExecutor) throws {
         do {
             try db.execute(
                 """
@@ -22,7 +22,7 @@ enum VisitRepository {
         }
     }
 
-    static func update(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
+    package static func update(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE visits SET state = ?, lines = ?, line_count = ?, total = ?, settlement_id = ?, updated_at = ? WHERE id = ?",
             [
@@ -33,12 +33,12 @@ enum VisitRepository {
     }
 
     /// How a visit's cash part is collected.
-    static func paymentAuthority(_ id: String, in db: any SQLExecutor) throws -> PaymentAuthority? {
+    package static func paymentAuthority(_ id: String, in db: any SQLExecutor) throws -> PaymentAuthority? {
         try db.queryOne("SELECT payment_authority FROM visits WHERE id = ?", [.text(id)])?.enumeration("payment_authority")
     }
 
     /// Moves a visit to another state (paying, settled, open again) without rewriting its lines.
-    static func updateState(_ id: String, state: VisitState, settlementId: String?, now: Instant, in db: any SQLExecutor) throws {
+    package static func updateState(_ id: String, state: VisitState, settlementId: String?, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE visits SET state = ?, settlement_id = ?, updated_at = ? WHERE id = ?",
             [.text(state.rawValue), .text(settlementId), .instant(now), .text(id)]
@@ -46,7 +46,7 @@ enum VisitRepository {
     }
 
     /// A visit of an institution (locked on PostgreSQL when `lock`); nil when it is not that institution's.
-    static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> Visit? {
+    package static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> Visit? {
         try db.queryOne(
             """
             SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at, payment_authority,
@@ -56,7 +56,7 @@ enum VisitRepository {
         ).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> Visit {
+    package static func decode(_ row: SQLRow) throws -> Visit {
         Visit(
             id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
             category: try row.enumeration("category"), hospitalVisitNumber: try row.string("hospital_visit_number"),
@@ -67,8 +67,8 @@ enum VisitRepository {
     }
 }
 
-enum SettlementRepository {
-    static func insert(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+package enum SettlementRepository {
+    package static func insert(_ record: SettlementRecord, in db: any SQLExecutor) throws {
         var stored = record
         stored.reversedBy = nil
         try db.execute(
@@ -89,7 +89,7 @@ enum SettlementRepository {
     }
 
     /// A settlement of an institution (any institution when `institution` is nil).
-    static func find(id: String, institution: String?, lock: Bool, in db: any SQLExecutor) throws -> SettlementRecord? {
+    package static func find(id: String, institution: String?, lock: Bool, in db: any SQLExecutor) throws -> SettlementRecord? {
         let filter = institution == nil ? "" : " AND institution_code = ?"
         let arguments: [SQLValue] = institution.map { [.text(id), .text($0)] } ?? [.text(id)]
         return try db.queryOne(
@@ -98,7 +98,7 @@ enum SettlementRepository {
     }
 
     /// Rewrites a pending settlement when its payment resolves (the only change a record ever sees).
-    static func resolve(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+    package static func resolve(_ record: SettlementRecord, in db: any SQLExecutor) throws {
         var stored = record
         stored.reversedBy = nil
         try db.execute(
@@ -109,39 +109,39 @@ enum SettlementRepository {
 
     /// Completes a pending settlement by its state alone: the stored document keeps `pending`, and every
     /// read takes the state from the column (see `decode`), so completion writes no document.
-    static func complete(_ id: String, in db: any SQLExecutor) throws {
+    package static func complete(_ id: String, in db: any SQLExecutor) throws {
         try db.execute("UPDATE settlements SET state = 'completed' WHERE id = ? AND state = 'pending'", [.text(id)])
     }
 
     /// The state of a settlement, locking its row.
-    static func lockState(_ id: String, in db: any SQLExecutor) throws -> SettlementState? {
+    package static func lockState(_ id: String, in db: any SQLExecutor) throws -> SettlementState? {
         try db.queryOne("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)])?.enumeration("state")
     }
 
     /// Pending settlements created before `before`.
-    static func pending(before: Instant, limit: Int, in db: any SQLExecutor) throws -> [String] {
+    package static func pending(before: Instant, limit: Int, in db: any SQLExecutor) throws -> [String] {
         try db.query(
             "SELECT id FROM settlements WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT \(limit)", [.instant(before)]
         ).map { try $0.string("id") }
     }
 
     /// True when the settlement has partial refunds.
-    static func hasRefunds(of id: String, in db: any SQLExecutor) throws -> Bool {
+    package static func hasRefunds(of id: String, in db: any SQLExecutor) throws -> Bool {
         try db.queryOne("SELECT id FROM settlements WHERE original_id = ? AND kind = 'refund' LIMIT 1", [.text(id)]) != nil
     }
 
     /// The refunds of a settlement, oldest first.
-    static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
+    package static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
         try db.query(
             "SELECT document, state, reversed_by FROM settlements WHERE original_id = ? AND kind = 'refund' ORDER BY created_at, id", [.text(id)]
         ).map(decode)
     }
 
-    static func markReversed(_ id: String, by reversal: String, in db: any SQLExecutor) throws {
+    package static func markReversed(_ id: String, by reversal: String, in db: any SQLExecutor) throws {
         try db.execute("UPDATE settlements SET reversed_by = ? WHERE id = ?", [.text(reversal), .text(id)])
     }
 
-    static func decode(_ row: SQLRow) throws -> SettlementRecord {
+    package static func decode(_ row: SQLRow) throws -> SettlementRecord {
         var record = try YibaoJSON.decodeStored(SettlementRecord.self, from: try row.string("document"))
         record.state = try row.enumeration("state")
         record.reversedBy = try row.optionalString("reversed_by")
@@ -149,9 +149,9 @@ enum SettlementRepository {
     }
 }
 
-enum AccumulatorRepository {
+package enum AccumulatorRepository {
     /// Reads (creating at zero, and locking on PostgreSQL) a person's accumulators for a year and pool.
-    static func lock(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
+    package static func lock(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
         try db.execute(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
@@ -166,16 +166,16 @@ enum AccumulatorRepository {
     }
 
     /// Reads without locking; zero when none.
-    static func read(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
+    package static func read(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
         try db.queryOne(select, [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
     }
 
-    static let select = """
+    package static let select = """
         SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits
         FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
         """
 
-    static func save(_ value: PoolAccumulators, person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws {
+    package static func save(_ value: PoolAccumulators, person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws {
         precondition(value.isNonNegative, "accumulators never go below zero")
         try db.execute(
             """
@@ -189,7 +189,7 @@ enum AccumulatorRepository {
         )
     }
 
-    static func decode(_ row: SQLRow) throws -> PoolAccumulators {
+    package static func decode(_ row: SQLRow) throws -> PoolAccumulators {
         PoolAccumulators(
             deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
             aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
@@ -201,15 +201,15 @@ enum AccumulatorRepository {
 /// Idempotency keys: the first request with a key claims it in the same transaction as the record it
 /// creates; a retry finds the claim and gets the first answer. A concurrent retry waits on the claim's
 /// row (PostgreSQL) or the single writer (SQLite), so it never runs the operation twice.
-enum IdempotencyRepository {
-    enum Claim: Sendable {
+package enum IdempotencyRepository {
+    package enum Claim: Sendable {
         /// The key is new: run the operation, then `complete` the claim.
         case claimed
         /// The key was used before for the same request: the result to answer with.
         case replay(kind: String, id: String)
     }
 
-    static func claim(scope: String, key: String, fingerprint: String, now: Instant, in db: any SQLExecutor) throws -> Claim {
+    package static func claim(scope: String, key: String, fingerprint: String, now: Instant, in db: any SQLExecutor) throws -> Claim {
         let inserted = try db.execute(
             """
             INSERT INTO idempotency_keys (scope, idempotency_key, fingerprint, result_kind, result_id, created_at)
@@ -230,7 +230,7 @@ enum IdempotencyRepository {
         return .replay(kind: try row.string("result_kind"), id: try row.string("result_id"))
     }
 
-    static func complete(scope: String, key: String, kind: String, id: String, in db: any SQLExecutor) throws {
+    package static func complete(scope: String, key: String, kind: String, id: String, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE idempotency_keys SET result_kind = ?, result_id = ? WHERE scope = ? AND idempotency_key = ?",
             [.text(kind), .text(id), .text(scope), .text(key)]

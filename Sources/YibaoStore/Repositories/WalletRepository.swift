@@ -4,9 +4,9 @@ import YibaoCore
 /// Wallet movements and inbox messages, numbered per person under the person's head row (a row lock
 /// on PostgreSQL, the single writer on SQLite), so a person's numbers follow commit order and paging
 /// by number never skips or repeats a movement.
-enum WalletRepository {
+package enum WalletRepository {
     /// Takes the next number of a person's wallet (`wallet_seq`) or inbox (`inbox_seq`).
-    static func next(_ counter: String, person: String, in db: any SQLExecutor) throws -> Int64 {
+    package static func next(_ counter: String, person: String, in db: any SQLExecutor) throws -> Int64 {
         precondition(counter == "wallet_seq" || counter == "inbox_seq", "known counter")
         try db.execute(
             "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
@@ -20,14 +20,14 @@ enum WalletRepository {
     }
 
     /// Locks a person's head row (creating it), to serialise decisions about the person.
-    static func lockHead(person: String, in db: any SQLExecutor) throws -> Int64 {
+    package static func lockHead(person: String, in db: any SQLExecutor) throws -> Int64 {
         try db.execute(
             "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
         )
         return try db.queryOne("SELECT wallet_seq FROM wallet_heads WHERE person_number = ? FOR UPDATE", [.text(person)])?.int64("wallet_seq") ?? 0
     }
 
-    static func record(_ event: WalletEvent, in db: any SQLExecutor) throws {
+    package static func record(_ event: WalletEvent, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO wallet_events (person_number, seq, id, kind, reference, at, institution_code, counterparty, total, fund, account, mutual_aid,
@@ -43,15 +43,22 @@ enum WalletRepository {
     }
 
     /// A filter of a person's history.
-    struct Filter: Sendable {
-        var from: Instant?
-        var until: Instant?
-        var kinds: [WalletEventKind]
-        var institution: String?
+    package struct Filter: Sendable {
+        package var from: Instant?
+        package var until: Instant?
+        package var kinds: [WalletEventKind]
+        package var institution: String?
+
+        package init(from: Instant?, until: Instant?, kinds: [WalletEventKind], institution: String?) {
+            self.from = from
+            self.until = until
+            self.kinds = kinds
+            self.institution = institution
+        }
     }
 
     /// Newest first, before `beforeSeq` (exclusive), at most `limit`.
-    static func page(person: String, beforeSeq: Int64?, limit: Int, filter: Filter, in db: any SQLExecutor) throws -> [WalletEvent] {
+    package static func page(person: String, beforeSeq: Int64?, limit: Int, filter: Filter, in db: any SQLExecutor) throws -> [WalletEvent] {
         var clauses = ["person_number = ?"]
         var arguments: [SQLValue] = [.text(person)]
         if let beforeSeq {
@@ -79,11 +86,11 @@ enum WalletRepository {
         ).map(decode)
     }
 
-    static func find(id: String, person: String, in db: any SQLExecutor) throws -> WalletEvent? {
+    package static func find(id: String, person: String, in db: any SQLExecutor) throws -> WalletEvent? {
         try db.queryOne("SELECT * FROM wallet_events WHERE id = ? AND person_number = ?", [.text(id), .text(person)]).map(decode)
     }
 
-    static func decode(_ row: SQLRow) throws -> WalletEvent {
+    package static func decode(_ row: SQLRow) throws -> WalletEvent {
         WalletEvent(
             personNumber: try row.string("person_number"), seq: try row.int64("seq"), id: try row.string("id"), kind: try row.enumeration("kind"),
             reference: try row.string("reference"), at: try row.instant("at"), institutionCode: try row.optionalString("institution_code"),
@@ -95,7 +102,7 @@ enum WalletRepository {
 
     // MARK: Inbox
 
-    static func message(
+    package static func message(
         person: String, id: String, topic: String, title: String, body: String, reference: String?, now: Instant, in db: any SQLExecutor
     ) throws {
         let seq = try next("inbox_seq", person: person, in: db)
@@ -105,7 +112,7 @@ enum WalletRepository {
         )
     }
 
-    static func inbox(person: String, beforeSeq: Int64?, limit: Int, in db: any SQLExecutor) throws -> [InboxMessage] {
+    package static func inbox(person: String, beforeSeq: Int64?, limit: Int, in db: any SQLExecutor) throws -> [InboxMessage] {
         try db.query(
             "SELECT * FROM inbox WHERE person_number = ? AND seq < ? ORDER BY seq DESC LIMIT \(limit)",
             [.text(person), .integer(beforeSeq ?? Int64.max)]
@@ -119,7 +126,7 @@ enum WalletRepository {
         }
     }
 
-    static func markRead(person: String, throughSeq: Int64, now: Instant, in db: any SQLExecutor) throws -> Int {
+    package static func markRead(person: String, throughSeq: Int64, now: Instant, in db: any SQLExecutor) throws -> Int {
         try db.execute(
             "UPDATE inbox SET read_at = ? WHERE person_number = ? AND seq <= ? AND read_at IS NULL",
             [.instant(now), .text(person), .integer(throughSeq)]
@@ -128,16 +135,24 @@ enum WalletRepository {
 }
 
 /// Webhook subscriptions and the delivery outbox.
-enum WebhookRepository {
-    struct Subscription: Sendable {
-        let id: String
-        let owner: String
-        let url: String
-        let secretCipher: String
-        let events: [String]
+package enum WebhookRepository {
+    package struct Subscription: Sendable {
+        package let id: String
+        package let owner: String
+        package let url: String
+        package let secretCipher: String
+        package let events: [String]
+
+        package init(id: String, owner: String, url: String, secretCipher: String, events: [String]) {
+            self.id = id
+            self.owner = owner
+            self.url = url
+            self.secretCipher = secretCipher
+            self.events = events
+        }
     }
 
-    static func insert(_ subscription: Subscription, now: Instant, in db: any SQLExecutor) throws {
+    package static func insert(_ subscription: Subscription, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO webhook_subscriptions (id, owner, url, secret_cipher, events, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
             [
@@ -147,15 +162,15 @@ enum WebhookRepository {
         )
     }
 
-    static func live(in db: any SQLExecutor) throws -> [Subscription] {
+    package static func live(in db: any SQLExecutor) throws -> [Subscription] {
         try db.query("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE disabled_at IS NULL", []).map(decode)
     }
 
-    static func find(id: String, in db: any SQLExecutor) throws -> Subscription? {
+    package static func find(id: String, in db: any SQLExecutor) throws -> Subscription? {
         try db.queryOne("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE id = ?", [.text(id)]).map(decode)
     }
 
-    static func disable(id: String, owner: String?, now: Instant, in db: any SQLExecutor) throws -> Bool {
+    package static func disable(id: String, owner: String?, now: Instant, in db: any SQLExecutor) throws -> Bool {
         let filter = owner == nil ? "" : " AND owner = ?"
         return try db.execute(
             "UPDATE webhook_subscriptions SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL\(filter)",
@@ -163,14 +178,14 @@ enum WebhookRepository {
         ) == 1
     }
 
-    static func decode(_ row: SQLRow) throws -> Subscription {
+    package static func decode(_ row: SQLRow) throws -> Subscription {
         Subscription(
             id: try row.string("id"), owner: try row.string("owner"), url: try row.string("url"), secretCipher: try row.string("secret_cipher"),
             events: try row.string("events").split(separator: ",").map(String.init)
         )
     }
 
-    static func enqueue(id: String, subscription: String, type: String, payload: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func enqueue(id: String, subscription: String, type: String, payload: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             """
             INSERT INTO webhook_deliveries (id, subscription_id, event_type, payload, state, attempts, next_attempt_at, last_status, last_error,
@@ -180,18 +195,18 @@ enum WebhookRepository {
         )
     }
 
-    struct Delivery: Sendable {
-        let id: String
-        let subscriptionID: String
+    package struct Delivery: Sendable {
+        package let id: String
+        package let subscriptionID: String
         let type: String
-        let payload: String
-        let attempts: Int64
+        package let payload: String
+        package let attempts: Int64
         let createdAt: Instant
     }
 
     /// Takes up to `limit` due deliveries for this process (see `OutboxLease`): instances sharing a
     /// database do not post the same event at once.
-    static func take(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
+    package static func take(now: Instant, limit: Int, in db: any SQLExecutor) throws -> [Delivery] {
         try OutboxLease.take(
             "webhook_deliveries", columns: "id, subscription_id, event_type, payload, attempts, created_at", dueBy: now, now: now, limit: limit,
             in: db
@@ -204,16 +219,16 @@ enum WebhookRepository {
     }
 
     /// The longest wait between attempts.
-    static let backoffMaxSeconds: Int64 = 3600
+    package static let backoffMaxSeconds: Int64 = 3600
 
-    static func delivered(_ id: String, status: Int, now: Instant, in db: any SQLExecutor) throws {
+    package static func delivered(_ id: String, status: Int, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE webhook_deliveries SET state = 'delivered', last_status = ?, delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
             [.int(status), .instant(now), .text(id)]
         )
     }
 
-    static func failed(_ id: String, attempts: Int64, status: Int?, error: String, now: Instant, in db: any SQLExecutor) throws {
+    package static func failed(_ id: String, attempts: Int64, status: Int?, error: String, now: Instant, in db: any SQLExecutor) throws {
         let wait = min(Int64(1) << min(attempts, 20), backoffMaxSeconds)
         try db.execute(
             "UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",

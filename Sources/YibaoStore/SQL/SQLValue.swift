@@ -132,7 +132,7 @@ extension SQLExecutor {
 
 /// `count` copies of a placeholder group, comma-separated: `placeholders(3)` is `?, ?, ?` (for
 /// `IN (…)`), `placeholders(2, "(?, ?)")` is `(?, ?), (?, ?)` (for a multi-row `VALUES`).
-func placeholders(_ count: Int, _ group: String = "?") -> String {
+package func placeholders(_ count: Int, _ group: String = "?") -> String {
     Array(repeating: group, count: count).joined(separator: ", ")
 }
 

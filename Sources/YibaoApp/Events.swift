@@ -1,0 +1,189 @@
+import YibaoCore
+import YibaoStore
+
+/// The side effects of business events, written in the business transaction itself: the wallet
+/// movements of everyone whose money moved, their inbox messages, and webhook deliveries for the
+/// institutions and partners that subscribed (an outbox: delivered after the commit, retried until
+/// acknowledged, never lost).
+package enum Events {
+    /// A webhook event's body (Standard Webhooks: `type`, `timestamp`, `data`).
+    struct Envelope<Data: Encodable>: Encodable {
+        let type: String
+        let timestamp: Instant
+        let data: Data
+    }
+
+    /// What institutions and partners learn of a settlement: no personal data beyond the person number.
+    struct SettlementData: Encodable {
+        let settlementId: String
+        let kind: SettlementKind
+        let state: SettlementState
+        let originalId: String?
+        let visitId: String
+        let institutionCode: String
+        let personNumber: String
+        let totalAmount: Money
+        let fundPaid: Money
+        let accountPaid: Money
+        let cashPaid: Money
+        let cashCollection: CashCollection
+        let settledAt: Instant
+    }
+
+    /// A completed settlement, reversal or refund.
+    static func settlement(
+        _ record: SettlementRecord, receiptCode: String, frictionless: Bool = false, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws {
+        precondition(record.state == .completed, "events of completed records only")
+        let b = record.breakdown
+        let kind: WalletEventKind = record.kind == .settlement ? .settlement : record.kind == .reversal ? .reversal : .refund
+        let actor = record.payerNumber.map { "family:" + $0 } ?? "institution:" + record.institution.code
+        try WalletRepository.record(
+            WalletEvent(
+                personNumber: record.personNumber, seq: try WalletRepository.next("wallet_seq", person: record.personNumber, in: db),
+                id: ids.next("W"),
+                kind: kind, reference: record.id, at: now, institutionCode: record.institution.code, counterparty: record.institution.name,
+                total: b.totalAmount, fund: b.fundTotal, account: record.ownAccountPaid, mutualAid: b.mutualAidPaid, cash: b.cashPaid, actor: actor
+            ),
+            in: db
+        )
+        let verb = record.kind == .settlement ? "结算" : record.kind == .reversal ? "结算撤销" : "退费"
+        try WalletRepository.message(
+            person: record.personNumber, id: ids.next("M"), topic: "settlement.\(record.kind.rawValue)",
+            title: frictionless ? "无感支付：\(record.institution.name) 医疗费用\(verb)" : "\(record.institution.name) 医疗费用\(verb)",
+            body: "总额 \(b.totalAmount) 元：基金 \(b.fundTotal)，个人账户 \(b.accountPaid)，现金 \(b.cashPaid)"
+                + (record.fundingSource.map { "（\($0.bank) \($0.masked)）" } ?? "")
+                + "。结算号 \(record.id)。电子票据 /v1/patient/settlements/\(record.id)/receipt，校验码 \(receiptCode)",
+            reference: record.id, now: now, in: db
+        )
+        if let payer = record.mutualAidPayer, b.mutualAidPaid != .zero {
+            try WalletRepository.record(
+                WalletEvent(
+                    personNumber: payer, seq: try WalletRepository.next("wallet_seq", person: payer, in: db), id: ids.next("W"),
+                    kind: .mutualAidGiven,
+                    reference: record.id, at: now, institutionCode: record.institution.code, counterparty: record.personNameMasked,
+                    total: b.mutualAidPaid, fund: .zero, account: b.mutualAidPaid, mutualAid: .zero, cash: .zero, actor: actor
+                ),
+                in: db
+            )
+            try AuditRepository.append(
+                actor: "family:" + payer, action: "family.mutual_aid", subject: record.personNumber,
+                value: ["settlement": record.id, "amount": "\(b.mutualAidPaid.fen)"], now: now, in: db
+            )
+            try WalletRepository.message(
+                person: payer, id: ids.next("M"), topic: "mutual_aid.\(record.kind.rawValue)", title: "家庭共济支付",
+                body: "您的个人账户为家庭成员 \(record.personNameMasked) 在 \(record.institution.name) 支付 \(b.mutualAidPaid) 元。结算号 \(record.id)",
+                reference: record.id, now: now, in: db
+            )
+        }
+        if let payer = record.payerNumber, payer != record.personNumber, b.cashPaid != .zero, record.cashCollection == .channel {
+            try WalletRepository.record(
+                WalletEvent(
+                    personNumber: payer, seq: try WalletRepository.next("wallet_seq", person: payer, in: db), id: ids.next("W"), kind: .familyPayment,
+                    reference: record.id, at: now, institutionCode: record.institution.code, counterparty: record.personNameMasked,
+                    total: b.cashPaid, fund: .zero, account: .zero, mutualAid: .zero, cash: b.cashPaid, actor: "family:" + payer
+                ),
+                in: db
+            )
+            try AuditRepository.append(
+                actor: "family:" + payer, action: "family.pay", subject: record.personNumber, value: ["settlement": record.id], now: now, in: db)
+        }
+        let type = record.kind == .settlement ? "settlement.completed" : record.kind == .reversal ? "settlement.reversed" : "settlement.refunded"
+        try publish(
+            type: type, institution: record.institution.code,
+            data: SettlementData(
+                settlementId: record.id, kind: record.kind, state: record.state, originalId: record.originalId, visitId: record.visitId,
+                institutionCode: record.institution.code, personNumber: record.personNumber, totalAmount: b.totalAmount, fundPaid: b.fundTotal,
+                accountPaid: b.accountPaid, cashPaid: b.cashPaid, cashCollection: record.cashCollection, settledAt: record.settledAt
+            ),
+            ids: ids, now: now, in: db
+        )
+    }
+
+    /// A settlement whose cash part the bank refused.
+    static func declined(_ record: SettlementRecord, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+        try WalletRepository.message(
+            person: record.personNumber, id: ids.next("M"), topic: "payment.declined", title: "扣款未成功",
+            body: "\(record.institution.name) 的现金部分 \(record.breakdown.cashPaid) 元未能扣款：\(record.declineReason?.message ?? "已取消")。未发生任何扣款。",
+            reference: record.id, now: now, in: db
+        )
+        try publish(
+            type: "payment.declined", institution: record.institution.code,
+            data: ["settlement_id": record.id, "visit_id": record.visitId, "reason": record.declineReason?.rawValue ?? "cancelled"], ids: ids,
+            now: now,
+            in: db
+        )
+    }
+
+    /// A paid contribution.
+    static func premium(_ payment: PremiumPayment, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+        let actor = payment.payerNumber == payment.personNumber ? "patient:" + payment.personNumber : "family:" + payment.payerNumber
+        try WalletRepository.record(
+            WalletEvent(
+                personNumber: payment.personNumber, seq: try WalletRepository.next("wallet_seq", person: payment.personNumber, in: db),
+                id: ids.next("W"),
+                kind: .premium, reference: payment.id, at: now, institutionCode: nil,
+                counterparty: "\(payment.region) 医保基金 (\(payment.kind.rawValue) \(payment.period))",
+                total: payment.amount, fund: .zero, account: .zero, mutualAid: .zero, cash: payment.amount, actor: actor
+            ),
+            in: db
+        )
+        for person in Set([payment.personNumber, payment.payerNumber]) {
+            try WalletRepository.message(
+                person: person, id: ids.next("M"), topic: "premium.paid", title: "缴费成功",
+                body: "\(payment.period) \(payment.kind == .residentAnnual ? "城乡居民医保" : "灵活就业医保") \(payment.amount) 元已缴纳，收据号 \(payment.id)。",
+                reference: payment.id, now: now, in: db
+            )
+        }
+        try publish(
+            type: "premium.paid", institution: nil,
+            data: [
+                "premium_id": payment.id, "region": payment.region.value, "kind": payment.kind.rawValue, "period": payment.period,
+                "amount": "\(payment.amount.fen)",
+            ],
+            ids: ids, now: now, in: db
+        )
+    }
+
+    /// Money put into a personal account.
+    static func accountCredit(
+        person: String, amount: Money, reference: String, counterparty: String, actor: String, ids: any IDGenerator, now: Instant,
+        in db: any SQLExecutor
+    ) throws {
+        try WalletRepository.record(
+            WalletEvent(
+                personNumber: person, seq: try WalletRepository.next("wallet_seq", person: person, in: db), id: ids.next("W"), kind: .accountCredit,
+                reference: reference, at: now, institutionCode: nil, counterparty: counterparty, total: amount, fund: .zero, account: -amount,
+                mutualAid: .zero, cash: .zero, actor: actor
+            ),
+            in: db
+        )
+        try WalletRepository.message(
+            person: person, id: ids.next("M"), topic: "account.credited", title: "个人账户划入", body: "个人账户划入 \(amount) 元。", reference: reference,
+            now: now,
+            in: db
+        )
+    }
+
+    /// A security or binding event: the inbox only.
+    static func notice(person: String, topic: String, title: String, body: String, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws
+    {
+        try WalletRepository.message(person: person, id: ids.next("M"), topic: topic, title: title, body: body, reference: nil, now: now, in: db)
+    }
+
+    /// Queues a webhook delivery for every live subscription that wants this event: an institution's
+    /// subscriptions get its own events, a partner's every event of the types it chose.
+    static func publish<T: Encodable>(type: String, institution: String?, data: T, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws
+    {
+        let subscriptions = try WebhookRepository.live(in: db).filter { subscription in
+            guard subscription.events.contains(type) || subscription.events.contains("*") else { return false }
+            if subscription.owner.hasPrefix("institution:") { return institution.map { "institution:" + $0 } == subscription.owner }
+            return subscription.owner.hasPrefix("partner:")
+        }
+        guard !subscriptions.isEmpty else { return }
+        let payload = try YibaoJSON.string(Envelope(type: type, timestamp: now, data: data))
+        for subscription in subscriptions {
+            try WebhookRepository.enqueue(id: ids.next("msg_"), subscription: subscription.id, type: type, payload: payload, now: now, in: db)
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import YibaoCore
+import YibaoStore
+
+/// An operator as administrators see them.
+public struct OperatorView: Sendable, Hashable, Codable {
+    /// The login name.
+    public var name: String
+    /// The role.
+    public var role: OperatorRole
+    /// When the operator was created.
+    public var createdAt: Instant
+    /// When the operator was disabled (their tokens stop working).
+    public var disabledAt: Instant?
+    /// Live tokens.
+    public var liveTokens: Int
+}
+
+/// An institution key as administrators see it (never the secret).
+public struct InstitutionKeyView: Sendable, Hashable, Codable {
+    /// The key id (the credential's first part).
+    public var keyId: String
+    /// When it was issued.
+    public var createdAt: Instant
+    /// When it stops working (a rotation's overlap), if set.
+    public var expiresAt: Instant?
+    /// When it was revoked, if it was.
+    public var revokedAt: Instant?
+}
+
+extension Platform {
+    // MARK: Operators
+
+    /// Every operator.
+    public func operators() async throws -> [OperatorView] {
+        try await read { db, now in
+            try db.query(
+                """
+                SELECT o.name, o.role, o.created_at, o.disabled_at,
+                (SELECT COUNT(*) FROM operator_tokens t WHERE t.operator_id = o.id AND t.revoked_at IS NULL AND t.expires_at > ?) AS live
+                FROM operators o ORDER BY o.name
+                """,
+                [.instant(now)]
+            ).map {
+                OperatorView(
+                    name: try $0.string("name"), role: try $0.enumeration("role"), createdAt: try $0.instant("created_at"),
+                    disabledAt: try $0.optionalInstant("disabled_at"), liveTokens: Int(try $0.int64("live")))
+            }
+        }
+    }
+
+    /// Disables an operator: every token stops working (within the credential cache's seconds on every
+    /// instance). An administrator cannot disable themselves.
+    public func disableOperator(name: String, actor: String) async throws {
+        guard actor != "operator:" + name else { throw Refusal(.forbidden, "another administrator disables you") }
+        try await write { db, now in
+            guard
+                try db.execute("UPDATE operators SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL", [.instant(now), .text(name)]) == 1
+            else { throw Refusal(.notFound, "no enabled operator is named \(name)") }
+            try db.execute(
+                "UPDATE operator_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND operator_id = (SELECT id FROM operators WHERE name = ?)",
+                [.instant(now), .text(name)])
+            try AuditRepository.append(
+                actor: actor, action: "operator.disable", subject: "operator:" + name, value: [String: String](), now: now, in: db)
+        }
+    }
+
+    /// Revokes every token of an operator (a leak): they sign in again with a new one.
+    @discardableResult
+    public func revokeOperatorTokens(name: String, actor: String) async throws -> Int {
+        try await write { db, now in
+            guard try OperatorRepository.find(name: name, in: db) != nil else { throw Refusal(.notFound, "no enabled operator is named \(name)") }
+            let count = try db.execute(
+                "UPDATE operator_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND operator_id = (SELECT id FROM operators WHERE name = ?)",
+                [.instant(now), .text(name)])
+            try AuditRepository.append(
+                actor: actor, action: "operator.tokens_revoked", subject: "operator:" + name, value: ["tokens": "\(count)"], now: now, in: db)
+            return count
+        }
+    }
+
+    // MARK: Institution keys
+
+    /// An institution's keys, newest first.
+    public func institutionKeys(code: String) async throws -> [InstitutionKeyView] {
+        try await read { db, _ in
+            guard try InstitutionRepository.find(code: code, in: db) != nil else { throw Refusal(.notFound, "no institution has code \(code)") }
+            return try db.query(
+                "SELECT key_id, created_at, expires_at, revoked_at FROM institution_keys WHERE institution_code = ? ORDER BY created_at DESC, key_id",
+                [.text(code)]
+            ).map {
+                InstitutionKeyView(
+                    keyId: try $0.string("key_id"), createdAt: try $0.instant("created_at"), expiresAt: try $0.optionalInstant("expires_at"),
+                    revokedAt: try $0.optionalInstant("revoked_at"))
+            }
+        }
+    }
+
+    /// Revokes an institution's key at once (a leak), unlike a rotation's seven-day overlap.
+    public func revokeInstitutionKey(code: String, keyID: String, actor: String) async throws {
+        try await write { db, now in
+            guard
+                try db.execute(
+                    "UPDATE institution_keys SET revoked_at = ? WHERE key_id = ? AND institution_code = ? AND revoked_at IS NULL",
+                    [.instant(now), .text(keyID), .text(code)]) == 1
+            else { throw Refusal(.notFound, "institution \(code) has no live key \(keyID)") }
+            try AuditRepository.append(actor: actor, action: "institution.key_revoked", subject: code, value: ["key_id": keyID], now: now, in: db)
+        }
+    }
+
+    // MARK: Account adjustments
+
+    /// Requests a manual adjustment of a personal account (administrators only): at or below `threshold`
+    /// it is posted at once; above, it waits for a second administrator (`approveAdjustment`).
+    public func requestAdjustment(person: String, amount: Money, reason: String, actor: String, threshold: Money) async throws -> AccountAdjustment {
+        guard amount != .zero, amount.fen.magnitude <= UInt64(Money.requestAmountMax.fen) else {
+            throw Refusal.invalid("amount", "amount is in fen, not 0, at most 1000000000 either way")
+        }
+        if reason.isEmpty || reason.count > 200 { throw Refusal.invalid("reason", "say why (1 to 200 characters)") }
+        let ids = self.ids
+        let cipher = self.cipher
+        return try await write { db, now in
+            guard let found = try PeopleRepository.find(number: person, cipher: cipher, in: db) else {
+                throw Refusal(.unknownPerson, "no person has number \(person)", field: "person_number")
+            }
+            return try Platform.adjust(found, amount: amount, reason: reason, actor: actor, threshold: threshold, ids: ids, now: now, in: db)
+        }
+    }
+
+    /// Records an adjustment inside a transaction and posts it when it needs no second approval.
+    static func adjust(
+        _ person: Person, amount: Money, reason: String, actor: String, threshold: Money, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws -> AccountAdjustment {
+        guard person.insuranceType == .employee else { throw Refusal.invalid("person_number", "only employees (310) have a personal account") }
+        let adjustment = AccountAdjustment(
+            id: ids.next("AD"), personNumber: person.number, amount: amount, reason: reason, state: .pending, requestedBy: actor, requestedAt: now)
+        try AdjustmentRepository.insert(adjustment, in: db)
+        try AuditRepository.append(
+            actor: actor, action: "account.adjustment_requested", subject: person.number,
+            value: ["adjustment": adjustment.id, "amount": "\(amount.fen)", "reason": reason], now: now, in: db)
+        guard !AccountAdjustment.needsSecondApproval(amount, threshold: threshold) else { return adjustment }
+        return try Platform.post(adjustment, approver: actor, region: person.region, ids: ids, now: now, in: db)
+    }
+
+    /// A second administrator approves a pending adjustment: it is posted.
+    public func approveAdjustment(id: String, actor: String) async throws -> AccountAdjustment {
+        let ids = self.ids
+        let cipher = self.cipher
+        return try await write { db, now in
+            guard let adjustment = try AdjustmentRepository.find(id: id, lock: true, in: db) else { throw Refusal(.notFound, "no adjustment \(id)") }
+            try adjustment.checkApproval(by: actor)
+            guard let person = try PeopleRepository.find(number: adjustment.personNumber, cipher: cipher, in: db) else {
+                throw StoreError.decoding("person of adjustment \(id) missing")
+            }
+            return try Platform.post(adjustment, approver: actor, region: person.region, ids: ids, now: now, in: db)
+        }
+    }
+
+    /// A second administrator rejects a pending adjustment: nothing is posted.
+    public func rejectAdjustment(id: String, actor: String) async throws -> AccountAdjustment {
+        try await write { db, now in
+            guard var adjustment = try AdjustmentRepository.find(id: id, lock: true, in: db) else { throw Refusal(.notFound, "no adjustment \(id)") }
+            try adjustment.checkApproval(by: actor)
+            adjustment.state = .rejected
+            adjustment.decidedBy = actor
+            adjustment.decidedAt = now
+            try AdjustmentRepository.update(adjustment, entry: nil, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "account.adjustment_rejected", subject: adjustment.personNumber, value: ["adjustment": id], now: now, in: db)
+            return adjustment
+        }
+    }
+
+    /// Adjustments, pending first, newest first.
+    public func adjustments(state: AccountAdjustment.State?) async throws -> [AccountAdjustment] {
+        try await read { db, _ in try AdjustmentRepository.list(state: state, in: db) }
+    }
+
+    /// Posts an adjustment: the journal entry against the region's contribution income, the wallet
+    /// event, the audit record naming both administrators. A debit that would overdraw is refused.
+    static func post(
+        _ adjustment: AccountAdjustment, approver: String, region: RegionCode, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws -> AccountAdjustment {
+        var adjustment = adjustment
+        if adjustment.amount.isNegative {
+            let balance = try LedgerRepository.lockBalance(.personal(adjustment.personNumber), in: db)
+            guard balance.available >= -adjustment.amount else {
+                throw Refusal(
+                    .accountInsufficient, "the account has \(balance.available) available; it cannot give back \(-adjustment.amount)",
+                    field: "amount")
+            }
+        }
+        try LedgerRepository.ensure(.personal(adjustment.personNumber), now: now, in: db)
+        let entry = JournalEntry(
+            id: ids.next("J"), kind: .accountCredit, reference: "adjustment:" + adjustment.id, at: now,
+            movements: [Posting(.contributions(region), -adjustment.amount), Posting(.personal(adjustment.personNumber), adjustment.amount)])
+        if let entry {
+            try LedgerRepository.post(entry, actor: approver, in: db)
+            try Events.accountCredit(
+                person: adjustment.personNumber, amount: adjustment.amount, reference: entry.reference, counterparty: "\(region) 医保经办机构（人工调整）",
+                actor: approver, ids: ids, now: now, in: db)
+        }
+        adjustment.state = .posted
+        adjustment.decidedBy = approver
+        adjustment.decidedAt = now
+        try AdjustmentRepository.update(adjustment, entry: entry?.id, in: db)
+        try AuditRepository.append(
+            actor: approver, action: "account.adjustment_posted", subject: adjustment.personNumber,
+            value: ["adjustment": adjustment.id, "amount": "\(adjustment.amount.fen)", "requested_by": adjustment.requestedBy], now: now, in: db)
+        return adjustment
+    }
+}
+
+/// Manual account adjustments.
+enum AdjustmentRepository {
+    static let columns = "id, person_number, amount, reason, state, requested_by, requested_at, decided_by, decided_at"
+
+    static func insert(_ adjustment: AccountAdjustment, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO account_adjustments (\(columns), entry_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+            [
+                .text(adjustment.id), .text(adjustment.personNumber), .money(adjustment.amount), .text(adjustment.reason),
+                .text(adjustment.state.rawValue), .text(adjustment.requestedBy), .instant(adjustment.requestedAt),
+            ])
+    }
+
+    static func update(_ adjustment: AccountAdjustment, entry: String?, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE account_adjustments SET state = ?, decided_by = ?, decided_at = ?, entry_id = ? WHERE id = ?",
+            [.text(adjustment.state.rawValue), .text(adjustment.decidedBy), .instant(adjustment.decidedAt), .text(entry), .text(adjustment.id)])
+    }
+
+    static func find(id: String, lock: Bool, in db: any SQLExecutor) throws -> AccountAdjustment? {
+        try db.queryOne("SELECT \(columns) FROM account_adjustments WHERE id = ?\(lock ? " FOR UPDATE" : "")", [.text(id)]).map(decode)
+    }
+
+    static func list(state: AccountAdjustment.State?, in db: any SQLExecutor) throws -> [AccountAdjustment] {
+        if let state {
+            return try db.query(
+                "SELECT \(columns) FROM account_adjustments WHERE state = ? ORDER BY requested_at DESC, id LIMIT 500", [.text(state.rawValue)]
+            ).map(decode)
+        }
+        return try db.query("SELECT \(columns) FROM account_adjustments ORDER BY requested_at DESC, id LIMIT 500", []).map(decode)
+    }
+
+    static func decode(_ row: SQLRow) throws -> AccountAdjustment {
+        AccountAdjustment(
+            id: try row.string("id"), personNumber: try row.string("person_number"), amount: try row.money("amount"),
+            reason: try row.string("reason"),
+            state: try row.enumeration("state"), requestedBy: try row.string("requested_by"), requestedAt: try row.instant("requested_at"),
+            decidedBy: try row.optionalString("decided_by"), decidedAt: try row.optionalInstant("decided_at"))
+    }
+}

@@ -1,0 +1,297 @@
+import Logging
+import YibaoCore
+import YibaoStore
+
+/// Collecting the cash part from the patient's funding source: reserve → authorise → commit.
+///
+/// 1. The local transaction records the settlement **pending**: the engine's split is final, the
+///    personal-account part is put on hold (not posted), the person's payment lock is taken, the
+///    idempotency key points at the pending settlement.
+/// 2. The channel is asked to authorise the cash part, with the settlement id as its reference (the
+///    channel is idempotent on it).
+/// 3. Approved → one transaction posts everything (funds, account, channel cash), applies the
+///    accumulators, releases the hold and the lock, completes the record, and queues the capture.
+///    Declined → one transaction releases the hold and the lock and marks it declined: nothing was
+///    ever posted. No answer → it stays pending; a retry with the same Idempotency-Key, a read of the
+///    settlement, or the background resolver asks the channel what happened and finishes it — exactly
+///    one charge either way.
+extension Platform {
+    /// How long a pending payment may stay unknown at the channel before it is cancelled.
+    public static let pendingPaymentTimeoutSeconds: Int64 = 600
+
+    func collectCash(_ record: SettlementRecord, from source: FundingSource) async throws -> SettlementRecord {
+        precondition(record.state == .pending, "collect only pending settlements")
+        let decision: ChannelDecision
+        do {
+            decision = try await channel.authorise(
+                ChannelAuthorisation(
+                    reference: record.id, token: source.token, amount: record.breakdown.cashPaid,
+                    description: "\(record.institution.name) 医疗费用 \(record.breakdown.cashPaid) 元"
+                )
+            )
+        } catch let error as ChannelError {
+            throw Platform.pendingRefusal(record, error)
+        }
+        switch decision {
+        case .approved:
+            return try await completePayment(id: record.id, pending: record)
+        case .declined(let reason):
+            throw Platform.declineRefusal(try await declinePayment(id: record.id, reason: reason, state: .declined))
+        }
+    }
+
+    /// Asks the channel what became of a pending settlement's cash part and finishes it.
+    public func resolvePending(id: String) async throws -> SettlementRecord {
+        guard let record = try await read({ db, _ in try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) }) else {
+            throw Refusal(.notFound, "no settlement \(id)")
+        }
+        guard record.state == .pending else { return record }
+        let status: ChannelStatus
+        do {
+            status = try await channel.query(reference: id)
+        } catch let error as ChannelError {
+            throw Platform.pendingRefusal(record, error)
+        }
+        switch status {
+        case .authorised, .captured:
+            return try await completePayment(id: id)
+        case .declined(let reason):
+            return try await declinePayment(id: id, reason: reason, state: .declined)
+        case .voided:
+            return try await declinePayment(id: id, reason: nil, state: .cancelled)
+        case .unknown:
+            if clock.now() > record.settledAt.adding(seconds: Platform.pendingPaymentTimeoutSeconds) {
+                _ = try? await channel.void(reference: id)
+                return try await declinePayment(id: id, reason: nil, state: .cancelled)
+            }
+            guard let sourceID = record.fundingSource?.id,
+                let source = try await read({ db, _ in try FundingSourceRepository.find(id: sourceID, in: db) })
+            else { throw StoreError.decoding("funding source of \(id) missing") }
+            do {
+                return try await collectCash(record, from: source)
+            } catch let refusal as Refusal where refusal.code == .paymentDeclined {
+                return try await read { db, _ in try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) } ?? record
+            }
+        }
+    }
+
+    /// Completes a pending settlement whose cash part the channel authorised. `pending` is the record
+    /// as this process wrote it (it never changes but for its state), which spares reading it back.
+    func completePayment(id: String, pending: SettlementRecord? = nil) async throws -> SettlementRecord {
+        let cipher = self.cipher
+        let ids = self.ids
+        let channelName = channel.name
+        let record: SettlementRecord = try await write { db, now in
+            guard let state = try SettlementRepository.lockState(id, in: db) else { throw StoreError.decoding("settlement \(id) vanished") }
+            guard state == .pending else {
+                guard let resolved = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                    throw StoreError.decoding("settlement \(id) vanished")
+                }
+                return resolved
+            }
+            var record =
+                try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db)
+                ?? {
+                    throw StoreError.decoding("settlement \(id) vanished")
+                }()
+            let accumulators = try AccumulatorRepository.lock(person: record.personNumber, year: record.year, pool: record.pool, in: db)
+            try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
+            if let binder = record.mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
+            }
+            try AccumulatorRepository.save(
+                try accumulators.applying(record.accumulatorDelta), person: record.personNumber, year: record.year, pool: record.pool, in: db)
+            let line = try CreditBook.line(paying: record, lock: true, in: db)
+            let movements = SettlementPostings.movements(
+                PayerAmounts(record.breakdown), SettlementParties(record, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
+            if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
+                try LedgerRepository.post(entry, actor: "institution:" + record.institution.code, in: db)
+            }
+            if let line {
+                try CreditBook.purchase(
+                    line, amount: record.breakdown.cashPaid, reference: record.id, institution: record.institution.name,
+                    CreditBook.Context(ids: ids, channel: channelName, now: now), in: db
+                )
+            }
+            record.state = .completed
+            try SettlementRepository.complete(record.id, in: db)
+            try VisitRepository.updateState(record.visitId, state: .settled, settlementId: record.id, now: now, in: db)
+            try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
+            try ChannelOperationRepository.enqueue(
+                id: ids.next("CO"), channel: channelName, kind: .capture, reference: record.id, refundReference: nil,
+                amount: record.breakdown.cashPaid, now: now, in: db
+            )
+            try Events.settlement(
+                record, receiptCode: Platform.receiptCode(record, cipher: cipher),
+                frictionless: try VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless, ids: ids, now: now, in: db)
+            return record
+        }
+        await processChannelOperations(reference: record.id)
+        return record
+    }
+
+    /// Ends a pending settlement without money moving: holds and lock released, nothing posted.
+    func declinePayment(id: String, reason: DeclineReason?, state: SettlementState) async throws -> SettlementRecord {
+        let ids = self.ids
+        return try await write { db, now in
+            guard var record = try SettlementRepository.find(id: id, institution: nil, lock: true, in: db) else {
+                throw StoreError.decoding("settlement \(id) vanished")
+            }
+            guard record.state == .pending else { return record }
+            try VisitRepository.updateState(record.visitId, state: .open, settlementId: nil, now: now, in: db)
+            try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
+            if let binder = record.mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
+            }
+            try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
+            record.state = state
+            record.declineReason = reason
+            record.trace.append(
+                state == .declined
+                    ? "银行拒绝 declined by the bank: \(reason?.message ?? "no reason given"); nothing was charged or posted"
+                    : "取消 cancelled: the bank never took the payment; nothing was charged or posted"
+            )
+            try SettlementRepository.resolve(record, in: db)
+            try Events.declined(record, ids: ids, now: now, in: db)
+            return record
+        }
+    }
+
+    static func declineRefusal(_ record: SettlementRecord) -> Refusal {
+        Refusal(
+            .paymentDeclined,
+            (record.declineReason?.message ?? "the payment was cancelled")
+                + "; nothing was charged. The visit is open again: settle it with the cash part at the counter, or ask for another card",
+            references: ["settlement_id": record.id, "visit_id": record.visitId, "decline_reason": record.declineReason?.rawValue ?? "cancelled"]
+        )
+    }
+
+    static func pendingRefusal(_ record: SettlementRecord, _ error: ChannelError) -> Refusal {
+        Refusal(
+            .paymentPending,
+            "\(error); the settlement is pending and will be charged at most once: retry with the same Idempotency-Key or read the settlement",
+            retryAfterSeconds: 2, references: ["settlement_id": record.id, "visit_id": record.visitId]
+        )
+    }
+
+    // MARK: Payments other than settlements (contributions, credit repayments)
+
+    /// Asks the channel to reserve an amount for a payment; a call with no answer becomes a pending
+    /// refusal that says the payment will be taken at most once.
+    func authoriseOnce(reference: String, token: String, amount: Money, description: String, what: String) async throws -> ChannelDecision {
+        do {
+            return try await channel.authorise(ChannelAuthorisation(reference: reference, token: token, amount: amount, description: description))
+        } catch let error as ChannelError {
+            throw Refusal(
+                .paymentPending, "\(error); \(what) will be taken at most once: retry with the same Idempotency-Key", retryAfterSeconds: 2,
+                references: [what + "_id": reference]
+            )
+        }
+    }
+
+    /// Finishes payments left pending (a crash, a lost answer) by asking the channel what became of
+    /// each: authorised or captured → `complete`; declined, voided, or unknown past the timeout (voided
+    /// first) → `end` with the reason (nil: cancelled); unknown before the timeout (the bank never got the
+    /// request) → `attempt` asks again (the channel is idempotent on the reference), as a settlement's
+    /// resolution does. Returns how many were finished.
+    func resolveAtChannel(
+        _ pending: [(id: String, createdAt: Instant)], complete: (String) async throws -> Void, end: (String, DeclineReason?) async throws -> Void,
+        attempt: (String) async throws -> Void
+    ) async -> Int {
+        var resolved = 0
+        for (id, createdAt) in pending {
+            guard let status = try? await channel.query(reference: id) else { continue }
+            do {
+                switch status {
+                case .authorised, .captured: try await complete(id)
+                case .declined(let reason): try await end(id, reason)
+                case .voided: try await end(id, nil)
+                case .unknown:
+                    guard clock.now() > createdAt.adding(seconds: Platform.pendingPaymentTimeoutSeconds) else {
+                        try await attempt(id)
+                        resolved += 1
+                        continue
+                    }
+                    _ = try? await channel.void(reference: id)
+                    try await end(id, nil)
+                }
+                resolved += 1
+            } catch {
+                continue
+            }
+        }
+        return resolved
+    }
+
+    // MARK: Background work
+
+    /// Attempts due channel operations (captures, voids, refunds); returns how many completed. The
+    /// operations are taken under a lease first, so instances sharing a database split them.
+    /// `takeOverLeases` is for offline tools run while no server is (`loadtest verify` after a crash
+    /// test): every pending operation is attempted now, including those a killed instance had taken.
+    @discardableResult
+    public func processChannelOperations(reference: String? = nil, limit: Int = 100, takeOverLeases: Bool = false) async -> Int {
+        let reach = takeOverLeases ? OutboxLease.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
+        guard
+            let operations = try? await write({ db, now in
+                try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)
+            })
+        else { return 0 }
+        var done = 0
+        for operation in operations {
+            do {
+                switch operation.kind {
+                case .capture:
+                    _ = try await channel.capture(reference: operation.reference, amount: operation.amount)
+                case .void:
+                    _ = try await channel.void(reference: operation.reference)
+                case .refund:
+                    if case .authorised(let amount) = try await channel.query(reference: operation.reference) {
+                        _ = try await channel.capture(reference: operation.reference, amount: amount)
+                    }
+                    _ = try await channel.refund(
+                        reference: operation.reference, refundReference: operation.refundReference ?? operation.id, amount: operation.amount
+                    )
+                case .creditRepay:
+                    try await credit.repay(token: operation.detail ?? "", reference: operation.reference, principal: operation.amount)
+                case .creditSync:
+                    let found = try await read { db, _ in
+                        try CreditRepository.find(id: operation.reference, lock: false, in: db).map {
+                            ($0, try CreditRepository.token(line: $0.id, in: db))
+                        }
+                    }
+                    if let (line, token) = found, let token { try await credit.setSuspended(token: token, suspended: line.state == .suspended) }
+                case .creditReport:
+                    if let report = try await read({ db, _ in try CreditRepository.report(id: operation.detail ?? "", in: db) }) {
+                        try await credit.report(report)
+                    }
+                }
+                try await write { db, now in try ChannelOperationRepository.markDone(operation.id, now: now, in: db) }
+                done += 1
+            } catch {
+                _ = try? await write { db, now in
+                    try ChannelOperationRepository.markFailedAttempt(
+                        operation.id, attempts: operation.attempts + 1, error: "\(error)", now: now, in: db)
+                }
+            }
+        }
+        return done
+    }
+
+    /// Resolves settlements pending longer than `olderThanSeconds` (after a crash or a lost answer).
+    @discardableResult
+    public func resolvePendingPayments(olderThanSeconds: Int64 = 10, limit: Int = 100) async -> Int {
+        let cutoff = clock.now().adding(seconds: -olderThanSeconds)
+        guard let ids = try? await read({ db, _ in try SettlementRepository.pending(before: cutoff, limit: limit, in: db) }) else { return 0 }
+        var resolved = 0
+        for id in ids {
+            if let record = try? await resolvePending(id: id), record.state != .pending { resolved += 1 }
+        }
+        return resolved
+    }
+
+    /// Channel operations not yet confirmed.
+    public func pendingChannelOperations() async throws -> Int64 {
+        try await read { db, _ in try ChannelOperationRepository.pendingCount(in: db) }
+    }
+}

@@ -1,0 +1,553 @@
+import YibaoCore
+import YibaoStore
+
+/// What a hospital system sends to open a visit (national 2201 / 2401, with the 2204 lines).
+public struct OpenVisitRequest: Sendable, Hashable, Codable {
+    /// 人员编号 `psn_no`.
+    public var personNumber: String
+    /// 医疗类别 `med_type`.
+    public var category: MedicalCategory
+    /// The hospital's visit number (`ipt_otp_no`), unique per institution.
+    public var hospitalVisitNumber: String
+    /// Fee lines, if already known.
+    public var lines: [FeeLine]?
+    /// Registered choosing frictionless payment (无感支付): settled later without a code, under the
+    /// patient's signed authorisation. Outpatient registration or inpatient admission.
+    public var frictionless: Bool?
+
+    /// Creates a request.
+    public init(personNumber: String, category: MedicalCategory, hospitalVisitNumber: String, lines: [FeeLine]? = nil, frictionless: Bool? = nil) {
+        self.personNumber = personNumber
+        self.category = category
+        self.hospitalVisitNumber = hospitalVisitNumber
+        self.lines = lines
+        self.frictionless = frictionless
+    }
+}
+
+/// A pre-settlement (预结算): the settlement as it would be now, with nothing moved or recorded.
+public struct SettlementPreview: Sendable, Hashable, Codable {
+    /// 就诊ID.
+    public var visitId: String
+    /// The policy applied.
+    public var policyTitle: String
+    /// The policy year.
+    public var year: Int
+    /// The national buckets.
+    public var breakdown: SettlementBreakdown
+    /// The lines with what each payer would pay.
+    public var lines: [SettledLine]
+    /// 基金分项.
+    public var details: [FundDetail]
+    /// 结算过程信息.
+    public var trace: [String]
+}
+
+extension Platform {
+    // MARK: Visits
+
+    /// Opens a visit for a person at an institution, pricing any lines sent with it.
+    public func openVisit(_ request: OpenVisitRequest, institution: Institution) async throws -> Visit {
+        if request.personNumber.isEmpty || request.personNumber.utf8.count > 30 {
+            throw Refusal.invalid("person_number", "person_number must be 1 to 30 characters")
+        }
+        if request.hospitalVisitNumber.isEmpty || request.hospitalVisitNumber.utf8.count > 30 {
+            throw Refusal.invalid("hospital_visit_number", "hospital_visit_number (ipt_otp_no) must be 1 to 30 characters")
+        }
+        let lines = request.lines ?? []
+        try Platform.validate(lines, existing: [])
+        let id = ids.next("V")
+        let reference = self.reference
+        return try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
+            try await openPersonVisit(request, id: id, lines: lines, institution: institution, reference: reference)
+        }
+    }
+
+    /// Runs `body`; when it is refused because the institution already has a visit with this hospital
+    /// visit number, the refusal names that visit (`references.visit_id`), so a hospital system that
+    /// repeats an open whose answer it lost can go on with the visit it already has.
+    func namingExistingVisit<T>(institution: String, number: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let refusal as Refusal where refusal.code == .alreadyExists && refusal.field == "hospital_visit_number" {
+            let existing = try? await read { db, _ in
+                try db.queryOne(
+                    "SELECT id FROM visits WHERE institution_code = ? AND hospital_visit_number = ?", [.text(institution), .text(number)]
+                )?.string("id")
+            }
+            guard let id = existing else { throw refusal }
+            throw Refusal(.alreadyExists, "\(refusal.detail): \(id)", field: refusal.field, references: ["visit_id": id])
+        }
+    }
+
+    private func openPersonVisit(
+        _ request: OpenVisitRequest, id: String, lines: [FeeLine], institution: Institution, reference: ReferenceCache
+    ) async throws -> Visit {
+        try await write { db, now in
+            guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
+                throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
+            }
+            if request.frictionless == true { try Platform.requireFrictionless(person: request.personNumber, in: db) }
+            let priced = try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+            let visit = Visit(
+                id: id, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
+                hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
+                paymentAuthority: request.frictionless == true ? .frictionless : .counter
+            )
+            try VisitRepository.insert(visit, now: now, in: db)
+            return visit
+        }
+    }
+
+    /// Refuses to register a frictionless visit unless the patient's authorisation is in force and their
+    /// credit function is not suspended.
+    static func requireFrictionless(person: String, in db: any SQLExecutor) throws {
+        guard try CreditRepository.authorisation(person: person, in: db) != nil else {
+            throw Refusal(
+                .noFrictionlessAuthorisation, "the patient has not authorised frictionless payment: register the visit without it (code or counter)",
+                field: "frictionless")
+        }
+        if try CreditRepository.lines(person: person, in: db).contains(where: { $0.state == .suspended }) {
+            throw Refusal(
+                .creditSuspended, "the patient's credit function is suspended for an overdue bill: register the visit without frictionless payment",
+                field: "frictionless")
+        }
+    }
+
+    /// Adds fee lines to an open visit (national 2204 / 2301); returns the visit with every priced line.
+    public func addLines(_ lines: [FeeLine], visitID: String, institution: Institution) async throws -> Visit {
+        guard !lines.isEmpty else { throw Refusal.invalid("lines", "send at least one line") }
+        let reference = self.reference
+        return try await write { db, now in
+            guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else {
+                throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines")
+            }
+            try Platform.validate(lines, existing: visit.lines.map(\.lineNumber))
+            visit.lines += try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+            visit.total = Money.sum(visit.lines.map(\.amount))
+            try VisitRepository.update(visit, now: now, in: db)
+            return visit
+        }
+    }
+
+    /// A visit of an institution.
+    public func visit(id: String, institution: Institution) async throws -> Visit? {
+        try await read { db, _ in try VisitRepository.find(id: id, institution: institution.code, lock: false, in: db) }
+    }
+
+    static func validate(_ lines: [FeeLine], existing: [String]) throws {
+        if lines.count + existing.count > FeeLine.linesPerVisitMax {
+            throw Refusal.invalid("lines", "a visit has at most \(FeeLine.linesPerVisitMax) lines")
+        }
+        var seen = Set(existing)
+        var total = Money.zero
+        for (index, line) in lines.enumerated() {
+            try line.validate(path: "lines[\(index)]")
+            guard seen.insert(line.lineNumber).inserted else {
+                throw Refusal.invalid("lines[\(index)].line_number", "line_number \(line.lineNumber) appears twice in this visit")
+            }
+            total += line.amount
+            if total > Money.requestAmountMax { throw Refusal.invalid("lines", "the visit's total exceeds 10,000,000 yuan") }
+        }
+    }
+
+    static func price(
+        _ lines: [FeeLine], region: RegionCode, firstIndex: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> [LineSplit] {
+        guard !lines.isEmpty else { return [] }
+        let catalogue = try reference.catalogue(region, now: now, in: db)
+        return try lines.enumerated().map { index, line in
+            guard let item = catalogue[line.itemCode] else {
+                throw Refusal(
+                    .unknownCatalogueItem, "the \(region) catalogue has no item \(line.itemCode)", field: "lines[\(firstIndex + index)].item_code"
+                )
+            }
+            return LineSplit.split(line, item: item)
+        }
+    }
+
+    // MARK: Settlement
+
+    /// Pre-settles a visit (预结算): runs the engine on the current accumulators and balance; moves
+    /// nothing, records nothing.
+    public func preSettle(visitID: String, institution: Institution, useAccount: Bool) async throws -> SettlementPreview {
+        let cipher = self.cipher
+        let reference = self.reference
+        return try await read { db, now in
+            guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else {
+                throw Refusal(.visitAlreadySettled, "visit \(visitID) is already settled", references: ["settlement_id": visit.settlementId ?? ""])
+            }
+            let (person, policy, year) = try Platform.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+            let accumulators = try AccumulatorRepository.read(person: person.number, year: year, pool: visit.category.pool, in: db)
+            let balance = try LedgerRepository.balance(.personal(person.number), in: db)
+            let calculation = try SettlementEngine.calculate(
+                SettlementInput(
+                    lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
+                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+                )
+            )
+            return SettlementPreview(
+                visitId: visit.id, policyTitle: policy.title, year: year, breakdown: calculation.breakdown, lines: calculation.lines,
+                details: calculation.details, trace: calculation.trace
+            )
+        }
+    }
+
+    /// Settles a visit (结算): the engine's split, the journal entry, the accumulators and the record
+    /// in one transaction. A visit opened by person number leaves the cash part to the hospital's
+    /// counter; a visit opened with the patient's e-voucher code has it collected from the patient's
+    /// default funding source (see `collectCash`).
+    public func settle(
+        visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?, cashAtCounter: Bool = false
+    ) async throws -> SettlementRecord {
+        let channelConfigured = channel.isConfigured
+        let cipher = self.cipher
+        let reference = self.reference
+        let ids = self.ids
+        let scope = "settle:" + institution.code
+        let phase: SettlePhase
+        do {
+            phase = try await write { db, now in
+                if let idempotency, let replay = try Platform.replay(scope: scope, idempotency, now: now, in: db) { return replay }
+                guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                    throw Refusal(.notFound, "this institution has no visit \(visitID)")
+                }
+                if cashAtCounter { visit.paymentAuthority = .counter }
+                let phase = try Platform.settleLocally(
+                    visit, institution: institution, useAccount: useAccount, channelConfigured: channelConfigured, cipher: cipher,
+                    reference: reference, ids: ids, now: now, in: db
+                )
+                if let idempotency {
+                    try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
+                }
+                return phase
+            }
+        } catch let refusal as Refusal
+            where [.accountInsufficient, .creditSuspended, .noFrictionlessAuthorisation, .noFundingSource].contains(refusal.code)
+        {
+            try await tellFrictionlessFailed(visitID: visitID, institution: institution, refusal)
+            throw refusal
+        }
+        return try await finish(phase)
+    }
+
+    /// Tells the patient why a frictionless settlement failed (nothing was written by it) and that the
+    /// hospital will ask them to pay another way.
+    func tellFrictionlessFailed(visitID: String, institution: Institution, _ refusal: Refusal) async throws {
+        let ids = self.ids
+        try await write { db, now in
+            guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db),
+                visit.paymentAuthority == .frictionless
+            else { return }
+            let reason: String
+            switch refusal.code {
+            case .accountInsufficient: reason = "个人账户余额不足（您选择了仅用个人账户）"
+            case .creditSuspended: reason = "医疗信用额度因逾期已暂停"
+            case .noFrictionlessAuthorisation: reason = "无感支付授权已撤销"
+            default: reason = "授权的银行卡或信用额度已解绑"
+            }
+            try Events.notice(
+                person: visit.personNumber, topic: "frictionless.failed", title: "无感支付未成功",
+                body: "\(institution.name) 本次就诊无法无感支付：\(reason)。未发生任何扣款，请在收费窗口或出示医保码支付。就诊号 \(visit.id)",
+                ids: ids, now: now, in: db
+            )
+        }
+    }
+
+    /// The outcome of the local part of a settlement.
+    enum SettlePhase: Sendable {
+        /// Done: nothing left to collect.
+        case done(SettlementRecord)
+        /// Pending: the cash part is to be collected from this source.
+        case collect(SettlementRecord, FundingSource)
+        /// A replayed request whose settlement the bank declined.
+        case declined(SettlementRecord)
+
+        var record: SettlementRecord {
+            switch self {
+            case .done(let record), .collect(let record, _), .declined(let record): return record
+            }
+        }
+    }
+
+    /// Continues after the local part: collects the cash part when needed.
+    func finish(_ phase: SettlePhase) async throws -> SettlementRecord {
+        switch phase {
+        case .done(let record): return record
+        case .collect(let record, let source): return try await collectCash(record, from: source)
+        case .declined(let record): throw Platform.declineRefusal(record)
+        }
+    }
+
+    /// The first answer for a replayed idempotency key, or nil when the key is new (and now claimed).
+    static func replay(scope: String, _ idempotency: IdempotencyRequest, now: Instant, in db: any SQLExecutor) throws -> SettlePhase? {
+        guard
+            case .replay(_, let id) = try IdempotencyRepository.claim(
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db)
+        else { return nil }
+        guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+            throw StoreError.decoding("idempotent result \(id) missing")
+        }
+        switch record.state {
+        case .completed: return .done(record)
+        case .declined, .cancelled: return .declined(record)
+        case .pending:
+            guard let sourceID = record.fundingSource?.id, let source = try FundingSourceRepository.find(id: sourceID, in: db) else {
+                throw StoreError.decoding("funding source of \(id) missing")
+            }
+            return .collect(record, source)
+        }
+    }
+
+    /// Settles an open visit inside a transaction: locks, runs the engine and either completes the
+    /// settlement (cash at the counter, or no cash) or records it pending with the personal-account
+    /// parts on hold and the person's payment lock taken (cash to collect from the funding source).
+    static func settleLocally(
+        _ visit: Visit, institution: Institution, useAccount: Bool, channelConfigured: Bool, cipher: PersonalDataCipher, reference: ReferenceCache,
+        ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws -> SettlePhase {
+        var visit = visit
+        guard visit.state == .open else {
+            throw Refusal(
+                visit.state == .paying ? .settlementInProgress : .visitAlreadySettled,
+                visit.state == .paying ? "visit \(visit.id) is being paid" : "visit \(visit.id) is already settled",
+                retryAfterSeconds: visit.state == .paying ? 2 : nil, references: ["settlement_id": visit.settlementId ?? ""]
+            )
+        }
+        let (person, policy, year) = try Platform.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+        let pool = visit.category.pool
+        let accumulators = try AccumulatorRepository.lock(person: person.number, year: year, pool: pool, in: db)
+        if let pending = try PaymentLockRepository.holder(person: person.number, in: db) {
+            throw Refusal(
+                .settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2,
+                references: ["settlement_id": pending]
+            )
+        }
+        if let payer = visit.payerNumber {
+            try Platform.requireFamilyAuthority(binder: payer, member: person.number, category: visit.category, in: db)
+        }
+        var useAccount = useAccount
+        let frictionless = visit.paymentAuthority == .frictionless ? try Platform.frictionlessTerms(person: person.number, in: db) : nil
+        if let frictionless { useAccount = frictionless.authorisation.priority != .sourceFirst }
+        let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
+        let aid =
+            useAccount
+            ? try Platform.mutualAidSource(for: person.number, payer: visit.payerNumber, category: visit.category, cipher: cipher, in: db) : nil
+        let calculation = try SettlementEngine.calculate(
+            SettlementInput(
+                lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
+                accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available, mutualAidAvailable: aid?.available ?? .zero
+            )
+        )
+        let mutualAidPayer = calculation.breakdown.mutualAidPaid.isPositive ? aid?.binder : nil
+        let cash = calculation.breakdown.cashPaid
+        let source: FundingSource?
+        switch visit.paymentAuthority {
+        case .counter: source = nil
+        case .fundingSource:
+            source = cash.isPositive ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
+        case .frictionless: source = cash.isPositive ? try Platform.frictionlessSource(frictionless, calculation: calculation, in: db) : nil
+        }
+        if source != nil && !channelConfigured {
+            throw Refusal(
+                .partyNotConfigured,
+                "the patient's cash part would be collected from their bank, but no bank adapter is configured on this server; nothing was charged. Settle with \"cash_collection\": \"counter\"",
+                references: ["visit_id": visit.id])
+        }
+        if let source, source.kind == .medicalCredit, try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended {
+            throw Refusal(
+                .creditSuspended,
+                "the patient's medical credit line is suspended for an overdue bill; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code",
+                references: ["visit_id": visit.id]
+            )
+        }
+        var record = SettlementRecord(
+            id: ids.next("S"), kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
+            institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
+            insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
+            policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
+            trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: mutualAidPayer,
+            cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
+        )
+        record.payerNumber = visit.payerNumber
+        visit.settlementId = record.id
+        if let source {
+            record.trace.append("现金 cash \(calculation.breakdown.cashPaid) to collect from \(source.bank) \(source.masked)")
+            try SettlementRepository.insert(record, in: db)
+            visit.state = .paying
+            try VisitRepository.updateState(visit.id, state: .paying, settlementId: visit.settlementId, now: now, in: db)
+            try PaymentLockRepository.take(person: person.number, settlement: record.id, now: now, in: db)
+            try LedgerRepository.hold(.personal(person.number), delta: record.ownAccountPaid, now: now, in: db)
+            if let binder = mutualAidPayer {
+                try LedgerRepository.hold(.personal(binder), delta: record.breakdown.mutualAidPaid, now: now, in: db)
+            }
+            return .collect(record, source)
+        }
+        try SettlementRepository.insert(record, in: db)
+        visit.state = .settled
+        try VisitRepository.updateState(visit.id, state: .settled, settlementId: visit.settlementId, now: now, in: db)
+        try AccumulatorRepository.save(try accumulators.applying(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
+        let movements = SettlementPostings.movements(PayerAmounts(calculation.breakdown), SettlementParties(record, channel: nil, creditLine: nil))
+        if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
+            try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
+        }
+        try Events.settlement(
+            record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: visit.paymentAuthority == .frictionless, ids: ids,
+            now: now,
+            in: db)
+        return .done(record)
+    }
+
+    /// Reverses a settlement (结算撤销 / 冲正): a new record with every amount negated, the journal
+    /// entry negated, the accumulators restored, and the visit open again.
+    public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
+        let ids = self.ids
+        let cipher = self.cipher
+        let channelName = channel.name
+        let scope = "reverse:" + institution.code
+        let reversed: SettlementRecord = try await write { db, now in
+            if let idempotency,
+                case .replay(_, let id) = try IdempotencyRepository.claim(
+                    scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
+                )
+            {
+                guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                    throw StoreError.decoding("idempotent result \(id) missing")
+                }
+                return record
+            }
+            // 1. Read and lock: the settlement, its refunds, the visit, the accumulators, the balance.
+            guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
+            }
+            guard original.kind == .settlement else {
+                throw Refusal(
+                    .alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement",
+                    references: ["settlement_id": original.originalId ?? ""])
+            }
+            let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
+            // 2. Decide: only a completed settlement with no refund is reversed; everything each payer paid goes back.
+            let back = try money.reversal()
+            guard var visit = try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) else {
+                throw StoreError.decoding("visit of \(settlementID) missing")
+            }
+            let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let accumulatorsAfter = try accumulators.applying(original.accumulatorDelta.negated)
+            let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
+            let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + back.ownAccount)
+            // 3. Write.
+            try SettlementRepository.insert(record, in: db)
+            try SettlementRepository.markReversed(original.id, by: record.id, in: db)
+            visit.state = .open
+            visit.settlementId = nil
+            try VisitRepository.updateState(visit.id, state: .open, settlementId: nil, now: now, in: db)
+            try AccumulatorRepository.save(accumulatorsAfter, person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
+            let movements = SettlementPostings.movements(
+                back.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
+            if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
+                try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
+            }
+            try Events.settlement(record, receiptCode: Platform.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
+            if back.cash.isPositive, let line {
+                try CreditBook.refund(
+                    line, amount: back.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
+            }
+            if money.cashRoute != .counter && back.cash.isPositive {
+                try ChannelOperationRepository.enqueue(
+                    id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
+                    amount: back.cash, now: now, in: db
+                )
+            }
+            if let idempotency {
+                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
+            }
+            return record
+        }
+        await processChannelOperations(reference: reversed.originalId)
+        return reversed
+    }
+
+    /// A settlement record of an institution (of any institution when nil). Reading a pending settlement
+    /// asks the bank what became of its cash part and resolves it.
+    public func settlement(id: String, institution: Institution?) async throws -> SettlementRecord? {
+        let record = try await read { db, _ in try SettlementRepository.find(id: id, institution: institution?.code, lock: false, in: db) }
+        guard let record, record.state == .pending else { return record }
+        do {
+            return try await resolvePending(id: record.id)
+        } catch let refusal as Refusal where refusal.code == .paymentPending {
+            return record
+        }
+    }
+
+    /// The authorisation a frictionless visit is settled under; refused when the patient revoked it.
+    static func frictionlessTerms(person: String, in db: any SQLExecutor) throws -> (authorisation: FrictionlessAuthorisation, source: FundingSource?)
+    {
+        guard let authorisation = try CreditRepository.authorisation(person: person, in: db) else {
+            throw Refusal(
+                .noFrictionlessAuthorisation,
+                "the patient has revoked frictionless payment; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
+            )
+        }
+        let source = try authorisation.fundingSourceId.flatMap { id in try FundingSourceRepository.list(person: person, in: db).first { $0.id == id }
+        }
+        return (authorisation, source)
+    }
+
+    /// The source that pays a frictionless visit's cash part, in the patient's order; a clean refusal
+    /// (nothing written) when the order cannot be honoured.
+    static func frictionlessSource(
+        _ terms: (authorisation: FrictionlessAuthorisation, source: FundingSource?)?, calculation: SettlementCalculation, in db: any SQLExecutor
+    ) throws -> FundingSource {
+        guard let terms else { throw StoreError.decoding("frictionless visit without terms") }
+        let fallback = "Nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
+        if terms.authorisation.priority == .accountOnly {
+            throw Refusal(
+                .accountInsufficient,
+                "the personal account pays \(calculation.breakdown.accountPaid) of the patient's \(calculation.breakdown.personTotal) and the patient chose the account only. \(fallback)"
+            )
+        }
+        guard let source = terms.source else {
+            throw Refusal(.noFundingSource, "the card or credit line the patient authorised is no longer bound. \(fallback)")
+        }
+        return source
+    }
+
+    /// Whose personal account may add mutual aid for a patient, and how much it has: the paying family
+    /// member when they are a binder in force, otherwise the patient's earliest binder in force who is an
+    /// employee (only employees have personal accounts). Nil for care family members may not pay for.
+    static func mutualAidSource(
+        for patient: String, payer: String?, category: MedicalCategory, cipher: PersonalDataCipher, in db: any SQLExecutor
+    ) throws -> (binder: String, available: Money)? {
+        guard category.familyPaymentAllowed else { return nil }
+        var candidates = try FamilyRepository.activeForMember(patient, in: db).map(\.binderNumber)
+        if let payer, let index = candidates.firstIndex(of: payer) { candidates.swapAt(0, index) }
+        for binder in candidates {
+            guard try PeopleRepository.find(number: binder, cipher: cipher, in: db)?.insuranceType == .employee else { continue }
+            return (binder, try LedgerRepository.lockBalance(.personal(binder), in: db).available)
+        }
+        return nil
+    }
+
+    /// The person, policy and policy year of a visit.
+    static func parties(
+        _ visit: Visit, cipher: PersonalDataCipher, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> (Person, Policy, Int) {
+        guard let person = try PeopleRepository.find(number: visit.personNumber, cipher: cipher, in: db) else {
+            throw StoreError.decoding("person of visit \(visit.id) missing")
+        }
+        let year = ChinaTime.date(now).year
+        guard let policy = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db) else {
+            throw Refusal(
+                .noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(year)"
+            )
+        }
+        return (person, policy, year)
+    }
+}
