@@ -6,7 +6,8 @@ extension Platform {
     /// hash before it, each hash recomputed from the record, the head equal to the last record; and that
     /// each anchor (a head published earlier) is still in its chain.
     public func verifyAudit(anchors: [AuditReport.Head] = []) async throws -> AuditReport {
-        try await read { db, _ in
+        await flushProjections()
+        return try await read { db, _ in
             var problems: [String] = []
             var heads: [AuditReport.Head] = []
             var records: Int64 = 0
@@ -72,7 +73,8 @@ extension Platform {
     /// The current heads of every lane: publish them (the daily report prints them) to make a later
     /// rewrite or truncation visible.
     public func auditHeads() async throws -> [AuditReport.Head] {
-        try await read { db, _ in
+        await flushProjections()
+        return try await read { db, _ in
             try db.query("SELECT lane, seq, hash FROM audit_heads ORDER BY lane", []).map {
                 AuditReport.Head(lane: try $0.int64("lane"), seq: try $0.int64("seq"), hash: try $0.string("hash"))
             }
@@ -89,7 +91,8 @@ extension Platform {
 extension Platform {
     /// The audit trail of a subject (a person number, an institution code, a partner …), oldest first.
     public func auditTrail(subject: String, limit: Int = 200) async throws -> [AuditEntry] {
-        try await read { db, _ in
+        await flushProjections()
+        return try await read { db, _ in
             try db.query(
                 "SELECT at, actor, action, subject, detail FROM audit_log WHERE subject = ? ORDER BY at, lane, seq LIMIT \(max(1, min(limit, 1000)))",
                 [.text(subject)]

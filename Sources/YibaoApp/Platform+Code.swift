@@ -45,34 +45,57 @@ extension Platform {
     }
 
     /// One-code payment: in one call and one transaction, resolves the code to the person, prices the
-    /// lines, runs the engine, pays the fund and account parts, and collects the cash part from the
-    /// patient's default funding source (or leaves it to the counter when the patient has none).
+    /// lines, decides the settlement, pays the fund and account parts, and collects the cash part from
+    /// the patient's default funding source (or leaves it to the counter when the patient has none). The
+    /// same walk as `settle(visitID:)`: read and lock, decide in Core, write one batch — here the visit
+    /// is inserted already settled (or being paid) and the code spent in the same batch.
     public func settle(code request: CodeVisitRequest, institution: Institution, idempotency: IdempotencyRequest) async throws -> SettlementRecord {
         try Platform.validate(request)
         guard !(request.lines ?? []).isEmpty else { throw Refusal(.noFeeLines, "send the visit's fee lines with the code", field: "lines") }
-        let cipher = self.cipher
-        let reference = self.reference
-        let ids = self.ids
+        let context = SettleContext(self, institution: institution)
         let visitID = ids.next("V")
         let scope = "code-settle:" + institution.code
-        let channelConfigured = channel.isConfigured
         // The code's cryptography runs on a reader; the writer only spends it. A retry whose code was
         // spent by the first attempt is answered from its idempotency key before the code is looked at.
+        let cipher = context.cipher
         let verified = try? await read { db, now in try Platform.verifyCode(request.code, cipher: cipher, now: now, in: db) }
-        let phase: SettlePhase = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
+        let outcome: SettleOutcome = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
-                if let replay = try Platform.replay(scope: scope, idempotency, now: now, in: db) { return replay }
-                let visit = try Platform.openCodeVisit(
-                    request, id: visitID, institution: institution, cipher: cipher, reference: reference, now: now, verified: verified, in: db)
-                let phase = try Platform.settleLocally(
-                    visit, institution: institution, useAccount: request.useAccount ?? true, channelConfigured: channelConfigured, cipher: cipher,
-                    reference: reference, ids: ids, now: now, in: db
-                )
-                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
-                return phase
+                if let replay = try Platform.replay(scope: scope, idempotency, id: context.settlementID, now: now, in: db) { return replay }
+                let (visit, code) = try Platform.codeVisit(request, id: visitID, context: context, verified: verified, now: now, in: db)
+                var decided = visit
+                let decision = try Platform.decide(visit, useAccount: request.useAccount ?? true, context: context, now: now, in: db)
+                decided.state = decision.visitState
+                decided.settlementId = decision.record.id
+                var writes = WriteSet()
+                writes.usedCode = code
+                writes.visits = [(decided, code.device)]
+                return try Platform.write(decision, context: context, into: &writes, now: now, in: db)
             }
         }
-        return try await finish(phase)
+        return try await finish(outcome)
+    }
+
+    /// The visit a scanned code opens, not yet written, and the code to spend with it: the code
+    /// verified (on a reader already, or here), its device still enrolled and its step still accepted.
+    static func codeVisit(
+        _ request: CodeVisitRequest, id: String, context: SettleContext, verified: VerifiedCode?, now: Instant, in db: any SQLExecutor
+    ) throws -> (Visit, WriteSet.UsedCode) {
+        let code = try verified ?? verifyCode(request.code, cipher: context.cipher, now: now, in: db)
+        try requireUsable(code, now: now, in: db)
+        var patient = code.device.personNumber
+        var payer: String?
+        if let member = request.forPersonNumber, member != code.device.personNumber {
+            patient = member
+            payer = code.device.personNumber
+        }
+        let priced = try price(request.lines ?? [], region: context.institution.region, firstIndex: 0, reference: context.reference, now: now, in: db)
+        let visit = Visit(
+            id: id, institutionCode: context.institution.code, personNumber: patient, category: request.category,
+            hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
+            paymentAuthority: .fundingSource, payerNumber: payer
+        )
+        return (visit, WriteSet.UsedCode(device: code.device.id, step: code.step, institution: context.institution.code))
     }
 
     /// Refuses unless the binder has a binding in force with the member and the care is one family

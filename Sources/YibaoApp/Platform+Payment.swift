@@ -19,7 +19,7 @@ extension Platform {
     /// How long a pending payment may stay unknown at the channel before it is cancelled.
     public static let pendingPaymentTimeoutSeconds: Int64 = 600
 
-    func collectCash(_ record: SettlementRecord, from source: FundingSource) async throws -> SettlementRecord {
+    func collectCash(_ record: SettlementRecord, from source: FundingSource, frictionless: Bool? = nil) async throws -> SettlementRecord {
         precondition(record.state == .pending, "collect only pending settlements")
         let decision: ChannelDecision
         do {
@@ -34,7 +34,7 @@ extension Platform {
         }
         switch decision {
         case .approved:
-            return try await completePayment(id: record.id, pending: record)
+            return try await completePayment(id: record.id, pending: record, frictionless: frictionless)
         case .declined(let reason):
             throw Platform.declineRefusal(try await declinePayment(id: record.id, reason: reason, state: .declined))
         }
@@ -75,69 +75,76 @@ extension Platform {
         }
     }
 
-    /// Completes a pending settlement whose cash part the channel authorised. `pending` is the record
-    /// as this process wrote it (it never changes but for its state), which spares reading it back.
-    func completePayment(id: String, pending: SettlementRecord? = nil) async throws -> SettlementRecord {
-        let cipher = self.cipher
+    /// Completes a pending settlement whose cash part the channel authorised: read and lock (the state,
+    /// the patient's account, the accumulators, the credit line that paid), decide in Core
+    /// (`PaymentCompletion`), write one batch — the holds released, the accumulators, the journal entry,
+    /// the record completed, the visit settled, the lock released, the capture queued, the outbox row.
+    /// `pending` is the record as this process wrote it (it never changes but for its state), which spares
+    /// reading it back; `frictionless` likewise, when known.
+    func completePayment(id: String, pending: SettlementRecord? = nil, frictionless: Bool? = nil) async throws -> SettlementRecord {
         let ids = self.ids
         let channelName = channel.name
-        let record: SettlementRecord = try await write { db, now in
+        let entryID = ids.next("J")
+        let outboxID = ids.next("O")
+        let captureID = ids.next("CO")
+        let (record, projection): (SettlementRecord, Projection?) = try await write { db, now in
             guard let state = try SettlementRepository.lockState(id, in: db) else { throw StoreError.decoding("settlement \(id) vanished") }
             guard state == .pending else {
                 guard let resolved = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("settlement \(id) vanished")
                 }
-                return resolved
+                return (resolved, nil)
             }
-            var record =
-                try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db)
-                ?? {
-                    throw StoreError.decoding("settlement \(id) vanished")
-                }()
-            let accumulators = try AccumulatorRepository.lock(person: record.personNumber, year: record.year, pool: record.pool, in: db)
-            try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
-            if let binder = record.mutualAidPayer {
-                try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
+            guard let pending = try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                throw StoreError.decoding("settlement \(id) vanished")
             }
-            try AccumulatorRepository.save(
-                try accumulators.applying(record.accumulatorDelta), person: record.personNumber, year: record.year, pool: record.pool, in: db)
-            let line = try CreditBook.line(paying: record, lock: true, in: db)
-            let movements = SettlementPostings.movements(
-                PayerAmounts(record.breakdown), SettlementParties(record, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
-            if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, actor: "institution:" + record.institution.code, in: db)
-            }
+            _ = try LedgerRepository.lockBalance(.personal(pending.personNumber), in: db)
+            let accumulators = try AccumulatorRepository.lockIfPresent(person: pending.personNumber, year: pending.year, pool: pending.pool, in: db)
+            let line = try CreditBook.line(paying: pending, lock: true, in: db)
+            let completion = try PaymentCompletion.decide(
+                pending, accumulators: accumulators, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }, entryID: entryID, now: now)
+            let record = completion.record
+            let actor = "institution:" + record.institution.code
+            let frictionless = try frictionless ?? (VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless)
+            var writes = WriteSet()
+            writes.holds = completion.releasedHolds
+            writes.accumulators = [
+                WriteSet.Accumulators(person: record.personNumber, year: record.year, pool: record.pool, value: completion.accumulators)
+            ]
+            if let entry = completion.entry { writes.entries = [WriteSet.Entry(entry, actor: actor)] }
+            writes.completedSettlements = [record.id]
+            writes.visitStates = [WriteSet.VisitState(id: record.visitId, state: .settled, settlementID: record.id)]
+            writes.locksReleased = [(record.personNumber, record.id)]
+            writes.channelOperations = [
+                ChannelOperationRepository.Queued(
+                    id: captureID, channel: channelName, kind: .capture, reference: record.id, amount: record.breakdown.cashPaid)
+            ]
+            writes.outbox = [OutboxRepository.Row(id: outboxID, kind: .settlement, reference: record.id, detail: frictionless ? "frictionless" : "")]
+            try WriteSetRepository.apply(writes, now: now, in: db)
             if let line {
                 try CreditBook.purchase(
                     line, amount: record.breakdown.cashPaid, reference: record.id, institution: record.institution.name,
                     CreditBook.Context(ids: ids, channel: channelName, now: now), in: db
                 )
             }
-            record.state = .completed
-            try SettlementRepository.complete(record.id, in: db)
-            try VisitRepository.updateState(record.visitId, state: .settled, settlementId: record.id, now: now, in: db)
-            try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
-            try ChannelOperationRepository.enqueue(
-                id: ids.next("CO"), channel: channelName, kind: .capture, reference: record.id, refundReference: nil,
-                amount: record.breakdown.cashPaid, now: now, in: db
+            return (
+                record,
+                Projection(outboxID: outboxID, at: now, event: .settlement(record, entry: completion.entry, actor: actor, frictionless: frictionless))
             )
-            try Events.settlement(
-                record, receiptCode: Platform.receiptCode(record, cipher: cipher),
-                frictionless: try VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless, ids: ids, now: now, in: db)
-            return record
         }
+        if let projection { projector.submit([projection]) }
         await processChannelOperations(reference: record.id)
         return record
     }
 
     /// Ends a pending settlement without money moving: holds and lock released, nothing posted.
     func declinePayment(id: String, reason: DeclineReason?, state: SettlementState) async throws -> SettlementRecord {
-        let ids = self.ids
-        return try await write { db, now in
+        let outboxID = ids.next("O")
+        let (record, projection): (SettlementRecord, Projection?) = try await write { db, now in
             guard var record = try SettlementRepository.find(id: id, institution: nil, lock: true, in: db) else {
                 throw StoreError.decoding("settlement \(id) vanished")
             }
-            guard record.state == .pending else { return record }
+            guard record.state == .pending else { return (record, nil) }
             try VisitRepository.updateState(record.visitId, state: .open, settlementId: nil, now: now, in: db)
             try LedgerRepository.hold(.personal(record.personNumber), delta: -record.ownAccountPaid, now: now, in: db)
             if let binder = record.mutualAidPayer {
@@ -152,9 +159,11 @@ extension Platform {
                     : "取消 cancelled: the bank never took the payment; nothing was charged or posted"
             )
             try SettlementRepository.resolve(record, in: db)
-            try Events.declined(record, ids: ids, now: now, in: db)
-            return record
+            try OutboxRepository.insert([OutboxRepository.Row(id: outboxID, kind: .declined, reference: record.id)], now: now, in: db)
+            return (record, Projection(outboxID: outboxID, at: now, event: .declined(record)))
         }
+        if let projection { projector.submit([projection]) }
+        return record
     }
 
     static func declineRefusal(_ record: SettlementRecord) -> Refusal {

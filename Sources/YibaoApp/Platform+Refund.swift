@@ -32,7 +32,7 @@ extension Platform {
         let ids = self.ids
         let channelName = channel.name
         let scope = "refund:" + institution.code
-        let refund: SettlementRecord = try await write { db, now in
+        let (refund, projection): (SettlementRecord, Projection?) = try await write { db, now in
             if let idempotency,
                 case .replay(_, let id) = try IdempotencyRepository.claim(
                     scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
@@ -41,7 +41,7 @@ extension Platform {
                 guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("idempotent result \(id) missing")
                 }
-                return record
+                return (record, nil)
             }
             // 1. Read and lock what the decision needs: the settlement, its refunds, the accumulators, the balance.
             guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
@@ -53,8 +53,9 @@ extension Platform {
                     references: ["settlement_id": original.originalId ?? ""])
             }
             let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
-            let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
             let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
+            let accumulators = try AccumulatorRepository.lockIfPresent(
+                person: original.personNumber, year: original.year, pool: original.pool, in: db)
             let ownNow = money.remaining.ownAccount
 
             // 2. Decide, in Core.
@@ -90,34 +91,38 @@ extension Platform {
             }
             let accumulatorsAfter = try accumulators.applying(decision.accumulatorDelta)
 
-            // 3. Write the result.
+            // 3. Write the result: the record, the accumulators, the journal entry and the outbox row in one batch.
             let record = original.refundRecord(decision, type: request.type, route: money.cashRoute, id: ids.next("S"), at: now)
-            try SettlementRepository.insert(record, in: db)
-            try AccumulatorRepository.save(accumulatorsAfter, person: original.personNumber, year: original.year, pool: original.pool, in: db)
-            let channelCash = money.cashRoute != .counter && decision.returned.cash.isPositive
             let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
             let movements = SettlementPostings.movements(
                 decision.returned.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
-            if let entry = JournalEntry(id: ids.next("J"), kind: .refund, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
-            }
+            let entry = JournalEntry(id: ids.next("J"), kind: .refund, reference: record.id, at: now, movements: movements)
+            let actor = "institution:" + institution.code
+            let outboxID = ids.next("O")
+            var writes = WriteSet()
+            writes.settlements = [record]
+            writes.accumulators = [
+                WriteSet.Accumulators(person: original.personNumber, year: original.year, pool: original.pool, value: accumulatorsAfter)
+            ]
+            if let entry { writes.entries = [WriteSet.Entry(entry, actor: actor)] }
+            writes.outbox = [OutboxRepository.Row(id: outboxID, kind: .settlement, reference: record.id)]
+            try WriteSetRepository.apply(writes, now: now, in: db)
             if let line, decision.returned.cash.isPositive {
                 try CreditBook.refund(
                     line, amount: decision.returned.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
             }
-            try Events.settlement(record, receiptCode: Platform.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
-            if channelCash {
+            if money.cashRoute != .counter && decision.returned.cash.isPositive {
                 try ChannelOperationRepository.enqueue(
                     id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
                     amount: decision.returned.cash, now: now, in: db
                 )
             }
-            let stored = record
             if let idempotency {
                 try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
             }
-            return stored
+            return (record, Projection(outboxID: outboxID, at: now, event: .settlement(record, entry: entry, actor: actor, frictionless: false)))
         }
+        if let projection { projector.submit([projection]) }
         if let original = refund.originalId { await processChannelOperations(reference: original) }
         return refund
     }

@@ -28,6 +28,7 @@ public struct TransactionReport: Sendable, Hashable, Codable {
 extension Platform {
     /// Reports a movement of the person's history.
     public func reportTransaction(person: String, eventID: String, reason: String) async throws -> TransactionReport {
+        await flushProjections()
         guard !reason.isEmpty, reason.count <= 1000 else { throw Refusal.invalid("reason", "reason is 1 to 1000 characters") }
         let id = ids.next("R")
         return try await write { db, now in

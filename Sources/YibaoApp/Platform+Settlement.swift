@@ -199,34 +199,39 @@ extension Platform {
         }
     }
 
-    /// Settles a visit (结算): the engine's split, the journal entry, the accumulators and the record
-    /// in one transaction. A visit opened by person number leaves the cash part to the hospital's
+    /// Settles a visit (结算). A visit opened by person number leaves the cash part to the hospital's
     /// counter; a visit opened with the patient's e-voucher code has it collected from the patient's
-    /// default funding source (see `collectCash`).
+    /// default funding source (see `collectCash`). The life of a settlement, in one walk:
+    ///
+    /// 1. **Read and lock** what the decision needs (`settlementSnapshot`): the visit, the patient, the
+    ///    home policy, their personal account (locked first: it serialises one person's payments), the
+    ///    year's accumulators, the payment in flight, the relative who may add mutual aid, the source the
+    ///    cash part would come from.
+    /// 2. **Decide** in Core (`SettlementDecision.decide`): every refusal, the engine's split, the record,
+    ///    the accumulators after it, the journal entry — or, with cash to collect, the holds and the lock.
+    /// 3. **Write** the decision as one batch (`WriteSetRepository.apply`) with the idempotency result and
+    ///    one outbox row; commit.
+    /// 4. After the commit: collect the cash part from the bank (`collectCash`, a second transaction to
+    ///    complete), and expand the outbox row into the wallet, inbox, webhook and audit projections.
     public func settle(
         visitID: String, institution: Institution, useAccount: Bool, idempotency: IdempotencyRequest?, cashAtCounter: Bool = false
     ) async throws -> SettlementRecord {
-        let channelConfigured = channel.isConfigured
-        let cipher = self.cipher
-        let reference = self.reference
-        let ids = self.ids
+        let context = SettleContext(self, institution: institution)
         let scope = "settle:" + institution.code
-        let phase: SettlePhase
+        let outcome: SettleOutcome
         do {
-            phase = try await write { db, now in
-                if let idempotency, let replay = try Platform.replay(scope: scope, idempotency, now: now, in: db) { return replay }
+            outcome = try await write { db, now in
+                if let idempotency, let replay = try Platform.replay(scope: scope, idempotency, id: context.settlementID, now: now, in: db) {
+                    return replay
+                }
                 guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                     throw Refusal(.notFound, "this institution has no visit \(visitID)")
                 }
                 if cashAtCounter { visit.paymentAuthority = .counter }
-                let phase = try Platform.settleLocally(
-                    visit, institution: institution, useAccount: useAccount, channelConfigured: channelConfigured, cipher: cipher,
-                    reference: reference, ids: ids, now: now, in: db
-                )
-                if let idempotency {
-                    try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: phase.record.id, in: db)
-                }
-                return phase
+                let decision = try Platform.decide(visit, useAccount: useAccount, context: context, now: now, in: db)
+                var writes = WriteSet()
+                writes.visitStates = [WriteSet.VisitState(id: visit.id, state: decision.visitState, settlementID: decision.record.id)]
+                return try Platform.write(decision, context: context, into: &writes, now: now, in: db)
             }
         } catch let refusal as Refusal
             where [.accountInsufficient, .creditSuspended, .noFrictionlessAuthorisation, .noFundingSource].contains(refusal.code)
@@ -234,7 +239,113 @@ extension Platform {
             try await tellFrictionlessFailed(visitID: visitID, institution: institution, refusal)
             throw refusal
         }
-        return try await finish(phase)
+        return try await finish(outcome)
+    }
+
+    /// What one settlement request brings to its transaction: the ids it will use (decided before the
+    /// transaction, so that a retried transaction uses the same ones) and the parts of the platform the
+    /// decision reads.
+    struct SettleContext: Sendable {
+        let institution: Institution
+        let settlementID: String
+        let entryID: String
+        let outboxID: String
+        let channelConfigured: Bool
+        let cipher: PersonalDataCipher
+        let reference: ReferenceCache
+
+        init(_ platform: Platform, institution: Institution) {
+            self.institution = institution
+            settlementID = platform.ids.next("S")
+            entryID = platform.ids.next("J")
+            outboxID = platform.ids.next("O")
+            channelConfigured = platform.channel.isConfigured
+            cipher = platform.cipher
+            reference = platform.reference
+        }
+    }
+
+    /// Reads and locks what the decision needs, then decides: nothing is written.
+    static func decide(
+        _ visit: Visit, useAccount: Bool, context: SettleContext, now: Instant, in db: any SQLExecutor
+    ) throws
+        -> SettlementDecision
+    {
+        let snapshot = try settlementSnapshot(visit, useAccount: useAccount, context: context, now: now, in: db)
+        return try SettlementDecision.decide(snapshot, settlementID: context.settlementID, entryID: context.entryID, now: now)
+    }
+
+    /// Adds a decision's rows to the write set (the caller put the visit's own row in) and applies it.
+    static func write(
+        _ decision: SettlementDecision, context: SettleContext, into writes: inout WriteSet, now: Instant, in db: any SQLExecutor
+    ) throws -> SettleOutcome {
+        let record = decision.record
+        writes.settlements.append(record)
+        writes.holds += decision.holds
+        if decision.takesPaymentLock { writes.locksTaken.append((record.personNumber, record.id)) }
+        if let accumulators = decision.accumulators {
+            writes.accumulators.append(
+                WriteSet.Accumulators(person: record.personNumber, year: record.year, pool: record.pool, value: accumulators))
+        }
+        let actor = "institution:" + context.institution.code
+        if let entry = decision.entry { writes.entries.append(WriteSet.Entry(entry, actor: actor)) }
+        var projection: Projection?
+        if record.state == .completed {
+            writes.outbox.append(
+                OutboxRepository.Row(
+                    id: context.outboxID, kind: .settlement, reference: record.id, detail: decision.frictionless ? "frictionless" : ""))
+            projection = Projection(
+                outboxID: context.outboxID, at: now,
+                event: .settlement(record, entry: decision.entry, actor: actor, frictionless: decision.frictionless))
+        }
+        try WriteSetRepository.apply(writes, now: now, in: db)
+        if let source = decision.collectFrom { return SettleOutcome(phase: .collect(record, source, frictionless: decision.frictionless)) }
+        return SettleOutcome(phase: .done(record), projection: projection)
+    }
+
+    /// Reads — and locks where the decision depends on it — everything `SettlementDecision` needs. The
+    /// patient's personal account is locked first: every money transaction of a person takes that row
+    /// first, so one person's settlements, completions, refunds and reversals run one after another and
+    /// the accumulators read after it are current.
+    static func settlementSnapshot(
+        _ visit: Visit, useAccount: Bool, context: SettleContext, now: Instant, in db: any SQLExecutor
+    ) throws
+        -> SettlementSnapshot
+    {
+        guard let person = try PeopleRepository.find(number: visit.personNumber, cipher: context.cipher, in: db) else {
+            throw StoreError.decoding("person of visit \(visit.id) missing")
+        }
+        let year = ChinaTime.date(now).year
+        let policy = try context.reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)
+        let own = try LedgerRepository.lockBalance(.personal(person.number), in: db)
+        let accumulators = try AccumulatorRepository.lockIfPresent(person: person.number, year: year, pool: visit.category.pool, in: db)
+        let inProgress = try PaymentLockRepository.holder(person: person.number, in: db)
+        let bindingActive = try visit.payerNumber.map { try FamilyRepository.active(binder: $0, member: person.number, in: db) != nil } ?? true
+        var authorisation: FrictionlessAuthorisation?
+        var authorised: FundingSource?
+        if visit.paymentAuthority == .frictionless {
+            authorisation = try CreditRepository.authorisation(person: person.number, in: db)
+            if let id = authorisation?.fundingSourceId {
+                authorised = try FundingSourceRepository.list(person: person.number, in: db).first { $0.id == id }
+            }
+        }
+        let accountPays = authorisation.map { $0.priority != .sourceFirst } ?? useAccount
+        let aid =
+            accountPays
+            ? try mutualAidSource(for: person.number, payer: visit.payerNumber, category: visit.category, cipher: context.cipher, in: db) : nil
+        let defaultSource =
+            visit.paymentAuthority == .fundingSource
+            ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
+        var suspended: Set<String> = []
+        for source in [defaultSource, authorised].compactMap({ $0 }) where source.kind == .medicalCredit {
+            if try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended { suspended.insert(source.id) }
+        }
+        return SettlementSnapshot(
+            visit: visit, institution: context.institution, person: person, policy: policy, year: year, accumulators: accumulators,
+            paymentInProgress: inProgress, payerBindingActive: bindingActive, useAccount: useAccount, accountAvailable: own.available,
+            mutualAid: aid.map { MutualAidSource(binder: $0.binder, available: $0.available) }, frictionless: authorisation,
+            authorisedSource: authorised, defaultSource: defaultSource, suspendedCreditSources: suspended,
+            channelConfigured: context.channelConfigured)
     }
 
     /// Tells the patient why a frictionless settlement failed (nothing was written by it) and that the
@@ -260,158 +371,68 @@ extension Platform {
         }
     }
 
-    /// The outcome of the local part of a settlement.
+    /// Where a settlement stands when its transaction commits.
     enum SettlePhase: Sendable {
         /// Done: nothing left to collect.
         case done(SettlementRecord)
         /// Pending: the cash part is to be collected from this source.
-        case collect(SettlementRecord, FundingSource)
+        case collect(SettlementRecord, FundingSource, frictionless: Bool)
         /// A replayed request whose settlement the bank declined.
         case declined(SettlementRecord)
 
         var record: SettlementRecord {
             switch self {
-            case .done(let record), .collect(let record, _), .declined(let record): return record
+            case .done(let record), .collect(let record, _, _), .declined(let record): return record
             }
         }
     }
 
-    /// Continues after the local part: collects the cash part when needed.
-    func finish(_ phase: SettlePhase) async throws -> SettlementRecord {
-        switch phase {
+    /// A committed settlement transaction: where it stands, and the projection to expand when it
+    /// completed one (nil for a replay, whose projection was expanded the first time).
+    struct SettleOutcome: Sendable {
+        var phase: SettlePhase
+        var projection: Projection? = nil
+    }
+
+    /// Continues after the commit: hands the projection over and collects the cash part when needed.
+    func finish(_ outcome: SettleOutcome) async throws -> SettlementRecord {
+        if let projection = outcome.projection { projector.submit([projection]) }
+        switch outcome.phase {
         case .done(let record): return record
-        case .collect(let record, let source): return try await collectCash(record, from: source)
+        case .collect(let record, let source, let frictionless): return try await collectCash(record, from: source, frictionless: frictionless)
         case .declined(let record): throw Platform.declineRefusal(record)
         }
     }
 
-    /// The first answer for a replayed idempotency key, or nil when the key is new (and now claimed).
-    static func replay(scope: String, _ idempotency: IdempotencyRequest, now: Instant, in db: any SQLExecutor) throws -> SettlePhase? {
+    /// The first answer for a replayed idempotency key, or nil when the key is new — and now claimed for
+    /// settlement `id`, which the transaction is about to decide (a refusal rolls the claim back with it).
+    static func replay(scope: String, _ idempotency: IdempotencyRequest, id: String, now: Instant, in db: any SQLExecutor) throws -> SettleOutcome? {
         guard
             case .replay(_, let id) = try IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db)
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: id, now: now, in: db)
         else { return nil }
         guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
             throw StoreError.decoding("idempotent result \(id) missing")
         }
         switch record.state {
-        case .completed: return .done(record)
-        case .declined, .cancelled: return .declined(record)
+        case .completed: return SettleOutcome(phase: .done(record))
+        case .declined, .cancelled: return SettleOutcome(phase: .declined(record))
         case .pending:
             guard let sourceID = record.fundingSource?.id, let source = try FundingSourceRepository.find(id: sourceID, in: db) else {
                 throw StoreError.decoding("funding source of \(id) missing")
             }
-            return .collect(record, source)
+            return SettleOutcome(
+                phase: .collect(record, source, frictionless: try VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless))
         }
-    }
-
-    /// Settles an open visit inside a transaction: locks, runs the engine and either completes the
-    /// settlement (cash at the counter, or no cash) or records it pending with the personal-account
-    /// parts on hold and the person's payment lock taken (cash to collect from the funding source).
-    static func settleLocally(
-        _ visit: Visit, institution: Institution, useAccount: Bool, channelConfigured: Bool, cipher: PersonalDataCipher, reference: ReferenceCache,
-        ids: any IDGenerator, now: Instant, in db: any SQLExecutor
-    ) throws -> SettlePhase {
-        var visit = visit
-        guard visit.state == .open else {
-            throw Refusal(
-                visit.state == .paying ? .settlementInProgress : .visitAlreadySettled,
-                visit.state == .paying ? "visit \(visit.id) is being paid" : "visit \(visit.id) is already settled",
-                retryAfterSeconds: visit.state == .paying ? 2 : nil, references: ["settlement_id": visit.settlementId ?? ""]
-            )
-        }
-        let (person, policy, year) = try Platform.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
-        let pool = visit.category.pool
-        let accumulators = try AccumulatorRepository.lock(person: person.number, year: year, pool: pool, in: db)
-        if let pending = try PaymentLockRepository.holder(person: person.number, in: db) {
-            throw Refusal(
-                .settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2,
-                references: ["settlement_id": pending]
-            )
-        }
-        if let payer = visit.payerNumber {
-            try Platform.requireFamilyAuthority(binder: payer, member: person.number, category: visit.category, in: db)
-        }
-        var useAccount = useAccount
-        let frictionless = visit.paymentAuthority == .frictionless ? try Platform.frictionlessTerms(person: person.number, in: db) : nil
-        if let frictionless { useAccount = frictionless.authorisation.priority != .sourceFirst }
-        let balance = try LedgerRepository.lockBalance(.personal(person.number), in: db)
-        let aid =
-            useAccount
-            ? try Platform.mutualAidSource(for: person.number, payer: visit.payerNumber, category: visit.category, cipher: cipher, in: db) : nil
-        let calculation = try SettlementEngine.calculate(
-            SettlementInput(
-                lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
-                accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available, mutualAidAvailable: aid?.available ?? .zero
-            )
-        )
-        let mutualAidPayer = calculation.breakdown.mutualAidPaid.isPositive ? aid?.binder : nil
-        let cash = calculation.breakdown.cashPaid
-        let source: FundingSource?
-        switch visit.paymentAuthority {
-        case .counter: source = nil
-        case .fundingSource:
-            source = cash.isPositive ? try FundingSourceRepository.defaultSource(person: visit.payerNumber ?? person.number, in: db) : nil
-        case .frictionless: source = cash.isPositive ? try Platform.frictionlessSource(frictionless, calculation: calculation, in: db) : nil
-        }
-        if source != nil && !channelConfigured {
-            throw Refusal(
-                .partyNotConfigured,
-                "the patient's cash part would be collected from their bank, but no bank adapter is configured on this server; nothing was charged. Settle with \"cash_collection\": \"counter\"",
-                references: ["visit_id": visit.id])
-        }
-        if let source, source.kind == .medicalCredit, try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended {
-            throw Refusal(
-                .creditSuspended,
-                "the patient's medical credit line is suspended for an overdue bill; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code",
-                references: ["visit_id": visit.id]
-            )
-        }
-        var record = SettlementRecord(
-            id: ids.next("S"), kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
-            institution: InstitutionSummary(institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
-            insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: year, pool: pool,
-            policyTitle: policy.title, breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details,
-            trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: mutualAidPayer,
-            cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
-        )
-        record.payerNumber = visit.payerNumber
-        visit.settlementId = record.id
-        if let source {
-            record.trace.append("现金 cash \(calculation.breakdown.cashPaid) to collect from \(source.bank) \(source.masked)")
-            try SettlementRepository.insert(record, in: db)
-            visit.state = .paying
-            try VisitRepository.updateState(visit.id, state: .paying, settlementId: visit.settlementId, now: now, in: db)
-            try PaymentLockRepository.take(person: person.number, settlement: record.id, now: now, in: db)
-            try LedgerRepository.hold(.personal(person.number), delta: record.ownAccountPaid, now: now, in: db)
-            if let binder = mutualAidPayer {
-                try LedgerRepository.hold(.personal(binder), delta: record.breakdown.mutualAidPaid, now: now, in: db)
-            }
-            return .collect(record, source)
-        }
-        try SettlementRepository.insert(record, in: db)
-        visit.state = .settled
-        try VisitRepository.updateState(visit.id, state: .settled, settlementId: visit.settlementId, now: now, in: db)
-        try AccumulatorRepository.save(try accumulators.applying(calculation.accumulatorDelta), person: person.number, year: year, pool: pool, in: db)
-        let movements = SettlementPostings.movements(PayerAmounts(calculation.breakdown), SettlementParties(record, channel: nil, creditLine: nil))
-        if let entry = JournalEntry(id: ids.next("J"), kind: .settlement, reference: record.id, at: now, movements: movements) {
-            try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
-        }
-        try Events.settlement(
-            record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: visit.paymentAuthority == .frictionless, ids: ids,
-            now: now,
-            in: db)
-        return .done(record)
     }
 
     /// Reverses a settlement (结算撤销 / 冲正): a new record with every amount negated, the journal
     /// entry negated, the accumulators restored, and the visit open again.
     public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
         let ids = self.ids
-        let cipher = self.cipher
         let channelName = channel.name
         let scope = "reverse:" + institution.code
-        let reversed: SettlementRecord = try await write { db, now in
+        let (reversed, projection): (SettlementRecord, Projection?) = try await write { db, now in
             if let idempotency,
                 case .replay(_, let id) = try IdempotencyRepository.claim(
                     scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
@@ -420,9 +441,9 @@ extension Platform {
                 guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("idempotent result \(id) missing")
                 }
-                return record
+                return (record, nil)
             }
-            // 1. Read and lock: the settlement, its refunds, the visit, the accumulators, the balance.
+            // 1. Read and lock: the settlement, its refunds, the visit, the balance, the accumulators.
             guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
             }
@@ -434,27 +455,31 @@ extension Platform {
             let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
             // 2. Decide: only a completed settlement with no refund is reversed; everything each payer paid goes back.
             let back = try money.reversal()
-            guard var visit = try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) else {
+            guard try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) != nil else {
                 throw StoreError.decoding("visit of \(settlementID) missing")
             }
-            let accumulators = try AccumulatorRepository.lock(person: original.personNumber, year: original.year, pool: original.pool, in: db)
-            let accumulatorsAfter = try accumulators.applying(original.accumulatorDelta.negated)
             let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
+            let accumulators = try AccumulatorRepository.lockIfPresent(
+                person: original.personNumber, year: original.year, pool: original.pool, in: db)
+            let accumulatorsAfter = try accumulators.applying(original.accumulatorDelta.negated)
             let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + back.ownAccount)
-            // 3. Write.
-            try SettlementRepository.insert(record, in: db)
-            try SettlementRepository.markReversed(original.id, by: record.id, in: db)
-            visit.state = .open
-            visit.settlementId = nil
-            try VisitRepository.updateState(visit.id, state: .open, settlementId: nil, now: now, in: db)
-            try AccumulatorRepository.save(accumulatorsAfter, person: original.personNumber, year: original.year, pool: original.pool, in: db)
             let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
             let movements = SettlementPostings.movements(
                 back.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
-            if let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements) {
-                try LedgerRepository.post(entry, actor: "institution:" + institution.code, in: db)
-            }
-            try Events.settlement(record, receiptCode: Platform.receiptCode(record, cipher: cipher), ids: ids, now: now, in: db)
+            let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements)
+            let actor = "institution:" + institution.code
+            let outboxID = ids.next("O")
+            // 3. Write: the reversal, the visit open again, the accumulators, the entry and the outbox row in one batch.
+            try SettlementRepository.markReversed(original.id, by: record.id, in: db)
+            var writes = WriteSet()
+            writes.settlements = [record]
+            writes.visitStates = [WriteSet.VisitState(id: original.visitId, state: .open, settlementID: nil)]
+            writes.accumulators = [
+                WriteSet.Accumulators(person: original.personNumber, year: original.year, pool: original.pool, value: accumulatorsAfter)
+            ]
+            if let entry { writes.entries = [WriteSet.Entry(entry, actor: actor)] }
+            writes.outbox = [OutboxRepository.Row(id: outboxID, kind: .settlement, reference: record.id)]
+            try WriteSetRepository.apply(writes, now: now, in: db)
             if back.cash.isPositive, let line {
                 try CreditBook.refund(
                     line, amount: back.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
@@ -468,8 +493,9 @@ extension Platform {
             if let idempotency {
                 try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
             }
-            return record
+            return (record, Projection(outboxID: outboxID, at: now, event: .settlement(record, entry: entry, actor: actor, frictionless: false)))
         }
+        if let projection { projector.submit([projection]) }
         await processChannelOperations(reference: reversed.originalId)
         return reversed
     }
@@ -484,39 +510,6 @@ extension Platform {
         } catch let refusal as Refusal where refusal.code == .paymentPending {
             return record
         }
-    }
-
-    /// The authorisation a frictionless visit is settled under; refused when the patient revoked it.
-    static func frictionlessTerms(person: String, in db: any SQLExecutor) throws -> (authorisation: FrictionlessAuthorisation, source: FundingSource?)
-    {
-        guard let authorisation = try CreditRepository.authorisation(person: person, in: db) else {
-            throw Refusal(
-                .noFrictionlessAuthorisation,
-                "the patient has revoked frictionless payment; nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
-            )
-        }
-        let source = try authorisation.fundingSourceId.flatMap { id in try FundingSourceRepository.list(person: person, in: db).first { $0.id == id }
-        }
-        return (authorisation, source)
-    }
-
-    /// The source that pays a frictionless visit's cash part, in the patient's order; a clean refusal
-    /// (nothing written) when the order cannot be honoured.
-    static func frictionlessSource(
-        _ terms: (authorisation: FrictionlessAuthorisation, source: FundingSource?)?, calculation: SettlementCalculation, in db: any SQLExecutor
-    ) throws -> FundingSource {
-        guard let terms else { throw StoreError.decoding("frictionless visit without terms") }
-        let fallback = "Nothing was charged. The visit is open: settle it with \"cash_collection\": \"counter\" or the patient's code"
-        if terms.authorisation.priority == .accountOnly {
-            throw Refusal(
-                .accountInsufficient,
-                "the personal account pays \(calculation.breakdown.accountPaid) of the patient's \(calculation.breakdown.personTotal) and the patient chose the account only. \(fallback)"
-            )
-        }
-        guard let source = terms.source else {
-            throw Refusal(.noFundingSource, "the card or credit line the patient authorised is no longer bound. \(fallback)")
-        }
-        return source
     }
 
     /// Whose personal account may add mutual aid for a patient, and how much it has: the paying family

@@ -142,6 +142,7 @@ extension Platform {
 
     /// A person's balances.
     public func wallet(person: String) async throws -> WalletSummary {
+        await flushProjections()
         let balance = try await accountBalance(of: person)
         var cards: [WalletSummary.CardBalance] = []
         for source in try await fundingSources(person: person) {
@@ -156,6 +157,7 @@ extension Platform {
 
     /// A page of a person's history, newest first.
     public func history(person: String, query: HistoryQuery) async throws -> HistoryPage {
+        await flushProjections()
         guard (1...HistoryQuery.limitMax).contains(query.limit) else { throw Refusal.invalid("limit", "limit is 1 to \(HistoryQuery.limitMax)") }
         let before: Int64?
         if let cursor = query.cursor {
@@ -174,6 +176,7 @@ extension Platform {
 
     /// The whole history matching a query as CSV (at most `exportRowsMax` rows), amounts in yuan.
     public func historyCSV(person: String, query: HistoryQuery) async throws -> String {
+        await flushProjections()
         var csv = CSV.line([
             "seq", "time", "kind", "counterparty", "institution", "total", "fund", "account", "mutual_aid", "cash", "reference", "actor",
         ])
@@ -204,6 +207,7 @@ extension Platform {
     ) async throws
         -> PurchasedItemsPage
     {
+        await flushProjections()
         guard (1...100).contains(limit) else { throw Refusal.invalid("limit", "limit is 1 to 100 settlements") }
         let after: (Int64, String)?
         if let cursor {
@@ -249,6 +253,7 @@ extension Platform {
 
     /// A month's statement (`YYYY-MM`, China Standard Time).
     public func statement(person: String, month: String) async throws -> Statement {
+        await flushProjections()
         guard let first = PremiumSchedule.month(month) else { throw Refusal.invalid("month", "month is YYYY-MM") }
         let start = first.startInChina
         let end = first.firstOfNextMonth.startInChina
@@ -292,12 +297,14 @@ extension Platform {
 
     /// A page of a person's inbox, newest first.
     public func inbox(person: String, cursor: Int64?, limit: Int = 50) async throws -> [InboxMessage] {
+        await flushProjections()
         guard (1...200).contains(limit) else { throw Refusal.invalid("limit", "limit is 1 to 200") }
         return try await read { db, _ in try WalletRepository.inbox(person: person, beforeSeq: cursor, limit: limit, in: db) }
     }
 
     /// Marks a person's messages read up to a number.
     public func markRead(person: String, through seq: Int64) async throws -> Int {
-        try await write { db, now in try WalletRepository.markRead(person: person, throughSeq: seq, now: now, in: db) }
+        await flushProjections()
+        return try await write { db, now in try WalletRepository.markRead(person: person, throughSeq: seq, now: now, in: db) }
     }
 }

@@ -89,6 +89,7 @@ extension Platform {
     /// are taken under a lease first, so instances sharing a database split them.
     @discardableResult
     public func deliverWebhooks(transport: any WebhookTransport, limit: Int = 100) async -> Int {
+        await flushProjections()
         let cipher = self.cipher
         guard let due = try? await write({ db, now in try WebhookRepository.take(now: now, limit: limit, in: db) }) else { return 0 }
         var delivered = 0
@@ -123,6 +124,8 @@ extension Platform {
 
     /// Webhook deliveries not yet acknowledged.
     public func pendingWebhookDeliveries() async throws -> Int64 {
-        try await read { db, _ in try db.queryOne("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE state = 'pending'", [])?.int64("n") ?? 0 }
+        await flushProjections()
+        return try await read { db, _ in try db.queryOne("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE state = 'pending'", [])?.int64("n") ?? 0
+        }
     }
 }

@@ -23,6 +23,9 @@ public final class Platform: Sendable {
     /// The partner bank that grants medical credit lines (the channel when it also grants credit).
     public let credit: any CreditProvider
     let reference = ReferenceCache()
+    /// Expands the outbox rows this instance commits (wallet, inbox, webhooks, audit) after the commit.
+    let projector = Projector()
+    let logger = Logger(label: "yibao.platform")
 
     /// Creates the platform over a backend. Without a channel nothing that needs a bank can start (it is
     /// refused with `party_not_configured`); the sandbox bank (`YibaoSandbox`) is wired in only when asked
@@ -38,6 +41,7 @@ public final class Platform: Sendable {
         self.cipher = cipher
         self.channel = channel
         self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
+        projector.setExpander { [weak self] projections in await self?.expand(projections) }
     }
 
     /// Brings the schema up to date.

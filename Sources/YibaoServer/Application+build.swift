@@ -40,6 +40,9 @@ public struct AppConfiguration: Sendable {
     public var allowPrivateWebhooks = false
     /// Manual account adjustments (opening balances included) above this need a second administrator.
     public var adjustmentApprovalThreshold = Money.yuan(10_000)
+    /// Requests in flight at most; beyond it a request is answered 503 `overloaded` with `Retry-After`
+    /// at once (`AdmissionMiddleware`).
+    public var maxInFlight = 256
     /// Once listening, write the port here (with `port` 0 the system picks a free one: scripts and tests
     /// read it back instead of guessing a free port and racing for it).
     public var portFile: String?
@@ -83,14 +86,18 @@ public struct AppServices: Sendable {
     public let allowPrivateWebhooks: Bool
     /// Manual account adjustments above this need a second administrator.
     public let adjustmentApprovalThreshold: Money
+    /// Requests in flight at most (`AdmissionMiddleware`).
+    public let maxInFlight: Int
 
     /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
     /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
     public init(
         platform: Platform, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
         passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
-        trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000)
+        trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000),
+        maxInFlight: Int = 256
     ) {
+        self.maxInFlight = maxInFlight
         self.platform = platform
         self.metrics = metrics
         self.messages = messages ?? (sandbox ? SandboxMessages(clock: platform.clock) : UnconfiguredParty())
@@ -115,6 +122,7 @@ public struct YibaoRouter {
 /// Builds the router: middleware, then one controller per area. Tests drive it without a socket.
 public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: AdmissionMiddleware(limit: services.maxInFlight))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -173,7 +181,8 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
         AppServices(
             platform: platform, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo,
             sandbox: configuration.usesSandbox, trustedProxies: configuration.trustedProxies,
-            allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold)
+            allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold,
+            maxInFlight: configuration.maxInFlight)
     )
     let portFile = configuration.portFile
     var app = Application(
@@ -202,6 +211,7 @@ struct BackgroundWork: Service {
         var tick: Int64 = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await platform.processChannelOperations()
+            await platform.expandDueProjections()
             await platform.resolvePendingPayments()
             await platform.resolvePendingPremiums()
             await platform.resolvePendingRepayments()
@@ -236,7 +246,7 @@ struct PlatformLifecycle: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await platform.backend.close()
+        await platform.close()
     }
 }
 

@@ -238,6 +238,7 @@ public final class Simulator: @unchecked Sendable {
             world.bank.inject(SandboxBank.Faults())
             for _ in 0..<2 {
                 await platform.processChannelOperations(takeOverLeases: true)
+                await platform.expandDueProjections(takeOverLeases: true)
                 _ = await platform.resolvePendingPayments(olderThanSeconds: 0)
                 _ = await platform.resolvePendingPremiums(olderThanSeconds: 0)
                 _ = await platform.resolvePendingRepayments(olderThanSeconds: 0)

@@ -30,6 +30,7 @@ public enum Migrations {
             version: 8,
             name: "account security: second-factor failures and lockout, recent second factor per session, authenticator resets, account adjustments",
             statements: accountSecurity),
+        Migration(version: 9, name: "decide, then write: the outbox of projections expanded after the commit", statements: outbox),
     ]
 
     /// The newest version this program knows.
@@ -740,5 +741,19 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX account_adjustments_state ON account_adjustments (state, requested_at)",
+    ]
+
+    static let outbox: [String] = [
+        """
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at)",
     ]
 }

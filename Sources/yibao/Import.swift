@@ -25,7 +25,7 @@ struct Import: AsyncParsableCommand {
             let platform = try await data.openPlatform()
             var created = 0
             try await Import.chunks(parsed.items) { created += try await platform.importCatalogue($0) }
-            await platform.backend.close()
+            await platform.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -43,7 +43,7 @@ struct Import: AsyncParsableCommand {
             try await Import.chunks(parsed.items) { chunk in
                 for institution in chunk where try await platform.saveInstitution(institution) { created += 1 }
             }
-            await platform.backend.close()
+            await platform.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -60,7 +60,7 @@ struct Import: AsyncParsableCommand {
             try await Import.chunks(parsed.items) { chunk in
                 created += try await platform.enrol(chunk.map { ($0.person, $0.openingBalance) })
             }
-            await platform.backend.close()
+            await platform.close()
             Import.report(file: file, accepted: parsed.items.count, created: created, rejected: parsed.rejected)
         }
     }
@@ -75,7 +75,7 @@ struct Import: AsyncParsableCommand {
             if let problem = file.problems().first { throw ValidationError("\(problem.field): \(problem.message)") }
             let platform = try await data.openPlatform()
             for policy in file.policies { try await platform.savePolicy(policy) }
-            await platform.backend.close()
+            await platform.close()
             print("saved \(file.policies.count) policies for \(file.region) \(file.year)")
         }
     }

@@ -77,7 +77,7 @@ struct LoadSeed: AsyncParsableCommand {
                     sessions: 0, batch: 2_000),
                 progress: report)
         }
-        await platform.backend.close()
+        await platform.close()
         let lines = try seeded.map { try YibaoJSON.string($0) }.joined(separator: "\n") + "\n"
         try lines.write(toFile: out, atomically: true, encoding: .utf8)
         let seconds = Date().timeIntervalSince(started)
@@ -110,7 +110,7 @@ struct LoadHistory: AsyncParsableCommand {
         try await platform.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
             if done % 1_000_000 < 20_000 { FileHandle.standardError.write(Data("  \(done) postings\n".utf8)) }
         }
-        await platform.backend.close()
+        await platform.close()
         print("added \(postings) postings in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }
@@ -212,6 +212,12 @@ struct LoadRun: AsyncParsableCommand {
             urls: urls, people: people, mix: try LoadRun.parseMix(mix), institutionKey: key ?? DemoData.institutionToken(institution), sign: sign,
             useAccount: useAccount, retrySeconds: retrySeconds, premium: (String(parts[0]), String(parts[1])), concurrency: concurrency
         )
+        // The time step each phone last made a code in, kept beside the population file: a code is
+        // accepted once, so a run started within 30 s of the previous one (the warm-up before a measured
+        // run) must not reuse a phone the previous run used in the same step.
+        let stepsFile = population + ".steps"
+        driver.loadLastSteps(from: stepsFile)
+        defer { driver.saveLastSteps(to: stepsFile) }
         print(
             "load: \(people.count) people, \(urls.count) server(s), mix \(mix), \(rate.map { "\(Int($0))/s offered" } ?? "flat out") for \(Int(duration)) s"
         )
@@ -235,6 +241,8 @@ struct LoadReport: Sendable {
         var acknowledgedSettlements: Int
         var settlementsPerSecond: Double
         var retries: Int
+        /// Answers 503 `overloaded` (each retried after its Retry-After).
+        var overloaded: Int
         var notStartedInTime: Int
     }
 
@@ -255,9 +263,9 @@ struct LoadReport: Sendable {
     var text: String {
         var lines = [
             String(
-                format: "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d; late starts (over --concurrency): %d", summary.seconds,
-                summary.offeredPerSecond.map { String(format: "%.0f/s offered", $0) } ?? "flat out", summary.acknowledgedSettlements,
-                summary.settlementsPerSecond, summary.retries, summary.notStartedInTime)
+                format: "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d (overloaded: %d); late starts (over --concurrency): %d",
+                summary.seconds, summary.offeredPerSecond.map { String(format: "%.0f/s offered", $0) } ?? "flat out",
+                summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.notStartedInTime)
         ]
         lines.append("operation        ok      /s    p50 ms   p90 ms   p99 ms  p99.9 ms   max ms  errors")
         for (name, op) in summary.operations.sorted(by: { $0.key < $1.key }) {
@@ -285,6 +293,8 @@ final class LoadDriver: Sendable {
         var ok: [LoadOperation: Int] = [:]
         var errors: [LoadOperation: [String: Int]] = [:]
         var retries = 0
+        /// Answers 503 `overloaded` (admission control), each retried after its Retry-After.
+        var overloaded = 0
         var late = 0
         var acknowledged: [String] = []
     }
@@ -345,6 +355,21 @@ final class LoadDriver: Sendable {
 
     func shutdown() async throws { try await client.shutdown() }
 
+    /// Reads the steps a previous run left (one number per person, in population order); a missing or
+    /// mismatched file is ignored.
+    func loadLastSteps(from path: String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let steps = text.split(separator: "\n").compactMap { Int64($0) }
+        guard steps.count == people.count else { return }
+        lastStep.withLock { $0 = steps }
+    }
+
+    /// Writes the step each phone last made a code in, for the next run.
+    func saveLastSteps(to path: String) {
+        let text = lastStep.withLock { $0.map(String.init).joined(separator: "\n") }
+        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     func run(rate: Double?, duration: Double) async throws -> LoadReport {
         let clock = ContinuousClock()
         let start = clock.now
@@ -399,7 +424,8 @@ final class LoadDriver: Sendable {
             return LoadReport(
                 summary: .init(
                     seconds: seconds, offeredPerSecond: rate, operations: operations, acknowledgedSettlements: settled,
-                    settlementsPerSecond: Double(settled) / seconds, retries: stats.retries, notStartedInTime: stats.late),
+                    settlementsPerSecond: Double(settled) / seconds, retries: stats.retries, overloaded: stats.overloaded,
+                    notStartedInTime: stats.late),
                 acknowledged: stats.acknowledged)
         }
     }
@@ -602,8 +628,10 @@ final class LoadDriver: Sendable {
             var outcome = "transport_error"
             var object: [String: Any]?
             var array: [[String: Any]]?
+            var retryAfter: Double?
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
+                retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
                 let bytes = try await response.body.collect(upTo: 4 << 20)
                 let status = Int(response.status.code)
                 if status == expect, let id = LoadDriver.topLevelID(bytes), !parseBodies {
@@ -625,8 +653,14 @@ final class LoadDriver: Sendable {
             }
             if retry && Date() < deadline {
                 attempt += 1
-                stats.withLock { $0.retries += 1 }
-                try? await Task.sleep(for: .milliseconds(min(1000, 100 * attempt)))
+                stats.withLock {
+                    $0.retries += 1
+                    if outcome == "overloaded" { $0.overloaded += 1 }
+                }
+                // The server's Retry-After when it gave one (an overloaded instance says when to come
+                // back; spread over that second so the retries do not return together), else a backoff.
+                let wait = retryAfter.map { Int($0 * 1000 * Double.random(in: 0.5...1.0)) } ?? min(1000, 100 * attempt)
+                try? await Task.sleep(for: .milliseconds(wait))
                 continue
             }
             return (outcome, object, array)
@@ -656,11 +690,12 @@ struct LoadVerify: AsyncParsableCommand {
         // Finish what a crash left pending first, as the server's background work would.
         await platform.resolvePendingPayments(olderThanSeconds: 0)
         await platform.processChannelOperations(limit: 100_000, takeOverLeases: true)
+        while await platform.expandDueProjections(limit: 1000, takeOverLeases: true) > 0 {}
         var ids: [String] = []
         for file in acked { ids += try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init) }
         let report = try await platform.loadCheck(acknowledged: ids)
         let ledger = try await platform.verifyLedger()
-        await platform.backend.close()
+        await platform.close()
         print(
             "acknowledged: \(ids.count), present and completed: \(report.present), missing: \(report.missing.count), "
                 + "double charges: \(report.doubleCharges.count), card balances off: \(report.cardMismatches.count)")

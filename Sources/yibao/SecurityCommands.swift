@@ -26,7 +26,7 @@ struct VerifyAudit: AsyncParsableCommand {
         }
         let platform = try await data.openPlatform()
         let report = try await platform.verifyAudit(anchors: parsed)
-        await platform.backend.close()
+        await platform.close()
         print("checked \(report.records) audit records in \(report.heads.count) lanes")
         for head in report.heads { print("head \(head)") }
         if report.passed {
@@ -73,7 +73,7 @@ struct RotateKey: AsyncParsableCommand {
                 print("old keys kept: values written meanwhile under them; run rotate-key --retire again")
             }
         }
-        await platform.backend.close()
+        await platform.close()
     }
 }
 

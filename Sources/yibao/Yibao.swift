@@ -95,8 +95,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Requests in flight at most; beyond it a request is answered 503 overloaded with Retry-After at once.")
+    var maxInFlight = 256
+
     func run() async throws {
+        guard (1...100_000).contains(maxInFlight) else { throw ValidationError("--max-in-flight is 1 to 100000") }
         var configuration = data.configuration()
+        configuration.maxInFlight = maxInFlight
         configuration.port = port
         configuration.portFile = portFile
         configuration.host = host
@@ -143,7 +148,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let platform = try await data.openPlatform()
         print("schema at version \(try await Migrations.storedVersion(platform.backend))")
-        await platform.backend.close()
+        await platform.close()
     }
 }
 
@@ -158,7 +163,7 @@ struct VerifyLedger: AsyncParsableCommand {
     func run() async throws {
         let platform = try await data.openPlatform()
         let report = try await platform.verifyLedger()
-        await platform.backend.close()
+        await platform.close()
         print("checked \(report.entries) entries, \(report.postings) postings, \(report.accounts) accounts, \(report.settlements) settlements")
         if report.passed {
             print("ledger verified: every entry sums to zero and every balance equals its postings")
@@ -190,12 +195,12 @@ struct CreditDaily: AsyncParsableCommand {
         do {
             let report = try await platform.runCreditDay(date: day)
             await platform.processChannelOperations()
-            await platform.backend.close()
+            await platform.close()
             print(
                 "credit day \(report.date): \(report.lines) lines brought up to date, \(report.bills) bills drawn up, interest \(report.interest), "
                     + "fees \(report.fees), \(report.suspended) suspended, \(report.reinstated) reinstated")
         } catch let refusal as Refusal {
-            await platform.backend.close()
+            await platform.close()
             throw ValidationError(refusal.detail)
         }
     }
@@ -218,7 +223,7 @@ struct OperatorCommand: AsyncParsableCommand {
     func run() async throws {
         guard let role = OperatorRole(rawValue: role) else { throw ValidationError("role must be viewer, operator or administrator") }
         let platform = try await data.openPlatform()
-        defer { Task { await platform.backend.close() } }
+        defer { Task { await platform.close() } }
         let credential = newToken ? try await platform.issueOperatorToken(name: name) : try await platform.createOperator(name: name, role: role)
         print("operator \(credential.operatorName) (\(credential.role.rawValue)), token valid until \(credential.expiresAt):")
         print(credential.token)
@@ -236,7 +241,7 @@ struct InstitutionCommand: AsyncParsableCommand {
     func run() async throws {
         let platform = try await data.openPlatform()
         let credential = try await platform.issueInstitutionKey(code: code)
-        await platform.backend.close()
+        await platform.close()
         print("API key for \(code) (earlier keys stop working in 7 days):")
         print(credential.token)
     }

@@ -80,10 +80,10 @@ struct PlatformHarness {
         do {
             try await platform.migrate()
             try await body(platform)
-            await backend.close()
+            await platform.close()
             try await cleanup()
         } catch {
-            await backend.close()
+            await platform.close()
             try? await cleanup()
             throw error
         }

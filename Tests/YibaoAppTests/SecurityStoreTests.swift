@@ -87,6 +87,7 @@ struct SecurityStoreTests {
     func ledgerIsAudited(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             try await Self.activity(platform)
+            await platform.flushProjections()  // the audit records are projections, written after the commit
             let rows = try await platform.backend.read { db in
                 try db.query("SELECT action, detail FROM audit_log WHERE action LIKE 'ledger.%'", [])
             }

@@ -248,6 +248,7 @@ struct WalletStoreTests {
 
             // act: an instance takes the next event and dies before posting it.
             _ = try await Self.settle(platform, person: "P1", visit: "W-dead", yuan: 10)
+            await platform.flushProjections()  // its webhook delivery is a projection, written after the commit
             let taken = try await platform.write { db, now in try WebhookRepository.take(now: now, limit: 10, in: db) }
             #expect(taken.count == 1)
 

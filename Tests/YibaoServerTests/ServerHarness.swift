@@ -35,7 +35,7 @@ struct ServerHarness {
     /// few tests about bearer keys send them); `send` signs every institution request itself.
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
-        adjustmentApprovalThreshold: Money = .yuan(10_000), start: Instant = t0, logger appLogger: Logger? = nil,
+        adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
@@ -56,7 +56,8 @@ struct ServerHarness {
         let built = buildRouter(
             AppServices(
                 platform: platform, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
-                trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold))
+                trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold,
+                maxInFlight: maxInFlight))
         let routes = built.routes
         let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
         do {
@@ -66,10 +67,10 @@ struct ServerHarness {
                 }
             }
         } catch {
-            await backend.close()
+            await platform.close()
             throw error
         }
-        await backend.close()
+        await platform.close()
     }
 }
 

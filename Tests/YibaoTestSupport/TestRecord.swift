@@ -17,7 +17,7 @@ public enum TestRecord {
             handle.write(line)
             try? handle.close()
         } else {
-            FileManager.default.createFile(atPath: path, contents: line)
+            _ = FileManager.default.createFile(atPath: path, contents: line)
         }
     }
 

@@ -126,7 +126,30 @@ struct PostgresExecutor: SQLExecutor {
         try run(sql, arguments).metadata.rows ?? 0
     }
 
-    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+    /// Hands every statement to the connection before waiting: postgres-nio queues them and sends each
+    /// as soon as the one before it is answered, on the event loop, so this thread wakes once for the
+    /// whole batch instead of once per statement.
+    func executeBatch(_ statements: [SQLStatement]) throws -> [Int] {
+        guard statements.count > 1 else { return try statements.map { try execute($0.sql, $0.arguments) } }
+        let futures = statements.map { connection.query(PostgresExecutor.query($0.sql, $0.arguments), logger: logger) }
+        var counts: [Int] = []
+        counts.reserveCapacity(futures.count)
+        var failure: (any Error)?
+        for future in futures {
+            do {
+                let result = try future.wait()
+                counts.append(result.metadata.rows ?? 0)
+            } catch let error as PSQLError {
+                if failure == nil { failure = PostgresExecutor.map(error) }
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return counts
+    }
+
+    static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -135,8 +158,12 @@ struct PostgresExecutor: SQLExecutor {
             case .null: binds.appendNull()
             }
         }
+        return PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: binds)
+    }
+
+    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: binds), logger: logger).wait()
+            return try connection.query(PostgresExecutor.query(sql, arguments), logger: logger).wait()
         } catch let error as PSQLError {
             throw PostgresExecutor.map(error)
         }

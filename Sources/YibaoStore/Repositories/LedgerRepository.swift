@@ -98,6 +98,37 @@ package enum LedgerRepository {
         )
     }
 
+    /// Appends an entry's audit record: its postings, so the audit chain is a tamper-evident copy of the
+    /// ledger. `post` does it in the entry's own transaction; entries of a write set get theirs from the
+    /// projection of their outbox row.
+    package static func audit(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
+        try AuditRepository.append(
+            actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
+            value: AuditedEntry(
+                entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) })),
+            now: entry.at, in: db
+        )
+    }
+
+    /// The journal entry posted for a reference (a settlement, reversal or refund), read back; nil when
+    /// none was.
+    package static func entry(reference: String, in db: any SQLExecutor) throws -> JournalEntry? {
+        let rows = try db.query(
+            """
+            SELECT e.id, e.kind, e.created_at, p.account_id, p.amount FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.reference = ? ORDER BY e.id
+            """, [.text(reference)])
+        guard let first = rows.first else { return nil }
+        let id = try first.string("id")
+        var movements: [Posting] = []
+        for row in rows where try row.string("id") == id {
+            guard let account = LedgerRepository.account(storageKey: try row.string("account_id")) else { continue }
+            movements.append(Posting(account, try row.money("amount")))
+        }
+        return JournalEntry(
+            id: id, kind: try first.enumeration("kind"), reference: reference, at: try first.instant("created_at"), movements: movements)
+    }
+
     /// Creates an account with a zero balance if it does not exist (slotted accounts are created slot
     /// by slot as entries post to them).
     package static func ensure(_ account: AccountID, now: Instant, in db: any SQLExecutor) throws {

@@ -276,6 +276,13 @@ package enum DeviceRepository {
     }
 
     /// Records a (device, step) as spent; false when it was spent before (a replay).
+    /// Whether a device is enrolled: nil when there is no such device, `.some(nil)` when it is live,
+    /// `.some(time)` when it was removed then.
+    package static func revokedAt(id: String, in db: any SQLExecutor) throws -> Instant?? {
+        guard let row = try db.queryOne("SELECT revoked_at FROM devices WHERE id = ?", [.text(id)]) else { return nil }
+        return .some(try row.optionalInstant("revoked_at"))
+    }
+
     package static func spend(device: String, step: Int64, institution: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, step) DO NOTHING",

@@ -66,6 +66,38 @@ package enum ChannelOperationRepository {
         )
     }
 
+    /// An operation queued by a write set.
+    package struct Queued: Sendable {
+        package let id: String
+        package let channel: String
+        package let kind: Kind
+        package let reference: String
+        package let amount: Money
+
+        package init(id: String, channel: String, kind: Kind, reference: String, amount: Money) {
+            self.id = id
+            self.channel = channel
+            self.kind = kind
+            self.reference = reference
+            self.amount = amount
+        }
+    }
+
+    package static func insertStatement(_ operations: [Queued], now: Instant) -> SQLStatement {
+        SQLStatement(
+            """
+            INSERT INTO channel_operations (id, channel, kind, reference, refund_reference, amount, state, attempts, next_attempt_at, last_error,
+            created_at, updated_at, detail) VALUES \(placeholders(operations.count, "(?, ?, ?, ?, NULL, ?, 'pending', 0, ?, NULL, ?, ?, NULL)"))
+            """,
+            operations.flatMap { operation -> [SQLValue] in
+                [
+                    .text(operation.id), .text(operation.channel), .text(operation.kind.rawValue), .text(operation.reference),
+                    .money(operation.amount),
+                    .instant(now), .instant(now), .instant(now),
+                ]
+            })
+    }
+
     /// Takes up to `limit` due operations for this process (see `OutboxLease`): instances sharing a
     /// database never attempt the same operation at once.
     package static func take(now: Instant, dueBy: Instant? = nil, reference: String?, limit: Int, in db: any SQLExecutor) throws -> [Operation] {

@@ -3,23 +3,32 @@ import YibaoCore
 /// Visits, settlements, accumulators and idempotency keys.
 package enum VisitRepository {
     package static func insert(_ visit: Visit, deviceID: String? = nil, now: Instant, in db: any SQLExecutor) throws {
+        let statement = try insertStatement(visit, deviceID: deviceID, now: now)
         do {
-            try db.execute(
-                """
-                INSERT INTO visits (id, institution_code, person_number, category, hospital_visit_number, state, lines, line_count, total,
-                settlement_id, opened_at, updated_at, payment_authority, device_id, payer_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
-                    .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.storageString(visit.lines)),
-                    .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
-                    .text(visit.paymentAuthority.rawValue), .text(deviceID), .text(visit.payerNumber),
-                ]
-            )
+            try db.execute(statement.sql, statement.arguments)
         } catch StoreError.uniqueViolation {
-            throw Refusal(
-                .alreadyExists, "this institution already has a visit numbered \(visit.hospitalVisitNumber)", field: "hospital_visit_number")
+            throw duplicate(visit)
         }
+    }
+
+    /// The refusal of a second visit with the same hospital visit number at an institution.
+    package static func duplicate(_ visit: Visit) -> Refusal {
+        Refusal(.alreadyExists, "this institution already has a visit numbered \(visit.hospitalVisitNumber)", field: "hospital_visit_number")
+    }
+
+    package static func insertStatement(_ visit: Visit, deviceID: String?, now: Instant) throws -> SQLStatement {
+        SQLStatement(
+            """
+            INSERT INTO visits (id, institution_code, person_number, category, hospital_visit_number, state, lines, line_count, total,
+            settlement_id, opened_at, updated_at, payment_authority, device_id, payer_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(visit.id), .text(visit.institutionCode), .text(visit.personNumber), .text(visit.category.rawValue),
+                .text(visit.hospitalVisitNumber), .text(visit.state.rawValue), .text(try YibaoJSON.storageString(visit.lines)),
+                .int(visit.lines.count), .money(visit.total), .text(visit.settlementId), .instant(visit.openedAt), .instant(now),
+                .text(visit.paymentAuthority.rawValue), .text(deviceID), .text(visit.payerNumber),
+            ]
+        )
     }
 
     package static func update(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws {
@@ -69,9 +78,14 @@ package enum VisitRepository {
 
 package enum SettlementRepository {
     package static func insert(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+        let statement = try insertStatement(record)
+        try db.execute(statement.sql, statement.arguments)
+    }
+
+    package static func insertStatement(_ record: SettlementRecord) throws -> SQLStatement {
         var stored = record
         stored.reversedBy = nil
-        try db.execute(
+        return SQLStatement(
             """
             INSERT INTO settlements (id, kind, state, visit_id, original_id, institution_code, person_number, mutual_aid_payer, region,
             insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by, funding_source_id)
@@ -170,6 +184,32 @@ package enum AccumulatorRepository {
         try db.queryOne(select, [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
     }
 
+    /// Reads under lock (PostgreSQL) without creating: zero when the person has none yet for the year.
+    /// The settlement path serialises a person's settlements on their personal account's row (locked
+    /// first), so a row created by the write set's upsert is never raced.
+    package static func lockIfPresent(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
+        try db.queryOne(select + " FOR UPDATE", [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
+    }
+
+    /// Writes accumulators as they are after a transaction (created if new).
+    package static func upsertStatement(_ rows: [WriteSet.Accumulators]) -> SQLStatement {
+        SQLStatement(
+            """
+            INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
+            in_scope_total, visits) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            ON CONFLICT (person_number, year, pool) DO UPDATE SET deductible_paid = excluded.deductible_paid,
+            basic_fund_paid = excluded.basic_fund_paid, above_cap_amount = excluded.above_cap_amount,
+            above_cap_fund_paid = excluded.above_cap_fund_paid, in_scope_total = excluded.in_scope_total, visits = excluded.visits
+            """,
+            rows.flatMap { row -> [SQLValue] in
+                let value = row.value
+                return [
+                    .text(row.person), .int(row.year), .text(row.pool.rawValue), .money(value.deductiblePaid), .money(value.basicFundPaid),
+                    .money(value.aboveCapAmount), .money(value.aboveCapFundPaid), .money(value.inScopeTotal), .integer(value.visits),
+                ]
+            })
+    }
+
     package static let select = """
         SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits
         FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
@@ -209,13 +249,22 @@ package enum IdempotencyRepository {
         case replay(kind: String, id: String)
     }
 
+    /// Claims a key whose result is recorded later (`complete`).
     package static func claim(scope: String, key: String, fingerprint: String, now: Instant, in db: any SQLExecutor) throws -> Claim {
+        try claim(scope: scope, key: key, fingerprint: fingerprint, kind: "", id: "", now: now, in: db)
+    }
+
+    /// Claims a key for a result whose id is decided before the work runs (a settlement's id): one
+    /// statement instead of a claim and a completion. Rolled back with the work when it is refused.
+    package static func claim(
+        scope: String, key: String, fingerprint: String, kind: String, id: String, now: Instant, in db: any SQLExecutor
+    ) throws -> Claim {
         let inserted = try db.execute(
             """
             INSERT INTO idempotency_keys (scope, idempotency_key, fingerprint, result_kind, result_id, created_at)
-            VALUES (?, ?, ?, '', '', ?) ON CONFLICT (scope, idempotency_key) DO NOTHING
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idempotency_key) DO NOTHING
             """,
-            [.text(scope), .text(key), .text(fingerprint), .instant(now)]
+            [.text(scope), .text(key), .text(fingerprint), .text(kind), .text(id), .instant(now)]
         )
         if inserted == 1 { return .claimed }
         guard

@@ -121,9 +121,34 @@ public protocol SQLExecutor {
     /// The write transaction's audit records waiting to be chained just before it commits (nil in
     /// reads). See `AuditRepository`.
     var pendingAudit: PendingAudit? { get }
+
+    /// Runs statements in order and returns how many rows each changed. On PostgreSQL they are all
+    /// handed to the connection at once and answered together (one wait instead of one per statement);
+    /// on SQLite they simply run one after another in the process. The first failure fails the batch
+    /// (and, as any failure, the transaction).
+    func executeBatch(_ statements: [SQLStatement]) throws -> [Int]
+}
+
+/// One statement of a batch: SQL with `?` placeholders and its arguments.
+public struct SQLStatement: Sendable {
+    /// The SQL.
+    public let sql: String
+    /// Its arguments.
+    public let arguments: [SQLValue]
+
+    /// Creates a statement.
+    public init(_ sql: String, _ arguments: [SQLValue]) {
+        self.sql = sql
+        self.arguments = arguments
+    }
 }
 
 extension SQLExecutor {
+    /// Runs the statements one after another (the default; PostgreSQL sends them together).
+    public func executeBatch(_ statements: [SQLStatement]) throws -> [Int] {
+        try statements.map { try execute($0.sql, $0.arguments) }
+    }
+
     /// Runs a query expected to return at most one row.
     public func queryOne(_ sql: String, _ arguments: [SQLValue]) throws -> SQLRow? {
         try query(sql, arguments).first
