@@ -75,7 +75,8 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
         case .retryLast(let same): return "retryLast(\(same ? "same key" : "new key"))"
         case .concurrentDuplicate: return "concurrentDuplicate"
         case .bankFault(let kind, let count): return "bankFault(\(["timeout before", "answer lost", "unavailable"][kind]) ×\(count))"
-        case .cardChange(let m, let frozen, let balance): return "cardChange(member \(m), frozen \(frozen), balance \(balance.map(String.init) ?? "same"))"
+        case .cardChange(let m, let frozen, let balance):
+            return "cardChange(member \(m), frozen \(frozen), balance \(balance.map(String.init) ?? "same"))"
         case .defaultSource(let line): return "defaultSource(\(line ? "credit line" : "card"))"
         case .background: return "background"
         case .advance(let seconds): return "advance(\(seconds) s)"
@@ -98,7 +99,8 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
             let itemClass = Int.random(in: 0...2, using: &rng)
             // Mostly small bills; now and then a large one (a stay, or more than a credit line allows).
             let price: Int64 =
-                Int.random(in: 0..<20, using: &rng) == 0 ? Int64.random(in: 500_000...1_600_000, using: &rng) : Int64.random(in: 500...80_000, using: &rng)
+                Int.random(in: 0..<20, using: &rng) == 0
+                ? Int64.random(in: 500_000...1_600_000, using: &rng) : Int64.random(in: 500...80_000, using: &rng)
             return Line(itemClass: itemClass, priceFen: price)
         }
     }

@@ -243,6 +243,9 @@ struct LoadReport: Sendable {
         var retries: Int
         /// Answers 503 `overloaded` (each retried after its Retry-After).
         var overloaded: Int
+        /// The 99th percentile and the longest time to an `overloaded` answer, in milliseconds.
+        var overloadedP99Ms: Double
+        var overloadedMaxMs: Double
         var notStartedInTime: Int
     }
 
@@ -267,6 +270,9 @@ struct LoadReport: Sendable {
                 summary.seconds, summary.offeredPerSecond.map { String(format: "%.0f/s offered", $0) } ?? "flat out",
                 summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.notStartedInTime)
         ]
+        if summary.overloaded > 0 {
+            lines.append(String(format: "overloaded answers: p99 %.2f ms, max %.2f ms", summary.overloadedP99Ms, summary.overloadedMaxMs))
+        }
         lines.append("operation        ok      /s    p50 ms   p90 ms   p99 ms  p99.9 ms   max ms  errors")
         for (name, op) in summary.operations.sorted(by: { $0.key < $1.key }) {
             let errors = op.errors.isEmpty ? "-" : op.errors.sorted { $0.value > $1.value }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
@@ -295,6 +301,8 @@ final class LoadDriver: Sendable {
         var retries = 0
         /// Answers 503 `overloaded` (admission control), each retried after its Retry-After.
         var overloaded = 0
+        /// How long each `overloaded` answer took, from sending the request (microseconds).
+        var overloadedAnswer = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
         var late = 0
         var acknowledged: [String] = []
     }
@@ -425,7 +433,8 @@ final class LoadDriver: Sendable {
                 summary: .init(
                     seconds: seconds, offeredPerSecond: rate, operations: operations, acknowledgedSettlements: settled,
                     settlementsPerSecond: Double(settled) / seconds, retries: stats.retries, overloaded: stats.overloaded,
-                    notStartedInTime: stats.late),
+                    overloadedP99Ms: Double(stats.overloadedAnswer.valueAtPercentile(99)) / 1000,
+                    overloadedMaxMs: Double(stats.overloadedAnswer.max) / 1000, notStartedInTime: stats.late),
                 acknowledged: stats.acknowledged)
         }
     }
@@ -629,6 +638,7 @@ final class LoadDriver: Sendable {
             var object: [String: Any]?
             var array: [[String: Any]]?
             var retryAfter: Double?
+            let sent = ContinuousClock.now
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
                 retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
@@ -655,7 +665,12 @@ final class LoadDriver: Sendable {
                 attempt += 1
                 stats.withLock {
                     $0.retries += 1
-                    if outcome == "overloaded" { $0.overloaded += 1 }
+                    if outcome == "overloaded" {
+                        $0.overloaded += 1
+                        let answered = ContinuousClock.now - sent
+                        $0.overloadedAnswer.record(
+                            UInt64(min(120_000_000, answered.components.seconds * 1_000_000 + answered.components.attoseconds / 1_000_000_000_000)))
+                    }
                 }
                 // The server's Retry-After when it gave one (an overloaded instance says when to come
                 // back; spread over that second so the retries do not return together), else a backoff.
