@@ -70,7 +70,13 @@ extension Platform {
         let outcome: Outcome = try await write { db, now in
             guard let state = try PatientRepository.secondFactorState(person: person, in: db),
                 let secret = try PatientRepository.totpSecret(person: person, cipher: cipher, in: db)
-            else { throw Refusal(.notFound, "no registered patient \(person)") }
+            else {
+                // A signed-in person without an authenticator (the bureau reset it, or a load-test
+                // population's sessions): the step-up cannot be proved until one is set up.
+                throw Refusal(
+                    .secondFactorRequired,
+                    "no authenticator is set up for this account: set one up (POST /v1/patient/authenticator) before this operation")
+            }
             if let until = state.lockedUntil, until > now { return .locked(until) }
             if let step = AuthenticatorCode.match(secret: secret, code: code, at: now, after: state.lastStep) {
                 try PatientRepository.acceptSecondFactor(person: person, step: step, now: now, in: db)

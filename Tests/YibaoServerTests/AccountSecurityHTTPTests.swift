@@ -250,6 +250,19 @@ struct AccountSecurityHTTPTests {
         }
     }
 
+    @Test("7. a signed-in person with no authenticator is asked to set one up (403 second_factor_required), not told they do not exist")
+    func stepUpWithoutAuthenticator() async throws {
+        try await H.withApp { client, harness in
+            // A load-test population's people have sessions but never registered an authenticator.
+            let seeded = try await harness.platform.seedPopulation(
+                PopulationSpec(prefix: "NA", range: 0..<1, region: RegionCode("440100")!, devices: false, cardBalance: nil, sessions: 1))
+            let token = try #require(seeded.first?.sessionToken)
+            let added = try await client.send(.post, "/v1/patient/devices", token: token, json: #"{"name":"phone","totp_code":"123456"}"#)
+            #expect(added.status == .forbidden, "\(added.text)")
+            #expect(added.problem?.code == "second_factor_required")
+        }
+    }
+
     @Test("8. a receipt verifies with what became of it: valid, partly refunded (how much), reversed")
     func receiptStatus() async throws {
         try await H.withApp { client, harness in
