@@ -112,12 +112,14 @@ public final class SimulationWorld: Sendable {
         do {
             try await platform.migrate()
             let world = try await populate(platform: platform, clock: clock, faults: faults, bank: bank) {
-                await inner.close()
+                // The platform's close writes the projections still waiting before the database closes:
+                // closing under an expansion in flight left its PostgreSQL query waiting for ever.
+                await platform.close()
                 await remove()
             }
             return world
         } catch {
-            await inner.close()
+            await platform.close()
             await remove()
             throw error
         }
