@@ -326,7 +326,7 @@ extension Platform {
         if visit.paymentAuthority == .frictionless {
             authorisation = try CreditRepository.authorisation(person: person.number, in: db)
             if let id = authorisation?.fundingSourceId {
-                authorised = try FundingSourceRepository.list(person: person.number, in: db).first { $0.id == id }
+                authorised = try FundingSourceRepository.bound(id: id, person: person.number, in: db)
             }
         }
         let accountPays = authorisation.map { $0.priority != .sourceFirst } ?? useAccount
@@ -407,97 +407,17 @@ extension Platform {
     /// The first answer for a replayed idempotency key, or nil when the key is new — and now claimed for
     /// settlement `id`, which the transaction is about to decide (a refusal rolls the claim back with it).
     static func replay(scope: String, _ idempotency: IdempotencyRequest, id: String, now: Instant, in db: any SQLExecutor) throws -> SettleOutcome? {
-        guard
-            case .replay(_, let id) = try IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: id, now: now, in: db)
-        else { return nil }
-        guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
-            throw StoreError.decoding("idempotent result \(id) missing")
-        }
+        guard let record = try replayedRecord(scope: scope, idempotency, id: id, now: now, in: db) else { return nil }
         switch record.state {
         case .completed: return SettleOutcome(phase: .done(record))
         case .declined, .cancelled: return SettleOutcome(phase: .declined(record))
         case .pending:
             guard let sourceID = record.fundingSource?.id, let source = try FundingSourceRepository.find(id: sourceID, in: db) else {
-                throw StoreError.decoding("funding source of \(id) missing")
+                throw StoreError.decoding("funding source of \(record.id) missing")
             }
             return SettleOutcome(
                 phase: .collect(record, source, frictionless: try VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless))
         }
-    }
-
-    /// Reverses a settlement (结算撤销 / 冲正): a new record with every amount negated, the journal
-    /// entry negated, the accumulators restored, and the visit open again.
-    public func reverse(settlementID: String, institution: Institution, idempotency: IdempotencyRequest?) async throws -> SettlementRecord {
-        let ids = self.ids
-        let channelName = channel.name
-        let scope = "reverse:" + institution.code
-        let (reversed, projection): (SettlementRecord, Projection?) = try await write { db, now in
-            if let idempotency,
-                case .replay(_, let id) = try IdempotencyRepository.claim(
-                    scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, now: now, in: db
-                )
-            {
-                guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
-                    throw StoreError.decoding("idempotent result \(id) missing")
-                }
-                return (record, nil)
-            }
-            // 1. Read and lock: the settlement, its refunds, the visit, the balance, the accumulators.
-            guard let original = try SettlementRepository.find(id: settlementID, institution: institution.code, lock: true, in: db) else {
-                throw Refusal(.notFound, "this institution has no settlement \(settlementID)")
-            }
-            guard original.kind == .settlement else {
-                throw Refusal(
-                    .alreadyReversed, "\(settlementID) is a \(original.kind.rawValue), not a settlement",
-                    references: ["settlement_id": original.originalId ?? ""])
-            }
-            let money = SettlementMoney(original, refunds: try SettlementRepository.refunds(of: original.id, in: db))
-            // 2. Decide: only a completed settlement with no refund is reversed; everything each payer paid goes back.
-            let back = try money.reversal()
-            guard try VisitRepository.find(id: original.visitId, institution: institution.code, lock: true, in: db) != nil else {
-                throw StoreError.decoding("visit of \(settlementID) missing")
-            }
-            let balance = try LedgerRepository.lockBalance(.personal(original.personNumber), in: db)
-            let accumulators = try AccumulatorRepository.lockIfPresent(
-                person: original.personNumber, year: original.year, pool: original.pool, in: db)
-            let accumulatorsAfter = try accumulators.applying(original.accumulatorDelta.negated)
-            let record = original.reversal(id: ids.next("S"), at: now, balanceAfter: balance.available + back.ownAccount)
-            let line = money.cashRoute == .creditLine ? try CreditBook.line(paying: original, lock: true, in: db) : nil
-            let movements = SettlementPostings.movements(
-                back.negated, SettlementParties(original, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }))
-            let entry = JournalEntry(id: ids.next("J"), kind: .reversal, reference: record.id, at: now, movements: movements)
-            let actor = "institution:" + institution.code
-            let outboxID = ids.next("O")
-            // 3. Write: the reversal, the visit open again, the accumulators, the entry and the outbox row in one batch.
-            try SettlementRepository.markReversed(original.id, by: record.id, in: db)
-            var writes = WriteSet()
-            writes.settlements = [record]
-            writes.visitStates = [WriteSet.VisitState(id: original.visitId, state: .open, settlementID: nil)]
-            writes.accumulators = [
-                WriteSet.Accumulators(person: original.personNumber, year: original.year, pool: original.pool, value: accumulatorsAfter)
-            ]
-            if let entry { writes.entries = [WriteSet.Entry(entry, actor: actor)] }
-            writes.outbox = [OutboxRepository.Row(id: outboxID, kind: .settlement, reference: record.id)]
-            try WriteSetRepository.apply(writes, now: now, in: db)
-            if back.cash.isPositive, let line {
-                try CreditBook.refund(
-                    line, amount: back.cash, reference: record.id, CreditBook.Context(ids: ids, channel: channelName, now: now), in: db)
-            }
-            if money.cashRoute != .counter && back.cash.isPositive {
-                try ChannelOperationRepository.enqueue(
-                    id: ids.next("CO"), channel: channelName, kind: .refund, reference: original.id, refundReference: record.id,
-                    amount: back.cash, now: now, in: db
-                )
-            }
-            if let idempotency {
-                try IdempotencyRepository.complete(scope: scope, key: idempotency.key, kind: "settlement", id: record.id, in: db)
-            }
-            return (record, Projection(outboxID: outboxID, at: now, event: .settlement(record, entry: entry, actor: actor, frictionless: false)))
-        }
-        if let projection { projector.submit([projection]) }
-        await processChannelOperations(reference: reversed.originalId)
-        return reversed
     }
 
     /// A settlement record of an institution (of any institution when nil). Reading a pending settlement

@@ -176,6 +176,52 @@ struct MoneyEdgesStoreTests {
         }
     }
 
+    @Test("a refund and a reversal retried with the same key return the first record and give nothing back twice", arguments: BackendKind.available)
+    func retriedRefundAndReversal(kind: BackendKind) async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: a one-code settlement: fund 120, account 50, card 130.
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            let bank = try #require(platform.sandbox)
+            let first = try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: platform.clock.now())), institution: S.hospital, idempotency: Self.key("s1"))
+            #expect(first.breakdown.cashPaid == .yuan(130))
+
+            // act: a cash refund of 30 sent twice with one key (the answer was lost), then once with the key and another body.
+            let cash = RefundRequest(type: .cash, amount: .yuan(30))
+            let refund = try await platform.refund(settlementID: first.id, institution: S.hospital, request: cash, idempotency: Self.key("r"))
+            let again = try await platform.refund(settlementID: first.id, institution: S.hospital, request: cash, idempotency: Self.key("r"))
+            let otherBody = await Self.refusal {
+                try await platform.refund(
+                    settlementID: first.id, institution: S.hospital, request: RefundRequest(type: .cash, amount: .yuan(31)),
+                    idempotency: IdempotencyRequest(key: "r", fingerprint: "another body"))
+            }
+
+            // verify: one refund, 30 back to the card once.
+            #expect(again.id == refund.id)
+            #expect(otherBody?.code == .idempotencyKeyReused)
+            #expect(Money.sum(try await bank.operations().map(\.refunded)) == .yuan(30))
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(1000) - .yuan(130) + .yuan(30))
+
+            // act: a second settlement (a minute later: a code is spent once) reversed twice with one key.
+            clock.advance(seconds: 60)
+            let second = try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: clock.now()), visit: "MZ-R2"),
+                institution: S.hospital, idempotency: Self.key("s2"))
+            let accountBefore = try await platform.accountBalance(of: second.personNumber).balance
+            let reversal = try await platform.reverse(settlementID: second.id, institution: S.hospital, idempotency: Self.key("v"))
+            let reversalAgain = try await platform.reverse(settlementID: second.id, institution: S.hospital, idempotency: Self.key("v"))
+
+            // verify: one reversal; the account and the card got the second settlement's money back once.
+            #expect(reversalAgain.id == reversal.id)
+            #expect(try await platform.accountBalance(of: second.personNumber).balance == accountBefore + second.breakdown.accountPaid)
+            #expect(Money.sum(try await bank.operations().map(\.refunded)) == .yuan(30) + second.breakdown.cashPaid)
+            #expect(try await platform.pendingChannelOperations() == 0)
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
     @Test("after an insurance refund the card is refunded at most what it paid, not the cash the patient now owes", arguments: BackendKind.available)
     func cashRefundIsCappedByWhatWasCollected(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in

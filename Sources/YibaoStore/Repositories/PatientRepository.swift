@@ -327,6 +327,13 @@ package enum FundingSourceRepository {
         try db.queryOne("SELECT \(columns) FROM funding_sources WHERE id = ?", [.text(id)]).map(decode)
     }
 
+    /// A source of a person that is still bound (not removed).
+    package static func bound(id: String, person: String, in db: any SQLExecutor) throws -> FundingSource? {
+        try db.queryOne(
+            "SELECT \(columns) FROM funding_sources WHERE id = ? AND person_number = ? AND removed_at IS NULL", [.text(id), .text(person)]
+        ).map(decode)
+    }
+
     package static func setDefault(id: String, person: String, in db: any SQLExecutor) throws -> Bool {
         guard
             try db.queryOne(

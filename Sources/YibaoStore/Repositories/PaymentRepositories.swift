@@ -8,13 +8,6 @@ package enum PaymentLockRepository {
         try db.queryOne("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)])?.string("settlement_id")
     }
 
-    package static func take(person: String, settlement: String, now: Instant, in db: any SQLExecutor) throws {
-        try db.execute(
-            "INSERT INTO payment_locks (person_number, settlement_id, created_at) VALUES (?, ?, ?)",
-            [.text(person), .text(settlement), .instant(now)]
-        )
-    }
-
     package static func release(person: String, settlement: String, in db: any SQLExecutor) throws {
         try db.execute("DELETE FROM payment_locks WHERE person_number = ? AND settlement_id = ?", [.text(person), .text(settlement)])
     }
@@ -50,36 +43,38 @@ package enum ChannelOperationRepository {
     /// The longest wait between attempts.
     package static let backoffMaxSeconds: Int64 = 300
 
+    /// Queues one operation in the caller's transaction.
     package static func enqueue(
         id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, now: Instant, in db: any SQLExecutor,
         detail: String? = nil
     ) throws {
-        try db.execute(
-            """
-            INSERT INTO channel_operations (id, channel, kind, reference, refund_reference, amount, state, attempts, next_attempt_at, last_error,
-            created_at, updated_at, detail) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?, ?)
-            """,
-            [
-                .text(id), .text(channel), .text(kind.rawValue), .text(reference), .text(refundReference), .money(amount), .instant(now),
-                .instant(now), .instant(now), .text(detail),
-            ]
-        )
+        let statement = insertStatement(
+            [Queued(id: id, channel: channel, kind: kind, reference: reference, refundReference: refundReference, amount: amount, detail: detail)],
+            now: now)
+        try db.execute(statement.sql, statement.arguments)
     }
 
-    /// An operation queued by a write set.
+    /// An operation to queue (`enqueue`, or a write set's batch).
     package struct Queued: Sendable {
         package let id: String
         package let channel: String
         package let kind: Kind
         package let reference: String
+        /// The refund record a refund operation pays out.
+        package let refundReference: String?
         package let amount: Money
+        package let detail: String?
 
-        package init(id: String, channel: String, kind: Kind, reference: String, amount: Money) {
+        package init(
+            id: String, channel: String, kind: Kind, reference: String, refundReference: String? = nil, amount: Money, detail: String? = nil
+        ) {
             self.id = id
             self.channel = channel
             self.kind = kind
             self.reference = reference
+            self.refundReference = refundReference
             self.amount = amount
+            self.detail = detail
         }
     }
 
@@ -87,13 +82,12 @@ package enum ChannelOperationRepository {
         SQLStatement(
             """
             INSERT INTO channel_operations (id, channel, kind, reference, refund_reference, amount, state, attempts, next_attempt_at, last_error,
-            created_at, updated_at, detail) VALUES \(placeholders(operations.count, "(?, ?, ?, ?, NULL, ?, 'pending', 0, ?, NULL, ?, ?, NULL)"))
+            created_at, updated_at, detail) VALUES \(placeholders(operations.count, "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, ?, ?, ?)"))
             """,
             operations.flatMap { operation -> [SQLValue] in
                 [
                     .text(operation.id), .text(operation.channel), .text(operation.kind.rawValue), .text(operation.reference),
-                    .money(operation.amount),
-                    .instant(now), .instant(now), .instant(now),
+                    .text(operation.refundReference), .money(operation.amount), .instant(now), .instant(now), .instant(now), .text(operation.detail),
                 ]
             })
     }
