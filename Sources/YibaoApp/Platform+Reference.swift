@@ -35,30 +35,12 @@ extension Platform {
 
     /// Enrols a person (参保登记) with an opening personal-account balance; refuses duplicates.
     public func enrol(_ person: Person, openingBalance: Money = .zero, actor: String = "system") async throws {
-        try Platform.validate(person)
-        guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
-            throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
-        }
-        if openingBalance.isPositive && person.insuranceType != .employee {
-            throw Refusal.invalid("opening_balance", "only employees (310) have a personal account")
-        }
+        try Platform.validateEnrolment(person, openingBalance: openingBalance)
         let cipher = self.cipher
         let ids = self.ids
         try await write { db, now in
-            try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
-            try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
-            if let entry = JournalEntry(
-                id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
-                movements: [Posting(.contributions(person.region), -openingBalance), Posting(.personal(person.number), openingBalance)]
-            ) {
-                try LedgerRepository.post(entry, actor: actor, in: db)
-                try Events.accountCredit(
-                    person: person.number, amount: openingBalance, reference: entry.reference, counterparty: "\(person.region) 医保基金", actor: actor,
-                    ids: ids, now: now, in: db
-                )
-            }
+            try Platform.insertEnrolment(person, actor: actor, cipher: cipher, now: now, in: db)
+            try Platform.creditOpening(openingBalance, to: person, actor: actor, ids: ids, now: now, in: db)
         }
     }
 
@@ -66,20 +48,11 @@ extension Platform {
     /// (posted at once up to `threshold`, otherwise waiting for a second administrator), in the same
     /// transaction as the enrolment. Returns the adjustment, if any.
     public func enrol(_ person: Person, openingBalance: Money, requestedBy actor: String, threshold: Money) async throws -> AccountAdjustment? {
-        try Platform.validate(person)
-        guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
-            throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
-        }
-        if openingBalance.isPositive && person.insuranceType != .employee {
-            throw Refusal.invalid("opening_balance", "only employees (310) have a personal account")
-        }
+        try Platform.validateEnrolment(person, openingBalance: openingBalance)
         let cipher = self.cipher
         let ids = self.ids
         return try await write { db, now in
-            try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
-            try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
+            try Platform.insertEnrolment(person, actor: actor, cipher: cipher, now: now, in: db)
             guard openingBalance.isPositive else { return nil }
             return try Platform.adjust(
                 person, amount: openingBalance, reason: "开户余额 opening balance", actor: actor, threshold: threshold, ids: ids, now: now, in: db)
@@ -89,7 +62,7 @@ extension Platform {
     /// Enrols many people in one transaction (a bulk import); returns how many were enrolled.
     public func enrol(_ people: [(person: Person, openingBalance: Money)], actor: String = "system") async throws -> Int {
         for (index, entry) in people.enumerated() {
-            do { try Platform.validate(entry.person) } catch let refusal as Refusal {
+            do { try Platform.validateEnrolment(entry.person, openingBalance: entry.openingBalance) } catch let refusal as Refusal {
                 throw Refusal.invalid("people[\(index)]." + (refusal.field ?? ""), refusal.detail)
             }
         }
@@ -97,23 +70,43 @@ extension Platform {
         let ids = self.ids
         return try await write { db, now in
             for (person, opening) in people {
-                try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
-                try AuditRepository.append(
-                    actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
-                try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
-                if let entry = JournalEntry(
-                    id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
-                    movements: [Posting(.contributions(person.region), -opening), Posting(.personal(person.number), opening)]
-                ) {
-                    try LedgerRepository.post(entry, actor: actor, in: db)
-                    try Events.accountCredit(
-                        person: person.number, amount: opening, reference: entry.reference, counterparty: "\(person.region) 医保基金", actor: actor,
-                        ids: ids, now: now, in: db
-                    )
-                }
+                try Platform.insertEnrolment(person, actor: actor, cipher: cipher, now: now, in: db)
+                try Platform.creditOpening(opening, to: person, actor: actor, ids: ids, now: now, in: db)
             }
             return people.count
         }
+    }
+
+    /// Refuses a person or an opening balance that cannot be enrolled.
+    static func validateEnrolment(_ person: Person, openingBalance: Money) throws {
+        try validate(person)
+        guard !openingBalance.isNegative, openingBalance <= Money.requestAmountMax else {
+            throw Refusal.invalid("opening_balance", "opening_balance is in fen and must be 0 to 1000000000")
+        }
+        if openingBalance.isPositive && person.insuranceType != .employee {
+            throw Refusal.invalid("opening_balance", "only employees (310) have a personal account")
+        }
+    }
+
+    /// Writes an enrolment: the person, its audit record, the personal account.
+    static func insertEnrolment(_ person: Person, actor: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws {
+        try PeopleRepository.insert(person, cipher: cipher, now: now, in: db)
+        try AuditRepository.append(
+            actor: actor, action: "person.enrol", subject: person.number, value: ["region": person.region.value], now: now, in: db)
+        try LedgerRepository.ensure(.personal(person.number), now: now, in: db)
+    }
+
+    /// Credits an opening balance from the region's contributions (nothing when it is zero).
+    static func creditOpening(_ amount: Money, to person: Person, actor: String, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+        guard
+            let entry = JournalEntry(
+                id: ids.next("J"), kind: .accountCredit, reference: "enrol:" + person.number, at: now,
+                movements: [Posting(.contributions(person.region), -amount), Posting(.personal(person.number), amount)])
+        else { return }
+        try LedgerRepository.post(entry, actor: actor, in: db)
+        try Events.accountCredit(
+            person: person.number, amount: amount, reference: entry.reference, counterparty: "\(person.region) 医保基金", actor: actor, ids: ids,
+            now: now, in: db)
     }
 
     /// A person by number.

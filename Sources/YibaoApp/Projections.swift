@@ -130,7 +130,7 @@ extension Platform {
         do {
             return try await write { db, now in
                 let due = try OutboxRepository.due(
-                    now: now, dueBy: takeOverLeases ? now.adding(seconds: OutboxRepository.leaseSeconds + 1) : now, limit: limit, in: db)
+                    dueBy: takeOverLeases ? now.adding(seconds: OutboxRepository.dueAfterSeconds + 1) : now, limit: limit, in: db)
                 let claimed = try OutboxRepository.claim(due.map(\.id), in: db)
                 var expanded = 0
                 for row in due where claimed.contains(row.id) {

@@ -44,12 +44,7 @@ package enum LedgerRepository {
     /// and the audit record. A posting that would take a personal account below zero (or below what is
     /// on hold) fails the database's CHECK constraint, which rolls the whole transaction back.
     package static func post(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
-        try AuditRepository.append(
-            actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
-            value: AuditedEntry(
-                entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) })),
-            now: entry.at, in: db
-        )
+        try audit(entry, actor: actor, in: db)
         try db.execute(
             "INSERT INTO journal_entries (id, kind, reference, created_at) VALUES (?, ?, ?, ?)",
             [.text(entry.id), .text(entry.kind.rawValue), .text(entry.reference), .instant(entry.at)]

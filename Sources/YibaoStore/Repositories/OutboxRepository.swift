@@ -33,10 +33,10 @@ package enum OutboxRepository {
         }
     }
 
-    /// How long an instance has the rows it is expanding before another may take them; a row is first
-    /// due this long after its commit, so the committing instance expands it at once and background work
-    /// only ever sees the rows of an instance that died.
-    package static let leaseSeconds: Int64 = 30
+    /// How long after its commit a row becomes due for any instance's background work: the committing
+    /// instance expands it at once, so background work only ever sees the rows of an instance that died
+    /// (or whose expansion failed).
+    package static let dueAfterSeconds: Int64 = 30
 
     package static func insertStatement(_ rows: [Row], now: Instant) -> SQLStatement {
         SQLStatement(
@@ -44,7 +44,7 @@ package enum OutboxRepository {
             rows.flatMap { row -> [SQLValue] in
                 [
                     .text(row.id), .text(row.kind.rawValue), .text(row.reference), .text(row.detail), .instant(now),
-                    .instant(now.adding(seconds: leaseSeconds)),
+                    .instant(now.adding(seconds: dueAfterSeconds)),
                 ]
             })
     }
@@ -65,22 +65,17 @@ package enum OutboxRepository {
             })
     }
 
-    /// Rows due (their committing instance did not expand them in time), oldest first, leased to the
-    /// caller for `leaseSeconds`.
-    package static func due(now: Instant, dueBy: Instant, limit: Int, in db: any SQLExecutor) throws -> [Row] {
-        let rows = try db.query(
+    /// Rows due (their committing instance did not expand them in time), oldest first, locked for the
+    /// caller's transaction, which claims (deletes) and expands them: another instance skips them.
+    package static func due(dueBy: Instant, limit: Int, in db: any SQLExecutor) throws -> [Row] {
+        try db.query(
             "SELECT id, kind, reference, detail, created_at FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED",
-            [.instant(dueBy)])
-        guard !rows.isEmpty else { return [] }
-        let found = try rows.map {
+            [.instant(dueBy)]
+        ).map {
             Row(
                 id: try $0.string("id"), kind: try $0.enumeration("kind"), reference: try $0.string("reference"), detail: try $0.string("detail"),
                 createdAt: try $0.instant("created_at"))
         }
-        try db.execute(
-            "UPDATE outbox SET next_attempt_at = ? WHERE id IN (\(placeholders(found.count)))",
-            [.instant(now.adding(seconds: leaseSeconds))] + found.map { .text($0.id) })
-        return found
     }
 
     /// Rows not yet expanded.

@@ -121,12 +121,6 @@ package enum SettlementRepository {
         )
     }
 
-    /// Completes a pending settlement by its state alone: the stored document keeps `pending`, and every
-    /// read takes the state from the column (see `decode`), so completion writes no document.
-    package static func complete(_ id: String, in db: any SQLExecutor) throws {
-        try db.execute("UPDATE settlements SET state = 'completed' WHERE id = ? AND state = 'pending'", [.text(id)])
-    }
-
     /// The state of a settlement, locking its row.
     package static func lockState(_ id: String, in db: any SQLExecutor) throws -> SettlementState? {
         try db.queryOne("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)])?.enumeration("state")
@@ -191,9 +185,11 @@ package enum AccumulatorRepository {
         try db.queryOne(select + " FOR UPDATE", [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
     }
 
-    /// Writes accumulators as they are after a transaction (created if new).
+    /// Writes accumulators as they are after a transaction (created if new). Every value comes from
+    /// `PoolAccumulators.applying`, which refuses (`would_go_negative`) what would go below zero.
     package static func upsertStatement(_ rows: [WriteSet.Accumulators]) -> SQLStatement {
-        SQLStatement(
+        precondition(rows.allSatisfy { $0.value.isNonNegative }, "accumulators never go below zero")
+        return SQLStatement(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
             in_scope_total, visits) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
@@ -214,20 +210,6 @@ package enum AccumulatorRepository {
         SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits
         FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
         """
-
-    package static func save(_ value: PoolAccumulators, person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws {
-        precondition(value.isNonNegative, "accumulators never go below zero")
-        try db.execute(
-            """
-            UPDATE accumulators SET deductible_paid = ?, basic_fund_paid = ?, above_cap_amount = ?, above_cap_fund_paid = ?,
-            in_scope_total = ?, visits = ? WHERE person_number = ? AND year = ? AND pool = ?
-            """,
-            [
-                .money(value.deductiblePaid), .money(value.basicFundPaid), .money(value.aboveCapAmount), .money(value.aboveCapFundPaid),
-                .money(value.inScopeTotal), .integer(value.visits), .text(person), .int(year), .text(pool.rawValue),
-            ]
-        )
-    }
 
     package static func decode(_ row: SQLRow) throws -> PoolAccumulators {
         PoolAccumulators(
