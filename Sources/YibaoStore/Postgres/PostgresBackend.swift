@@ -22,6 +22,7 @@ public final class PostgresBackend: StoreBackend {
     private let threads: NIOThreadPool
     private let runner: Task<Void, Never>
     private let logger: Logger
+    private let inFlight = InFlight()
 
     /// Connects to `url` (`postgres://user:password@host:port/database`), with at most `connections`
     /// concurrent connections.
@@ -61,6 +62,8 @@ public final class PostgresBackend: StoreBackend {
     }
 
     private func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
+        try inFlight.enter()
+        defer { inFlight.leave() }
         let logger = self.logger
         let threads = self.threads
         return try await client.withConnection { connection in
@@ -81,6 +84,8 @@ public final class PostgresBackend: StoreBackend {
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
+        try inFlight.enter()
+        defer { inFlight.leave() }
         let logger = self.logger
         let threads = self.threads
         return try await client.withConnection { connection in
@@ -97,10 +102,56 @@ public final class PostgresBackend: StoreBackend {
         (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
     }
 
+    /// Refuses new work, lets the transactions in flight finish, then stops the pool and its threads.
+    /// (Stopping the pool under a transaction left that transaction's query unanswered for ever.)
     public func close() async {
+        await inFlight.closeAndWait()
         runner.cancel()
         await runner.value
         try? await threads.shutdownGracefully()
+    }
+}
+
+/// The transactions and reads running on a backend, so that closing it waits for them instead of
+/// stopping the connection pool under them; once closing, new work is refused (`StoreError.unavailable`).
+private final class InFlight: Sendable {
+    private struct State {
+        var count = 0
+        var closing = false
+        var idle: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func enter() throws {
+        let admitted = state.withLock { state -> Bool in
+            guard !state.closing else { return false }
+            state.count += 1
+            return true
+        }
+        guard admitted else { throw StoreError.unavailable("the store is closed") }
+    }
+
+    func leave() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.count -= 1
+            guard state.closing, state.count == 0 else { return [] }
+            defer { state.idle = [] }
+            return state.idle
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func closeAndWait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                state.closing = true
+                guard state.count > 0 else { return true }
+                state.idle.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
     }
 }
 
