@@ -158,7 +158,7 @@ extension Platform {
                     ? "银行拒绝 declined by the bank: \(reason?.message ?? "no reason given"); nothing was charged or posted"
                     : "取消 cancelled: the bank never took the payment; nothing was charged or posted"
             )
-            try SettlementRepository.resolve(record, in: db)
+            try SettlementRepository.resolve(record, now: now, in: db)
             try OutboxRepository.insert([OutboxRepository.Row(id: outboxID, kind: .declined, reference: record.id)], now: now, in: db)
             return (record, Projection(outboxID: outboxID, at: now, event: .declined(record)))
         }

@@ -151,6 +151,9 @@ extension Platform {
             throw Refusal.invalid("code", "code (fixmedins_code) must be 1 to 30 letters or digits")
         }
         if institution.name.isEmpty || institution.name.count > 200 { throw Refusal.invalid("name", "name must be 1 to 200 characters") }
+        if let account = institution.payoutAccount, account.isEmpty || account.count > 64 {
+            throw Refusal.invalid("payout_account", "the payout account is 1 to 64 characters")
+        }
         let created = try await write { db, now in
             let created = try InstitutionRepository.upsert(institution, now: now, in: db)
             try AuditRepository.append(actor: actor, action: "institution.save", subject: institution.code, value: institution, now: now, in: db)

@@ -57,6 +57,8 @@ public struct AccountID: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func creditLine(_ id: String) -> AccountID { AccountID(.creditLine, id) }
     /// A partner bank's side of its credit lines.
     public static func creditPartner(_ partner: String) -> AccountID { AccountID(.creditPartner, partner) }
+    /// What clearing paid out to an institution.
+    public static func payouts(_ institution: String) -> AccountID { AccountID(.payouts, institution) }
     /// A region's contribution income.
     public static func contributions(_ region: RegionCode) -> AccountID { AccountID(.contributions, region.value) }
 

@@ -82,14 +82,19 @@ public struct Institution: Sendable, Hashable, Codable {
     public var level: HospitalLevel
     /// Hospital, clinic or pharmacy.
     public var kind: InstitutionKind
+    /// The institution's bank account that clearing pays into (开户银行账号), as the bureau's bank knows it.
+    public var payoutAccount: String?
 
     /// Creates an institution.
-    public init(code: String, name: String, region: RegionCode, level: HospitalLevel, kind: InstitutionKind = .hospital) {
+    public init(
+        code: String, name: String, region: RegionCode, level: HospitalLevel, kind: InstitutionKind = .hospital, payoutAccount: String? = nil
+    ) {
         self.code = code
         self.name = name
         self.region = region
         self.level = level
         self.kind = kind
+        self.payoutAccount = payoutAccount
     }
 }
 

@@ -189,6 +189,14 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case partyNotConfigured = "party_not_configured"
     /// A money-creating action above the threshold waits for a second administrator's approval.
     case approvalRequired = "approval_required"
+    /// The clearing is not in the state the action needs (e.g. approving one already paid).
+    case clearingState = "clearing_state"
+    /// Nothing to clear: no uncleared settlement in the period, or the period nets to nothing payable.
+    case nothingToClear = "nothing_to_clear"
+    /// The institution has no registered payout account to pay a clearing into.
+    case payoutAccountMissing = "payout_account_missing"
+    /// The period has not ended yet (China Standard Time).
+    case periodNotEnded = "period_not_ended"
 }
 
 extension RefusalCode {
@@ -255,6 +263,10 @@ extension RefusalCode {
         case .secondFactorInvalid: return 606
         case .partyNotConfigured: return 230
         case .approvalRequired: return 231
+        case .clearingState: return 900
+        case .nothingToClear: return 901
+        case .payoutAccountMissing: return 902
+        case .periodNotEnded: return 903
         }
     }
 
@@ -277,6 +289,8 @@ extension RefusalCode {
         case .secondFactorRequired: return .forbidden
         case .secondFactorInvalid, .approvalRequired: return .refused
         case .partyNotConfigured: return .pending
+        case .clearingState: return .conflict
+        case .nothingToClear, .payoutAccountMissing, .periodNotEnded: return .refused
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
         case .notFound: return .notFound
@@ -352,6 +366,10 @@ extension RefusalCode {
         case .secondFactorInvalid: return "Authenticator code wrong or used"
         case .partyNotConfigured: return "Party not configured"
         case .approvalRequired: return "Second approval required"
+        case .clearingState: return "Clearing not in that state"
+        case .nothingToClear: return "Nothing to clear"
+        case .payoutAccountMissing: return "No payout account"
+        case .periodNotEnded: return "Period not ended"
         }
     }
 }

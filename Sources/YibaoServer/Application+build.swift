@@ -133,6 +133,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     HealthController(platform: services.platform, metrics: services.metrics).addRoutes(to: registry)
     AdminController(platform: services.platform, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
     VisitController(platform: services.platform, limiter: limiter).addRoutes(to: registry)
+    ClearingController(platform: services.platform).addRoutes(to: registry)
     PatientController(
         platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
         trustedProxies: services.trustedProxies

@@ -31,6 +31,9 @@ public enum Migrations {
             name: "account security: second-factor failures and lockout, recent second factor per session, authenticator resets, account adjustments",
             statements: accountSecurity),
         Migration(version: 9, name: "decide, then write: the outbox of projections expanded after the commit", statements: outbox),
+        Migration(
+            version: 10, name: "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts",
+            statements: clearing),
     ]
 
     /// The newest version this program knows.
@@ -755,5 +758,75 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at)",
+    ]
+
+    static let clearing: [String] = [
+        "ALTER TABLE settlements ADD COLUMN completed_at BIGINT",
+        """
+        UPDATE settlements SET completed_at = COALESCE(
+            (SELECT MIN(e.created_at) FROM journal_entries e WHERE e.reference = settlements.id), created_at)
+        WHERE state = 'completed'
+        """,
+        "CREATE INDEX settlements_completed ON settlements (institution_code, completed_at)",
+        "ALTER TABLE institutions ADD COLUMN payout_account TEXT",
+        """
+        CREATE TABLE clearings (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL REFERENCES institutions (code),
+            insurance_type TEXT NOT NULL,
+            period_from TEXT NOT NULL,
+            period_through TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_by TEXT NOT NULL,
+            item_count BIGINT NOT NULL,
+            total BIGINT NOT NULL,
+            claimed BIGINT NOT NULL,
+            approved_by TEXT,
+            payout_account TEXT,
+            bank_reference TEXT,
+            last_failure TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX clearings_institution ON clearings (institution_code, created_at)",
+        "CREATE INDEX clearings_state ON clearings (state, created_at)",
+        """
+        CREATE TABLE clearing_items (
+            settlement_id TEXT PRIMARY KEY REFERENCES settlements (id),
+            clearing_id TEXT NOT NULL REFERENCES clearings (id),
+            kind TEXT NOT NULL,
+            region TEXT NOT NULL,
+            total BIGINT NOT NULL,
+            owed BIGINT NOT NULL,
+            completed_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX clearing_items_clearing ON clearing_items (clearing_id)",
+        """
+        CREATE TABLE clearing_deductions (
+            id TEXT PRIMARY KEY,
+            clearing_id TEXT NOT NULL REFERENCES clearings (id),
+            settlement_id TEXT,
+            amount BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX clearing_deductions_clearing ON clearing_deductions (clearing_id)",
+        """
+        CREATE TABLE reconciliations (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            period_from TEXT NOT NULL,
+            period_through TEXT NOT NULL,
+            balanced BIGINT NOT NULL,
+            summary TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX reconciliations_institution ON reconciliations (institution_code, created_at)",
     ]
 }

@@ -26,7 +26,7 @@ struct AuthorizationMatrixTests {
     }
 
     /// Parameters owned by institution A / patient A: another institution or patient gets 404.
-    static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id"]
+    static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id", "clearing_id"]
     static let patientOwned: Set<String> = [
         "device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number", "line_id", "bill_id",
     ]
@@ -84,7 +84,12 @@ struct AuthorizationMatrixTests {
         }
         if path.hasPrefix("/v1/patient/") { return "patient" }
         if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
-        if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks") { return "institution" }
+        if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks")
+            || path.hasPrefix("/v1/reconciliation/")
+            || path.hasPrefix("/v1/clearings")
+        {
+            return "institution"
+        }
         if path.hasPrefix("/v1/receipts/") { return "anyone" }
         return nil
     }
@@ -186,6 +191,11 @@ struct AuthorizationMatrixTests {
                 institution: hospital)
             _ = try await harness.platform.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
             harness.clock.set(Instant(iso8601: "2026-11-06T01:00:00+08:00")!)
+            // Institution A's October clearing, applied for.
+            let october = StatementPeriod.month(of: CivilDate("2026-10-01")!)
+            let clearing = try await harness.platform.applyForClearing(
+                institution: H.hospital, insuranceType: .employee, period: october, startedBy: "institution"
+            ).clearing
             _ = try await harness.platform.runCreditDay()
             harness.clock.set(setupTime)
             let bill = try #require(try await harness.platform.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
@@ -207,7 +217,7 @@ struct AuthorizationMatrixTests {
                 "account_id": "personal:P440100000001", "month": "2026-11", "premium_id": premium.id, "report_id": reportID,
                 "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
                 "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
-                "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id,
+                "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id, "clearing_id": clearing.id,
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []
@@ -377,6 +387,27 @@ struct AuthorizationMatrixTests {
                 "DELETE /v1/admin/webhooks/{webhook_id}": Probe(first: 204),
                 "GET /v1/admin/reports": Probe(query: "?state=open", first: 200),
                 "PUT /v1/admin/reports/{report_id}": Probe(body: #"{"resolution":"recognised","note":"matrix"}"#, first: 200, again: 409),
+                // Reconciliation and clearing: institution B has nothing to clear; A's application is open already.
+                "POST /v1/reconciliation/totals": Probe(body: #"{"from":"2026-11-01","through":"2026-11-21","lines":[]}"#, first: 200),
+                "POST /v1/reconciliation/details": Probe(
+                    body: Reconciliation.detailColumns.joined(separator: "\t") + "\n", query: "?from=2026-11-01&through=2026-11-21", first: 200),
+                "POST /v1/clearings": Probe(
+                    body: #"{"insurance_type":"310","from":"2026-10-01","through":"2026-10-31"}"#, first: 422, override: [.institutionA: 200]),
+                "GET /v1/clearings": Probe(first: 200),
+                "GET /v1/clearings/{clearing_id}": Probe(first: 200),
+                "DELETE /v1/clearings/{clearing_id}": Probe(first: 409),
+                "GET /v1/admin/reconciliations": Probe(first: 200),
+                "POST /v1/admin/clearings": Probe(
+                    body: #"{"institution_code":"\#(H.hospital)","insurance_type":"310","from":"2026-10-01","through":"2026-10-31"}"#, first: 200),
+                "GET /v1/admin/clearings": Probe(query: "?state=applied", first: 200),
+                "GET /v1/admin/clearings/{clearing_id}": Probe(first: 200),
+                "POST /v1/admin/clearings/{clearing_id}/deductions": Probe(body: #"{"amount":1,"reason":"matrix"}"#, first: 200),
+                "POST /v1/admin/clearings/{clearing_id}/approval": Probe(first: 200),
+                // The institution's PUT above replaced it without a payout account.
+                "POST /v1/admin/clearings/{clearing_id}/run": Probe(first: 422),
+                "POST /v1/admin/clearings/{clearing_id}/payout": Probe(body: #"{"paid":true,"bank_reference":"MX"}"#, first: 409),
+                "DELETE /v1/admin/clearings/{clearing_id}": Probe(first: 409),
+                "GET /v1/admin/payment-instructions.csv": Probe(first: 200),
                 "POST /v1/sandbox/cards": Probe(body: #"{"person_number":"P440100000005","kind":"debit","balance":100}"#, first: 201),
                 "GET /v1/sandbox/cards/{card_number}": Probe(first: 200),
                 "PUT /v1/sandbox/faults": Probe(body: "{}", first: 204),

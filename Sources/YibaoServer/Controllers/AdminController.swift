@@ -30,6 +30,8 @@ struct AdminController {
         var region: RegionCode
         var level: HospitalLevel
         var kind: InstitutionKind?
+        /// The bank account clearing pays into.
+        var payoutAccount: String?
     }
 
     struct EnrolmentInput: Codable, Sendable {
@@ -110,7 +112,7 @@ struct AdminController {
             let input = try await request.decodeJSON(InstitutionInput.self, context: context)
             let institution = Institution(
                 code: try context.parameters.require("code"), name: input.name, region: input.region, level: input.level,
-                kind: input.kind ?? .hospital
+                kind: input.kind ?? .hospital, payoutAccount: input.payoutAccount
             )
             let created = try await platform.saveInstitution(institution, actor: "operator:" + context.operator.name)
             return JSONResponse(institution, status: created ? .created : .ok)

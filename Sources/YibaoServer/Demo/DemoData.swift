@@ -106,7 +106,9 @@ public enum DemoData {
         var summary = Summary()
         summary.policies = try await ensurePolicies(into: platform)
         let institutions = try ReferenceFiles.institutions(try DemoData.file("institutions.csv"))
-        for institution in institutions.items {
+        for var institution in institutions.items {
+            // Demo only: a made-up bank account reference, so clearings can be run and paid end to end.
+            institution.payoutAccount = "DEMO-BANK-\(institution.code)"
             try await platform.saveInstitution(institution)
             try await platform.installInstitutionKey(code: institution.code, keyID: "Kdemo-\(institution.code)", secret: institutionSecret)
         }

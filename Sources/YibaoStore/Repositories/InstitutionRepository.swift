@@ -6,13 +6,13 @@ package enum InstitutionRepository {
         let existed = try db.queryOne("SELECT code FROM institutions WHERE code = ?", [.text(institution.code)]) != nil
         try db.execute(
             """
-            INSERT INTO institutions (code, name, region, level, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO institutions (code, name, region, level, kind, payout_account, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (code) DO UPDATE SET name = excluded.name, region = excluded.region, level = excluded.level,
-            kind = excluded.kind, updated_at = excluded.updated_at
+            kind = excluded.kind, payout_account = excluded.payout_account, updated_at = excluded.updated_at
             """,
             [
                 .text(institution.code), .text(institution.name), .text(institution.region.value), .text(institution.level.rawValue),
-                .text(institution.kind.rawValue), .instant(now), .instant(now),
+                .text(institution.kind.rawValue), .text(institution.payoutAccount), .instant(now), .instant(now),
             ]
         )
         try ReferenceVersions.bump("institutions", in: db)
@@ -20,18 +20,18 @@ package enum InstitutionRepository {
     }
 
     package static func find(code: String, in db: any SQLExecutor) throws -> Institution? {
-        try db.queryOne("SELECT code, name, region, level, kind FROM institutions WHERE code = ?", [.text(code)]).map(decode)
+        try db.queryOne("SELECT code, name, region, level, kind, payout_account FROM institutions WHERE code = ?", [.text(code)]).map(decode)
     }
 
     package static func all(in db: any SQLExecutor) throws -> [Institution] {
-        try db.query("SELECT code, name, region, level, kind FROM institutions ORDER BY code", []).map(decode)
+        try db.query("SELECT code, name, region, level, kind, payout_account FROM institutions ORDER BY code", []).map(decode)
     }
 
     package static func decode(_ row: SQLRow) throws -> Institution {
         guard let region = RegionCode(try row.string("region")) else { throw StoreError.decoding("institution region") }
         return Institution(
             code: try row.string("code"), name: try row.string("name"), region: region, level: try row.enumeration("level"),
-            kind: try row.enumeration("kind")
+            kind: try row.enumeration("kind"), payoutAccount: try row.optionalString("payout_account")
         )
     }
 

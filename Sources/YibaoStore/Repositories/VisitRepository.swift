@@ -88,8 +88,9 @@ package enum SettlementRepository {
         return SQLStatement(
             """
             INSERT INTO settlements (id, kind, state, visit_id, original_id, institution_code, person_number, mutual_aid_payer, region,
-            insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by, funding_source_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+            insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by, funding_source_id,
+            completed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
             """,
             [
                 .text(record.id), .text(record.kind.rawValue), .text(record.state.rawValue), .text(record.visitId), .text(record.originalId),
@@ -97,7 +98,7 @@ package enum SettlementRepository {
                 .text(record.insuranceType.rawValue), .int(record.year), .text(record.pool.rawValue), .text(record.category.rawValue),
                 .money(record.breakdown.totalAmount), .money(record.breakdown.fundTotal), .money(record.breakdown.accountPaid),
                 .money(record.breakdown.cashPaid), .text(try YibaoJSON.storageString(stored)), .instant(record.settledAt),
-                .text(record.fundingSource?.id),
+                .text(record.fundingSource?.id), .instant(record.state == .completed ? record.settledAt : nil),
             ]
         )
     }
@@ -111,13 +112,17 @@ package enum SettlementRepository {
         ).map(decode)
     }
 
-    /// Rewrites a pending settlement when its payment resolves (the only change a record ever sees).
-    package static func resolve(_ record: SettlementRecord, in db: any SQLExecutor) throws {
+    /// Rewrites a pending settlement when its payment resolves (the only change a record ever sees);
+    /// a completed one counts from `now` for reconciliation and clearing.
+    package static func resolve(_ record: SettlementRecord, now: Instant, in db: any SQLExecutor) throws {
         var stored = record
         stored.reversedBy = nil
         try db.execute(
-            "UPDATE settlements SET state = ?, document = ? WHERE id = ? AND state = 'pending'",
-            [.text(record.state.rawValue), .text(try YibaoJSON.storageString(stored)), .text(record.id)]
+            "UPDATE settlements SET state = ?, document = ?, completed_at = ? WHERE id = ? AND state = 'pending'",
+            [
+                .text(record.state.rawValue), .text(try YibaoJSON.storageString(stored)), .instant(record.state == .completed ? now : nil),
+                .text(record.id),
+            ]
         )
     }
 

@@ -114,8 +114,11 @@ package enum WriteSetRepository {
         if !set.completedSettlements.isEmpty {
             statements.append(
                 SQLStatement(
-                    "UPDATE settlements SET state = 'completed' WHERE state = 'pending' AND id IN (\(placeholders(set.completedSettlements.count)))",
-                    set.completedSettlements.map { .text($0) }))
+                    """
+                    UPDATE settlements SET state = 'completed', completed_at = ? WHERE state = 'pending'
+                    AND id IN (\(placeholders(set.completedSettlements.count)))
+                    """,
+                    [.instant(now)] + set.completedSettlements.map { .text($0) }))
         }
         if !set.accumulators.isEmpty { statements.append(AccumulatorRepository.upsertStatement(set.accumulators)) }
         if !set.entries.isEmpty {
