@@ -296,4 +296,72 @@ struct ClearingStoreTests {
             #expect(try await platform.verifyLedger().passed)
         }
     }
+
+    @Test("the fund report of a seeded month equals the sums of the ledger and of the records, computed here", arguments: BackendKind.available)
+    func fundReportMonth(kind: BackendKind) async throws {
+        let seed = UInt64.random(in: 1...UInt64(UInt32.max))
+        print("[fund report] seed \(seed)")
+        var generator = SplitMix64(seed: seed)
+        func draw(_ bound: Int64) -> Int64 { Int64.random(in: 0..<bound, using: &generator) }
+        let clock = ManualClock(Instant(iso8601: "2026-03-01T08:00:00+08:00")!)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: three people; settlements on random March days, some partly refunded, some reversed; one on 1 April.
+            try await S.load(into: platform)
+            let people = ["P2", "P3", "P4"]
+            var opening: Money = .zero
+            for (index, number) in people.enumerated() {
+                let balance = Money.yuan(draw(400))
+                opening += balance
+                try await platform.enrol(S.person(number, sequence: 2 + index), openingBalance: balance)
+            }
+            var records: [SettlementRecord] = []
+            for index in 0..<12 {
+                clock.advance(seconds: draw(2 * 86_400) + 60)
+                let record = try await Self.settle(
+                    platform, person: people[Int(draw(3))], visit: "F\(index)", yuan: draw(900) + 20)
+                records.append(record)
+                switch draw(4) {
+                case 0 where record.breakdown.cashPaid.isPositive:
+                    records.append(
+                        try await platform.refund(
+                            settlementID: record.id, institution: S.hospital,
+                            request: RefundRequest(type: .cash, amount: Money(fen: draw(record.breakdown.cashPaid.fen) + 1)),
+                            idempotency: nil))
+                case 1: records.append(try await platform.reverse(settlementID: record.id, institution: S.hospital, idempotency: nil))
+                default: break
+                }
+            }
+            let pooled = AccountID.fund(S.region, .employee, .employeePooled)
+            let aboveCap = AccountID.fund(S.region, .employee, .employeeLargeAmount)
+            let marchPooled = try await platform.balance(of: pooled)
+            let marchAboveCap = try await platform.balance(of: aboveCap)
+            var accounts: Money = .zero
+            for number in people { accounts += try await platform.accountBalance(of: number).balance }
+            clock.set(Instant(iso8601: "2026-04-01T00:00:10+08:00")!)
+            _ = try await Self.settle(platform, person: "P2", visit: "APRIL", yuan: 500)
+
+            // act
+            let report = try await platform.fundReport(period: StatementPeriod.month(of: CivilDate("2026-03-01")!), verifyLedger: true)
+
+            // verify: against the ledger's balances and the records' own figures.
+            let march = records.filter { $0.settledAt < Instant(iso8601: "2026-04-01T00:00:00+08:00")! }
+            #expect(march.count == records.count)
+            #expect(report.totals.pooledFund == -marchPooled)
+            #expect(report.totals.aboveCapFund == -marchAboveCap)
+            #expect(report.totals.ownAccount + report.totals.mutualAid == opening - accounts)
+            #expect(report.totals.ownAccount + report.totals.mutualAid == Money.sum(march.map(\.breakdown.accountPaid)))
+            #expect(report.totals.total == Money.sum(march.map(\.breakdown.totalAmount)))
+            #expect(report.totals.cash == Money.sum(march.map(\.breakdown.cashPaid)))
+            #expect(report.totals.settlements == march.filter { $0.kind == .settlement }.count)
+            #expect(report.totals.refundsAndReversals == march.filter { $0.kind != .settlement }.count)
+            #expect(report.byFund.count == 1 && report.byFund.first?.figures == report.totals)
+            #expect(report.byLevel.first?.level == .level3)
+            #expect(
+                report.owedToInstitutions == [
+                    OwnerAmount(owner: S.hospital.code, amount: try await platform.balance(of: .institutionClearing(S.hospital.code)))
+                ])
+            #expect(report.anchor.ledgerVerified == true && report.anchor.auditHeads.count > 0)
+            #expect(report.csv.contains("total,,,,,,\(report.totals.settlements),"))
+        }
+    }
 }

@@ -408,6 +408,8 @@ struct AuthorizationMatrixTests {
                 "POST /v1/admin/clearings/{clearing_id}/payout": Probe(body: #"{"paid":true,"bank_reference":"MX"}"#, first: 409),
                 "DELETE /v1/admin/clearings/{clearing_id}": Probe(first: 409),
                 "GET /v1/admin/payment-instructions.csv": Probe(first: 200),
+                "GET /v1/admin/fund-report": Probe(query: "?from=2026-11-01&through=2026-11-30", first: 200),
+                "GET /v1/admin/fund-report.csv": Probe(query: "?from=2026-11-01&through=2026-11-30&verify=true", first: 200),
                 "POST /v1/sandbox/cards": Probe(body: #"{"person_number":"P440100000005","kind":"debit","balance":100}"#, first: 201),
                 "GET /v1/sandbox/cards/{card_number}": Probe(first: 200),
                 "PUT /v1/sandbox/faults": Probe(body: "{}", first: 204),

@@ -193,6 +193,25 @@ struct ClearingController {
                     id: try context.parameters.require("clearing_id"), institution: nil, actor: "operator:" + context.operator.name))
         }
         routes.add(
+            .get, "/v1/admin/fund-report", .operator(.viewer),
+            "The fund report of a period (?from, through; verify=true also verifies the ledger)"
+        ) { request, _ in
+            JSONResponse(
+                try await platform.fundReport(
+                    period: try ClearingController.period(request), verifyLedger: request.uri.queryParameters.get("verify") == "true"))
+        }
+        routes.add(.get, "/v1/admin/fund-report.csv", .operator(.viewer), "The fund report as CSV (same parameters)") { request, _ in
+            let report = try await platform.fundReport(
+                period: try ClearingController.period(request), verifyLedger: request.uri.queryParameters.get("verify") == "true")
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/csv; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"yibao-fund-report-\(report.period.from)-\(report.period.through).csv\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: report.csv)))
+        }
+        routes.add(
             .get, "/v1/admin/payment-instructions.csv", .operator(.operator), "The bank's payment instruction file: every clearing being paid"
         ) { _, _ in
             Response(

@@ -1,0 +1,25 @@
+import YibaoCore
+import YibaoStore
+
+extension Platform {
+    /// The fund report of a period: settlements and what each payer paid by region × insurance type ×
+    /// pool, by institution and by hospital level; premiums received; what is owed to institutions and
+    /// what clearing paid them; anchored to the audit chain's heads and, with `verifyLedger`, to the
+    /// ledger's verification.
+    public func fundReport(period: StatementPeriod, verifyLedger: Bool) async throws -> FundReport {
+        await flushProjections()
+        let verification = verifyLedger ? try await self.verifyLedger() : nil
+        let institutions = try await self.institutions()
+        let levels = Dictionary(institutions.map { ($0.code, $0.level) }, uniquingKeysWith: { first, _ in first })
+        return try await read { db, now in
+            FundReport(
+                period: period, generatedAt: now, groups: try FundReportRepository.groups(period: period, in: db), levels: levels,
+                premiums: try FundReportRepository.posted(to: .fund, by: .premium, period: period, in: db),
+                owedToInstitutions: try FundReportRepository.balances(of: .institutionClearing, in: db),
+                paidToInstitutions: try FundReportRepository.posted(to: .payouts, by: .clearing, period: period, in: db),
+                anchor: ReportAnchor(
+                    auditHeads: try FundReportRepository.auditHeads(in: db), ledgerVerified: verification?.passed,
+                    ledgerProblems: verification?.problems.count))
+        }
+    }
+}
