@@ -49,7 +49,10 @@ public struct StatementPeriod: Sendable, Hashable, Codable, CustomStringConverti
         return StatementPeriod(checkedFrom: first, through: first.firstOfNextMonth.adding(days: -1))
     }
 
-    /// A period known to be valid (a month).
+    /// One day.
+    public static func day(_ day: CivilDate) -> StatementPeriod { StatementPeriod(checkedFrom: day, through: day) }
+
+    /// A period known to be valid (a month, a day).
     private init(checkedFrom from: CivilDate, through: CivilDate) {
         self.from = from
         self.through = through

@@ -221,8 +221,8 @@ public final class SandboxBank: PaymentChannel {
                     [.money(operation.amount), .money(amount), .instant(now), .text(operation.token)]
                 )
                 try db.execute(
-                    "UPDATE sandbox_operations SET state = 'captured', captured = ?, updated_at = ? WHERE reference = ?",
-                    [.money(amount), .instant(now), .text(reference)]
+                    "UPDATE sandbox_operations SET state = 'captured', captured = ?, updated_at = ?, captured_at = ? WHERE reference = ?",
+                    [.money(amount), .instant(now), .instant(now), .text(reference)]
                 )
                 return .captured(amount: amount, refunded: .zero)
             default:

@@ -132,7 +132,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let limiter = RateLimiter(clock: services.platform.clock)
     HealthController(platform: services.platform, metrics: services.metrics).addRoutes(to: registry)
     AdminController(platform: services.platform, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
-    VisitController(platform: services.platform, limiter: limiter).addRoutes(to: registry)
+    VisitController(platform: services.platform, limiter: limiter, metrics: BusinessMetrics(registry: services.metrics)).addRoutes(to: registry)
     ClearingController(platform: services.platform).addRoutes(to: registry)
     PatientController(
         platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
@@ -233,6 +233,27 @@ struct BackgroundWork: Service {
                     }
                 } catch {
                     logger.error("credit day failed", metadata: ["error": "\(error)"])
+                }
+                // Closing yesterday (channel reconciliation, exception scan, fund report): once the clock is past
+                // 01:00 in China, when yesterday's late captures and refunds are through; idempotent.
+                do {
+                    let now = ChinaTime.localDateTime(platform.clock.now())
+                    let yesterday = now.date.adding(days: -1)
+                    if now.hour >= 1, try await !platform.isClosed(yesterday) {
+                        let close = try await platform.closeDay(yesterday)
+                        logger.notice(
+                            "day closed",
+                            metadata: [
+                                "day": "\(close.day)", "channel_breaks": "\(close.channel?.breaks.count ?? 0)",
+                                "exceptions_opened": "\(close.exceptionsOpened)",
+                                "ledger_verified": "\(close.fundReport.anchor.ledgerVerified ?? false)",
+                                "audit_heads": "\(close.fundReport.anchor.auditHeads.joined(separator: " "))",
+                            ])
+                    } else {
+                        _ = try await platform.scanExceptions()
+                    }
+                } catch {
+                    logger.error("daily close failed", metadata: ["error": "\(error)"])
                 }
             }
             tick += 1

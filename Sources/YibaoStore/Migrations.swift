@@ -32,7 +32,9 @@ public enum Migrations {
             statements: accountSecurity),
         Migration(version: 9, name: "decide, then write: the outbox of projections expanded after the commit", statements: outbox),
         Migration(
-            version: 10, name: "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts",
+            version: 10,
+            name:
+                "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts, the exception queue",
             statements: clearing),
     ]
 
@@ -828,5 +830,25 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX reconciliations_institution ON reconciliations (institution_code, created_at)",
+        "CREATE INDEX journal_entries_time ON journal_entries (created_at)",
+        """
+        CREATE TABLE exceptions (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            resolved_by TEXT,
+            resolution TEXT,
+            UNIQUE (kind, reference)
+        )
+        """,
+        "CREATE INDEX exceptions_state ON exceptions (state, created_at)",
+        "ALTER TABLE sandbox_operations ADD COLUMN captured_at BIGINT",
+        "UPDATE sandbox_operations SET captured_at = updated_at WHERE state = 'captured'",
+        "CREATE TABLE daily_closes (day TEXT PRIMARY KEY, report TEXT NOT NULL, created_at BIGINT NOT NULL)",
     ]
 }

@@ -17,7 +17,8 @@ struct Yibao: AsyncParsableCommand {
         abstract: "Medical-insurance payment and settlement platform.",
         subcommands: [
             Serve.self, Migrate.self, Import.self, VerifyLedger.self, VerifyAudit.self, RotateKey.self, OperatorCommand.self, InstitutionCommand.self,
-            TOTPCommand.self, CodeCommand.self, CreditDaily.self, LoadTest.self, NewKeys.self, SimulateCommand.self,
+            TOTPCommand.self, CodeCommand.self, CreditDaily.self, CloseDay.self, ReportCommand.self, BackupCommand.self, RestoreCommand.self,
+            LoadTest.self, NewKeys.self, SimulateCommand.self,
         ]
     )
 }

@@ -364,4 +364,122 @@ struct ClearingStoreTests {
             #expect(report.csv.contains("total,,,,,,\(report.totals.settlements),"))
         }
     }
+
+    @Test(
+        "three-way: a capture the bank has and Yibao does not, and a refund Yibao has and the bank does not, are breaks in the exception queue; a late refund resolves on a rerun",
+        arguments: BackendKind.available)
+    func channelReconciliation(kind: BackendKind) async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: on 2 March a one-code settlement (card 130), a stray capture injected at the bank, and a cash refund of 30 while
+            // the bank is down (its refund stays queued).
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            let bank = try #require(platform.sandbox)
+            let settled = try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital, idempotency: Self.key("s1"))
+            #expect(try await platform.pendingChannelOperations() == 0)
+            try await bank.injectStrayCapture(reference: "STRAY-1", amount: .yuan(88))
+            bank.inject(SandboxBank.Faults(unavailable: 20))
+            let refund = try await platform.refund(
+                settlementID: settled.id, institution: S.hospital, request: RefundRequest(type: .cash, amount: .yuan(30)), idempotency: Self.key("r"))
+            #expect(try await platform.pendingChannelOperations() == 1)
+            bank.inject(SandboxBank.Faults())
+            let day = CivilDate("2026-03-02")!
+
+            // act: the day is not over yet; on 3 March at 09:00 the day is reconciled.
+            let early = await Self.refusal { try await platform.reconcileChannel(day: day) }
+            #expect(early?.code == .periodNotEnded)
+            clock.set(Instant(iso8601: "2026-03-03T09:00:00+08:00")!)
+            let first = try await platform.reconcileChannel(day: day)
+
+            // verify: exactly the two breaks, in the exception queue and its gauges.
+            #expect(first.captured == .yuan(130) + .yuan(88))
+            #expect(first.fees == Money.yuan(130).portion(SandboxBank.feeRate) + Money.yuan(88).portion(SandboxBank.feeRate))
+            #expect(
+                Set(first.breaks.map { "\($0.kind.rawValue) \($0.movement.rawValue) \($0.key)" }) == [
+                    "missing_in_yibao capture STRAY-1", "missing_at_channel refund \(refund.id)",
+                ])
+            let open = try await platform.exceptions(state: "open")
+            #expect(Set(open.map(\.reference)) == ["STRAY-1", refund.id])
+            let gauges = try await platform.operationalGauges()
+            #expect(gauges.exceptions.map(\.count).reduce(0, +) == 2)
+            #expect(gauges.channelOperations.pending == 1)
+
+            // act: the queued refund goes through on 3 March; on 4 March the day is reconciled again.
+            _ = await platform.processChannelOperations(takeOverLeases: true)
+            #expect(try await platform.pendingChannelOperations() == 0)
+            clock.set(Instant(iso8601: "2026-03-04T09:00:00+08:00")!)
+            let second = try await platform.reconcileChannel(day: day)
+            let stray = try #require(try await platform.exceptions(state: "open").first)
+            let resolved = try await platform.resolveException(id: stray.id, resolution: "the bank reverses the stray charge", operatorName: "clerk")
+            let again = await Self.refusal { try await platform.resolveException(id: stray.id, resolution: "x", operatorName: "clerk") }
+
+            // verify: the refund found on the next day's statement is resolved by the rerun; the stray capture by the operator.
+            #expect(second.breaks.map(\.key) == ["STRAY-1"])
+            #expect(stray.reference == "STRAY-1")
+            #expect(resolved.state == "resolved" && resolved.resolvedBy == "operator:clerk")
+            #expect(again?.code == .alreadyExists)
+            let done = try await platform.exceptions(state: "resolved")
+            #expect(done.first { $0.reference == refund.id }?.resolvedBy == "system")
+            #expect(try await platform.exceptions(state: "open").isEmpty)
+
+            // act + verify: closing the day keeps its result; closing it again returns what was kept.
+            let close = try await platform.closeDay(day)
+            #expect(close.channel?.breaks.map(\.key) == ["STRAY-1"])
+            #expect(close.fundReport.anchor.ledgerVerified == true)
+            #expect(close.fundReport.totals.settlements == 1 && close.fundReport.totals.refundsAndReversals == 1)
+            #expect(try await platform.isClosed(day))
+            let kept = try await platform.closeDay(day)
+            #expect(kept.fundReport.generatedAt == close.fundReport.generatedAt)
+            let today = await Self.refusal { try await platform.closeDay(CivilDate("2026-03-04")!) }
+            #expect(today?.code == .periodNotEnded)
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
+    @Test("a backup taken while settlements run restores into a new directory with every settlement acknowledged before it, verified")
+    func restoreDrill() async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(.sqlite, clock: clock) { platform in
+            // setup: people and a stream of settlements running while the backup is taken.
+            try await S.load(into: platform)
+            for index in 0..<4 { try await platform.enrol(S.person("P\(index + 2)", sequence: index + 2), openingBalance: .yuan(5000)) }
+            let sqlite = try #require(platform.backend as? SQLiteBackend)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao-drill-\(UInt32.random(in: 0...UInt32.max))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var acknowledged: [String] = []
+            for index in 0..<20 { acknowledged.append(try await Self.settle(platform, person: "P\(index % 4 + 2)", visit: "B\(index)", yuan: 50).id) }
+
+            // act: settlements keep running while the backup is taken.
+            let running = Task {
+                var ids: [String] = []
+                for index in 20..<120 {
+                    if let record = try? await Self.settle(platform, person: "P\(index % 4 + 2)", visit: "B\(index)", yuan: 40) {
+                        ids.append(record.id)
+                    }
+                }
+                return ids
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            let before = acknowledged
+            try await sqlite.backup(to: directory + "/backup.sqlite")
+            let later = await running.value
+            let copy = try SQLiteBackend(path: directory + "/backup.sqlite")
+            let restored = Platform(
+                backend: copy, clock: clock, ids: SeededIDGenerator(seed: 9, clock: clock), cipher: platform.cipher)
+            defer { Task { await restored.close() } }
+
+            // verify: the copy is a consistent ledger and audit chain, holding every settlement acknowledged before the backup began.
+            let ledger = try await restored.verifyLedger()
+            #expect(ledger.passed, "\(ledger.problems)")
+            #expect(try await restored.verifyAudit().passed)
+            for id in before { #expect(try await restored.settlement(id: id, institution: nil) != nil, "\(id)") }
+            #expect(ledger.settlements >= Int64(before.count))
+            #expect(ledger.settlements <= Int64(before.count + later.count))
+            #expect(later.count == 100)
+            await restored.close()
+        }
+    }
 }

@@ -179,6 +179,7 @@ struct AuthorizationMatrixTests {
             // Patient A's medical credit line with one bill (drawn up on 5 November), made in the past.
             let setupTime = harness.clock.now()
             harness.clock.set(Instant(iso8601: "2026-10-20T10:00:00+08:00")!)
+            try await #require(harness.platform.sandbox).injectStrayCapture(reference: "MATRIX-STRAY", amount: .yuan(1))
             let line = try await harness.platform.applyForCredit(person: PatientFlow.person)
             _ = try await harness.platform.signFrictionless(
                 person: PatientFlow.person, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
@@ -196,6 +197,9 @@ struct AuthorizationMatrixTests {
             let clearing = try await harness.platform.applyForClearing(
                 institution: H.hospital, insuranceType: .employee, period: october, startedBy: "institution"
             ).clearing
+            // A stray capture at the bank on 20 October: an item in the exception queue.
+            _ = try await harness.platform.reconcileChannel(day: CivilDate("2026-10-20")!)
+            let exception = try #require(try await harness.platform.exceptions(state: "open").first { $0.reference == "MATRIX-STRAY" })
             _ = try await harness.platform.runCreditDay()
             harness.clock.set(setupTime)
             let bill = try #require(try await harness.platform.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
@@ -218,6 +222,7 @@ struct AuthorizationMatrixTests {
                 "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
                 "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
                 "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id, "clearing_id": clearing.id,
+                "exception_id": exception.id,
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []
@@ -408,6 +413,10 @@ struct AuthorizationMatrixTests {
                 "POST /v1/admin/clearings/{clearing_id}/payout": Probe(body: #"{"paid":true,"bank_reference":"MX"}"#, first: 409),
                 "DELETE /v1/admin/clearings/{clearing_id}": Probe(first: 409),
                 "GET /v1/admin/payment-instructions.csv": Probe(first: 200),
+                "GET /v1/admin/exceptions": Probe(first: 200),
+                "POST /v1/admin/exceptions/{exception_id}/resolution": Probe(body: #"{"resolution":"matrix"}"#, first: 200, again: 409),
+                "POST /v1/admin/channel-reconciliation": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),
+                "POST /v1/admin/daily-close": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),
                 "GET /v1/admin/fund-report": Probe(query: "?from=2026-11-01&through=2026-11-30", first: 200),
                 "GET /v1/admin/fund-report.csv": Probe(query: "?from=2026-11-01&through=2026-11-30&verify=true", first: 200),
                 "POST /v1/sandbox/cards": Probe(body: #"{"person_number":"P440100000005","kind":"debit","balance":100}"#, first: 201),

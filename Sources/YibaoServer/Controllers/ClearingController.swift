@@ -54,6 +54,16 @@ struct ClearingController {
         var reason: String
     }
 
+    struct DayInput: Codable, Sendable {
+        var day: CivilDate?
+        /// Run again a day already closed (refreshes the kept result).
+        var again: Bool?
+    }
+
+    struct ResolutionInput: Codable, Sendable {
+        var resolution: String
+    }
+
     struct PayoutInput: Codable, Sendable {
         var paid: Bool
         var bankReference: String?
@@ -210,6 +220,35 @@ struct ClearingController {
                     .contentDisposition: "attachment; filename=\"yibao-fund-report-\(report.period.from)-\(report.period.through).csv\"",
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: report.csv)))
+        }
+        routes.add(.get, "/v1/admin/exceptions", .operator(.viewer), "The exception queue (?state=open|resolved), oldest first") { request, _ in
+            JSONResponse(try await platform.exceptions(state: request.uri.queryParameters.get("state") ?? "open"))
+        }
+        routes.add(
+            .post, "/v1/admin/exceptions/{exception_id}/resolution", .operator(.operator), "Resolve an exception item, saying how (audited)"
+        ) { request, context in
+            var request = request
+            let input = try await request.decodeJSON(ResolutionInput.self, context: context)
+            return JSONResponse(
+                try await platform.resolveException(
+                    id: try context.parameters.require("exception_id"), resolution: input.resolution, operatorName: context.operator.name))
+        }
+        routes.add(
+            .post, "/v1/admin/channel-reconciliation", .operator(.operator),
+            "Three-way reconciliation of a day: the channel's statement against the ledger; breaks go to the exception queue"
+        ) { request, context in
+            var request = request
+            let input = try await request.decodeJSON(DayInput.self, context: context)
+            guard let day = input.day else { throw Refusal.invalid("day", "day is a date such as 2026-11-30") }
+            return JSONResponse(try await platform.reconcileChannel(day: day))
+        }
+        routes.add(
+            .post, "/v1/admin/daily-close", .operator(.operator),
+            "Close a day (yesterday by default): channel reconciliation, exception scan, the day's fund report with the ledger verified"
+        ) { request, context in
+            var request = request
+            let input = try await VisitController.optionalBody(DayInput.self, &request, context)
+            return JSONResponse(try await platform.closeDay(input?.day, again: input?.again ?? false))
         }
         routes.add(
             .get, "/v1/admin/payment-instructions.csv", .operator(.operator), "The bank's payment instruction file: every clearing being paid"

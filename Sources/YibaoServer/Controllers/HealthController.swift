@@ -31,6 +31,8 @@ struct HealthController {
         routes.add(.get, "/metrics", .anyone, "Prometheus metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
+            // The database's gauges; a scrape while the database is away still answers the process's own metrics.
+            if let gauges = try? await platform.operationalGauges() { buffer += Array(BusinessMetrics.gauges(gauges).utf8) }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer))
             )

@@ -12,6 +12,7 @@ import YibaoStore
 struct VisitController {
     let platform: Platform
     let limiter: RateLimiter
+    let metrics: BusinessMetrics
 
     /// A visit opened by person number (the hospital collects the cash part) or by the patient's
     /// e-voucher code (Yibao collects it from the patient's default funding source).
@@ -73,7 +74,9 @@ struct VisitController {
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(CodeVisitRequest.self, from: bytes)
             let record = try await withCodeLimits(body.code, institution: context.institution) {
-                try await platform.settle(code: body, institution: context.institution, idempotency: idempotency)
+                try await metrics.count(.settlement) {
+                    try await platform.settle(code: body, institution: context.institution, idempotency: idempotency)
+                }
             }
             return JSONResponse(record, status: .created)
         }
@@ -108,10 +111,12 @@ struct VisitController {
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = bytes.readableBytes == 0 ? nil : try JSONBody.decode(SettleRequest.self, from: bytes)
-            let record = try await platform.settle(
-                visitID: try context.parameters.require("visit_id"), institution: context.institution, useAccount: body?.useAccount ?? true,
-                idempotency: idempotency, cashAtCounter: body?.cashCollection == .counter
-            )
+            let visitID = try context.parameters.require("visit_id")
+            let record = try await metrics.count(.settlement) {
+                try await platform.settle(
+                    visitID: visitID, institution: context.institution, useAccount: body?.useAccount ?? true, idempotency: idempotency,
+                    cashAtCounter: body?.cashCollection == .counter)
+            }
             return JSONResponse(record, status: .created)
         }
         routes.add(.get, "/v1/settlements/{settlement_id}", .institution, "A settlement of this institution (5203)") { _, context in
@@ -125,10 +130,11 @@ struct VisitController {
             request, context in
             var request = request
             let bytes = try await request.bodyBytes(context: context)
-            let record = try await platform.reverse(
-                settlementID: try context.parameters.require("settlement_id"), institution: context.institution,
-                idempotency: try VisitController.idempotency(request, bytes)
-            )
+            let settlementID = try context.parameters.require("settlement_id")
+            let idempotency = try VisitController.idempotency(request, bytes)
+            let record = try await metrics.count(.reversal) {
+                try await platform.reverse(settlementID: settlementID, institution: context.institution, idempotency: idempotency)
+            }
             return JSONResponse(record, status: .created)
         }
     }
@@ -179,10 +185,10 @@ struct VisitController {
             let bytes = try await request.bodyBytes(context: context)
             let idempotency = try VisitController.idempotency(request, bytes)
             let body = try JSONBody.decode(RefundRequest.self, from: bytes)
-            let record = try await platform.refund(
-                settlementID: try context.parameters.require("settlement_id"), institution: context.institution, request: body,
-                idempotency: idempotency
-            )
+            let settlementID = try context.parameters.require("settlement_id")
+            let record = try await metrics.count(.refund) {
+                try await platform.refund(settlementID: settlementID, institution: context.institution, request: body, idempotency: idempotency)
+            }
             return JSONResponse(record, status: .created)
         }
         routes.add(.get, "/v1/settlements/{settlement_id}/receipt", .institution, "The electronic receipt of a settlement") { _, context in

@@ -83,6 +83,48 @@ public final class SQLiteBackend: StoreBackend {
         }
     }
 
+    /// Copies the database into a new file at `destination` with SQLite's online backup API, in one step
+    /// inside one read transaction: the copy is the database as of one moment, while writes go on.
+    public func backup(to destination: String) async throws {
+        let pool = self.pool
+        try await Task.detached {
+            try SQLiteBackend.copy(from: pool, to: destination)
+        }.value
+    }
+
+    /// Copies the database file at `source` — in use by a running server or not — into a new file at
+    /// `destination` (online backup; the copy is checked with `PRAGMA integrity_check`).
+    public static func backup(databaseAt source: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: source) else { throw StoreError.configuration("no database at \(source)") }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: source, configuration: configuration)
+        } catch {
+            throw StoreError.configuration("cannot open \(source): \(error)")
+        }
+        defer { try? pool.close() }
+        try copy(from: pool, to: destination)
+    }
+
+    private static func copy(from pool: DatabasePool, to destination: String) throws {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError.configuration("\(destination) exists; a backup never overwrites a file")
+        }
+        do {
+            let target = try DatabaseQueue(path: destination)
+            try pool.backup(to: target)
+            let check = try target.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            try target.close()
+            guard check == ["ok"] else { throw StoreError.configuration("the copy fails its integrity check: \(check.prefix(5))") }
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(atPath: destination)
+            throw StoreError.configuration("backup to \(destination) failed: \(error)")
+        }
+    }
+
     public func ping() async -> Bool {
         (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
