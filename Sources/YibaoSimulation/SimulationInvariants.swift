@@ -258,6 +258,37 @@ public enum SimulationInvariants {
         let live = Dictionary(grouping: snapshot.premiums.filter { $0.state == "paid" || $0.state == "pending" }, by: \.key)
         for (key, payments) in live where payments.count > 1 { problems.append("contribution \(key) is paid \(payments.count) times") }
 
+        // 7b. Clearing: what each institution is owed is what its completed settlements, refunds and reversals
+        // put in, less what approvals deducted and runs paid out; the payouts hold exactly what was run; each
+        // clearing claims what its items are owed.
+        let clearings = try await platform.clearings(institution: nil, state: nil)
+        for code in Set(snapshot.records.map(\.institution.code)).union(clearings.map(\.institutionCode)) {
+            let owed = Money.sum(
+                snapshot.records.filter { $0.institution.code == code && $0.state == .completed }.map {
+                    $0.breakdown.fundTotal + $0.breakdown.accountPaid
+                })
+            let mine = clearings.filter { $0.institutionCode == code }
+            let deducted = Money.sum(mine.filter { [.approved, .paying, .paid].contains($0.state) }.map(\.deducted))
+            let paidOut = Money.sum(mine.filter { [.paying, .paid].contains($0.state) }.map(\.payable))
+            let balance = try await platform.balance(of: .institutionClearing(code))
+            if balance != owed - deducted - paidOut {
+                problems.append("institution_clearing:\(code) is \(balance); owed \(owed) − deducted \(deducted) − paid out \(paidOut)")
+            }
+            let payouts = try await platform.balance(of: .payouts(code))
+            if payouts != paidOut { problems.append("payouts:\(code) is \(payouts); the clearings run pay \(paidOut)") }
+        }
+        for clearing in clearings where clearing.state != .cancelled {
+            let items = try await platform.clearing(id: clearing.id, institution: nil).items
+            if items.count != clearing.itemCount || Money.sum(items.map(\.owed)) != clearing.claimed {
+                problems.append(
+                    "clearing \(clearing.id) claims \(clearing.claimed) for \(clearing.itemCount) items; they are owed \(Money.sum(items.map(\.owed))) for \(items.count)"
+                )
+            }
+            for item in items where byID[item.settlementId]?.state != .completed {
+                problems.append("clearing \(clearing.id) carries \(item.settlementId), which is not completed")
+            }
+        }
+
         guard quiescent else { return problems }
         // 8. Nothing left waiting when the bank is healthy.
         for operation in snapshot.pendingOperations {

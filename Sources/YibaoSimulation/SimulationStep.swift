@@ -50,7 +50,7 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
     /// The clock moves.
     case advance(seconds: Int64)
     /// The credit daily job for today.
-    case creditDay
+    case dailyJobs
     /// Member 2 or 3 pays the resident contribution (member 0 may pay for member 2).
     case premium(member: Int, byBinder: Bool)
     /// Member 1 repays part of the credit line, in per-mille of what is owed, from the account or the card.
@@ -80,7 +80,7 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
         case .defaultSource(let line): return "defaultSource(\(line ? "credit line" : "card"))"
         case .background: return "background"
         case .advance(let seconds): return "advance(\(seconds) s)"
-        case .creditDay: return "creditDay"
+        case .dailyJobs: return "dailyJobs"
         case .premium(let m, let byBinder): return "premium(member \(m)\(byBinder ? ", paid by member 0" : ""))"
         case .repay(let p, let account): return "repay(\(p)‰, \(account ? "account" : "card"))"
         case .binding(let unbind): return unbind ? "unbind" : "rebind"
@@ -128,7 +128,7 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
         case 74..<76: return .defaultSource(creditLine: Bool.random(using: &rng))
         case 76..<83: return .background
         case 83..<88: return .advance(seconds: [31, 61, 600, 3_600, 86_400, 86_400 * 9, 86_400 * 35].randomElement(using: &rng)!)
-        case 88..<90: return .creditDay
+        case 88..<90: return .dailyJobs
         case 90..<93: return .premium(member: Int.random(in: 2...3, using: &rng), byBinder: Bool.random(using: &rng))
         case 93..<95: return .repay(permille: [1000, 500, 100, 1500].randomElement(using: &rng)!, fromAccount: Bool.random(using: &rng))
         case 95..<97: return .binding(unbind: Bool.random(using: &rng))

@@ -42,7 +42,8 @@ public final class SimulationWorld: Sendable {
     /// The region.
     public static let region = RegionCode("440100")!
     /// The treating hospital (level 3).
-    public static let hospital = Institution(code: "H440100SIM1", name: "模拟医院", region: region, level: .level3)
+    public static let hospital = Institution(
+        code: "H440100SIM1", name: "模拟医院", region: region, level: .level3, payoutAccount: "SIM-BANK-H440100SIM1")
 
     /// The platform under test.
     public let platform: Platform

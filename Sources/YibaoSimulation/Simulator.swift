@@ -248,9 +248,10 @@ public final class Simulator: @unchecked Sendable {
         case .advance(let seconds):
             world.clock.advance(seconds: seconds)
             return "clock at \(world.clock.now())"
-        case .creditDay:
+        case .dailyJobs:
             let report = try await platform.runCreditDay()
-            return "credit day: \(report.bills) bills, \(report.suspended) suspended"
+            let clearing = try await clearingCycle(index)
+            return "credit day: \(report.bills) bills, \(report.suspended) suspended; \(clearing)"
         case .premium(let m, let byBinder):
             let member = world.members[m].person.number
             let payer = byBinder && m == 2 ? world.members[0].person.number : member
@@ -291,6 +292,47 @@ public final class Simulator: @unchecked Sendable {
             world.faults.abortNextWrite(atStatement: statement)
             return "the next write will be aborted"
         }
+    }
+
+    /// The month's clearing as the bureau runs it: last month applied for (each insurance type), every open
+    /// clearing taken as far as it goes — a deduction now and then, approval (or cancellation when it pays
+    /// nothing), the run, the bank's answer (now and then a failure, run again at the next daily jobs).
+    func clearingCycle(_ index: Int) async throws -> String {
+        let code = hospital.code
+        let today = ChinaTime.date(world.clock.now())
+        let lastMonth = StatementPeriod.month(of: today.adding(days: -Int64(today.day)))
+        for type in [InsuranceType.employee, .resident] {
+            do {
+                _ = try await platform.applyForClearing(institution: code, insuranceType: type, period: lastMonth, startedBy: "operator:sim")
+            } catch let refusal as Refusal where refusal.code == .nothingToClear {}
+        }
+        var done: [String] = []
+        for clearing in try await platform.clearings(institution: code, state: nil) where [.applied, .approved, .paying].contains(clearing.state) {
+            var current = clearing
+            if current.state == .applied {
+                if index % 3 == 0, current.payable.fen > 1 {
+                    current = try await platform.deduct(
+                        clearingID: current.id, settlementID: nil, amount: Money(fen: current.payable.fen / 10 + 1), reason: "simulated review",
+                        operatorName: "sim")
+                }
+                do {
+                    current = try await platform.approveClearing(id: current.id, administrator: "sim")
+                } catch let refusal as Refusal where refusal.code == .nothingToClear {
+                    _ = try await platform.cancelClearing(id: current.id, institution: nil, actor: "operator:sim")
+                    done.append("cancelled (pays \(current.payable))")
+                    continue
+                }
+            }
+            if current.state == .approved { current = try await platform.runClearing(id: current.id, administrator: "sim") }
+            if current.state == .paying {
+                let fails = index % 5 == 0
+                current = try await platform.recordPayout(
+                    id: current.id, paid: !fails, bankReference: fails ? nil : "SIM-\(index)", failure: fails ? "simulated bank failure" : nil,
+                    operatorName: "sim")
+            }
+            done.append("\(current.state.rawValue) \(current.payable)")
+        }
+        return "clearing: " + (done.isEmpty ? "nothing to clear" : done.joined(separator: ", "))
     }
 
     /// The settlement (kind `settlement`) at `index` modulo those made, read as stored (no bank call).
