@@ -132,7 +132,9 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let limiter = RateLimiter(clock: services.platform.clock)
     HealthController(platform: services.platform, metrics: services.metrics).addRoutes(to: registry)
     AdminController(platform: services.platform, adjustmentApprovalThreshold: services.adjustmentApprovalThreshold).addRoutes(to: registry)
-    VisitController(platform: services.platform, limiter: limiter, metrics: BusinessMetrics(registry: services.metrics)).addRoutes(to: registry)
+    let businessMetrics = BusinessMetrics(registry: services.metrics)
+    VisitController(platform: services.platform, limiter: limiter, metrics: businessMetrics).addRoutes(to: registry)
+    NationalGateway(platform: services.platform, authenticator: registry.authenticator, metrics: businessMetrics).addRoutes(to: registry)
     ClearingController(platform: services.platform).addRoutes(to: registry)
     PatientController(
         platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,

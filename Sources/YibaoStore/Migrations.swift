@@ -34,7 +34,7 @@ public enum Migrations {
         Migration(
             version: 10,
             name:
-                "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts, the exception queue",
+                "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts, the exception queue, the national gateway's messages and registrations",
             statements: clearing),
     ]
 
@@ -850,5 +850,31 @@ public enum Migrations {
         "ALTER TABLE sandbox_operations ADD COLUMN captured_at BIGINT",
         "UPDATE sandbox_operations SET captured_at = updated_at WHERE state = 'captured'",
         "CREATE TABLE daily_closes (day TEXT PRIMARY KEY, report TEXT NOT NULL, created_at BIGINT NOT NULL)",
+        """
+        CREATE TABLE national_messages (
+            institution_code TEXT NOT NULL,
+            msgid TEXT NOT NULL,
+            infno TEXT NOT NULL,
+            reference TEXT,
+            response TEXT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (institution_code, msgid)
+        )
+        """,
+        """
+        CREATE TABLE national_registrations (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL,
+            person_number TEXT NOT NULL,
+            hospital_visit_number TEXT NOT NULL,
+            category TEXT NOT NULL,
+            state TEXT NOT NULL,
+            visit_id TEXT,
+            uploads BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX national_registrations_visit ON national_registrations (visit_id)",
     ]
 }

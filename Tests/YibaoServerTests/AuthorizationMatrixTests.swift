@@ -91,6 +91,8 @@ struct AuthorizationMatrixTests {
             return "institution"
         }
         if path.hasPrefix("/v1/receipts/") { return "anyone" }
+        // The national gateway authenticates inside its envelope (its failures are envelopes, not problem documents).
+        if path.hasPrefix("/fsi/api") { return "anyone" }
         return nil
     }
 
@@ -222,6 +224,7 @@ struct AuthorizationMatrixTests {
                 "subscription_id": subscriptionID, "receipt_id": premium.id, "webhook_id": partnerID,
                 "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
                 "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id, "clearing_id": clearing.id,
+                "service": "signInSignOutService", "method": "signIn",
                 "exception_id": exception.id,
             ]
             func fill(_ route: RouteDescription) -> String? {
@@ -414,6 +417,10 @@ struct AuthorizationMatrixTests {
                 "DELETE /v1/admin/clearings/{clearing_id}": Probe(first: 409),
                 "GET /v1/admin/payment-instructions.csv": Probe(first: 200),
                 "GET /v1/admin/exceptions": Probe(first: 200),
+                // The national gateway answers every caller with an envelope (here infcode -1: no gateway headers).
+                "POST /fsi/api": Probe(body: "{}", first: 200),
+                "POST /fsi/api/{service}": Probe(body: "{}", first: 200),
+                "POST /fsi/api/{service}/{method}": Probe(body: "{}", first: 200),
                 "POST /v1/admin/exceptions/{exception_id}/resolution": Probe(body: #"{"resolution":"matrix"}"#, first: 200, again: 409),
                 "POST /v1/admin/channel-reconciliation": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),
                 "POST /v1/admin/daily-close": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),

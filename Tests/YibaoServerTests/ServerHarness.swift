@@ -36,11 +36,24 @@ struct ServerHarness {
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
+        postgres: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_http_\(UInt32.random(in: 0...UInt32.max))").path
-        let backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+        let backend: any StoreBackend
+        var dropDatabase: (@Sendable () async -> Void)?
+        if postgres {
+            let url = try #require(
+                ProcessInfo.processInfo.environment["YIBAO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 },
+                "this test runs on PostgreSQL too: set YIBAO_TEST_POSTGRES_URL (scripts/test does)")
+            let name = "yibao_http_\(UInt32.random(in: 0...UInt32.max))"
+            try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
+            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 4))
+            dropDatabase = { try? await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
+        } else {
+            backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+        }
         let platform = Platform(
             backend: backend, clock: clock,
             ids: SeededIDGenerator(seed: TestRecord.runSeed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock),
@@ -48,7 +61,7 @@ struct ServerHarness {
         )
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await platform.migrate()
-        TestRecord.note("server", "sqlite")
+        TestRecord.note("server", postgres ? "postgres" : "sqlite")
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: platform, logger: logger)
@@ -68,9 +81,18 @@ struct ServerHarness {
             }
         } catch {
             await platform.close()
+            await dropDatabase?()
             throw error
         }
         await platform.close()
+        await dropDatabase?()
+    }
+
+    /// The databases a test that must pass on both runs on: SQLite, and PostgreSQL when its URL is set or
+    /// the run requires it (CI).
+    static var databases: [Bool] {
+        let url = ProcessInfo.processInfo.environment["YIBAO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        return url != nil || TestRecord.postgresRequired ? [false, true] : [false]
     }
 }
 

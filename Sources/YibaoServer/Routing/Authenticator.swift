@@ -91,6 +91,27 @@ final class Authenticator: Sendable {
         return key.institution
     }
 
+    /// Verifies the national gateway headers (reference §1.1): the signature is SHA-256 hex of timestamp +
+    /// the key's secret + nonce + timestamp; the timestamp within the signed-request window; the nonce
+    /// used once per key.
+    func verifyNational(keyID: String, timestamp: Int64, nonce: String, signature: String) async throws -> Institution {
+        let now = platform.clock.now()
+        guard abs(now.secondsSinceEpoch - timestamp) <= RequestSignature.windowSeconds else {
+            throw Refusal(.signatureStale, "the request's timestamp is more than \(RequestSignature.windowSeconds) seconds from the platform's clock")
+        }
+        guard (8...64).contains(nonce.count) else { throw Refusal.invalid("x-tif-nonce", "the nonce is 8 to 64 characters") }
+        guard let key = try await signingKey(keyID, now: now) else { throw Refusal(.signatureInvalid, "the key is unknown, expired or revoked") }
+        let expected = Secrets.sha256Hex("\(timestamp)" + key.secret + nonce + "\(timestamp)")
+        guard Secrets.constantTimeEquals(expected, signature.lowercased()) else {
+            throw Refusal(.signatureInvalid, "x-tif-signature does not match")
+        }
+        let expires = Instant(secondsSinceEpoch: timestamp + RequestSignature.windowSeconds + 60)
+        guard try await platform.claimNonce(keyID: "tif:" + keyID, nonce: nonce, expires: expires) else {
+            throw Refusal(.signatureReplayed, "this nonce was already used with this key")
+        }
+        return key.institution
+    }
+
     private func signingKey(_ keyID: String, now: Instant) async throws -> (institution: Institution, secret: String)? {
         if let hit = signingKeys.withLock({ $0[keyID] }), hit.until > now { return (hit.institution, hit.secret) }
         guard let found = try await platform.institutionSigningKey(keyID: keyID) else { return nil }

@@ -1,0 +1,59 @@
+import YibaoCore
+import YibaoStore
+
+/// What the national-interface gateway keeps of its own: messages by `msgid` and registrations. The
+/// gateway settles through the same operations as the JSON API (openVisit, addLines, preSettle, settle,
+/// reverse, reconcileTotals …); these only remember which message and which registration is which.
+extension Platform {
+    /// Claims a message id of an institution; returns the earlier use (transaction, reference, answer)
+    /// when the id was used before, nil when this is its first use.
+    public func claimNationalMessage(
+        institution: String, msgid: String, infno: String, reference: String?
+    ) async throws -> (
+        infno: String, reference: String?, response: String?
+    )? {
+        try await write { db, now in
+            try NationalRepository.claim(institution: institution, msgid: msgid, infno: infno, reference: reference, now: now, in: db)
+        }
+    }
+
+    /// Keeps the answer given to a message.
+    public func answerNationalMessage(institution: String, msgid: String, response: String) async throws {
+        try await write { db, _ in try NationalRepository.answer(institution: institution, msgid: msgid, response: response, in: db) }
+    }
+
+    /// A message an institution sent.
+    public func nationalMessage(institution: String, msgid: String) async throws -> (infno: String, reference: String?, response: String?)? {
+        try await read { db, _ in try NationalRepository.find(institution: institution, msgid: msgid, in: db) }
+    }
+
+    /// Registers a visit (2201) for an enrolled person.
+    public func registerNationalVisit(
+        institution: Institution, personNumber: String, hospitalVisitNumber: String, category: MedicalCategory
+    ) async throws -> NationalRegistration {
+        guard !hospitalVisitNumber.isEmpty, hospitalVisitNumber.utf8.count <= 30 else {
+            throw Refusal.invalid("hospital_visit_number", "ipt_otp_no is 1 to 30 characters")
+        }
+        guard try await person(number: personNumber) != nil else {
+            throw Refusal(.unknownPerson, "no person \(personNumber)", field: "person_number")
+        }
+        let registration = NationalRegistration(
+            id: ids.next("M"), institutionCode: institution.code, personNumber: personNumber, hospitalVisitNumber: hospitalVisitNumber,
+            category: category, state: "registered", visitId: nil, uploads: 0)
+        try await write { db, now in try NationalRepository.insert(registration, now: now, in: db) }
+        return registration
+    }
+
+    /// A registration of an institution.
+    public func nationalRegistration(id: String, institution: String) async throws -> NationalRegistration {
+        guard let found = try await read({ db, _ in try NationalRepository.find(id: id, institution: institution, lock: false, in: db) }) else {
+            throw Refusal(.notFound, "no visit \(id)", field: "visit_id")
+        }
+        return found
+    }
+
+    /// Writes a registration's changes.
+    public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
+        try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }
+    }
+}

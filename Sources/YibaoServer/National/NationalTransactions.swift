@@ -1,0 +1,387 @@
+import YibaoApp
+import YibaoCore
+import YibaoStore
+
+/// Each transaction: read its input, call the `Platform` operation its JSON-API twin calls, write the
+/// national output.
+extension NationalGateway {
+    func perform(_ message: Message) async throws -> NationalJSON {
+        let institution = message.institution
+        switch message.infno {
+        case "9001":
+            let now = platform.clock.now()
+            return .object([
+                (
+                    "signinoutb",
+                    .object([("sign_no", .string(String(Envelope.compact(now).suffix(12)))), ("sign_time", .string(NationalField.dateTime(now)))])
+                )
+            ])
+        case "9002":
+            return .object([("signoutoutb", .object([("sign_time", .string(NationalField.dateTime(platform.clock.now())))]))])
+        case "1101":
+            return try await personInformation(try data(message))
+        case "2201":
+            let input = try data(message)
+            let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
+            if let type = NationalField.optionalText(input, "insutype"), type != person.insuranceType.rawValue {
+                throw NationalFailure("险种类型 \(type) 与参保信息 \(person.insuranceType.rawValue) 不符")
+            }
+            let category = try NationalField.optionalText(input, "med_type").map(medicalCategory) ?? .ordinaryOutpatient
+            let registration = try await platform.registerNationalVisit(
+                institution: institution, personNumber: person.number,
+                hospitalVisitNumber: try NationalField.text(input, "ipt_otp_no", path: "data."),
+                category: category)
+            return .object([
+                (
+                    "data",
+                    .object([
+                        ("mdtrt_id", .string(registration.id)), ("psn_no", .string(person.number)),
+                        ("ipt_otp_no", .string(registration.hospitalVisitNumber)), ("exp_content", .null),
+                    ])
+                )
+            ])
+        case "2202":
+            var registration = try await registered(try data(message), institution)
+            if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution), visit.state != .open {
+                throw NationalFailure("该就诊已结算，请先撤销结算(2208)")
+            }
+            registration.state = "cancelled"
+            try await platform.updateNationalRegistration(registration)
+            return .object([])
+        case "2203", "2203A":
+            guard let info = message.input["mdtrtinfo"] ?? message.input["data"] else { throw NationalFailure("缺少必填节点 mdtrtinfo") }
+            var registration = try await registered(info, institution)
+            if let type = NationalField.optionalText(info, "med_type") {
+                let category = try medicalCategory(type)
+                if category != registration.category {
+                    guard registration.visitId == nil else { throw NationalFailure("费用明细已上传，不能变更医疗类别；请先撤销明细(2205)") }
+                    registration.category = category
+                    try await platform.updateNationalRegistration(registration)
+                }
+            }
+            return .object([])
+        case "2204":
+            return try await uploadFees(message)
+        case "2205":
+            let input = try data(message)
+            var registration = try await registered(input, institution)
+            guard NationalField.optionalText(input, "chrg_bchno") == "0000" else {
+                throw NationalFailure("仅支持撤销全部未结算明细（chrg_bchno 传 0000）")
+            }
+            if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution), visit.state != .open {
+                throw NationalFailure("该就诊已结算，请先撤销结算(2208)")
+            }
+            registration.visitId = nil
+            try await platform.updateNationalRegistration(registration)
+            return .object([])
+        case "2206", "2207":
+            let input = try data(message)
+            let registration = try await registered(input, institution)
+            guard let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution) else {
+                throw NationalFailure("该就诊没有费用明细，请先上传(2204)")
+            }
+            let claimed = try NationalField.amount(input, "medfee_sumamt", path: "data.")
+            guard claimed == visit.total else { throw NationalFailure("医疗费总额 \(claimed) 与费用明细合计 \(visit.total) 不符") }
+            let useAccount = NationalField.optionalText(input, "acct_used_flag") != "0"
+            let person = try await enrolled(registration.personNumber)
+            if message.infno == "2206" {
+                let preview = try await platform.preSettle(visitID: visitID, institution: institution, useAccount: useAccount)
+                return settlementOutput(
+                    id: nil, visitID: registration.id, breakdown: preview.breakdown, details: preview.details, person: person,
+                    category: registration.category, at: platform.clock.now(), msgid: message.msgid, institution: institution)
+            }
+            let record = try await metrics.count(.settlement) {
+                try await platform.settle(
+                    visitID: visitID, institution: institution, useAccount: useAccount,
+                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: "2207|" + registration.id))
+            }
+            return settlementOutput(record, registration: registration.id, person: person, msgid: message.msgid, institution: institution)
+        case "2208":
+            let input = try data(message)
+            let settlementID = try NationalField.text(input, "setl_id", path: "data.")
+            let record = try await metrics.count(.reversal) {
+                try await platform.reverse(
+                    settlementID: settlementID, institution: institution,
+                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: "2208|" + settlementID))
+            }
+            return settlementOutput(
+                record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
+                person: try await enrolled(record.personNumber),
+                msgid: message.msgid, institution: institution)
+        case "2601":
+            return try await reversal(message)
+        case "5203":
+            let input = try data(message)
+            let settlementID = try NationalField.text(input, "setl_id", path: "data.")
+            guard let record = try await platform.settlement(id: settlementID, institution: institution) else {
+                throw NationalFailure("未找到结算记录 \(settlementID)")
+            }
+            return settlementOutput(
+                record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
+                person: try await enrolled(record.personNumber),
+                msgid: message.msgid, institution: institution)
+        case "3201":
+            return try await totalsReconciliation(try data(message), institution)
+        default:
+            throw NationalFailure("暂不支持交易 \(message.infno)")
+        }
+    }
+
+    func data(_ message: Message) throws -> NationalJSON {
+        guard let data = message.input["data"], case .object = data else { throw NationalFailure("缺少必填节点 input.data") }
+        return data
+    }
+
+    func enrolled(_ number: String) async throws -> Person {
+        guard let person = try await platform.person(number: number) else { throw NationalFailure("未查询到人员 \(number) 的参保信息") }
+        return person
+    }
+
+    func medicalCategory(_ code: String) throws -> MedicalCategory {
+        guard let category = MedicalCategory(rawValue: code) else { throw NationalFailure("不支持的医疗类别 med_type \(code)") }
+        return category
+    }
+
+    func registered(_ input: NationalJSON, _ institution: Institution) async throws -> NationalRegistration {
+        let id = try NationalField.text(input, "mdtrt_id")
+        let registration = try await platform.nationalRegistration(id: id, institution: institution.code)
+        if let person = NationalField.optionalText(input, "psn_no"), person != registration.personNumber {
+            throw NationalFailure("人员编号 \(person) 与就诊 \(id) 不符")
+        }
+        guard registration.state == "registered" else { throw NationalFailure("就诊 \(id) 已撤销挂号") }
+        return registration
+    }
+
+    // MARK: 1101
+
+    func personInformation(_ input: NationalJSON) async throws -> NationalJSON {
+        let certificate = try NationalField.text(input, "mdtrt_cert_type", path: "data.")
+        let number = try NationalField.text(input, "mdtrt_cert_no", path: "data.")
+        let found: Person?
+        switch certificate {
+        case "02": found = try await platform.person(idNumber: number)
+        case "99": found = try await platform.person(number: number)
+        case "01": throw NationalFailure("医保电子凭证请用移动支付或 Yibao 一码付接口（/v1/settlements）")
+        default: throw NationalFailure("不支持的就诊凭证类型 \(certificate)")
+        }
+        guard let person = found else { throw NationalFailure("未查询到该凭证的参保信息") }
+        let balance = try await platform.accountBalance(of: person.number)
+        let today = ChinaTime.date(platform.clock.now())
+        let genderDigit = person.idNumber.count == 18 ? Int(String(Array(person.idNumber)[16])) ?? 1 : 1
+        return .object([
+            (
+                "baseinfo",
+                .object([
+                    ("psn_no", .string(person.number)), ("psn_cert_type", .string("01")), ("certno", .string(person.idNumber)),
+                    ("psn_name", .string(person.name)), ("gend", .string(genderDigit % 2 == 1 ? "1" : "2")), ("naty", .string("01")),
+                    ("brdy", .string(person.birthDate.description)), ("age", .number(String(person.birthDate.age(on: today)))),
+                    ("exp_content", .null),
+                ])
+            ),
+            (
+                "insuinfo",
+                .array([
+                    .object([
+                        ("balc", .amount(balance.balance - balance.held)), ("insutype", .string(person.insuranceType.rawValue)),
+                        ("psn_type", .string(person.personType)), ("psn_insu_stas", .string(person.status == .active ? "1" : "2")),
+                        ("psn_insu_date", .null), ("paus_insu_date", .null), ("cvlserv_flag", .string("0")),
+                        ("insuplc_admdvs", .string(person.region.value)), ("emp_name", .string("")),
+                    ])
+                ])
+            ),
+            ("idetinfo", .array([])),
+        ])
+    }
+
+    // MARK: 2204
+
+    func uploadFees(_ message: Message) async throws -> NationalJSON {
+        guard case .array(let rows)? = message.input["feedetail"], !rows.isEmpty else { throw NationalFailure("缺少必填节点 feedetail") }
+        guard rows.count <= 500 else { throw NationalFailure("一次最多上传500条费用明细") }
+        let first = try NationalField.text(rows[0], "mdtrt_id", path: "feedetail[0].")
+        var registration = try await registered(.object([("mdtrt_id", .string(first))]), message.institution)
+        var lines: [FeeLine] = []
+        for (index, row) in rows.enumerated() {
+            let path = "feedetail[\(index)]."
+            guard try NationalField.text(row, "mdtrt_id", path: path) == first else { throw NationalFailure("\(path)mdtrt_id 与同批明细不一致") }
+            let line = FeeLine(
+                lineNumber: try NationalField.text(row, "feedetl_sn", path: path), itemCode: try NationalField.text(row, "med_list_codg", path: path),
+                hospitalItemCode: NationalField.optionalText(row, "medins_list_codg"), unitPrice: try NationalField.price(row, "pric", path: path),
+                quantity: try NationalField.quantity(row, "cnt", path: path))
+            if let sent = NationalField.optionalText(row, "det_item_fee_sumamt"), let fen = NationalField.decimal(sent, places: 2),
+                fen != line.unitPrice.fen * line.quantity.scaled / Quantity.scale
+            {
+                throw NationalFailure("\(path)det_item_fee_sumamt \(sent) 不等于 单价×数量")
+            }
+            lines.append(line)
+        }
+        let visit: Visit
+        if let visitID = registration.visitId {
+            visit = try await platform.addLines(lines, visitID: visitID, institution: message.institution)
+        } else {
+            let number =
+                registration.uploads == 0 ? registration.hospitalVisitNumber : "\(registration.hospitalVisitNumber)-\(registration.uploads + 1)"
+            visit = try await platform.openVisit(
+                OpenVisitRequest(personNumber: registration.personNumber, category: registration.category, hospitalVisitNumber: number, lines: lines),
+                institution: message.institution)
+            registration.visitId = visit.id
+            registration.uploads += 1
+            try await platform.updateNationalRegistration(registration)
+        }
+        let sent = Set(lines.map(\.lineNumber))
+        let result = visit.lines.filter { sent.contains($0.lineNumber) }.map { split -> NationalJSON in
+            .object([
+                ("feedetl_sn", .string(split.lineNumber)), ("det_item_fee_sumamt", .amount(split.amount)),
+                ("cnt", .number(split.quantity.description)),
+                ("pric", .amount(split.unitPrice)), ("pric_uplmt_amt", split.priceCap.map(NationalJSON.amount) ?? .null),
+                ("selfpay_prop", .number(NationalGateway.ratio(split.firstSelfPayRatio))), ("fulamt_ownpay_amt", .amount(split.fullSelfPay)),
+                ("overlmt_amt", .amount(split.overLimit)), ("preselfpay_amt", .amount(split.firstSelfPay)), ("inscp_scp_amt", .amount(split.inScope)),
+                ("chrgitm_lv", .string(["A": "01", "B": "02", "C": "03"][split.itemClass.rawValue.uppercased()] ?? "03")),
+                ("med_chrgitm_type", .string(split.category.rawValue)), ("lmt_used_flag", .string("0")), ("memo", .null),
+            ])
+        }
+        return .object([("result", .array(result))])
+    }
+
+    /// A ratio as national clients write it, four decimals (`0.6500`).
+    static func ratio(_ ratio: Ratio) -> String {
+        let magnitude = ratio.basisPoints.magnitude
+        let fraction = String(magnitude % UInt64(Ratio.one))
+        return (ratio.basisPoints < 0 ? "-" : "") + "\(magnitude / UInt64(Ratio.one))." + String(repeating: "0", count: max(0, 4 - fraction.count))
+            + fraction
+    }
+
+    // MARK: setlinfo
+
+    func settlementOutput(_ record: SettlementRecord, registration: String, person: Person, msgid: String, institution: Institution) -> NationalJSON {
+        settlementOutput(
+            id: record.id, visitID: registration, breakdown: record.breakdown, details: record.details, person: person, category: record.category,
+            at: record.settledAt, msgid: msgid, institution: institution)
+    }
+
+    /// `setlinfo` and `setldetail[]` (reference §3) of a breakdown: amounts in yuan, the identities of
+    /// §3.3 holding because they hold for every breakdown Yibao makes.
+    func settlementOutput(
+        id: String?, visitID: String, breakdown b: SettlementBreakdown, details: [FundDetail], person: Person, category: MedicalCategory,
+        at: Instant, msgid: String, institution: Institution
+    ) -> NationalJSON {
+        var info: [(String, NationalJSON)] = [("mdtrt_id", .string(visitID))]
+        if let id { info.append(("setl_id", .string(id))) }
+        info += [
+            ("psn_no", .string(person.number)), ("psn_name", .string(person.name)), ("psn_cert_type", .string("01")),
+            ("certno", .string(person.idNumber)), ("brdy", .string(person.birthDate.description)),
+            ("insutype", .string(person.insuranceType.rawValue)), ("psn_type", .string(person.personType)), ("cvlserv_flag", .string("0")),
+            ("setl_time", .string(NationalField.dateTime(at))), ("med_type", .string(category.rawValue)),
+            ("medfee_sumamt", .amount(b.totalAmount)), ("fulamt_ownpay_amt", .amount(b.fullSelfPay)),
+            ("overlmt_selfpay", .amount(b.overLimitSelfPay)),
+            ("preselfpay_amt", .amount(b.firstSelfPay)), ("inscp_scp_amt", .amount(b.inScope)), ("act_pay_dedc", .amount(b.deductiblePaid)),
+            ("hifp_pay", .amount(b.pooledFund)), ("pool_prop_selfpay", .number(NationalGateway.ratio(b.fundRatio))),
+            ("cvlserv_pay", .amount(b.civilServantFund)), ("hifes_pay", .amount(.zero)), ("hifmi_pay", .amount(b.catastrophicFund)),
+            ("hifob_pay", .amount(b.largeAmountFund)), ("maf_pay", .amount(b.medicalAssistanceFund)), ("oth_pay", .amount(b.otherFund)),
+            ("fund_pay_sumamt", .amount(b.fundTotal)), ("psn_part_amt", .amount(b.personTotal)), ("acct_pay", .amount(b.accountPaid)),
+            ("psn_cash_pay", .amount(b.cashPaid)), ("hosp_part_amt", .amount(b.hospitalBorne)), ("balc", .amount(b.accountBalanceAfter)),
+            ("acct_mulaid_pay", .amount(b.mutualAidPaid)), ("medins_setl_id", .string(msgid)), ("clr_optins", .string(person.region.value)),
+            ("clr_way", .string("1")), ("clr_type", .string(ClearingType(category).rawValue)),
+        ]
+        let detail = details.map { row -> NationalJSON in
+            .object([
+                ("fund_pay_type", .string(row.fundType.rawValue)), ("inscp_scp_amt", .amount(row.inScope)),
+                ("crt_payb_lmt_amt", row.remainingLimit.map(NationalJSON.amount) ?? .null), ("fund_payamt", .amount(row.amount)),
+                ("fund_pay_type_name", .string(row.fundTypeName)), ("setl_proc_info", .string(String(row.trace.prefix(4000)))),
+            ])
+        }
+        return .object([("setlinfo", .object(info)), ("setldetail", .array(detail))])
+    }
+
+    // MARK: 2601
+
+    /// Undoes the transaction of `omsgid` if it happened; says so if it did not.
+    func reversal(_ message: Message) async throws -> NationalJSON {
+        let input = try data(message)
+        let original = try NationalField.text(input, "omsgid", path: "data.")
+        let originalInfno = try NationalField.text(input, "oinfno", path: "data.")
+        func answer(_ result: String, _ description: String, _ settlement: String? = nil) -> NationalJSON {
+            var fields: [(String, NationalJSON)] = [
+                ("omsgid", .string(original)), ("oinfno", .string(originalInfno)), ("rslt", .string(result)), ("rslt_dscr", .string(description)),
+            ]
+            if let settlement { fields.append(("setl_id", .string(settlement))) }
+            return .object([("data", .object(fields))])
+        }
+        guard let sent = try await platform.nationalMessage(institution: message.institution.code, msgid: original) else {
+            return answer("0", "原交易未到达医保平台，无需冲正")
+        }
+        guard sent.infno == originalInfno else { throw NationalFailure("原报文 \(original) 的交易编号是 \(sent.infno)，不是 \(originalInfno)") }
+        switch originalInfno {
+        case "2207":
+            guard let visitReference = sent.reference,
+                let registration = try? await platform.nationalRegistration(id: visitReference, institution: message.institution.code),
+                let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: message.institution),
+                let settlementID = visit.settlementId
+            else { return answer("0", "原结算未完成，无需冲正") }
+            let reversed = try await metrics.count(.reversal) {
+                try await platform.reverse(
+                    settlementID: settlementID, institution: message.institution,
+                    idempotency: IdempotencyRequest(key: "national-2601:" + original, fingerprint: "2601|" + settlementID))
+            }
+            return answer("1", "已冲正：结算 \(settlementID) 已撤销", reversed.id)
+        case "2201":
+            guard let visitReference = sent.reference ?? sent.response.flatMap({ NationalGateway.registrationID(in: $0) }),
+                var registration = try? await platform.nationalRegistration(id: visitReference, institution: message.institution.code)
+            else { return answer("0", "原挂号未完成，无需冲正") }
+            if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: message.institution),
+                visit.state != .open
+            {
+                throw NationalFailure("该就诊已结算，请先冲正结算")
+            }
+            registration.state = "cancelled"
+            try await platform.updateNationalRegistration(registration)
+            return answer("1", "已冲正：挂号 \(registration.id) 已撤销")
+        default:
+            throw NationalFailure("交易 \(originalInfno) 不支持冲正（支持 2201、2207）")
+        }
+    }
+
+    /// The `mdtrt_id` in a kept 2201 answer.
+    static func registrationID(in response: String) -> String? {
+        guard let parsed = NationalJSON.parse(Array(response.utf8)), let output = parsed["output"], let data = output["data"] else { return nil }
+        return NationalField.optionalText(data, "mdtrt_id")
+    }
+
+    // MARK: 3201
+
+    func totalsReconciliation(_ input: NationalJSON, _ institution: Institution) async throws -> NationalJSON {
+        guard let type = InsuranceType(rawValue: try NationalField.text(input, "insutype", path: "data.")) else {
+            throw NationalFailure("不支持的险种类型")
+        }
+        guard let clearing = ClearingType(rawValue: try NationalField.text(input, "clr_type", path: "data.")) else {
+            throw NationalFailure("不支持的清算类别（11、21、41、99）")
+        }
+        func date(_ key: String) throws -> CivilDate {
+            let text = try NationalField.text(input, key, path: "data.")
+            guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
+            return date
+        }
+        let period = try StatementPeriod(from: try date("stmt_begndate"), through: try date("stmt_enddate"))
+        guard let count = Int(try NationalField.text(input, "fixmedins_setl_cnt", path: "data.")) else {
+            throw NationalFailure("data.fixmedins_setl_cnt 应为整数")
+        }
+        let total = try NationalField.amount(input, "medfee_sumamt", path: "data.")
+        let fund = try NationalField.amount(input, "fund_pay_sumamt", path: "data.")
+        let account = try NationalField.amount(input, "acct_pay", path: "data.")
+        let key = StatementKey(insuranceType: type, clearingType: clearing)
+        let bound = Money.requestAmountMax.fen * 100
+        guard [total, fund, account].allSatisfy({ $0.fen.magnitude <= UInt64(bound) }) else { throw NationalFailure("金额超出范围") }
+        let result = try await platform.reconcileTotals(
+            institution: institution.code, period: period, includeRefunds: NationalField.optionalText(input, "refd_setl_flag") != "0",
+            lines: [(key, StatementTotals(count: count, total: total, fund: fund, account: account, cash: total - fund - account))])
+        let line = result.lines.first { $0.insuranceType == type && $0.clearingType == clearing }
+        let balanced = line?.balanced ?? true
+        let description =
+            balanced
+            ? "对账平衡" : "对账不平：医保 \(line?.yibao.count ?? 0) 笔、\(line?.yibao.total ?? .zero) 元，机构 \(count) 笔、\(total) 元"
+        return .object([
+            ("setl_optins", .string(NationalField.optionalText(input, "setl_optins") ?? institution.region.value)),
+            ("stmt_rslt", .string(balanced ? "0" : "1")), ("stmt_rslt_dscr", .string(description)),
+        ])
+    }
+}
