@@ -195,6 +195,97 @@ struct NationalGatewayTests {
         }
     }
 
+    @Test(
+        "an inpatient stay: 2401 admission, 2301 fees, 2402 discharge, 2303, 2304 (the JSON API's figures), 2305, 2601 of a lost 2304, 2404; then 3203 and 3204",
+        arguments: ServerHarness.databases)
+    func inpatientSequence(postgres: Bool) async throws {
+        try await H.withApp(postgres: postgres) { client, harness in
+            // setup: the same stay settled and reversed through the JSON API.
+            let lines =
+                Body.line("1", code: "XD00000000003", price: 2850, quantity: "40") + ","
+                + Body.line("2", code: "S000000000061", price: 1000, quantity: "3")
+            let twin = try await client.send(
+                .post, "/v1/visits", token: H.hospitalToken,
+                json: #"{"person_number":"P440100000001","category":"21","hospital_visit_number":"ZY-TWIN","lines":[\#(lines)]}"#
+            ).decode(Visit.self)
+            let twinRecord = try await client.send(
+                .post, "/v1/visits/\(twin.id)/settlement", token: H.hospitalToken, headers: [HTTPField.Name("Idempotency-Key")!: "zy-twin"]
+            ).decode(SettlementRecord.self)
+            _ = try await client.send(
+                .post, "/v1/settlements/\(twinRecord.id)/reversal", token: H.hospitalToken, headers: [HTTPField.Name("Idempotency-Key")!: "zy-twin-r"]
+            )
+            let his = NationalClient(client: client, clock: harness.clock)
+            var n = 100
+            func next() -> String {
+                n += 1
+                return NationalClient.msgid(H.hospital, n)
+            }
+
+            // act: admission, fees (amounts as strings and numbers), discharge, pre-settlement, settlement.
+            let admitted = try await his.send(
+                "2401",
+                #"{"mdtrtinfo":{"psn_no":"P440100000001","insutype":"310","coner_name":"张伟","tel":"13800100001","begntime":"2026-11-20 08:00:00","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","med_type":"21","ipt_no":"ZY0001","medrcdno":"BA1","atddr_no":"D02","chfpdr_name":"王医生","adm_diag_dscr":"肺炎","adm_dept_codg":"B01","adm_dept_name":"呼吸科","adm_bed":"12","dscg_maindiag_code":"J18.900","dscg_maindiag_name":"肺炎"},"diseinfo":[{"psn_no":"P440100000001","diag_type":"1","maindiag_flag":"1","diag_srt_no":"1","diag_code":"J18.900","diag_name":"肺炎","adm_cond":"1","diag_dept":"呼吸科","dise_dor_no":"D02","dise_dor_name":"王医生","diag_time":"2026-11-20 08:10:00"}]}"#,
+                msgid: next())
+            let visit = try #require(admitted.node("result")["mdtrt_id"] as? String, "\(admitted.text)")
+            let fees = try await his.send(
+                "2301",
+                #"{"feedetail":[{"feedetl_sn":"Z1","init_feedetl_sn":"","mdtrt_id":"\#(visit)","drord_no":"O1","psn_no":"P440100000001","med_type":"21","fee_ocur_time":"2026-11-20 09:00:00","med_list_codg":"XD00000000003","medins_list_codg":"HIS-0003","det_item_fee_sumamt":"1140.00","cnt":"40","pric":28.5,"bilg_dept_codg":"B01","bilg_dept_name":"呼吸科","bilg_dr_codg":"D02","bilg_dr_name":"王医生","hosp_appr_flag":"1"},{"feedetl_sn":"Z2","mdtrt_id":"\#(visit)","psn_no":"P440100000001","med_type":"21","fee_ocur_time":"2026-11-21 09:00:00","med_list_codg":"S000000000061","medins_list_codg":"HIS-0061","det_item_fee_sumamt":30,"cnt":3,"pric":"10.00","bilg_dept_codg":"B01","bilg_dept_name":"呼吸科","bilg_dr_codg":"D02","bilg_dr_name":"王医生","hosp_appr_flag":"1"}]}"#,
+                msgid: next())
+            let discharged = try await his.send(
+                "2402",
+                #"{"dscginfo":{"mdtrt_id":"\#(visit)","psn_no":"P440100000001","insutype":"310","endtime":"2026-11-22 10:00:00","dise_codg":"J18.900","dise_name":"肺炎","dscg_way":"1"},"diseinfo":[]}"#,
+                msgid: next())
+            let settleInput =
+                #"{"data":{"psn_no":"P440100000001","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","medfee_sumamt":1170,"psn_setlway":"01","mdtrt_id":"\#(visit)","insutype":"310","acct_used_flag":"1","invono":"","mid_setl_flag":"0","fulamt_ownpay_amt":0,"overlmt_selfpay":0,"preselfpay_amt":"114.00","inscp_scp_amt":"1056.00"}}"#
+            let preview = try await his.send("2303", settleInput, msgid: next())
+            let settled = try await his.send("2304", settleInput, msgid: next())
+
+            // verify: the JSON API's figures to the fen, the identities.
+            #expect(fees.infcode == 0 && (fees.output["result"] as? [[String: Any]])?.count == 2, "\(fees.text)")
+            #expect(discharged.infcode == 0)
+            #expect(preview.infcode == 0, "\(preview.text)")
+            let info = settled.node("setlinfo")
+            #expect(settled.infcode == 0, "\(settled.text)")
+            #expect(Self.identities(info).isEmpty)
+            #expect(info["med_type"] as? String == "21" && info["clr_type"] as? String == "21")
+            let b = twinRecord.breakdown
+            let expected: [String: Int64] = [
+                "medfee_sumamt": b.totalAmount.fen, "preselfpay_amt": b.firstSelfPay.fen, "inscp_scp_amt": b.inScope.fen,
+                "act_pay_dedc": b.deductiblePaid.fen, "hifp_pay": b.pooledFund.fen, "fund_pay_sumamt": b.fundTotal.fen,
+                "acct_pay": b.accountPaid.fen, "psn_cash_pay": b.cashPaid.fen,
+            ]
+            for (key, value) in expected { #expect(Self.fen(info[key]) == value, "\(key)") }
+            let setlID = try #require(info["setl_id"] as? String)
+
+            // act: cancel the settlement (2305), settle again and lose the answer (2601 undoes it), cancel the admission (2404).
+            let cancelled = try await his.send(
+                "2305", #"{"data":{"mdtrt_id":"\#(visit)","setl_id":"\#(setlID)","psn_no":"P440100000001"}}"#, msgid: next())
+            let lost = next()
+            let again = try await his.send("2304", settleInput, msgid: lost)
+            let undone = try await his.send("2601", #"{"data":{"psn_no":"P440100000001","omsgid":"\#(lost)","oinfno":"2304"}}"#, msgid: next())
+            let cancelAdmission = try await his.send("2404", #"{"data":{"mdtrt_id":"\#(visit)","psn_no":"P440100000001"}}"#, msgid: next())
+            let afterCancel = try await his.send("2303", settleInput, msgid: next())
+
+            // verify
+            #expect(cancelled.infcode == 0 && Self.fen(cancelled.node("setlinfo")["fund_pay_sumamt"]) == -b.fundTotal.fen)
+            #expect(again.infcode == 0 && undone.node("data")["rslt"] as? String == "1", "\(undone.text)")
+            #expect(cancelAdmission.infcode == 0, "\(cancelAdmission.text)")
+            #expect(afterCancel.infcode == -1 && afterCancel.errorMessage.contains("已撤销"))
+
+            // act + verify: on 1 December the hospital applies for November's clearing (3203) and cancels it (3204).
+            harness.clock.set(Instant(iso8601: "2026-12-01T09:00:00+08:00")!)
+            let applied = try await his.send(
+                "3203", #"{"data":{"insutype":"310","clr_type":"21","begndate":"2026-11-01","enddate":"2026-11-30"}}"#, msgid: next())
+            let clearing = try #require(applied.node("data")["clr_appy_evt_id"] as? String, "\(applied.text)")
+            #expect(Int(applied.node("data")["setl_cnt"] as? String ?? "") ?? (applied.node("data")["setl_cnt"] as? Int) ?? 0 >= 6)
+            let withdrawn = try await his.send("3204", #"{"data":{"clr_appy_evt_id":"\#(clearing)"}}"#, msgid: next())
+            let twice = try await his.send("3204", #"{"data":{"clr_appy_evt_id":"\#(clearing)"}}"#, msgid: next())
+            #expect(withdrawn.infcode == 0)
+            #expect(twice.infcode == -1 && twice.errorMessage.contains("清算"))
+            #expect(try await harness.platform.verifyLedger().passed)
+        }
+    }
+
     @Test("authentication, msgid, paths and malformed input each get the answer a national client expects")
     func refusals() async throws {
         try await H.withApp { client, harness in

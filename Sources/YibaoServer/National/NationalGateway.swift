@@ -24,7 +24,8 @@ struct NationalGateway: Sendable {
 
     /// The transactions this gateway answers.
     static let transactions: Set<String> = [
-        "9001", "9002", "1101", "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208", "2601", "5203", "3201",
+        "9001", "9002", "1101", "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304", "2305",
+        "2401", "2402", "2403", "2404", "2405", "2601", "5203", "3201", "3203", "3204",
     ]
 
     func addRoutes(to routes: RouteRegistry) {
@@ -116,8 +117,8 @@ struct NationalGateway: Sendable {
     /// What a message concerns, kept with its `msgid` for 2601: the visit of a registration, fee upload,
     /// pre-settlement or settlement; the settlement of a cancellation.
     static func reference(of message: Message) -> String? {
-        let data = message.input["data"] ?? message.input["mdtrtinfo"]
-        if message.infno == "2208" { return data.flatMap { try? NationalField.text($0, "setl_id") } }
+        let data = message.input["data"] ?? message.input["mdtrtinfo"] ?? message.input["adminfo"] ?? message.input["dscginfo"]
+        if message.infno == "2208" || message.infno == "2305" { return data.flatMap { try? NationalField.text($0, "setl_id") } }
         if let id = data.flatMap({ try? NationalField.text($0, "mdtrt_id") }) { return id }
         if case .array(let rows)? = message.input["feedetail"], let first = rows.first { return try? NationalField.text(first, "mdtrt_id") }
         return nil

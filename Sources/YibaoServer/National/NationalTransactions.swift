@@ -20,17 +20,23 @@ extension NationalGateway {
             return .object([("signoutoutb", .object([("sign_time", .string(NationalField.dateTime(platform.clock.now())))]))])
         case "1101":
             return try await personInformation(try data(message))
-        case "2201":
-            let input = try data(message)
-            let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
+        case "2201", "2401":
+            // 2401 (admission) is registration with the inpatient wrapper and numbers.
+            let inpatient = message.infno == "2401"
+            guard let input = inpatient ? (message.input["mdtrtinfo"] ?? message.input["data"]) : message.input["data"] else {
+                throw NationalFailure(inpatient ? "缺少必填节点 mdtrtinfo" : "缺少必填节点 input.data")
+            }
+            let path = inpatient ? "mdtrtinfo." : "data."
+            let person = try await enrolled(try NationalField.text(input, "psn_no", path: path))
             if let type = NationalField.optionalText(input, "insutype"), type != person.insuranceType.rawValue {
                 throw NationalFailure("险种类型 \(type) 与参保信息 \(person.insuranceType.rawValue) 不符")
             }
-            let category = try NationalField.optionalText(input, "med_type").map(medicalCategory) ?? .ordinaryOutpatient
+            let category =
+                try NationalField.optionalText(input, "med_type").map(medicalCategory) ?? (inpatient ? .ordinaryInpatient : .ordinaryOutpatient)
+            let number = try NationalField.text(input, inpatient ? "ipt_no" : "ipt_otp_no", path: path)
             let registration = try await platform.registerNationalVisit(
-                institution: institution, personNumber: person.number,
-                hospitalVisitNumber: try NationalField.text(input, "ipt_otp_no", path: "data."),
-                category: category)
+                institution: institution, personNumber: person.number, hospitalVisitNumber: number, category: category)
+            if inpatient { return .object([("result", .object([("mdtrt_id", .string(registration.id))]))]) }
             return .object([
                 (
                     "data",
@@ -40,7 +46,13 @@ extension NationalGateway {
                     ])
                 )
             ])
-        case "2202":
+        case "2402", "2405":
+            // Discharge and its cancellation are recorded by the hospital; Yibao settles an inpatient stay with or
+            // without them (mid-stay settlement included), so it only checks the visit is this institution's.
+            guard let input = message.input["dscginfo"] ?? message.input["data"] else { throw NationalFailure("缺少必填节点 dscginfo") }
+            _ = try await registered(input, institution)
+            return .object([])
+        case "2202", "2404":
             var registration = try await registered(try data(message), institution)
             if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution), visit.state != .open {
                 throw NationalFailure("该就诊已结算，请先撤销结算(2208)")
@@ -48,8 +60,10 @@ extension NationalGateway {
             registration.state = "cancelled"
             try await platform.updateNationalRegistration(registration)
             return .object([])
-        case "2203", "2203A":
-            guard let info = message.input["mdtrtinfo"] ?? message.input["data"] else { throw NationalFailure("缺少必填节点 mdtrtinfo") }
+        case "2203", "2203A", "2403":
+            guard let info = message.input["mdtrtinfo"] ?? message.input["adminfo"] ?? message.input["data"] else {
+                throw NationalFailure("缺少必填节点 mdtrtinfo")
+            }
             var registration = try await registered(info, institution)
             if let type = NationalField.optionalText(info, "med_type") {
                 let category = try medicalCategory(type)
@@ -60,8 +74,29 @@ extension NationalGateway {
                 }
             }
             return .object([])
-        case "2204":
+        case "2204", "2301":
             return try await uploadFees(message)
+        case "2302":
+            // Yibao keeps a visit's lines: cancelling details is cancelling all of them (the next 2301 opens a new visit).
+            var rows: [NationalJSON] = []
+            switch message.input["data"] ?? message.input["feeinfo"] {
+            case .array(let list)?: rows = list
+            case let single?: rows = [single]
+            case nil: throw NationalFailure("缺少必填节点 data")
+            }
+            guard let first = rows.first else { throw NationalFailure("缺少要撤销的明细") }
+            var registration = try await registered(first, institution)
+            guard let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution) else {
+                throw NationalFailure("该就诊没有可撤销的费用明细")
+            }
+            guard visit.state == .open else { throw NationalFailure("该就诊已结算，请先撤销结算(2305)") }
+            let cancelled = Set(rows.compactMap { NationalField.optionalText($0, "feedetl_sn") })
+            guard cancelled.isEmpty || cancelled == Set(visit.lines.map(\.lineNumber)) else {
+                throw NationalFailure("仅支持撤销全部未结算明细：请列出全部 \(visit.lines.count) 条明细，或不传 feedetl_sn")
+            }
+            registration.visitId = nil
+            try await platform.updateNationalRegistration(registration)
+            return .object([])
         case "2205":
             let input = try data(message)
             var registration = try await registered(input, institution)
@@ -74,17 +109,17 @@ extension NationalGateway {
             registration.visitId = nil
             try await platform.updateNationalRegistration(registration)
             return .object([])
-        case "2206", "2207":
+        case "2206", "2207", "2303", "2304":
             let input = try data(message)
             let registration = try await registered(input, institution)
             guard let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution) else {
-                throw NationalFailure("该就诊没有费用明细，请先上传(2204)")
+                throw NationalFailure("该就诊没有费用明细，请先上传(2204/2301)")
             }
             let claimed = try NationalField.amount(input, "medfee_sumamt", path: "data.")
             guard claimed == visit.total else { throw NationalFailure("医疗费总额 \(claimed) 与费用明细合计 \(visit.total) 不符") }
             let useAccount = NationalField.optionalText(input, "acct_used_flag") != "0"
             let person = try await enrolled(registration.personNumber)
-            if message.infno == "2206" {
+            if message.infno == "2206" || message.infno == "2303" {
                 let preview = try await platform.preSettle(visitID: visitID, institution: institution, useAccount: useAccount)
                 return settlementOutput(
                     id: nil, visitID: registration.id, breakdown: preview.breakdown, details: preview.details, person: person,
@@ -93,16 +128,16 @@ extension NationalGateway {
             let record = try await metrics.count(.settlement) {
                 try await platform.settle(
                     visitID: visitID, institution: institution, useAccount: useAccount,
-                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: "2207|" + registration.id))
+                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: message.infno + "|" + registration.id))
             }
             return settlementOutput(record, registration: registration.id, person: person, msgid: message.msgid, institution: institution)
-        case "2208":
+        case "2208", "2305":
             let input = try data(message)
             let settlementID = try NationalField.text(input, "setl_id", path: "data.")
             let record = try await metrics.count(.reversal) {
                 try await platform.reverse(
                     settlementID: settlementID, institution: institution,
-                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: "2208|" + settlementID))
+                    idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: message.infno + "|" + settlementID))
             }
             return settlementOutput(
                 record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
@@ -122,6 +157,30 @@ extension NationalGateway {
                 msgid: message.msgid, institution: institution)
         case "3201":
             return try await totalsReconciliation(try data(message), institution)
+        case "3203":
+            // 清算申请: what the institution is owed for the insurance type up to the period's end (docs/clearing.md).
+            let input = try data(message)
+            guard let type = InsuranceType(rawValue: try NationalField.text(input, "insutype", path: "data.")) else {
+                throw NationalFailure("不支持的险种类型")
+            }
+            let period = try StatementPeriod(from: try date(input, "begndate", "stmt_begndate"), through: try date(input, "enddate", "stmt_enddate"))
+            let applied = try await platform.applyForClearing(
+                institution: institution.code, insuranceType: type, period: period, startedBy: "institution:" + institution.code)
+            return .object([
+                (
+                    "data",
+                    .object([
+                        ("clr_appy_evt_id", .string(applied.clearing.id)), ("setl_cnt", .number(String(applied.clearing.itemCount))),
+                        ("medfee_sumamt", .amount(applied.clearing.total)), ("fund_appy_sum", .amount(applied.clearing.claimed)),
+                        ("clr_appy_stas", .string(applied.clearing.state.rawValue)),
+                    ])
+                )
+            ])
+        case "3204":
+            let input = try data(message)
+            let id = try NationalField.text(input, "clr_appy_evt_id", path: "data.")
+            _ = try await platform.cancelClearing(id: id, institution: institution.code, actor: "institution:" + institution.code)
+            return .object([])
         default:
             throw NationalFailure("暂不支持交易 \(message.infno)")
         }
@@ -130,6 +189,15 @@ extension NationalGateway {
     func data(_ message: Message) throws -> NationalJSON {
         guard let data = message.input["data"], case .object = data else { throw NationalFailure("缺少必填节点 input.data") }
         return data
+    }
+
+    /// A date field under either of its national names (`yyyy-MM-dd`, a time after it ignored).
+    func date(_ input: NationalJSON, _ key: String, _ alternative: String) throws -> CivilDate {
+        guard let text = NationalField.optionalText(input, key) ?? NationalField.optionalText(input, alternative) else {
+            throw NationalFailure("缺少必填字段 data.\(key)")
+        }
+        guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
+        return date
     }
 
     func enrolled(_ number: String) async throws -> Person {
@@ -312,7 +380,7 @@ extension NationalGateway {
         }
         guard sent.infno == originalInfno else { throw NationalFailure("原报文 \(original) 的交易编号是 \(sent.infno)，不是 \(originalInfno)") }
         switch originalInfno {
-        case "2207":
+        case "2207", "2304":
             guard let visitReference = sent.reference,
                 let registration = try? await platform.nationalRegistration(id: visitReference, institution: message.institution.code),
                 let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: message.institution),
@@ -324,7 +392,7 @@ extension NationalGateway {
                     idempotency: IdempotencyRequest(key: "national-2601:" + original, fingerprint: "2601|" + settlementID))
             }
             return answer("1", "已冲正：结算 \(settlementID) 已撤销", reversed.id)
-        case "2201":
+        case "2201", "2401":
             guard let visitReference = sent.reference ?? sent.response.flatMap({ NationalGateway.registrationID(in: $0) }),
                 var registration = try? await platform.nationalRegistration(id: visitReference, institution: message.institution.code)
             else { return answer("0", "原挂号未完成，无需冲正") }
@@ -337,13 +405,14 @@ extension NationalGateway {
             try await platform.updateNationalRegistration(registration)
             return answer("1", "已冲正：挂号 \(registration.id) 已撤销")
         default:
-            throw NationalFailure("交易 \(originalInfno) 不支持冲正（支持 2201、2207）")
+            throw NationalFailure("交易 \(originalInfno) 不支持冲正（支持 2201、2207、2401、2304）")
         }
     }
 
     /// The `mdtrt_id` in a kept 2201 answer.
     static func registrationID(in response: String) -> String? {
-        guard let parsed = NationalJSON.parse(Array(response.utf8)), let output = parsed["output"], let data = output["data"] else { return nil }
+        guard let parsed = NationalJSON.parse(Array(response.utf8)), let output = parsed["output"], let data = output["data"] ?? output["result"]
+        else { return nil }
         return NationalField.optionalText(data, "mdtrt_id")
     }
 
