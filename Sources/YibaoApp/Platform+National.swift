@@ -56,4 +56,11 @@ extension Platform {
     public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
         try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }
     }
+
+    /// A person's year-to-date figures of a year, per benefit pool (national 5206).
+    public func yearToDate(person: String, year: Int) async throws -> [(pool: BenefitPoolKind, figures: PoolAccumulators)] {
+        try await read { db, _ in
+            try BenefitPoolKind.allCases.map { ($0, try AccumulatorRepository.read(person: person, year: year, pool: $0, in: db)) }
+        }
+    }
 }

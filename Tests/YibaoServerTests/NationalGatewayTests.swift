@@ -161,6 +161,9 @@ struct NationalGatewayTests {
             // act: query it (5203), cancel it (2208), settle again and lose the answer: 2601 undoes it; 2601 of a msgid never sent.
             let queried = try await his.send(
                 "5203", #"{"data":{"psn_no":"P440100000001","setl_id":"\#(setlID)","mdtrt_id":"\#(visit)"}}"#, msgid: next())
+            let feeRows = try await his.send(
+                "5204", #"{"data":{"psn_no":"P440100000001","setl_id":"\#(setlID)","mdtrt_id":"\#(visit)"}}"#, msgid: next())
+            let cumulative = try await his.send("5206", #"{"data":{"psn_no":"P440100000001","cum_ym":"202603"}}"#, msgid: next())
             let cancelled = try await his.send(
                 "2208", #"{"data":{"setl_id":"\#(setlID)","mdtrt_id":"\#(visit)","psn_no":"P440100000001","expContent":""}}"#, msgid: next())
             let lostID = next()
@@ -172,6 +175,13 @@ struct NationalGatewayTests {
 
             // verify
             #expect(queried.node("setlinfo")["setl_id"] as? String == setlID)
+            let listed = (feeRows.object["output"] as? [[String: Any]]) ?? []
+            #expect(listed.map { $0["feedetl_sn"] as? String } == ["1", "2"], "\(feeRows.text)")
+            #expect(listed.compactMap { Self.fen($0["preselfpay_amt"]) }.reduce(0, +) == Self.fen(info["preselfpay_amt"]))
+            let accumulated = (cumulative.output["cuminfo"] as? [[String: Any]]) ?? []
+            #expect(
+                Self.fen(accumulated.first { $0["cum_type_code"] as? String == "11_hifp" }?["cum"]) == Self.fen(info["hifp_pay"]),
+                "\(cumulative.text)")
             let negated = cancelled.node("setlinfo")
             #expect(cancelled.infcode == 0, "\(cancelled.text)")
             for key in Self.amounts { #expect(Self.fen(negated[key]) == Self.fen(info[key]).map { -$0 }, "\(key)") }

@@ -155,6 +155,37 @@ extension NationalGateway {
                 record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
                 person: try await enrolled(record.personNumber),
                 msgid: message.msgid, institution: institution)
+        case "5204":
+            // 费用明细查询: the settled lines of a settlement, with each line's split.
+            let input = try data(message)
+            let settlementID = try NationalField.text(input, "setl_id", path: "data.")
+            guard let record = try await platform.settlement(id: settlementID, institution: institution) else {
+                throw NationalFailure("未找到结算记录 \(settlementID)")
+            }
+            return .array(record.lines.map { line in NationalGateway.feeRow(line.split, extra: [("fund_pay", .amount(line.fundPaid))]) })
+        case "5206":
+            // 人员累计信息查询: the person's year-to-date figures of the year of `cum_ym` (Yibao's cumulative types).
+            let input = try data(message)
+            let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
+            let month = NationalField.optionalText(input, "cum_ym") ?? String(ChinaTime.date(platform.clock.now()).yearMonth.filter(\.isNumber))
+            guard month.count == 6, let year = Int(month.prefix(4)), (1900...9999).contains(year) else {
+                throw NationalFailure("data.cum_ym 应为年月 yyyyMM")
+            }
+            var rows: [NationalJSON] = []
+            for (pool, figures) in try await platform.yearToDate(person: person.number, year: year) {
+                for (code, amount) in [
+                    ("\(pool.clearingType)_dedc", figures.deductiblePaid), ("\(pool.clearingType)_hifp", figures.basicFundPaid),
+                    ("\(pool.clearingType)_inscp", figures.inScopeTotal), ("\(pool.clearingType)_above_cap", figures.aboveCapAmount),
+                    ("\(pool.clearingType)_above_cap_fund", figures.aboveCapFundPaid),
+                ] {
+                    rows.append(
+                        .object([
+                            ("insutype", .string(person.insuranceType.rawValue)), ("year", .number(String(year))), ("cum_ym", .string(month)),
+                            ("cum_type_code", .string(code)), ("cum", .amount(amount)),
+                        ]))
+                }
+            }
+            return .object([("cuminfo", .array(rows))])
         case "3201":
             return try await totalsReconciliation(try data(message), institution)
         case "3203":
@@ -297,18 +328,22 @@ extension NationalGateway {
             try await platform.updateNationalRegistration(registration)
         }
         let sent = Set(lines.map(\.lineNumber))
-        let result = visit.lines.filter { sent.contains($0.lineNumber) }.map { split -> NationalJSON in
-            .object([
-                ("feedetl_sn", .string(split.lineNumber)), ("det_item_fee_sumamt", .amount(split.amount)),
-                ("cnt", .number(split.quantity.description)),
-                ("pric", .amount(split.unitPrice)), ("pric_uplmt_amt", split.priceCap.map(NationalJSON.amount) ?? .null),
+        let result = visit.lines.filter { sent.contains($0.lineNumber) }.map { NationalGateway.feeRow($0) }
+        return .object([("result", .array(result))])
+    }
+
+    /// One fee line's split as 2204 / 2301 answer it (and 5204 lists it).
+    static func feeRow(_ split: LineSplit, extra: [(String, NationalJSON)] = []) -> NationalJSON {
+        .object(
+            [
+                ("feedetl_sn", .string(split.lineNumber)), ("med_list_codg", .string(split.itemCode)),
+                ("det_item_fee_sumamt", .amount(split.amount)), ("cnt", .number(split.quantity.description)), ("pric", .amount(split.unitPrice)),
+                ("pric_uplmt_amt", split.priceCap.map(NationalJSON.amount) ?? .null),
                 ("selfpay_prop", .number(NationalGateway.ratio(split.firstSelfPayRatio))), ("fulamt_ownpay_amt", .amount(split.fullSelfPay)),
                 ("overlmt_amt", .amount(split.overLimit)), ("preselfpay_amt", .amount(split.firstSelfPay)), ("inscp_scp_amt", .amount(split.inScope)),
                 ("chrgitm_lv", .string(["A": "01", "B": "02", "C": "03"][split.itemClass.rawValue.uppercased()] ?? "03")),
                 ("med_chrgitm_type", .string(split.category.rawValue)), ("lmt_used_flag", .string("0")), ("memo", .null),
-            ])
-        }
-        return .object([("result", .array(result))])
+            ] + extra)
     }
 
     /// A ratio as national clients write it, four decimals (`0.6500`).
