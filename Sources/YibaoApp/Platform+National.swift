@@ -27,9 +27,16 @@ extension Platform {
         try await read { db, _ in try NationalRepository.find(institution: institution, msgid: msgid, in: db) }
     }
 
-    /// Registers a visit (2201) for an enrolled person.
+    /// The person whose phone shows an e-voucher code (national 1101 by e-voucher), verified and not spent.
+    public func personOfCode(_ code: String) async throws -> String {
+        let cipher = self.cipher
+        return try await read { db, now in try Platform.verifyCode(code, cipher: cipher, now: now, in: db).device.personNumber }
+    }
+
+    /// Registers a visit (2201) for an enrolled person; `visitID` when the Yibao visit is opened already
+    /// (by the patient's e-voucher code, so that its cash part is collected from the patient's card).
     public func registerNationalVisit(
-        institution: Institution, personNumber: String, hospitalVisitNumber: String, category: MedicalCategory
+        institution: Institution, personNumber: String, hospitalVisitNumber: String, category: MedicalCategory, visitID: String? = nil
     ) async throws -> NationalRegistration {
         guard !hospitalVisitNumber.isEmpty, hospitalVisitNumber.utf8.count <= 30 else {
             throw Refusal.invalid("hospital_visit_number", "ipt_otp_no is 1 to 30 characters")
@@ -39,7 +46,7 @@ extension Platform {
         }
         let registration = NationalRegistration(
             id: ids.next("M"), institutionCode: institution.code, personNumber: personNumber, hospitalVisitNumber: hospitalVisitNumber,
-            category: category, state: "registered", visitId: nil, uploads: 0)
+            category: category, state: "registered", visitId: visitID, uploads: visitID == nil ? 0 : 1)
         try await write { db, now in try NationalRepository.insert(registration, now: now, in: db) }
         return registration
     }

@@ -5,6 +5,7 @@ import NIOCore
 import Testing
 import YibaoApp
 import YibaoCore
+import YibaoSandbox
 import YibaoServer
 
 /// A hospital system written for the national interface, as it would drive Yibao: the envelope, the
@@ -293,6 +294,49 @@ struct NationalGatewayTests {
             #expect(withdrawn.infcode == 0)
             #expect(twice.infcode == -1 && twice.errorMessage.contains("清算"))
             #expect(try await harness.platform.verifyLedger().passed)
+        }
+    }
+
+    @Test("an outpatient by e-voucher code: 1101 and 2201 with the code, 2204, 2207 collects the cash part from the patient's card")
+    func outpatientByCode() async throws {
+        try await H.withApp { client, harness in
+            // setup: 张伟 registered on his phone with a bound card.
+            let patient = try await PatientFlow.signUp(client, harness)
+            let his = NationalClient(client: client, clock: harness.clock)
+            let code = patient.code(harness)
+
+            // act: the HIS reads the code (1101), registers with it (2201), uploads and settles without the account.
+            let person = try await his.send(
+                "1101", #"{"data":{"mdtrt_cert_type":"01","mdtrt_cert_no":"\#(code)","psn_cert_type":"01"}}"#, msgid: "EV1")
+            let registered = try await his.send(
+                "2201",
+                #"{"data":{"psn_no":"\#(PatientFlow.person)","insutype":"310","begntime":"2026-03-02 10:00:00","mdtrt_cert_type":"01","mdtrt_cert_no":"\#(code)","ipt_otp_no":"EV0001","atddr_no":"D01","dr_name":"李医生","dept_code":"A01","dept_name":"内科","caty":"A03"}}"#,
+                msgid: "EV2")
+            let visit = try #require(registered.node("data")["mdtrt_id"] as? String, "\(registered.text)")
+            let fees = try await his.send(
+                "2204",
+                #"{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"\#(visit)","psn_no":"\#(PatientFlow.person)","chrg_bchno":"B1","med_list_codg":"XD00000000003","det_item_fee_sumamt":"57.00","cnt":"2","pric":"28.50"}]}"#,
+                msgid: "EV3")
+            let settled = try await his.send(
+                "2207",
+                #"{"data":{"psn_no":"\#(PatientFlow.person)","mdtrt_cert_type":"01","mdtrt_cert_no":"\#(code)","med_type":"11","medfee_sumamt":"57.00","psn_setlway":"01","mdtrt_id":"\#(visit)","chrg_bchno":"B1","acct_used_flag":"0","insutype":"310"}}"#,
+                msgid: "EV4")
+            let again = try await his.send(
+                "2201",
+                #"{"data":{"psn_no":"\#(PatientFlow.person)","insutype":"310","mdtrt_cert_type":"01","mdtrt_cert_no":"\#(code)","ipt_otp_no":"EV0002"}}"#,
+                msgid: "EV5")
+
+            // verify: the card paid the cash part; the code was spent once.
+            #expect(person.node("baseinfo")["psn_no"] as? String == PatientFlow.person, "\(person.text)")
+            #expect(fees.infcode == 0, "\(fees.text)")
+            let info = settled.node("setlinfo")
+            #expect(settled.infcode == 0 && Self.identities(info).isEmpty, "\(settled.text)")
+            let cash = try #require(Self.fen(info["psn_cash_pay"]))
+            #expect(cash > 0 && Self.fen(info["acct_pay"]) == 0)
+            let setlID = try #require(info["setl_id"] as? String)
+            let operations = try await #require(harness.platform.sandbox).operations()
+            #expect(operations.contains { $0.reference == setlID && $0.captured == Money(fen: cash) }, "\(operations)")
+            #expect(again.infcode == -1 && again.errorMessage.contains("已使用"), "\(again.text)")
         }
     }
 

@@ -27,15 +27,26 @@ extension NationalGateway {
                 throw NationalFailure(inpatient ? "缺少必填节点 mdtrtinfo" : "缺少必填节点 input.data")
             }
             let path = inpatient ? "mdtrtinfo." : "data."
-            let person = try await enrolled(try NationalField.text(input, "psn_no", path: path))
-            if let type = NationalField.optionalText(input, "insutype"), type != person.insuranceType.rawValue {
-                throw NationalFailure("险种类型 \(type) 与参保信息 \(person.insuranceType.rawValue) 不符")
-            }
             let category =
                 try NationalField.optionalText(input, "med_type").map(medicalCategory) ?? (inpatient ? .ordinaryInpatient : .ordinaryOutpatient)
             let number = try NationalField.text(input, inpatient ? "ipt_no" : "ipt_otp_no", path: path)
+            // By e-voucher (mdtrt_cert_type 01) the Yibao visit opens now, spending the code: its cash part is then
+            // collected from the patient's card at settlement, as in one-code payment.
+            var codeVisit: Visit?
+            if NationalField.optionalText(input, "mdtrt_cert_type") == "01" {
+                let code = try NationalField.text(input, "mdtrt_cert_no", path: path)
+                codeVisit = try await platform.openVisit(
+                    code: CodeVisitRequest(code: code, category: category, hospitalVisitNumber: number, lines: nil), institution: institution)
+            }
+            let person = try await enrolled(codeVisit?.personNumber ?? NationalField.text(input, "psn_no", path: path))
+            if let named = NationalField.optionalText(input, "psn_no"), named != person.number {
+                throw NationalFailure("人员编号 \(named) 不是医保电子凭证的持有人")
+            }
+            if let type = NationalField.optionalText(input, "insutype"), type != person.insuranceType.rawValue {
+                throw NationalFailure("险种类型 \(type) 与参保信息 \(person.insuranceType.rawValue) 不符")
+            }
             let registration = try await platform.registerNationalVisit(
-                institution: institution, personNumber: person.number, hospitalVisitNumber: number, category: category)
+                institution: institution, personNumber: person.number, hospitalVisitNumber: number, category: category, visitID: codeVisit?.id)
             if inpatient { return .object([("result", .object([("mdtrt_id", .string(registration.id))]))]) }
             return .object([
                 (
@@ -260,7 +271,7 @@ extension NationalGateway {
         switch certificate {
         case "02": found = try await platform.person(idNumber: number)
         case "99": found = try await platform.person(number: number)
-        case "01": throw NationalFailure("医保电子凭证请用移动支付或 Yibao 一码付接口（/v1/settlements）")
+        case "01": found = try await platform.person(number: try await platform.personOfCode(number))
         default: throw NationalFailure("不支持的就诊凭证类型 \(certificate)")
         }
         guard let person = found else { throw NationalFailure("未查询到该凭证的参保信息") }
