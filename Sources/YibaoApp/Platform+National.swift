@@ -59,6 +59,12 @@ extension Platform {
         return found
     }
 
+    /// The national visit id (`mdtrt_id`) of a Yibao visit: its registration's, or the visit's own when it
+    /// was not opened through the national interface.
+    public func nationalVisitID(of visit: String, institution: String) async throws -> String {
+        try await read { db, _ in try NationalRepository.registrationID(visit: visit, institution: institution, in: db) } ?? visit
+    }
+
     /// Writes a registration's changes.
     public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
         try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }
@@ -69,5 +75,24 @@ extension Platform {
         try await read { db, _ in
             try BenefitPoolKind.allCases.map { ($0, try AccumulatorRepository.read(person: person, year: year, pool: $0, in: db)) }
         }
+    }
+
+    /// Keeps a file for an institution (national 9101 upload, or a result it will download with 9102); returns its id.
+    public func keepNationalFile(institution: String, filename: String, content: String) async throws -> String {
+        guard content.utf8.count <= 8 * 1024 * 1024 else { throw Refusal(.bodyTooLarge, "a file is at most 8 MiB", field: "in") }
+        let id = ids.next("F")
+        try await write { db, now in
+            try NationalRepository.insertFile(
+                id: id, institution: institution, filename: String(filename.prefix(200)), content: content, now: now, in: db)
+        }
+        return id
+    }
+
+    /// A file of an institution.
+    public func nationalFile(id: String, institution: String) async throws -> (filename: String, content: String) {
+        guard let file = try await read({ db, _ in try NationalRepository.file(id: id, institution: institution, in: db) }) else {
+            throw Refusal(.notFound, "no file \(id)", field: "file_qury_no")
+        }
+        return file
     }
 }

@@ -876,5 +876,14 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX national_registrations_visit ON national_registrations (visit_id)",
+        """
+        CREATE TABLE national_files (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            content TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
     ]
 }

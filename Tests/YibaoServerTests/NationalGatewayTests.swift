@@ -202,6 +202,52 @@ struct NationalGatewayTests {
             let unbalanced = try await his.send("3201", totals(5), msgid: next())
             #expect(balanced.output["stmt_rslt"] as? String == "0", "\(balanced.text)")
             #expect(unbalanced.output["stmt_rslt"] as? String == "1")
+
+            // act + verify: the detail file (9101, a zip in the national column order), 3202, the result (9102).
+            func row(_ info: [String: Any], negate: Bool = false, id: String? = nil, refund: Bool) -> String {
+                func yuan(_ key: String) -> String {
+                    let fen = (Self.fen(info[key]) ?? 0) * (negate ? -1 : 1)
+                    return Money(fen: fen).description
+                }
+                return [
+                    "P440100000001", visit, id ?? (info["setl_id"] as? String ?? ""), yuan("medfee_sumamt"), yuan("fund_pay_sumamt"),
+                    yuan("acct_pay"),
+                    refund ? "1" : "0",
+                ].joined(separator: "\t")
+            }
+            let undoneID = try #require(undone.node("data")["setl_id"] as? String)
+            let detail =
+                [
+                    row(info, refund: false), row(negated, refund: true), row(again.node("setlinfo"), refund: false),
+                    row(again.node("setlinfo"), negate: true, id: undoneID, refund: true),
+                ].joined(separator: "\n") + "\n"
+            let zipped = NationalZip.archive(filename: "detail.txt", content: Array(detail.utf8))
+            let uploaded9101 = try await his.send(
+                "9101", #"{"fsUploadIn":{"in":"\#(Data(zipped).base64EncodedString())","filename":"detail.zip","fixmedins_code":"\#(H.hospital)"}}"#,
+                msgid: next())
+            let fileID = try #require(uploaded9101.output["file_qury_no"] as? String, "\(uploaded9101.text)")
+            let compared = try await his.send(
+                "3202",
+                #"{"data":{"setl_optins":"440100","file_qury_no":"\#(fileID)","stmt_begndate":"\#(day)","stmt_enddate":"\#(day)","medfee_sumamt":0,"fund_pay_sumamt":0,"cash_payamt":0,"fixmedins_setl_cnt":4}}"#,
+                msgid: next())
+            let resultID = try #require(compared.output["file_qury_no"] as? String, "\(compared.text)")
+            let body =
+                #"{"infno":"9102","msgid":"\#(next())","fixmedins_code":"\#(H.hospital)","input":{"fsDownloadIn":{"file_qury_no":"\#(resultID)","filename":"x","fixmedins_code":"\#(H.hospital)"}}}"#
+            let ts = harness.clock.now().secondsSinceEpoch
+            let nonce = UUID().uuidString
+            let download = try await client.execute(
+                uri: "/fsi/api", method: .post,
+                headers: [
+                    HTTPField.Name("x-tif-paasid")!: his.keyID, HTTPField.Name("x-tif-timestamp")!: String(ts), HTTPField.Name("x-tif-nonce")!: nonce,
+                    HTTPField.Name("x-tif-signature")!: Secrets.sha256Hex("\(ts)" + his.secret + nonce + "\(ts)"),
+                ], body: ByteBuffer(string: body)
+            ) { $0 }
+            #expect(download.headers[.contentType] == "application/octet-stream")
+            let result = try #require(
+                try NationalZip.firstStoredFile(Array(download.body.readableBytesView)).map { String(decoding: $0, as: UTF8.self) })
+            #expect(compared.output["stmt_rslt"] as? String == "1")
+            #expect(result.components(separatedBy: "\tmatch\t").count - 1 == 4, "\(result)")
+            #expect(result.components(separatedBy: "\tonly_in_yibao\t").count - 1 == 2)
             #expect(try await harness.platform.verifyLedger().passed)
         }
     }

@@ -25,7 +25,7 @@ struct NationalGateway: Sendable {
     /// The transactions this gateway answers.
     static let transactions: Set<String> = [
         "9001", "9002", "1101", "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304", "2305",
-        "2401", "2402", "2403", "2404", "2405", "2601", "5203", "5204", "5206", "3201", "3203", "3204",
+        "2401", "2402", "2403", "2404", "2405", "2601", "5203", "5204", "5206", "3201", "3202", "3203", "3204", "9101", "9102",
     ]
 
     func addRoutes(to routes: RouteRegistry) {
@@ -77,6 +77,7 @@ struct NationalGateway: Sendable {
             let input = body["input"] ?? .object([])
             let message = Message(
                 infno: infno, msgid: msgid, institution: institution, input: input, insuredRegion: try? NationalField.text(body, "insuplc_admdvs"))
+            if infno == "9102" { return try await download(input, institution: institution, envelope: envelope) }
             if let earlier = try await platform.claimNationalMessage(
                 institution: institution.code, msgid: msgid, infno: infno, reference: NationalGateway.reference(of: message))
             {
@@ -109,6 +110,24 @@ struct NationalGateway: Sendable {
         }
     }
 
+    /// 文件下载: the file itself (a stored zip, `application/octet-stream`), as national clients expect;
+    /// a failure is an envelope. Read-only, so its `msgid` is not kept.
+    func download(_ input: NationalJSON, institution: Institution, envelope: Envelope) async throws -> Response {
+        guard let request = input["fsDownloadIn"] ?? input["data"] else { throw NationalFailure("缺少必填节点 fsDownloadIn") }
+        let id = try NationalField.text(request, "file_qury_no", path: "fsDownloadIn.")
+        let file: (filename: String, content: String)
+        do {
+            file = try await platform.nationalFile(id: id, institution: institution.code)
+        } catch let refusal as Refusal {
+            return Envelope.response(envelope.failure(NationalMessages.message(refusal), region: institution.region.value))
+        }
+        let zip = NationalZip.archive(filename: file.filename, content: Array(file.content.utf8))
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/octet-stream", .contentDisposition: "attachment; filename=\"\(id).zip\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: zip)))
+    }
+
     /// Failures a client may retry with the same `msgid` (their answer is not kept).
     static func retryable(_ refusal: Refusal) -> Bool {
         [.paymentPending, .settlementInProgress, .rateLimited, .partyNotConfigured].contains(refusal.code)
@@ -120,6 +139,7 @@ struct NationalGateway: Sendable {
         let data = message.input["data"] ?? message.input["mdtrtinfo"] ?? message.input["adminfo"] ?? message.input["dscginfo"]
         if message.infno == "2208" || message.infno == "2305" { return data.flatMap { try? NationalField.text($0, "setl_id") } }
         if let id = data.flatMap({ try? NationalField.text($0, "mdtrt_id") }) { return id }
+        if let file = data.flatMap({ try? NationalField.text($0, "file_qury_no") }) { return file }
         if case .array(let rows)? = message.input["feedetail"], let first = rows.first { return try? NationalField.text(first, "mdtrt_id") }
         return nil
     }

@@ -1,3 +1,4 @@
+import Foundation
 import YibaoApp
 import YibaoCore
 import YibaoStore
@@ -151,7 +152,7 @@ extension NationalGateway {
                     idempotency: IdempotencyRequest(key: "national:" + message.msgid, fingerprint: message.infno + "|" + settlementID))
             }
             return settlementOutput(
-                record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
+                record, registration: try await nationalVisitID(input, record, institution),
                 person: try await enrolled(record.personNumber),
                 msgid: message.msgid, institution: institution)
         case "2601":
@@ -163,7 +164,7 @@ extension NationalGateway {
                 throw NationalFailure("未找到结算记录 \(settlementID)")
             }
             return settlementOutput(
-                record, registration: NationalField.optionalText(input, "mdtrt_id") ?? record.visitId,
+                record, registration: try await nationalVisitID(input, record, institution),
                 person: try await enrolled(record.personNumber),
                 msgid: message.msgid, institution: institution)
         case "5204":
@@ -199,6 +200,44 @@ extension NationalGateway {
             return .object([("cuminfo", .array(rows))])
         case "3201":
             return try await totalsReconciliation(try data(message), institution)
+        case "9101":
+            // 文件上传: the file is kept for the institution (a detail file for 3202).
+            guard let upload = message.input["fsUploadIn"] ?? message.input["data"] else { throw NationalFailure("缺少必填节点 fsUploadIn") }
+            let filename = try NationalField.text(upload, "filename", path: "fsUploadIn.")
+            let text = try NationalGateway.uploadedText(upload["in"])
+            let id = try await platform.keepNationalFile(institution: institution.code, filename: filename, content: text)
+            return .object([
+                ("file_qury_no", .string(id)), ("filename", .string(filename)), ("fixmedins_code", .string(institution.code)),
+                ("dld_endtime", .string(NationalField.dateTime(platform.clock.now().adding(days: 7)))),
+            ])
+        case "3202":
+            // 对明细账: the uploaded detail file against Yibao's records of the period; the result file waits for 9102.
+            let input = try data(message)
+            let file = try await platform.nationalFile(
+                id: try NationalField.text(input, "file_qury_no", path: "data."), institution: institution.code)
+            let period = try StatementPeriod(from: try date(input, "stmt_begndate", "begndate"), through: try date(input, "stmt_enddate", "enddate"))
+            // The hospital knows its visits by the registration's mdtrt_id; Yibao's rows carry the visit its fees opened.
+            var rows = try NationalGateway.detailFile(file.content).split(separator: "\n", omittingEmptySubsequences: true).map {
+                $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            }
+            var visits: [String: String] = [:]
+            for index in rows.indices.dropFirst() where rows[index].count > 1 {
+                let id = rows[index][1]
+                if visits[id] == nil {
+                    visits[id] = (try? await platform.nationalRegistration(id: id, institution: institution.code))?.visitId ?? id
+                }
+                rows[index][1] = visits[id] ?? id
+            }
+            let answer = try await platform.reconcileDetails(
+                institution: institution.code, period: period, file: rows.map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n")
+            let filename = "stmt_result_\(period.from)_\(period.through).txt"
+            let id = try await platform.keepNationalFile(institution: institution.code, filename: filename, content: answer.file)
+            let balanced = answer.results.allSatisfy { $0.outcome == .match }
+            return .object([
+                ("file_qury_no", .string(id)), ("filename", .string(filename)),
+                ("dld_endtime", .string(NationalField.dateTime(platform.clock.now().adding(days: 7)))),
+                ("stmt_rslt", .string(balanced ? "0" : "1")),
+            ])
         case "3203":
             // 清算申请: what the institution is owed for the insurance type up to the period's end (docs/clearing.md).
             let input = try data(message)
@@ -233,6 +272,51 @@ extension NationalGateway {
         return data
     }
 
+    /// The text of an uploaded file: `in` as base64 or as an array of bytes; a stored zip is opened.
+    static func uploadedText(_ node: NationalJSON?) throws -> String {
+        var bytes: [UInt8]
+        switch node {
+        case .string(let text)?:
+            guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+                throw NationalFailure("fsUploadIn.in 应为文件内容（base64 或字节数组）")
+            }
+            bytes = Array(data)
+        case .array(let items)?:
+            bytes = try items.map { item in
+                guard case .number(let text) = item, let byte = UInt8(text) else { throw NationalFailure("fsUploadIn.in 应为字节数组") }
+                return byte
+            }
+        default: throw NationalFailure("缺少必填字段 fsUploadIn.in")
+        }
+        do {
+            if let inner = try NationalZip.firstStoredFile(bytes) { bytes = inner }
+        } catch let error as NationalZipError {
+            throw NationalFailure(error.message)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw NationalFailure("文件应为UTF-8文本") }
+        return text
+    }
+
+    /// A detail file as `Reconciliation.parseDetailFile` reads it: Yibao's own (with its header) as sent;
+    /// a national one (no header; `psn_no`, `mdtrt_id`, `setl_id`, `medfee_sumamt`, `fund_pay_sumamt`,
+    /// `acct_pay`, `refd_setl_flag`, tab-separated) reordered under Yibao's header.
+    static func detailFile(_ text: String) throws -> String {
+        let header = Reconciliation.detailColumns.joined(separator: "\t")
+        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map {
+            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+        }
+        if lines.first == header { return text }
+        var rows = [header]
+        for (index, line) in lines.enumerated() {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 7 else {
+                throw NationalFailure("明细文件第 \(index + 1) 行应有7列（psn_no mdtrt_id setl_id medfee_sumamt fund_pay_sumamt acct_pay refd_setl_flag）")
+            }
+            rows.append([fields[2], fields[1], fields[0], fields[3], fields[4], fields[5], fields[6]].joined(separator: "\t"))
+        }
+        return rows.joined(separator: "\n") + "\n"
+    }
+
     /// A date field under either of its national names (`yyyy-MM-dd`, a time after it ignored).
     func date(_ input: NationalJSON, _ key: String, _ alternative: String) throws -> CivilDate {
         guard let text = NationalField.optionalText(input, key) ?? NationalField.optionalText(input, alternative) else {
@@ -240,6 +324,12 @@ extension NationalGateway {
         }
         guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
         return date
+    }
+
+    /// The `mdtrt_id` a settlement answer names: the one the request sent, else the registration of the record's visit.
+    func nationalVisitID(_ input: NationalJSON, _ record: SettlementRecord, _ institution: Institution) async throws -> String {
+        if let sent = NationalField.optionalText(input, "mdtrt_id") { return sent }
+        return try await platform.nationalVisitID(of: record.visitId, institution: institution.code)
     }
 
     func enrolled(_ number: String) async throws -> Person {

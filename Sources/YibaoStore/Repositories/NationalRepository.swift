@@ -93,6 +93,13 @@ package enum NationalRepository {
             ])
     }
 
+    /// The registration whose fees opened a Yibao visit.
+    package static func registrationID(visit: String, institution: String, in db: any SQLExecutor) throws -> String? {
+        try db.queryOne(
+            "SELECT id FROM national_registrations WHERE visit_id = ? AND institution_code = ?", [.text(visit), .text(institution)]
+        )?.string("id")
+    }
+
     package static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> NationalRegistration? {
         try db.queryOne(
             "SELECT * FROM national_registrations WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")", [.text(id), .text(institution)]
@@ -102,6 +109,20 @@ package enum NationalRepository {
                 hospitalVisitNumber: try row.string("hospital_visit_number"), category: try row.enumeration("category"),
                 state: try row.string("state"),
                 visitId: try row.optionalString("visit_id"), uploads: Int(try row.int64("uploads")))
+        }
+    }
+
+    /// Keeps a file an institution uploaded (9101) or Yibao produced for it (a 3202 result).
+    package static func insertFile(id: String, institution: String, filename: String, content: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "INSERT INTO national_files (id, institution_code, filename, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            [.text(id), .text(institution), .text(filename), .text(content), .instant(now)])
+    }
+
+    /// A file of an institution.
+    package static func file(id: String, institution: String, in db: any SQLExecutor) throws -> (filename: String, content: String)? {
+        try db.queryOne("SELECT filename, content FROM national_files WHERE id = ? AND institution_code = ?", [.text(id), .text(institution)]).map {
+            (try $0.string("filename"), try $0.string("content"))
         }
     }
 }
