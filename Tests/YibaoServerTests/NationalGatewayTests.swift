@@ -343,9 +343,11 @@ struct NationalGatewayTests {
         }
     }
 
-    @Test("an outpatient by e-voucher code: 1101 and 2201 with the code, 2204, 2207 collects the cash part from the patient's card")
-    func outpatientByCode() async throws {
-        try await H.withApp { client, harness in
+    @Test(
+        "an outpatient by e-voucher code: 1101 and 2201 with the code, 2204, 2207 collects the cash part from the patient's card",
+        arguments: ServerHarness.databases)
+    func outpatientByCode(postgres: Bool) async throws {
+        try await H.withApp(postgres: postgres) { client, harness in
             // setup: 张伟 registered on his phone with a bound card.
             let patient = try await PatientFlow.signUp(client, harness)
             let his = NationalClient(client: client, clock: harness.clock)
