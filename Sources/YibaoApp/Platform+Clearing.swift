@@ -20,11 +20,11 @@ extension Platform {
     ) async throws -> TotalsResult {
         try checkPeriodEnded(period)
         let id = ids.next("RC")
+        // Read and decide on a reader; only the record of the run goes through the writer.
+        let rows = try await read { db, _ in try ClearingRepository.statementRows(institution: institution, period: period, in: db) }
+        let result = try Reconciliation.compare(
+            institution: lines, yibao: Reconciliation.totals(rows, includeRefunds: includeRefunds), period: period, includeRefunds: includeRefunds)
         return try await write { db, now in
-            let rows = try ClearingRepository.statementRows(institution: institution, period: period, in: db)
-            let result = try Reconciliation.compare(
-                institution: lines, yibao: Reconciliation.totals(rows, includeRefunds: includeRefunds), period: period,
-                includeRefunds: includeRefunds)
             try ClearingRepository.insertReconciliation(
                 ReconciliationRecord(
                     id: id, institutionCode: institution, kind: "totals", period: period, balanced: result.balanced,
@@ -43,15 +43,14 @@ extension Platform {
         try checkPeriodEnded(period)
         let theirs = try Reconciliation.parseDetailFile(file)
         let id = ids.next("RC")
+        let rows = try await read { db, _ in try ClearingRepository.statementRows(institution: institution, period: period, in: db) }
+        let results = Reconciliation.compare(institution: theirs, yibao: rows)
+        let breaks = results.filter { $0.outcome != .match }
+        let counts = DetailOutcome.allCases.compactMap { outcome -> String? in
+            let n = results.filter { $0.outcome == outcome }.count
+            return n > 0 ? "\(outcome.rawValue) \(n)" : nil
+        }
         return try await write { db, now in
-            let rows = try ClearingRepository.statementRows(institution: institution, period: period, in: db)
-            let results = Reconciliation.compare(institution: theirs, yibao: rows)
-            let breaks = results.filter { $0.outcome != .match }
-            var counts: [String] = []
-            for outcome in DetailOutcome.allCases {
-                let n = results.filter { $0.outcome == outcome }.count
-                if n > 0 { counts.append("\(outcome.rawValue) \(n)") }
-            }
             try ClearingRepository.insertReconciliation(
                 ReconciliationRecord(
                     id: id, institutionCode: institution, kind: "details", period: period, balanced: breaks.isEmpty,

@@ -30,23 +30,23 @@ extension Platform {
         guard let source = channel as? any ChannelStatementSource else {
             throw Refusal(.partyNotConfigured, "the payment channel \(channel.name) gives no statements")
         }
-        let now = clock.now()
-        guard day.adding(days: 1).startInChina <= now else {
-            throw Refusal(.periodNotEnded, "the day \(day) is not over in China", field: "day")
-        }
+        try checkPeriodEnded(.day(day))
         let statement = try await source.statement(day: day)
         let nextDay = try await source.statement(day: day.adding(days: 1)).movements
         let name = channel.name
         let ids = self.ids
         let recordID = ids.next("RC")
+        // Read and compare on a reader; only the exception items and the record go through the writer.
+        let (ours, around) = try await read { db, _ in
+            (
+                try ExceptionRepository.channelMovements(channel: name, start: day.startInChina, end: day.adding(days: 1).startInChina, in: db),
+                try ExceptionRepository.channelMovements(channel: name, start: day.adding(days: -1).startInChina, end: day.startInChina, in: db)
+                    + ExceptionRepository.channelMovements(
+                        channel: name, start: day.adding(days: 1).startInChina, end: day.adding(days: 2).startInChina, in: db)
+            )
+        }
+        let result = ChannelReconciliation.compare(statement: statement, nextDay: nextDay, yibaoDay: ours, yibaoAround: around)
         return try await write { db, now in
-            let ours = try ExceptionRepository.channelMovements(channel: name, start: day.startInChina, end: day.adding(days: 1).startInChina, in: db)
-            let around =
-                try ExceptionRepository.channelMovements(
-                    channel: name, start: day.adding(days: -1).startInChina, end: day.startInChina, in: db)
-                + ExceptionRepository.channelMovements(
-                    channel: name, start: day.adding(days: 1).startInChina, end: day.adding(days: 2).startInChina, in: db)
-            let result = ChannelReconciliation.compare(statement: statement, nextDay: nextDay, yibaoDay: ours, yibaoAround: around)
             let scope = "channel:\(name):\(day)"
             for item in result.breaks {
                 let detail =
@@ -137,7 +137,7 @@ extension Platform {
     public func closeDay(_ day: CivilDate? = nil, again: Bool = false) async throws -> DailyClose {
         let now = clock.now()
         let day = day ?? ChinaTime.date(now).adding(days: -1)
-        guard day.adding(days: 1).startInChina <= now else { throw Refusal(.periodNotEnded, "the day \(day) is not over in China", field: "day") }
+        try checkPeriodEnded(.day(day))
         if !again, let kept = try await read({ db, _ in try ExceptionRepository.dailyClose(day: day, in: db) }) {
             return try YibaoJSON.decodeStored(DailyClose.self, from: kept)
         }
@@ -183,10 +183,9 @@ extension Platform {
             let outbox = try ExceptionRepository.backlog("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox", in: db)
             let webhooks = try ExceptionRepository.backlog(
                 "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_deliveries WHERE state = 'pending'", in: db)
-            let pending = try ExceptionRepository.backlog(
-                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM channel_operations WHERE state <> 'done'", in: db)
+            let pending = try ChannelOperationRepository.pendingCount(in: db)
             let failing = try ExceptionRepository.backlog(
-                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM channel_operations WHERE state <> 'done' AND attempts >= \(Platform.failingAttempts)",
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM channel_operations WHERE state = 'pending' AND attempts >= \(Platform.failingAttempts)",
                 in: db)
             let settlements = try ExceptionRepository.backlog(
                 "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM settlements WHERE state = 'pending'", in: db)
@@ -197,7 +196,7 @@ extension Platform {
             }
             return OperationalGauges(
                 exceptions: exceptions, outbox: (outbox.count, age(outbox.oldest)), webhooks: (webhooks.count, age(webhooks.oldest)),
-                channelOperations: (pending.count, failing.count), pendingSettlements: settlements.count, daysUnreconciled: days)
+                channelOperations: (pending, failing.count), pendingSettlements: settlements.count, daysUnreconciled: days)
         }
     }
 }

@@ -33,16 +33,9 @@ struct ClearingStoreTests {
         return try await platform.settle(visitID: opened.id, institution: S.hospital, useAccount: true, idempotency: nil)
     }
 
-    static func key(_ value: String) -> IdempotencyRequest { IdempotencyRequest(key: value, fingerprint: value) }
+    static func key(_ value: String) -> IdempotencyRequest { OneCodeStoreTests.key(value) }
 
-    static func refusal(_ work: () async throws -> some Any) async -> Refusal? {
-        do {
-            _ = try await work()
-            return nil
-        } catch {
-            return error as? Refusal
-        }
-    }
+    static func refusal(_ work: () async throws -> some Any) async -> Refusal? { await MoneyEdgesStoreTests.refusal(work) }
 
     static let key = StatementKey(insuranceType: .employee, clearingType: .outpatient)
 
@@ -214,8 +207,16 @@ struct ClearingStoreTests {
             let failed = try await platform.recordPayout(id: id, paid: false, bankReference: nil, failure: "账户冻结", operatorName: "clerk")
             #expect(failed.state == .approved && failed.lastFailure == "账户冻结")
             #expect(try await platform.balance(of: clearingAccount) == approved.payable)
-            _ = try await platform.runClearing(id: id, administrator: "boss")
+            // The run sent twice at once (a double click, a retried request): one runs, the other is refused.
+            async let firstRun = Self.refusal { try await platform.runClearing(id: id, administrator: "boss") }
+            async let secondRun = Self.refusal { try await platform.runClearing(id: id, administrator: "boss") }
+            let runs = await [firstRun, secondRun]
+            #expect(runs.filter { $0 == nil }.count == 1 && runs.contains { $0?.code == .clearingState })
             let paid = try await platform.recordPayout(id: id, paid: true, bankReference: "BANK-0001", failure: nil, operatorName: "clerk")
+            let paidAgain = await Self.refusal {
+                try await platform.recordPayout(id: id, paid: true, bankReference: "BANK-0001", failure: nil, operatorName: "clerk")
+            }
+            #expect(paidAgain?.code == .clearingState)
             let again = await Self.refusal { try await platform.runClearing(id: id, administrator: "boss") }
             let reapplied = await Self.refusal {
                 try await platform.applyForClearing(institution: S.hospital.code, insuranceType: .employee, period: march, startedBy: "institution")

@@ -80,7 +80,7 @@ package enum ExceptionRepository {
     /// Channel operations not done after `attempts` tries.
     package static func failingOperations(attempts: Int64, in db: any SQLExecutor) throws -> [(id: String, detail: String)] {
         try db.query(
-            "SELECT id, kind, reference, attempts, last_error FROM channel_operations WHERE state <> 'done' AND attempts >= ? ORDER BY created_at LIMIT 1000",
+            "SELECT id, kind, reference, attempts, last_error FROM channel_operations WHERE state = 'pending' AND attempts >= ? ORDER BY created_at LIMIT 1000",
             [.integer(attempts)]
         ).map { row in
             (
@@ -130,12 +130,19 @@ package enum ExceptionRepository {
     /// Per institution with completed settlements: the first day it completed one and the last day its
     /// reconciliations balanced through.
     package static func reconciliationStanding(in db: any SQLExecutor) throws -> [(institution: String, first: Instant, balancedThrough: String?)] {
+        // One index lookup per institution (completed_at is set only on completed records), not a scan of the
+        // settlements: this runs at every `/metrics` scrape.
         try db.query(
             """
-            SELECT s.institution_code, MIN(s.completed_at) AS first,
-            (SELECT MAX(r.period_through) FROM reconciliations r WHERE r.institution_code = s.institution_code AND r.balanced = 1) AS through
-            FROM settlements s WHERE s.state = 'completed' GROUP BY s.institution_code
+            SELECT i.code,
+            (SELECT MIN(s.completed_at) FROM settlements s WHERE s.institution_code = i.code) AS first,
+            (SELECT MAX(r.period_through) FROM reconciliations r WHERE r.institution_code = i.code AND r.balanced = 1) AS through
+            FROM institutions i
             """, []
-        ).map { (try $0.string("institution_code"), try $0.instant("first"), try $0.optionalString("through")) }
+        ).compactMap { row in
+            guard let first = try row.optionalInstant("first") else { return nil }
+            return (try row.string("code"), first, try row.optionalString("through"))
+        }
     }
+
 }
