@@ -459,6 +459,8 @@ paths = {
     "/v1/patient/family/bindings/{binding_id}/confirm": {"post": op("Confirm a binding of you (authenticator code and face verification)", PATIENT,
                                                                     [param("binding_id")], json_body(ref("ConfirmBindingRequest")),
                                                                     ok(ref("FamilyBinding")), (400, 401, 403, 404, 409, 422))},
+    "/v1/patient/face-verification": {"get": op("The face-verification provider the app collects evidence with", PATIENT,
+                                                 responses=ok(obj({"provider": S})), errors=(401, 403, 503))},
     "/v1/patient/family/bindings/{binding_id}/decline": {"post": op("Decline a binding of you", PATIENT, [param("binding_id")],
                                                                     responses=ok(ref("FamilyBinding")), errors=(400, 401, 403, 404, 409))},
     "/v1/patient/family/bindings/{binding_id}/cancel": {"post": op("Withdraw your pending request", PATIENT, [param("binding_id")],

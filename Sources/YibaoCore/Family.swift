@@ -130,6 +130,9 @@ public protocol IdentityVerifier: Sendable {
 
     /// False for `UnconfiguredParty`: no face-verification provider is wired in.
     var isConfigured: Bool { get }
+
+    /// The provider's name: the patient's app picks the provider's client (its face-capture SDK) by it.
+    var provider: String { get }
 }
 
 extension IdentityVerifier {

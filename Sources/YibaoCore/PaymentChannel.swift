@@ -190,6 +190,7 @@ public struct UnconfiguredParty: PaymentChannel, CreditProvider, MessageGateway,
 
     public var name: String { "unconfigured" }
     public var partner: String { "unconfigured" }
+    public var provider: String { "unconfigured" }
     public var isConfigured: Bool { false }
 
     public func bindCard(number: String, holderIDNumber: String, holderName: String) async throws -> BoundCard { throw Self.refusal("bank") }

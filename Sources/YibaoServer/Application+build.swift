@@ -126,6 +126,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: WebAppMiddleware.load())
     let registry = RouteRegistry(
         router: router, authenticator: Authenticator(platform: services.platform, allowBearerInstitutionKeys: services.allowBearerInstitutionKeys)
     )

@@ -343,6 +343,7 @@ struct AuthorizationMatrixTests {
                 "GET /v1/patient/family/members/{member_number}/history": Probe(first: 200),
                 "GET /v1/patient/family/members/{member_number}/items": Probe(first: 200),
                 "GET /v1/patient/family/activity": Probe(first: 200),
+                "GET /v1/patient/face-verification": Probe(first: 200),
                 "POST /v1/patient/credit/lines": Probe(body: "{}", first: 201, override: [.patientA: 409]),
                 "GET /v1/patient/credit/lines": Probe(first: 200),
                 "GET /v1/patient/credit/lines/{line_id}": Probe(first: 200),

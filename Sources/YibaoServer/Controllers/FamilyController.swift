@@ -26,6 +26,11 @@ struct FamilyController {
         var faceEvidence: String
     }
 
+    /// Which face-verification provider the app's client should use.
+    struct FaceVerificationProvider: Codable, Sendable {
+        var provider: String
+    }
+
     struct ReviewRequest: Codable, Sendable {
         var decision: String
         var note: String?
@@ -67,6 +72,10 @@ struct FamilyController {
                 throw Refusal(.identityNotVerified, "face verification did not confirm you; try again", field: "face_evidence")
             }
             return JSONResponse(try await platform.confirmBinding(id: id, member: me))
+        }
+        routes.add(.get, "/v1/patient/face-verification", .patient, "The face-verification provider the app collects evidence with") { _, _ in
+            guard verifier.isConfigured else { throw UnconfiguredParty.refusal("face verification") }
+            return JSONResponse(FaceVerificationProvider(provider: verifier.provider))
         }
         routes.add(.post, "/v1/patient/family/bindings/{binding_id}/decline", .patient, "Decline a binding of you") { _, context in
             JSONResponse(try await platform.declineBinding(id: try context.parameters.require("binding_id"), member: context.patient.personNumber))

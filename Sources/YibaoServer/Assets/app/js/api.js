@@ -1,0 +1,63 @@
+// The app's only way to the platform: the public /v1 API, with the patient's bearer token kept for
+// this browser session only (sessionStorage). A problem document becomes an ApiError carrying its
+// stable code; screens show problemMessage(code), never the JSON.
+import { updateOffset } from './voucher.js';
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
+    this.field = problem?.field;
+    this.problem = problem;
+  }
+}
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem('yibao.token');
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem('yibao.token', value);
+    else sessionStorage.removeItem('yibao.token');
+  },
+};
+
+/** A fresh Idempotency-Key for one money-moving operation (the same value on every retry of it). */
+export const newKey = () => crypto.randomUUID();
+
+export async function api(method, path, { body, key, raw } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (key) headers['Idempotency-Key'] = key;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  updateOffset(response.headers.get('Date')).catch(() => {});
+  if (response.status === 401 && session.token) {
+    session.token = null;
+    window.dispatchEvent(new CustomEvent('yibao:signed-out'));
+  }
+  if (!response.ok) {
+    let problem = null;
+    try {
+      problem = await response.json();
+    } catch {
+      problem = null;
+    }
+    throw new ApiError(response.status, problem);
+  }
+  if (raw) return response;
+  if (response.status === 204) return null;
+  const type = response.headers.get('Content-Type') ?? '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+export const get = (path) => api('GET', path);
+export const post = (path, body, options = {}) => api('POST', path, { body, ...options });
+export const put = (path, body) => api('PUT', path, { body });
+export const del = (path) => api('DELETE', path);

@@ -1,0 +1,148 @@
+// The app's words, Simplified Chinese first, English on the switch. Problem documents become these
+// plain-language messages by their stable `code` (docs/api.md); a code not listed falls back to a
+// general message in the page's language, never to raw JSON.
+
+const WORDS = {
+  zh: {
+    appName: '医保', signIn: '登录', signUp: '注册', signOut: '退出登录', phone: '手机号', password: '密码',
+    authCode: '身份验证器动态码（6位）', idNumber: '身份证号', personNumber: '医保编号（个人编号）', smsCode: '短信验证码',
+    sendSms: '获取验证码', next: '下一步', newPassword: '新密码（至少10位，含字母和数字）', forgot: '忘记密码',
+    resetPassword: '重设密码', haveAccount: '已有账号？登录', noAccount: '还没有账号？注册',
+    authSetupTitle: '设置身份验证器', authSetupHelp: '用身份验证器应用扫描二维码，或手动输入下面的密钥，然后输入应用显示的6位码登录。',
+    manualKey: '手动输入的密钥', done: '完成', home: '首页', code: '付款码', wallet: '钱包', family: '家庭', more: '我的',
+    codeTitle: '医保电子凭证', codeHelp: '请向收款员出示，二维码每30秒自动刷新', refreshIn: (s) => `${s} 秒后刷新`,
+    offline: '当前离线，付款码仍可使用', brightness: '请调高屏幕亮度', fullScreen: '全屏显示',
+    enrolTitle: '开通付款码', enrolHelp: '首次使用需在本机开通付款码，请输入身份验证器的6位码。', deviceName: '设备名称', enrol: '开通',
+    balances: '余额', personalAccount: '个人账户', creditAvailable: '医疗信用额度（可用）', creditUsed: '已用', cards: '银行卡',
+    history: '收支明细', filter: '筛选', all: '全部', loadMore: '加载更多', noMore: '没有更多了', exportCsv: '导出 CSV',
+    statement: '月度账单', items: '药品和项目', report: '我不认识这笔交易', reportReason: '请说明原因', send: '提交',
+    reports: '我的申诉', fund: '统筹基金', account: '个人账户', cash: '现金/银行卡', mutualAid: '家庭共济', total: '总费用',
+    receipt: '电子票据', detail: '明细', back: '返回', institution: '医疗机构', time: '时间', amount: '金额', state: '状态',
+    bindRelative: '绑定亲属', relationship: '关系', spouse: '配偶', parent: '父母', child: '子女', memberNumber: '亲属医保编号',
+    memberId: '亲属身份证号', documentRef: '证明材料编号（出生证明或户口簿）', bindings: '家庭成员', asBinder: '我绑定的亲属',
+    asMember: '绑定我的亲属', confirm: '同意', decline: '拒绝', cancel: '撤回', unbind: '解除绑定', pending: '待确认',
+    inReview: '审核中', approved: '已绑定', active: '已绑定', rejected: '未通过', unbound: '已解除', declined: '已拒绝', cancelled: '已撤回',
+    familyLimits: '家庭共济规则：最多绑定的亲属人数、每月可代付金额以政策为准；超过限额时付款会被拒绝。',
+    premiums: '缴费', payFor: '为谁缴费', self: '本人', period: '缴费期', kind: '险种', pay: '支付', paid: '已缴纳',
+    payWithCard: '用银行卡支付', verifyCode: '校验码', verifyLink: '查验链接', credit: '信用与先诊疗后付费',
+    bindCard: '绑定银行卡', cardNumber: '银行卡号', applyCredit: '申请医疗信用额度', limit: '额度', decision: '审批结果',
+    priority: '付款顺序', setDefault: '设为默认', frictionless: '无感支付（先诊疗后付费）', sign: '签约', revoke: '解约',
+    signed: '已签约', notSigned: '未签约', bills: '账单', repay: '还款', fromCard: '从银行卡', fromAccount: '从个人账户',
+    overdue: '已逾期', penalty: '逾期罚息按日计收，按时还款可避免', inbox: '消息', unread: (n) => `${n} 条未读`, markRead: '全部已读',
+    devices: '我的设备', sessions: '登录设备', endSession: '下线', endAll: '全部下线', revokeDevice: '停用', thisDevice: '本机',
+    elderMode: '长辈模式（大字）', language: 'English', settings: '设置', loading: '加载中…', yuan: '元', none: '暂无',
+    networkError: '网络连接失败，请检查网络后重试', genericError: '操作未成功，请稍后再试', signInFirst: '请先登录',
+    coverage: '参保期间', fundingSources: '支付方式', default: '默认', remove: '移除', creditLines: '信用额度',
+    welcome: (name) => `您好，${name}`, signedInUntil: '登录有效期至', status: '参保状态',
+    memberWallet: '亲属的账户', payForMember: '为亲属缴费', selfPaidReason: '自付原因', kindFilter: '类型',
+    settlement: '结算', refund: '退费', premium: '缴费', repayment: '还款', adjustment: '调整',
+    reported: '已提交，等待医保局处理', authentic: '票据真实有效', notAuthentic: '票据信息不符，可能不是真实票据', skipToContent: '跳到主要内容',
+  },
+  en: {
+    appName: 'Yibao', signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out', phone: 'Phone', password: 'Password',
+    authCode: 'Authenticator code (6 digits)', idNumber: 'ID number', personNumber: 'Insurance (person) number', smsCode: 'SMS code',
+    sendSms: 'Send code', next: 'Next', newPassword: 'New password (10+ characters, letters and digits)', forgot: 'Forgot password',
+    resetPassword: 'Reset password', haveAccount: 'Have an account? Sign in', noAccount: 'No account yet? Sign up',
+    authSetupTitle: 'Set up your authenticator', authSetupHelp: 'Scan the QR code with an authenticator app, or type the key below, then sign in with the 6-digit code it shows.',
+    manualKey: 'Key to type in', done: 'Done', home: 'Home', code: 'Pay code', wallet: 'Wallet', family: 'Family', more: 'Me',
+    codeTitle: 'Medical insurance e-voucher', codeHelp: 'Show this to the cashier; it refreshes every 30 seconds', refreshIn: (s) => `Refreshes in ${s} s`,
+    offline: 'Offline — the code still works', brightness: 'Turn the screen brightness up', fullScreen: 'Full screen',
+    enrolTitle: 'Turn on the pay code', enrolHelp: 'The first time, turn on the pay code on this phone with your 6-digit authenticator code.', deviceName: 'Device name', enrol: 'Turn on',
+    balances: 'Balances', personalAccount: 'Personal account', creditAvailable: 'Medical credit (available)', creditUsed: 'Used', cards: 'Bank cards',
+    history: 'History', filter: 'Filter', all: 'All', loadMore: 'Load more', noMore: 'No more', exportCsv: 'Export CSV',
+    statement: 'Monthly statement', items: 'Drugs and items', report: "I don't recognise this", reportReason: 'Tell us why', send: 'Send',
+    reports: 'My reports', fund: 'Pooled fund', account: 'Personal account', cash: 'Cash / card', mutualAid: 'Family mutual aid', total: 'Total',
+    receipt: 'Receipt', detail: 'Details', back: 'Back', institution: 'Institution', time: 'Time', amount: 'Amount', state: 'State',
+    bindRelative: 'Bind a relative', relationship: 'Relationship', spouse: 'Spouse', parent: 'Parent', child: 'Child', memberNumber: "Relative's insurance number",
+    memberId: "Relative's ID number", documentRef: 'Document reference (birth certificate or household register)', bindings: 'Family', asBinder: 'Relatives I bound',
+    asMember: 'Relatives who bound me', confirm: 'Accept', decline: 'Decline', cancel: 'Withdraw', unbind: 'Unbind', pending: 'Waiting',
+    inReview: 'In review', approved: 'Bound', active: 'Bound', rejected: 'Rejected', unbound: 'Unbound', declined: 'Declined', cancelled: 'Withdrawn',
+    familyLimits: 'Family rules: how many relatives you may bind and how much you may pay for them each month follow the policy; a payment above the limit is refused.',
+    premiums: 'Premiums', payFor: 'Pay for', self: 'Myself', period: 'Period', kind: 'Insurance', pay: 'Pay', paid: 'Paid',
+    payWithCard: 'Pay with a bank card', verifyCode: 'Verification code', verifyLink: 'Verification link', credit: 'Credit and pay-later',
+    bindCard: 'Bind a bank card', cardNumber: 'Card number', applyCredit: 'Apply for medical credit', limit: 'Limit', decision: 'Decision',
+    priority: 'Payment order', setDefault: 'Make default', frictionless: 'Frictionless payment (treat first, pay later)', sign: 'Sign', revoke: 'Revoke',
+    signed: 'Signed', notSigned: 'Not signed', bills: 'Bills', repay: 'Repay', fromCard: 'From a card', fromAccount: 'From the personal account',
+    overdue: 'Overdue', penalty: 'Penalty interest accrues daily on overdue amounts; repaying on time avoids it', inbox: 'Inbox', unread: (n) => `${n} unread`, markRead: 'Mark all read',
+    devices: 'My devices', sessions: 'Signed-in sessions', endSession: 'End', endAll: 'End all', revokeDevice: 'Turn off', thisDevice: 'This device',
+    elderMode: 'Large text mode', language: '中文', settings: 'Settings', loading: 'Loading…', yuan: 'yuan', none: 'None yet',
+    networkError: 'No connection. Check the network and try again', genericError: 'That did not work. Please try again later', signInFirst: 'Please sign in first',
+    coverage: 'Coverage', fundingSources: 'Ways to pay', default: 'Default', remove: 'Remove', creditLines: 'Credit lines',
+    welcome: (name) => `Hello, ${name}`, signedInUntil: 'Signed in until', status: 'Insurance status',
+    memberWallet: "Relative's account", payForMember: 'Pay for a relative', selfPaidReason: 'Why self-paid', kindFilter: 'Kind',
+    settlement: 'Settlement', refund: 'Refund', premium: 'Premium', repayment: 'Repayment', adjustment: 'Adjustment',
+    reported: 'Sent; the bureau will look into it', authentic: 'The receipt is authentic', notAuthentic: 'The receipt does not match: it may not be genuine', skipToContent: 'Skip to content',
+  },
+};
+
+const PROBLEMS = {
+  zh: {
+    invalid_request: '填写的内容有误，请检查后重试', unauthenticated: '登录已失效，请重新登录', forbidden: '您没有权限进行此操作',
+    rate_limited: '操作太频繁，请稍后再试', not_found: '没有找到这条记录', unknown_person: '没有查到您的参保信息',
+    registration_mismatch: '身份证号、医保编号和手机号与参保登记不一致', sms_code_invalid: '短信验证码不正确或已过期，请重新获取',
+    sign_in_failed: '手机号、密码或动态码不正确', account_locked: '输错次数太多，账户已暂时锁定，请15分钟后再试',
+    weak_password: '密码太简单：至少10位，含字母和数字，且不能包含手机号或身份证号', second_factor_required: '请输入身份验证器的6位码',
+    second_factor_invalid: '动态码不正确或已用过，请等下一个码', account_insufficient: '个人账户余额不足',
+    family_limit_reached: '已达到家庭共济的绑定人数或本月代付限额', already_in_family: '对方已在家庭共济关系中',
+    binding_not_pending: '这条绑定申请已处理过了', family_payment_not_allowed: '不能为这位亲属支付',
+    identity_not_verified: '身份核验没有通过', card_refused: '银行卡不可用或不在您本人名下', payment_declined: '银行拒绝了这笔支付（余额不足或卡片受限）',
+    payment_pending: '支付结果待确认，请稍后查看', no_funding_source: '请先绑定银行卡或开通信用额度', premium_already_paid: '这一期已经缴过了',
+    period_not_open: '现在不在缴费期内', no_premium_schedule: '当地暂未公布缴费标准', credit_refused: '信用额度申请未通过',
+    credit_suspended: '信用额度已暂停（有逾期未还）', no_frictionless_authorisation: '还没有签约无感支付',
+    repayment_exceeds_owed: '还款金额超过了欠款', account_repayment_not_allowed: '这笔欠款不能用个人账户还',
+    party_not_configured: '这项服务暂未开通', already_exists: '已经存在', code_used: '付款码已使用，请等待刷新',
+    code_expired: '付款码已过期，请刷新', code_revoked: '这台设备已停用', idempotency_key_reused: '请求重复，请刷新后重试',
+    person_not_insured: '参保状态异常，暂不能享受待遇',
+  },
+  en: {
+    invalid_request: 'Something in the form is not right; please check it', unauthenticated: 'Your session ended; please sign in again', forbidden: 'You may not do that',
+    rate_limited: 'Too many tries; please wait a little', not_found: 'Not found', unknown_person: 'We could not find your insurance record',
+    registration_mismatch: 'The ID number, insurance number and phone do not match the enrolment', sms_code_invalid: 'The SMS code is wrong or has expired; ask for a new one',
+    sign_in_failed: 'Phone, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for 15 minutes',
+    weak_password: 'Password too simple: at least 10 characters with letters and digits, not your phone or ID number', second_factor_required: 'Enter the 6-digit authenticator code',
+    second_factor_invalid: 'That code is wrong or already used; wait for the next one', account_insufficient: 'Not enough in the personal account',
+    family_limit_reached: 'The family limit (relatives bound, or this month’s payments) is reached', already_in_family: 'That person is already in a family',
+    binding_not_pending: 'This request was already handled', family_payment_not_allowed: 'You cannot pay for this relative',
+    identity_not_verified: 'Identity check failed', card_refused: 'The card cannot be used or is not in your name', payment_declined: 'The bank declined the payment',
+    payment_pending: 'The payment is being confirmed; check again soon', no_funding_source: 'Bind a card or open a credit line first', premium_already_paid: 'This period is already paid',
+    period_not_open: 'Payments for this period are not open', no_premium_schedule: 'No contribution schedule has been published', credit_refused: 'The credit application was declined',
+    credit_suspended: 'The credit line is suspended (an overdue bill)', no_frictionless_authorisation: 'Frictionless payment is not signed',
+    repayment_exceeds_owed: 'That is more than you owe', account_repayment_not_allowed: 'This cannot be repaid from the personal account',
+    party_not_configured: 'This service is not available yet', already_exists: 'Already exists', code_used: 'Code already used; wait for the next',
+    code_expired: 'The code expired; refresh it', code_revoked: 'This device is turned off', idempotency_key_reused: 'Duplicate request; reload and try again',
+    person_not_insured: 'Your insurance is not active',
+  },
+};
+
+let language = localStorage.getItem('yibao.lang') === 'en' ? 'en' : 'zh';
+
+export const lang = () => language;
+export function setLanguage(value) {
+  language = value;
+  localStorage.setItem('yibao.lang', value);
+  document.documentElement.lang = value === 'en' ? 'en' : 'zh-CN';
+}
+
+/** A word (or a phrase function's result) in the page's language. */
+export function t(key, ...args) {
+  const entry = WORDS[language][key] ?? WORDS.zh[key] ?? key;
+  return typeof entry === 'function' ? entry(...args) : entry;
+}
+
+/** The plain-language message for a problem code. */
+export function problemMessage(code) {
+  return PROBLEMS[language][code] ?? t('genericError');
+}
+
+/** Fen as yuan with two decimals: 12345 → "123.45". */
+export function yuan(fen) {
+  const value = Number(fen ?? 0);
+  const sign = value < 0 ? '-' : '';
+  const abs = Math.abs(value);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+export function dateTime(iso) {
+  if (!iso) return '';
+  return iso.replace('T', ' ').slice(0, 16);
+}

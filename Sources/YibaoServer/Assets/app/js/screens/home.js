@@ -1,0 +1,24 @@
+// Home: who is signed in, the personal account, and the app's doors. Elderly mode shows fewer, larger
+// tiles with the pay code first.
+import { get } from '../api.js';
+import { t, yuan } from '../i18n.js';
+import { card, h, split } from '../ui.js';
+
+export async function render(main) {
+  const me = await get('/v1/patient/me');
+  const elder = document.documentElement.classList.contains('elder');
+  const tiles = elder
+    ? [['code', 'code', true], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['inbox', 'inbox']]
+    : [['code', 'code', true], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['credit', 'credit'], ['inbox', 'inbox'], ['settings', 'settings']];
+  main.replaceChildren(
+    h('h2', {}, t('welcome', me.name_masked)),
+    card(
+      split([
+        [t('personalAccount'), h('span', { class: 'amount', id: 'home-balance' }, `${yuan(me.account_balance)} ${t('yuan')}`)],
+        [t('personNumber'), me.person_number],
+        [t('status'), me.status],
+      ]),
+    ),
+    h('nav', { class: 'grid', 'aria-label': t('home') }, tiles.map(([path, key, big]) => h('a', { href: `#/${path}`, class: `button tile${big ? ' big' : ''}` }, t(key)))),
+  );
+}

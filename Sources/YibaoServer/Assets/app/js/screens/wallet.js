@@ -1,0 +1,168 @@
+// The wallet: balances, the history (filters, endless scrolling over the stable pages), an entry's
+// split and receipt, drugs and items, monthly statements, CSV export, and "I don't recognise this".
+import { api, get, post } from '../api.js';
+import { dateTime, t, yuan } from '../i18n.js';
+import { go } from '../main.js';
+import { actionButton, card, download, field, form, h, openPage, split } from '../ui.js';
+
+const KINDS = ['settlement', 'refund', 'reversal', 'premium', 'credit_repayment', 'family_payment', 'mutual_aid_given', 'account_credit'];
+
+export const kindName = (kind) =>
+  ({ settlement: t('settlement'), refund: t('refund'), reversal: t('refund'), premium: t('premium'), credit_repayment: t('repayment'),
+     family_payment: t('mutualAid'), mutual_aid_given: t('mutualAid'), account_credit: t('adjustment') })[kind] ?? kind;
+
+/** The balances card of a wallet summary. */
+export function balances(wallet, lines = []) {
+  const rows = [[t('personalAccount'), h('span', { class: 'amount', id: 'wallet-balance' }, `${yuan(wallet.account_available)} ${t('yuan')}`)]];
+  for (const line of lines) {
+    rows.push([t('creditAvailable'), `${yuan(line.available)} ${t('yuan')}`], [t('creditUsed'), `${yuan(line.used)} ${t('yuan')}`]);
+  }
+  for (const c of wallet.cards ?? []) {
+    rows.push([`${`${c.source.bank} ${c.source.masked}`}${c.is_default ? ` (${t('default')})` : ''}`, c.available == null ? '' : `${yuan(c.available)} ${t('yuan')}`]);
+  }
+  return card(h('h3', {}, t('balances')), split(rows));
+}
+
+/** A history list with a kind filter and "load more" that follows the stable cursor. */
+export function historyList(basePath, { onOpen } = {}) {
+  const list = h('ul', { class: 'list', id: 'history' });
+  const more = h('button', { type: 'button', class: 'secondary', id: 'history-more' }, t('loadMore'));
+  const end = h('p', { class: 'muted', hidden: true }, t('noMore'));
+  const filter = field(t('kindFilter'), { id: 'history-kind', options: [['', t('all')], ...KINDS.map((k) => [k, kindName(k)])] });
+  let cursor = null;
+  async function load(reset) {
+    if (reset) {
+      cursor = null;
+      list.replaceChildren();
+    }
+    const params = new URLSearchParams({ limit: '20' });
+    if (filter.input.value) params.set('kind', filter.input.value);
+    if (cursor) params.set('cursor', cursor);
+    const page = await get(`${basePath}?${params}`);
+    for (const event of page.events) {
+      const button = h(
+        'button',
+        { type: 'button', class: 'entry', 'data-event': event.id },
+        h('span', {}, h('strong', {}, kindName(event.kind)), h('br'), h('span', { class: 'muted' }, `${dateTime(event.at)} ${event.counterparty ?? ''}`)),
+        h('span', { class: 'num' }, yuan(event.total)),
+      );
+      if (onOpen) button.addEventListener('click', () => onOpen(event));
+      list.append(h('li', {}, button));
+    }
+    if (page.events.length === 0 && !cursor) list.append(h('li', { class: 'muted' }, t('none')));
+    cursor = page.next_cursor ?? null;
+    more.hidden = !cursor;
+    end.hidden = !!cursor;
+  }
+  more.addEventListener('click', () => load(false));
+  filter.input.addEventListener('change', () => load(true));
+  // Endless scrolling: the next stable page loads when "load more" comes into view.
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting) && cursor) load(false);
+  });
+  observer.observe(more);
+  return { element: h('div', {}, filter.element, list, more, end), load };
+}
+
+let lastEvents = new Map();
+
+export async function render(main) {
+  const [wallet, lines] = await Promise.all([get('/v1/patient/wallet'), get('/v1/patient/credit/lines').catch(() => [])]);
+  const history = historyList('/v1/patient/history', {
+    onOpen: (event) => {
+      lastEvents.set(event.id, event);
+      go(`entry/${encodeURIComponent(event.id)}`);
+    },
+  });
+  const month = new Date().toISOString().slice(0, 7);
+  const monthField = field(t('statement'), { id: 'statement-month', type: 'month', value: month });
+  main.replaceChildren(
+    h('h2', {}, t('wallet')),
+    balances(wallet, Array.isArray(lines) ? lines : lines.lines ?? []),
+    card(h('h3', {}, t('history')), history.element),
+    card(
+      monthField.element,
+      h(
+        'div',
+        { class: 'row' },
+        actionButton(t('statement'), () => openPage(api('GET', `/v1/patient/statements/${monthField.input.value}/page`, { raw: true }))),
+        actionButton(t('exportCsv'), () => download(api('GET', '/v1/patient/history.csv', { raw: true }), 'yibao-history.csv')),
+      ),
+    ),
+    card(h('h3', {}, t('items')), await itemsList('/v1/patient/items')),
+    card(h('h3', {}, t('reports')), await reportsList()),
+  );
+  await history.load(true);
+}
+
+export async function itemsList(path) {
+  const page = await get(path);
+  const items = page.items ?? [];
+  if (items.length === 0) return h('p', { class: 'muted' }, t('none'));
+  return h(
+    'ul',
+    { class: 'list', id: 'items' },
+    items.slice(0, 20).map((item) => h('li', {}, h('strong', {}, item.name ?? item.item_name ?? item.item_code), ' ', h('span', { class: 'muted' }, `× ${item.quantity}`), h('span', { class: 'num' }, ` ${yuan(item.total ?? item.amount)}`))),
+  );
+}
+
+async function reportsList() {
+  const reports = await get('/v1/patient/reports');
+  const rows = reports.reports ?? reports;
+  if (!rows.length) return h('p', { class: 'muted' }, t('none'));
+  return h('ul', { class: 'list', id: 'reports' }, rows.map((r) => h('li', {}, `${dateTime(r.created_at)} · ${r.reason} · `, h('span', { class: 'pill' }, r.state))));
+}
+
+/** One entry: the split, the receipt, and reporting it. */
+export async function entry(main, [id]) {
+  let event = lastEvents.get(id);
+  if (!event) {
+    const page = await get('/v1/patient/history?limit=200');
+    event = page.events.find((e) => e.id === id);
+  }
+  if (!event) return go('wallet');
+  const reason = field(t('reportReason'), { id: 'report-reason' });
+  const reportForm = form(
+    [reason],
+    t('report'),
+    async () => {
+      await post('/v1/patient/reports', { event_id: event.id, reason: reason.input.value.trim() || t('report') });
+      reportForm.replaceWith(h('p', { class: 'notice', role: 'status', id: 'report-sent' }, t('reported')));
+    },
+    { id: 'report-form' },
+  );
+  const parts = [
+    h('h2', {}, kindName(event.kind)),
+    card(
+      split([
+        [t('time'), dateTime(event.at)],
+        [t('institution'), event.counterparty ?? ''],
+        [t('total'), h('span', { id: 'entry-total' }, yuan(event.total))],
+        [t('fund'), h('span', { id: 'entry-fund' }, yuan(event.fund))],
+        [t('account'), h('span', { id: 'entry-account' }, yuan(event.account))],
+        [t('mutualAid'), h('span', { id: 'entry-mutual-aid' }, yuan(event.mutual_aid))],
+        [t('cash'), h('span', { id: 'entry-cash' }, yuan(event.cash))],
+      ]),
+    ),
+  ];
+  if (event.kind === 'settlement' && event.reference) {
+    try {
+      const receipt = await get(`/v1/patient/settlements/${encodeURIComponent(event.reference)}/receipt`);
+      parts.push(card(h('h3', {}, t('receipt')), receiptLines(receipt), actionButton(t('receipt'), () => openPage(api('GET', `/v1/patient/settlements/${encodeURIComponent(event.reference)}/receipt.html`, { raw: true })))));
+    } catch {
+      // The receipt is optional here (a member's entry, say); the split above stands.
+    }
+  }
+  parts.push(card(reportForm), h('p', {}, h('a', { href: '#/wallet' }, t('back'))));
+  main.replaceChildren(...parts);
+}
+
+function receiptLines(receipt) {
+  const lines = receipt.lines ?? [];
+  return h(
+    'table',
+    { id: 'receipt-lines' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('items')), h('th', { scope: 'col', class: 'num' }, t('amount')))),
+    h('tbody', {}, lines.map((line) => h('tr', {}, h('td', {}, line.name ?? line.item_name ?? line.item_code), h('td', { class: 'num' }, yuan(line.total ?? line.amount))))),
+  );
+}
