@@ -12,6 +12,8 @@ import sys
 import time
 import traceback
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from yibao_browser import OPS, Browser, Platform, demo_card, fresh_totp, new_key, zbar_decode
 
 PASSWORD = "Yibao-phone-2026"
@@ -24,6 +26,16 @@ WANG = {"number": "P440100000002", "id": "440106199007251029", "phone": "1380010
 MA = {"number": "P440100000013", "id": "440106199901011134", "phone": "13800100013", "card": demo_card(12)}
 
 checks = []
+
+
+def resident_premium(year):
+    """The Guangzhou resident contribution of a year, from the demo policy file the server loaded."""
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), f"../../Sources/YibaoServer/Assets/demo/policies/440100-{year}.json")
+    policies = json.load(open(path))["policies"]
+    return next(p["amount"] for q in policies if q["insurance_type"] == "390" for p in q["premiums"] if p["kind"] == "resident_annual")
 
 
 def check(condition, what):
@@ -74,6 +86,20 @@ def shown_code(app):
     return app.find("#code-digits").get_attribute("data-code")
 
 
+spent_codes = set()
+
+
+def unspent_code(app):
+    """The code on the page once it is one the cashier has not used (a code is accepted once)."""
+    deadline = time.time() + 40
+    code = shown_code(app)
+    while code in spent_codes and time.time() < deadline:
+        time.sleep(0.5)
+        code = shown_code(app)
+    spent_codes.add(code)
+    return code
+
+
 def scenario_sign_up_code_wallet(app, platform, used):
     sign_up(app, platform, WANG, True, used, wrong_sms_first=True)
     app.axe("home")
@@ -83,7 +109,7 @@ def scenario_sign_up_code_wallet(app, platform, used):
     app.fill("#device-name", "王芳的手机")
     app.axe("enrol device")
     app.submit("#enrol-form")
-    code = shown_code(app)
+    code = unspent_code(app)
     check(len(code) == 21 and code.startswith("88"), "the code page shows a 21-digit e-voucher code")
     app.axe("pay code")
     shot = app.shot("04-pay-code")
@@ -130,6 +156,7 @@ def scenario_offline_code(app, platform, used_code):
     while shown_code(app) == first and time.time() < deadline:
         time.sleep(0.5)
     fresh = shown_code(app)
+    spent_codes.add(fresh)
     check(fresh != first, "with the network cut, the code page shows a fresh code after the step")
     app.shot("07-pay-code-offline")
     # Reloading the page offline: the service worker serves the shell; the key is in IndexedDB.
@@ -160,6 +187,140 @@ def scenario_refusals(platform, base, screenshots):
         other.close()
 
 
+def scenario_family(app, platform, used, base, screenshots):
+    """王芳 binds 马丽 (27: she confirms in her own app), pays her premium and, at the counter, her visit."""
+    member = Browser(base, screenshots)
+    try:
+        sign_up(member, platform, MA, False, used)
+        app.go("family")
+        app.find("#family-rules")
+        app.fill("#bind-member", MA["number"])
+        app.fill("#bind-member-id", MA["id"])
+        app.submit("#bind-form")
+        app.answer_step_up(WANG["key"], used)
+        state = app.find("[data-binding] .binding-state")
+        check(state.text == "待确认", f"the binder sees the request waiting for the member ({state.text})")
+        member.go("family")
+        member.click(member.find("[data-binding] button.primary"))
+        member.answer_step_up(MA["key"], used)
+        try:
+            member.wait_text("[data-binding] .binding-state", lambda text: text == "已绑定")
+        except Exception:
+            member.shot("failure-member")
+            print("member page:", member.driver.find_element(By.TAG_NAME, "main").text)
+            raise
+        member.axe("family (member)")
+        app.go("family")
+        app.wait_text("[data-binding] .binding-state", lambda text: text == "已绑定")
+        check(True, "the member confirmed in her own browser session; both see the binding in force")
+        app.axe("family")
+        app.shot("09-family")
+
+        # 王芳 binds her card, then pays 马丽's resident contribution from the phone.
+        app.go("credit")
+        app.fill("#card-number", WANG["card"])
+        app.submit("#card-form")
+        app.answer_step_up(WANG["key"], used)
+        app.find("#sources li")
+        app.go(f"premiums/{MA['number']}")
+        form = app.find("#premium-options form")
+        form_id = form.get_attribute("id")
+        code_inputs = form.find_elements(By.CSS_SELECTOR, "input")
+        if code_inputs:
+            code_inputs[0].send_keys(fresh_totp(WANG["key"], used))
+        app.submit(f"#{form_id}")
+        app.answer_step_up(WANG["key"], used)
+        amount = app.text("#premium-amount")
+        expected = resident_premium(2027)
+        check(amount.startswith(f"{expected / 100:.2f}"), f"the member's premium, {expected / 100:.2f} yuan per the 2027 policy, is paid from the binder's card ({amount})")
+        link = app.find("#premium-verify-link").get_attribute("href")
+        app.axe("premium receipt")
+        app.shot("10-premium-receipt")
+        # Anyone with the link can check the receipt: a fresh browser, not signed in.
+        stranger = Browser(base, None)
+        try:
+            stranger.driver.get(link)
+            result = stranger.text("#verify-result")
+            check(result == "票据真实有效", f"the receipt's link, opened by anyone, says it is authentic ({result})")
+        finally:
+            stranger.close()
+
+        # At the counter: 王芳's code pays for 马丽 (a resident, no personal account): mutual aid.
+        app.go("code")
+        code = unspent_code(app)
+        settlement = platform.settle_with_code(code, "MZ-APP-0003", LINES, for_person=MA["number"])
+        breakdown = settlement.get("breakdown", settlement)
+        check(breakdown.get("acct_mulaid_pay", 0) > 0, f"the binder's account paid for the member as mutual aid ({breakdown.get('acct_mulaid_pay')} fen)")
+        app.go("wallet")
+        app.find("#history [data-event]")
+        kinds = [e.text for e in app.driver.find_elements(By.CSS_SELECTOR, "#history [data-event] strong")]
+        check("家庭共济" in kinds, f"the binder's wallet shows the mutual aid given ({kinds})")
+        member.go("wallet")
+        member.find("#history [data-event]")
+        member.axe("member wallet")
+    finally:
+        member.close()
+
+
+def scenario_credit(app, platform, used):
+    """A credit line, frictionless payment signed, a visit the hospital settles, a repayment from the account."""
+    app.go("credit")
+    app.submit("#apply-form")
+    app.answer_step_up(WANG["key"], used)
+    decision = app.text("#credit-decision")
+    check("额度" in decision, f"the credit decision and limit are shown ({decision})")
+    select = app.find("#frictionless-source")
+    options = [o.get_attribute("value") for o in select.find_elements(By.TAG_NAME, "option")]
+    _, lines = platform.call("GET", "/v1/admin/accounts/personal:" + WANG["number"], auth=OPS)
+    app.driver.execute_script("arguments[0].value = arguments[1]", select, options[-1])
+    app.driver.execute_script("document.getElementById('frictionless-priority').value = 'source_first'")
+    app.submit("#frictionless-form")
+    app.answer_step_up(WANG["key"], used)
+    app.find("#frictionless-state")
+    app.wait_text("#frictionless-state", lambda text: text.startswith("已签约"))
+    _, visit = platform.call(
+        "POST", "/v1/visits",
+        {"person_number": WANG["number"], "category": "11", "hospital_visit_number": "MZ-APP-0004", "frictionless": True, "lines": LINES[:1]},
+        expect=201,
+    )
+    platform.call("POST", f"/v1/visits/{visit['id']}/settlement", {}, key="MZ-APP-0004-settle", expect=201)
+    app.go("home")
+    app.go("credit")
+    used_text = app.text("#credit-used")
+    check(used_text != "0.00", f"the frictionless visit was paid from the credit line ({used_text} used)")
+    app.axe("credit")
+    app.shot("11-credit")
+    line_form = app.find("form[id^=repay-form]")
+    form_id = line_form.get_attribute("id")
+    app.fill(f"#{form_id} input", used_text)
+    app.submit(f"#{form_id}")
+    app.wait_text("#credit-used", lambda text: text == "0.00")
+    check(True, f"the repayment of {used_text} from the personal account brings the line back to nothing used")
+
+
+def scenario_screens(app):
+    """The remaining screens pass axe; elderly mode and English are one tap away."""
+    for route, name in (("inbox", "inbox"), ("settings", "settings"), ("premiums", "premiums")):
+        app.go(route)
+        app.find("h2")
+        time.sleep(0.5)
+        app.axe(name)
+    app.shot("12-settings")
+    app.go("home")
+    app.click("#elder-toggle")
+    app.find("#home-balance")
+    size = app.driver.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)")
+    check(size >= 20, f"elderly mode enlarges the type ({size}px)")
+    app.axe("home (elderly mode)")
+    app.shot("13-home-elderly")
+    app.click("#elder-toggle")
+    app.click("#lang-toggle")
+    heading = app.text("h2")
+    check(heading.startswith("Hello"), f"the English switch translates the screen ({heading})")
+    app.axe("home (English)")
+    app.click("#lang-toggle")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -172,6 +333,10 @@ def main():
     try:
         scenario_sign_up_code_wallet(app, platform, used)
         scenario_offline_code(app, platform, used)
+        scenario_family(app, platform, used, args.base, args.screenshots)
+        scenario_credit(app, platform, used)
+        scenario_screens(app)
+        scenario_refusals(platform, args.base, args.screenshots)
     except Exception:
         failed = True
         traceback.print_exc()

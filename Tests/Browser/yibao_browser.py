@@ -134,7 +134,10 @@ class Browser:
         return self
 
     def go(self, route):
-        self.driver.execute_script("location.hash = arguments[0]", f"#/{route}")
+        if self.driver.execute_script("return location.hash") == f"#/{route}":
+            self.driver.refresh()  # the same screen again: reload it, as a patient pulls to refresh
+        else:
+            self.driver.execute_script("location.hash = arguments[0]", f"#/{route}")
         time.sleep(0.3)
         return self
 
@@ -163,6 +166,31 @@ class Browser:
             lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, f"{form_css} .error") if e.text.strip()), None)
         )
         return element.text.strip()
+
+    def answer_step_up(self, key, used, timeout=3):
+        """When the app asks for the authenticator code (a sensitive action), type a fresh one."""
+        try:
+            self.find("#stepup-code", timeout=timeout)
+        except Exception:
+            return False
+        self.fill("#stepup-code", fresh_totp(key, used))
+        self.click("#stepup-ok")
+        return True
+
+    def wait_text(self, css, predicate, timeout=20):
+        """Waits until the element's text satisfies the predicate (screens re-render: stale elements are retried)."""
+        def ready(driver):
+            try:
+                text = driver.find_element(By.CSS_SELECTOR, css).text.strip()
+                return text if predicate(text) else False
+            except Exception:
+                return False
+
+        try:
+            return WebDriverWait(self.driver, timeout).until(ready)
+        except Exception:
+            main = self.driver.find_element(By.TAG_NAME, "main").text
+            raise AssertionError(f"{css} never matched; the screen shows: {main[:800]}")
 
     def text(self, css):
         return self.find(css).text.strip()
