@@ -197,6 +197,8 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case payoutAccountMissing = "payout_account_missing"
     /// The period has not ended yet (China Standard Time).
     case periodNotEnded = "period_not_ended"
+    /// The payment order can no longer be paid: already paid, cancelled by the institution, or expired.
+    case paymentOrderClosed = "payment_order_closed"
 }
 
 extension RefusalCode {
@@ -267,6 +269,7 @@ extension RefusalCode {
         case .nothingToClear: return 901
         case .payoutAccountMissing: return 902
         case .periodNotEnded: return 903
+        case .paymentOrderClosed: return 240
         }
     }
 
@@ -289,7 +292,7 @@ extension RefusalCode {
         case .secondFactorRequired: return .forbidden
         case .secondFactorInvalid, .approvalRequired: return .refused
         case .partyNotConfigured: return .pending
-        case .clearingState: return .conflict
+        case .clearingState, .paymentOrderClosed: return .conflict
         case .nothingToClear, .payoutAccountMissing, .periodNotEnded: return .refused
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
@@ -370,6 +373,7 @@ extension RefusalCode {
         case .nothingToClear: return "Nothing to clear"
         case .payoutAccountMissing: return "No payout account"
         case .periodNotEnded: return "Period not ended"
+        case .paymentOrderClosed: return "Payment order closed"
         }
     }
 }

@@ -137,6 +137,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     VisitController(platform: services.platform, limiter: limiter, metrics: businessMetrics).addRoutes(to: registry)
     NationalGateway(platform: services.platform, authenticator: registry.authenticator, metrics: businessMetrics).addRoutes(to: registry)
     ClearingController(platform: services.platform).addRoutes(to: registry)
+    PaymentOrderController(platform: services.platform, metrics: businessMetrics).addRoutes(to: registry)
     PatientController(
         platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
         trustedProxies: services.trustedProxies

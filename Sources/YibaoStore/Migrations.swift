@@ -36,6 +36,7 @@ public enum Migrations {
             name:
                 "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts, the exception queue, the national gateway's messages and registrations",
             statements: clearing),
+        Migration(version: 11, name: "payment orders: a visit paid on the patient's phone (national 6201)", statements: paymentOrders),
     ]
 
     /// The newest version this program knows.
@@ -760,6 +761,28 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at)",
+    ]
+
+    static let paymentOrders: [String] = [
+        """
+        CREATE TABLE payment_orders (
+            id TEXT PRIMARY KEY,
+            institution_code TEXT NOT NULL REFERENCES institutions (code),
+            visit_id TEXT NOT NULL UNIQUE REFERENCES visits (id),
+            person_number TEXT NOT NULL,
+            category TEXT NOT NULL,
+            hospital_visit_number TEXT NOT NULL,
+            total BIGINT NOT NULL,
+            cancelled BIGINT NOT NULL DEFAULT 0,
+            settlement_id TEXT,
+            payer_number TEXT,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX payment_orders_person ON payment_orders (person_number, created_at)",
+        "CREATE INDEX payment_orders_institution ON payment_orders (institution_code, created_at)",
     ]
 
     static let clearing: [String] = [

@@ -26,9 +26,9 @@ struct AuthorizationMatrixTests {
     }
 
     /// Parameters owned by institution A / patient A: another institution or patient gets 404.
-    static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id", "clearing_id"]
+    static let institutionOwned: Set<String> = ["visit_id", "settlement_id", "subscription_id", "clearing_id", "order_id"]
     static let patientOwned: Set<String> = [
-        "device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number", "line_id", "bill_id",
+        "device_id", "source_id", "session_id", "settlement_id", "premium_id", "binding_id", "member_number", "line_id", "bill_id", "order_id",
     ]
 
     /// Routes about the family binding of patient A (binder) and the family member: who of the two may
@@ -86,7 +86,7 @@ struct AuthorizationMatrixTests {
         if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
         if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks")
             || path.hasPrefix("/v1/reconciliation/")
-            || path.hasPrefix("/v1/clearings")
+            || path.hasPrefix("/v1/clearings") || path.hasPrefix("/v1/payment-orders")
         {
             return "institution"
         }
@@ -204,6 +204,12 @@ struct AuthorizationMatrixTests {
             let exception = try #require(try await harness.platform.exceptions(state: "open").first { $0.reference == "MATRIX-STRAY" })
             _ = try await harness.platform.runCreditDay()
             harness.clock.set(setupTime)
+            // A payment order of institution A for patient A, to be paid on the phone.
+            let order = try await harness.platform.createPaymentOrder(
+                PaymentOrderRequest(
+                    personNumber: PatientFlow.person, category: .ordinaryOutpatient, hospitalVisitNumber: "MX-ORDER",
+                    lines: [FeeLine(lineNumber: "1", itemCode: "XD00000000003", unitPrice: Money(fen: 2850), quantity: Quantity(units: 2))]),
+                institution: hospital)
             let bill = try #require(try await harness.platform.creditLine(id: line.line.id, person: PatientFlow.person).bills.first?.bill.id)
             var tokens: [CallerKind: String] = [
                 .patientA: patientA.token, .patientB: patientB.token, .familyMember: family.member.token, .institutionA: H.hospitalToken,
@@ -225,7 +231,7 @@ struct AuthorizationMatrixTests {
                 "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
                 "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id, "clearing_id": clearing.id,
                 "service": "signInSignOutService", "method": "signIn",
-                "exception_id": exception.id,
+                "exception_id": exception.id, "order_id": order.id,
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []
@@ -273,6 +279,14 @@ struct AuthorizationMatrixTests {
                 "GET /v1/settlements/{settlement_id}/receipt.html": Probe(first: 200),
                 "POST /v1/webhooks": Probe(body: #"{"url":"https://hooks.example.com/mx","events":["*"]}"#, first: 201),
                 "GET /v1/webhooks": Probe(first: 200),
+                // Payment orders: created, queried, not refundable before it is paid, paid by patient A, then not cancellable.
+                "POST /v1/payment-orders": Probe(
+                    body: #"{"person_number":"P440100000001","category":"11","hospital_visit_number":"MXPO","lines":[\#(Body.line())]}"#, first: 201),
+                "GET /v1/payment-orders/{order_id}": Probe(first: 200),
+                "POST /v1/payment-orders/{order_id}/refunds": Probe(body: #"{"type":"cash","amount":1}"#, first: 409),
+                "GET /v1/patient/payment-orders": Probe(first: 200),
+                "POST /v1/patient/payment-orders/{order_id}/payment": Probe(body: #"{"use_account":true}"#, first: 201),
+                "DELETE /v1/payment-orders/{order_id}": Probe(first: 409),
                 "DELETE /v1/webhooks/{subscription_id}": Probe(first: 204),
                 // Anyone: registration, sign-in and recovery (limited per phone and per address).
                 "POST /v1/patient/registration/sms": Probe(

@@ -77,6 +77,7 @@ enum NationalMessages {
         case .nothingToClear: text = "没有可清算的结算记录"
         case .payoutAccountMissing: text = "机构未登记收款账户"
         case .periodNotEnded: text = "对账或清算期间尚未结束"
+        case .paymentOrderClosed: text = "支付订单已支付、已撤销或已过期"
         }
         let field = refusal.field.map { "（\(NationalMessages.nationalName($0))）" } ?? ""
         return text + field

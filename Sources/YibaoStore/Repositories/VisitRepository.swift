@@ -41,6 +41,13 @@ package enum VisitRepository {
         )
     }
 
+    /// Who pays a visit and how its cash part is collected (a payment order paid on a phone).
+    package static func setPayment(_ id: String, authority: PaymentAuthority, payer: String?, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE visits SET payment_authority = ?, payer_number = ?, updated_at = ? WHERE id = ?",
+            [.text(authority.rawValue), .text(payer), .instant(now), .text(id)])
+    }
+
     /// How a visit's cash part is collected.
     package static func paymentAuthority(_ id: String, in db: any SQLExecutor) throws -> PaymentAuthority? {
         try db.queryOne("SELECT payment_authority FROM visits WHERE id = ?", [.text(id)])?.enumeration("payment_authority")
