@@ -262,6 +262,54 @@ def scenario_family(app, platform, used, base, screenshots):
         member.close()
 
 
+def counter_figures(platform, person, number, lines):
+    """What a counter settlement of the same lines would pay now: a pre-settlement (nothing moves)."""
+    _, visit = platform.call("POST", "/v1/visits", {"person_number": person, "category": "11", "hospital_visit_number": number, "lines": lines}, expect=201)
+    _, preview = platform.call("POST", f"/v1/visits/{visit['id']}/pre-settlement", {}, expect=200)
+    return preview["breakdown"]
+
+
+def pay_order_in_app(app, used, order_id):
+    app.go("orders")
+    app.submit(f"#order-form-{order_id}")
+    app.answer_step_up(WANG["key"], used)
+    app.find("#paid-fund")
+    return {k: app.text(f"#paid-{k}") for k in ("total", "fund", "account", "mutual-aid", "cash")}
+
+
+def scenario_orders(app, platform, used):
+    """Hospital payment orders paid on the phone: one by the patient, one by the binder for 马丽."""
+    counter = counter_figures(platform, WANG["number"], "MZ-APP-TWIN1", LINES)
+    _, order = platform.call(
+        "POST", "/v1/payment-orders", {"person_number": WANG["number"], "category": "11", "hospital_visit_number": "MZ-APP-ORD1", "lines": LINES}, expect=201
+    )
+    app.go("orders")
+    app.find(f"[data-order='{order['id']}']")
+    app.axe("bills to pay")
+    app.shot("14-orders")
+    shown = pay_order_in_app(app, used, order["id"])
+    _, queried = platform.call("GET", f"/v1/payment-orders/{order['id']}", expect=200)
+    paid = queried["settlement"]["breakdown"]
+    check(queried["state"] == "paid", "the hospital's query shows the order paid")
+    buckets = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+    check([paid[k] for k in buckets] == [counter[k] for k in buckets], f"the order paid on the phone has a counter settlement's figures {[paid[k] for k in buckets]}")
+    check([shown[k] for k in ("total", "fund", "account", "cash")] == [f"{paid[k] / 100:.2f}" for k in buckets], f"the app shows the figures the hospital sees ({shown})")
+
+    counter = counter_figures(platform, MA["number"], "MZ-APP-TWIN2", LINES)
+    _, order = platform.call(
+        "POST", "/v1/payment-orders", {"person_number": MA["number"], "category": "11", "hospital_visit_number": "MZ-APP-ORD2", "lines": LINES}, expect=201
+    )
+    shown = pay_order_in_app(app, used, order["id"])
+    _, queried = platform.call("GET", f"/v1/payment-orders/{order['id']}", expect=200)
+    paid = queried["settlement"]["breakdown"]
+    check(queried["payer_number"] == WANG["number"], "the hospital's query names the binder who paid for the member")
+    check(paid["acct_mulaid_pay"] > 0 and shown["mutual-aid"] == f"{paid['acct_mulaid_pay'] / 100:.2f}", f"the member's order drew mutual aid from the binder's account ({shown['mutual-aid']})")
+    check(
+        [paid[k] for k in ("medfee_sumamt", "fund_pay_sumamt")] == [counter[k] for k in ("medfee_sumamt", "fund_pay_sumamt")],
+        "the member's order has the fund figures of a counter settlement of the same lines",
+    )
+
+
 def scenario_credit(app, platform, used):
     """A credit line, frictionless payment signed, a visit the hospital settles, a repayment from the account."""
     app.go("credit")
@@ -334,6 +382,7 @@ def main():
         scenario_sign_up_code_wallet(app, platform, used)
         scenario_offline_code(app, platform, used)
         scenario_family(app, platform, used, args.base, args.screenshots)
+        scenario_orders(app, platform, used)
         scenario_credit(app, platform, used)
         scenario_screens(app)
         scenario_refusals(platform, args.base, args.screenshots)

@@ -36,7 +36,7 @@ const WORDS = {
     welcome: (name) => `您好，${name}`, signedInUntil: '登录有效期至', status: '参保状态',
     memberWallet: '亲属的账户', payForMember: '为亲属缴费', selfPaidReason: '自付原因', kindFilter: '类型',
     settlement: '结算', refund: '退费', premium: '缴费', repayment: '还款', adjustment: '调整',
-    reported: '已提交，等待医保局处理', authentic: '票据真实有效', notAuthentic: '票据信息不符，可能不是真实票据', skipToContent: '跳到主要内容',
+    reported: '已提交，等待医保局处理', authentic: '票据真实有效', notAuthentic: '票据信息不符，可能不是真实票据', skipToContent: '跳到主要内容', orders: '待支付账单', ordersHelp: '医院发来的待支付账单（线上问诊、医院公众号缴费）。确认后与到柜台扫码结算相同：统筹基金、个人账户支付，其余从默认银行卡或信用额度支付。', forRelative: '为亲属支付：', payBefore: '请在此之前支付', useAccount: '使用个人账户支付', order_paid: '已支付', order_paying: '支付确认中', order_cancelled: '医院已撤销', order_expired: '已过期', order_awaiting_payment: '待支付',
   },
   en: {
     appName: 'Yibao', signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out', phone: 'Phone', password: 'Password',
@@ -71,7 +71,7 @@ const WORDS = {
     welcome: (name) => `Hello, ${name}`, signedInUntil: 'Signed in until', status: 'Insurance status',
     memberWallet: "Relative's account", payForMember: 'Pay for a relative', selfPaidReason: 'Why self-paid', kindFilter: 'Kind',
     settlement: 'Settlement', refund: 'Refund', premium: 'Premium', repayment: 'Repayment', adjustment: 'Adjustment',
-    reported: 'Sent; the bureau will look into it', authentic: 'The receipt is authentic', notAuthentic: 'The receipt does not match: it may not be genuine', skipToContent: 'Skip to content',
+    reported: 'Sent; the bureau will look into it', authentic: 'The receipt is authentic', notAuthentic: 'The receipt does not match: it may not be genuine', skipToContent: 'Skip to content', orders: 'Bills to pay', ordersHelp: 'Bills the hospital sent (online consultations, the hospital\'s WeChat page). Paying one settles it exactly as the pay code at the counter: the fund and the personal account pay their share, the rest comes from your default card or credit line.', forRelative: 'For your relative:', payBefore: 'Pay before', useAccount: 'Use the personal account', order_paid: 'Paid', order_paying: 'Being confirmed', order_cancelled: 'Cancelled by the hospital', order_expired: 'Expired', order_awaiting_payment: 'To pay',
   },
 };
 

@@ -9,6 +9,7 @@ import * as credit from './screens/credit.js';
 import * as family from './screens/family.js';
 import * as home from './screens/home.js';
 import * as inbox from './screens/inbox.js';
+import * as orders from './screens/orders.js';
 import * as premiums from './screens/premiums.js';
 import * as settings from './screens/settings.js';
 import * as wallet from './screens/wallet.js';
@@ -27,6 +28,7 @@ const ROUTES = {
   premiums: [premiums.render, true, 'premiums'],
   credit: [credit.render, true, 'credit'],
   inbox: [inbox.render, true, 'inbox'],
+  orders: [orders.render, true, 'orders'],
   settings: [settings.render, true, 'settings'],
   verify: [premiums.verify, false, 'receipt'],
 };
