@@ -369,6 +369,63 @@ def scenario_screens(app):
     app.click("#lang-toggle")
 
 
+def patient_call(platform, app, person, used, method, path, body=None, key=None, expect=None):
+    """The platform as the signed-in patient of a browser (its session token), proving the second factor when asked."""
+    token = "Bearer " + app.driver.execute_script("return sessionStorage.getItem('yibao.token')")
+    status, answer = platform.call(method, path, body, auth=token, key=key)
+    if status == 403 and isinstance(answer, dict) and answer.get("code") == "second_factor_required":
+        platform.call("POST", "/v1/patient/sessions/current/second-factor", {"totp_code": fresh_totp(person["key"], used)}, auth=token, expect=200)
+        status, answer = platform.call(method, path, body, auth=token, key=key)
+    if expect is not None:
+        assert status == expect, f"{method} {path}: expected {expect}, got {status}: {answer}"
+    return answer
+
+
+def scenario_refused_in_app(app, platform, used, base, screenshots):
+    """Insufficient balance on a card, and the monthly binding limit, each shown in plain words."""
+    # A card with 1.00 yuan on it pays 王芳's own contribution: the bank declines.
+    _, card = platform.call("POST", "/v1/sandbox/cards", {"person_number": WANG["number"], "kind": "debit", "balance": 100}, auth=OPS, expect=201)
+    number = card.get("card_number") or card.get("number")
+    app.go("credit")
+    app.fill("#card-number", number)
+    app.submit("#card-form")
+    app.answer_step_up(WANG["key"], used)
+    app.wait_text("#sources", lambda text: number[-4:] in text)
+    app.go("premiums")
+    form = app.find("#premium-options form")
+    select = form.find_element(By.CSS_SELECTOR, "select")
+    low = next(o.get_attribute("value") for o in select.find_elements(By.TAG_NAME, "option") if o.text.strip().endswith(number[-4:]))
+    app.driver.execute_script("arguments[0].value = arguments[1]", select, low)
+    form_id = form.get_attribute("id")
+    app.submit(f"#{form_id}")
+    app.answer_step_up(WANG["key"], used)
+    message = app.alert_text(f"#{form_id}")
+    check(message == "银行拒绝了这笔支付（余额不足或卡片受限）", f"a card without enough money shows the plain message ({message})")
+    app.shot("15-refused-premium")
+
+    # 马丽 may be bound at most twice a month: unbind, bind again (second), unbind, ask a third time.
+    member = Browser(base, screenshots)
+    try:
+        sign_in(member, MA, used)
+        bindings = patient_call(platform, app, WANG, used, "GET", "/v1/patient/family/bindings", expect=200)
+        active = next(b["id"] for b in bindings if b["member_number"] == MA["number"] and b["state"] == "approved")
+        request = {"member_number": MA["number"], "member_id_number": MA["id"], "relationship": "spouse"}
+        patient_call(platform, app, WANG, used, "DELETE", f"/v1/patient/family/bindings/{active}", expect=200)
+        second = patient_call(platform, app, WANG, used, "POST", "/v1/patient/family/bindings", request, expect=201)
+        face = {"face_evidence": f"sandbox-face:{MA['number']}"}
+        patient_call(platform, member, MA, used, "POST", f"/v1/patient/family/bindings/{second['id']}/confirm", face, expect=200)
+        patient_call(platform, app, WANG, used, "DELETE", f"/v1/patient/family/bindings/{second['id']}", expect=200)
+        patient_call(platform, app, WANG, used, "POST", "/v1/patient/family/bindings", request, expect=201)
+        member.go("family")
+        member.click(member.find("[data-binding] button.primary"))
+        member.answer_step_up(MA["key"], used)
+        message = member.wait_text("[data-binding] .error", lambda text: bool(text))
+        check(message.startswith("本月绑定次数已达上限"), f"the monthly binding limit shows the plain message ({message})")
+        member.shot("16-refused-binding")
+    finally:
+        member.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -385,6 +442,7 @@ def main():
         scenario_orders(app, platform, used)
         scenario_credit(app, platform, used)
         scenario_screens(app)
+        scenario_refused_in_app(app, platform, used, args.base, args.screenshots)
         scenario_refusals(platform, args.base, args.screenshots)
     except Exception:
         failed = True
