@@ -61,6 +61,7 @@ extension Platform {
         let reference = self.reference
         let visitID = ids.next("V")
         let orderID = ids.next("PO")
+        let ids = self.ids
         let order: PaymentOrder = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
                 guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
@@ -77,6 +78,16 @@ extension Platform {
                     category: request.category, hospitalVisitNumber: request.hospitalVisitNumber, total: visit.total, createdAt: now,
                     expiresAt: now.adding(seconds: Int64(minutes) * 60))
                 try PaymentOrderRepository.insert(order, in: db)
+                // The patient, and whoever binds them and may pay for them, is told in the app's inbox.
+                let binders = try FamilyRepository.activeForMember(order.personNumber, in: db).map(\.binderNumber)
+                let due = order.expiresAt.nationalDateTime
+                for person in [order.personNumber] + binders {
+                    let whose = person == order.personNumber ? "" : "（为家庭成员 \(order.personNumber)）"
+                    try WalletRepository.message(
+                        person: person, id: ids.next("M"), topic: "payment_order", title: "待支付账单 A bill to pay",
+                        body: "\(institution.name)发来一笔 \(order.total) 元的账单\(whose)，请在 \(due) 前在医保App“待支付账单”中支付。",
+                        reference: order.id, now: now, in: db)
+                }
                 return order
             }
         }

@@ -90,6 +90,10 @@ struct PaymentOrderHTTPTests {
             let order = try created.decode(PaymentOrderView.self)
             let seen = try await client.send(.get, "/v1/patient/payment-orders", token: binder.token).decode([PaymentOrderView].self)
             #expect(seen.map(\.id) == [order.id])
+            for token in [binder.token, member.token] {
+                let inbox = try await client.send(.get, "/v1/patient/inbox", token: token).decode([InboxMessage].self)
+                #expect(inbox.contains { $0.topic == "payment_order" && $0.reference == order.id }, "both are told of the bill")
+            }
             let own = try await client.send(.post, "/v1/payment-orders", token: H.hospitalToken, json: Self.order(number: "PO-B"))
             let binderOrder = try own.decode(PaymentOrderView.self)
             let reversed = try await client.send(

@@ -5,7 +5,7 @@
 const WORDS = {
   zh: {
     appName: '医保', signIn: '登录', signUp: '注册', signOut: '退出登录', phone: '手机号', password: '密码',
-    authCode: '身份验证器动态码（6位）', idNumber: '身份证号', personNumber: '医保编号（个人编号）', smsCode: '短信验证码',
+    authCode: '身份验证器动态码（6位）', idNumber: '身份证号', personNumber: '医保编号（个人编号）', personNumberShort: '医保编号', smsCode: '短信验证码',
     sendSms: '获取验证码', next: '下一步', newPassword: '新密码（至少10位，含字母和数字）', forgot: '忘记密码',
     resetPassword: '重设密码', haveAccount: '已有账号？登录', noAccount: '还没有账号？注册',
     authSetupTitle: '设置身份验证器', authSetupHelp: '用身份验证器应用扫描二维码，或手动输入下面的密钥，然后输入应用显示的6位码登录。',
@@ -36,11 +36,11 @@ const WORDS = {
     welcome: (name) => `您好，${name}`, signedInUntil: '登录有效期至', status: '参保状态',
     memberWallet: '亲属的账户', payForMember: '为亲属缴费', selfPaidReason: '自付原因', kindFilter: '类型',
     settlement: '结算', refund: '退费', premium: '缴费', repayment: '还款', adjustment: '调整',
-    reported: '已提交，等待医保局处理', authentic: '票据真实有效', notAuthentic: '票据信息不符，可能不是真实票据', skipToContent: '跳到主要内容', orders: '待支付账单', ordersHelp: '医院发来的待支付账单（线上问诊、医院公众号缴费）。确认后与到柜台扫码结算相同：统筹基金、个人账户支付，其余从默认银行卡或信用额度支付。', forRelative: '为亲属支付：', payBefore: '请在此之前支付', useAccount: '使用个人账户支付', order_paid: '已支付', order_paying: '支付确认中', order_cancelled: '医院已撤销', order_expired: '已过期', order_awaiting_payment: '待支付',
+    reported: '已提交，等待医保局处理', authentic: '票据真实有效', notAuthentic: '票据信息不符，可能不是真实票据', skipToContent: '跳到主要内容', enum_active: '正常', enum_suspended: '暂停', enum_terminated: '终止', enum_resident_annual: '城乡居民医保（年度）', enum_flexible_monthly: '灵活就业人员医保（按月）', enum_paid: '已缴纳', enum_pending: '处理中', enum_unpaid: '未缴纳', enum_open: '处理中', enum_resolved: '已处理', enum_rejected: '未通过', enum_account_first: '先个人账户，后银行卡/信用额度', enum_source_first: '先银行卡/信用额度', enum_account_only: '只用个人账户', enum_closed: '不在缴费期', orders: '待支付账单', ordersHelp: '医院发来的待支付账单（线上问诊、医院公众号缴费）。确认后与到柜台扫码结算相同：统筹基金、个人账户支付，其余从默认银行卡或信用额度支付。', forRelative: '为亲属支付：', payBefore: '请在此之前支付', useAccount: '使用个人账户支付', order_paid: '已支付', order_paying: '支付确认中', order_cancelled: '医院已撤销', order_expired: '已过期', order_awaiting_payment: '待支付',
   },
   en: {
     appName: 'Yibao', signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out', phone: 'Phone', password: 'Password',
-    authCode: 'Authenticator code (6 digits)', idNumber: 'ID number', personNumber: 'Insurance (person) number', smsCode: 'SMS code',
+    authCode: 'Authenticator code (6 digits)', idNumber: 'ID number', personNumber: 'Insurance (person) number', personNumberShort: 'Insurance no.', smsCode: 'SMS code',
     sendSms: 'Send code', next: 'Next', newPassword: 'New password (10+ characters, letters and digits)', forgot: 'Forgot password',
     resetPassword: 'Reset password', haveAccount: 'Have an account? Sign in', noAccount: 'No account yet? Sign up',
     authSetupTitle: 'Set up your authenticator', authSetupHelp: 'Scan the QR code with an authenticator app, or type the key below, then sign in with the 6-digit code it shows.',
@@ -71,7 +71,7 @@ const WORDS = {
     welcome: (name) => `Hello, ${name}`, signedInUntil: 'Signed in until', status: 'Insurance status',
     memberWallet: "Relative's account", payForMember: 'Pay for a relative', selfPaidReason: 'Why self-paid', kindFilter: 'Kind',
     settlement: 'Settlement', refund: 'Refund', premium: 'Premium', repayment: 'Repayment', adjustment: 'Adjustment',
-    reported: 'Sent; the bureau will look into it', authentic: 'The receipt is authentic', notAuthentic: 'The receipt does not match: it may not be genuine', skipToContent: 'Skip to content', orders: 'Bills to pay', ordersHelp: 'Bills the hospital sent (online consultations, the hospital\'s WeChat page). Paying one settles it exactly as the pay code at the counter: the fund and the personal account pay their share, the rest comes from your default card or credit line.', forRelative: 'For your relative:', payBefore: 'Pay before', useAccount: 'Use the personal account', order_paid: 'Paid', order_paying: 'Being confirmed', order_cancelled: 'Cancelled by the hospital', order_expired: 'Expired', order_awaiting_payment: 'To pay',
+    reported: 'Sent; the bureau will look into it', authentic: 'The receipt is authentic', notAuthentic: 'The receipt does not match: it may not be genuine', skipToContent: 'Skip to content', enum_active: 'Active', enum_suspended: 'Suspended', enum_terminated: 'Terminated', enum_resident_annual: 'Residents (annual)', enum_flexible_monthly: 'Flexible employment (monthly)', enum_paid: 'Paid', enum_pending: 'Pending', enum_unpaid: 'Unpaid', enum_open: 'Open', enum_resolved: 'Resolved', enum_rejected: 'Rejected', enum_account_first: 'Personal account first, then card or credit', enum_source_first: 'Card or credit first', enum_account_only: 'Personal account only', enum_closed: 'Not open for payment', orders: 'Bills to pay', ordersHelp: 'Bills the hospital sent (online consultations, the hospital\'s WeChat page). Paying one settles it exactly as the pay code at the counter: the fund and the personal account pay their share, the rest comes from your default card or credit line.', forRelative: 'For your relative:', payBefore: 'Pay before', useAccount: 'Use the personal account', order_paid: 'Paid', order_paying: 'Being confirmed', order_cancelled: 'Cancelled by the hospital', order_expired: 'Expired', order_awaiting_payment: 'To pay',
   },
 };
 
@@ -127,6 +127,13 @@ export function setLanguage(value) {
 export function t(key, ...args) {
   const entry = WORDS[language][key] ?? WORDS.zh[key] ?? key;
   return typeof entry === 'function' ? entry(...args) : entry;
+}
+
+/** A value the platform sends as a code (a state, a kind) in words; the code itself when unknown. */
+export function named(value) {
+  if (value === null || value === undefined) return '';
+  const entry = WORDS[language][`enum_${value}`];
+  return entry ?? String(value);
 }
 
 /** The plain-language message for a problem code. */

@@ -2,7 +2,7 @@
 // and the limit), set the order, sign or revoke frictionless payment, bills, repayment from a card or
 // the personal account, overdue status and penalty interest explained.
 import { del, get, newKey, post, put } from '../api.js';
-import { t, yuan } from '../i18n.js';
+import { named, t, yuan } from '../i18n.js';
 import { go } from '../main.js';
 import { actionButton, card, field, form, h, split } from '../ui.js';
 
@@ -46,7 +46,7 @@ function lineView(view) {
   return h(
     'div',
     { class: 'credit-line', 'data-line': view.line.id },
-    h('p', { class: 'notice', id: 'credit-decision' }, `${t('decision')}: ${view.line.state} · ${t('limit')} ${yuan(view.line.credit_limit)} ${t('yuan')}`),
+    h('p', { class: 'notice', id: 'credit-decision' }, `${t('decision')}: ${named(view.line.state)} · ${t('limit')} ${yuan(view.line.credit_limit)} ${t('yuan')}`),
     split([
       [t('creditAvailable'), h('span', { id: 'credit-available' }, yuan(view.available))],
       [t('creditUsed'), h('span', { id: 'credit-used' }, yuan(view.used))],
@@ -69,7 +69,7 @@ function frictionlessView(status, sources) {
     return h(
       'div',
       {},
-      h('p', { class: 'notice', id: 'frictionless-state' }, `${t('signed')} · ${status.authorisation.priority}`),
+      h('p', { class: 'notice', id: 'frictionless-state' }, `${t('signed')} · ${named(status.authorisation.priority)}`),
       status.consent_text ? h('p', { class: 'muted' }, status.consent_text) : null,
       actionButton(t('revoke'), async () => {
         await del('/v1/patient/frictionless');

@@ -1,7 +1,7 @@
 // Home: who is signed in, the personal account, and the app's doors. Elderly mode shows fewer, larger
 // tiles with the pay code first.
 import { get } from '../api.js';
-import { t, yuan } from '../i18n.js';
+import { named, t, yuan } from '../i18n.js';
 import { card, h, split } from '../ui.js';
 
 export async function render(main) {
@@ -15,8 +15,8 @@ export async function render(main) {
     card(
       split([
         [t('personalAccount'), h('span', { class: 'amount', id: 'home-balance' }, `${yuan(me.account_balance)} ${t('yuan')}`)],
-        [t('personNumber'), me.person_number],
-        [t('status'), me.status],
+        [t('personNumberShort'), me.person_number],
+        [t('status'), named(me.status)],
       ]),
     ),
     h('nav', { class: 'grid', 'aria-label': t('home') }, tiles.map(([path, key, big]) => h('a', { href: `#/${path}`, class: `button tile${big ? ' big' : ''}` }, t(key)))),

@@ -2,7 +2,7 @@
 // policy, paid with a bound card, then the e-receipt with its verification code and a link anyone can
 // open to check it.
 import { get, newKey, post } from '../api.js';
-import { t, yuan } from '../i18n.js';
+import { named, t, yuan } from '../i18n.js';
 import { go } from '../main.js';
 import { actionButton, card, field, form, h, split } from '../ui.js';
 
@@ -20,17 +20,17 @@ export async function render(main, [forPerson]) {
   const cards = (sources.sources ?? sources).filter((s) => s.kind !== 'medical_credit');
   const list = (options.options ?? options).map((option) => {
     if (option.payment_id && option.status === 'paid') {
-      return h('li', {}, h('div', { class: 'row' }, h('span', {}, `${option.kind} · ${option.period}`), h('span', { class: 'pill' }, t('paid'))),
+      return h('li', {}, h('div', { class: 'row' }, h('span', {}, `${named(option.kind)} · ${option.period}`), h('span', { class: 'pill' }, t('paid'))),
         actionButton(t('receipt'), () => showReceipt(main, option.payment_id)));
     }
-    if (!option.open) return h('li', { class: 'muted' }, `${option.kind} · ${option.period} · ${yuan(option.amount)} · ${option.status}`);
+    if (!option.open) return h('li', { class: 'muted' }, `${named(option.kind)} · ${option.period} · ${yuan(option.amount)} · ${named(option.status)}`);
     const source = field(t('payWithCard'), { id: `premium-card-${option.kind}-${option.period}`, options: cards.map((c) => [c.id, `${c.bank ?? ''} ${c.masked ?? c.label ?? c.id}`]) });
     const totp = field(t('authCode'), { id: `premium-code-${option.kind}-${option.period}`, inputmode: 'numeric', maxlength: '6' });
     const key = newKey();
     return h(
       'li',
       {},
-      h('div', { class: 'row' }, h('strong', {}, `${option.kind} · ${option.period}`), h('span', { class: 'amount' }, `${yuan(option.amount)} ${t('yuan')}`)),
+      h('div', { class: 'row' }, h('strong', {}, `${named(option.kind)} · ${option.period}`), h('span', { class: 'amount' }, `${yuan(option.amount)} ${t('yuan')}`)),
       form(
         person === me.person_number ? [source] : [source, totp],
         t('pay'),
@@ -60,7 +60,7 @@ async function showReceipt(main, id) {
     card(
       split([
         [t('personNumber'), p.person_number],
-        [t('kind'), p.kind],
+        [t('kind'), named(p.kind)],
         [t('period'), p.period],
         [t('amount'), h('span', { id: 'premium-amount' }, `${yuan(p.amount)} ${t('yuan')}`)],
         [t('verifyCode'), h('span', { id: 'premium-code', class: 'key' }, receipt.verification_code)],

@@ -1,6 +1,6 @@
 // Me: the profile, inbox, devices (revoking this browser forgets its key), signed-in sessions, sign out.
 import { del, get, session } from '../api.js';
-import { dateTime, t } from '../i18n.js';
+import { dateTime, named, t } from '../i18n.js';
 import { go } from '../main.js';
 import { actionButton, card, h, split } from '../ui.js';
 import { forgetDevice, loadDevice } from '../voucher.js';
@@ -18,9 +18,9 @@ export async function render(main) {
     card(
       split([
         [t('personNumber'), me.person_number],
-        [t('status'), me.status],
+        [t('status'), named(me.status)],
         [t('signedInUntil'), dateTime(me.session_expires_at)],
-        [t('coverage'), coverage.map((c) => `${c.kind} ${c.period}`).join('，') || t('none')],
+        [t('coverage'), coverage.map((c) => `${named(c.kind)} ${c.period}`).join('，') || t('none')],
       ]),
     ),
     h('nav', { class: 'grid', 'aria-label': t('more') }, [

@@ -1,7 +1,7 @@
 // The wallet: balances, the history (filters, endless scrolling over the stable pages), an entry's
 // split and receipt, drugs and items, monthly statements, CSV export, and "I don't recognise this".
 import { api, get, post } from '../api.js';
-import { dateTime, t, yuan } from '../i18n.js';
+import { dateTime, named, t, yuan } from '../i18n.js';
 import { go } from '../main.js';
 import { actionButton, card, download, field, form, h, openPage, split } from '../ui.js';
 
@@ -110,7 +110,7 @@ async function reportsList() {
   const reports = await get('/v1/patient/reports');
   const rows = reports.reports ?? reports;
   if (!rows.length) return h('p', { class: 'muted' }, t('none'));
-  return h('ul', { class: 'list', id: 'reports' }, rows.map((r) => h('li', {}, `${dateTime(r.created_at)} · ${r.reason} · `, h('span', { class: 'pill' }, r.state))));
+  return h('ul', { class: 'list', id: 'reports' }, rows.map((r) => h('li', {}, `${dateTime(r.created_at)} · ${r.reason} · `, h('span', { class: 'pill' }, named(r.state)))));
 }
 
 /** One entry: the split, the receipt, and reporting it. */
