@@ -45,7 +45,7 @@ export function base32Decode(text) {
 }
 
 /** Keeps this browser's device: the key (non-extractable), its number, its step, the clock offset. */
-export async function saveDevice(provisioned, person) {
+export async function saveDevice(provisioned) {
   const key = await crypto.subtle.importKey('raw', base32Decode(provisioned.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const offsetMs = Date.parse(provisioned.server_time) - Date.now();
   const device = {
@@ -54,7 +54,6 @@ export async function saveDevice(provisioned, person) {
     deviceNumber: provisioned.device_number,
     stepSeconds: provisioned.step_seconds,
     offsetMs,
-    person,
   };
   await transact('readwrite', (store) => store.put(device, 'device'));
   return device;

@@ -1,7 +1,7 @@
 // The pay code (the heart of the app): the dynamic e-voucher computed here from the device key, as a
 // QR code, a barcode and digits, refreshed at each step with a countdown. It needs no network once
 // this browser is enrolled (docs/e-voucher-code.md).
-import { get, post, session } from '../api.js';
+import { post, session } from '../api.js';
 import { t } from '../i18n.js';
 import { go } from '../main.js';
 import { barcodeSVG } from '../barcode.js';
@@ -32,8 +32,7 @@ function enrol(main) {
           const body = { name: name.input.value.trim() || 'phone' };
           if (totp.input.value.trim()) body.totp_code = totp.input.value.trim();
           const provisioned = await post('/v1/patient/devices', body);
-          const me = await get('/v1/patient/me');
-          await saveDevice(provisioned, me.person_number);
+          await saveDevice(provisioned);
           go('code');
         },
         { id: 'enrol-form' },

@@ -160,9 +160,22 @@ export async function entry(main, [id]) {
 function receiptLines(receipt) {
   const lines = receipt.lines ?? [];
   return h(
-    'table',
-    { id: 'receipt-lines' },
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('items')), h('th', { scope: 'col', class: 'num' }, t('amount')))),
-    h('tbody', {}, lines.map((line) => h('tr', {}, h('td', {}, line.name ?? line.item_name ?? line.item_code), h('td', { class: 'num' }, yuan(line.total ?? line.amount))))),
+    'ul',
+    { class: 'list', id: 'receipt-lines' },
+    lines.map((line) => {
+      const split = line.split;
+      const reasons = [
+        [split.full_self_pay, t('reasonFullSelfPay')],
+        [split.over_limit, t('reasonOverLimit')],
+        [split.first_self_pay, t('reasonFirstSelfPay')],
+      ].filter(([amount]) => amount > 0);
+      return h(
+        'li',
+        {},
+        h('div', { class: 'row' }, h('strong', {}, `${split.item_name} × ${split.quantity}`), h('span', { class: 'num' }, yuan(split.amount))),
+        h('p', { class: 'muted' }, `${t('fund')} ${yuan(line.fund_paid)} · ${t('account')} ${yuan(line.account_paid)} · ${t('cash')} ${yuan(line.cash_paid)}`),
+        reasons.length ? h('p', { class: 'muted' }, `${t('selfPaidReason')}: `, reasons.map(([amount, why]) => `${why} ${yuan(amount)}`).join('，')) : null,
+      );
+    }),
   );
 }
