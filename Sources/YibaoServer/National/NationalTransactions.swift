@@ -262,6 +262,8 @@ extension NationalGateway {
             let id = try NationalField.text(input, "clr_appy_evt_id", path: "data.")
             _ = try await platform.cancelClearing(id: id, institution: institution.code, actor: "institution:" + institution.code)
             return .object([])
+        case "6201", "6202", "6203", "6301", "6401":
+            return try await mobilePayment(message)
         default:
             throw NationalFailure("暂不支持交易 \(message.infno)")
         }
