@@ -59,28 +59,19 @@ extension NationalGateway {
             let settlementID = try await platform.paidSettlement(ofOrder: id, institution: institution)
             let refund = try NationalField.text(input, "appRefdSn", path: "data.")
             let idempotency = IdempotencyRequest(key: "national:" + refund, fingerprint: "6203|" + id)
-            let record: SettlementRecord
+            // ALL reverses the settlement; CASH and HI are partial refunds of the cash or the insurance part.
+            let partial: RefundRequest?
             switch NationalField.optionalText(input, "refdType") ?? "ALL" {
-            case "ALL":
-                record = try await metrics.count(.reversal) {
-                    try await platform.reverse(settlementID: settlementID, institution: institution, idempotency: idempotency)
+            case "ALL": partial = nil
+            case "CASH": partial = RefundRequest(type: .cash, amount: try NationalField.amount(input, "cashRefdAmt", path: "data."))
+            case "HI": partial = RefundRequest(type: .insurance, amount: try NationalField.amount(input, "fundRefdAmt", path: "data."))
+            default: throw NationalFailure("data.refdType 应为 ALL、CASH 或 HI")
+            }
+            let record = try await metrics.count(partial == nil ? .reversal : .refund) {
+                if let partial {
+                    return try await platform.refund(settlementID: settlementID, institution: institution, request: partial, idempotency: idempotency)
                 }
-            case "CASH":
-                let amount = try NationalField.amount(input, "cashRefdAmt", path: "data.")
-                record = try await metrics.count(.refund) {
-                    try await platform.refund(
-                        settlementID: settlementID, institution: institution, request: RefundRequest(type: .cash, amount: amount),
-                        idempotency: idempotency)
-                }
-            case "HI":
-                let amount = try NationalField.amount(input, "fundRefdAmt", path: "data.")
-                record = try await metrics.count(.refund) {
-                    try await platform.refund(
-                        settlementID: settlementID, institution: institution, request: RefundRequest(type: .insurance, amount: amount),
-                        idempotency: idempotency)
-                }
-            default:
-                throw NationalFailure("data.refdType 应为 ALL、CASH 或 HI")
+                return try await platform.reverse(settlementID: settlementID, institution: institution, idempotency: idempotency)
             }
             let now = platform.clock.now()
             return .object([

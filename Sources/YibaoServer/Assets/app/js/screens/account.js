@@ -13,7 +13,7 @@ async function openSession(phone, password, totp) {
 }
 
 export function signIn(main) {
-  const phone = field(t('phone'), { id: 'signin-phone', type: 'tel', autocomplete: 'username', inputmode: 'numeric' });
+  const phone = field(t('phone'), { id: 'signin-phone', type: 'tel', autocomplete: 'tel', inputmode: 'numeric' });
   const password = field(t('password'), { id: 'signin-password', type: 'password', autocomplete: 'current-password' });
   const totp = field(t('authCode'), { id: 'signin-code', inputmode: 'numeric', autocomplete: 'off', maxlength: '6' });
   main.replaceChildren(

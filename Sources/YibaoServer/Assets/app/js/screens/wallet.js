@@ -29,6 +29,8 @@ export function historyList(basePath, { onOpen } = {}) {
   const more = h('button', { type: 'button', class: 'secondary', id: 'history-more' }, t('loadMore'));
   const end = h('p', { class: 'muted', hidden: true }, t('noMore'));
   const filter = field(t('kindFilter'), { id: 'history-kind', options: [['', t('all')], ...KINDS.map((k) => [k, kindName(k)])] });
+  const from = field(t('fromDate'), { id: 'history-from', type: 'date' });
+  const until = field(t('untilDate'), { id: 'history-until', type: 'date' });
   let cursor = null;
   async function load(reset) {
     if (reset) {
@@ -37,6 +39,9 @@ export function historyList(basePath, { onOpen } = {}) {
     }
     const params = new URLSearchParams({ limit: '20' });
     if (filter.input.value) params.set('kind', filter.input.value);
+    if (from.input.value) params.set('from', from.input.value);
+    // "until" is inclusive for the patient: the API's until is the start of the day after.
+    if (until.input.value) params.set('until', nextDay(until.input.value));
     if (cursor) params.set('cursor', cursor);
     const page = await get(`${basePath}?${params}`);
     for (const event of page.events) {
@@ -55,13 +60,19 @@ export function historyList(basePath, { onOpen } = {}) {
     end.hidden = !!cursor;
   }
   more.addEventListener('click', () => load(false));
-  filter.input.addEventListener('change', () => load(true));
+  for (const f of [filter, from, until]) f.input.addEventListener('change', () => load(true));
   // Endless scrolling: the next stable page loads when "load more" comes into view.
   const observer = new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting) && cursor) load(false);
   });
   observer.observe(more);
-  return { element: h('div', {}, filter.element, list, more, end), load };
+  return { element: h('div', {}, h('div', { class: 'filters' }, filter.element, from.element, until.element), list, more, end), load };
+}
+
+function nextDay(date) {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
 }
 
 let lastEvents = new Map();
