@@ -65,6 +65,14 @@ extension Platform {
         try await read { db, _ in try NationalRepository.registrationID(visit: visit, institution: institution, in: db) } ?? visit
     }
 
+    /// An institution's registrations of a person in a period, with when each was made and the settlement
+    /// of its visit (national 5201).
+    public func nationalRegistrations(
+        person: String, institution: String, from: Instant, until: Instant
+    ) async throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?)] {
+        try await read { db, _ in try NationalRepository.registrations(person: person, institution: institution, from: from, until: until, in: db) }
+    }
+
     /// Writes a registration's changes.
     public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
         try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }

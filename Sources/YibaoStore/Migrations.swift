@@ -37,6 +37,9 @@ public enum Migrations {
                 "reconciliation and clearing: when each settlement completed, clearings, their items and deductions, payout accounts, the exception queue, the national gateway's messages and registrations",
             statements: clearing),
         Migration(version: 11, name: "payment orders: a visit paid on the patient's phone (national 6201)", statements: paymentOrders),
+        Migration(
+            version: 12, name: "the national gateway's visit query (5201): registrations by institution and person",
+            statements: ["CREATE INDEX national_registrations_person ON national_registrations (institution_code, person_number, created_at)"]),
     ]
 
     /// The newest version this program knows.

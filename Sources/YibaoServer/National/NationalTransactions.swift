@@ -157,6 +157,8 @@ extension NationalGateway {
                 msgid: message.msgid, institution: institution)
         case "2601":
             return try await reversal(message)
+        case "5201":
+            return try await visitQuery(try data(message), institution)
         case "5203":
             let input = try data(message)
             let settlementID = try NationalField.text(input, "setl_id", path: "data.")
@@ -326,6 +328,39 @@ extension NationalGateway {
         }
         guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
         return date
+    }
+
+    /// 5201 就诊信息查询: this institution's visits of a person registered in `[begntime, endtime]` (the last
+    /// 365 days when not given), filtered by `med_type` and `mdtrt_id` when sent.
+    func visitQuery(_ input: NationalJSON, _ institution: Institution) async throws -> NationalJSON {
+        let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
+        let today = ChinaTime.date(platform.clock.now())
+        func day(_ key: String) throws -> CivilDate? {
+            guard let text = NationalField.optionalText(input, key) else { return nil }
+            guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
+            return date
+        }
+        let through = try day("endtime") ?? today
+        let from = try day("begntime") ?? through.adding(days: -365)
+        guard from <= through else { throw NationalFailure("data.begntime 晚于 data.endtime") }
+        let category = NationalField.optionalText(input, "med_type")
+        let only = NationalField.optionalText(input, "mdtrt_id")
+        let found = try await platform.nationalRegistrations(
+            person: person.number, institution: institution.code, from: from.startInChina, until: through.adding(days: 1).startInChina)
+        let rows = found.filter { category == nil || $0.registration.category.rawValue == category }.filter {
+            only == nil || $0.registration.id == only
+        }
+        .map { row -> NationalJSON in
+            .object([
+                ("mdtrt_id", .string(row.registration.id)), ("psn_no", .string(person.number)),
+                ("ipt_otp_no", .string(row.registration.hospitalVisitNumber)), ("med_type", .string(row.registration.category.rawValue)),
+                ("insutype", .string(person.insuranceType.rawValue)), ("begntime", .string(NationalField.dateTime(row.openedAt))),
+                ("fixmedins_code", .string(institution.code)), ("fixmedins_name", .string(institution.name)),
+                ("vali_flag", .string(row.registration.state == "cancelled" ? "0" : "1")),
+                ("setl_id", row.settlementID.map(NationalJSON.string) ?? .null),
+            ])
+        }
+        return .object([("mdtrtinfo", .array(rows))])
     }
 
     /// The `mdtrt_id` a settlement answer names: the one the request sent, else the registration of the record's visit.

@@ -103,13 +103,29 @@ package enum NationalRepository {
     package static func find(id: String, institution: String, lock: Bool, in db: any SQLExecutor) throws -> NationalRegistration? {
         try db.queryOne(
             "SELECT * FROM national_registrations WHERE id = ? AND institution_code = ?\(lock ? " FOR UPDATE" : "")", [.text(id), .text(institution)]
-        ).map { row in
-            NationalRegistration(
-                id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
-                hospitalVisitNumber: try row.string("hospital_visit_number"), category: try row.enumeration("category"),
-                state: try row.string("state"),
-                visitId: try row.optionalString("visit_id"), uploads: Int(try row.int64("uploads")))
-        }
+        ).map(decode)
+    }
+
+    /// An institution's registrations of a person made in `[from, until)`, oldest first, with the
+    /// settlement of the visit their fees opened (5201).
+    package static func registrations(
+        person: String, institution: String, from: Instant, until: Instant, in db: any SQLExecutor
+    ) throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?)] {
+        try db.query(
+            """
+            SELECT r.*, v.settlement_id AS visit_settlement_id FROM national_registrations r LEFT JOIN visits v ON v.id = r.visit_id
+            WHERE r.institution_code = ? AND r.person_number = ? AND r.created_at >= ? AND r.created_at < ?
+            ORDER BY r.created_at, r.id LIMIT 500
+            """, [.text(institution), .text(person), .instant(from), .instant(until)]
+        ).map { (try decode($0), try $0.instant("created_at"), try $0.optionalString("visit_settlement_id")) }
+    }
+
+    static func decode(_ row: SQLRow) throws -> NationalRegistration {
+        NationalRegistration(
+            id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),
+            hospitalVisitNumber: try row.string("hospital_visit_number"), category: try row.enumeration("category"),
+            state: try row.string("state"),
+            visitId: try row.optionalString("visit_id"), uploads: Int(try row.int64("uploads")))
     }
 
     /// Keeps a file an institution uploaded (9101) or Yibao produced for it (a 3202 result).

@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import YibaoApp
+import YibaoCore
+import YibaoServer
+
+/// 5201 就诊信息查询: the visits an institution registered for a person, with their settlement.
+@Suite("National interface gateway: visit query")
+struct NationalVisitQueryTests {
+    typealias H = ServerHarness
+
+    static func register(_ number: String, category: String = "11") -> String {
+        #"{"data":{"psn_no":"P440100000001","insutype":"310","med_type":"\#(category)","begntime":"2026-03-02 10:00:00","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","ipt_otp_no":"\#(number)"}}"#
+    }
+
+    @Test(
+        "a settled visit with its setl_id, a cancelled one with vali_flag 0, filters by med_type, mdtrt_id and dates",
+        arguments: ServerHarness.databases)
+    func visits(postgres: Bool) async throws {
+        try await H.withApp(postgres: postgres) { client, harness in
+            let his = NationalClient(client: client, clock: harness.clock)
+            var n = 500
+            func next() -> String {
+                n += 1
+                return NationalClient.msgid(H.hospital, n)
+            }
+            let first = try #require(try await his.send("2201", Self.register("Q0001"), msgid: next()).node("data")["mdtrt_id"] as? String)
+            _ = try await his.send(
+                "2204",
+                #"{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"\#(first)","psn_no":"P440100000001","med_list_codg":"XD00000000003","cnt":2,"pric":28.5}]}"#,
+                msgid: next())
+            let settled = try await his.send(
+                "2207", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(first)","med_type":"11","medfee_sumamt":"57.00","acct_used_flag":"1"}}"#,
+                msgid: next())
+            let settlement = try #require(settled.node("setlinfo")["setl_id"] as? String, "\(settled.text)")
+            harness.clock.advance(seconds: 60)
+            let second = try #require(try await his.send("2201", Self.register("Q0002"), msgid: next()).node("data")["mdtrt_id"] as? String)
+            let cancelled = try await his.send(
+                "2202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(second)","ipt_otp_no":"Q0002"}}"#, msgid: next())
+            #expect(cancelled.infcode == 0, "\(cancelled.text)")
+
+            func query(_ extra: String = "") async throws -> [[String: Any]] {
+                let answer = try await his.send("5201", #"{"data":{"psn_no":"P440100000001"\#(extra)}}"#, msgid: next())
+                #expect(answer.infcode == 0, "\(answer.text)")
+                return answer.output["mdtrtinfo"] as? [[String: Any]] ?? []
+            }
+            let all = try await query()
+            #expect(all.map { $0["mdtrt_id"] as? String } == [first, second])
+            #expect(all.first?["setl_id"] as? String == settlement && all.first?["vali_flag"] as? String == "1")
+            #expect(all.last?["vali_flag"] as? String == "0" && all.last?["ipt_otp_no"] as? String == "Q0002")
+            #expect(try await query(#","mdtrt_id":"\#(second)""#).count == 1)
+            #expect(try await query(#","med_type":"21""#).isEmpty)
+            #expect(try await query(#","begntime":"2026-03-03","endtime":"2026-03-31""#).isEmpty)
+            #expect(try await query(#","begntime":"2026-03-02","endtime":"2026-03-02""#).count == 2)
+            let backwards = try await his.send(
+                "5201", #"{"data":{"psn_no":"P440100000001","begntime":"2026-03-05","endtime":"2026-03-01"}}"#, msgid: next())
+            #expect(backwards.infcode == -1 && backwards.errorMessage.contains("begntime"))
+            // Another institution does not see them.
+            var other = NationalClient(client: client, clock: harness.clock)
+            other.code = "H44010000005"
+            other.keyID = "Kdemo-H44010000005"
+            let theirs = try await other.send("5201", #"{"data":{"psn_no":"P440100000001"}}"#, msgid: NationalClient.msgid("H44010000005", 1))
+            #expect((theirs.output["mdtrtinfo"] as? [[String: Any]])?.isEmpty == true, "\(theirs.text)")
+        }
+    }
+}
