@@ -22,6 +22,8 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
     case familySettle(lines: [Line], useAccount: Bool)
     /// Member 1's frictionless visit, settled by the hospital with no code.
     case frictionlessSettle(lines: [Line])
+    /// A hospital's payment order paid on the phone: by the member, or by member 0 for member 2 (a binder).
+    case orderSettle(member: Int, byBinder: Bool, lines: [Line], useAccount: Bool)
     /// Open a visit by person number and pre-settle it; it stays open.
     case openAndPreSettle(member: Int, lines: [Line])
     /// Settle a visit opened earlier (by index).
@@ -66,6 +68,8 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
         case .codeSettle(let m, let lines, let account): return "codeSettle(member \(m), \(lines), account \(account))"
         case .familySettle(let lines, let account): return "familySettle(\(lines), account \(account))"
         case .frictionlessSettle(let lines): return "frictionlessSettle(\(lines))"
+        case .orderSettle(let m, let byBinder, let lines, let account):
+            return "orderSettle(member \(m)\(byBinder ? ", paid by member 0" : ""), \(lines), account \(account))"
         case .openAndPreSettle(let m, let lines): return "openAndPreSettle(member \(m), \(lines))"
         case .settleOpenVisit(let v, let account): return "settleOpenVisit(#\(v), account \(account))"
         case .refundCash(let s, let p): return "refundCash(#\(s), \(p)‰)"
@@ -91,7 +95,20 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
     /// `count` steps from a seed.
     public static func generate(seed: UInt64, count: Int) -> [SimulationStep] {
         var rng = SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        return (0..<count).map { _ in next(&rng) }
+        // Payment orders came later: a second stream turns a third of the code payments into orders paid on the
+        // phone, so the main stream (and every other step of a kept regression seed) is drawn as before.
+        var orders = SplitMix64(seed: seed ^ 0x6201)
+        return (0..<count).map { _ in
+            let step = next(&rng)
+            let asOrder = Int.random(in: 0..<3, using: &orders) == 0
+            switch step {
+            case .codeSettle(let m, let lines, let account) where asOrder:
+                return .orderSettle(member: m, byBinder: false, lines: lines, useAccount: account)
+            case .familySettle(let lines, let account) where asOrder:
+                return .orderSettle(member: 2, byBinder: true, lines: lines, useAccount: account)
+            default: return step
+            }
+        }
     }
 
     static func lines(_ rng: inout SplitMix64) -> [Line] {

@@ -121,6 +121,18 @@ public final class Simulator: @unchecked Sendable {
                 self?.remember(record.id)
             }
             return "settled for a relative"
+        case .orderSettle(let m, let byBinder, let lines, let useAccount):
+            let order = try await platform.createPaymentOrder(
+                PaymentOrderRequest(
+                    personNumber: world.members[m].person.number, category: .ordinaryOutpatient, hospitalVisitNumber: visitNumber,
+                    lines: Self.feeLines(lines)), institution: hospital)
+            let payer = world.members[byBinder ? 0 : m].person.number
+            try await send(key: "k\(index)") { [weak self] key in
+                let record = try await platform.payPaymentOrder(
+                    id: order.id, payer: payer, useAccount: useAccount, idempotency: Self.key(key, order.id))
+                self?.remember(record.id)
+            }
+            return byBinder ? "paid a relative's bill on the phone" : "paid a bill on the phone"
         case .frictionlessSettle(let lines):
             let visit = try await platform.openVisit(
                 OpenVisitRequest(
