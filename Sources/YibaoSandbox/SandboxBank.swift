@@ -165,6 +165,10 @@ public final class SandboxBank: PaymentChannel {
         let clock = self.clock
         let decision: ChannelDecision = try await backend.write { db in
             let now = clock.now()
+            // The card's row is locked first: two authorisations of the same reference sent at once (a retry
+            // racing the original) are answered one after the other, the second with the first's decision,
+            // as a bank answers a repeated reference.
+            let card = try db.queryOne("SELECT * FROM sandbox_cards WHERE token = ? FOR UPDATE", [.text(request.token)]).map(SandboxBank.decode)
             if let existing = try db.queryOne("SELECT state, decline_reason FROM sandbox_operations WHERE reference = ?", [.text(request.reference)])
             {
                 let state = try existing.string("state")
@@ -175,7 +179,7 @@ public final class SandboxBank: PaymentChannel {
                 try db.execute(
                     """
                     INSERT INTO sandbox_operations (reference, token, amount, state, captured, refunded, decline_reason, description, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING
                     """,
                     [
                         .text(request.reference), .text(request.token), .money(request.amount), .text(state), .text(reason?.rawValue),
@@ -183,7 +187,7 @@ public final class SandboxBank: PaymentChannel {
                     ]
                 )
             }
-            guard let card = try db.queryOne("SELECT * FROM sandbox_cards WHERE token = ?", [.text(request.token)]).map(SandboxBank.decode) else {
+            guard let card else {
                 try record("declined", .unknownCard)
                 return .declined(.unknownCard)
             }

@@ -284,3 +284,28 @@ struct OneCodeStoreTests {
         }
     }
 }
+
+/// The sandbox bank answers a repeated reference as a bank does, also when the repeats arrive at once.
+@Suite("Sandbox bank: a reference authorised at once from several places")
+struct SandboxConcurrencyTests {
+    @Test("eight authorisations of one reference at once: one hold, the same decision for each, no error", arguments: BackendKind.available)
+    func sameReferenceAtOnce(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            let bank = SandboxBank(backend: platform.backend, clock: platform.clock)
+            let card = try await bank.issueCard(holderIDNumber: "440106198503121018", holderName: "张伟", kind: .debit, balance: .yuan(500))
+            let decisions = try await withThrowingTaskGroup(of: ChannelDecision.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await bank.authorise(
+                            ChannelAuthorisation(reference: "S-RACE", token: card.token, amount: .yuan(120), description: "race"))
+                    }
+                }
+                return try await group.reduce(into: [ChannelDecision]()) { $0.append($1) }
+            }
+            #expect(decisions.count == 8 && decisions.allSatisfy { $0 == .approved })
+            let after = try #require(try await bank.card(card.token))
+            #expect(after.held == .yuan(120), "one hold, not eight")
+            #expect(try await bank.operations().filter { $0.reference == "S-RACE" }.count == 1)
+        }
+    }
+}

@@ -23,8 +23,11 @@ struct SimulationTests {
     /// Seeds that once found a bug, kept as regressions and run on every database with more steps.
     /// 28, 166: a contribution (and 180 a card repayment) whose bank call never arrived stayed pending
     /// with a healthy bank until its ten-minute timeout — the background resolver now asks again, as it
-    /// does for settlements.
-    static let regressionSeeds: [UInt64] = [28, 166, 180]
+    /// does for settlements. 80 (PostgreSQL): a payment order's payment sent twice at once with one new
+    /// key — the second replays the first's pending settlement and asks the bank at the same moment; the
+    /// sandbox bank checked the reference, then inserted it, and the second insert failed (a 500). The
+    /// bank now locks the card first and answers a repeated reference with its first decision.
+    static let regressionSeeds: [UInt64] = [28, 80, 166, 180]
 
     /// Runs seeds, `parallel` at a time; returns the failed reports.
     static func run(_ seeds: [UInt64], steps: Int, database: SimulationWorld.Database, parallel: Int) async throws -> [Simulation.Report] {
