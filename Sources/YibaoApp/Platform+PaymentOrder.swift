@@ -48,7 +48,9 @@ public struct PaymentOrderView: Sendable, Hashable, Codable {
 extension Platform {
     /// Creates a payment order: the visit is opened with its fee lines and the order written in the same
     /// transaction; the answer carries what the patient would pay now.
-    public func createPaymentOrder(_ request: PaymentOrderRequest, institution: Institution) async throws -> PaymentOrderView {
+    public func createPaymentOrder(
+        _ request: PaymentOrderRequest, institution: Institution, expectedTotal: Money? = nil
+    ) async throws -> PaymentOrderView {
         guard !request.hospitalVisitNumber.isEmpty, request.hospitalVisitNumber.utf8.count <= 30 else {
             throw Refusal.invalid("hospital_visit_number", "hospital_visit_number (ipt_otp_no) must be 1 to 30 characters")
         }
@@ -64,15 +66,13 @@ extension Platform {
         let ids = self.ids
         let order: PaymentOrder = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
-                guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
-                    throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
+                let visit = try Platform.insertPersonVisit(
+                    OpenVisitRequest(
+                        personNumber: request.personNumber, category: request.category, hospitalVisitNumber: request.hospitalVisitNumber),
+                    id: visitID, lines: request.lines, institution: institution, reference: reference, now: now, in: db)
+                if let expectedTotal, expectedTotal != visit.total {
+                    throw Refusal(.amountMismatch, "the fee lines total \(visit.total), not \(expectedTotal)", field: "medfee_sumamt")
                 }
-                let priced = try Platform.price(request.lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
-                let visit = Visit(
-                    id: visitID, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
-                    hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
-                    paymentAuthority: .counter)
-                try VisitRepository.insert(visit, now: now, in: db)
                 let order = PaymentOrder(
                     id: orderID, institutionCode: institution.code, visitId: visitID, personNumber: request.personNumber,
                     category: request.category, hospitalVisitNumber: request.hospitalVisitNumber, total: visit.total, createdAt: now,
@@ -131,9 +131,11 @@ extension Platform {
             let members = try FamilyRepository.of(person: person, in: db).filter { $0.binderNumber == person && $0.isActive }.map(\.memberNumber)
             return try PaymentOrderRepository.of(people: [person] + members, since: now.adding(seconds: -30 * 86_400), in: db)
         }
+        var institutions: [String: Institution] = [:]
         var views: [PaymentOrderView] = []
         for order in orders {
-            guard let institution = try await institution(code: order.institutionCode) else { continue }
+            if institutions[order.institutionCode] == nil { institutions[order.institutionCode] = try await institution(code: order.institutionCode) }
+            guard let institution = institutions[order.institutionCode] else { continue }
             views.append(try await view(order, institution: institution, preview: true))
         }
         return views

@@ -84,19 +84,28 @@ extension Platform {
         _ request: OpenVisitRequest, id: String, lines: [FeeLine], institution: Institution, reference: ReferenceCache
     ) async throws -> Visit {
         try await write { db, now in
-            guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
-                throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
-            }
-            if request.frictionless == true { try Platform.requireFrictionless(person: request.personNumber, in: db) }
-            let priced = try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
-            let visit = Visit(
-                id: id, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
-                hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
-                paymentAuthority: request.frictionless == true ? .frictionless : .counter
-            )
-            try VisitRepository.insert(visit, now: now, in: db)
-            return visit
+            try Platform.insertPersonVisit(request, id: id, lines: lines, institution: institution, reference: reference, now: now, in: db)
         }
+    }
+
+    /// Inserts a visit opened by person number (the person enrolled, a frictionless registration
+    /// authorised), its lines priced, inside the caller's transaction.
+    static func insertPersonVisit(
+        _ request: OpenVisitRequest, id: String, lines: [FeeLine], institution: Institution, reference: ReferenceCache, now: Instant,
+        in db: any SQLExecutor
+    ) throws -> Visit {
+        guard try PeopleRepository.exists(number: request.personNumber, in: db) else {
+            throw Refusal(.unknownPerson, "no enrolled person has number \(request.personNumber)", field: "person_number")
+        }
+        if request.frictionless == true { try Platform.requireFrictionless(person: request.personNumber, in: db) }
+        let priced = try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+        let visit = Visit(
+            id: id, institutionCode: institution.code, personNumber: request.personNumber, category: request.category,
+            hospitalVisitNumber: request.hospitalVisitNumber, state: .open, lines: priced, settlementId: nil, openedAt: now,
+            paymentAuthority: request.frictionless == true ? .frictionless : .counter
+        )
+        try VisitRepository.insert(visit, now: now, in: db)
+        return visit
     }
 
     /// Refuses to register a frictionless visit unless the patient's authorisation is in force and their

@@ -5,6 +5,7 @@ import Testing
 import YibaoApp
 import YibaoCore
 import YibaoServer
+import YibaoStore
 
 /// 医保移动支付 through the national gateway: 6201 uploads the fees and creates the payment order, the
 /// patient pays it in the Yibao app, 6202 / 6301 answer the result with setlinfo, 6203 refunds, 6401
@@ -71,10 +72,13 @@ struct NationalMobilePaymentTests {
             let paidLater = try await client.send(
                 .post, "/v1/patient/payment-orders/\(second)/payment", token: patient.token, json: "{}", headers: OneCodeHTTPTests.key("wx-late"))
             #expect(paidLater.problem?.code == "payment_order_closed")
+            let visitsBefore = try await harness.platform.backend.read { try $0.queryOne("SELECT COUNT(*) AS n FROM visits", [])?.int64("n") }
             let wrongTotal = try await his.send(
                 "6201", Self.upload("WX-0003").replacingOccurrences(of: #""medfeeSumamt":"67.00""#, with: #""medfeeSumamt":"60.00""#),
                 msgid: NationalClient.msgid("H44010000004", 69))
-            #expect(wrongTotal.infcode == -1 && wrongTotal.errorMessage.contains("medfeeSumamt"))
+            #expect(wrongTotal.infcode == -1 && wrongTotal.errorMessage.contains("医疗费总额与费用明细不符"), "\(wrongTotal.text)")
+            let visitsAfter = try await harness.platform.backend.read { try $0.queryOne("SELECT COUNT(*) AS n FROM visits", [])?.int64("n") }
+            #expect(visitsAfter == visitsBefore, "a wrong medfeeSumamt writes nothing")
             let ledger = try await harness.platform.verifyLedger()
             #expect(ledger.passed, "\(ledger.problems)")
         }

@@ -28,14 +28,14 @@ extension NationalGateway {
                         unitPrice: try NationalField.price(row, "pric", path: path),
                         quantity: try NationalField.quantity(row, "cnt", path: path)))
             }
+            // medfeeSumamt, when sent, must be the lines' total: checked in the transaction, so a mismatch writes nothing.
+            let expected = try NationalField.optionalText(input, "medfeeSumamt").map { text -> Money in
+                guard let fen = NationalField.decimal(text, places: 2) else { throw NationalFailure("data.medfeeSumamt 应为金额") }
+                return Money(fen: fen)
+            }
             let order = try await platform.createPaymentOrder(
                 PaymentOrderRequest(personNumber: person.number, category: category, hospitalVisitNumber: number, lines: lines),
-                institution: institution)
-            if let sent = NationalField.optionalText(input, "medfeeSumamt"), let fen = NationalField.decimal(sent, places: 2), fen != order.total.fen
-            {
-                _ = try? await platform.cancelPaymentOrder(id: order.id, institution: institution)
-                throw NationalFailure("data.medfeeSumamt \(sent) 与费用明细合计 \(order.total) 不符")
-            }
+                institution: institution, expectedTotal: expected)
             return .object([
                 (
                     "data",
