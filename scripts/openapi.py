@@ -687,6 +687,45 @@ paths = {
                                                   responses=ok(ref("AccountView")))},
 }
 
+# Institution staff and the cashier console (docs/consoles.md).
+STAFF = [{"staff": []}]
+schemas["StaffRole"] = enum("cashier", "manager")
+schemas["StaffMember"] = obj({"institution_code": S, "name": S, "display_name": S, "role": ref("StaffRole"), "created_at": ref("Instant"),
+                              "disabled_at": ref("Instant")}, ["institution_code", "name", "display_name", "role", "created_at"])
+schemas["StaffView"] = obj({"institution_code": S, "institution_name": S, "name": S, "display_name": S, "role": ref("StaffRole"),
+                            "expires_at": ref("Instant")}, ["institution_code", "institution_name", "name", "display_name", "role", "expires_at"])
+schemas["NewStaffMember"] = obj({"name": S, "display_name": S, "role": ref("StaffRole"), "password": S}, ["name", "display_name", "role", "password"])
+schemas["CreatedStaffMember"] = obj({"member": ref("StaffMember"), "totp_secret": S, "otpauth_uri": S}, ["member", "totp_secret", "otpauth_uri"])
+schemas["CounterDay"] = obj({"day": ref("Date"), "records": arr(ref("SettlementRecord")),
+                             "totals": obj({"settlements": I, "given_back": I, "total": I, "fund": I, "account": I, "cash": I})},
+                            ["day", "records", "totals"])
+paths["/v1/settlements"]["get"] = op("This institution's settlements, refunds and reversals of a day (?day=, today by default), with the net", INST,
+                                     [qparam("day")], responses=ok(ref("CounterDay")))
+paths["/v1/admin/me"] = {"get": op("The operator calling: name and role (what the dashboard shows them)", OP("viewer"),
+                                   responses=ok(obj({"name": S, "role": enum("viewer", "operator", "administrator")}, ["name", "role"])))}
+paths["/v1/catalogue"] = {"get": op("Search this institution's catalogue by code prefix or name (?q=, limit)", INST, [qparam("q"), qparam("limit")],
+                                    responses=ok(arr(ref("CatalogueItem"))))}
+paths["/v1/staff/sessions"] = {"post": op("Staff sign-in: institution, name, password and authenticator code", None,
+                                          body=json_body(obj({"institution_code": S, "name": S, "password": S, "totp_code": S},
+                                                             ["institution_code", "name", "password", "totp_code"])),
+                                          responses=ok(obj({"token": S, "session_id": S, "expires_at": ref("Instant"), "staff": ref("StaffView")}),
+                                                       "201", "Signed in"), errors=(400, 401, 429))}
+paths["/v1/staff/me"] = {"get": op("The signed-in staff member and their institution", STAFF, responses=ok(ref("StaffView")))}
+paths["/v1/staff/sessions/current"] = {"delete": op("Sign out", STAFF, responses=NO_CONTENT)}
+paths["/v1/staff/members"] = {
+    "get": op("The institution's staff", STAFF, responses=ok(arr(ref("StaffMember")))),
+    "post": op("Create a staff account; the authenticator key is shown once", STAFF, body=json_body(ref("NewStaffMember")),
+               responses=ok(ref("CreatedStaffMember"), "201", "Created"), errors=(400, 401, 403, 409, 422)),
+}
+paths["/v1/staff/members/{name}/disable"] = {"post": op("Disable a staff account: its sessions end at once", STAFF, [param("name")], responses=NO_CONTENT)}
+paths["/v1/admin/institutions/{code}/staff"] = {
+    "get": op("An institution's staff", OP("viewer"), [param("code")], responses=ok(arr(ref("StaffMember")))),
+    "post": op("Create a staff account of an institution (its first manager); the authenticator key is shown once", OP("administrator"),
+               [param("code")], json_body(ref("NewStaffMember")), ok(ref("CreatedStaffMember"), "201", "Created"), (400, 401, 403, 404, 409, 422)),
+}
+paths["/v1/admin/institutions/{code}/staff/{name}/disable"] = {"post": op("Disable a staff account", OP("administrator"), [param("code"), param("name")],
+                                                                          responses=NO_CONTENT)}
+
 document = {
     "openapi": "3.1.0",
     "info": {"title": "Yibao", "version": "0.1.0",
@@ -698,6 +737,7 @@ document = {
                             "description": "A signed request: YIBAO-HMAC-SHA256 Credential=<key id>, Timestamp=<unix s>, Nonce=<16-64>, Signature=<hex> (docs/api.md); the demo also accepts Bearer keyID.secret"},
             "operator": {"type": "http", "scheme": "bearer", "description": "An operator token: op_…"},
             "patient": {"type": "http", "scheme": "bearer", "description": "A patient session token: ps_…"},
+            "staff": {"type": "http", "scheme": "bearer", "description": "An institution staff session token: sf_… (also accepted on institution routes)"},
         },
         "schemas": schemas,
     },

@@ -161,8 +161,11 @@ extension Platform {
     }
 
     /// Bindings made with documents waiting for review.
-    public func pendingBindingReviews() async throws -> [FamilyBinding] {
-        try await read { db, _ in try FamilyRepository.pendingReviews(in: db) }
+    public func pendingBindingReviews() async throws -> [BindingReview] {
+        let cipher = self.cipher
+        return try await read { db, _ in
+            try FamilyRepository.pendingReviews(cipher: cipher, in: db).map { BindingReview(binding: $0.0, documentReference: $0.1) }
+        }
     }
 
     /// Whether a binder may act for a member now.
@@ -232,5 +235,22 @@ extension Platform {
             }
             return binding
         }
+    }
+}
+
+/// A binding waiting for an operator's review: the binding and where the document's scan is kept.
+/// Encoded as the binding's fields plus `document_reference`.
+public struct BindingReview: Sendable, Hashable, Encodable {
+    /// The binding.
+    public var binding: FamilyBinding
+    /// Where the scan of the document (户口簿, 出生医学证明 …) is kept.
+    public var documentReference: String?
+
+    private enum Keys: String, CodingKey { case documentReference }
+
+    public func encode(to encoder: any Encoder) throws {
+        try binding.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeIfPresent(documentReference, forKey: .documentReference)
     }
 }

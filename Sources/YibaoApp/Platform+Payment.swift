@@ -87,6 +87,7 @@ extension Platform {
         let entryID = ids.next("J")
         let outboxID = ids.next("O")
         let captureID = ids.next("CO")
+        let acting = Platform.actingStaff
         let (record, projection): (SettlementRecord, Projection?) = try await write { db, now in
             guard let state = try SettlementRepository.lockState(id, in: db) else { throw StoreError.decoding("settlement \(id) vanished") }
             guard state == .pending else {
@@ -104,7 +105,7 @@ extension Platform {
             let completion = try PaymentCompletion.decide(
                 pending, accumulators: accumulators, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }, entryID: entryID, now: now)
             let record = completion.record
-            let actor = "institution:" + record.institution.code
+            let actor = Platform.actor(institution: record.institution.code, acting: acting)
             let frictionless = try frictionless ?? (VisitRepository.paymentAuthority(record.visitId, in: db) == .frictionless)
             var writes = WriteSet()
             writes.holds = completion.releasedHolds

@@ -44,6 +44,7 @@ extension Platform {
 
         init(_ platform: Platform, institution: Institution) {
             self.institution = institution
+            actor = Platform.actor(institution: institution.code)
             recordID = platform.ids.next("S")
             entryID = platform.ids.next("J")
             outboxID = platform.ids.next("O")
@@ -52,7 +53,8 @@ extension Platform {
             ids = platform.ids
         }
 
-        var actor: String { "institution:" + institution.code }
+        /// Who the journal entry names: the staff member at the counter, or the institution's system.
+        let actor: String
     }
 
     /// What a refund or reversal reads under lock before deciding.

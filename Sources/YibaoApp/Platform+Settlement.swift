@@ -262,9 +262,12 @@ extension Platform {
         let channelConfigured: Bool
         let cipher: PersonalDataCipher
         let reference: ReferenceCache
+        /// Who the journal entry names: the staff member at the counter, or the institution's system.
+        let actor: String
 
         init(_ platform: Platform, institution: Institution) {
             self.institution = institution
+            actor = Platform.actor(institution: institution.code)
             settlementID = platform.ids.next("S")
             entryID = platform.ids.next("J")
             outboxID = platform.ids.next("O")
@@ -296,7 +299,7 @@ extension Platform {
             writes.accumulators.append(
                 WriteSet.Accumulators(person: record.personNumber, year: record.year, pool: record.pool, value: accumulators))
         }
-        let actor = "institution:" + context.institution.code
+        let actor = context.actor
         if let entry = decision.entry { writes.entries.append(WriteSet.Entry(entry, actor: actor)) }
         var projection: Projection?
         if record.state == .completed {

@@ -87,14 +87,27 @@ public enum PasswordPolicy {
 
     /// Why a password is refused, or nil.
     public static func problem(_ password: String, phone: String, idNumber: String) -> String? {
+        if let problem = shapeProblem(password) { return problem }
+        if password.contains(phone) || password.uppercased().contains(idNumber.uppercased().suffix(8)) {
+            return "a password must not contain the phone number or the ID number"
+        }
+        return nil
+    }
+
+    /// Why a staff member's password is refused (the same length and mix; not containing the login
+    /// name), or nil.
+    public static func problem(_ password: String, loginName: String) -> String? {
+        if let problem = shapeProblem(password) { return problem }
+        if password.lowercased().contains(loginName.lowercased()) { return "a password must not contain the login name" }
+        return nil
+    }
+
+    private static func shapeProblem(_ password: String) -> String? {
         if password.utf8.count < lengthMin || password.utf8.count > lengthMax {
             return "a password has \(lengthMin) to \(lengthMax) characters"
         }
         if !password.contains(where: \.isLetter) || !password.contains(where: \.isNumber) {
             return "a password has at least one letter and one digit"
-        }
-        if password.contains(phone) || password.uppercased().contains(idNumber.uppercased().suffix(8)) {
-            return "a password must not contain the phone number or the ID number"
         }
         return nil
     }

@@ -88,6 +88,8 @@ public struct AppServices: Sendable {
     public let adjustmentApprovalThreshold: Money
     /// Requests in flight at most (`AdmissionMiddleware`).
     public let maxInFlight: Int
+    /// Whether this is `serve --demo`: the front door lists the demo's published sign-ins.
+    public let demo: Bool
 
     /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
     /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
@@ -95,9 +97,10 @@ public struct AppServices: Sendable {
         platform: Platform, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
         passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
         trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000),
-        maxInFlight: Int = 256
+        maxInFlight: Int = 256, demo: Bool = false
     ) {
         self.maxInFlight = maxInFlight
+        self.demo = demo
         self.platform = platform
         self.metrics = metrics
         self.messages = messages ?? (sandbox ? SandboxMessages(clock: platform.clock) : UnconfiguredParty())
@@ -138,10 +141,12 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
     NationalGateway(platform: services.platform, authenticator: registry.authenticator, metrics: businessMetrics).addRoutes(to: registry)
     ClearingController(platform: services.platform).addRoutes(to: registry)
     PaymentOrderController(platform: services.platform, metrics: businessMetrics).addRoutes(to: registry)
+    StaffController(platform: services.platform, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter).addRoutes(to: registry)
     PatientController(
         platform: services.platform, messages: services.messages, auth: PatientAuth(passwordCost: services.passwordCost), limiter: limiter,
         trustedProxies: services.trustedProxies
     ).addRoutes(to: registry)
+    if services.demo { DemoData.addSignInRoute(to: registry) }
     if services.sandbox { SandboxController(platform: services.platform, messages: services.messages).addRoutes(to: registry) }
     WalletController(platform: services.platform, limiter: limiter, trustedProxies: services.trustedProxies).addRoutes(to: registry)
     FamilyController(platform: services.platform, verifier: services.verifier, auth: PatientAuthCheck(platform: services.platform)).addRoutes(
@@ -187,7 +192,7 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
             platform: platform, metrics: metrics, allowBearerInstitutionKeys: configuration.allowBearerInstitutionKeys || configuration.demo,
             sandbox: configuration.usesSandbox, trustedProxies: configuration.trustedProxies,
             allowPrivateWebhooks: configuration.allowPrivateWebhooks, adjustmentApprovalThreshold: configuration.adjustmentApprovalThreshold,
-            maxInFlight: configuration.maxInFlight)
+            maxInFlight: configuration.maxInFlight, demo: configuration.demo)
     )
     let portFile = configuration.portFile
     var app = Application(

@@ -40,6 +40,7 @@ public enum Migrations {
         Migration(
             version: 12, name: "the national gateway's visit query (5201): registrations by institution and person",
             statements: ["CREATE INDEX national_registrations_person ON national_registrations (institution_code, person_number, created_at)"]),
+        Migration(version: 13, name: "institution staff: cashiers and managers who sign in to the cashier console", statements: staff),
     ]
 
     /// The newest version this program knows.
@@ -764,6 +765,37 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at)",
+    ]
+
+    static let staff: [String] = [
+        """
+        CREATE TABLE staff_members (
+            institution_code TEXT NOT NULL REFERENCES institutions (code),
+            name TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            totp_secret_cipher TEXT NOT NULL,
+            totp_last_step BIGINT NOT NULL,
+            failed_sign_ins BIGINT NOT NULL,
+            locked_until BIGINT,
+            created_at BIGINT NOT NULL,
+            disabled_at BIGINT,
+            PRIMARY KEY (institution_code, name)
+        )
+        """,
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            institution_code TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        "CREATE INDEX staff_sessions_member ON staff_sessions (institution_code, name)",
     ]
 
     static let paymentOrders: [String] = [

@@ -88,7 +88,9 @@ struct FamilyStoreTests {
             #expect(request.verification == .documents && request.state == .pending)
             // The child cannot confirm themself; an operator reviews.
             await #expect { try await platform.confirmBinding(id: request.id, member: "C1") } throws: { ($0 as? Refusal)?.code == .notFound }
-            #expect(try await platform.pendingBindingReviews().map(\.id) == [request.id])
+            // The reviewer sees the document's reference (stored encrypted) to open the scan.
+            let reviews = try await platform.pendingBindingReviews()
+            #expect(reviews.map(\.binding.id) == [request.id] && reviews.first?.documentReference == "O440123456")
             let approved = try await platform.reviewBinding(id: request.id, approve: true, operatorName: "alice", note: "证件核验一致")
             #expect(approved.state == .approved && approved.decidedBy == "operator:alice")
             // The region allows one family account per person: a second binder must wait for an unbind.

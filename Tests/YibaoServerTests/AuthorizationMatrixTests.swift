@@ -14,9 +14,11 @@ import YibaoStore
 @Suite("HTTP: authorisation matrix")
 struct AuthorizationMatrixTests {
     typealias H = ServerHarness
+    /// The institution of the staff callers: a third one, so their writes are their own institution's.
+    static let staffInstitution = "H44010000003"
 
     enum CallerKind: String, CaseIterable, CustomStringConvertible {
-        case anonymous, patientB, institutionB, viewer, `operator`, administrator, institutionA, familyMember, patientA
+        case anonymous, patientB, institutionB, viewer, `operator`, administrator, institutionA, familyMember, patientA, cashierC, managerC
         var description: String { rawValue }
     }
 
@@ -54,7 +56,7 @@ struct AuthorizationMatrixTests {
         case .institution:
             switch caller {
             case .institutionA: return .allowed
-            case .institutionB: return parameters.isDisjoint(with: institutionOwned) ? .allowed : .denied(404)
+            case .institutionB, .cashierC, .managerC: return parameters.isDisjoint(with: institutionOwned) ? .allowed : .denied(404)
             case .anonymous: return .denied(401)
             default: return .denied(403)
             }
@@ -62,6 +64,13 @@ struct AuthorizationMatrixTests {
             let roles: [CallerKind: OperatorRole] = [.viewer: .viewer, .operator: .operator, .administrator: .administrator]
             if let role = roles[caller] { return role.includes(required) ? .allowed : .denied(403) }
             return caller == .anonymous ? .denied(401) : .denied(403)
+        case .staff, .staffManager:
+            switch caller {
+            case .managerC: return .allowed
+            case .cashierC: return route.access == .staff ? .allowed : .denied(403)
+            case .anonymous: return .denied(401)
+            default: return .denied(403)
+            }
         case .patient:
             switch caller {
             case .patientA: return .allowed
@@ -83,10 +92,12 @@ struct AuthorizationMatrixTests {
             return "anyone"
         }
         if path.hasPrefix("/v1/patient/") { return "patient" }
+        if path == "/v1/staff/sessions" && route.method == .post { return "anyone" }
+        if path.hasPrefix("/v1/staff/") { return "staff" }
         if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
         if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks")
             || path.hasPrefix("/v1/reconciliation/")
-            || path.hasPrefix("/v1/clearings") || path.hasPrefix("/v1/payment-orders")
+            || path.hasPrefix("/v1/clearings") || path.hasPrefix("/v1/payment-orders") || path == "/v1/catalogue"
         {
             return "institution"
         }
@@ -106,6 +117,7 @@ struct AuthorizationMatrixTests {
                 case .institution: declared = "institution"
                 case .operator: declared = "operator"
                 case .patient: declared = "patient"
+                case .staff, .staffManager: declared = "staff"
                 }
                 #expect(
                     Self.area(route) == declared,
@@ -219,6 +231,20 @@ struct AuthorizationMatrixTests {
                 let credential = try await harness.platform.createOperator(name: "matrix-\(role.rawValue)", role: role)
                 tokens[CallerKind(rawValue: role.rawValue)!] = credential.token
             }
+            // Staff of a third institution (sessions opened directly: the sign-in route is probed anonymously), and
+            // a member of each institution to disable.
+            for (institution, name, role) in [
+                (Self.staffInstitution, "matrix-cashier", StaffRole.cashier), (Self.staffInstitution, "matrix-manager", .manager),
+                (Self.staffInstitution, "matrix-victim", .cashier), (H.hospital, "matrix-victim", .cashier),
+            ] {
+                _ = try await harness.platform.createStaff(
+                    institution: institution, name: name, displayName: name, role: role, passwordHash: "unused", totpSecret: "matrix-key",
+                    actor: "test")
+            }
+            tokens[.cashierC] = try await harness.platform.openStaffSession(institution: Self.staffInstitution, name: "matrix-cashier", totpStep: 1)
+                .token
+            tokens[.managerC] = try await harness.platform.openStaffSession(institution: Self.staffInstitution, name: "matrix-manager", totpStep: 1)
+                .token
             let fatherID = try #require(try await harness.platform.person(number: "P440100000003")?.idNumber)
             let ledgerBefore = try await harness.platform.verifyLedger()
             #expect(ledgerBefore.passed, "\(ledgerBefore.problems)")
@@ -265,7 +291,7 @@ struct AuthorizationMatrixTests {
                 "GET /metrics": Probe(first: 200),
                 "GET /openapi.json": Probe(first: 200),
                 // Institutions.
-                "POST /v1/visits": Probe(body: Body.visit(number: "MXV", lines: Body.line()), first: 201),
+                "POST /v1/visits": Probe(body: Body.visit(number: "MXV", lines: Body.line()), first: 201, override: [.managerC: 409]),
                 "POST /v1/settlements": Probe(body: OneCodeHTTPTests.settlement(code: "881234567890123456789", visit: "MXS"), first: 422, again: 422),
                 "GET /v1/visits/{visit_id}": Probe(first: 200),
                 "POST /v1/visits/{visit_id}/lines": Probe(body: #"{"lines":[\#(Body.line("9"))]}"#, first: 200),
@@ -281,27 +307,49 @@ struct AuthorizationMatrixTests {
                 "GET /v1/webhooks": Probe(first: 200),
                 // Payment orders: created, queried, not refundable before it is paid, paid by patient A, then not cancellable.
                 "POST /v1/payment-orders": Probe(
-                    body: #"{"person_number":"P440100000001","category":"11","hospital_visit_number":"MXPO","lines":[\#(Body.line())]}"#, first: 201),
+                    body: #"{"person_number":"P440100000001","category":"11","hospital_visit_number":"MXPO","lines":[\#(Body.line())]}"#, first: 201,
+                    override: [.managerC: 409]),
                 "GET /v1/payment-orders/{order_id}": Probe(first: 200),
                 "POST /v1/payment-orders/{order_id}/refunds": Probe(body: #"{"type":"cash","amount":1}"#, first: 409),
                 "GET /v1/patient/payment-orders": Probe(first: 200),
                 "POST /v1/patient/payment-orders/{order_id}/payment": Probe(body: #"{"use_account":true}"#, first: 201),
                 "DELETE /v1/payment-orders/{order_id}": Probe(first: 409),
                 "DELETE /v1/webhooks/{subscription_id}": Probe(first: 204),
+                "GET /v1/catalogue": Probe(query: "?q=XD0000&limit=5", first: 200),
+                "GET /v1/settlements": Probe(query: "?day=2026-11-22", first: 200),
+                // Staff: sign-in (an unknown name: the answer is a wrong password's; the eleventh try in a minute is
+                // too many), who am I, the institution's staff (managers), sign out last.
+                "POST /v1/staff/sessions": Probe(
+                    body: #"{"institution_code":"\#(Self.staffInstitution)","name":"matrix-nobody","password":"wrong pass 1","totp_code":"000000"}"#,
+                    first: 401, override: [.managerC: 429]),
+                "GET /v1/staff/me": Probe(first: 200),
+                "GET /v1/staff/members": Probe(first: 200),
+                "POST /v1/staff/members": Probe(
+                    body: #"{"name":"matrix-new","display_name":"新员工","role":"cashier","password":"Counter-pass-2026"}"#, first: 201),
+                "POST /v1/staff/members/{name}/disable": Probe(first: 204),
+                // Run last, after the patients signed out everywhere: their tokens are no longer sessions.
+                "DELETE /v1/staff/sessions/current": Probe(first: 204, override: [.patientA: 401, .patientB: 401, .familyMember: 401]),
+                "GET /v1/admin/institutions/{code}/staff": Probe(first: 200),
+                "POST /v1/admin/institutions/{code}/staff": Probe(
+                    body: #"{"name":"matrix-new","display_name":"新主管","role":"manager","password":"Counter-pass-2026"}"#, first: 201, again: 409),
+                "POST /v1/admin/institutions/{code}/staff/{name}/disable": Probe(first: 204),
                 // Anyone: registration, sign-in and recovery (limited per phone and per address).
                 "POST /v1/patient/registration/sms": Probe(
                     body: #"{"id_number":"440106199511301056","person_number":"P440100000005","phone":"13800100005"}"#, first: 202, again: 429),
                 "POST /v1/patient/registration": Probe(
                     body:
                         #"{"id_number":"440106199511301056","person_number":"P440100000005","phone":"13800100005","sms_code":"000000","password":"matrix pass 1"}"#,
-                    first: 422),
-                "POST /v1/patient/sessions": Probe(body: #"{"phone":"13900009999","password":"matrix pass 1","totp_code":"000000"}"#, first: 401),
+                    first: 422, override: [.managerC: 429]),
+                // (The eleventh sign-in of a phone in a minute is too many.)
+                "POST /v1/patient/sessions": Probe(
+                    body: #"{"phone":"13900009999","password":"matrix pass 1","totp_code":"000000"}"#, first: 401, override: [.managerC: 429]),
                 "POST /v1/patient/password-reset/sms": Probe(body: #"{"phone":"\#(PatientFlow.phone)"}"#, first: 202, again: 429),
                 "POST /v1/patient/password-reset": Probe(
                     body: #"{"phone":"\#(PatientFlow.phone)","sms_code":"000000","totp_code":"000000","new_password":"matrix pass 2"}"#, first: 422),
                 "POST /v1/patient/authenticator/sms": Probe(body: #"{"phone":"13800100002"}"#, first: 202, again: 429),
                 "POST /v1/patient/authenticator": Probe(
-                    body: #"{"phone":"13800100002","password":"\#(PatientFlow.password)","sms_code":"000000"}"#, first: 422),
+                    body: #"{"phone":"13800100002","password":"\#(PatientFlow.password)","sms_code":"000000"}"#, first: 422,
+                    override: [.managerC: 429]),
                 "GET /v1/receipts/{receipt_id}/verification": Probe(query: "?code=WRONG", first: 200),
                 // Patients.
                 "GET /v1/patient/me": Probe(first: 200),
@@ -377,6 +425,7 @@ struct AuthorizationMatrixTests {
                 "GET /v1/admin/institutions/{code}/keys": Probe(first: 200),
                 "DELETE /v1/admin/institutions/{code}/keys/{key_id}": Probe(first: 204),
                 "GET /v1/admin/operators": Probe(first: 200),
+                "GET /v1/admin/me": Probe(first: 200),
                 "POST /v1/admin/operators/{name}/disable": Probe(first: 204),
                 "POST /v1/admin/operators/{name}/token-revocation": Probe(first: 204),
                 "GET /v1/admin/policies": Probe(first: 200),
@@ -451,10 +500,13 @@ struct AuthorizationMatrixTests {
 
             // A minute later: the phones' one-SMS-a-minute limits of the setup have passed.
             harness.clock.advance(seconds: 61)
-            // act and verify: every route (deletions last, signing out everywhere at the very end), every caller (the owner last).
-            let last = "DELETE /v1/patient/sessions"
+            // act and verify: every route (deletions last, signing out everywhere at the very end), every caller (the owner last;
+            // the staff after: their eleventh tries of an anonymous route in a minute are too many).
+            let last = ["DELETE /v1/patient/sessions", "DELETE /v1/staff/sessions/current"]
             let routes = harness.routes.sorted {
-                let rank = { (r: RouteDescription) -> Int in "\(r.method) \(r.path)" == last ? 2 : (r.method == .delete ? 1 : 0) }
+                let rank = { (r: RouteDescription) -> Int in
+                    last.firstIndex(of: "\(r.method) \(r.path)").map { 2 + $0 } ?? (r.method == .delete ? 1 : 0)
+                }
                 return rank($0) < rank($1)
             }
             #expect(routes.count >= 115)

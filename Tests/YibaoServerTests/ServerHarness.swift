@@ -120,7 +120,7 @@ extension TestClientProtocol {
         bearer: Bool = false
     ) async throws -> TestResponse {
         var headers = extra
-        if let token, !bearer, !token.hasPrefix("op_"), !token.hasPrefix("ps_"), let dot = token.firstIndex(of: ".") {
+        if let token, !bearer, !token.hasPrefix("op_"), !token.hasPrefix("ps_"), !token.hasPrefix("sf_"), let dot = token.firstIndex(of: ".") {
             let timestamp = (ServerHarness.signingClock?.now() ?? Instant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
                 .secondsSinceEpoch
             headers[.authorization] = RequestSignature.authorization(

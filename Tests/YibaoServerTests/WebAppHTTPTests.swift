@@ -11,14 +11,22 @@ import YibaoServer
 struct WebAppHTTPTests {
     typealias H = ServerHarness
 
-    @Test("/ and /app lead to /app/; the shell, its modules and the service worker are served with their types and the policy")
+    @Test(
+        "/ is the front door; /app, /cashier and /bureau lead to their folders; the shells, modules and service worker are served with their types and the policy"
+    )
     func served() async throws {
         try await H.withApp { client, _ in
-            for path in ["/", "/app"] {
-                let response = try await client.send(.get, path)
+            for app in ["app", "cashier", "bureau"] {
+                let response = try await client.send(.get, "/" + app)
                 #expect(response.status == .found)
-                #expect(response.headers[.location] == "/app/")
+                #expect(response.headers[.location] == "/\(app)/")
+                let shell = try await client.send(.get, "/\(app)/")
+                #expect(shell.status == .ok && shell.text.contains("type=\"module\""), "\(app)")
             }
+            let door = try await client.send(.get, "/")
+            #expect(door.status == .ok)
+            #expect(door.text.contains("/cashier/") && door.text.contains("/bureau/") && door.text.contains("/app/"))
+            #expect(door.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
             let shell = try await client.send(.get, "/app/")
             #expect(shell.status == .ok)
             #expect(shell.headers[.contentType] == "text/html; charset=utf-8")
@@ -41,7 +49,10 @@ struct WebAppHTTPTests {
     @Test("a path outside the app's files is not served: traversal, unknown files and other methods fall through to 404/405")
     func onlyItsFiles() async throws {
         try await H.withApp { client, _ in
-            for path in ["/app/../Package.swift", "/app/%2e%2e/openapi.json", "/app/js/nope.js", "/app/js/", "/appendix"] {
+            for path in [
+                "/app/../Package.swift", "/app/%2e%2e/openapi.json", "/app/js/nope.js", "/app/js/", "/appendix", "/desk/../app/index.html",
+                "/start/nope.html",
+            ] {
                 let response = try await client.send(.get, path)
                 #expect(response.status == .notFound, "\(path)")
                 #expect(response.headers[.contentType] == "application/problem+json", "\(path)")

@@ -25,6 +25,11 @@ struct AdminController {
         var reason: String
     }
 
+    struct OperatorMe: Codable, Sendable {
+        var name: String
+        var role: OperatorRole
+    }
+
     struct InstitutionInput: Codable, Sendable {
         var name: String
         var region: RegionCode
@@ -223,6 +228,9 @@ struct AdminController {
     /// Who may get in, and money the bureau moves by hand: operators and their tokens, institution keys,
     /// patients' authenticator resets, manual account adjustments with a second administrator's approval.
     func addAccessRoutes(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/admin/me", .operator(.viewer), "The operator calling: name and role (what the dashboard shows them)") { _, context in
+            JSONResponse(OperatorMe(name: context.operator.name, role: context.operator.role))
+        }
         routes.add(.get, "/v1/admin/operators", .operator(.administrator), "Operators, their roles and live tokens") { _, _ in
             JSONResponse(try await platform.operators())
         }

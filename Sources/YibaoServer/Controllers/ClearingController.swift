@@ -119,7 +119,8 @@ struct ClearingController {
             let input = try await request.decodeJSON(ApplicationInput.self, context: context)
             let result = try await platform.applyForClearing(
                 institution: context.institution.code, insuranceType: input.insuranceType,
-                period: try StatementPeriod(from: input.from, through: input.through), startedBy: "institution:" + context.institution.code)
+                period: try StatementPeriod(from: input.from, through: input.through),
+                startedBy: Platform.actor(institution: context.institution.code))
             return JSONResponse(result.clearing, status: result.created ? .created : .ok)
         }
         routes.add(.get, "/v1/clearings", .institution, "This institution's clearings, newest first") { _, context in
@@ -132,7 +133,7 @@ struct ClearingController {
             JSONResponse(
                 try await platform.cancelClearing(
                     id: try context.parameters.require("clearing_id"), institution: context.institution.code,
-                    actor: "institution:" + context.institution.code))
+                    actor: Platform.actor(institution: context.institution.code)))
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import HummingbirdBcrypt
 import Logging
 import YibaoApp
 import YibaoCore
@@ -15,6 +17,21 @@ public enum DemoData {
     public static let operatorToken = "op_demo_administrator_token"
     /// The demo institutions' secret; each key id is `Kdemo-<institution code>` (public: demo only).
     public static let institutionSecret = "demo-secret"
+
+    /// The demo viewer's and (plain) operator's tokens (public: demo only): the bureau dashboard shows
+    /// each role only what it may do.
+    public static let viewerToken = "op_demo_viewer_token"
+    public static let plainOperatorToken = "op_demo_operator_token"
+    /// The institution whose demo staff sign in to the cashier console (广州示例市第二人民医院, level 3).
+    public static let staffInstitution = "H44010000004"
+    /// The demo staff's password (public: demo only).
+    public static let staffPassword = "Demo-counter-2026"
+    /// The demo staff: login name, display name, role, and the authenticator key (public: demo only;
+    /// the base32 form goes into an authenticator app).
+    public static let staff: [(name: String, displayName: String, role: StaffRole, totpSecret: String)] = [
+        ("demo-cashier", "李收款", .cashier, "yibao-demo-cashier-key"),
+        ("demo-manager", "陈主管", .manager, "yibao-demo-manager-key"),
+    ]
 
     /// The token of a demo institution, e.g. `Kdemo-H44010000004.demo-secret`.
     public static func institutionToken(_ code: String) -> String { "Kdemo-\(code).\(institutionSecret)" }
@@ -132,7 +149,58 @@ public enum DemoData {
             summary.cards = people.items.count
         }
         _ = try await platform.createOperator(name: "demo-admin", role: .administrator, token: operatorToken)
+        _ = try await platform.createOperator(name: "demo-operator", role: .operator, token: plainOperatorToken)
+        _ = try await platform.createOperator(name: "demo-viewer", role: .viewer, token: viewerToken)
+        let passwordHash = Bcrypt.hash(staffPassword, cost: 8)  // the password is published: no point in a slow hash, and tests load the demo often
+        for member in staff {
+            _ = try await platform.createStaff(
+                institution: staffInstitution, name: member.name, displayName: member.displayName, role: member.role, passwordHash: passwordHash,
+                totpSecret: member.totpSecret, actor: "system:demo")
+        }
         logger.notice("demo data loaded", metadata: ["summary": "\(summary)"])
         return summary
+    }
+}
+
+extension DemoData {
+    /// The demo's published sign-ins, for the front door (`serve --demo` only; not in /openapi.json).
+    struct SignIns: Codable, Sendable {
+        struct Staff: Codable, Sendable {
+            var institutionCode: String
+            var name: String
+            var displayName: String
+            var role: StaffRole
+            var password: String
+            /// The base32 key an authenticator app takes.
+            var totpKey: String
+        }
+        struct OperatorToken: Codable, Sendable {
+            var name: String
+            var role: OperatorRole
+            var token: String
+        }
+        var staff: [Staff]
+        var operators: [OperatorToken]
+        var hisAuthorization: String
+        var patient: [String: String]
+    }
+
+    static func addSignInRoute(to routes: RouteRegistry) {
+        routes.add(.get, "/v1/demo/sign-ins", .anyone, "The demo's published sign-ins (serve --demo only)") { _, _ in
+            JSONResponse(
+                SignIns(
+                    staff: staff.map {
+                        SignIns.Staff(
+                            institutionCode: staffInstitution, name: $0.name, displayName: $0.displayName, role: $0.role, password: staffPassword,
+                            totpKey: AuthenticatorCode.manualKey($0.totpSecret))
+                    },
+                    operators: [
+                        .init(name: "demo-admin", role: .administrator, token: operatorToken),
+                        .init(name: "demo-operator", role: .operator, token: plainOperatorToken),
+                        .init(name: "demo-viewer", role: .viewer, token: viewerToken),
+                    ],
+                    hisAuthorization: "Bearer " + institutionToken(staffInstitution),
+                    patient: ["name": "王芳", "id_number": "440106199007251029", "person_number": "P440100000002", "phone": "13800100002"]))
+        }
     }
 }

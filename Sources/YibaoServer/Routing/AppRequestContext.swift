@@ -17,6 +17,9 @@ public enum Caller: Sendable, Hashable {
     case `operator`(Operator)
     /// A signed-in patient, by session token.
     case patient(PatientSession)
+    /// A member of an institution's staff signed in to the cashier console, by session token; acts for
+    /// their institution on its routes.
+    case staff(StaffSession)
 }
 
 /// The request context of every Yibao route: the caller, the raw body bytes once read, and
@@ -49,10 +52,20 @@ public struct AppRequestContext: RequestContext {
     public var requestDecoder: JSONDecoder { YibaoJSON.decoder() }
     public var responseEncoder: JSONEncoder { YibaoJSON.encoder() }
 
-    /// The institution calling; a bug if the route did not require one.
+    /// The institution calling (its system, or a staff member for it); a bug if the route did not
+    /// require one.
     public var institution: Institution {
-        guard case .institution(let institution) = caller else { preconditionFailure("route must require an institution") }
-        return institution
+        switch caller {
+        case .institution(let institution): return institution
+        case .staff(let session): return session.institution
+        default: preconditionFailure("route must require an institution")
+        }
+    }
+
+    /// The staff member calling; a bug if the route did not require one.
+    public var staff: StaffSession {
+        guard case .staff(let session) = caller else { preconditionFailure("route must require a staff member") }
+        return session
     }
 
     /// The patient calling; a bug if the route did not require one.

@@ -13,7 +13,9 @@ import YibaoStore
 ///   the method, path, body digest, timestamp and nonce; stale timestamps and reused nonces are refused.
 ///   A deployment may also accept the key as a plain bearer token (`keyID.secret`) — the demo does, so
 ///   its README works with curl; production does not (`--allow-bearer-institution-keys`).
-/// - Operators send `Bearer op_…`; patients `Bearer ps_…` (never cached: sign-out is immediate).
+/// - Operators send `Bearer op_…`; patients `Bearer ps_…` and institution staff `Bearer sf_…` (sessions
+///   are never cached: sign-out is immediate). A staff session acts for its institution on institution
+///   routes.
 /// Verified institution and operator credentials are remembered for `cacheSeconds`.
 final class Authenticator: Sendable {
     /// How long a verified credential is remembered.
@@ -21,7 +23,7 @@ final class Authenticator: Sendable {
     /// The most credentials remembered.
     static let cacheEntriesMax = 10_000
 
-    private let platform: Platform
+    let platform: Platform
     private let allowBearerInstitutionKeys: Bool
     private let cache = Mutex<[String: (caller: Caller, until: Instant)]>([:])
     private let signingKeys = Mutex<[String: (institution: Institution, secret: String, until: Instant)]>([:])
@@ -45,6 +47,20 @@ final class Authenticator: Sendable {
             throw Refusal(.unauthenticated, "unknown Authorization scheme; use \(RequestSignature.scheme) or Bearer")
         }
         let token = String(header.dropFirst(7))
+        if token.hasPrefix("sf_") {
+            guard let session = try await platform.staffSession(token: token) else {
+                throw Refusal(.unauthenticated, "the session has expired, was signed out or the account was disabled; sign in again")
+            }
+            switch access {
+            case .institution, .staff: return .staff(session)
+            case .staffManager:
+                guard session.role == .manager else {
+                    throw Refusal(.forbidden, "this needs the manager role; \(session.name) is a \(session.role.rawValue)")
+                }
+                return .staff(session)
+            default: throw Refusal(.forbidden, "this route is not for staff sessions")
+            }
+        }
         if token.hasPrefix("ps_") {
             guard let session = try await platform.patientSession(token: token) else {
                 throw Refusal(.unauthenticated, "the session has expired or was signed out; sign in again")

@@ -1,5 +1,7 @@
 import HTTPTypes
 import Hummingbird
+import Logging
+import YibaoApp
 import YibaoCore
 
 /// Who may call a route. Every route declares one; the authorisation matrix test is generated from
@@ -13,12 +15,18 @@ public enum Access: Sendable, Hashable, CustomStringConvertible {
     case `operator`(OperatorRole)
     /// A signed-in patient (acting for themselves; family routes check the binding too).
     case patient
+    /// A staff member of an institution signed in to the cashier console (any role).
+    case staff
+    /// A staff member with the manager role (manages the institution's staff).
+    case staffManager
 
     public var description: String {
         switch self {
         case .anyone: return "anyone"
         case .institution: return "institution"
         case .patient: return "patient"
+        case .staff: return "staff"
+        case .staffManager: return "staff(manager)"
         case .operator(let role): return "operator(\(role.rawValue))"
         }
     }
@@ -65,7 +73,25 @@ final class RouteRegistry {
                 access != .anyone && request.headers[.authorization]?.hasPrefix(RequestSignature.scheme) == true
                 ? try await request.bodyBytes(context: context) : nil
             context.caller = try await authenticator.authenticate(request, body: body, access: access)
-            return try await handler(request, context).response(from: request, context: context)
+            guard case .staff(let staff) = context.caller else {
+                return try await handler(request, context).response(from: request, context: context)
+            }
+            // A staff member at the counter: what the request writes names them, and the audit log
+            // records each change they make.
+            let response = try await Platform.$actingStaff.withValue(staff) {
+                try await handler(request, context).response(from: request, context: context)
+            }
+            if method != .get, method != .head {
+                // After the change committed: a failure here must not turn a success into an error (the
+                // journal entry of a money movement names the staff member in its own transaction).
+                do {
+                    try await authenticator.platform.auditStaffRequest(
+                        staff, method: method.rawValue, path: request.uri.path, status: response.status.code)
+                } catch {
+                    context.logger.error("staff request not audited", metadata: ["staff": "\(staff.actor)", "error": "\(error)"])
+                }
+            }
+            return response
         }
     }
 }

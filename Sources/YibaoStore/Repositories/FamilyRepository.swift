@@ -73,10 +73,21 @@ package enum FamilyRepository {
         )
     }
 
-    package static func pendingReviews(in db: any SQLExecutor) throws -> [FamilyBinding] {
+    /// Bindings made with documents and waiting for review, oldest first, with the document's reference
+    /// (decrypted: the reviewer opens the scan it names).
+    package static func pendingReviews(cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> [(FamilyBinding, String?)] {
         try db.query(
-            "SELECT \(columns) FROM family_bindings WHERE state = 'pending' AND verification = 'documents' ORDER BY requested_at LIMIT 500", []
-        ).map(decode)
+            """
+            SELECT \(columns), document_reference_cipher FROM family_bindings WHERE state = 'pending' AND verification = 'documents'
+            ORDER BY requested_at LIMIT 500
+            """, []
+        ).map { row in
+            let binding = try decode(row)
+            let reference = try row.optionalString("document_reference_cipher").map {
+                try cipher.open($0, field: "family_bindings.document_reference", row: binding.id)
+            }
+            return (binding, reference)
+        }
     }
 
     package static func decode(_ row: SQLRow) throws -> FamilyBinding {

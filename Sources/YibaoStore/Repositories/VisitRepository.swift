@@ -150,6 +150,18 @@ package enum SettlementRepository {
         try db.queryOne("SELECT id FROM settlements WHERE original_id = ? AND kind = 'refund' LIMIT 1", [.text(id)]) != nil
     }
 
+    /// An institution's records created in `[from, until)`, newest first, at most `limit`.
+    package static func ofInstitution(_ code: String, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor) throws -> [SettlementRecord]
+    {
+        try db.query(
+            """
+            SELECT document, state, reversed_by FROM settlements WHERE institution_code = ? AND created_at >= ? AND created_at < ?
+            ORDER BY created_at DESC, id DESC LIMIT \(max(1, min(limit, 2000)))
+            """,
+            [.text(code), .instant(from), .instant(until)]
+        ).map(decode)
+    }
+
     /// The refunds of a settlement, oldest first.
     package static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
         try db.query(
