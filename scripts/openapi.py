@@ -703,6 +703,7 @@ paths["/v1/settlements"]["get"] = op("This institution's settlements, refunds an
                                      [qparam("day")], responses=ok(ref("CounterDay")))
 paths["/v1/admin/me"] = {"get": op("The operator calling: name and role (what the dashboard shows them)", OP("viewer"),
                                    responses=ok(obj({"name": S, "role": enum("viewer", "operator", "administrator")}, ["name", "role"])))}
+paths["/v1/visits"]["get"] = op("This institution's visits waiting to be settled (open), newest first", INST, responses=ok(arr(ref("Visit"))))
 paths["/v1/catalogue"] = {"get": op("Search this institution's catalogue by code prefix or name (?q=, limit)", INST, [qparam("q"), qparam("limit")],
                                     responses=ok(arr(ref("CatalogueItem"))))}
 paths["/v1/staff/sessions"] = {"post": op("Staff sign-in: institution, name, password and authenticator code", None,

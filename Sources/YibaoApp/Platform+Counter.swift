@@ -17,6 +17,12 @@ extension Platform {
         return CounterDay(day: day, records: records)
     }
 
+    /// The institution's visits waiting to be settled (frictionless visits, visits whose card was
+    /// declined, visits a cashier left open), newest first.
+    public func openVisits(institution: Institution, limit: Int = 200) async throws -> [Visit] {
+        try await read { db, _ in try VisitRepository.open(institution: institution.code, limit: limit, in: db) }
+    }
+
     /// Catalogue items of the institution's region whose code starts with the query or whose name
     /// contains it (case-insensitive), by code, at most `limit`.
     public func searchCatalogue(region: RegionCode, query: String, limit: Int) async throws -> [CatalogueItem] {

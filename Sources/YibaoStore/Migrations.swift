@@ -40,7 +40,9 @@ public enum Migrations {
         Migration(
             version: 12, name: "the national gateway's visit query (5201): registrations by institution and person",
             statements: ["CREATE INDEX national_registrations_person ON national_registrations (institution_code, person_number, created_at)"]),
-        Migration(version: 13, name: "institution staff: cashiers and managers who sign in to the cashier console", statements: staff),
+        Migration(
+            version: 13, name: "institution staff: cashiers and managers who sign in to the cashier console; open visits by institution",
+            statements: staff),
     ]
 
     /// The newest version this program knows.
@@ -796,6 +798,8 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX staff_sessions_member ON staff_sessions (institution_code, name)",
+        // The counter's list of visits waiting to be settled.
+        "CREATE INDEX visits_institution_state ON visits (institution_code, state, opened_at)",
     ]
 
     static let paymentOrders: [String] = [

@@ -315,6 +315,7 @@ struct AuthorizationMatrixTests {
                 "POST /v1/patient/payment-orders/{order_id}/payment": Probe(body: #"{"use_account":true}"#, first: 201),
                 "DELETE /v1/payment-orders/{order_id}": Probe(first: 409),
                 "DELETE /v1/webhooks/{subscription_id}": Probe(first: 204),
+                "GET /v1/visits": Probe(first: 200),
                 "GET /v1/catalogue": Probe(query: "?q=XD0000&limit=5", first: 200),
                 "GET /v1/settlements": Probe(query: "?day=2026-11-22", first: 200),
                 // Staff: sign-in (an unknown name: the answer is a wrong password's; the eleventh try in a minute is

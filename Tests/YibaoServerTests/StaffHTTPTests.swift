@@ -53,11 +53,17 @@ struct StaffHTTPTests {
                 headers: OneCodeHTTPTests.key("st-2"))
             #expect(refund.status == .created, "\(refund.text)")
 
+            // Visits waiting: a visit left open is listed, the settled one is not.
+            let waiting = try await client.send(
+                .post, "/v1/visits", token: token, json: Body.visit(person: "P440100000002", number: "ST2", lines: Body.line()))
+            let open = try await client.send(.get, "/v1/visits", token: token).decode([Visit].self)
+            #expect(open.map(\.id) == [try #require(waiting.object["id"] as? String)], "\(open.map(\.id))")
+
             // The journal entries of the settlement and the refund name the cashier, and so does the audit log.
             let trail = try await harness.platform.auditTrail(subject: record.id)
             #expect(trail.contains { $0.actor == "institution:\(H.hospital)/staff:demo-cashier" && $0.action.hasPrefix("ledger.") }, "\(trail)")
             let requests = try await harness.platform.auditTrail(subject: "institution:\(H.hospital)")
-            #expect(requests.filter { $0.action == "staff.request" && $0.actor.hasSuffix("staff:demo-cashier") }.count == 3)
+            #expect(requests.filter { $0.action == "staff.request" && $0.actor.hasSuffix("staff:demo-cashier") }.count == 4)
 
             // The day: both records, the net of the completed ones.
             let day = try await client.send(.get, "/v1/settlements", token: token).decode(CounterDay.self)

@@ -151,6 +151,9 @@ struct StaffController {
             }
             return JSONResponse(try await platform.searchCatalogue(region: context.institution.region, query: query, limit: limit ?? 20))
         }
+        routes.add(.get, "/v1/visits", .institution, "This institution's visits waiting to be settled (open), newest first") { _, context in
+            JSONResponse(try await platform.openVisits(institution: context.institution))
+        }
         routes.add(
             .get, "/v1/settlements", .institution,
             "This institution's settlements, refunds and reversals of a day (?day=, today by default), with the net"

@@ -2,10 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Serves the browser apps (`/app/`, the patient's phone app) from the files shipped in the server's
-/// resources (`Assets/app`). The files are read once at start into memory and served by exact path, so
+/// Serves the browser apps from the files shipped in the server's resources (`Assets/<app>`): the
+/// patient's phone app (`/app/`), the cashier console (`/cashier/`), the bureau dashboard (`/bureau/`),
+/// what the two desk apps share (`/desk/`) and the front door with the API reference (`/start/`,
+/// served at `/`). The files are read once at start into memory and served by exact path, so
 /// no request can name a file outside them. They are static clients of the public `/v1` API: no page
-/// is rendered with data on the server. `/` leads to `/app/`.
+/// is rendered with data on the server.
 struct WebAppMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -18,7 +20,9 @@ struct WebAppMiddleware: RouterMiddleware {
     let files: [String: File]
 
     /// The files of every app folder under the resources' `Assets`.
-    static func load(apps: [String] = ["app"]) -> WebAppMiddleware {
+    static let apps = ["app", "cashier", "bureau", "desk", "start"]
+
+    static func load(apps: [String] = WebAppMiddleware.apps) -> WebAppMiddleware {
         var files: [String: File] = [:]
         guard let assets = Bundle.module.resourceURL?.appendingPathComponent("Assets") else { return WebAppMiddleware(files: [:]) }
         for app in apps {
@@ -63,11 +67,11 @@ struct WebAppMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .get || request.method == .head else { return try await next(request, context) }
         let path = request.uri.path
-        if path == "/" || path == "/app" {
-            return Response(status: .found, headers: [.location: "/app/"])
+        if Self.apps.contains(String(path.dropFirst())) {
+            return Response(status: .found, headers: [.location: "\(path)/"])
         }
-        guard path.hasPrefix("/app/") else { return try await next(request, context) }
-        guard let file = files[path] else {
+        guard path == "/" || Self.apps.contains(where: { path.hasPrefix("/\($0)/") }) else { return try await next(request, context) }
+        guard let file = files[path == "/" ? "/start/index.html" : path] else {
             return try await next(request, context)
         }
         var headers: HTTPFields = [.contentType: file.contentType, .cacheControl: "no-cache"]

@@ -72,6 +72,18 @@ package enum VisitRepository {
         ).map(decode)
     }
 
+    /// An institution's visits still open (waiting to be settled: frictionless ones, a visit whose payment
+    /// was declined), newest first, at most `limit`.
+    package static func open(institution: String, limit: Int, in db: any SQLExecutor) throws -> [Visit] {
+        try db.query(
+            """
+            SELECT id, institution_code, person_number, category, hospital_visit_number, state, lines, settlement_id, opened_at, payment_authority,
+            payer_number FROM visits WHERE institution_code = ? AND state = 'open' ORDER BY opened_at DESC, id DESC LIMIT \(max(1, min(limit, 500)))
+            """,
+            [.text(institution)]
+        ).map(decode)
+    }
+
     package static func decode(_ row: SQLRow) throws -> Visit {
         Visit(
             id: try row.string("id"), institutionCode: try row.string("institution_code"), personNumber: try row.string("person_number"),

@@ -1,0 +1,56 @@
+// Money after the counter: credit delinquency (the credit-report records), reconciliation and
+// clearing (each institution's runs balanced or not, clearings and their payouts, the exception
+// queue), and the ledger's and audit log's verification with the latest anchor.
+import { dateTime, get, guarded, h, post, t, table, yuan } from '/desk/desk.js';
+
+export async function creditScreen(main) {
+  const alert = h('p', { role: 'alert', id: 'credit-alert' });
+  main.replaceChildren(h('h2', {}, t('credit')), alert);
+  const records = await guarded(alert, () => get('/v1/admin/credit/reports'));
+  if (!records) return;
+  main.append(h('section', { class: 'card' }, table(t('creditReports'), [t('openedAt'), t('person'), t('kind'), t('amountCol')], records.map((r) =>
+    h('tr', {}, h('td', {}, dateTime(r.at ?? r.created_at)), h('td', {}, r.person_number ?? ''), h('td', {}, r.kind ?? ''), h('td', { class: 'num' }, r.amount != null ? yuan(r.amount) : ''))), { id: 'credit-reports' })));
+}
+
+export async function clearingScreen(main, { can }) {
+  const alert = h('p', { role: 'alert', id: 'clearing-alert' });
+  main.replaceChildren(h('h2', {}, t('clearing')), alert);
+  const answers = await guarded(alert, () => Promise.all([get('/v1/admin/reconciliations'), get('/v1/admin/clearings'), get('/v1/admin/exceptions?state=open')]));
+  if (!answers) return;
+  const [reconciliations, clearings, exceptions] = answers;
+  main.append(
+    h('section', { class: 'card' }, table(t('reconciliations'), [t('openedAt'), t('institutionCol'), t('kind'), t('period'), t('state'), ''], reconciliations.map((r) =>
+      h('tr', {}, h('td', {}, dateTime(r.created_at)), h('td', {}, r.institution_code), h('td', {}, r.kind), h('td', {}, `${r.period.from} – ${r.period.through}`),
+        h('td', { class: r.balanced ? 'ok' : 'error' }, r.balanced ? t('balanced') : t('unbalanced')), h('td', {}, r.summary ?? ''))), { id: 'reconciliations' })),
+    h('section', { class: 'card' }, table(t('clearings'), [t('institutionCol'), t('insuranceType'), t('period'), t('state'), t('payable')], clearings.map((c) =>
+      h('tr', { 'data-clearing': c.id }, h('td', {}, c.institution_code), h('td', {}, c.insurance_type ?? ''), h('td', {}, c.period ? `${c.period.from} – ${c.period.through}` : ''),
+        h('td', {}, c.state), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''))), { id: 'clearings' })),
+    h('section', { class: 'card' }, table(t('exceptions'), [t('openedAt'), t('kind'), t('reference2'), t('amountCol'), ''], exceptions.map((x) => {
+      const action = can('operator') ? h('button', { type: 'button', onclick: async () => {
+        if (await guarded(alert, () => post(`/v1/admin/exceptions/${x.id}/resolution`, { resolution: 'checked at the bureau dashboard' }))) clearingScreen(main, { can });
+      } }, t('resolve')) : '';
+      return h('tr', {}, h('td', {}, dateTime(x.opened_at ?? x.created_at)), h('td', {}, x.kind), h('td', {}, x.reference), h('td', { class: 'num' }, x.amount != null ? yuan(x.amount) : ''), h('td', {}, action));
+    }), { id: 'exceptions' })),
+  );
+}
+
+export async function ledgerScreen(main) {
+  const alert = h('p', { role: 'alert', id: 'ledger-alert' });
+  const ledger = h('div', { id: 'ledger-result', role: 'status' });
+  const audit = h('div', { id: 'audit-result', role: 'status' });
+  const verifyLedger = h('button', { type: 'button', class: 'primary', id: 'verify-ledger' }, t('verifyLedger'));
+  const verifyAudit = h('button', { type: 'button', class: 'primary', id: 'verify-audit' }, t('verifyAudit'));
+  verifyLedger.addEventListener('click', async () => {
+    const r = await guarded(alert, () => get('/v1/admin/ledger/verification'));
+    if (r) ledger.replaceChildren(h('p', { class: r.passed ? 'ok' : 'error', id: 'ledger-state' }, r.passed ? t('passed') : t('failed')),
+      h('p', {}, `${t('entries')} ${r.entries} · ${t('postings')} ${r.postings} · ${t('settlements')} ${r.settlements}`), r.problems.length ? h('ul', {}, r.problems.map((p) => h('li', {}, p))) : '');
+  });
+  verifyAudit.addEventListener('click', async () => {
+    const r = await guarded(alert, () => get('/v1/admin/audit/verification'));
+    if (r) audit.replaceChildren(h('p', { class: r.problems.length ? 'error' : 'ok', id: 'audit-state' }, r.problems.length ? t('failed') : t('passed')),
+      h('p', {}, `${t('records')} ${r.records}`), h('h3', {}, t('heads')), h('pre', { id: 'audit-heads' }, r.heads.map((x) => `${x.lane}:${x.seq}:${x.hash}`).join('\n')));
+  });
+  main.replaceChildren(h('h2', {}, t('ledger')), alert, h('section', { class: 'card' }, verifyLedger, ledger), h('section', { class: 'card' }, verifyAudit, audit));
+  verifyLedger.click();
+  verifyAudit.click();
+}

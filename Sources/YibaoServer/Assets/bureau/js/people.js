@@ -1,0 +1,69 @@
+// People (find by insurance number — personal data masked; enrol, for operators) and the reference
+// data: policies, a catalogue item, a catalogue CSV import with the rejected rows listed by line.
+import { api, field, get, guarded, h, post, t, table, yuan } from '/desk/desk.js';
+
+export async function peopleScreen(main, { can }) {
+  const alert = h('p', { role: 'alert', id: 'people-alert' });
+  const number = field(t('personNumber'), { id: 'find-number', autocomplete: 'off' });
+  const found = h('div', { id: 'person' });
+  const find = h('form', { id: 'find-form', class: 'card', novalidate: true }, h('div', { class: 'row' }, number.element, h('button', { type: 'submit', class: 'primary' }, t('find'))), found);
+  find.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const person = await guarded(alert, () => get(`/v1/admin/people/${encodeURIComponent(number.input.value.trim())}`));
+    if (!person) return found.replaceChildren();
+    found.replaceChildren(h('dl', { class: 'split' }, [[t('personNumber'), person.number], [t('name'), person.name_masked], [t('idNumber'), person.id_number_masked],
+      [t('phone'), person.phone_masked ?? ''], [t('region'), person.region], [t('insuranceType'), person.insurance_type], [t('status'), person.status],
+      [t('balance'), yuan(person.account_balance)]].flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])));
+  });
+  main.replaceChildren(h('h2', {}, t('people')), alert, find);
+  if (!can('operator')) return main.append(h('p', { class: 'muted' }, t('viewerNote')));
+  const fields = {
+    number: field(t('personNumber'), { id: 'enrol-number' }), name: field(t('name'), { id: 'enrol-name' }), id_number: field(t('idNumber'), { id: 'enrol-id' }),
+    region: field(t('region'), { id: 'enrol-region', options: [['440100', '440100 广州'], ['620100', '620100 兰州']] }),
+    insurance_type: field(t('insuranceType'), { id: 'enrol-type', options: [['310', '310 职工基本医疗保险'], ['390', '390 城乡居民基本医疗保险']] }),
+    phone: field(t('phone'), { id: 'enrol-phone', inputmode: 'tel' }),
+  };
+  const result = h('p', { role: 'status', id: 'enrol-result' });
+  const enrol = h('form', { id: 'enrol-form', class: 'card', novalidate: true }, h('h3', {}, t('enrol')), h('div', { class: 'row' }, Object.values(fields).map((f) => f.element)),
+    h('button', { type: 'submit', class: 'primary' }, t('enrol')), result);
+  enrol.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.input.value.trim()]).filter(([, v]) => v));
+    const person = await guarded(result, () => post('/v1/admin/people', body));
+    if (person) result.textContent = `${t('enrolled')}：${person.number} ${person.name_masked} ${person.id_number_masked}`;
+  });
+  main.append(enrol);
+}
+
+export async function referenceScreen(main, { can }) {
+  const alert = h('p', { role: 'alert', id: 'reference-alert' });
+  main.replaceChildren(h('h2', {}, t('reference')), alert);
+  const policies = await guarded(alert, () => get('/v1/admin/policies'));
+  if (policies) {
+    main.append(h('section', { class: 'card' }, table(t('policies'), [t('region'), t('year'), t('insuranceType'), t('policyTitle')], policies.map((p) =>
+      h('tr', {}, h('td', {}, p.region ?? ''), h('td', {}, String(p.year ?? '')), h('td', {}, p.insurance_type), h('td', {}, p.title ?? p.name ?? ''))), { id: 'policies' })));
+  }
+  const region = field(t('region'), { id: 'item-region', options: [['440100', '440100'], ['620100', '620100']] });
+  const code = field(t('code'), { id: 'item-code', autocomplete: 'off' });
+  const item = h('div', { id: 'item' });
+  const look = h('form', { class: 'card', id: 'item-form', novalidate: true }, h('h3', {}, t('item')), h('div', { class: 'row' }, region.element, code.element, h('button', { type: 'submit' }, t('lookUp'))), item);
+  look.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const found = await guarded(alert, () => get(`/v1/admin/catalogue/${region.input.value}/${encodeURIComponent(code.input.value.trim())}`));
+    item.replaceChildren(found ? h('p', {}, `${found.code} ${found.name} ${found.specification} · ${found.category} · ${found.item_class}${found.price_cap != null ? ` · ${yuan(found.price_cap)}` : ''}`) : '');
+  });
+  main.append(look);
+  if (!can('operator')) return main.append(h('p', { class: 'muted' }, t('viewerNote')));
+  const csv = h('textarea', { id: 'catalogue-csv', 'aria-label': t('importCatalogue'), rows: '6' });
+  csv.value = 'region,code,name,specification,category,class,price_cap_yuan,first_self_pay_percent\n';
+  const result = h('div', { id: 'import-result', role: 'status' });
+  const button = h('button', { type: 'button', class: 'primary', id: 'import-button' }, t('importButton'));
+  button.addEventListener('click', async () => {
+    const answer = await guarded(alert, () => api('POST', '/v1/admin/catalogue', { body: csv.value, text: true }));
+    if (!answer) return;
+    const rejected = answer.rejected ?? [];
+    result.replaceChildren(h('p', {}, `${t('accepted')} ${answer.accepted ?? 0} · ${t('created')} ${answer.created ?? 0} · ${t('updated')} ${answer.updated ?? 0}`),
+      table(t('rejectedRows'), [t('line'), t('reason')], rejected.map((r) => h('tr', {}, h('td', {}, String(r.line)), h('td', {}, r.reason ?? r.problem ?? JSON.stringify(r)))), { id: 'rejected-rows' }));
+  });
+  main.append(h('section', { class: 'card' }, h('h3', {}, t('importCatalogue')), csv, button, result));
+}

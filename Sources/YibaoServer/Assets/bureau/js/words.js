@@ -1,0 +1,33 @@
+// The bureau dashboard's own words (Simplified Chinese first, English on the switch).
+export const WORDS = {
+  zh: {
+    title: '医保局工作台', signInTitle: '操作员登录', tokenLabel: '操作员令牌（yibao operator 签发）', overview: '基金运行', reviews: '绑定审核', reports: '交易申诉', people: '参保人',
+    reference: '政策与目录', credit: '信用就医', clearing: '对账清算', ledger: '账本核验', viewer: '查看员', operator: '经办员', administrator: '管理员',
+    day: '日期', today: '当日', month: '本月', settlements: '结算笔数', givenBack: '退费/冲正笔数', total: '医疗费总额', fund: '基金支付', ownAccount: '个人账户',
+    chartTitle: (n) => `近 ${n} 天每日支付（元）`, chartLegend: '深色：基金支付；浅色：个人账户与现金', byFund: '按统筹区 × 险种', byLevel: '按医院等级', byInstitution: '按定点机构',
+    region: '统筹区', insuranceType: '险种', pool: '待遇类别', level: '医院等级', institution: '机构', noReviews: '没有待审核的绑定', binder: '绑定人', member: '被绑定人',
+    relationship: '关系', documentType: '证明材料', documentReference: '材料编号/存放位置', requestedAt: '申请时间', approved: '已通过', rejected: '已驳回', note: '审核意见',
+    personNumber: '医保编号', find: '查询', enrol: '参保登记', name: '姓名', idNumber: '身份证号', phone: '手机号', balance: '个人账户余额', status: '参保状态', enrolled: '已登记',
+    policies: '待遇政策', year: '年度', policyTitle: '政策', importCatalogue: '导入目录（CSV）', importButton: '导入', accepted: '接受', created: '新增', updated: '更新', rejectedRows: '被拒绝的行',
+    line: '行', item: '目录项目', code: '编码', lookUp: '查看', creditReports: '征信报送记录', kind: '类型', clearings: '清算单', exceptions: '异常队列', reconciliations: '对账记录',
+    resolve: '处理', resolution: '处理结果', balanced: '平衡', unbalanced: '不平', verifyLedger: '核验账本', verifyAudit: '核验审计日志', passed: '通过', failed: '发现问题',
+    entries: '分录', postings: '过账', records: '记录', heads: '最新锚点', viewerNote: '查看员只能查看，不能操作。', recognised: '确认为本人交易', corrected: '已更正', fraud: '确认欺诈，已处理',
+    institutionCol: '机构', period: '期间', state: '状态', payable: '应付', reference2: '引用', openedAt: '时间', person: '参保人', amountCol: '金额',
+    parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
+  },
+  en: {
+    title: 'Bureau dashboard', signInTitle: 'Operator sign-in', tokenLabel: 'Operator token (issued by yibao operator)', overview: 'Fund', reviews: 'Binding reviews', reports: 'Reports', people: 'People',
+    reference: 'Policies & catalogue', credit: 'Credit', clearing: 'Reconciliation & clearing', ledger: 'Ledger', viewer: 'Viewer', operator: 'Operator', administrator: 'Administrator',
+    day: 'Day', today: 'Today', month: 'This month', settlements: 'Settlements', givenBack: 'Refunds / reversals', total: 'Total', fund: 'Fund paid', ownAccount: 'Personal account',
+    chartTitle: (n) => `Paid per day, last ${n} days (yuan)`, chartLegend: 'Dark: fund; light: personal account and cash', byFund: 'By region × insurance type', byLevel: 'By hospital level', byInstitution: 'By institution',
+    region: 'Region', insuranceType: 'Insurance', pool: 'Pool', level: 'Level', institution: 'Institution', noReviews: 'No bindings wait for review', binder: 'Binder', member: 'Member',
+    relationship: 'Relationship', documentType: 'Document', documentReference: 'Document reference', requestedAt: 'Requested', approved: 'Approved', rejected: 'Rejected', note: 'Note',
+    personNumber: 'Insurance number', find: 'Find', enrol: 'Enrol', name: 'Name', idNumber: 'ID number', phone: 'Phone', balance: 'Personal account', status: 'Status', enrolled: 'Enrolled',
+    policies: 'Policies', year: 'Year', policyTitle: 'Policy', importCatalogue: 'Import catalogue (CSV)', importButton: 'Import', accepted: 'Accepted', created: 'Created', updated: 'Updated', rejectedRows: 'Rejected rows',
+    line: 'Line', item: 'Catalogue item', code: 'Code', lookUp: 'Look up', creditReports: 'Credit-report records', kind: 'Kind', clearings: 'Clearings', exceptions: 'Exception queue', reconciliations: 'Reconciliations',
+    resolve: 'Resolve', resolution: 'Resolution', balanced: 'Balanced', unbalanced: 'Not balanced', verifyLedger: 'Verify the ledger', verifyAudit: 'Verify the audit log', passed: 'Passed', failed: 'Problems found',
+    entries: 'Entries', postings: 'Postings', records: 'Records', heads: 'Latest anchor', viewerNote: 'A viewer can look but not act.', recognised: 'Recognised as theirs', corrected: 'Corrected', fraud: 'Fraud confirmed and handled',
+    institutionCol: 'Institution', period: 'Period', state: 'State', payable: 'Payable', reference2: 'Reference', openedAt: 'Time', person: 'Person', amountCol: 'Amount',
+    parent: 'Parent', child: 'Child', spouse: 'Spouse', grandparent: 'Grandparent', grandchild: 'Grandchild', sibling: 'Sibling',
+  },
+};

@@ -1,0 +1,33 @@
+// The cashier console's own words (Simplified Chinese first, English on the switch).
+export const WORDS = {
+  zh: {
+    title: '医保收款台', counter: '收款', today: '今日结算', staff: '员工', signInTitle: '收款员登录', scanLabel: '扫码枪扫描付款码，或输入医保编号后按回车',
+    category: '医疗类别', cat11: '普通门诊', cat13: '急诊', cat14: '门诊慢特病', cat41: '定点药店购药', patient: '患者', visit: '就诊', openedBy: '识别方式',
+    byCode: '电子凭证付款码', byPerson: '医保编号', itemSearch: '费用项目（编码或名称）', quantity: '数量', unitPrice: '单价（元）', addLine: '添加',
+    paste: '从 HIS 粘贴（每行：项目编码,数量,单价元）', addPasted: '添加粘贴的明细', lines: '费用明细', code: '编码', name: '名称', cls: '甲乙类', cap: '限价',
+    lineAmount: '金额', selfReason: '自付原因', useAccount: '使用个人账户', cashCollection: '现金部分', fromSource: '从患者的银行卡或信用额度扣款', atCounter: '窗口收取',
+    preSettle: '预结算', settle: '结算', splitTitle: '分担结果', receipt: '打印票据', nextPatient: '下一位患者', settled: '结算完成', pending: '扣款处理中',
+    declined: '扣款被拒', reasonFull: '目录外全自费', reasonOver: '超限价自付', reasonFirst: '乙类先行自付', noMatch: '没有匹配的项目',
+    keys: '键盘：F2 扫码  F4 找项目  F8 预结算  F9 结算  F10 打印票据', dayTotals: '当日合计（已完成，退费冲正为负）', settlementsCount: '结算笔数', givenBack: '退费/冲正笔数',
+    filter: '按结算号或医保编号筛选', kind: '类型', id: '结算号', actions: '操作', refund: '退费', reverse: '冲正', refundType: '退费方式',
+    refundLines: '按明细退', refundCash: '退现金部分', refundInsurance: '退医保部分', refundAmount: '金额（元）', confirmRefund: '确认退费', refunded: '已退费',
+    reversed: '已冲正', day: '日期', members: '本机构员工', newMember: '新建员工', displayName: '姓名', role: '角色', cashier: '收款员', manager: '主管',
+    disable: '停用', disabled: '已停用', created: '已创建，请把下面的密钥加入员工的身份验证器：', kind_settlement: '结算', kind_refund: '退费', kind_reversal: '冲正',
+    state_completed: '已完成', state_pending: '处理中', state_declined: '已拒绝', state_cancelled: '已取消', frictionless: '无感支付', waiting: '待结算的就诊', take: '办理',
+  },
+  en: {
+    title: 'Yibao cashier', counter: 'Counter', today: "Today's settlements", staff: 'Staff', signInTitle: 'Cashier sign-in', scanLabel: 'Scan the pay code, or type the insurance number, then Enter',
+    category: 'Category', cat11: 'Outpatient', cat13: 'Emergency', cat14: 'Chronic outpatient', cat41: 'Pharmacy', patient: 'Patient', visit: 'Visit', openedBy: 'Identified by',
+    byCode: 'e-voucher pay code', byPerson: 'insurance number', itemSearch: 'Fee item (code or name)', quantity: 'Quantity', unitPrice: 'Unit price (yuan)', addLine: 'Add',
+    paste: 'Paste from the HIS (one per line: item code,quantity,unit price in yuan)', addPasted: 'Add pasted lines', lines: 'Fee lines', code: 'Code', name: 'Name', cls: 'Class', cap: 'Price cap',
+    lineAmount: 'Amount', selfReason: 'Self-paid because', useAccount: 'Use the personal account', cashCollection: 'Cash part', fromSource: "Charge the patient's card or credit line", atCounter: 'Collected at the counter',
+    preSettle: 'Pre-settle', settle: 'Settle', splitTitle: 'The split', receipt: 'Print receipt', nextPatient: 'Next patient', settled: 'Settled', pending: 'Charge pending',
+    declined: 'Charge declined', reasonFull: 'Not in the catalogue scope', reasonOver: 'Above the price cap', reasonFirst: 'Class B first self-pay', noMatch: 'No matching item',
+    keys: 'Keys: F2 scan  F4 find item  F8 pre-settle  F9 settle  F10 print receipt', dayTotals: "The day's net (completed; refunds and reversals negative)", settlementsCount: 'Settlements', givenBack: 'Refunds / reversals',
+    filter: 'Filter by settlement id or insurance number', kind: 'Kind', id: 'Settlement', actions: 'Actions', refund: 'Refund', reverse: 'Reverse', refundType: 'Refund',
+    refundLines: 'By lines', refundCash: 'The cash part', refundInsurance: 'The insurance part', refundAmount: 'Amount (yuan)', confirmRefund: 'Refund', refunded: 'Refunded',
+    reversed: 'Reversed', day: 'Day', members: 'Staff of this institution', newMember: 'New staff member', displayName: 'Name', role: 'Role', cashier: 'Cashier', manager: 'Manager',
+    disable: 'Disable', disabled: 'Disabled', created: "Created; add this key to the member's authenticator app:", kind_settlement: 'Settlement', kind_refund: 'Refund', kind_reversal: 'Reversal',
+    state_completed: 'Completed', state_pending: 'Pending', state_declined: 'Declined', state_cancelled: 'Cancelled', frictionless: 'Frictionless', waiting: 'Visits waiting to be settled', take: 'Take',
+  },
+};

@@ -1,0 +1,213 @@
+// What the cashier console and the bureau dashboard share: elements, the /v1 API with the desk's
+// bearer token (sessionStorage: this tab only), words in Simplified Chinese with an English switch,
+// refusals as plain-language messages by their stable `code`, money in yuan.
+
+let tokenKey = 'yibao.desk.token';
+/** Which token this page keeps (the cashier's staff session or the operator's token). */
+export function useToken(key) {
+  tokenKey = key;
+}
+export const token = {
+  get: () => sessionStorage.getItem(tokenKey),
+  set: (value) => (value ? sessionStorage.setItem(tokenKey, value) : sessionStorage.removeItem(tokenKey)),
+};
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
+    this.detail = problem?.detail;
+  }
+}
+
+/** A call to the public API; a problem document becomes an ApiError with its code. */
+export async function api(method, path, { body, key, raw, text } = {}) {
+  const headers = { Accept: 'application/json' };
+  const bearer = token.get();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers['Content-Type'] = text ? 'text/csv' : 'application/json';
+  if (key) headers['Idempotency-Key'] = key;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : text ? body : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  if (response.status === 401 && bearer) {
+    token.set(null);
+    window.dispatchEvent(new CustomEvent('desk:signed-out'));
+  }
+  if (!response.ok) {
+    let problem = null;
+    try {
+      problem = await response.json();
+    } catch {
+      problem = null;
+    }
+    throw new ApiError(response.status, problem);
+  }
+  if (raw) return response;
+  if (response.status === 204) return null;
+  return (response.headers.get('Content-Type') ?? '').includes('json') ? response.json() : response.text();
+}
+export const get = (path) => api('GET', path);
+export const post = (path, body, options = {}) => api('POST', path, { body, ...options });
+export const put = (path, body) => api('PUT', path, { body });
+export const del = (path) => api('DELETE', path);
+export const newKey = () => crypto.randomUUID();
+
+/** h('p', {class: 'muted'}, 'text', child…) → an element. Strings become text, never HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else if (name === 'class') element.className = value;
+    else element.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+let uid = 0;
+/** A label and its input (or select, with options [[value, text]…]), tied by id. */
+export function field(label, attrs = {}) {
+  const id = attrs.id ?? `d${++uid}`;
+  const { options, ...rest } = attrs;
+  const input = options
+    ? h('select', { id, ...rest }, options.map(([value, text]) => h('option', { value }, text)))
+    : h('input', { id, type: 'text', ...rest });
+  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), input), input };
+}
+
+/** Fen as yuan with two decimals: 12345 → "123.45". */
+export function yuan(fen) {
+  const value = Number(fen ?? 0);
+  const abs = Math.abs(value);
+  return `${value < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+export const dateTime = (iso) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
+export const today = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+
+const WORDS = {
+  zh: {
+    signIn: '登录', signOut: '退出', institutionCode: '机构编码', loginName: '登录名', password: '密码', authCode: '身份验证器动态码（6位）',
+    language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '统筹基金', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
+    genericError: '操作没有完成，请稍后重试', networkError: '网络连接中断，请检查网络后重试', refresh: '刷新', state: '状态', time: '时间', amount: '金额',
+    approve: '通过', reject: '驳回', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
+  },
+  en: {
+    signIn: 'Sign in', signOut: 'Sign out', institutionCode: 'Institution code', loginName: 'Login name', password: 'Password', authCode: 'Authenticator code (6 digits)',
+    language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Pooled fund', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
+    genericError: 'That did not go through; try again shortly', networkError: 'The network is down; check it and try again', refresh: 'Refresh', state: 'State', time: 'Time', amount: 'Amount',
+    approve: 'Approve', reject: 'Reject', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
+  },
+};
+
+const PROBLEMS = {
+  zh: {
+    sign_in_failed: '登录名、密码或动态码不正确', account_locked: '输错次数太多，账户已暂时锁定，请稍后再试', unauthenticated: '登录已过期，请重新登录',
+    forbidden: '当前账号没有这个操作的权限', not_found: '没有找到', code_malformed: '付款码格式不正确，请重新扫描', code_invalid: '付款码无效，请患者刷新后重新出示',
+    code_expired: '付款码已过期，请患者刷新后重新出示', code_used: '这个付款码已使用过，请患者刷新后重新出示', code_revoked: '患者已停用这台设备的付款码',
+    unknown_person: '没有这个参保人', person_not_insured: '参保人当前不在参保状态', unknown_catalogue_item: '目录中没有这个项目', no_fee_lines: '请先添加费用明细',
+    visit_already_settled: '这次就诊已经结算', visit_not_open: '这次就诊不能再修改', already_reversed: '这笔结算已经冲正',
+    refund_exceeds_settlement: '退费金额超过了可退金额', settlement_not_completed: '结算尚未完成（处理中、被拒或已取消），不能退费或冲正',
+    settlement_refunded: '这笔结算已部分退费，不能整笔冲正，请退还剩余部分', settlement_in_progress: '这笔结算正在处理中，请稍后再试',
+    payment_declined: '银行拒绝了扣款（余额不足或卡片受限），可改为窗口收取现金', payment_pending: '扣款结果待确认，请稍后刷新', no_funding_source: '患者没有可用的银行卡或信用额度，请窗口收取现金',
+    account_insufficient: '个人账户余额不足', refund_not_allowed: '这笔结算不能这样退费', idempotency_key_reused: '重复提交，请刷新后重试',
+    rate_limited: '操作太频繁，请稍后再试', weak_password: '密码太简单：至少10位，包含字母和数字', already_exists: '已经存在',
+    binding_not_pending: '这项申请已经处理过', invalid_request: '填写的内容不正确，请检查', party_not_configured: '外部服务暂未接通',
+    amount_mismatch: '金额不一致', would_go_negative: '余额不足，不能执行', approval_required: '需要第二位管理员审批', clearing_state: '清算单当前状态不允许这个操作',
+  },
+  en: {
+    sign_in_failed: 'Login name, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for a while', unauthenticated: 'Your session ended; sign in again',
+    forbidden: 'This account may not do that', not_found: 'Not found', code_malformed: 'That is not a pay code; scan again', code_invalid: 'The code is not valid; ask the patient to refresh it',
+    code_expired: 'The code expired; ask the patient to refresh it', code_used: 'That code was already used; ask the patient to refresh it', code_revoked: 'The patient turned this device off',
+    unknown_person: 'No such insured person', person_not_insured: 'The person is not insured now', unknown_catalogue_item: 'Not in the catalogue', no_fee_lines: 'Add fee lines first',
+    visit_already_settled: 'This visit is already settled', visit_not_open: 'This visit can no longer change', already_reversed: 'This settlement was already reversed',
+    refund_exceeds_settlement: 'That is more than can be refunded', settlement_not_completed: 'The settlement is not completed (pending, declined or cancelled)',
+    settlement_refunded: 'Partly refunded: it cannot be reversed whole; refund the rest instead', settlement_in_progress: 'The settlement is being processed; try again shortly',
+    payment_declined: 'The bank declined the charge; collect cash at the counter instead', payment_pending: 'The charge is being confirmed; refresh shortly', no_funding_source: 'No card or credit line; collect cash at the counter',
+    account_insufficient: 'Not enough in the personal account', refund_not_allowed: 'This settlement cannot be refunded this way', idempotency_key_reused: 'Duplicate submission; reload and try again',
+    rate_limited: 'Too many tries; wait a moment', weak_password: 'Password too simple: 10+ characters with letters and digits', already_exists: 'Already exists',
+    binding_not_pending: 'This request was already handled', invalid_request: 'Something entered is not right; check it', party_not_configured: 'An outside service is not connected',
+    amount_mismatch: 'The amounts differ', would_go_negative: 'Not enough balance', approval_required: 'A second administrator must approve', clearing_state: 'The clearing is not in a state that allows this',
+  },
+};
+
+let language = localStorage.getItem('yibao.lang') === 'en' ? 'en' : 'zh';
+let pageWords = { zh: {}, en: {} };
+/** Adds a page's own words. */
+export function words(extra) {
+  pageWords = extra;
+}
+export const lang = () => language;
+export function setLanguage(value) {
+  language = value;
+  localStorage.setItem('yibao.lang', value);
+  document.documentElement.lang = value === 'en' ? 'en' : 'zh-CN';
+}
+export function t(key, ...args) {
+  const entry = pageWords[language]?.[key] ?? WORDS[language][key] ?? pageWords.zh?.[key] ?? WORDS.zh[key] ?? key;
+  return typeof entry === 'function' ? entry(...args) : entry;
+}
+
+/** The plain-language message of a failure: a refusal's by its code, else the network or general one. */
+export function messageFor(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 0) return t('networkError');
+    return PROBLEMS[language][error.code] ?? t('genericError');
+  }
+  console.error(error);
+  return t('genericError');
+}
+
+/** Runs an action, showing a failure's plain message in `alert` (role=alert). */
+export async function guarded(alert, action) {
+  alert.textContent = '';
+  alert.classList.remove('error');
+  try {
+    return await action();
+  } catch (error) {
+    alert.classList.add('error');
+    alert.textContent = messageFor(error);
+    return undefined;
+  }
+}
+
+/** A table: headers and rows of cells (strings or elements). */
+export function table(caption, headers, rows, attrs = {}) {
+  return h(
+    'table',
+    attrs,
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, headers.map((text) => h('th', { scope: 'col' }, text)))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: String(headers.length) }, t('none')))),
+  );
+}
+
+/** Opens an authenticated HTML page (a receipt) in a new tab, for printing. */
+export async function openPage(path) {
+  const response = await api('GET', path, { raw: true });
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const opened = window.open(url, '_blank');
+  return { url, opened };
+}
+
+/** The language switch in the header. */
+export function languageButton(onChange) {
+  const button = h('button', { type: 'button', class: 'link', id: 'lang-toggle' }, t('language'));
+  button.addEventListener('click', () => {
+    setLanguage(language === 'zh' ? 'en' : 'zh');
+    button.textContent = t('language');
+    onChange();
+  });
+  return button;
+}
+
+setLanguage(language);

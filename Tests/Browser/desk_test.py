@@ -1,0 +1,381 @@
+"""The cashier console, the bureau dashboard and the front door in a real Chromium against a real
+`yibao serve --demo` (scripts/browser-test).
+
+A cashier signs in and, with the keyboard only, scans a patient's code (typed into the scan field as a
+wedge scanner types it), adds lines by catalogue search, pre-settles, settles and prints the receipt;
+refunds one line and sees the refund; a reversal of the partly refunded settlement is refused with the
+reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
+a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
+and the counter's for the day. axe-core on every screen; screenshots at 1280x860."""
+
+import argparse
+import sys
+import time
+import traceback
+import uuid
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+from yibao_browser import OPS, Browser, Platform, demo_card, fresh_totp
+
+PASSWORD = "Yibao-desk-2026"
+# 周秀英, a Guangzhou resident (no personal account; card index 8), pays at the counter; 杨丽 (index 5)
+# binds her son 徐小明, 11.
+HUANG = {"number": "P440100000009", "id": "440106195206031098", "phone": "13800100009", "card": demo_card(8)}
+YANG = {"number": "P440100000006", "id": "440106198810051064", "phone": "13800100006", "card": demo_card(5)}
+XU = {"number": "P440100000011", "id": "440106201506011118"}
+VIEWER = "op_demo_viewer_token"
+OPERATOR = "op_demo_operator_token"
+
+checks = []
+
+
+def check(condition, what):
+    assert condition, what
+    checks.append(what)
+
+
+def patient(platform, person, used):
+    """Registers a demo person through the API and signs them in; returns their bearer token."""
+    platform.call("POST", "/v1/patient/registration/sms", {"id_number": person["id"], "person_number": person["number"], "phone": person["phone"]}, auth="", expect=202)
+    body = {"id_number": person["id"], "person_number": person["number"], "phone": person["phone"], "sms_code": platform.sms_code(person["phone"]), "password": PASSWORD}
+    _, registered = platform.call("POST", "/v1/patient/registration", body, auth="", expect=201)
+    person["key"] = registered["totp_secret"]
+    return sign_in_api(platform, person, used)
+
+
+def sign_in_api(platform, person, used):
+    _, session = platform.call("POST", "/v1/patient/sessions", {"phone": person["phone"], "password": PASSWORD, "totp_code": fresh_totp(person["key"], used)}, auth="", expect=201)
+    person["token"] = "Bearer " + session["token"]
+    return person["token"]
+
+
+def live_code(platform, person, used):
+    """The patient's current pay code, as the phone shows it (a device enrolled once)."""
+    if "device" not in person:
+        _, device = platform.call("POST", "/v1/patient/devices", {"name": "desk test"}, auth=person["token"], expect=201)
+        person["device"] = device["device_id"]
+    _, code = platform.call("GET", f"/v1/patient/devices/{person['device']}/code", auth=person["token"], expect=200)
+    return code["code"]
+
+
+class Desk(Browser):
+    def __init__(self, base, screenshots):
+        super().__init__(base, screenshots, width=1280, height=860)
+
+    def page(self, path):
+        self.driver.get(f"{self.base}{path}")
+        return self
+
+    def keys(self, *keys):
+        """Types into whatever has the focus, as a person at the keyboard (or a wedge scanner) does."""
+        self.driver.switch_to.active_element.send_keys(*keys)
+
+    def focused_id(self):
+        return self.driver.switch_to.active_element.get_attribute("id")
+
+
+def cashier_sign_in(desk, signins, used, who="demo-cashier"):
+    staff = next(s for s in signins["staff"] if s["name"] == who)
+    desk.page("/cashier/")
+    desk.find("#signin-institution")
+    desk.axe("cashier sign-in")
+    desk.shot("desk-01-cashier-sign-in")
+    # Keyboard only: the institution field has the focus; Tab moves on; Enter submits.
+    check(desk.focused_id() == "signin-institution", "the cashier sign-in opens with the focus in the first field")
+    desk.keys(staff["institution_code"], Keys.TAB, staff["name"], Keys.TAB, staff["password"], Keys.TAB, fresh_totp(staff["totp_key"], used), Keys.ENTER)
+    desk.find("#scan")
+    return staff
+
+
+def scenario_cashier(desk, platform, signins, used):
+    cashier_sign_in(desk, signins, used)
+    check(desk.focused_id() == "scan", "after sign-in the focus is in the scan field")
+    desk.axe("counter (empty)")
+    code = live_code(platform, HUANG, used)
+    # The scanner types the code and Enter.
+    desk.keys(code, Keys.ENTER)
+    desk.wait_text("#patient-number", lambda text: text == HUANG["number"])
+    check(desk.focused_id() == "item-search", "the scanned code identifies the patient and moves the focus to the item search")
+    # A line by name: type, Enter takes the first match, quantity, Enter adds it.
+    desk.keys("头孢克肟")
+    desk.find("#item-results [role=option]")
+    desk.keys(Keys.ENTER)
+    WebDriverWait(desk.driver, 10).until(lambda d: desk.focused_id() == "item-qty")
+    desk.keys(Keys.BACKSPACE, "2", Keys.TAB, Keys.CONTROL, "a", Keys.NULL, "28.50", Keys.ENTER)
+    desk.find("#lines tr[data-line='1']")
+    # A line by code prefix.
+    desk.keys("S000000000061")
+    desk.find("#item-results [role=option]")
+    desk.keys(Keys.ENTER)
+    WebDriverWait(desk.driver, 10).until(lambda d: desk.focused_id() == "item-qty")
+    desk.keys(Keys.TAB, Keys.CONTROL, "a", Keys.NULL, "10.00", Keys.ENTER)
+    desk.find("#lines tr[data-line='2']")
+    check(desk.text("#visit-total") == "67.00", f"two lines added by search from the keyboard: 2 × 28.50 + 10.00 ({desk.text('#visit-total')})")
+    desk.keys(Keys.F8)
+    desk.find("#preview")
+    pre = {k: desk.text(f"#pre-{k}") for k in ("total", "fund", "account", "cash")}
+    reasons = desk.text("#split-lines")
+    check("乙类先行自付" in reasons, "the pre-settlement explains the self-paid part of a class B line")
+    desk.axe("counter (pre-settled)")
+    desk.shot("desk-02-cashier-pre-settlement")
+    desk.keys(Keys.F9)
+    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    settlement_id = desk.text("#settlement-id")
+    _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
+    b = record["breakdown"]
+    paid = {k: desk.text(f"#paid-{k}") for k in ("total", "fund", "account", "cash")}
+    expected = {"total": b["medfee_sumamt"], "fund": b["fund_pay_sumamt"], "account": b["acct_pay"], "cash": b["psn_cash_pay"]}
+    check(paid == {k: f"{v / 100:.2f}" for k, v in expected.items()}, f"the settled split on screen is the platform's ({paid})")
+    check(pre == paid, "the pre-settlement showed what the settlement then paid")
+    check(b["psn_cash_pay"] > 0 and record["cash_collection"] != "counter", "the cash part was collected from the patient's card")
+    check(desk.focused_id() == "print-receipt", "after settling, the focus is on printing the receipt")
+    desk.shot("desk-03-cashier-settled")
+    windows = set(desk.driver.window_handles)
+    desk.keys(Keys.F10)
+    WebDriverWait(desk.driver, 10).until(lambda d: len(d.window_handles) > len(windows))
+    main = desk.driver.current_window_handle
+    desk.driver.switch_to.window((set(desk.driver.window_handles) - windows).pop())
+    WebDriverWait(desk.driver, 10).until(lambda d: settlement_id in d.find_element(By.TAG_NAME, "body").text)
+    receipt = desk.driver.find_element(By.TAG_NAME, "body").text
+    check(settlement_id in receipt and f"{b['medfee_sumamt'] / 100:.2f}" in receipt, "F10 opens the printable receipt of the settlement")
+    desk.shot("desk-04-receipt")
+    desk.driver.close()
+    desk.driver.switch_to.window(main)
+    check(True, "the whole settlement ran from the keyboard: scan, search, quantity, price, F8, F9, F10")
+    return settlement_id, record
+
+
+def scenario_refund_and_reversal(desk, platform, settlement_id, record):
+    desk.driver.execute_script("location.hash = '#/today'")
+    row = desk.find(f"#day-table tr[data-settlement='{settlement_id}']")
+    desk.axe("today's settlements")
+    desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=refund]"))
+    desk.find("#refund-form")
+    desk.click("#refund-lines input[data-line='2']")
+    desk.axe("refund form")
+    desk.submit("#refund-form")
+    done = desk.text("#refund-done")
+    refunds = [r for r in platform.call("GET", "/v1/settlements")[1]["records"] if r["kind"] == "refund" and r.get("original_id") == settlement_id]
+    check(len(refunds) == 1 and refunds[0]["state"] == "completed", "refunding line 2 wrote one completed refund")
+    amount = -refunds[0]["breakdown"]["medfee_sumamt"]
+    check(amount == 1000 and f"{amount / 100:.2f}" in done, f"the cashier sees the refund of the line ({done})")
+    desk.find(f"#day-table tr[data-kind=refund]")
+    desk.shot("desk-05-refunded")
+    row = desk.find(f"#day-table tr[data-settlement='{settlement_id}']")
+    desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=reverse]"))
+    message = desk.wait_text("#day-alert", lambda text: bool(text))
+    check(message == "这笔结算已部分退费，不能整笔冲正，请退还剩余部分", f"the reversal of a partly refunded settlement is refused and says why ({message})")
+    _, after = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
+    check(not after.get("reversed_by"), "nothing was reversed")
+    _, day = platform.call("GET", "/v1/settlements", expect=200)
+    shown = desk.text("#day-total")
+    check(shown == f"{day['totals']['total'] / 100:.2f}", f"the day's net on screen is the platform's ({shown})")
+    desk.shot("desk-06-reversal-refused")
+    return day
+
+
+def scenario_person_number(desk, platform):
+    """The insurance number typed instead of a code: the cash part is collected at the counter."""
+    desk.driver.execute_script("location.hash = '#/counter'")
+    desk.find("#scan").send_keys("P440100000008", Keys.ENTER)
+    desk.wait_text("#patient-number", lambda text: text == "P440100000008")
+    options = [o.get_attribute("value") for o in desk.driver.find_elements(By.CSS_SELECTOR, "#cash-collection option")]
+    check(options == ["counter"], "a visit opened by insurance number offers only collecting cash at the counter")
+    desk.keys("XD0000000000")
+    desk.find("#item-results [role=option]")
+    desk.keys(Keys.ARROW_DOWN, Keys.ENTER)
+    WebDriverWait(desk.driver, 10).until(lambda d: desk.focused_id() == "item-qty")
+    desk.keys(Keys.TAB, Keys.CONTROL, "a", Keys.NULL, "abc", Keys.ENTER)
+    message = desk.wait_text("#counter-alert", lambda text: bool(text))
+    check(message and not desk.driver.find_elements(By.CSS_SELECTOR, "#lines tr[data-line]"), "a price that is not an amount adds nothing and says so")
+    desk.keys(Keys.CONTROL, "a", Keys.NULL, "12.00", Keys.ENTER)
+    desk.find("#lines tr[data-line='1']")
+    check("XD00000000002" in desk.text("#lines"), "arrow down chose the second match")
+    desk.keys(Keys.F9)
+    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    # A visit the HIS registered and nobody settled waits at the counter; the cashier takes it and settles.
+    _, waiting = platform.call("POST", "/v1/visits", {"person_number": "P440100000008", "category": "11", "hospital_visit_number": "MZ-DESK-W1",
+                                                      "lines": [{"line_number": "1", "item_code": "XD00000000001", "unit_price": 1280, "quantity": 1}]}, expect=201)
+    desk.keys(Keys.F2)
+    row = desk.find(f"#waiting-table tr[data-visit='{waiting['id']}']")
+    desk.axe("counter (visits waiting)")
+    desk.shot("desk-03b-waiting")
+    desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=take]"))
+    desk.wait_text("#patient-line", lambda text: "MZ-DESK-W1" in text)
+    desk.keys(Keys.F9)
+    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    _, visit = platform.call("GET", f"/v1/visits/{waiting['id']}", expect=200)
+    check(visit["state"] == "settled", "a visit waiting at the counter is taken and settled")
+
+
+def scenario_manager(desk, platform, signins, used):
+    desk.click("#sign-out")
+    cashier_sign_in(desk, signins, used, who="demo-manager")
+    desk.driver.execute_script("location.hash = '#/staff'")
+    desk.find("#staff-list tr[data-member='demo-cashier']")
+    desk.fill("#new-name", "desk-trainee")
+    desk.fill("#new-display", "王实习")
+    desk.fill("#new-password", "Trainee-desk-2026")
+    desk.submit("#staff-form")
+    key = desk.text("#created-key")
+    check(len(key) >= 16, "a manager creates a cashier and is shown the authenticator key once")
+    desk.axe("staff")
+    desk.shot("desk-07-staff")
+    trainee = {"institution_code": "H44010000004", "name": "desk-trainee", "password": "Trainee-desk-2026", "totp_code": fresh_totp(key, used)}
+    status, session = platform.call("POST", "/v1/staff/sessions", trainee, auth="", expect=201)
+    row = desk.find("#staff-list tr[data-member='desk-trainee']")
+    desk.click(row.find_element(By.CSS_SELECTOR, "button"))
+    desk.wait_text("#staff-list tr[data-member='desk-trainee']", lambda text: "已停用" in text)
+    status, _ = platform.call("GET", "/v1/staff/me", auth="Bearer " + session["token"])
+    check(status == 401, "disabling the trainee ends their session at once")
+    status, audit = platform.call("GET", "/v1/admin/audit/verification", auth=OPS, expect=200)
+    check(not audit["problems"], "the audit log still verifies")
+
+
+def bureau_sign_in(desk, token):
+    desk.page("/bureau/")
+    desk.find("#signin-token")
+    desk.fill("#signin-token", token)
+    desk.submit("#signin-form")
+    desk.find("#nav-overview")
+
+
+def scenario_review(desk, platform, used):
+    patient(platform, YANG, used)
+    _, binding = platform.call(
+        "POST", "/v1/patient/family/bindings",
+        {"member_number": XU["number"], "member_id_number": XU["id"], "relationship": "child", "document_type": "出生医学证明", "document_reference": "SCAN-2026-0042"},
+        auth=YANG["token"], expect=201)
+    desk.page("/bureau/")
+    desk.find("#signin-token")
+    desk.axe("bureau sign-in")
+    desk.shot("desk-08-bureau-sign-in")
+    bureau_sign_in(desk, OPERATOR)
+    desk.driver.execute_script("location.hash = '#/reviews'")
+    row = desk.find(f"#reviews-table tr[data-binding='{binding['id']}']")
+    check("SCAN-2026-0042" in row.text, "the operator sees the document's reference")
+    desk.axe("binding reviews")
+    desk.shot("desk-09-reviews")
+    row.find_element(By.CSS_SELECTOR, "input[data-note]").send_keys("出生证明与户籍一致")
+    desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=approve]"))
+    desk.wait_text("#reviews-alert", lambda text: XU["number"] in text)
+    # The binder's phone app shows the binding approved.
+    phone = Browser(desk.base, desk.screenshots)
+    try:
+        phone.open("signin")
+        phone.fill("#signin-phone", YANG["phone"])
+        phone.fill("#signin-password", PASSWORD)
+        phone.fill("#signin-code", fresh_totp(YANG["key"], used))
+        phone.submit("#signin-form")
+        phone.find("#home-balance")
+        phone.go("family")
+        state = phone.wait_text(f"[data-binding='{binding['id']}'] .binding-state", lambda text: bool(text))
+        check(state == "已绑定", f"after the operator's approval the binder's app shows the child bound ({state})")
+    finally:
+        phone.close()
+
+
+def scenario_bureau_screens(desk, platform):
+    desk.driver.execute_script("location.hash = '#/overview'")
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    desk.find("#daily-chart")
+    shown = {k: desk.text(f"#today-{k}") for k in ("total", "fund", "ownAccount", "cash")}
+    _, report = platform.call("GET", f"/v1/admin/fund-report?from={today}&through={today}&verify=true", auth=OPS, expect=200)
+    f = report["totals"]
+    expected = {"total": f["total"], "fund": f["pooled_fund"] + f["above_cap_fund"], "ownAccount": f["own_account"] + f["mutual_aid"], "cash": f["cash"]}
+    check(report["anchor"].get("ledger_verified") is True, "the ledger verifies")
+    check(shown == {k: f"{v / 100:.2f}" for k, v in expected.items()}, f"the overview's day totals are the fund report's from the ledger ({shown})")
+    _, counter = platform.call("GET", "/v1/settlements", expect=200)
+    _, ledger = platform.call("GET", "/v1/admin/ledger/verification", auth=OPS, expect=200)
+    check(ledger["passed"], "the ledger's verification passes")
+    bars = desk.driver.find_elements(By.CSS_SELECTOR, f"#daily-chart g[data-day='{today}']")
+    check(bars and int(bars[0].get_attribute("data-total")) == f["total"], "today's bar in the chart carries the day's total")
+    check(f["total"] == counter["totals"]["total"], "the overview's day total equals the counter's net (the only institution that settled today)")
+    desk.axe("fund overview")
+    desk.shot("desk-10-overview")
+    for screen in ("reports", "people", "reference", "credit", "clearing", "ledger"):
+        desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
+        desk.find(f"#nav-{screen}[aria-current=page]")
+        time.sleep(0.5)
+        desk.axe(screen)
+    desk.driver.execute_script("location.hash = '#/people'")
+    desk.fill("#find-number", HUANG["number"])
+    desk.submit("#find-form")
+    person = desk.wait_text("#person", lambda text: "****" in text)
+    check(HUANG["id"] not in person and "****" in person, "a person's ID number is shown masked")
+    desk.shot("desk-11-people")
+    desk.driver.execute_script("location.hash = '#/ledger'")
+    desk.wait_text("#ledger-state", lambda text: text == "通过")
+    desk.wait_text("#audit-state", lambda text: text == "通过")
+    desk.shot("desk-12-ledger")
+
+
+def scenario_viewer(desk):
+    desk.click("#sign-out")
+    bureau_sign_in(desk, VIEWER)
+    links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
+    check("nav-reviews" not in links and "nav-reports" not in links, f"a viewer is not offered the queues they may not work ({links})")
+    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button")):
+        desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
+        desk.find(f"#nav-{screen}[aria-current=page]")
+        time.sleep(0.8)
+        check(not desk.driver.find_elements(By.CSS_SELECTOR, refused), f"a viewer's {screen} screen has no action that would be refused ({refused})")
+    desk.driver.execute_script("location.hash = '#/reviews'")
+    time.sleep(0.5)
+    check(desk.driver.find_elements(By.CSS_SELECTOR, "#overview-body, #daily-chart"), "a viewer sent to the review queue sees the overview instead")
+    desk.shot("desk-13-viewer")
+
+
+def scenario_front_door(desk):
+    desk.page("/")
+    desk.find("#door-cashier")
+    desk.wait_text("#demo-list", lambda text: "demo-cashier" in text)
+    desk.axe("front door")
+    desk.shot("desk-00-front-door")
+    check(True, "the front door links the four doors and lists the demo sign-ins")
+    desk.click("#door-api")
+    desk.find("details.op[data-path='/v1/visits/{visit_id}/settlement']")
+    count = len(desk.driver.find_elements(By.CSS_SELECTOR, "details.op"))
+    check(count >= 150, f"the API reference renders every operation from /openapi.json ({count})")
+    desk.click("details.op[data-path='/v1/visits/{visit_id}/settlement'] summary")
+    desk.axe("API reference")
+    desk.shot("desk-14-api-reference")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--screenshots")
+    args = parser.parse_args()
+    platform = Platform(args.base)
+    _, signins = platform.call("GET", "/v1/demo/sign-ins", auth="", expect=200)
+    used = set()
+    patient(platform, HUANG, used)
+    platform.call("POST", "/v1/patient/funding-sources", {"card_number": HUANG["card"]}, auth=HUANG["token"], expect=201)
+    desk = Desk(args.base, args.screenshots)
+    try:
+        scenario_front_door(desk)
+        settlement_id, record = scenario_cashier(desk, platform, signins, used)
+        scenario_refund_and_reversal(desk, platform, settlement_id, record)
+        scenario_person_number(desk, platform)
+        scenario_manager(desk, platform, signins, used)
+        scenario_review(desk, platform, used)
+        scenario_bureau_screens(desk, platform)
+        scenario_viewer(desk)
+    except Exception:
+        traceback.print_exc()
+        if args.screenshots:
+            desk.shot("desk-failure")
+        print(f"{len(checks)} checks passed before the failure", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        desk.close()
+    for what in checks:
+        print(f"✔ {what}")
+    print(f"desk: {len(checks)} checks passed")
+
+
+if __name__ == "__main__":
+    main()
