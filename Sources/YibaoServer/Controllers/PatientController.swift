@@ -156,24 +156,16 @@ struct PatientController {
                 _ = try await auth.hash(body.password)  // as slow as a real check: the answer does not tell whether the phone is registered
                 throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
             }
-            if let until = credentials.lockedUntil, until > now {
-                let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000) + 1
-                throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
-            }
-            if credentials.authenticatorResetPending {
+            if credentials.authenticatorResetPending, credentials.lockedUntil.map({ $0 <= now }) ?? true {
                 throw Refusal(
                     .signInFailed, "your authenticator was reset by the bureau: set up the new one first (password and an SMS code)",
                     field: "totp_code")
             }
-            let passwordOK = try await auth.verify(body.password, hash: credentials.passwordHash)
-            let step = AuthenticatorCode.match(secret: credentials.totpSecret, code: body.totpCode ?? "", at: now, after: credentials.totpLastStep)
-            guard passwordOK, let step else {
-                if let until = try await platform.recordSignInFailure(person: credentials.personNumber) {
-                    let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000)
-                    throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
-                }
-                throw Refusal(.signInFailed, "the phone, password or authenticator code is wrong")
-            }
+            let step = try await auth.checkSignIn(
+                password: body.password, hash: credentials.passwordHash, totpSecret: credentials.totpSecret, code: body.totpCode,
+                lastStep: credentials.totpLastStep, lockedUntil: credentials.lockedUntil, now: now,
+                wrong: "the phone, password or authenticator code is wrong"
+            ) { try await platform.recordSignInFailure(person: credentials.personNumber) }
             let (token, session) = try await platform.openSession(person: credentials.personNumber, totpStep: step)
             return JSONResponse(SessionOpened(token: token, sessionId: session.id, expiresAt: session.expiresAt), status: .created)
         }

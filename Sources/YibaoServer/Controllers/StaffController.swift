@@ -76,19 +76,11 @@ struct StaffController {
                 _ = try await auth.hash(body.password)  // as slow as a real check: the answer does not tell whether the name exists
                 throw Refusal(.signInFailed, "the name, password or authenticator code is wrong")
             }
-            if let until = credentials.lockedUntil, until > now {
-                let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000) + 1
-                throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
-            }
-            let passwordOK = try await auth.verify(body.password, hash: credentials.passwordHash)
-            let step = AuthenticatorCode.match(secret: credentials.totpSecret, code: body.totpCode ?? "", at: now, after: credentials.totpLastStep)
-            guard passwordOK, let step else {
-                if let until = try await platform.recordStaffSignInFailure(institution: body.institutionCode, name: body.name) {
-                    let wait = Int((until.millisecondsSinceEpoch - now.millisecondsSinceEpoch) / 1000)
-                    throw Refusal(.accountLocked, "too many failed sign-ins; try again in \(wait) seconds", retryAfterSeconds: wait)
-                }
-                throw Refusal(.signInFailed, "the name, password or authenticator code is wrong")
-            }
+            let step = try await auth.checkSignIn(
+                password: body.password, hash: credentials.passwordHash, totpSecret: credentials.totpSecret, code: body.totpCode,
+                lastStep: credentials.totpLastStep, lockedUntil: credentials.lockedUntil, now: now,
+                wrong: "the name, password or authenticator code is wrong"
+            ) { try await platform.recordStaffSignInFailure(institution: body.institutionCode, name: body.name) }
             let (token, session) = try await platform.openStaffSession(institution: body.institutionCode, name: body.name, totpStep: step)
             return JSONResponse(
                 SignedIn(token: token, sessionId: session.id, expiresAt: session.expiresAt, staff: StaffView(session)), status: .created)
