@@ -14,11 +14,14 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
     public var inScopeTotal: Money
     /// Settled visits (outpatient) or stays (inpatient) this year.
     public var visits: Int64
+    /// The same, per hospital level: a repeat stay pays the lower deductible only at the same level
+    /// (同级医疗机构多次住院).
+    public var visitsByLevel: LevelCounts
 
     /// Creates accumulators.
     public init(
         deductiblePaid: Money = .zero, basicFundPaid: Money = .zero, aboveCapAmount: Money = .zero,
-        aboveCapFundPaid: Money = .zero, inScopeTotal: Money = .zero, visits: Int64 = 0
+        aboveCapFundPaid: Money = .zero, inScopeTotal: Money = .zero, visits: Int64 = 0, visitsByLevel: LevelCounts = LevelCounts()
     ) {
         self.deductiblePaid = deductiblePaid
         self.basicFundPaid = basicFundPaid
@@ -26,6 +29,23 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         self.aboveCapFundPaid = aboveCapFundPaid
         self.inScopeTotal = inScopeTotal
         self.visits = visits
+        self.visitsByLevel = visitsByLevel
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case deductiblePaid, basicFundPaid, aboveCapAmount, aboveCapFundPaid, inScopeTotal, visits, visitsByLevel
+    }
+
+    /// Decodes accumulators; a delta stored before visits were counted per level has none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        deductiblePaid = try container.decode(Money.self, forKey: .deductiblePaid)
+        basicFundPaid = try container.decode(Money.self, forKey: .basicFundPaid)
+        aboveCapAmount = try container.decode(Money.self, forKey: .aboveCapAmount)
+        aboveCapFundPaid = try container.decode(Money.self, forKey: .aboveCapFundPaid)
+        inScopeTotal = try container.decode(Money.self, forKey: .inScopeTotal)
+        visits = try container.decode(Int64.self, forKey: .visits)
+        visitsByLevel = try container.decodeIfPresent(LevelCounts.self, forKey: .visitsByLevel) ?? LevelCounts()
     }
 
     /// All zero: the start of a year.
@@ -36,7 +56,7 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         PoolAccumulators(
             deductiblePaid: deductiblePaid + delta.deductiblePaid, basicFundPaid: basicFundPaid + delta.basicFundPaid,
             aboveCapAmount: aboveCapAmount + delta.aboveCapAmount, aboveCapFundPaid: aboveCapFundPaid + delta.aboveCapFundPaid,
-            inScopeTotal: inScopeTotal + delta.inScopeTotal, visits: visits + delta.visits
+            inScopeTotal: inScopeTotal + delta.inScopeTotal, visits: visits + delta.visits, visitsByLevel: visitsByLevel.adding(delta.visitsByLevel)
         )
     }
 
@@ -57,13 +77,63 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
     public var negated: PoolAccumulators {
         PoolAccumulators(
             deductiblePaid: -deductiblePaid, basicFundPaid: -basicFundPaid, aboveCapAmount: -aboveCapAmount,
-            aboveCapFundPaid: -aboveCapFundPaid, inScopeTotal: -inScopeTotal, visits: -visits
+            aboveCapFundPaid: -aboveCapFundPaid, inScopeTotal: -inScopeTotal, visits: -visits, visitsByLevel: visitsByLevel.negated
         )
     }
 
     /// True when no figure is negative (accumulators never go below zero).
     public var isNonNegative: Bool {
         !deductiblePaid.isNegative && !basicFundPaid.isNegative && !aboveCapAmount.isNegative && !aboveCapFundPaid.isNegative
-            && !inScopeTotal.isNegative && visits >= 0
+            && !inScopeTotal.isNegative && visits >= 0 && visitsByLevel.isNonNegative
+    }
+}
+
+/// Counts per hospital level (by `HospitalLevel` raw value; zero counts are not kept, so equal counts
+/// compare equal). Stored as text, `1=2;3=1`.
+public struct LevelCounts: Sendable, Hashable, Codable {
+    /// The counts by level raw value.
+    public private(set) var counts: [String: Int64]
+
+    /// Counts; zeros dropped.
+    public init(_ counts: [String: Int64] = [:]) {
+        self.counts = counts.filter { $0.value != 0 }
+    }
+
+    /// One at a level.
+    public static func one(_ level: HospitalLevel) -> LevelCounts { LevelCounts([level.rawValue: 1]) }
+
+    /// The count at a level.
+    public subscript(level: HospitalLevel) -> Int64 { counts[level.rawValue] ?? 0 }
+
+    /// These counts plus others.
+    public func adding(_ other: LevelCounts) -> LevelCounts { LevelCounts(counts.merging(other.counts, uniquingKeysWith: +)) }
+
+    /// The counts negated.
+    public var negated: LevelCounts { LevelCounts(counts.mapValues { -$0 }) }
+
+    /// True when no count is negative.
+    public var isNonNegative: Bool { counts.values.allSatisfy { $0 >= 0 } }
+
+    /// The stored text: `level=count` pairs by level, `;`-separated; empty for none.
+    public var encoded: String { counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";") }
+
+    /// Counts from their stored text; nil when it is not that.
+    public init?(encoded: String) {
+        var counts: [String: Int64] = [:]
+        for pair in encoded.split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, HospitalLevel(rawValue: String(parts[0])) != nil, let count = Int64(parts[1]) else { return nil }
+            counts[String(parts[0]), default: 0] += count
+        }
+        self.init(counts)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String: Int64].self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(counts)
     }
 }

@@ -165,12 +165,26 @@ public struct LevelRule: Sendable, Hashable, Codable {
     }
 }
 
-/// The tier above the basic annual cap: the employees' large-amount subsidy (大额医疗费用补助) or the
-/// residents' catastrophic insurance (大病保险). It takes the in-scope amount the basic fund no longer
-/// covers because its cap is reached, counts it across the year, and after its own deductible pays
-/// band by band.
+/// The tier after the basic fund: the employees' large-amount subsidy (大额医疗费用补助) or the
+/// residents' catastrophic insurance (大病保险). It counts its base across the year and, after its own
+/// deductible, pays band by band up to its annual cap. The base is what the scheme measures (`base`):
+/// the large-amount subsidy takes the in-scope amount the basic fund no longer covers because its cap
+/// is reached; catastrophic insurance takes the in-scope amount the person bore after the basic fund
+/// (合规医疗费用中经基本医保支付后个人负担的部分: the deductible, the part above the fund's ratio, and
+/// anything above the cap).
 public struct AboveCapTier: Sendable, Hashable, Codable {
-    /// The tier's deductible on the year's cumulative above-cap amount.
+    /// What the tier is measured on.
+    public enum Base: String, Sendable, Hashable, Codable {
+        /// The in-scope amount above the basic fund's annual cap (the employees' large-amount subsidy).
+        case aboveCap = "above_cap"
+        /// The in-scope amount the person bore after the basic fund (the residents' catastrophic
+        /// insurance): the year's in-scope total less what the basic fund paid.
+        case selfBorneInScope = "self_borne_in_scope"
+    }
+
+    /// What the tier is measured on; `above_cap` when a policy file does not say.
+    public var base: Base
+    /// The tier's deductible on the year's cumulative base.
     public var deductible: Money
     /// Bands over the cumulative above-cap amount after the deductible, in order; the last band may
     /// have no upper bound.
@@ -179,10 +193,21 @@ public struct AboveCapTier: Sendable, Hashable, Codable {
     public var annualCap: Money?
 
     /// Creates a tier.
-    public init(deductible: Money, bands: [Band], annualCap: Money? = nil) {
+    public init(base: Base = .aboveCap, deductible: Money, bands: [Band], annualCap: Money? = nil) {
+        self.base = base
         self.deductible = deductible
         self.bands = bands
         self.annualCap = annualCap
+    }
+
+    private enum CodingKeys: String, CodingKey { case base, deductible, bands, annualCap }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        base = try container.decodeIfPresent(Base.self, forKey: .base) ?? .aboveCap
+        deductible = try container.decode(Money.self, forKey: .deductible)
+        bands = try container.decode([Band].self, forKey: .bands)
+        annualCap = try container.decodeIfPresent(Money.self, forKey: .annualCap)
     }
 
     /// One band (分段): amounts up to `upTo` (measured after the deductible) are paid at `ratio`.

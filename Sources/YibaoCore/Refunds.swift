@@ -183,7 +183,7 @@ public enum Refunds {
         b.accountBalanceAfter = accountBalanceAfter
         next.breakdown = b
         next.breakdown.checkIdentities()
-        next.accumulatorDelta = PoolAccumulators(visits: state.accumulatorDelta.visits)
+        next.accumulatorDelta = PoolAccumulators(visits: state.accumulatorDelta.visits, visitsByLevel: state.accumulatorDelta.visitsByLevel)
         next.insuranceRefunded = true
         return next
     }

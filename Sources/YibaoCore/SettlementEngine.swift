@@ -181,10 +181,12 @@ public enum SettlementEngine {
                 trace.append("起付线 deductible \(rule.deductible) per year, \(input.accumulators.deductiblePaid) already paid: \(deductible) due")
             case .perVisit:
                 deductible = rule.deductible
-                if poolKind == .inpatient, input.accumulators.visits > 0, let factor = pool.repeatStayDeductibleFactor {
+                let earlier = input.accumulators.visitsByLevel[level]
+                if poolKind == .inpatient, earlier > 0, let factor = pool.repeatStayDeductibleFactor {
                     deductible = rule.deductible.portion(factor)
                     trace.append(
-                        "起付线 deductible \(rule.deductible) per stay; stay \(input.accumulators.visits + 1) this year pays \(factor): \(deductible)")
+                        "起付线 deductible \(rule.deductible) per stay; stay \(earlier + 1) this year at level \(level.rawValue) pays \(factor): \(deductible)"
+                    )
                 } else {
                     trace.append("起付线 deductible \(deductible) per \(poolKind == .inpatient ? "stay" : "visit")")
                 }
@@ -212,12 +214,23 @@ public enum SettlementEngine {
             }
         }
 
-        // 5. The tier above the cap (大额 / 大病), band by band on the year's cumulative amount.
+        // 5. The tier after the basic fund (大额 / 大病), band by band on the year's cumulative base: the
+        // above-cap amount, or the in-scope amount the person bore after the basic fund.
         var tierPaid = Money.zero
         var tierRemaining: Money? = nil
-        if aboveCapAmount.isPositive, let tier = pool.aboveCap {
-            let before = input.accumulators.aboveCapAmount
-            let after = before + aboveCapAmount
+        let tierBase: Money
+        let tierBaseBefore: Money
+        switch pool.aboveCap?.base {
+        case .selfBorneInScope:
+            tierBase = inScope - pooledFund
+            tierBaseBefore = (input.accumulators.inScopeTotal - input.accumulators.basicFundPaid).clampedAtZero
+        case .aboveCap, nil:
+            tierBase = aboveCapAmount
+            tierBaseBefore = input.accumulators.aboveCapAmount
+        }
+        if tierBase.isPositive, let tier = pool.aboveCap {
+            let before = tierBaseBefore
+            let after = before + tierBase
             let start = (before - tier.deductible).clampedAtZero
             let end = (after - tier.deductible).clampedAtZero
             var lower = Money.zero
@@ -242,8 +255,9 @@ public enum SettlementEngine {
                     tierPaid = left
                 }
             }
+            let measured = tier.base == .aboveCap ? "above-cap amount" : "in-scope amount borne after the basic fund"
             trace.append(
-                "\(input.person.insuranceType == .employee ? "大额医疗补助 large-amount subsidy" : "大病保险 catastrophic insurance"): above-cap amount this year \(before) → \(after), tier deductible \(tier.deductible); "
+                "\(input.person.insuranceType == .employee ? "大额医疗补助 large-amount subsidy" : "大病保险 catastrophic insurance"): \(measured) this year \(before) → \(after), tier deductible \(tier.deductible); "
                     + (steps.isEmpty ? "nothing payable yet" : steps.joined(separator: " + ")) + " → \(tierPaid)")
         } else if aboveCapAmount.isPositive {
             trace.append("no tier above the cap in this pool: \(aboveCapAmount) is the person's")
@@ -296,10 +310,10 @@ public enum SettlementEngine {
                 amount: pooledFund, trace: trace.filter { $0.hasPrefix("起付线") || $0.hasPrefix("统筹") || $0.hasPrefix("封顶") }.joined(separator: "; ")
             )
         ]
-        if tierPaid.isPositive || (aboveCapAmount.isPositive && pool.aboveCap != nil) {
+        if tierPaid.isPositive || (tierBase.isPositive && pool.aboveCap != nil) {
             details.append(
                 FundDetail(
-                    fundType: input.person.insuranceType.aboveCapFundType, inScope: aboveCapAmount, remainingLimit: tierRemaining,
+                    fundType: input.person.insuranceType.aboveCapFundType, inScope: tierBase, remainingLimit: tierRemaining,
                     amount: tierPaid, trace: trace.first { $0.hasPrefix("大额") || $0.hasPrefix("大病") } ?? ""
                 )
             )
@@ -315,7 +329,7 @@ public enum SettlementEngine {
 
         let delta = PoolAccumulators(
             deductiblePaid: deductiblePaid, basicFundPaid: pooledFund, aboveCapAmount: aboveCapAmount,
-            aboveCapFundPaid: tierPaid, inScopeTotal: inScope, visits: 1
+            aboveCapFundPaid: tierPaid, inScopeTotal: inScope, visits: 1, visitsByLevel: .one(level)
         )
         return SettlementCalculation(breakdown: breakdown, lines: lines, details: details, accumulatorDelta: delta, pool: poolKind, trace: trace)
     }

@@ -185,7 +185,8 @@ public struct SettlementMoney: Sendable, Hashable {
             zero.accountBalanceAfter = accountBalanceAfter
             zero.fundRatio = standing.breakdown.fundRatio
             next.breakdown = zero
-            next.accumulatorDelta = PoolAccumulators(visits: standing.accumulatorDelta.visits)
+            next.accumulatorDelta = PoolAccumulators(
+                visits: standing.accumulatorDelta.visits, visitsByLevel: standing.accumulatorDelta.visitsByLevel)
             return try decide(next: next, returned: remaining, cashOwedChange: -cashOwed)
         }
         var next = SettlementStanding(

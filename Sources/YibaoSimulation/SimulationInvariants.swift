@@ -80,7 +80,8 @@ public enum SimulationInvariants {
                 snapshot.accumulators[key] = PoolAccumulators(
                     deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
                     aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
-                    inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"))
+                    inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"),
+                    visitsByLevel: LevelCounts(encoded: try row.string("visits_by_level")) ?? LevelCounts(["unreadable": -1]))
             }
             for row in try db.query("SELECT owner, held FROM accounts WHERE kind = 'personal'", []) {
                 snapshot.holds[try row.string("owner")] = try row.money("held")

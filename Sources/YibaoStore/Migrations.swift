@@ -41,7 +41,9 @@ public enum Migrations {
             version: 12, name: "the national gateway's visit query (5201): registrations by institution and person",
             statements: ["CREATE INDEX national_registrations_person ON national_registrations (institution_code, person_number, created_at)"]),
         Migration(
-            version: 13, name: "institution staff: cashiers and managers who sign in to the cashier console; open visits by institution",
+            version: 13,
+            name:
+                "institution staff: cashiers and managers who sign in to the cashier console; open visits by institution; visits per hospital level in the accumulators",
             statements: staff),
     ]
 
@@ -798,6 +800,8 @@ public enum Migrations {
         )
         """,
         "CREATE INDEX staff_sessions_member ON staff_sessions (institution_code, name)",
+        // Visits per hospital level: a repeat stay's lower deductible applies at the same level.
+        "ALTER TABLE accumulators ADD COLUMN visits_by_level TEXT NOT NULL DEFAULT ''",
         // The counter's list of visits waiting to be settled.
         "CREATE INDEX visits_institution_state ON visits (institution_code, state, opened_at)",
     ]

@@ -35,7 +35,8 @@ struct RefundsTests {
         let after = try Refunds.insurance(from: before, accountBalanceAfter: .yuan(50))
         #expect(after.breakdown.fundTotal == .zero && after.breakdown.accountPaid == .zero && after.breakdown.deductiblePaid == .zero)
         #expect(after.breakdown.cashPaid == .yuan(340) && after.breakdown.totalAmount == .yuan(340))
-        #expect(after.accumulatorDelta == PoolAccumulators(visits: 1))
+        #expect(after.accumulatorDelta == PoolAccumulators(visits: 1, visitsByLevel: before.accumulatorDelta.visitsByLevel))
+        #expect(after.accumulatorDelta.visitsByLevel.counts.values.reduce(0, +) == 1)
         #expect(after.lines.allSatisfy { $0.fundPaid == .zero && $0.accountPaid == .zero && $0.cashPaid == $0.split.amount })
         #expect(after.insuranceRefunded && after.breakdown.brokenIdentity() == nil)
         #expect(throws: Refusal.self) { try Refunds.insurance(from: after, accountBalanceAfter: .zero) }

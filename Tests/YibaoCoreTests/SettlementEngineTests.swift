@@ -219,14 +219,39 @@ struct SettlementEngineTests {
         #expect(filed.breakdown.pooledFund == .yuan(72))
     }
 
-    @Test func repeatStaysPayALowerDeductible() throws {
+    @Test("repeat stays pay a lower deductible at the same level only (同级医疗机构多次住院)")
+    func repeatStaysPayALowerDeductible() throws {
         let policy = F.policy(inpatient: F.pool(deductible: .yuan(400), ratio: Ratio(percent: 90), repeatFactor: Ratio(percent: 50)))
-        let first = try SettlementEngine.calculate(F.input([F.line(F.item(.a), price: .yuan(1000))], policy: policy))
-        let second = try SettlementEngine.calculate(
-            F.input([F.line(F.item(.a), price: .yuan(1000))], policy: policy, accumulators: PoolAccumulators(visits: 1))
-        )
+        let stay = { (level: HospitalLevel, accumulators: PoolAccumulators) in
+            try SettlementEngine.calculate(
+                F.input([F.line(F.item(.a), price: .yuan(1000))], level: level, policy: policy, accumulators: accumulators))
+        }
+        let first = try stay(.level3, .zero)
         #expect(first.breakdown.deductiblePaid == .yuan(400))
-        #expect(second.breakdown.deductiblePaid == .yuan(200))
+        #expect(first.accumulatorDelta.visitsByLevel == .one(.level3))
+        var year = PoolAccumulators.zero.adding(first.accumulatorDelta)
+        // A second stay at another level pays the whole deductible.
+        let elsewhere = try stay(.level2, year)
+        #expect(elsewhere.breakdown.deductiblePaid == .yuan(400))
+        year = year.adding(elsewhere.accumulatorDelta)
+        #expect(year.visits == 2 && year.visitsByLevel[.level3] == 1 && year.visitsByLevel[.level2] == 1)
+        // Back at level 3: half.
+        let again = try stay(.level3, year)
+        #expect(again.breakdown.deductiblePaid == .yuan(200))
+        #expect(again.trace.contains { $0.contains("stay 2 this year at level 3") })
+        // Reversing the first stay: the level's count goes back, so the next level-3 stay is a first one again.
+        let reversed = year.adding(first.accumulatorDelta.negated)
+        #expect(reversed.visitsByLevel[.level3] == 0 && reversed.visitsByLevel == .one(.level2))
+        #expect(try stay(.level3, reversed).breakdown.deductiblePaid == .yuan(400))
+    }
+
+    @Test("level counts are stored as text and read back; anything else is refused")
+    func levelCountsText() {
+        let counts = LevelCounts(["3": 2, "1": 1, "2": 0])
+        #expect(counts.encoded == "1=1;3=2")
+        #expect(LevelCounts(encoded: counts.encoded) == counts)
+        #expect(LevelCounts(encoded: "") == LevelCounts())
+        #expect(LevelCounts(encoded: "9=1") == nil && LevelCounts(encoded: "3=x") == nil)
     }
 
     @Test func zeroLineVisitIsRefused() {

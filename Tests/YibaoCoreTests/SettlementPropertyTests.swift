@@ -33,7 +33,7 @@ struct SettlementPropertyTests {
         let tier: AboveCapTier? =
             Bool.random(using: &rng)
             ? AboveCapTier(
-                deductible: amount(5000),
+                base: Bool.random(using: &rng) ? .aboveCap : .selfBorneInScope, deductible: amount(5000),
                 bands: [.init(upTo: .yuan(Int64.random(in: 1...50_000, using: &rng)), ratio: ratio()), .init(upTo: nil, ratio: ratio())],
                 annualCap: Bool.random(using: &rng) ? amount(100_000) : nil
             ) : nil
@@ -46,7 +46,7 @@ struct SettlementPropertyTests {
         let person = Fixtures.person(type: type, retired: Bool.random(using: &rng))
         let accumulators = PoolAccumulators(
             deductiblePaid: amount(2000), basicFundPaid: Money(fen: Int64.random(in: 0...cap.fen, using: &rng)), aboveCapAmount: amount(50_000),
-            aboveCapFundPaid: amount(50_000)
+            aboveCapFundPaid: amount(50_000), inScopeTotal: Money(fen: cap.fen + Int64.random(in: 0...5_000_000, using: &rng))
         )
         let input = Fixtures.input(
             lines, person: person, level: HospitalLevel.allCases.randomElement(using: &rng)!,

@@ -115,6 +115,20 @@ struct SettlementHTTPTests {
         }
     }
 
+    @Test("the demo Guangzhou residents' policy: a first level-3 stay of 60,000.00 gets 210.00 of catastrophic insurance (hifmi_pay)")
+    func residentCatastrophicOnTheDemoPolicy() async throws {
+        try await H.withApp { client, _ in
+            let body =
+                #"{"person_number":"P440100000009","category":"21","hospital_visit_number":"ZY-CAT-1","lines":[\#(Body.line(price: 6_000_000, quantity: "1"))]}"#
+            let visit = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: body)
+            let id = try #require(visit.object["id"] as? String, "\(visit.text)")
+            let settled = try await client.send(
+                .post, "/v1/visits/\(id)/settlement", token: H.hospitalToken, json: #"{"use_account":false}"#, headers: OneCodeHTTPTests.key("cat-1"))
+            let b = try settled.decode(SettlementRecord.self).breakdown
+            #expect(b.pooledFund == .yuan(41_650) && b.catastrophicFund == .yuan(210) && b.personTotal == .yuan(18_140), "\(settled.text)")
+        }
+    }
+
     @Test("credentials: missing, wrong and of the wrong kind are refused")
     func credentials() async throws {
         try await H.withApp { client, _ in

@@ -199,7 +199,7 @@ package enum AccumulatorRepository {
         try db.execute(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
-            in_scope_total, visits) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0) ON CONFLICT (person_number, year, pool) DO NOTHING
+            in_scope_total, visits, visits_by_level) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, '') ON CONFLICT (person_number, year, pool) DO NOTHING
             """,
             [.text(person), .int(year), .text(pool.rawValue)]
         )
@@ -228,30 +228,33 @@ package enum AccumulatorRepository {
         return SQLStatement(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
-            in_scope_total, visits) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            in_scope_total, visits, visits_by_level) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
             ON CONFLICT (person_number, year, pool) DO UPDATE SET deductible_paid = excluded.deductible_paid,
             basic_fund_paid = excluded.basic_fund_paid, above_cap_amount = excluded.above_cap_amount,
-            above_cap_fund_paid = excluded.above_cap_fund_paid, in_scope_total = excluded.in_scope_total, visits = excluded.visits
+            above_cap_fund_paid = excluded.above_cap_fund_paid, in_scope_total = excluded.in_scope_total, visits = excluded.visits,
+            visits_by_level = excluded.visits_by_level
             """,
             rows.flatMap { row -> [SQLValue] in
                 let value = row.value
                 return [
                     .text(row.person), .int(row.year), .text(row.pool.rawValue), .money(value.deductiblePaid), .money(value.basicFundPaid),
                     .money(value.aboveCapAmount), .money(value.aboveCapFundPaid), .money(value.inScopeTotal), .integer(value.visits),
+                    .text(value.visitsByLevel.encoded),
                 ]
             })
     }
 
     package static let select = """
-        SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits
+        SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits, visits_by_level
         FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
         """
 
     package static func decode(_ row: SQLRow) throws -> PoolAccumulators {
-        PoolAccumulators(
+        guard let byLevel = LevelCounts(encoded: try row.string("visits_by_level")) else { throw StoreError.decoding("accumulators visits_by_level") }
+        return PoolAccumulators(
             deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
             aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
-            inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits")
+            inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"), visitsByLevel: byLevel
         )
     }
 }
