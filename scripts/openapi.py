@@ -704,6 +704,22 @@ paths["/v1/settlements"]["get"] = op("This institution's settlements, refunds an
 paths["/v1/admin/me"] = {"get": op("The operator calling: name and role (what the dashboard shows them)", OP("viewer"),
                                    responses=ok(obj({"name": S, "role": enum("viewer", "operator", "administrator")}, ["name", "role"])))}
 paths["/v1/visits"]["get"] = op("This institution's visits waiting to be settled (open), newest first", INST, responses=ok(arr(ref("Visit"))))
+schemas["ClassAmount"] = obj({"item_class": enum("A", "B", "C"), "amount": I}, ["item_class", "amount"])
+schemas["Estimate"] = obj({"person_number": S, "institution": {"type": "object"}, "policy_title": S, "year": I, "breakdown": ref("Breakdown"),
+                           "lines": arr({"type": "object"}), "details": arr({"type": "object"}), "trace": arr(S),
+                           "assumptions": arr(obj({"code": S, "detail": S, "ratio": I}, ["code", "detail"]))},
+                          ["person_number", "institution", "policy_title", "year", "breakdown", "lines", "details", "trace", "assumptions"])
+paths["/v1/estimates"] = {"post": op("Estimate what a settlement of these items would pay a person now (报销测算); nothing is locked or written", INST,
+                                     body=json_body(obj({"person_number": S, "category": S, "lines": arr(ref("FeeLine")), "amounts": arr(ref("ClassAmount")),
+                                                         "use_account": B}, ["person_number", "category"])),
+                                     responses=ok(ref("Estimate")), errors=(400, 401, 403, 404, 422))}
+paths["/v1/patient/estimate"] = {"post": op("How much will I be reimbursed? What a settlement of these items at an institution would pay now; nothing is written",
+                                            PATIENT, body=json_body(obj({"institution_code": S, "category": S, "lines": arr(ref("FeeLine")),
+                                                                         "amounts": arr(ref("ClassAmount")), "use_account": B},
+                                                                        ["institution_code", "category"])),
+                                            responses=ok(ref("Estimate")), errors=(400, 401, 403, 404, 422))}
+paths["/v1/patient/institutions"] = {"get": op("Designated institutions (定点医药机构): code, name, level, region", PATIENT,
+                                              responses=ok(arr(obj({"code": S, "name": S, "level": S, "region": S}))))}
 paths["/v1/catalogue"] = {"get": op("Search this institution's catalogue by code prefix or name (?q=, limit)", INST, [qparam("q"), qparam("limit")],
                                     responses=ok(arr(ref("CatalogueItem"))))}
 paths["/v1/staff/sessions"] = {"post": op("Staff sign-in: institution, name, password and authenticator code", None,

@@ -397,6 +397,30 @@ def patient_call(platform, app, person, used, method, path, body=None, key=None,
     return answer
 
 
+def scenario_estimate(app, platform, used):
+    """How much will I be reimbursed: the screen shows the platform's estimate, its assumptions in words."""
+    app.go("estimate")
+    select = "const s = document.getElementById(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change'))"
+    app.find("#estimate-institution")
+    app.driver.execute_script(select, "estimate-institution", "H44010000004")
+    app.driver.execute_script(select, "estimate-category", "11")
+    app.submit("#estimate-form")
+    message = app.alert_text("#estimate-form")
+    check(message == "请至少填写一项费用", f"an estimate without amounts says what is missing ({message})")
+    app.fill("#estimate-a", "200")
+    app.fill("#estimate-b", "100")
+    app.submit("#estimate-form")
+    fund = app.text("#estimate-fund")
+    body = {"institution_code": "H44010000004", "category": "11", "amounts": [{"item_class": "A", "amount": 20000}, {"item_class": "B", "amount": 10000}]}
+    expected = patient_call(platform, app, WANG, used, "POST", "/v1/patient/estimate", body, expect=200)["breakdown"]
+    check(fund == f"{expected['fund_pay_sumamt'] / 100:.2f}" and app.text("#estimate-cash") == f"{expected['psn_cash_pay'] / 100:.2f}",
+          f"the estimate screen shows the platform's estimate (fund {fund})")
+    assumptions = app.text("#estimate-assumptions")
+    check("乙类费用按本地区最常见的先行自付比例" in assumptions, "the estimate says in words what it assumed for class B")
+    app.axe("estimate")
+    app.shot("15-estimate")
+
+
 def scenario_refused_in_app(app, platform, used, base, screenshots):
     """Insufficient balance on a card, and the monthly binding limit, each shown in plain words."""
     # A card with 1.00 yuan on it pays 王芳's own contribution: the bank declines.
@@ -458,6 +482,7 @@ def main():
         scenario_orders(app, platform, used)
         scenario_credit(app, platform, used)
         scenario_screens(app)
+        scenario_estimate(app, platform, used)
         scenario_refused_in_app(app, platform, used, args.base, args.screenshots)
         scenario_refusals(platform, args.base, args.screenshots)
     except Exception:

@@ -97,7 +97,7 @@ struct AuthorizationMatrixTests {
         if path.hasPrefix("/v1/admin/") || path.hasPrefix("/v1/sandbox/") { return "operator" }
         if path.hasPrefix("/v1/visits") || path.hasPrefix("/v1/settlements") || path.hasPrefix("/v1/webhooks")
             || path.hasPrefix("/v1/reconciliation/")
-            || path.hasPrefix("/v1/clearings") || path.hasPrefix("/v1/payment-orders") || path == "/v1/catalogue"
+            || path.hasPrefix("/v1/clearings") || path.hasPrefix("/v1/payment-orders") || path == "/v1/catalogue" || path == "/v1/estimates"
         {
             return "institution"
         }
@@ -316,6 +316,10 @@ struct AuthorizationMatrixTests {
                 "DELETE /v1/payment-orders/{order_id}": Probe(first: 409),
                 "DELETE /v1/webhooks/{subscription_id}": Probe(first: 204),
                 "GET /v1/visits": Probe(first: 200),
+                "POST /v1/estimates": Probe(body: #"{"person_number":"P440100000001","category":"11","lines":[\#(Body.line())]}"#, first: 200),
+                "GET /v1/patient/institutions": Probe(first: 200),
+                "POST /v1/patient/estimate": Probe(
+                    body: #"{"institution_code":"\#(H.hospital)","category":"11","amounts":[{"item_class":"A","amount":10000}]}"#, first: 200),
                 "GET /v1/catalogue": Probe(query: "?q=XD0000&limit=5", first: 200),
                 "GET /v1/settlements": Probe(query: "?day=2026-11-22", first: 200),
                 // Staff: sign-in (an unknown name: the answer is a wrong password's; the eleventh try in a minute is

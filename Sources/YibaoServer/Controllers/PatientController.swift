@@ -190,6 +190,17 @@ struct PatientController {
             return Response(status: .noContent)
         }
         addRecoveryRoutes(to: routes)
+        routes.add(.get, "/v1/patient/institutions", .patient, "Designated institutions (定点医药机构): code, name, level, region") { _, _ in
+            JSONResponse(try await platform.institutions().map(InstitutionSummary.init))
+        }
+        routes.add(
+            .post, "/v1/patient/estimate", .patient,
+            "How much will I be reimbursed? What a settlement of these items at an institution would pay now; nothing is written"
+        ) { request, context in
+            var request = request
+            let body = try await request.decodeJSON(EstimateRequest.self, context: context)
+            return JSONResponse(try await platform.estimate(person: context.patient.personNumber, body))
+        }
         routes.add(.get, "/v1/patient/me", .patient, "The signed-in patient") { _, context in
             guard let person = try await platform.person(number: context.patient.personNumber) else { throw Refusal(.notFound, "no such person") }
             let balance = try await platform.accountBalance(of: person.number)

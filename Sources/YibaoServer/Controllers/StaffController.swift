@@ -132,6 +132,15 @@ struct StaffController {
         addCounterRoutes(to: routes)
     }
 
+    /// An institution's estimate: for a person, at this institution.
+    struct InstitutionEstimate: Codable, Sendable {
+        var personNumber: String
+        var category: MedicalCategory
+        var lines: [FeeLine]?
+        var amounts: [EstimateRequest.ClassAmount]?
+        var useAccount: Bool?
+    }
+
     func addCounterRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/catalogue", .institution, "Search this institution's catalogue by code prefix or name (?q=, limit)") {
             request, context in
@@ -142,6 +151,17 @@ struct StaffController {
                 return value
             }
             return JSONResponse(try await platform.searchCatalogue(region: context.institution.region, query: query, limit: limit ?? 20))
+        }
+        routes.add(
+            .post, "/v1/estimates", .institution,
+            "Estimate what a settlement of these items would pay a person now (报销测算); nothing is locked or written"
+        ) { request, context in
+            var request = request
+            let body = try await request.decodeJSON(InstitutionEstimate.self, context: context)
+            let asked = EstimateRequest(
+                institutionCode: context.institution.code, category: body.category, lines: body.lines, amounts: body.amounts,
+                useAccount: body.useAccount)
+            return JSONResponse(try await platform.estimate(person: body.personNumber, asked))
         }
         routes.add(.get, "/v1/visits", .institution, "This institution's visits waiting to be settled (open), newest first") { _, context in
             JSONResponse(try await platform.openVisits(institution: context.institution))

@@ -6,6 +6,7 @@ import { h } from './ui.js';
 import * as account from './screens/account.js';
 import * as code from './screens/code.js';
 import * as credit from './screens/credit.js';
+import * as estimate from './screens/estimate.js';
 import * as family from './screens/family.js';
 import * as home from './screens/home.js';
 import * as inbox from './screens/inbox.js';
@@ -29,6 +30,7 @@ const ROUTES = {
   credit: [credit.render, true, 'credit'],
   inbox: [inbox.render, true, 'inbox'],
   orders: [orders.render, true, 'orders'],
+  estimate: [estimate.render, true, 'estimate'],
   settings: [settings.render, true, 'settings'],
   verify: [premiums.verify, false, 'receipt'],
 };

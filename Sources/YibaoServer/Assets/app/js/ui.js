@@ -32,6 +32,7 @@ export function field(label, attrs = {}) {
 
 /** The message a failure shows: a refusal's plain-language text, or the network message. */
 export function messageFor(error) {
+  if (error?.shown) return error.message;
   if (error instanceof ApiError) return error.status === 0 ? t('networkError') : problemMessage(error.code);
   console.error(error);
   return t('genericError');
