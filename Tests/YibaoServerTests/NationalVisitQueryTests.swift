@@ -65,4 +65,25 @@ struct NationalVisitQueryTests {
             #expect((theirs.output["mdtrtinfo"] as? [[String: Any]])?.isEmpty == true, "\(theirs.text)")
         }
     }
+
+    @Test("1901: the code tables from Yibao's own codes (camelCase input); an unknown type is an empty list; the type is required")
+    func dictionary() async throws {
+        try await H.withApp { client, harness in
+            let his = NationalClient(client: client, clock: harness.clock)
+            let answer = try await his.send(
+                "1901", #"{"data":{"type":"MED_TYPE","parentValue":"0","admdvs":"440100","date":"2026-03-02","valiFlag":"1"}}"#,
+                msgid: NationalClient.msgid(H.hospital, 801))
+            #expect(answer.infcode == 0, "\(answer.text)")
+            let rows = answer.object["output"] as? [[String: Any]] ?? []
+            #expect(rows.map { $0["value"] as? String } == MedicalCategory.allCases.map(\.rawValue))
+            #expect(rows.first?["label"] as? String == "普通门诊" && rows.first?["type"] as? String == "MED_TYPE")
+            let fund = try await his.send("1901", #"{"data":{"type":"fund_pay_type"}}"#, msgid: NationalClient.msgid(H.hospital, 802))
+            let labels = (fund.object["output"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String }
+            #expect(labels.contains("城乡居民大病医疗保险基金"))
+            let unknown = try await his.send("1901", #"{"data":{"type":"NOT_A_TABLE"}}"#, msgid: NationalClient.msgid(H.hospital, 803))
+            #expect(unknown.infcode == 0 && (unknown.object["output"] as? [Any])?.isEmpty == true)
+            let missing = try await his.send("1901", #"{"data":{}}"#, msgid: NationalClient.msgid(H.hospital, 804))
+            #expect(missing.infcode == -1 && missing.errorMessage.contains("type"))
+        }
+    }
 }

@@ -21,6 +21,11 @@ extension NationalGateway {
             return .object([("signoutoutb", .object([("sign_time", .string(NationalField.dateTime(platform.clock.now())))]))])
         case "1101":
             return try await personInformation(try data(message))
+        case "1901":
+            // 字典表查询 (camelCase input, as the platform's): the code tables Yibao's own codes come from.
+            let input = try data(message)
+            let type = try NationalField.text(input, "type", path: "data.")
+            return .array(NationalDictionary.rows(type: type, parentValue: NationalField.optionalText(input, "parentValue")))
         case "2201", "2401":
             // 2401 (admission) is registration with the inpatient wrapper and numbers.
             let inpatient = message.infno == "2401"
