@@ -300,6 +300,17 @@ def scenario_bureau_screens(desk, platform):
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.5)
         desk.axe(screen)
+    # Clearing: the period of today has not ended; the refusal is said in words and nothing is started.
+    desk.driver.execute_script("location.hash = '#/clearing'")
+    desk.fill("#clearing-institution", "H44010000004")
+    desk.driver.execute_script("const f = document.getElementById('clearing-from'); f.value = arguments[0]", today)
+    desk.submit("#clearing-form")
+    message = desk.wait_text("#clearing-alert", lambda text: bool(text))
+    check(message == "清算期间尚未结束，结束后才能申请", f"a clearing of a period not ended is refused in words ({message})")
+    _, clearings = platform.call("GET", "/v1/admin/clearings", auth=OPS, expect=200)
+    check(clearings == [], "nothing was started")
+    desk.axe("clearing")
+    desk.shot("desk-11b-clearing")
     desk.driver.execute_script("location.hash = '#/people'")
     desk.fill("#find-number", HUANG["number"])
     desk.submit("#find-form")
@@ -317,7 +328,7 @@ def scenario_viewer(desk):
     bureau_sign_in(desk, VIEWER)
     links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
     check("nav-reviews" not in links and "nav-reports" not in links, f"a viewer is not offered the queues they may not work ({links})")
-    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button")):
+    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button, #clearing-form")):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.8)

@@ -122,6 +122,7 @@ const PROBLEMS = {
     rate_limited: '操作太频繁，请稍后再试', weak_password: '密码太简单：至少10位，包含字母和数字', already_exists: '已经存在',
     binding_not_pending: '这项申请已经处理过', invalid_request: '填写的内容不正确，请检查', party_not_configured: '外部服务暂未接通',
     amount_mismatch: '金额不一致', would_go_negative: '余额不足，不能执行', approval_required: '需要第二位管理员审批', clearing_state: '清算单当前状态不允许这个操作',
+    nothing_to_clear: '该机构这一期间没有可清算的结算', period_not_ended: '清算期间尚未结束，结束后才能申请', payout_account_missing: '该机构没有登记收款账户，不能拨付',
   },
   en: {
     sign_in_failed: 'Login name, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for a while', unauthenticated: 'Your session ended; sign in again',
@@ -136,6 +137,7 @@ const PROBLEMS = {
     rate_limited: 'Too many tries; wait a moment', weak_password: 'Password too simple: 10+ characters with letters and digits', already_exists: 'Already exists',
     binding_not_pending: 'This request was already handled', invalid_request: 'Something entered is not right; check it', party_not_configured: 'An outside service is not connected',
     amount_mismatch: 'The amounts differ', would_go_negative: 'Not enough balance', approval_required: 'A second administrator must approve', clearing_state: 'The clearing is not in a state that allows this',
+    nothing_to_clear: 'The institution has nothing to clear in that period', period_not_ended: 'The period has not ended yet', payout_account_missing: 'The institution has no payout account registered',
   },
 };
 

@@ -1,7 +1,7 @@
 // Money after the counter: credit delinquency (the credit-report records), reconciliation and
 // clearing (each institution's runs balanced or not, clearings and their payouts, the exception
 // queue), and the ledger's and audit log's verification with the latest anchor.
-import { dateTime, get, guarded, h, post, t, table, yuan } from '/desk/desk.js';
+import { api, ApiError, dateTime, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
 
 export async function creditScreen(main) {
   const alert = h('p', { role: 'alert', id: 'credit-alert' });
@@ -22,9 +22,10 @@ export async function clearingScreen(main, { can }) {
     h('section', { class: 'card' }, table(t('reconciliations'), [t('openedAt'), t('institutionCol'), t('kind'), t('period'), t('state'), ''], reconciliations.map((r) =>
       h('tr', {}, h('td', {}, dateTime(r.created_at)), h('td', {}, r.institution_code), h('td', {}, r.kind), h('td', {}, `${r.period.from} – ${r.period.through}`),
         h('td', { class: r.balanced ? 'ok' : 'error' }, r.balanced ? t('balanced') : t('unbalanced')), h('td', {}, r.summary ?? ''))), { id: 'reconciliations' })),
-    h('section', { class: 'card' }, table(t('clearings'), [t('institutionCol'), t('insuranceType'), t('period'), t('state'), t('payable')], clearings.map((c) =>
+    h('section', { class: 'card' }, table(t('clearings'), [t('institutionCol'), t('insuranceType'), t('period'), t('state'), t('payable'), ''], clearings.map((c) =>
       h('tr', { 'data-clearing': c.id }, h('td', {}, c.institution_code), h('td', {}, c.insurance_type ?? ''), h('td', {}, c.period ? `${c.period.from} – ${c.period.through}` : ''),
-        h('td', {}, c.state), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''))), { id: 'clearings' })),
+        h('td', {}, t(`clearing_${c.state}`)), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''), h('td', {}, clearingActions(c, can, alert, () => clearingScreen(main, { can }))))), { id: 'clearings' })),
+    can('operator') ? startClearing(alert, () => clearingScreen(main, { can })) : null,
     h('section', { class: 'card' }, table(t('exceptions'), [t('openedAt'), t('kind'), t('reference2'), t('amountCol'), ''], exceptions.map((x) => {
       const action = can('operator') ? h('button', { type: 'button', onclick: async () => {
         if (await guarded(alert, () => post(`/v1/admin/exceptions/${x.id}/resolution`, { resolution: 'checked at the bureau dashboard' }))) clearingScreen(main, { can });
@@ -53,4 +54,47 @@ export async function ledgerScreen(main) {
   main.replaceChildren(h('h2', {}, t('ledger')), alert, h('section', { class: 'card' }, verifyLedger, ledger), h('section', { class: 'card' }, verifyAudit, audit));
   verifyLedger.click();
   verifyAudit.click();
+}
+
+/** What the signed-in role may do with a clearing in its state: deduct, approve, cancel, run, record the payout. */
+function clearingActions(c, can, alert, reload) {
+  const act = (label, run, cls) => h('button', { type: 'button', class: cls, 'data-action': label, onclick: async () => {
+    if ((await guarded(alert, run)) !== undefined) reload();
+  } }, t(label));
+  const path = `/v1/admin/clearings/${c.id}`;
+  const actions = [];
+  if (c.state === 'applied' && can('operator')) {
+    const amount = h('input', { type: 'text', inputmode: 'decimal', size: '8', 'aria-label': `${t('deductionAmount')} ${c.id}` });
+    const reason = h('input', { type: 'text', size: '12', 'aria-label': `${t('reason')} ${c.id}` });
+    actions.push(amount, reason, act('deduct', () => {
+      const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(amount.value.trim());
+      if (!match) throw new ApiError(400, { code: 'invalid_request' });
+      return post(`${path}/deductions`, { amount: Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0')), reason: reason.value.trim() || t('deduct') });
+    }));
+    actions.push(act('cancelClearing', () => api('DELETE', path), 'danger'));
+  }
+  if (c.state === 'applied' && can('administrator')) actions.push(act('approveClearing', () => post(`${path}/approval`), 'primary'));
+  if (c.state === 'approved' && can('administrator')) actions.push(act('runClearing', () => post(`${path}/run`), 'primary'));
+  if (c.state === 'paying' && can('operator')) {
+    const reference = h('input', { type: 'text', size: '12', 'aria-label': `${t('bankReference')} ${c.id}` });
+    actions.push(reference, act('recordPaid', () => post(`${path}/payout`, { paid: true, bank_reference: reference.value.trim() }), 'primary'),
+      act('recordFailed', () => post(`${path}/payout`, { paid: false, failure: reference.value.trim() || 'bank refused' }), 'danger'));
+  }
+  return h('span', { class: 'row' }, actions);
+}
+
+/** Starts a clearing of an institution's ended period (an operator). */
+function startClearing(alert, reload) {
+  const institution = field(t('institutionCol'), { id: 'clearing-institution', autocomplete: 'off' });
+  const type = field(t('insuranceType'), { id: 'clearing-type', options: [['310', '310'], ['390', '390']] });
+  const from = field(t('from'), { id: 'clearing-from', type: 'date' });
+  const through = field(t('through'), { id: 'clearing-through', type: 'date', value: today() });
+  const form = h('form', { class: 'card', id: 'clearing-form', novalidate: true }, h('h3', {}, t('startClearing')),
+    h('div', { class: 'row' }, institution.element, type.element, from.element, through.element, h('button', { type: 'submit', class: 'primary' }, t('startClearing'))));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const started = await guarded(alert, () => post('/v1/admin/clearings', { institution_code: institution.input.value.trim(), insurance_type: type.input.value, from: from.input.value, through: through.input.value }));
+    if (started) reload();
+  });
+  return form;
 }

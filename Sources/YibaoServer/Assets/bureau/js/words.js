@@ -13,7 +13,7 @@ export const WORDS = {
     resolve: '处理', resolution: '处理结果', balanced: '平衡', unbalanced: '不平', verifyLedger: '核验账本', verifyAudit: '核验审计日志', passed: '通过', failed: '发现问题',
     entries: '分录', postings: '过账', records: '记录', heads: '最新锚点', viewerNote: '查看员只能查看，不能操作。', recognised: '确认为本人交易', corrected: '已更正', fraud: '确认欺诈，已处理',
     institutionCol: '机构', period: '期间', state: '状态', payable: '应付', reference2: '引用', openedAt: '时间', person: '参保人', amountCol: '金额',
-    parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
+    deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
     title: 'Bureau dashboard', signInTitle: 'Operator sign-in', tokenLabel: 'Operator token (issued by yibao operator)', overview: 'Fund', reviews: 'Binding reviews', reports: 'Reports', people: 'People',
@@ -28,6 +28,6 @@ export const WORDS = {
     resolve: 'Resolve', resolution: 'Resolution', balanced: 'Balanced', unbalanced: 'Not balanced', verifyLedger: 'Verify the ledger', verifyAudit: 'Verify the audit log', passed: 'Passed', failed: 'Problems found',
     entries: 'Entries', postings: 'Postings', records: 'Records', heads: 'Latest anchor', viewerNote: 'A viewer can look but not act.', recognised: 'Recognised as theirs', corrected: 'Corrected', fraud: 'Fraud confirmed and handled',
     institutionCol: 'Institution', period: 'Period', state: 'State', payable: 'Payable', reference2: 'Reference', openedAt: 'Time', person: 'Person', amountCol: 'Amount',
-    parent: 'Parent', child: 'Child', spouse: 'Spouse', grandparent: 'Grandparent', grandchild: 'Grandchild', sibling: 'Sibling',
+    deductionAmount: 'Deduction (yuan)', deduct: 'Deduct', cancelClearing: 'Cancel', approveClearing: 'Approve', runClearing: 'Pay out', bankReference: 'Bank reference', recordPaid: 'Paid', recordFailed: 'Payout failed', startClearing: 'Start a clearing', from: 'From', through: 'Through', clearing_applied: 'Applied', clearing_approved: 'Approved', clearing_paying: 'Paying', clearing_paid: 'Paid', clearing_cancelled: 'Cancelled', parent: 'Parent', child: 'Child', spouse: 'Spouse', grandparent: 'Grandparent', grandchild: 'Grandchild', sibling: 'Sibling',
   },
 };
