@@ -167,7 +167,7 @@ schemas = {
                                            "difference": ref("StatementTotals"), "balanced": B},
                                           ["insurance_type", "clearing_type", "institution", "yibao", "difference", "balanced"]))},
                         ["period", "include_refunds", "statement_result", "statement_result_description", "lines"]),
-    "ReconciliationRecord": obj({"id": S, "institution_code": S, "kind": enum("totals", "details"), "period": ref("Period"), "balanced": B,
+    "ReconciliationRecord": obj({"id": S, "institution_code": S, "kind": enum("totals", "details", "channel"), "period": ref("Period"), "balanced": B,
                                  "summary": S, "created_at": ref("Instant")},
                                 ["id", "institution_code", "kind", "period", "balanced", "summary", "created_at"]),
     "FundFigures": obj({"settlements": I, "refunds_and_reversals": I, "total": MONEY, "pooled_fund": MONEY, "above_cap_fund": MONEY,
@@ -720,6 +720,9 @@ paths["/v1/patient/estimate"] = {"post": op("How much will I be reimbursed? What
                                             responses=ok(ref("Estimate")), errors=(400, 401, 403, 404, 422))}
 paths["/v1/patient/institutions"] = {"get": op("Designated institutions (定点医药机构): code, name, level, region", PATIENT,
                                               responses=ok(arr(obj({"code": S, "name": S, "level": S, "region": S}))))}
+paths["/v1/visits/{visit_id}/lines/removal"] = {"post": op("Take fee lines off an open visit (2302, some details)", INST, [param("visit_id")],
+                                                          json_body(obj({"line_numbers": arr(S)}, ["line_numbers"])), ok(ref("Visit")),
+                                                          (400, 401, 403, 404, 409))}
 paths["/v1/catalogue"] = {"get": op("Search this institution's catalogue by code prefix or name (?q=, limit)", INST, [qparam("q"), qparam("limit")],
                                     responses=ok(arr(ref("CatalogueItem"))))}
 paths["/v1/staff/sessions"] = {"post": op("Staff sign-in: institution, name, password and authenticator code", None,

@@ -142,6 +142,33 @@ extension Platform {
         }
     }
 
+    /// Takes fee lines off an open visit (national 2302 / 2205 for some of the details); returns the
+    /// visit with the lines left. Every number must be a line of the visit, and at least one line stays
+    /// (taking every line off is cancelling the details, which the caller does by forgetting the visit).
+    public func removeLines(_ numbers: [String], visitID: String, institution: Institution) async throws -> Visit {
+        guard !numbers.isEmpty else { throw Refusal.invalid("line_numbers", "name the lines to take off") }
+        guard Set(numbers).count == numbers.count else { throw Refusal.invalid("line_numbers", "a line is named once") }
+        return try await write { db, now in
+            guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            guard visit.state == .open else {
+                throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines")
+            }
+            let present = Set(visit.lines.map(\.lineNumber))
+            for (index, number) in numbers.enumerated() where !present.contains(number) {
+                throw Refusal.invalid("line_numbers[\(index)]", "visit \(visitID) has no line \(number)")
+            }
+            guard numbers.count < visit.lines.count else {
+                throw Refusal.invalid("line_numbers", "that is every line: cancel the visit's details instead")
+            }
+            visit.lines.removeAll { numbers.contains($0.lineNumber) }
+            visit.total = Money.sum(visit.lines.map(\.amount))
+            try VisitRepository.update(visit, now: now, in: db)
+            return visit
+        }
+    }
+
     /// A visit of an institution.
     public func visit(id: String, institution: Institution) async throws -> Visit? {
         try await read { db, _ in try VisitRepository.find(id: id, institution: institution.code, lock: false, in: db) }

@@ -296,6 +296,8 @@ struct AuthorizationMatrixTests {
                 "GET /v1/visits/{visit_id}": Probe(first: 200),
                 "POST /v1/visits/{visit_id}/lines": Probe(body: #"{"lines":[\#(Body.line("9"))]}"#, first: 200),
                 "POST /v1/visits/{visit_id}/pre-settlement": Probe(first: 200),
+                // Line 9 (added by the probe above) comes off once; the next callers find it gone.
+                "POST /v1/visits/{visit_id}/lines/removal": Probe(body: #"{"line_numbers":["9"]}"#, first: 200, again: 400),
                 "POST /v1/visits/{visit_id}/settlement": Probe(first: 201),
                 "GET /v1/settlements/{settlement_id}": Probe(first: 200),
                 // (Its reversal ran first: a reversed settlement is not refunded.)

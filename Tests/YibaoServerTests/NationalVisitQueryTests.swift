@@ -86,4 +86,47 @@ struct NationalVisitQueryTests {
             #expect(missing.infcode == -1 && missing.errorMessage.contains("type"))
         }
     }
+
+    @Test("2302 with some feedetl_sn takes those details off the stay (the JSON API's lines removal); an unknown one is refused")
+    func cancelSomeDetails() async throws {
+        try await H.withApp { client, harness in
+            let his = NationalClient(client: client, clock: harness.clock)
+            var n = 900
+            func next() -> String {
+                n += 1
+                return NationalClient.msgid(H.hospital, n)
+            }
+            let admitted = try await his.send(
+                "2401",
+                #"{"mdtrtinfo":{"psn_no":"P440100000001","insutype":"310","begntime":"2026-03-02 08:00:00","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","med_type":"21","ipt_no":"ZY0901"}}"#,
+                msgid: next())
+            let visit = try #require(admitted.node("result")["mdtrt_id"] as? String, "\(admitted.text)")
+            let fees = try await his.send(
+                "2301",
+                #"{"feedetail":[{"feedetl_sn":"Z1","mdtrt_id":"\#(visit)","psn_no":"P440100000001","med_list_codg":"XD00000000003","cnt":"40","pric":28.5},{"feedetl_sn":"Z2","mdtrt_id":"\#(visit)","psn_no":"P440100000001","med_list_codg":"S000000000061","cnt":3,"pric":"10.00"}]}"#,
+                msgid: next())
+            #expect(fees.infcode == 0, "\(fees.text)")
+            let unknown = try await his.send(
+                "2302", #"{"data":[{"feedetl_sn":"Z9","mdtrt_id":"\#(visit)","psn_no":"P440100000001"}]}"#, msgid: next())
+            #expect(unknown.infcode == -1 && unknown.errorMessage.contains("Z9"), "\(unknown.text)")
+            let some = try await his.send(
+                "2302", #"{"data":[{"feedetl_sn":"Z2","mdtrt_id":"\#(visit)","psn_no":"P440100000001"}]}"#, msgid: next())
+            #expect(some.infcode == 0, "\(some.text)")
+            // The stay now holds Z1 only: 1,140.00.
+            let preview = try await his.send(
+                "2303", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(visit)","medfee_sumamt":"1140.00","acct_used_flag":"1"}}"#, msgid: next())
+            #expect(preview.infcode == 0, "\(preview.text)")
+
+            // The JSON twin, on a visit of the JSON API.
+            let lines = Body.line("1") + "," + Body.line("2", code: "XD00000000002")
+            let opened = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: Body.visit(number: "RM-1", lines: lines))
+                .decode(Visit.self)
+            let removed = try await client.send(
+                .post, "/v1/visits/\(opened.id)/lines/removal", token: H.hospitalToken, json: #"{"line_numbers":["2"]}"#)
+            #expect(try removed.decode(Visit.self).lines.map(\.lineNumber) == ["1"], "\(removed.text)")
+            let every = try await client.send(
+                .post, "/v1/visits/\(opened.id)/lines/removal", token: H.hospitalToken, json: #"{"line_numbers":["1"]}"#)
+            #expect(every.status == .badRequest && every.problem?.field == "line_numbers")
+        }
+    }
 }

@@ -30,6 +30,11 @@ struct VisitController {
         var lines: [FeeLine]
     }
 
+    struct RemoveLinesRequest: Codable, Sendable {
+        /// The lines to take off (`feedetl_sn`).
+        var lineNumbers: [String]
+    }
+
     struct SettleRequest: Codable, Sendable {
         /// 个人账户使用标志 `acct_used_flag`; default true.
         var useAccount: Bool?
@@ -92,6 +97,14 @@ struct VisitController {
             let body = try await request.decodeJSON(AddLinesRequest.self, context: context)
             return JSONResponse(
                 try await platform.addLines(body.lines, visitID: try context.parameters.require("visit_id"), institution: context.institution))
+        }
+        routes.add(.post, "/v1/visits/{visit_id}/lines/removal", .institution, "Take fee lines off an open visit (2302, some details)") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(RemoveLinesRequest.self, context: context)
+            return JSONResponse(
+                try await platform.removeLines(
+                    body.lineNumbers, visitID: try context.parameters.require("visit_id"), institution: context.institution))
         }
         routes.add(
             .post, "/v1/visits/{visit_id}/pre-settlement", .institution, "Pre-settle: the split as it would be now; moves nothing (2206 / 2303)"

@@ -87,7 +87,7 @@ enum NationalMessages {
     static func nationalName(_ field: String) -> String {
         let names = [
             "person_number": "psn_no", "hospital_visit_number": "ipt_otp_no", "category": "med_type", "lines": "feedetail",
-            "settlement_id": "setl_id", "visit_id": "mdtrt_id",
+            "settlement_id": "setl_id", "visit_id": "mdtrt_id", "line_numbers": "feedetl_sn",
         ]
         for (yibao, national) in names where field.hasPrefix(yibao) { return national + field.dropFirst(yibao.count) }
         return field

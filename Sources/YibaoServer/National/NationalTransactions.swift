@@ -94,7 +94,8 @@ extension NationalGateway {
         case "2204", "2301":
             return try await uploadFees(message)
         case "2302":
-            // Yibao keeps a visit's lines: cancelling details is cancelling all of them (the next 2301 opens a new visit).
+            // Cancelling every detail forgets the visit (the next 2301 opens a new one); some of them are taken off the visit
+            // (the JSON API's POST /v1/visits/{id}/lines/removal).
             var rows: [NationalJSON] = []
             switch message.input["data"] ?? message.input["feeinfo"] {
             case .array(let list)?: rows = list
@@ -107,9 +108,13 @@ extension NationalGateway {
                 throw NationalFailure("该就诊没有可撤销的费用明细")
             }
             guard visit.state == .open else { throw NationalFailure("该就诊已结算，请先撤销结算(2305)") }
-            let cancelled = Set(rows.compactMap { NationalField.optionalText($0, "feedetl_sn") })
-            guard cancelled.isEmpty || cancelled == Set(visit.lines.map(\.lineNumber)) else {
-                throw NationalFailure("仅支持撤销全部未结算明细：请列出全部 \(visit.lines.count) 条明细，或不传 feedetl_sn")
+            let listed = rows.compactMap { NationalField.optionalText($0, "feedetl_sn") }
+            if let missing = listed.first(where: { number in !visit.lines.contains { $0.lineNumber == number } }) {
+                throw NationalFailure("该就诊没有费用明细 \(missing)（feedetl_sn）")
+            }
+            if !listed.isEmpty && Set(listed) != Set(visit.lines.map(\.lineNumber)) {
+                _ = try await platform.removeLines(listed, visitID: visitID, institution: institution)
+                return .object([])
             }
             registration.visitId = nil
             try await platform.updateNationalRegistration(registration)
