@@ -723,6 +723,12 @@ paths["/v1/patient/institutions"] = {"get": op("Designated institutions (定点�
 paths["/v1/visits/{visit_id}/lines/removal"] = {"post": op("Take fee lines off an open visit (2302, some details)", INST, [param("visit_id")],
                                                           json_body(obj({"line_numbers": arr(S)}, ["line_numbers"])), ok(ref("Visit")),
                                                           (400, 401, 403, 404, 409))}
+paths["/v1/admin/credit/delinquency"] = {"get": op(
+    "Credit lines suspended or with bills past due on a day (?date=, today by default): how many, what they owe, since when", OP("viewer"),
+    [qparam("date")], responses=ok(arr(obj({"line_id": S, "person_number": S, "partner": S, "state": enum("active", "suspended"),
+                                            "suspended_at": ref("Instant"), "overdue_bills": I, "overdue_owed": I, "oldest_due": ref("Date"),
+                                            "overdue_days": I, "as_of": ref("Date")},
+                                           ["line_id", "person_number", "partner", "state", "overdue_bills", "overdue_owed", "overdue_days", "as_of"]))))}
 paths["/v1/catalogue"] = {"get": op("Search this institution's catalogue by code prefix or name (?q=, limit)", INST, [qparam("q"), qparam("limit")],
                                     responses=ok(arr(ref("CatalogueItem"))))}
 paths["/v1/staff/sessions"] = {"post": op("Staff sign-in: institution, name, password and authenticator code", None,

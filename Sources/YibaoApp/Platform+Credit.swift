@@ -538,6 +538,17 @@ extension Platform {
         return report
     }
 
+    /// The lines the bureau watches on a day (today by default): suspended, or with bills past due —
+    /// how many, what they still owe, since when.
+    public func creditDelinquency(on day: CivilDate? = nil) async throws -> [CreditDelinquency] {
+        try await read { db, now in
+            let day = day ?? ChinaTime.date(now)
+            return try CreditRepository.delinquent(on: day, limit: 500, in: db).compactMap { line in
+                CreditDelinquency.of(line, unpaid: try CreditRepository.unpaidBills(line: line.id, in: db), on: day)
+            }
+        }
+    }
+
     /// Credit-report records, newest first.
     public func creditReports(limit: Int = 200) async throws -> [CreditReport] {
         try await read { db, _ in try CreditRepository.reports(line: nil, limit: limit, in: db) }

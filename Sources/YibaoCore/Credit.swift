@@ -534,3 +534,38 @@ public struct CreditRepayment: Sendable, Hashable, Codable {
         self.completedAt = completedAt
     }
 }
+
+/// A credit line the bureau watches (逾期、暂停): suspended, or with bills past their due date.
+public struct CreditDelinquency: Sendable, Hashable, Codable {
+    /// The line.
+    public var lineId: String
+    /// The borrower.
+    public var personNumber: String
+    /// The partner bank.
+    public var partner: String
+    /// Active or suspended.
+    public var state: CreditLineState
+    /// When it was suspended.
+    public var suspendedAt: Instant?
+    /// Unpaid bills past their due date on `asOf`.
+    public var overdueBills: Int
+    /// What those bills still owe: principal, interest and fees.
+    public var overdueOwed: Money
+    /// The oldest due date missed.
+    public var oldestDue: CivilDate?
+    /// Days since the oldest due date missed.
+    public var overdueDays: Int64
+    /// The day it is measured on.
+    public var asOf: CivilDate
+
+    /// The delinquency of a line on a day from its unpaid bills; nil when it is neither suspended nor overdue.
+    public static func of(_ line: CreditLine, unpaid: [CreditBill], on day: CivilDate) -> CreditDelinquency? {
+        let overdue = unpaid.filter { $0.dueDate < day }
+        guard line.state == .suspended || !overdue.isEmpty else { return nil }
+        let oldest = overdue.map(\.dueDate).min()
+        return CreditDelinquency(
+            lineId: line.id, personNumber: line.personNumber, partner: line.partner, state: line.state, suspendedAt: line.suspendedAt,
+            overdueBills: overdue.count, overdueOwed: Money.sum(overdue.map { $0.principalDue + $0.interestDue + $0.feesDue }), oldestDue: oldest,
+            overdueDays: oldest.map { day.daysSinceEpoch - $0.daysSinceEpoch } ?? 0, asOf: day)
+    }
+}

@@ -300,6 +300,11 @@ def scenario_bureau_screens(desk, platform):
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.5)
         desk.axe(screen)
+    desk.driver.execute_script("location.hash = '#/credit'")
+    desk.find("#credit-delinquency")
+    _, watch = platform.call("GET", "/v1/admin/credit/delinquency", auth=OPS, expect=200)
+    rows = desk.driver.find_elements(By.CSS_SELECTOR, "#credit-delinquency tr[data-line]")
+    check(len(rows) == len(watch), f"the credit screen lists the lines overdue or suspended ({len(watch)})")
     # Clearing: the period of today has not ended; the refusal is said in words and nothing is started.
     desk.driver.execute_script("location.hash = '#/clearing'")
     desk.fill("#clearing-institution", "H44010000004")

@@ -460,6 +460,7 @@ struct AuthorizationMatrixTests {
                 "PUT /v1/admin/credit/partners/{partner}": Probe(body: terms, first: 200),
                 "POST /v1/admin/credit/daily-run": Probe(first: 200),
                 "GET /v1/admin/credit/reports": Probe(first: 200),
+                "GET /v1/admin/credit/delinquency": Probe(query: "?date=2026-12-31", first: 200),
                 "POST /v1/admin/webhooks": Probe(
                     body: #"{"url":"https://partner.example.com/h","events":["premium.paid"],"partner":"insurer"}"#, first: 201),
                 "GET /v1/admin/webhooks": Probe(first: 200),

@@ -76,6 +76,14 @@ struct CreditHTTPTests {
             #expect(bill.bill.principalDue == record.breakdown.cashPaid && bill.bill.dueDate == CivilDate("2026-11-25") && bill.status == "open")
             let detail = try await client.send(.get, "/v1/patient/credit/bills/\(bill.bill.id)", token: token).decode(CreditBillView.self)
             #expect(detail.entries.count == 1 && detail.entries[0].reference == record.id)
+            // The bureau's watch list: nothing past due today (5 November); on 27 November this line, 2 days past its due date.
+            let today = try await client.send(.get, "/v1/admin/credit/delinquency", token: administrator.token).decode([CreditDelinquency].self)
+            #expect(today.isEmpty)
+            let later = try await client.send(.get, "/v1/admin/credit/delinquency?date=2026-11-27", token: administrator.token)
+                .decode([CreditDelinquency].self)
+            #expect(later.map(\.lineId) == [line.line.id] && later.first?.overdueDays == 2 && later.first?.overdueBills == 1)
+            #expect(later.first?.overdueOwed == bill.bill.principalDue && later.first?.state == .active)
+            #expect(try await client.send(.get, "/v1/admin/credit/delinquency?date=soon", token: administrator.token).problem?.field == "date")
             let amount = bill.bill.principalDue.fen
             let unknownSource = try await client.send(
                 .post, "/v1/patient/credit/lines/\(line.line.id)/repayments", token: token, json: #"{"amount":\#(amount),"source":"cheque"}"#,
@@ -88,6 +96,8 @@ struct CreditHTTPTests {
             #expect(try repaid.decode(CreditRepayment.self).state == .completed)
             let after = try await client.send(.get, "/v1/patient/credit/lines/\(line.line.id)", token: token).decode(CreditLineView.self)
             #expect(after.owed == .zero && after.bills.first?.status == "paid")
+            let repaidLater = try await client.send(.get, "/v1/admin/credit/delinquency?date=2026-11-27", token: administrator.token)
+            #expect(try repaidLater.decode([CreditDelinquency].self).isEmpty, "a repaid line is off the watch list")
             // The account paid the partner bank: 8.96 out of the account, the line owes nothing.
             #expect(try await harness.platform.accountBalance(of: PatientFlow.person).balance == .yuan(3200) - Money(fen: 896))
             #expect(try await harness.platform.balance(of: .creditLine(line.line.id)) == .zero)

@@ -150,6 +150,16 @@ struct CreditController {
             let body = try await VisitController.optionalBody(DailyRunRequest.self, &request, context)
             return JSONResponse(try await platform.runCreditDay(date: body?.date))
         }
+        routes.add(
+            .get, "/v1/admin/credit/delinquency", .operator(.viewer),
+            "Credit lines suspended or with bills past due on a day (?date=, today by default): how many, what they owe, since when"
+        ) { request, _ in
+            let day = try request.uri.queryParameters.get("date").map { text -> CivilDate in
+                guard let day = CivilDate(text) else { throw Refusal.invalid("date", "date is YYYY-MM-DD") }
+                return day
+            }
+            return JSONResponse(try await platform.creditDelinquency(on: day))
+        }
         routes.add(.get, "/v1/admin/credit/reports", .operator(.viewer), "Credit-report records (overdue and repaid), newest first") { _, _ in
             JSONResponse(try await platform.creditReports())
         }

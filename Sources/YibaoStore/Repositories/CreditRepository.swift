@@ -73,6 +73,18 @@ package enum CreditRepository {
         try db.query("SELECT \(lineColumns) FROM credit_lines WHERE person_number = ? ORDER BY opened_at", [.text(person)]).map(decodeLine)
     }
 
+    /// Lines suspended or with an unpaid bill due before `day`, at most `limit`, by id.
+    package static func delinquent(on day: CivilDate, limit: Int, in db: any SQLExecutor) throws -> [CreditLine] {
+        let ids = try db.query(
+            """
+            SELECT id FROM credit_lines WHERE state = 'suspended' OR id IN
+            (SELECT line_id FROM credit_bills WHERE paid_at IS NULL AND due_date < ?) ORDER BY id LIMIT \(max(1, min(limit, 1000)))
+            """,
+            [.text(day.description)]
+        ).map { try $0.string("id") }
+        return try ids.compactMap { try find(id: $0, lock: false, in: db) }
+    }
+
     package static func token(line: String, in db: any SQLExecutor) throws -> String? {
         try db.queryOne("SELECT token FROM credit_lines WHERE id = ?", [.text(line)])?.string("token")
     }

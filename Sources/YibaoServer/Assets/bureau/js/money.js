@@ -6,8 +6,13 @@ import { api, ApiError, dateTime, field, get, guarded, h, post, t, table, today,
 export async function creditScreen(main) {
   const alert = h('p', { role: 'alert', id: 'credit-alert' });
   main.replaceChildren(h('h2', {}, t('credit')), alert);
-  const records = await guarded(alert, () => get('/v1/admin/credit/reports'));
-  if (!records) return;
+  const answers = await guarded(alert, () => Promise.all([get('/v1/admin/credit/delinquency'), get('/v1/admin/credit/reports')]));
+  if (!answers) return;
+  const [watch, records] = answers;
+  main.append(h('section', { class: 'card' }, table(t('delinquency'), [t('person'), t('partner'), t('state'), t('overdueBills'), t('overdueOwed'), t('oldestDue'), t('overdueDays')],
+    watch.map((d) => h('tr', { 'data-line': d.line_id }, h('td', {}, d.person_number), h('td', {}, d.partner), h('td', { class: d.state === 'suspended' ? 'error' : '' }, t(`line_${d.state}`)),
+      h('td', { class: 'num' }, String(d.overdue_bills)), h('td', { class: 'num' }, yuan(d.overdue_owed)), h('td', {}, d.oldest_due ?? ''), h('td', { class: 'num' }, String(d.overdue_days)))),
+    { id: 'credit-delinquency' })));
   main.append(h('section', { class: 'card' }, table(t('creditReports'), [t('openedAt'), t('person'), t('kind'), t('amountCol')], records.map((r) =>
     h('tr', {}, h('td', {}, dateTime(r.at ?? r.created_at)), h('td', {}, r.person_number ?? ''), h('td', {}, r.kind ?? ''), h('td', { class: 'num' }, r.amount != null ? yuan(r.amount) : ''))), { id: 'credit-reports' })));
 }
