@@ -9,7 +9,7 @@ extension Platform {
     /// An institution's settlements, refunds and reversals of a day (China time), newest first, with
     /// the net of those completed.
     public func counterDay(institution: Institution, day: CivilDate) async throws -> CounterDay {
-        let from = CounterDay.start(of: day)
+        let from = day.startInChina
         let records = try await read { db, _ in
             try SettlementRepository.ofInstitution(
                 institution.code, from: from, until: from.adding(days: 1), limit: Platform.counterDayRecordsMax, in: db)

@@ -494,12 +494,7 @@ extension Platform {
         guard let person = try PeopleRepository.find(number: visit.personNumber, cipher: cipher, in: db) else {
             throw StoreError.decoding("person of visit \(visit.id) missing")
         }
-        let year = ChinaTime.date(now).year
-        guard let policy = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db) else {
-            throw Refusal(
-                .noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(year)"
-            )
-        }
+        let (policy, year) = try Platform.policy(of: person, reference: reference, now: now, in: db)
         return (person, policy, year)
     }
 }

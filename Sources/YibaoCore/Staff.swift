@@ -120,9 +120,4 @@ public struct CounterDay: Sendable, Hashable, Codable {
         }
         self.totals = totals
     }
-
-    /// The first instant of a day in China.
-    public static func start(of day: CivilDate) -> Instant {
-        Instant(secondsSinceEpoch: day.daysSinceEpoch * 86_400 - ChinaTime.offsetSeconds)
-    }
 }

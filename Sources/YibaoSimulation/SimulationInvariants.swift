@@ -76,12 +76,15 @@ public enum SimulationInvariants {
             var snapshot = Snapshot()
             snapshot.records = try db.query("SELECT id, document, state, reversed_by FROM settlements ORDER BY created_at, id", []).map(cache.record)
             for row in try db.query("SELECT * FROM accumulators", []) {
+                guard let byLevel = LevelCounts(encoded: try row.string("visits_by_level")) else {
+                    throw StoreError.decoding("accumulators visits_by_level")
+                }
                 let key = "\(try row.string("person_number"))|\(try row.int64("year"))|\(try row.string("pool"))"
                 snapshot.accumulators[key] = PoolAccumulators(
                     deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
                     aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
                     inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"),
-                    visitsByLevel: LevelCounts(encoded: try row.string("visits_by_level")) ?? LevelCounts(["unreadable": -1]))
+                    visitsByLevel: byLevel)
             }
             for row in try db.query("SELECT owner, held FROM accounts WHERE kind = 'personal'", []) {
                 snapshot.holds[try row.string("owner")] = try row.money("held")

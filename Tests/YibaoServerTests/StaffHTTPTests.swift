@@ -48,6 +48,10 @@ struct StaffHTTPTests {
                 .post, "/v1/visits/\(visitID)/settlement", token: token, json: #"{"use_account":true}"#, headers: OneCodeHTTPTests.key("st-1"))
             #expect(settled.status == .created, "\(settled.text)")
             let record = try settled.decode(SettlementRecord.self)
+            // A retry of the cashier's settlement with the same key answers the same record and moves nothing again.
+            let retried = try await client.send(
+                .post, "/v1/visits/\(visitID)/settlement", token: token, json: #"{"use_account":true}"#, headers: OneCodeHTTPTests.key("st-1"))
+            #expect(try retried.decode(SettlementRecord.self).id == record.id)
             let refund = try await client.send(
                 .post, "/v1/settlements/\(record.id)/refunds", token: token, json: #"{"type":"lines","line_numbers":["1"]}"#,
                 headers: OneCodeHTTPTests.key("st-2"))
@@ -63,7 +67,7 @@ struct StaffHTTPTests {
             let trail = try await harness.platform.auditTrail(subject: record.id)
             #expect(trail.contains { $0.actor == "institution:\(H.hospital)/staff:demo-cashier" && $0.action.hasPrefix("ledger.") }, "\(trail)")
             let requests = try await harness.platform.auditTrail(subject: "institution:\(H.hospital)")
-            #expect(requests.filter { $0.action == "staff.request" && $0.actor.hasSuffix("staff:demo-cashier") }.count == 4)
+            #expect(requests.filter { $0.action == "staff.request" && $0.actor.hasSuffix("staff:demo-cashier") }.count == 5)
 
             // The day: both records, the net of the completed ones.
             let day = try await client.send(.get, "/v1/settlements", token: token).decode(CounterDay.self)
@@ -89,6 +93,7 @@ struct StaffHTTPTests {
                 .post, "/v1/visits", token: H.otherHospitalToken, json: Body.visit(person: "P440100000002", number: "ST-O", lines: Body.line()))
             #expect(try await client.send(.get, "/v1/visits/\(try #require(other.object["id"] as? String))", token: token).status == .notFound)
 
+            #expect(try await harness.platform.verifyLedger().passed, "the ledger balances after the cashier's settlement, retry and refund")
             // Signing out ends the session at once.
             #expect(try await client.send(.delete, "/v1/staff/sessions/current", token: token).status == .noContent)
             #expect(try await client.send(.get, "/v1/staff/me", token: token).status == .unauthorized)
