@@ -43,12 +43,30 @@ schemas = {
         "hospital_item_code": {"type": "string", "maxLength": 150},
         "unit_price": {"type": "integer", "minimum": 0, "maximum": 100000000, "description": "单价 pric, fen"},
         "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000, "description": "数量 cnt, up to four decimals"},
+        "dosage": ref("Dosage"),
     }, ["line_number", "item_code", "unit_price", "quantity"]),
+    "Dosage": obj({
+        "single_dose": {"type": "string", "minLength": 1, "maxLength": 50, "description": "单次剂量描述 sin_dos_dscr"},
+        "frequency": {"type": "string", "minLength": 1, "maxLength": 30, "description": "使用频次描述 used_frqu_dscr (qd, bid, tid, 每日三次 …)"},
+        "days": {"type": "integer", "minimum": 1, "maximum": 365, "description": "周期天数 prd_days"},
+        "route": {"type": "string", "minLength": 1, "maxLength": 30, "description": "用药途径描述 medc_way_dscr"},
+    }, description="How a drug is to be taken; the medication reminder follows it."),
+    "TimeOfDay": {"type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$", "description": "HH:mm, China Standard Time"},
+    "MedicationReminder": obj({
+        "id": S, "person_number": S, "settlement_id": S, "line_number": S, "institution_name": S, "item_code": S, "item_name": S,
+        "specification": S, "quantity": {"type": "number"}, "single_dose": S, "route": S, "frequency": S,
+        "times": arr(ref("TimeOfDay")), "every_days": I, "first_day": ref("Date"), "days": I,
+        "state": enum("proposed", "active", "off", "cancelled", "finished"), "assumptions": arr(S), "next_at": ref("Instant"), "delivered": I,
+    }, ["id", "settlement_id", "line_number", "item_name", "times", "every_days", "first_day", "days", "state", "assumptions", "delivered"]),
+    "ReminderChange": obj({
+        "state": enum("active", "off"), "times": {**arr(ref("TimeOfDay")), "minItems": 1, "maxItems": 8},
+        "days": {"type": "integer", "minimum": 1, "maximum": 365}, "single_dose": {"type": "string", "minLength": 1, "maxLength": 50},
+    }),
     "LineSplit": obj({
         "line_number": S, "item_code": S, "hospital_item_code": S, "item_name": S, "specification": S, "category": S,
         "item_class": enum("A", "B", "C"), "unit_price": MONEY, "quantity": {"type": "number"}, "amount": MONEY,
         "price_cap": MONEY, "first_self_pay_ratio": RATIO, "full_self_pay": MONEY, "over_limit": MONEY, "first_self_pay": MONEY,
-        "in_scope": MONEY,
+        "in_scope": MONEY, "dosage": ref("Dosage"),
     }, ["line_number", "item_code", "amount", "full_self_pay", "over_limit", "first_self_pay", "in_scope"]),
     "Visit": obj({
         "id": S, "institution_code": S, "person_number": S, "category": ref("MedicalCategory"), "hospital_visit_number": S,
@@ -457,6 +475,11 @@ paths = {
     "/v1/patient/statements/{month}/page": {"get": op("A month's statement as a printable page", PATIENT, [param("month")], responses=html())},
     "/v1/patient/inbox": {"get": op("Messages, newest first", PATIENT, [qparam("cursor")], responses=ok(arr(ref("InboxMessage"))))},
     "/v1/patient/inbox/read": {"post": op("Mark messages read up to a number", PATIENT, body=json_body(ref("ReadThrough")), responses=NO_CONTENT)},
+    "/v1/patient/medication-reminders": {"get": op("Reminders proposed from settled drug lines, newest first", PATIENT,
+                                                   responses=ok(arr(ref("MedicationReminder"))))},
+    "/v1/patient/medication-reminders/{reminder_id}": {"patch": op(
+        "Accept, edit or turn off a medication reminder (409 reminder_closed once cancelled or finished)", PATIENT, [param("reminder_id")],
+        body=json_body(ref("ReminderChange")), responses=ok(ref("MedicationReminder")), errors=(400, 401, 403, 404, 409))},
     "/v1/patient/reports": {"post": op("Report a movement you do not recognise", PATIENT, body=json_body(ref("ReportRequest")),
                                        responses=ok(ref("TransactionReport"), "201", "Reported")),
                             "get": op("Your reports", PATIENT, responses=ok(arr(ref("TransactionReport"))))},

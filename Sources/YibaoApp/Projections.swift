@@ -22,7 +22,7 @@ struct Projection: Sendable {
 }
 
 /// Expands outbox rows into their projections — the wallet events of everyone whose money moved, their
-/// inbox messages, webhook deliveries and the audit records (the journal entry's postings, mutual aid,
+/// inbox messages, webhook deliveries, medication reminders and the audit records (the journal entry's postings, mutual aid,
 /// a family member's payment) — after the money's transaction committed, so that the transaction that
 /// moves money writes only the money and one outbox row.
 ///
@@ -167,6 +167,7 @@ extension Platform {
             if let entry { try LedgerRepository.audit(entry, actor: actor, in: db) }
             try Events.settlement(
                 record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: frictionless, ids: ids, now: now, in: db)
+            try projectReminders(record, ids: ids, now: now, in: db)
         case .declined(let record):
             try Events.declined(record, ids: ids, now: now, in: db)
         }

@@ -10,14 +10,20 @@ public struct FeeLine: Sendable, Hashable, Codable {
     public var unitPrice: Money
     /// 数量 `cnt`.
     public var quantity: Quantity
+    /// How a drug is to be taken (`sin_dos_dscr`, `used_frqu_dscr`, `prd_days`, `medc_way_dscr`), when
+    /// the hospital sends it: the medication reminder follows it.
+    public var dosage: Dosage?
 
     /// Creates a fee line.
-    public init(lineNumber: String, itemCode: String, hospitalItemCode: String? = nil, unitPrice: Money, quantity: Quantity) {
+    public init(
+        lineNumber: String, itemCode: String, hospitalItemCode: String? = nil, unitPrice: Money, quantity: Quantity, dosage: Dosage? = nil
+    ) {
         self.lineNumber = lineNumber
         self.itemCode = itemCode
         self.hospitalItemCode = hospitalItemCode
         self.unitPrice = unitPrice
         self.quantity = quantity
+        self.dosage = dosage
     }
 
     /// The most lines one visit may carry.
@@ -45,6 +51,7 @@ public struct FeeLine: Sendable, Hashable, Codable {
         if quantity.scaled <= 0 || quantity > Quantity.max {
             throw .invalid(path + ".quantity", "quantity must be above 0 and at most 10000")
         }
+        try dosage?.validate(path: path)
     }
 }
 
@@ -83,6 +90,8 @@ public struct LineSplit: Sendable, Hashable, Codable {
     public var firstSelfPay: Money
     /// 符合政策范围金额 `inscp_scp_amt`.
     public var inScope: Money
+    /// The dosage the hospital sent with the line, if any (drugs; the medication reminder follows it).
+    public var dosage: Dosage?
 
     /// Splits a fee line against its catalogue item (reference §6.1):
     /// class C is wholly self-paid; the price above the cap is over-limit; a class B item's first
@@ -110,7 +119,7 @@ public struct LineSplit: Sendable, Hashable, Codable {
             itemName: item.name, specification: item.specification, category: item.category, itemClass: item.itemClass,
             unitPrice: line.unitPrice, quantity: line.quantity, amount: amount, priceCap: item.priceCap,
             firstSelfPayRatio: item.firstSelfPayRatio, fullSelfPay: fullSelfPay, overLimit: overLimit,
-            firstSelfPay: firstSelfPay, inScope: inScope
+            firstSelfPay: firstSelfPay, inScope: inScope, dosage: item.category == .drug ? line.dosage : nil
         )
     }
 }

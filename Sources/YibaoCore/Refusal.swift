@@ -199,6 +199,8 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case periodNotEnded = "period_not_ended"
     /// The payment order can no longer be paid: already paid, cancelled by the institution, or expired.
     case paymentOrderClosed = "payment_order_closed"
+    /// The medication reminder can no longer be changed: its drug was refunded or its course is over.
+    case reminderClosed = "reminder_closed"
 }
 
 extension RefusalCode {
@@ -270,6 +272,7 @@ extension RefusalCode {
         case .payoutAccountMissing: return 902
         case .periodNotEnded: return 903
         case .paymentOrderClosed: return 240
+        case .reminderClosed: return 610
         }
     }
 
@@ -292,7 +295,7 @@ extension RefusalCode {
         case .secondFactorRequired: return .forbidden
         case .secondFactorInvalid, .approvalRequired: return .refused
         case .partyNotConfigured: return .pending
-        case .clearingState, .paymentOrderClosed: return .conflict
+        case .clearingState, .paymentOrderClosed, .reminderClosed: return .conflict
         case .nothingToClear, .payoutAccountMissing, .periodNotEnded: return .refused
         case .forbidden: return .forbidden
         case .rateLimited: return .rateLimited
@@ -374,6 +377,7 @@ extension RefusalCode {
         case .payoutAccountMissing: return "No payout account"
         case .periodNotEnded: return "Period not ended"
         case .paymentOrderClosed: return "Payment order closed"
+        case .reminderClosed: return "Reminder closed"
         }
     }
 }

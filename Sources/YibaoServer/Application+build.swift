@@ -210,8 +210,8 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
     return app
 }
 
-/// Work that runs beside the server: channel captures and refunds not yet confirmed, and payments
-/// whose bank answer was lost. Every second; idempotent, so several instances may run it at once.
+/// Work that runs beside the server: channel captures and refunds not yet confirmed, payments
+/// whose bank answer was lost, medication reminders whose time has come, webhook deliveries. Every second; idempotent, so several instances may run it at once.
 struct BackgroundWork: Service {
     let platform: Platform
     let logger: Logger
@@ -225,6 +225,7 @@ struct BackgroundWork: Service {
             await platform.resolvePendingPayments()
             await platform.resolvePendingPremiums()
             await platform.resolvePendingRepayments()
+            await platform.fireDueReminders()
             await platform.deliverWebhooks(transport: webhooks)
             if tick % 60 == 0 {
                 _ = try? await platform.purgeNonces()

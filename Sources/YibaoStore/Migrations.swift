@@ -45,6 +45,26 @@ public enum Migrations {
             name:
                 "institution staff: cashiers and managers who sign in to the cashier console; open visits by institution; visits per hospital level in the accumulators",
             statements: staff),
+        Migration(
+            version: 14, name: "medication reminders: a schedule per settled drug line, fired into the inbox at its times",
+            statements: [
+                """
+                CREATE TABLE medication_reminders (
+                    id TEXT PRIMARY KEY,
+                    person_number TEXT NOT NULL,
+                    settlement_id TEXT NOT NULL,
+                    line_number TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    next_at BIGINT,
+                    body TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (settlement_id, line_number)
+                )
+                """,
+                "CREATE INDEX medication_reminders_person ON medication_reminders (person_number, created_at)",
+                "CREATE INDEX medication_reminders_due ON medication_reminders (next_at) WHERE next_at IS NOT NULL",
+            ]),
     ]
 
     /// The newest version this program knows.

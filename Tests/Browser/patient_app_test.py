@@ -421,6 +421,50 @@ def scenario_estimate(app, platform, used):
     app.shot("15-estimate")
 
 
+def scenario_reminders(app, platform, used):
+    """Medication reminders: the hospital's dosage becomes a proposal the patient accepts and edits; a reversal cancels it."""
+    line = {"line_number": "1", "item_code": "XD00000000003", "unit_price": 2850, "quantity": 2,
+            "dosage": {"single_dose": "1片", "frequency": "tid", "days": 5, "route": "口服"}}
+    _, visit = platform.call(
+        "POST", "/v1/visits", {"person_number": WANG["number"], "category": "11", "hospital_visit_number": "MZ-APP-0005", "lines": [line]}, expect=201)
+    _, settled = platform.call("POST", f"/v1/visits/{visit['id']}/settlement", {"use_account": True}, key="MZ-APP-0005-settle", expect=201)
+    listed = patient_call(platform, app, WANG, used, "GET", "/v1/patient/medication-reminders", expect=200)
+    reminder = next(r for r in listed if r["settlement_id"] == settled["id"])
+    card_css = f'[data-reminder="{reminder["id"]}"]'
+    app.go("reminders")
+    app.find(card_css)
+    check(app.text(f"{card_css} .reminder-times") == "08:00 · 12:00 · 18:00" and app.text(f"{card_css} .reminder-state") == "待确认",
+          "the hospital's dosage (tid) is proposed as 08:00, 12:00, 18:00, waiting for the patient")
+    undosed = next((r for r in listed if r["settlement_id"] != settled["id"] and r["assumptions"]), None)
+    if undosed:
+        text = app.text(f'[data-reminder="{undosed["id"]}"] .assumptions')
+        check("医院未提供用药频次" in text, "a drug sent without dosage says in words what its reminder assumed")
+    app.axe("medication reminders")
+    app.shot("16-reminders")
+    app.click(f"{card_css} button.primary")
+    app.wait_text(f"{card_css} .reminder-state", lambda text: text == "提醒中")
+    state = patient_call(platform, app, WANG, used, "GET", "/v1/patient/medication-reminders", expect=200)
+    accepted = next(r for r in state if r["id"] == reminder["id"])
+    check(accepted["state"] == "active" and accepted["next_at"], f"accepting in the app turns the reminder on (next {accepted['next_at']})")
+    app.click(f"{card_css} summary")
+    app.fill(f"#times-{reminder['id']}", "25:00")
+    app.submit(f"#edit-{reminder['id']}")
+    message = app.alert_text(f"#edit-{reminder['id']}")
+    check(message.startswith("请填写时间"), f"an impossible time is refused in words ({message})")
+    app.fill(f"#times-{reminder['id']}", "21:00, 7:30")
+    app.fill(f"#days-{reminder['id']}", "3")
+    app.submit(f"#edit-{reminder['id']}")
+    app.wait_text(f"{card_css} .reminder-times", lambda text: text == "07:30 · 21:00")
+    state = patient_call(platform, app, WANG, used, "GET", "/v1/patient/medication-reminders", expect=200)
+    edited = next(r for r in state if r["id"] == reminder["id"])
+    check(edited["times"] == ["07:30", "21:00"] and edited["days"] == 3, "the edited times and course are the platform's")
+    platform.call("POST", f"/v1/settlements/{settled['id']}/reversal", None, key="MZ-APP-0005-reverse", expect=201)
+    app.go("reminders")
+    app.find("h2")
+    time.sleep(0.5)
+    check(not app.driver.find_elements(By.CSS_SELECTOR, card_css), "a reversed settlement's reminder leaves the list")
+
+
 def scenario_refused_in_app(app, platform, used, base, screenshots):
     """Insufficient balance on a card, and the monthly binding limit, each shown in plain words."""
     # A card with 1.00 yuan on it pays 王芳's own contribution: the bank declines.
@@ -483,6 +527,7 @@ def main():
         scenario_credit(app, platform, used)
         scenario_screens(app)
         scenario_estimate(app, platform, used)
+        scenario_reminders(app, platform, used)
         scenario_refused_in_app(app, platform, used, args.base, args.screenshots)
         scenario_refusals(platform, args.base, args.screenshots)
     except Exception:

@@ -204,7 +204,10 @@ struct AuthorizationMatrixTests {
                     lines: [FeeLine(lineNumber: "1", itemCode: "XD00000000003", unitPrice: Money(fen: 2850), quantity: Quantity(units: 2))],
                     frictionless: true),
                 institution: hospital)
-            _ = try await harness.platform.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
+            let creditSettlement = try await harness.platform.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
+            // Its drug line's medication reminder (no route reverses or refunds this settlement).
+            let reminder = try #require(
+                try await harness.platform.medicationReminders(person: PatientFlow.person).first { $0.settlementId == creditSettlement.id })
             harness.clock.set(Instant(iso8601: "2026-11-06T01:00:00+08:00")!)
             // Institution A's October clearing, applied for.
             let october = StatementPeriod.month(of: CivilDate("2026-10-01")!)
@@ -257,7 +260,7 @@ struct AuthorizationMatrixTests {
                 "binding_id": family.binding, "member_number": "P440100000003", "line_id": line.line.id, "bill_id": bill, "partner": "sandbox",
                 "name": "matrix-victim", "key_id": leakedKey.keyId, "adjustment_id": adjustment.id, "clearing_id": clearing.id,
                 "service": "signInSignOutService", "method": "signIn",
-                "exception_id": exception.id, "order_id": order.id,
+                "exception_id": exception.id, "order_id": order.id, "reminder_id": reminder.id,
             ]
             func fill(_ route: RouteDescription) -> String? {
                 var parts: [String] = []
@@ -385,6 +388,9 @@ struct AuthorizationMatrixTests {
                 "GET /v1/patient/statements/{month}/page": Probe(first: 200),
                 "GET /v1/patient/inbox": Probe(first: 200),
                 "POST /v1/patient/inbox/read": Probe(body: #"{"through_seq":1}"#, first: 204),
+                "GET /v1/patient/medication-reminders": Probe(first: 200),
+                // A's reminder: only A may turn it off.
+                "PATCH /v1/patient/medication-reminders/{reminder_id}": Probe(body: #"{"state":"off"}"#, first: 404, override: [.patientA: 200]),
                 // Reporting A's movement: only A may.
                 "POST /v1/patient/reports": Probe(
                     body: #"{"event_id":"\#(event.events[0].id)","reason":"not mine"}"#, first: 404, override: [.patientA: 201]),

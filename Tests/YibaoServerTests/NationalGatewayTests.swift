@@ -123,7 +123,7 @@ struct NationalGatewayTests {
                 msgid: next())
             let fees = try await his.send(
                 "2204",
-                #"{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"\#(visit)","psn_no":"P440100000001","chrg_bchno":"B1","rx_circ_flag":"0","fee_ocur_time":"2026-11-22 10:40:00","med_list_codg":"XD00000000003","medins_list_codg":"HIS-0003","det_item_fee_sumamt":57.00,"cnt":2,"pric":"28.500000","bilg_dept_codg":"A01","bilg_dept_name":"内科","bilg_dr_codg":"D01","bilg_dr_name":"李医生","hosp_appr_flag":"1"},{"feedetl_sn":"2","mdtrt_id":"\#(visit)","psn_no":"P440100000001","chrg_bchno":"B1","rx_circ_flag":"0","fee_ocur_time":"2026-11-22 10:40:00","med_list_codg":"S000000000061","medins_list_codg":"HIS-0061","det_item_fee_sumamt":"10.00","cnt":"1.0000","pric":10,"bilg_dept_codg":"A01","bilg_dept_name":"内科","bilg_dr_codg":"D01","bilg_dr_name":"李医生","hosp_appr_flag":"1"}]}"#,
+                #"{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"\#(visit)","psn_no":"P440100000001","chrg_bchno":"B1","rx_circ_flag":"0","fee_ocur_time":"2026-11-22 10:40:00","med_list_codg":"XD00000000003","medins_list_codg":"HIS-0003","det_item_fee_sumamt":57.00,"cnt":2,"pric":"28.500000","sin_dos_dscr":"1片","used_frqu_dscr":"tid","prd_days":"3.50","medc_way_dscr":"口服","bilg_dept_codg":"A01","bilg_dept_name":"内科","bilg_dr_codg":"D01","bilg_dr_name":"李医生","hosp_appr_flag":"1"},{"feedetl_sn":"2","mdtrt_id":"\#(visit)","psn_no":"P440100000001","chrg_bchno":"B1","rx_circ_flag":"0","fee_ocur_time":"2026-11-22 10:40:00","med_list_codg":"S000000000061","medins_list_codg":"HIS-0061","det_item_fee_sumamt":"10.00","cnt":"1.0000","pric":10,"bilg_dept_codg":"A01","bilg_dept_name":"内科","bilg_dr_codg":"D01","bilg_dr_name":"李医生","hosp_appr_flag":"1"}]}"#,
                 msgid: next())
             let settleInput =
                 #"{"data":{"psn_no":"P440100000001","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","med_type":"11","medfee_sumamt":"67.00","psn_setlway":"01","mdtrt_id":"\#(visit)","chrg_bchno":"B1","acct_used_flag":"1","insutype":"310","invono":"","fulamt_ownpay_amt":0,"overlmt_selfpay":0,"preselfpay_amt":5.7,"inscp_scp_amt":61.3}}"#
@@ -158,6 +158,10 @@ struct NationalGatewayTests {
             #expect(info["medins_setl_id"] as? String == settleID)
             #expect(repeated.text == settled.text)
             let setlID = try #require(info["setl_id"] as? String)
+            // The dosage fields of 2204 became the drug line's medication reminder (prd_days 3.50 → 4 whole days).
+            let reminder = try #require(try await harness.platform.medicationReminders(person: "P440100000001").first { $0.settlementId == setlID })
+            #expect(reminder.lineNumber == "1" && reminder.frequency == "tid" && reminder.days == 4 && reminder.route == "口服")
+            #expect(reminder.singleDose == "1片" && reminder.times.map(\.description) == ["08:00", "12:00", "18:00"] && reminder.assumptions.isEmpty)
 
             // act: query it (5203), cancel it (2208), settle again and lose the answer: 2601 undoes it; 2601 of a msgid never sent.
             let queried = try await his.send(

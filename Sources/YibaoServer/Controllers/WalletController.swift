@@ -33,6 +33,15 @@ struct WalletController {
         var premiumId: String
     }
 
+    /// A patient's change to a medication reminder: accept or turn on (`active`), turn off (`off`),
+    /// new times, a new course length, a new dose text.
+    struct ReminderChange: Codable, Sendable {
+        var state: ReminderState?
+        var times: [TimeOfDay]?
+        var days: Int?
+        var singleDose: String?
+    }
+
     func addRoutes(to routes: RouteRegistry) {
         routes.add(.get, "/v1/patient/wallet", .patient, "Balances: personal account, cards and credit lines") { _, context in
             JSONResponse(try await platform.wallet(person: context.patient.personNumber))
@@ -86,6 +95,18 @@ struct WalletController {
         }
         routes.add(.get, "/v1/patient/reports", .patient, "Your reports and how they were resolved") { _, context in
             JSONResponse(try await platform.transactionReports(state: nil, person: context.patient.personNumber))
+        }
+        routes.add(.get, "/v1/patient/medication-reminders", .patient, "Reminders proposed from settled drug lines, newest first") { _, context in
+            JSONResponse(try await platform.medicationReminders(person: context.patient.personNumber))
+        }
+        routes.add(.patch, "/v1/patient/medication-reminders/{reminder_id}", .patient, "Accept, edit or turn off a medication reminder") {
+            request, context in
+            var request = request
+            let body = try await request.decodeJSON(ReminderChange.self, context: context)
+            return JSONResponse(
+                try await platform.changeMedicationReminder(
+                    id: try context.parameters.require("reminder_id"), person: context.patient.personNumber,
+                    change: MedicationReminder.Change(state: body.state, times: body.times, days: body.days, singleDose: body.singleDose)))
         }
         addPremiumRoutes(to: routes)
     }

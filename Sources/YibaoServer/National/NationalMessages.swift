@@ -78,6 +78,7 @@ enum NationalMessages {
         case .payoutAccountMissing: text = "机构未登记收款账户"
         case .periodNotEnded: text = "对账或清算期间尚未结束"
         case .paymentOrderClosed: text = "支付订单已支付、已撤销或已过期"
+        case .reminderClosed: text = "用药提醒已取消或疗程已结束"
         }
         let field = refusal.field.map { "（\(NationalMessages.nationalName($0))）" } ?? ""
         return text + field

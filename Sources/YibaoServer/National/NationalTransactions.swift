@@ -454,7 +454,7 @@ extension NationalGateway {
             let line = FeeLine(
                 lineNumber: try NationalField.text(row, "feedetl_sn", path: path), itemCode: try NationalField.text(row, "med_list_codg", path: path),
                 hospitalItemCode: NationalField.optionalText(row, "medins_list_codg"), unitPrice: try NationalField.price(row, "pric", path: path),
-                quantity: try NationalField.quantity(row, "cnt", path: path))
+                quantity: try NationalField.quantity(row, "cnt", path: path), dosage: NationalGateway.dosage(row))
             if let sent = NationalField.optionalText(row, "det_item_fee_sumamt"), let fen = NationalField.decimal(sent, places: 2),
                 fen != line.unitPrice.fen * line.quantity.scaled / Quantity.scale
             {
@@ -481,6 +481,19 @@ extension NationalGateway {
     }
 
     /// One fee line's split as 2204 / 2301 answer it (and 5204 lists it).
+    /// The dosage fields of a 2204 row (`sin_dos_dscr`, `used_frqu_dscr`, `prd_days`, `medc_way_dscr`), for
+    /// the medication reminder. They are hints, not money: a value out of range is left out rather than
+    /// refusing the upload, and `prd_days` (num(4,2)) is rounded up to whole days.
+    static func dosage(_ row: NationalJSON) -> Dosage? {
+        func text(_ key: String, _ limit: Int) -> String? {
+            NationalField.optionalText(row, key).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty || $0.count > limit ? nil : $0 }
+        }
+        let days = NationalField.optionalText(row, "prd_days").flatMap { NationalField.decimal($0, places: 2) }.map { Int(($0 + 99) / 100) }
+            .flatMap { (1...Dosage.daysMax).contains($0) ? $0 : nil }
+        let dosage = Dosage(singleDose: text("sin_dos_dscr", 50), frequency: text("used_frqu_dscr", 30), days: days, route: text("medc_way_dscr", 30))
+        return dosage == Dosage() ? nil : dosage
+    }
+
     static func feeRow(_ split: LineSplit, extra: [(String, NationalJSON)] = []) -> NationalJSON {
         .object(
             [

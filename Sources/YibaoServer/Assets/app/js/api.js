@@ -60,4 +60,5 @@ export async function api(method, path, { body, key, raw } = {}) {
 export const get = (path) => api('GET', path);
 export const post = (path, body, options = {}) => api('POST', path, { body, ...options });
 export const put = (path, body) => api('PUT', path, { body });
+export const patch = (path, body) => api('PATCH', path, { body });
 export const del = (path) => api('DELETE', path);

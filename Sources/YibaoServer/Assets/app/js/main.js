@@ -12,6 +12,7 @@ import * as home from './screens/home.js';
 import * as inbox from './screens/inbox.js';
 import * as orders from './screens/orders.js';
 import * as premiums from './screens/premiums.js';
+import * as reminders from './screens/reminders.js';
 import * as settings from './screens/settings.js';
 import * as wallet from './screens/wallet.js';
 
@@ -31,6 +32,7 @@ const ROUTES = {
   inbox: [inbox.render, true, 'inbox'],
   orders: [orders.render, true, 'orders'],
   estimate: [estimate.render, true, 'estimate'],
+  reminders: [reminders.render, true, 'reminders'],
   settings: [settings.render, true, 'settings'],
   verify: [premiums.verify, false, 'receipt'],
 };

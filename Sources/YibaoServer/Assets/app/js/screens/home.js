@@ -8,8 +8,8 @@ export async function render(main) {
   const me = await get('/v1/patient/me');
   const elder = document.documentElement.classList.contains('elder');
   const tiles = elder
-    ? [['code', 'code', true], ['orders', 'orders'], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['inbox', 'inbox']]
-    : [['code', 'code', true], ['orders', 'orders'], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['credit', 'credit'], ['estimate', 'estimate'], ['inbox', 'inbox'], ['settings', 'settings']];
+    ? [['code', 'code', true], ['orders', 'orders'], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['reminders', 'reminders'], ['inbox', 'inbox']]
+    : [['code', 'code', true], ['orders', 'orders'], ['wallet', 'wallet'], ['family', 'family'], ['premiums', 'premiums'], ['credit', 'credit'], ['estimate', 'estimate'], ['reminders', 'reminders'], ['inbox', 'inbox'], ['settings', 'settings']];
   main.replaceChildren(
     h('h2', {}, t('welcome', me.name_masked)),
     card(
