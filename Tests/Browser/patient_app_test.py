@@ -440,7 +440,7 @@ def scenario_reminders(app, platform, used):
         text = app.text(f'[data-reminder="{undosed["id"]}"] .assumptions')
         check("医院未提供用药频次" in text, "a drug sent without dosage says in words what its reminder assumed")
     app.axe("medication reminders")
-    app.shot("16-reminders")
+    app.shot("17-reminders")
     app.click(f"{card_css} button.primary")
     app.wait_text(f"{card_css} .reminder-state", lambda text: text == "提醒中")
     state = patient_call(platform, app, WANG, used, "GET", "/v1/patient/medication-reminders", expect=200)
