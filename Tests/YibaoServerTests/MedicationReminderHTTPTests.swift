@@ -23,13 +23,13 @@ struct MedicationReminderHTTPTests {
             let bad = try await client.send(
                 .post, "/v1/settlements", token: H.hospitalToken,
                 json:
-                    #"{"code":"\#(try patient.code(harness))","category":"11","hospital_visit_number":"RX-BAD","lines":[\#(withDosage.replacingOccurrences(of: #""days":3"#, with: #""days":0"#))]}"#,
+                    #"{"code":"\#(patient.code(harness))","category":"11","hospital_visit_number":"RX-BAD","lines":[\#(withDosage.replacingOccurrences(of: #""days":3"#, with: #""days":0"#))]}"#,
                 headers: OneCodeHTTPTests.key("rx-bad"))
             #expect(bad.status == .badRequest && bad.problem?.field == "lines[0].dosage.days", "\(bad.text)")
             harness.clock.advance(seconds: 31)
             let settled = try await client.send(
                 .post, "/v1/settlements", token: H.hospitalToken,
-                json: #"{"code":"\#(try patient.code(harness))","category":"11","hospital_visit_number":"RX-1","lines":[\#(withDosage)]}"#,
+                json: #"{"code":"\#(patient.code(harness))","category":"11","hospital_visit_number":"RX-1","lines":[\#(withDosage)]}"#,
                 headers: OneCodeHTTPTests.key("rx-1"))
             #expect(settled.status == .created, "\(settled.text)")
             let record = try settled.decode(SettlementRecord.self)

@@ -1,9 +1,8 @@
 import Foundation
 import YibaoCore
 
-/// The files national clients exchange (9101 upload, 9102 download): zip archives. Yibao reads and
-/// writes the stored (uncompressed) kind; a deflated upload is refused with a message asking for stored
-/// or plain text, since no inflate implementation is available here.
+/// The files national clients exchange (9101 upload, 9102 download): zip archives. Yibao reads the
+/// stored and the deflated kind (`Inflate`), checking each file's CRC-32, and writes the stored kind.
 public enum NationalZip {
     /// CRC-32 (IEEE) of bytes.
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
@@ -30,20 +29,65 @@ public enum NationalZip {
         return local + central + end
     }
 
-    /// The first file of a zip archive when it is stored; nil when the bytes are not a zip; throws for a
-    /// compressed or malformed one.
-    public static func firstStoredFile(_ bytes: [UInt8]) throws -> [UInt8]? {
+    /// The largest file an upload may expand to (a reconciliation detail file is a few megabytes).
+    public static let expandedMax = 64 << 20
+
+    /// The first file of a zip archive, stored or deflated; nil when the bytes are not a zip; throws for
+    /// another compression method, a malformed archive or a file whose CRC-32 does not match.
+    public static func firstFile(_ bytes: [UInt8]) throws -> [UInt8]? {
         guard bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 else { return nil }
         func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
         func le32(_ at: Int) -> Int { le16(at) | le16(at + 2) << 16 }
         guard bytes.count >= 30 else { throw NationalZipError("文件不是完整的zip") }
         let method = le16(8)
         let flags = le16(6)
-        let size = le32(18)
+        var crc = le32(14)
+        var size = le32(18)
+        var expanded = le32(22)
         let start = 30 + le16(26) + le16(28)
-        guard method == 0, flags & 0x08 == 0 else { throw NationalZipError("仅支持不压缩（存储方式）的zip，或直接上传文本文件") }
-        guard start + size <= bytes.count else { throw NationalZipError("文件不是完整的zip") }
-        return Array(bytes[start..<start + size])
+        guard flags & 0x01 == 0 else { throw NationalZipError("不支持加密的zip") }
+        if flags & 0x08 != 0 {
+            // Sizes and CRC follow the data (streamed archives): the central directory has them too.
+            guard let central = centralEntry(bytes) else { throw NationalZipError("文件不是完整的zip") }
+            crc = central.crc
+            size = central.size
+            expanded = central.expanded
+        }
+        guard start <= bytes.count, expanded <= expandedMax else { throw NationalZipError("文件不是完整的zip，或解压后超过64MB") }
+        let content: [UInt8]
+        switch method {
+        case 0:
+            guard start + size <= bytes.count else { throw NationalZipError("文件不是完整的zip") }
+            content = Array(bytes[start..<start + size])
+        case 8:
+            do {
+                content = try Inflate.decompress(bytes, from: start, limit: expandedMax)
+            } catch {
+                throw NationalZipError("zip 解压失败：\(error.reason)")
+            }
+        default:
+            throw NationalZipError("仅支持存储或 deflate 压缩的zip（压缩方式 \(method) 不支持），或直接上传文本文件")
+        }
+        guard content.count == expanded, Int(crc32(content)) == crc else { throw NationalZipError("zip 文件校验失败（CRC 或长度不符）") }
+        return content
+    }
+
+    /// The first central-directory entry's CRC, compressed and uncompressed sizes, found through the
+    /// end-of-central-directory record (searched from the end: a file's content may hold any bytes).
+    static func centralEntry(_ bytes: [UInt8]) -> (crc: Int, size: Int, expanded: Int)? {
+        func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+        func le32(_ at: Int) -> Int { le16(at) | le16(at + 2) << 16 }
+        guard bytes.count >= 22 else { return nil }
+        // The record is 22 bytes plus a comment of at most 65,535.
+        let lowest = max(0, bytes.count - 22 - 0xFFFF)
+        guard
+            let end = stride(from: bytes.count - 22, through: lowest, by: -1).first(where: {
+                bytes[$0] == 0x50 && bytes[$0 + 1] == 0x4B && bytes[$0 + 2] == 0x05 && bytes[$0 + 3] == 0x06
+            })
+        else { return nil }
+        let at = le32(end + 16)
+        guard at + 46 <= bytes.count, le32(at) == 0x0201_4B50 else { return nil }
+        return (le32(at + 16), le32(at + 20), le32(at + 24))
     }
 }
 

@@ -286,7 +286,7 @@ extension NationalGateway {
         return data
     }
 
-    /// The text of an uploaded file: `in` as base64 or as an array of bytes; a stored zip is opened.
+    /// The text of an uploaded file: `in` as base64 or as an array of bytes; a zip (stored or deflated) is opened.
     static func uploadedText(_ node: NationalJSON?) throws -> String {
         var bytes: [UInt8]
         switch node {
@@ -303,7 +303,7 @@ extension NationalGateway {
         default: throw NationalFailure("缺少必填字段 fsUploadIn.in")
         }
         do {
-            if let inner = try NationalZip.firstStoredFile(bytes) { bytes = inner }
+            if let inner = try NationalZip.firstFile(bytes) { bytes = inner }
         } catch let error as NationalZipError {
             throw NationalFailure(error.message)
         }
