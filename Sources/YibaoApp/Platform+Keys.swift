@@ -15,7 +15,8 @@ extension Platform {
     /// Rows re-encrypted per transaction.
     public static let rotationBatchSize = 500
 
-    /// The sealed columns: table, primary key, column, and the field name its seal is bound to.
+    /// The sealed columns: table, primary key (an expression for a composite one, as the seal's row names it),
+    /// column, and the field name its seal is bound to.
     static let sealedColumns: [(table: String, key: String, column: String, field: String)] = [
         ("people", "number", "name_cipher", "people.name"),
         ("people", "number", "id_number_cipher", "people.id_number"),
@@ -23,6 +24,8 @@ extension Platform {
         ("patients", "person_number", "totp_secret_cipher", "patients.totp_secret"),
         ("devices", "id", "secret_cipher", "devices.secret"),
         ("institution_keys", "key_id", "secret_cipher", "institution_keys.secret"),
+        ("staff_members", "institution_code || '/' || name", "totp_secret_cipher", "staff_members.totp_secret"),
+        ("national_registrations", "id", "diagnoses_cipher", "national_registrations.diagnoses"),
     ]
 
     /// Re-seals every personal value and secret that is not under the cipher's current key, in small

@@ -73,6 +73,48 @@ extension Platform {
         try await read { db, _ in try NationalRepository.registrations(person: person, institution: institution, from: from, until: until, in: db) }
     }
 
+    /// Replaces the diagnoses of one stage of a registration (national 2203, 2401/2403, 2402), sealed as
+    /// medical data; returns the visit's diagnoses now.
+    @discardableResult
+    public func recordNationalDiagnoses(
+        _ uploaded: [Diagnosis], stage: Diagnosis.Stage, registration: String, institution: String
+    ) async throws -> [Diagnosis] {
+        guard uploaded.allSatisfy({ $0.stage == stage }) else { throw Refusal.invalid("diseinfo", "diagnoses of one stage at a time") }
+        let cipher = self.cipher
+        return try await write { db, now in
+            guard try NationalRepository.find(id: registration, institution: institution, lock: true, in: db) != nil else {
+                throw Refusal(.notFound, "no visit \(registration)", field: "mdtrt_id")
+            }
+            let current = try Platform.diagnoses(registration: registration, cipher: cipher, in: db)
+            let next = Diagnosis.replacing(stage, in: current, with: uploaded)
+            guard next.count <= Diagnosis.perVisitMax else {
+                throw Refusal.invalid("diseinfo", "a visit keeps at most \(Diagnosis.perVisitMax) diagnoses")
+            }
+            try NationalRepository.setDiagnoses(
+                id: registration,
+                sealed: cipher.seal(try YibaoJSON.storageString(next), field: "national_registrations.diagnoses", row: registration),
+                now: now, in: db)
+            return next
+        }
+    }
+
+    /// The diagnoses a registration's hospital reported (national 5202); someone else's registration is not found.
+    public func nationalDiagnoses(registration: String, institution: String) async throws -> [Diagnosis] {
+        let cipher = self.cipher
+        return try await read { db, _ in
+            guard try NationalRepository.find(id: registration, institution: institution, lock: false, in: db) != nil else {
+                throw Refusal(.notFound, "no visit \(registration)", field: "mdtrt_id")
+            }
+            return try Platform.diagnoses(registration: registration, cipher: cipher, in: db)
+        }
+    }
+
+    static func diagnoses(registration: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> [Diagnosis] {
+        guard let sealed = try NationalRepository.diagnoses(id: registration, in: db) else { return [] }
+        return try YibaoJSON.decodeStored(
+            [Diagnosis].self, from: try cipher.open(sealed, field: "national_registrations.diagnoses", row: registration))
+    }
+
     /// Writes a registration's changes.
     public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
         try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }

@@ -65,6 +65,9 @@ public enum Migrations {
                 "CREATE INDEX medication_reminders_person ON medication_reminders (person_number, created_at)",
                 "CREATE INDEX medication_reminders_due ON medication_reminders (next_at) WHERE next_at IS NOT NULL",
             ]),
+        Migration(
+            version: 15, name: "the national gateway keeps the diagnoses a hospital reports (sealed), for 5202",
+            statements: ["ALTER TABLE national_registrations ADD COLUMN diagnoses_cipher TEXT"]),
     ]
 
     /// The newest version this program knows.

@@ -101,6 +101,14 @@ struct SecurityStoreTests {
     func keyRotation(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             try await Self.activity(platform)
+            // A staff member's authenticator key and a visit's diagnoses are sealed too.
+            _ = try await platform.createStaff(
+                institution: S.hospital.code, name: "cashier1", displayName: "收款员", role: .cashier, passwordHash: "unused",
+                totpSecret: "staff-key", actor: "test")
+            let registration = try await platform.registerNationalVisit(
+                institution: S.hospital, personNumber: "P2", hospitalVisitNumber: "N1", category: .ordinaryOutpatient)
+            let diagnosis = Diagnosis(stage: .visit, kind: "1", rank: 1, code: "J06.900", name: "上呼吸道感染", main: true)
+            try await platform.recordNationalDiagnoses([diagnosis], stage: .visit, registration: registration.id, institution: S.hospital.code)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -117,6 +125,9 @@ struct SecurityStoreTests {
             let report = try await rotated.resealUnderCurrentKey()
             #expect(report.remaining == 0)
             #expect(report.resealed["people.id_number_cipher"] == 6)
+            #expect(report.resealed["staff_members.totp_secret_cipher"] == 1 && report.resealed["national_registrations.diagnoses_cipher"] == 1)
+            #expect(try await rotated.staffCredentials(institution: S.hospital.code, name: "cashier1")?.totpSecret == "staff-key")
+            #expect(try await rotated.nationalDiagnoses(registration: registration.id, institution: S.hospital.code) == [diagnosis])
             #expect(try await rotated.person(number: "P3")?.name == "测试3")
             // A process still holding only the old key reloads the file when it meets the new key.
             let stale = try PersonalDataCipher(keys: original) { try? PersonalDataCipher.loadKeys(file: keyFile, create: false) }

@@ -137,6 +137,9 @@ struct NationalGatewayTests {
             #expect(person.node("baseinfo")["psn_no"] as? String == "P440100000001")
             #expect(Self.fen((person.output["insuinfo"] as? [[String: Any]])?.first?["balc"]) == 320_000)
             #expect(uploaded.infcode == 0, "\(uploaded.text)")
+            let diagnosed = try await his.send("5202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(visit)"}}"#, msgid: next())
+            let diagnosis = (diagnosed.output["diseinfo"] as? [[String: Any]])?.first
+            #expect(diagnosis?["diag_code"] as? String == "J06.900" && diagnosis?["inout_diag_type"] == nil, "\(diagnosed.text)")
             let rows = fees.output["result"] as? [[String: Any]] ?? []
             #expect(rows.count == 2, "\(fees.text)")
             #expect(Self.fen(rows.first?["preselfpay_amt"]) == 570)
@@ -295,8 +298,21 @@ struct NationalGatewayTests {
                 msgid: next())
             let discharged = try await his.send(
                 "2402",
-                #"{"dscginfo":{"mdtrt_id":"\#(visit)","psn_no":"P440100000001","insutype":"310","endtime":"2026-11-22 10:00:00","dise_codg":"J18.900","dise_name":"肺炎","dscg_way":"1"},"diseinfo":[]}"#,
+                #"{"dscginfo":{"mdtrt_id":"\#(visit)","psn_no":"P440100000001","insutype":"310","endtime":"2026-11-22 10:00:00","dise_codg":"J18.900","dise_name":"肺炎","dscg_way":"1"},"diseinfo":[{"diag_type":"1","maindiag_flag":"1","diag_srt_no":1,"diag_code":"J18.900","diag_name":"肺炎","diag_dept":"呼吸科","dise_dor_no":"D02","dise_dor_name":"王医生","diag_time":"2026-11-22 09:30:00"},{"diag_type":"1","maindiag_flag":"0","diag_srt_no":2,"diag_code":"E11.900","diag_name":"2型糖尿病","diag_dept":"呼吸科","dise_dor_no":"D02","dise_dor_name":"王医生","diag_time":"2026-11-22 09:30:00"}]}"#,
                 msgid: next())
+            // 5202: what the hospital reported, admission (inout_diag_type 1) then discharge (2); another hospital cannot read it.
+            let diagnosed = try await his.send("5202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(visit)"}}"#, msgid: next())
+            let rows = diagnosed.output["diseinfo"] as? [[String: Any]] ?? []
+            #expect(
+                rows.map { "\($0["inout_diag_type"] ?? "")/\($0["diag_code"] ?? "")/\($0["maindiag_flag"] ?? "")" }
+                    == ["1/J18.900/1", "2/J18.900/1", "2/E11.900/0"], "\(diagnosed.text)")
+            #expect(rows.first?["dise_dor_name"] as? String == "王医生" && rows.last?["diag_name"] as? String == "2型糖尿病")
+            var otherHIS = NationalClient(client: client, clock: harness.clock)
+            otherHIS.code = "H44010000005"
+            otherHIS.keyID = "Kdemo-H44010000005"
+            let notTheirs = try await otherHIS.send(
+                "5202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(visit)"}}"#, msgid: NationalClient.msgid("H44010000005", 1))
+            #expect(notTheirs.infcode == -1, "\(notTheirs.text)")
             let settleInput =
                 #"{"data":{"psn_no":"P440100000001","mdtrt_cert_type":"02","mdtrt_cert_no":"440106198503121018","medfee_sumamt":1170,"psn_setlway":"01","mdtrt_id":"\#(visit)","insutype":"310","acct_used_flag":"1","invono":"","mid_setl_flag":"0","fulamt_ownpay_amt":0,"overlmt_selfpay":0,"preselfpay_amt":"114.00","inscp_scp_amt":"1056.00"}}"#
             let preview = try await his.send("2303", settleInput, msgid: next())

@@ -51,8 +51,12 @@ extension NationalGateway {
             if let type = NationalField.optionalText(input, "insutype"), type != person.insuranceType.rawValue {
                 throw NationalFailure("险种类型 \(type) 与参保信息 \(person.insuranceType.rawValue) 不符")
             }
+            let diagnoses = try NationalGateway.diagnoses(message, stage: .admission)
             let registration = try await platform.registerNationalVisit(
                 institution: institution, personNumber: person.number, hospitalVisitNumber: number, category: category, visitID: codeVisit?.id)
+            if inpatient, let diagnoses {
+                try await platform.recordNationalDiagnoses(diagnoses, stage: .admission, registration: registration.id, institution: institution.code)
+            }
             if inpatient { return .object([("result", .object([("mdtrt_id", .string(registration.id))]))]) }
             return .object([
                 (
@@ -66,8 +70,14 @@ extension NationalGateway {
         case "2402", "2405":
             // Discharge and its cancellation are recorded by the hospital; Yibao settles an inpatient stay with or
             // without them (mid-stay settlement included), so it only checks the visit is this institution's.
+            // The discharge's diagnoses are kept (5202); cancelling the discharge drops them.
             guard let input = message.input["dscginfo"] ?? message.input["data"] else { throw NationalFailure("缺少必填节点 dscginfo") }
-            _ = try await registered(input, institution)
+            let registration = try await registered(input, institution)
+            if message.infno == "2405" {
+                try await platform.recordNationalDiagnoses([], stage: .discharge, registration: registration.id, institution: institution.code)
+            } else if let diagnoses = try NationalGateway.diagnoses(message, stage: .discharge) {
+                try await platform.recordNationalDiagnoses(diagnoses, stage: .discharge, registration: registration.id, institution: institution.code)
+            }
             return .object([])
         case "2202", "2404":
             var registration = try await registered(try data(message), institution)
@@ -82,6 +92,10 @@ extension NationalGateway {
                 throw NationalFailure("缺少必填节点 mdtrtinfo")
             }
             var registration = try await registered(info, institution)
+            let stage: Diagnosis.Stage = message.infno == "2403" ? .admission : .visit
+            if let diagnoses = try NationalGateway.diagnoses(message, stage: stage) {
+                try await platform.recordNationalDiagnoses(diagnoses, stage: stage, registration: registration.id, institution: institution.code)
+            }
             if let type = NationalField.optionalText(info, "med_type") {
                 let category = try medicalCategory(type)
                 if category != registration.category {
@@ -169,6 +183,16 @@ extension NationalGateway {
             return try await reversal(message)
         case "5201":
             return try await visitQuery(try data(message), institution)
+        case "5202":
+            // 诊断信息查询: the diagnoses this institution reported for the visit (2203, 2401/2403, 2402).
+            let input = try data(message)
+            let id = try NationalField.text(input, "mdtrt_id", path: "data.")
+            let registration = try await platform.nationalRegistration(id: id, institution: institution.code)
+            if let person = NationalField.optionalText(input, "psn_no"), person != registration.personNumber {
+                throw NationalFailure("人员编号 \(person) 与就诊 \(id) 不符")
+            }
+            let diagnoses = try await platform.nationalDiagnoses(registration: id, institution: institution.code)
+            return .object([("diseinfo", .array(diagnoses.map { NationalGateway.diagnosisRow($0, registration: registration) }))])
         case "5203":
             let input = try data(message)
             let settlementID = try NationalField.text(input, "setl_id", path: "data.")
@@ -481,6 +505,50 @@ extension NationalGateway {
     }
 
     /// One fee line's split as 2204 / 2301 answer it (and 5204 lists it).
+    /// The `diseinfo[]` of a 2203 / 2401 / 2402 / 2403 as diagnoses of `stage`; nil when the message
+    /// carries none. `diag_code` and `diag_name` are required; `diag_srt_no` defaults to the row's place.
+    static func diagnoses(_ message: Message, stage: Diagnosis.Stage) throws -> [Diagnosis]? {
+        let rows: [NationalJSON]
+        switch message.input["diseinfo"] {
+        case nil, .null?: return nil
+        case .array(let list)?: rows = list
+        case let single?: rows = [single]
+        }
+        guard rows.count <= Diagnosis.perVisitMax else { throw NationalFailure("diseinfo 最多 \(Diagnosis.perVisitMax) 条") }
+        return try rows.enumerated().map { index, row in
+            let path = "diseinfo[\(index)]."
+            let code = try NationalField.text(row, "diag_code", path: path)
+            let name = try NationalField.text(row, "diag_name", path: path)
+            guard code.count <= 20 else { throw NationalFailure("\(path)diag_code 最长20位") }
+            guard name.count <= 100 else { throw NationalFailure("\(path)diag_name 最长100字") }
+            func text(_ key: String) -> String? { NationalField.optionalText(row, key).flatMap { $0.count <= 100 ? $0 : nil } }
+            let rank = text("diag_srt_no").flatMap { Int($0) } ?? index + 1
+            return Diagnosis(
+                stage: stage, kind: text("diag_type") ?? "1", rank: rank, code: code, name: name, department: text("diag_dept"),
+                doctorCode: text("dise_dor_no"), doctorName: text("dise_dor_name"), time: text("diag_time"),
+                main: text("maindiag_flag").map { $0 == "1" } ?? (rank == 1), valid: text("vali_flag") != "0")
+        }
+    }
+
+    /// A 5202 row: the diagnosis in the national fields, `inout_diag_type` 1 / 2 for admission / discharge.
+    static func diagnosisRow(_ diagnosis: Diagnosis, registration: NationalRegistration) -> NationalJSON {
+        var fields: [(String, NationalJSON)] = [
+            ("mdtrt_id", .string(registration.id)), ("psn_no", .string(registration.personNumber)), ("diag_type", .string(diagnosis.kind)),
+            ("diag_srt_no", .number(String(diagnosis.rank))), ("diag_code", .string(diagnosis.code)), ("diag_name", .string(diagnosis.name)),
+            ("diag_dept", diagnosis.department.map(NationalJSON.string) ?? .null),
+            ("dise_dor_no", diagnosis.doctorCode.map(NationalJSON.string) ?? .null),
+            ("dise_dor_name", diagnosis.doctorName.map(NationalJSON.string) ?? .null),
+            ("diag_time", diagnosis.time.map(NationalJSON.string) ?? .null), ("maindiag_flag", .string(diagnosis.main ? "1" : "0")),
+            ("vali_flag", .string(diagnosis.valid ? "1" : "0")),
+        ]
+        switch diagnosis.stage {
+        case .visit: break
+        case .admission: fields.append(("inout_diag_type", .string("1")))
+        case .discharge: fields.append(("inout_diag_type", .string("2")))
+        }
+        return .object(fields)
+    }
+
     /// The dosage fields of a 2204 row (`sin_dos_dscr`, `used_frqu_dscr`, `prd_days`, `medc_way_dscr`), for
     /// the medication reminder. They are hints, not money: a value out of range is left out rather than
     /// refusing the upload, and `prd_days` (num(4,2)) is rounded up to whole days.

@@ -93,6 +93,17 @@ package enum NationalRepository {
             ])
     }
 
+    /// Keeps a registration's diagnoses (sealed by the caller).
+    package static func setDiagnoses(id: String, sealed: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE national_registrations SET diagnoses_cipher = ?, updated_at = ? WHERE id = ?", [.text(sealed), .instant(now), .text(id)])
+    }
+
+    /// A registration's sealed diagnoses, nil when none were reported.
+    package static func diagnoses(id: String, in db: any SQLExecutor) throws -> String? {
+        try db.queryOne("SELECT diagnoses_cipher FROM national_registrations WHERE id = ?", [.text(id)])?.optionalString("diagnoses_cipher")
+    }
+
     /// The registration whose fees opened a Yibao visit.
     package static func registrationID(visit: String, institution: String, in db: any SQLExecutor) throws -> String? {
         try db.queryOne(
