@@ -44,6 +44,7 @@ schemas = {
         "unit_price": {"type": "integer", "minimum": 0, "maximum": 100000000, "description": "单价 pric, fen"},
         "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000, "description": "数量 cnt, up to four decimals"},
         "dosage": ref("Dosage"),
+        "charge_batch": {"type": "string", "minLength": 1, "maxLength": 30, "description": "收费批次号 chrg_bchno"},
     }, ["line_number", "item_code", "unit_price", "quantity"]),
     "Dosage": obj({
         "single_dose": {"type": "string", "minLength": 1, "maxLength": 50, "description": "单次剂量描述 sin_dos_dscr"},
@@ -66,7 +67,7 @@ schemas = {
         "line_number": S, "item_code": S, "hospital_item_code": S, "item_name": S, "specification": S, "category": S,
         "item_class": enum("A", "B", "C"), "unit_price": MONEY, "quantity": {"type": "number"}, "amount": MONEY,
         "price_cap": MONEY, "first_self_pay_ratio": RATIO, "full_self_pay": MONEY, "over_limit": MONEY, "first_self_pay": MONEY,
-        "in_scope": MONEY, "dosage": ref("Dosage"),
+        "in_scope": MONEY, "dosage": ref("Dosage"), "charge_batch": S,
     }, ["line_number", "item_code", "amount", "full_self_pay", "over_limit", "first_self_pay", "in_scope"]),
     "Visit": obj({
         "id": S, "institution_code": S, "person_number": S, "category": ref("MedicalCategory"), "hospital_visit_number": S,

@@ -1,6 +1,24 @@
 import YibaoCore
 import YibaoStore
 
+/// Part of a line's quantity given back before settlement (national 2301 refund rows: a negative
+/// `cnt` with `init_feedetl_sn` naming the line).
+public struct LineReturn: Sendable, Hashable {
+    /// 原费用流水号 `init_feedetl_sn`: the line returned.
+    public var lineNumber: String
+    /// How much comes back (positive).
+    public var quantity: Quantity
+    /// The unit price the return was made at, when sent: it must be the line's.
+    public var unitPrice: Money?
+
+    /// Creates a return.
+    public init(lineNumber: String, quantity: Quantity, unitPrice: Money? = nil) {
+        self.lineNumber = lineNumber
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+    }
+}
+
 /// What a hospital system sends to open a visit (national 2201 / 2401, with the 2204 lines).
 public struct OpenVisitRequest: Sendable, Hashable, Codable {
     /// 人员编号 `psn_no`.
@@ -123,9 +141,21 @@ extension Platform {
         }
     }
 
-    /// Adds fee lines to an open visit (national 2204 / 2301); returns the visit with every priced line.
+    /// Adds fee lines to an open visit (national 2204 / 2301 again).
     public func addLines(_ lines: [FeeLine], visitID: String, institution: Institution) async throws -> Visit {
         guard !lines.isEmpty else { throw Refusal.invalid("lines", "send at least one line") }
+        return try await changeLines(adding: lines, returning: [], visitID: visitID, institution: institution)
+    }
+
+    /// Adds fee lines to an open visit and takes quantities back from its lines (national 2301 refund
+    /// rows, `init_feedetl_sn`), in one transaction: a line returned in part is priced again at its
+    /// lower quantity, a line returned whole comes off; at least one line stays (returning everything is
+    /// cancelling the details).
+    public func changeLines(
+        adding lines: [FeeLine], returning returns: [LineReturn], visitID: String, institution: Institution
+    ) async throws
+        -> Visit
+    {
         let reference = self.reference
         return try await write { db, now in
             guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
@@ -136,6 +166,29 @@ extension Platform {
             }
             try Platform.validate(lines, existing: visit.lines.map(\.lineNumber))
             visit.lines += try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
+            for (index, back) in returns.enumerated() {
+                let path = "returns[\(index)]"
+                guard let at = visit.lines.firstIndex(where: { $0.lineNumber == back.lineNumber }) else {
+                    throw Refusal.invalid(path + ".line_number", "visit \(visitID) has no line \(back.lineNumber)")
+                }
+                let line = visit.lines[at]
+                if let price = back.unitPrice, price != line.unitPrice {
+                    throw Refusal.invalid(path + ".unit_price", "line \(line.lineNumber) was charged at \(line.unitPrice.fen) fen, not \(price.fen)")
+                }
+                guard back.quantity.scaled > 0, back.quantity <= line.quantity else {
+                    throw Refusal.invalid(path + ".quantity", "line \(line.lineNumber) has \(line.quantity) to return; \(back.quantity) is more")
+                }
+                let left = Quantity(scaled: line.quantity.scaled - back.quantity.scaled)
+                if left.scaled == 0 {
+                    visit.lines.remove(at: at)
+                } else {
+                    let fee = FeeLine(
+                        lineNumber: line.lineNumber, itemCode: line.itemCode, hospitalItemCode: line.hospitalItemCode, unitPrice: line.unitPrice,
+                        quantity: left, dosage: line.dosage, chargeBatch: line.chargeBatch)
+                    visit.lines[at] = try Platform.price([fee], region: institution.region, firstIndex: at, reference: reference, now: now, in: db)[0]
+                }
+            }
+            guard !visit.lines.isEmpty else { throw Refusal.invalid("returns", "that returns every line: cancel the visit's details instead") }
             visit.total = Money.sum(visit.lines.map(\.amount))
             try VisitRepository.update(visit, now: now, in: db)
             return visit

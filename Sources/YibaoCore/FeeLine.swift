@@ -13,10 +13,13 @@ public struct FeeLine: Sendable, Hashable, Codable {
     /// How a drug is to be taken (`sin_dos_dscr`, `used_frqu_dscr`, `prd_days`, `medc_way_dscr`), when
     /// the hospital sends it: the medication reminder follows it.
     public var dosage: Dosage?
+    /// 收费批次号 `chrg_bchno`: the hospital's charge batch, when it sends one (national 2205 cancels by it).
+    public var chargeBatch: String?
 
     /// Creates a fee line.
     public init(
-        lineNumber: String, itemCode: String, hospitalItemCode: String? = nil, unitPrice: Money, quantity: Quantity, dosage: Dosage? = nil
+        lineNumber: String, itemCode: String, hospitalItemCode: String? = nil, unitPrice: Money, quantity: Quantity, dosage: Dosage? = nil,
+        chargeBatch: String? = nil
     ) {
         self.lineNumber = lineNumber
         self.itemCode = itemCode
@@ -24,6 +27,7 @@ public struct FeeLine: Sendable, Hashable, Codable {
         self.unitPrice = unitPrice
         self.quantity = quantity
         self.dosage = dosage
+        self.chargeBatch = chargeBatch
     }
 
     /// The most lines one visit may carry.
@@ -50,6 +54,9 @@ public struct FeeLine: Sendable, Hashable, Codable {
         }
         if quantity.scaled <= 0 || quantity > Quantity.max {
             throw .invalid(path + ".quantity", "quantity must be above 0 and at most 10000")
+        }
+        if let batch = chargeBatch, batch.isEmpty || batch.utf8.count > 30 {
+            throw .invalid(path + ".charge_batch", "charge_batch must be 1 to 30 characters")
         }
         try dosage?.validate(path: path)
     }
@@ -92,6 +99,8 @@ public struct LineSplit: Sendable, Hashable, Codable {
     public var inScope: Money
     /// The dosage the hospital sent with the line, if any (drugs; the medication reminder follows it).
     public var dosage: Dosage?
+    /// 收费批次号 `chrg_bchno`, if the hospital sent one.
+    public var chargeBatch: String?
 
     /// Splits a fee line against its catalogue item (reference §6.1):
     /// class C is wholly self-paid; the price above the cap is over-limit; a class B item's first
@@ -119,7 +128,8 @@ public struct LineSplit: Sendable, Hashable, Codable {
             itemName: item.name, specification: item.specification, category: item.category, itemClass: item.itemClass,
             unitPrice: line.unitPrice, quantity: line.quantity, amount: amount, priceCap: item.priceCap,
             firstSelfPayRatio: item.firstSelfPayRatio, fullSelfPay: fullSelfPay, overLimit: overLimit,
-            firstSelfPay: firstSelfPay, inScope: inScope, dosage: item.category == .drug ? line.dosage : nil
+            firstSelfPay: firstSelfPay, inScope: inScope, dosage: item.category == .drug ? line.dosage : nil,
+            chargeBatch: line.chargeBatch
         )
     }
 }

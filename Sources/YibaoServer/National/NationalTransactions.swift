@@ -135,12 +135,21 @@ extension NationalGateway {
             return .object([])
         case "2205":
             let input = try data(message)
+            // chrg_bchno 0000 cancels every unsettled detail (the next 2204 opens a new Yibao visit); another batch
+            // number takes that batch's details off the visit (POST /v1/visits/{id}/lines/removal), or all of them when
+            // the visit holds only that batch.
             var registration = try await registered(input, institution)
-            guard NationalField.optionalText(input, "chrg_bchno") == "0000" else {
-                throw NationalFailure("仅支持撤销全部未结算明细（chrg_bchno 传 0000）")
-            }
-            if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution), visit.state != .open {
-                throw NationalFailure("该就诊已结算，请先撤销结算(2208)")
+            let batch = try NationalField.text(input, "chrg_bchno", path: "data.")
+            var visit: Visit?
+            if let visitID = registration.visitId { visit = try await platform.visit(id: visitID, institution: institution) }
+            if let visit, visit.state != .open { throw NationalFailure("该就诊已结算，请先撤销结算(2208)") }
+            if batch != "0000" {
+                let lines = visit?.lines.filter { $0.chargeBatch == batch }.map(\.lineNumber) ?? []
+                guard let visit, !lines.isEmpty else { throw NationalFailure("该就诊没有收费批次 \(batch) 的未结算明细（chrg_bchno）") }
+                if lines.count < visit.lines.count {
+                    _ = try await platform.removeLines(lines, visitID: visit.id, institution: institution)
+                    return .object([])
+                }
             }
             registration.visitId = nil
             try await platform.updateNationalRegistration(registration)
@@ -472,13 +481,20 @@ extension NationalGateway {
         let first = try NationalField.text(rows[0], "mdtrt_id", path: "feedetail[0].")
         var registration = try await registered(.object([("mdtrt_id", .string(first))]), message.institution)
         var lines: [FeeLine] = []
+        var returns: [LineReturn] = []
         for (index, row) in rows.enumerated() {
             let path = "feedetail[\(index)]."
             guard try NationalField.text(row, "mdtrt_id", path: path) == first else { throw NationalFailure("\(path)mdtrt_id 与同批明细不一致") }
+            // A refund row (2301): a negative cnt naming the detail it gives back in init_feedetl_sn.
+            if message.infno == "2301", let original = NationalField.optionalText(row, "init_feedetl_sn") {
+                returns.append(try NationalGateway.lineReturn(row, original: original, path: path))
+                continue
+            }
             let line = FeeLine(
                 lineNumber: try NationalField.text(row, "feedetl_sn", path: path), itemCode: try NationalField.text(row, "med_list_codg", path: path),
                 hospitalItemCode: NationalField.optionalText(row, "medins_list_codg"), unitPrice: try NationalField.price(row, "pric", path: path),
-                quantity: try NationalField.quantity(row, "cnt", path: path), dosage: NationalGateway.dosage(row))
+                quantity: try NationalField.quantity(row, "cnt", path: path), dosage: NationalGateway.dosage(row),
+                chargeBatch: NationalField.optionalText(row, "chrg_bchno").flatMap { $0.utf8.count <= 30 ? $0 : nil })
             if let sent = NationalField.optionalText(row, "det_item_fee_sumamt"), let fen = NationalField.decimal(sent, places: 2),
                 fen != line.unitPrice.fen * line.quantity.scaled / Quantity.scale
             {
@@ -488,8 +504,21 @@ extension NationalGateway {
         }
         let visit: Visit
         if let visitID = registration.visitId {
-            visit = try await platform.addLines(lines, visitID: visitID, institution: message.institution)
+            if !returns.isEmpty, let open = try await platform.visit(id: visitID, institution: message.institution) {
+                // The platform refuses the same; checked here to answer in the national fields.
+                for back in returns {
+                    guard let line = open.lines.first(where: { $0.lineNumber == back.lineNumber }) else {
+                        throw NationalFailure("init_feedetl_sn \(back.lineNumber) 不是该就诊的费用明细")
+                    }
+                    guard back.quantity <= line.quantity else {
+                        throw NationalFailure("明细 \(back.lineNumber) 退费数量 \(back.quantity) 超过原数量 \(line.quantity)")
+                    }
+                    guard back.unitPrice == nil || back.unitPrice == line.unitPrice else { throw NationalFailure("明细 \(back.lineNumber) 退费单价与原明细不符") }
+                }
+            }
+            visit = try await platform.changeLines(adding: lines, returning: returns, visitID: visitID, institution: message.institution)
         } else {
+            guard returns.isEmpty else { throw NationalFailure("退费明细（init_feedetl_sn）所指的原明细不存在：该就诊还没有费用明细") }
             let number =
                 registration.uploads == 0 ? registration.hospitalVisitNumber : "\(registration.hospitalVisitNumber)-\(registration.uploads + 1)"
             visit = try await platform.openVisit(
@@ -499,7 +528,7 @@ extension NationalGateway {
             registration.uploads += 1
             try await platform.updateNationalRegistration(registration)
         }
-        let sent = Set(lines.map(\.lineNumber))
+        let sent = Set(lines.map(\.lineNumber) + returns.map(\.lineNumber))
         let result = visit.lines.filter { sent.contains($0.lineNumber) }.map { NationalGateway.feeRow($0) }
         return .object([("result", .array(result))])
     }
@@ -547,6 +576,20 @@ extension NationalGateway {
         case .discharge: fields.append(("inout_diag_type", .string("2")))
         }
         return .object(fields)
+    }
+
+    /// A 2301 refund row: `cnt` negative, `pric` the original's (the platform checks it against the line
+    /// it names), `det_item_fee_sumamt` = pric × cnt when sent.
+    static func lineReturn(_ row: NationalJSON, original: String, path: String) throws -> LineReturn {
+        let text = try NationalField.text(row, "cnt", path: path)
+        guard let scaled = NationalField.decimal(text, places: 4), scaled < 0, -scaled <= Quantity.max.scaled else {
+            throw NationalFailure("\(path)cnt 退费明细的数量应为负数，最多四位小数：\(text)")
+        }
+        let price = try NationalField.price(row, "pric", path: path)
+        if let sent = NationalField.optionalText(row, "det_item_fee_sumamt"), let fen = NationalField.decimal(sent, places: 2) {
+            guard fen == price.fen * scaled / Quantity.scale else { throw NationalFailure("\(path)det_item_fee_sumamt \(sent) 不等于 单价×数量") }
+        }
+        return LineReturn(lineNumber: original, quantity: Quantity(scaled: -scaled), unitPrice: price)
     }
 
     /// The dosage fields of a 2204 row (`sin_dos_dscr`, `used_frqu_dscr`, `prd_days`, `medc_way_dscr`), for
