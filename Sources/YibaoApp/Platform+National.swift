@@ -115,6 +115,34 @@ extension Platform {
             [Diagnosis].self, from: try cipher.open(sealed, field: "national_registrations.diagnoses", row: registration))
     }
 
+    /// The drugs a person was dispensed in chronic and special-disease outpatient care (national 5205,
+    /// 慢特病用药记录) in `[from, until)`, at any institution: each settlement with its drug lines as they
+    /// stand after refunds (reversed settlements left out). Only an institution that registered the
+    /// person through the national interface in the last 365 days may ask — the patient is in front of it —
+    /// and each answer is audited.
+    public func chronicMedication(
+        person: String, institution: String, from: Instant, until: Instant
+    ) async throws -> [(record: SettlementRecord, lines: [SettledLine])] {
+        try await write { db, now in
+            let treated = try NationalRepository.registrations(
+                person: person, institution: institution, from: now.adding(days: -365), until: now.adding(seconds: 1), in: db)
+            guard !treated.isEmpty else {
+                throw Refusal(.forbidden, "this institution registered no visit of \(person) in the last 365 days", field: "person_number")
+            }
+            let records = try SettlementRepository.ofPerson(
+                person, category: .chronicSpecialOutpatient, from: from, until: until, limit: 2000, in: db)
+            let found = try records.map { record in
+                let standing = SettlementStanding.of(record, refunds: try SettlementRepository.refunds(of: record.id, in: db))
+                return (record: record, lines: standing.liveLines.filter { $0.split.category == .drug })
+            }
+            .filter { !$0.lines.isEmpty }
+            try AuditRepository.append(
+                actor: "institution:" + institution, action: "national.chronic_medication", subject: person,
+                value: ["settlements": "\(found.count)"], now: now, in: db)
+            return found
+        }
+    }
+
     /// Writes a registration's changes.
     public func updateNationalRegistration(_ registration: NationalRegistration) async throws {
         try await write { db, now in try NationalRepository.update(registration, now: now, in: db) }

@@ -202,6 +202,8 @@ extension NationalGateway {
             }
             let diagnoses = try await platform.nationalDiagnoses(registration: id, institution: institution.code)
             return .object([("diseinfo", .array(diagnoses.map { NationalGateway.diagnosisRow($0, registration: registration) }))])
+        case "5205":
+            return try await chronicMedicationQuery(try data(message), institution)
         case "5203":
             let input = try data(message)
             let settlementID = try NationalField.text(input, "setl_id", path: "data.")
@@ -404,6 +406,46 @@ extension NationalGateway {
             ])
         }
         return .object([("mdtrtinfo", .array(rows))])
+    }
+
+    /// 5205 慢特病用药记录查询: the person's chronic and special-disease drugs between `begndate` and
+    /// `enddate` (the last 90 days when not sent), one row per drug line as it stands after refunds.
+    func chronicMedicationQuery(_ input: NationalJSON, _ institution: Institution) async throws -> NationalJSON {
+        let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
+        let today = ChinaTime.date(platform.clock.now())
+        func day(_ keys: [String]) throws -> CivilDate? {
+            guard let key = keys.first(where: { NationalField.optionalText(input, $0) != nil }), let text = NationalField.optionalText(input, key)
+            else { return nil }
+            guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
+            return date
+        }
+        let through = try day(["enddate", "endtime"]) ?? today
+        let from = try day(["begndate", "begntime"]) ?? through.adding(days: -90)
+        guard from <= through else { throw NationalFailure("data.begndate 晚于 data.enddate") }
+        guard through.daysSinceEpoch - from.daysSinceEpoch <= 366 else { throw NationalFailure("查询期间最长一年") }
+        let found = try await platform.chronicMedication(
+            person: person.number, institution: institution.code, from: from.startInChina, until: through.adding(days: 1).startInChina)
+        var rows: [NationalJSON] = []
+        for (record, lines) in found {
+            for line in lines {
+                let split = line.split
+                rows.append(
+                    .object([
+                        ("psn_no", .string(person.number)), ("setl_id", .string(record.id)), ("fixmedins_code", .string(record.institution.code)),
+                        ("fixmedins_name", .string(record.institution.name)), ("setl_time", .string(NationalField.dateTime(record.settledAt))),
+                        ("med_type", .string(record.category.rawValue)), ("feedetl_sn", .string(split.lineNumber)),
+                        ("med_list_codg", .string(split.itemCode)), ("med_list_name", .string(split.itemName)),
+                        ("spec", .string(split.specification)),
+                        ("cnt", .number(split.quantity.description)), ("pric", .amount(split.unitPrice)),
+                        ("det_item_fee_sumamt", .amount(split.amount)),
+                        ("sin_dos_dscr", split.dosage?.singleDose.map(NationalJSON.string) ?? .null),
+                        ("used_frqu_dscr", split.dosage?.frequency.map(NationalJSON.string) ?? .null),
+                        ("prd_days", split.dosage?.days.map { .number(String($0)) } ?? .null),
+                        ("medc_way_dscr", split.dosage?.route.map(NationalJSON.string) ?? .null),
+                    ]))
+            }
+        }
+        return .object([("drugrcd", .array(rows))])
     }
 
     /// The `mdtrt_id` a settlement answer names: the one the request sent, else the registration of the record's visit.

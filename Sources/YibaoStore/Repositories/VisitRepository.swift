@@ -174,6 +174,20 @@ package enum SettlementRepository {
         ).map(decode)
     }
 
+    /// A person's completed settlements of a medical category in `[from, until)` not reversed, oldest first.
+    package static func ofPerson(
+        _ person: String, category: MedicalCategory, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor
+    ) throws -> [SettlementRecord] {
+        try db.query(
+            """
+            SELECT document, state, reversed_by FROM settlements WHERE person_number = ? AND created_at >= ? AND created_at < ?
+            AND kind = 'settlement' AND state = 'completed' AND reversed_by IS NULL AND category = ?
+            ORDER BY created_at, id LIMIT \(max(1, min(limit, 2000)))
+            """,
+            [.text(person), .instant(from), .instant(until), .text(category.rawValue)]
+        ).map(decode)
+    }
+
     /// The refunds of a settlement, oldest first.
     package static func refunds(of id: String, in db: any SQLExecutor) throws -> [SettlementRecord] {
         try db.query(
