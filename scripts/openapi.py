@@ -314,7 +314,7 @@ schemas = {
                                 "status": enum("valid", "partly_refunded", "refunded", "reversed"), "refunded_amount": MONEY, "reversal_id": S},
                                ["authentic"]),
     "SubscribeRequest": obj({"url": S, "events": arr(enum("settlement.completed", "settlement.reversed", "settlement.refunded", "payment.declined",
-                                                            "premium.paid", "*")), "partner": S}, ["url", "events"]),
+                                                            "premium.paid", "medication.reminder", "*")), "partner": S}, ["url", "events"]),
     "WebhookSubscription": obj({"id": S, "owner": S, "url": S, "events": arr(S), "secret": S}, ["id", "owner", "url", "events"]),
     "FamilyBinding": obj({"id": S, "binder_number": S, "member_number": S, "relationship": enum("spouse", "parent", "child"),
                           "state": enum("pending", "approved", "rejected", "cancelled", "unbound"),

@@ -49,7 +49,7 @@ public enum StandardWebhooks {
 extension Platform {
     /// The event types a subscription may ask for.
     public static let webhookEventTypes = [
-        "settlement.completed", "settlement.reversed", "settlement.refunded", "payment.declined", "premium.paid", "*",
+        "settlement.completed", "settlement.reversed", "settlement.refunded", "payment.declined", "premium.paid", "medication.reminder", "*",
     ]
 
     /// Subscribes an owner to event types at a URL; returns the subscription with its secret (once).

@@ -35,6 +35,9 @@ struct MedicationReminderStoreTests {
             try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
             try await platform.enrol(S.person("P2", sequence: 2), openingBalance: .yuan(500))
             let settlement = try await Self.prescribe(platform)
+            // A push partner subscribed to reminders.
+            _ = try await platform.subscribeWebhook(
+                owner: "partner:push", url: "http://127.0.0.1:9/hook", events: ["medication.reminder"], allowPrivate: true)
 
             // Proposed, one per drug line, none firing yet.
             let proposed = try await platform.medicationReminders(person: "P1")
@@ -72,6 +75,13 @@ struct MedicationReminderStoreTests {
             #expect(messages.last?.body.hasPrefix("12:00 用药：阿莫西林胶囊（0.25g×24粒），口服 1粒。疗程第 1/2 天") == true, "\(messages.last?.body ?? "")")
             #expect(messages.first?.title == "用药提醒：头孢克肟胶囊" && messages.first?.reference == cefixime.id)
             #expect(try await platform.medicationReminders(person: "P1").first { $0.id == cefixime.id }?.state == .finished)
+            // The partner got one delivery per reminder sent, naming the reminder and the time but no drug.
+            let payloads = try await platform.backend.read { db in
+                try db.query("SELECT payload FROM webhook_deliveries WHERE event_type = 'medication.reminder' ORDER BY created_at", [])
+                    .map { try $0.string("payload") }
+            }
+            #expect(payloads.count == 3 && payloads.allSatisfy { $0.contains(amoxicillin.id) || $0.contains(cefixime.id) })
+            #expect(payloads.allSatisfy { !$0.contains("阿莫西林") && !$0.contains("头孢") && !$0.contains("A001") }, "\(payloads)")
 
             // The next morning the patient returns the amoxicillin: its reminder is cancelled and fires no more.
             clock.set(Self.at("2026-03-03T07:00:00"))
