@@ -58,6 +58,7 @@ schemas = {
         "specification": S, "quantity": {"type": "number"}, "single_dose": S, "route": S, "frequency": S,
         "times": arr(ref("TimeOfDay")), "every_days": I, "first_day": ref("Date"), "days": I,
         "state": enum("proposed", "active", "off", "cancelled", "finished"), "assumptions": arr(S), "next_at": ref("Instant"), "delivered": I,
+        "caregiver": S,
     }, ["id", "settlement_id", "line_number", "item_name", "times", "every_days", "first_day", "days", "state", "assumptions", "delivered"]),
     "ReminderChange": obj({
         "state": enum("active", "off"), "times": {**arr(ref("TimeOfDay")), "minItems": 1, "maxItems": 8},
@@ -476,6 +477,13 @@ paths = {
     "/v1/patient/statements/{month}/page": {"get": op("A month's statement as a printable page", PATIENT, [param("month")], responses=html())},
     "/v1/patient/inbox": {"get": op("Messages, newest first", PATIENT, [qparam("cursor")], responses=ok(arr(ref("InboxMessage"))))},
     "/v1/patient/inbox/read": {"post": op("Mark messages read up to a number", PATIENT, body=json_body(ref("ReadThrough")), responses=NO_CONTENT)},
+    "/v1/patient/family/members/{member_number}/medication-reminders": {"get": op(
+        "A bound member's medication reminders (the read is in the member's family activity)", PATIENT, [param("member_number")],
+        responses=ok(arr(ref("MedicationReminder"))))},
+    "/v1/patient/family/members/{member_number}/medication-reminders/{reminder_id}": {"patch": op(
+        "Accept, edit or turn off a bound member's reminder; you become its caregiver and its times reach your inbox too", PATIENT,
+        [param("member_number"), param("reminder_id")], body=json_body(ref("ReminderChange")), responses=ok(ref("MedicationReminder")),
+        errors=(400, 401, 403, 404, 409))},
     "/v1/patient/medication-reminders": {"get": op("Reminders proposed from settled drug lines, newest first", PATIENT,
                                                    responses=ok(arr(ref("MedicationReminder"))))},
     "/v1/patient/medication-reminders/{reminder_id}": {"patch": op(

@@ -43,7 +43,8 @@ extension Platform {
         }
     }
 
-    /// The patient accepts, edits or turns off one of their reminders.
+    /// The patient — or a bound relative acting for them (`change.caregiver`, checked by the caller) —
+    /// accepts, edits or turns off one of the patient's reminders.
     public func changeMedicationReminder(id: String, person: String, change: MedicationReminder.Change) async throws -> MedicationReminder {
         await flushProjections()
         return try await write { db, now in
@@ -53,19 +54,21 @@ extension Platform {
             let changed = try reminder.applying(change, now: now)
             try MedicationReminderRepository.update(changed, now: now, in: db)
             try AuditRepository.append(
-                actor: "patient:" + person, action: "medication_reminder.change", subject: person,
+                actor: change.caregiver.map { "family:" + $0 } ?? "patient:" + person, action: "medication_reminder.change", subject: person,
                 value: ["reminder": id, "state": changed.state.rawValue, "times": changed.times.map(\.description).joined(separator: ",")],
                 now: now, in: db)
             return changed
         }
     }
 
-    /// Fires the reminders whose time has come: an inbox message each, and a `medication.reminder`
+    /// Fires the reminders whose time has come: an inbox message each (and one to the caregiver while
+    /// their family binding lasts), and a `medication.reminder`
     /// webhook event that names no drug (a push partner shows "用药提醒" and the app the rest). Returns
     /// how many fired. Idempotent across instances: the rows are locked and moved on in one transaction.
     @discardableResult
     public func fireDueReminders(limit: Int = 200) async -> Int {
         let ids = self.ids
+        let cipher = self.cipher
         do {
             return try await write { db, now in
                 let due = try MedicationReminderRepository.due(now: now, limit: limit, in: db)
@@ -78,6 +81,15 @@ extension Platform {
                     try Events.publish(
                         type: "medication.reminder", institution: nil,
                         data: ["reminder_id": reminder.id, "person_number": reminder.personNumber, "due_at": at.iso8601], ids: ids, now: now, in: db)
+                    if let caregiver = reminder.caregiver,
+                        try FamilyRepository.active(binder: caregiver, member: reminder.personNumber, in: db) != nil,
+                        let patient = try PeopleRepository.find(number: reminder.personNumber, cipher: cipher, in: db)
+                    {
+                        let copy = reminder.caregiverMessage(due: at, patientMasked: Masking.name(patient.name))
+                        try WalletRepository.message(
+                            person: caregiver, id: ids.next("M"), topic: "medication.reminder.family", title: copy.title, body: copy.body,
+                            reference: reminder.id, now: now, in: db)
+                    }
                     try MedicationReminderRepository.update(reminder.fired(due: at, now: now), now: now, in: db)
                 }
                 return due.count

@@ -169,6 +169,9 @@ public struct MedicationReminder: Sendable, Hashable, Codable {
     public var nextAt: Instant?
     /// How many times it fired.
     public var delivered: Int
+    /// The bound relative (family binder) who looks after this medicine: set when they accept or edit the
+    /// reminder for the patient; each time also reaches their inbox while the binding lasts.
+    public var caregiver: String?
 
     /// The course's last day.
     public var lastDay: CivilDate { firstDay.adding(days: Int64(days - 1)) }
@@ -224,7 +227,7 @@ public struct MedicationReminder: Sendable, Hashable, Codable {
             itemCode: line.itemCode, itemName: line.itemName, specification: line.specification, quantity: line.quantity,
             singleDose: dosage?.singleDose, route: dosage?.route, frequency: dosage?.frequency, times: doseTimes.times,
             everyDays: doseTimes.everyDays, firstDay: ChinaTime.date(settledAt), days: days, state: .proposed, assumptions: assumptions,
-            nextAt: nil, delivered: 0)
+            nextAt: nil, delivered: 0, caregiver: nil)
     }
 
     /// The first time of the course strictly after `instant`, or nil once the course is over.
@@ -252,13 +255,18 @@ public struct MedicationReminder: Sendable, Hashable, Codable {
         public var days: Int?
         /// A new dose text.
         public var singleDose: String?
+        /// The bound relative making the change (nil: the patient): they become the caregiver.
+        public var caregiver: String?
 
         /// Creates a change.
-        public init(state: ReminderState? = nil, times: [TimeOfDay]? = nil, days: Int? = nil, singleDose: String? = nil) {
+        public init(
+            state: ReminderState? = nil, times: [TimeOfDay]? = nil, days: Int? = nil, singleDose: String? = nil, caregiver: String? = nil
+        ) {
             self.state = state
             self.times = times
             self.days = days
             self.singleDose = singleDose
+            self.caregiver = caregiver
         }
     }
 
@@ -290,6 +298,7 @@ public struct MedicationReminder: Sendable, Hashable, Codable {
             guard !dose.isEmpty && dose.count <= 50 else { throw .invalid("single_dose", "single_dose must be 1 to 50 characters") }
             next.singleDose = dose
         }
+        if let caregiver = change.caregiver { next.caregiver = caregiver }
         next.assumptions = change.times == nil && change.days == nil ? assumptions : []
         next.schedule(after: now)
         return next
@@ -320,6 +329,12 @@ public struct MedicationReminder: Sendable, Hashable, Codable {
         }
         nextAt = nextTime(after: instant)
         if nextAt == nil { state = .finished }
+    }
+
+    /// The caregiver's inbox message for the time `due`: the same, naming whose medicine it is.
+    public func caregiverMessage(due: Instant, patientMasked: String) -> (title: String, body: String) {
+        let own = message(due: due)
+        return ("家人用药提醒：\(patientMasked) · \(itemName)", "为 \(patientMasked) 提醒：" + own.body)
     }
 
     /// The inbox message for the time `due`.

@@ -459,6 +459,20 @@ def scenario_reminders(app, platform, used):
     edited = next(r for r in state if r["id"] == reminder["id"])
     check(edited["times"] == ["07:30", "21:00"] and edited["days"] == 3, "the edited times and course are the platform's")
     platform.call("POST", f"/v1/settlements/{settled['id']}/reversal", None, key="MZ-APP-0005-reverse", expect=201)
+    # The relative 王芳 bound (马丽) had a drug paid at the counter: 王芳 accepts its reminder for her and looks after it.
+    member_base = f"/v1/patient/family/members/{MA['number']}/medication-reminders"
+    theirs = patient_call(platform, app, WANG, used, "GET", member_base, expect=200)
+    check(len(theirs) > 0, f"the relative's drug paid at the counter proposed a reminder ({len(theirs)})")
+    if theirs:
+        app.go(f"reminders/{MA['number']}")
+        member_card = f'[data-reminder="{theirs[0]["id"]}"]'
+        app.find(member_card)
+        app.axe("a relative's medication reminders")
+        app.click(f"{member_card} button.primary")
+        app.wait_text(f"{member_card} .reminder-caregiver", lambda text: text == WANG["number"])
+        after = patient_call(platform, app, WANG, used, "GET", member_base, expect=200)
+        check(next(r for r in after if r["id"] == theirs[0]["id"])["state"] == "active",
+              "the binder accepts a relative's reminder in the app and becomes its caregiver")
     app.go("reminders")
     app.find("h2")
     time.sleep(0.5)

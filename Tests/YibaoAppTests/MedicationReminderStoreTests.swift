@@ -125,4 +125,34 @@ struct MedicationReminderStoreTests {
             #expect(await platform.fireDueReminders() == 1, "only the kept settlement's amoxicillin fires at noon")
         }
     }
+
+    @Test("a bound relative who accepts a reminder for the patient gets its times too, until the binding ends", arguments: BackendKind.available)
+    func caregiver(kind: BackendKind) async throws {
+        let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            try await S.load(into: platform)
+            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
+            try await platform.enrol(S.person("P2", sequence: 2), openingBalance: .yuan(500))
+            let binding = try await FamilyStoreTests.bind(platform, binder: "P2", member: "P1", relationship: .child)
+            _ = try await Self.prescribe(platform)
+            let amoxicillin = try #require(try await platform.medicationReminders(person: "P1").first { $0.lineNumber == "1" })
+            let accepted = try await platform.changeMedicationReminder(
+                id: amoxicillin.id, person: "P1", change: .init(state: .active, caregiver: "P2"))
+            #expect(accepted.caregiver == "P2" && accepted.state == .active)
+
+            clock.set(Self.at("2026-03-02T12:00:00"))
+            #expect(await platform.fireDueReminders() == 1)
+            let patient = try await Self.reminderMessages(platform)
+            let family = try await platform.inbox(person: "P2", cursor: nil, limit: 50).filter { $0.topic == "medication.reminder.family" }
+            #expect(patient.count == 1 && family.count == 1)
+            #expect(family.first?.title == "家人用药提醒：测** · 阿莫西林胶囊" && family.first?.body.contains("12:00 用药：阿莫西林胶囊") == true, "\(family)")
+
+            // Unbound: the patient is still reminded, the relative no longer.
+            _ = try await platform.unbind(id: binding.id, by: "P1")
+            clock.set(Self.at("2026-03-02T18:00:00"))
+            #expect(await platform.fireDueReminders() == 1)
+            #expect(try await Self.reminderMessages(platform).count == 2)
+            #expect(try await platform.inbox(person: "P2", cursor: nil, limit: 50).filter { $0.topic == "medication.reminder.family" }.count == 1)
+        }
+    }
 }

@@ -43,6 +43,8 @@ struct AuthorizationMatrixTests {
         "GET /v1/patient/family/members/{member_number}/wallet": [.patientA, .familyMember],
         "GET /v1/patient/family/members/{member_number}/history": [.patientA, .familyMember],
         "GET /v1/patient/family/members/{member_number}/items": [.patientA, .familyMember],
+        "GET /v1/patient/family/members/{member_number}/medication-reminders": [.patientA, .familyMember],
+        "PATCH /v1/patient/family/members/{member_number}/medication-reminders/{reminder_id}": [.patientA, .familyMember],
     ]
 
     static func expectation(_ route: RouteDescription, _ caller: CallerKind) -> Expectation {
@@ -205,6 +207,16 @@ struct AuthorizationMatrixTests {
                     frictionless: true),
                 institution: hospital)
             let creditSettlement = try await harness.platform.settle(visitID: credited.id, institution: hospital, useAccount: false, idempotency: nil)
+            // The father's drug at the same hospital: his reminder, which A (his binder) may look after.
+            let fatherVisit = try await harness.platform.openVisit(
+                OpenVisitRequest(
+                    personNumber: "P440100000003", category: .ordinaryOutpatient, hospitalVisitNumber: "MX-FATHER",
+                    lines: [FeeLine(lineNumber: "1", itemCode: "XD00000000003", unitPrice: Money(fen: 2850), quantity: Quantity(units: 1))]),
+                institution: hospital)
+            let fatherSettlement = try await harness.platform.settle(
+                visitID: fatherVisit.id, institution: hospital, useAccount: false, idempotency: nil)
+            let fatherReminder = try #require(
+                try await harness.platform.medicationReminders(person: "P440100000003").first { $0.settlementId == fatherSettlement.id })
             // Its drug line's medication reminder (no route reverses or refunds this settlement).
             let reminder = try #require(
                 try await harness.platform.medicationReminders(person: PatientFlow.person).first { $0.settlementId == creditSettlement.id })
@@ -273,7 +285,9 @@ struct AuthorizationMatrixTests {
                     let value: String? =
                         name == "code"
                         ? (route.path.contains("catalogue") ? "XD00000000001" : ServerHarness.hospital)
-                        : route.path.hasSuffix("token-revocation") ? "matrix-setup" : fixtures[name]
+                        : route.path.hasSuffix("token-revocation")
+                            ? "matrix-setup"
+                            : name == "reminder_id" && route.path.contains("/family/") ? fatherReminder.id : fixtures[name]
                     guard let value else { return nil }
                     parts.append(value)
                 }
@@ -417,6 +431,8 @@ struct AuthorizationMatrixTests {
                 "GET /v1/patient/family/members/{member_number}/wallet": Probe(first: 200),
                 "GET /v1/patient/family/members/{member_number}/history": Probe(first: 200),
                 "GET /v1/patient/family/members/{member_number}/items": Probe(first: 200),
+                "GET /v1/patient/family/members/{member_number}/medication-reminders": Probe(first: 200),
+                "PATCH /v1/patient/family/members/{member_number}/medication-reminders/{reminder_id}": Probe(body: #"{"state":"off"}"#, first: 200),
                 "GET /v1/patient/family/activity": Probe(first: 200),
                 "GET /v1/patient/face-verification": Probe(first: 200),
                 "POST /v1/patient/credit/lines": Probe(body: "{}", first: 201, override: [.patientA: 409]),

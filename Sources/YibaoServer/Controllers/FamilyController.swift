@@ -106,6 +106,26 @@ struct FamilyController {
                 )
             )
         }
+        routes.add(.get, "/v1/patient/family/members/{member_number}/medication-reminders", .patient, "A bound member's medication reminders") {
+            _, context in
+            let member = try await acting(context, purpose: "family.view_reminders")
+            return JSONResponse(try await platform.medicationReminders(person: member))
+        }
+        routes.add(
+            .patch, "/v1/patient/family/members/{member_number}/medication-reminders/{reminder_id}", .patient,
+            "Accept, edit or turn off a bound member's reminder; its times then reach you too"
+        ) { request, context in
+            let member = try context.parameters.require("member_number")
+            try await FamilyAuthority.require(platform: platform, actor: context.patient.personNumber, for: member, purpose: .view)
+            var request = request
+            let body = try await request.decodeJSON(WalletController.ReminderChange.self, context: context)
+            let caregiver = member == context.patient.personNumber ? nil : context.patient.personNumber
+            return JSONResponse(
+                try await platform.changeMedicationReminder(
+                    id: try context.parameters.require("reminder_id"), person: member,
+                    change: MedicationReminder.Change(
+                        state: body.state, times: body.times, days: body.days, singleDose: body.singleDose, caregiver: caregiver)))
+        }
         routes.add(.get, "/v1/patient/family/activity", .patient, "Who acted for you: family members' reads and payments") { _, context in
             JSONResponse(try await platform.familyActivity(member: context.patient.personNumber))
         }

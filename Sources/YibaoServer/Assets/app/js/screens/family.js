@@ -99,6 +99,7 @@ export async function member(main, [number]) {
     balances(wallet),
     card(h('h3', {}, t('history')), history.element),
     card(h('h3', {}, t('items')), await itemsList(`/v1/patient/family/members/${encodeURIComponent(number)}/items`)),
+    h('p', {}, h('a', { href: `#/reminders/${encodeURIComponent(number)}`, class: 'button secondary', id: 'member-reminders' }, t('reminders'))),
     h('p', {}, h('a', { href: `#/premiums/${encodeURIComponent(number)}`, class: 'button secondary' }, t('payForMember'))),
     h('p', {}, h('a', { href: '#/family' }, t('back'))),
   );

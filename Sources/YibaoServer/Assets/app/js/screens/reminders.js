@@ -12,15 +12,18 @@ function times(text) {
   return parts.length && parts.every((p) => /^([01]?\d|2[0-3]):[0-5]\d$/.test(p)) ? parts.map((p) => p.padStart(5, '0')) : null;
 }
 
-export async function render(main) {
-  const reminders = await get('/v1/patient/medication-reminders');
+/** `#/reminders` for your own; `#/reminders/<number>` for a relative you bound (you then look after
+ * the reminders you accept or edit: their times reach your inbox too). */
+export async function render(main, [member] = []) {
+  const base = member ? `/v1/patient/family/members/${encodeURIComponent(member)}/medication-reminders` : '/v1/patient/medication-reminders';
+  const reminders = await get(base);
   const change = async (reminder, body) => {
-    await patch(`/v1/patient/medication-reminders/${encodeURIComponent(reminder.id)}`, body);
-    await render(main);
+    await patch(`${base}/${encodeURIComponent(reminder.id)}`, body);
+    await render(main, member ? [member] : []);
   };
   main.replaceChildren(
-    h('h2', {}, t('reminders')),
-    h('p', { class: 'muted' }, t('remindersHelp')),
+    h('h2', {}, member ? `${t('reminders')} · ${member}` : t('reminders')),
+    h('p', { class: 'muted' }, member ? t('remindersFamilyHelp') : t('remindersHelp')),
     reminders.length
       ? h('div', { id: 'reminders' }, reminders.map((r) => reminderCard(r, change)))
       : card(h('p', { class: 'muted', id: 'reminders-none' }, t('remindersNone'))),
@@ -43,6 +46,7 @@ function reminderCard(r, change) {
       ...(r.frequency ? [[t('reminderPrescribed'), r.frequency]] : []),
       ...(r.next_at ? [[t('reminderNext'), dateTime(r.next_at)]] : []),
       [t('institution'), r.institution_name],
+      ...(r.caregiver ? [[t('reminderCaregiver'), h('span', { class: 'reminder-caregiver' }, r.caregiver)]] : []),
     ]),
     r.assumptions.length ? h('ul', { class: 'list muted assumptions' }, r.assumptions.map((a) => h('li', {}, a))) : null,
     open
