@@ -98,7 +98,8 @@ export function counterScreen(main) {
     const v = state.visit;
     const open = !state.settlement;
     const rows = v.lines.map((line) =>
-      h('tr', { 'data-line': line.line_number }, h('td', {}, line.line_number), h('td', {}, line.item_code), h('td', {}, line.item_name), h('td', {}, line.item_class ?? ''),
+      h('tr', { 'data-line': line.line_number }, h('td', {}, line.line_number), h('td', {}, line.item_code),
+        h('td', {}, line.item_name, line.dosage?.frequency || line.dosage?.days ? h('span', { class: 'muted usage' }, ` ${t('usageShort', line.dosage.frequency ?? '', line.dosage.days)}`) : null), h('td', {}, line.item_class ?? ''),
         h('td', { class: 'num' }, String(line.quantity)), h('td', { class: 'num' }, yuan(line.unit_price)), h('td', { class: 'num' }, yuan(line.amount))));
     const parts = [table(t('lines'), ['#', t('code'), t('name'), t('cls'), t('quantity'), t('unitPrice'), t('lineAmount')], rows, { id: 'lines' }),
       h('p', {}, `${t('total')}：`, h('strong', { id: 'visit-total' }, yuan(v.total)))];
@@ -112,6 +113,11 @@ export function counterScreen(main) {
     const quantity = field(t('quantity'), { id: 'item-qty', value: '1', inputmode: 'decimal', size: '6' });
     const price = field(t('unitPrice'), { id: 'item-price', inputmode: 'decimal', size: '8' });
     const add = h('button', { type: 'submit', id: 'add-line' }, t('addLine'));
+    // How a drug is taken (national 2204 used_frqu_dscr, prd_days, sin_dos_dscr): the patient's medication reminder follows it.
+    const frequency = field(t('usage'), { id: 'item-frequency', options: [['', t('freqNone')], ...['qd', 'bid', 'tid', 'qid', 'qn', 'prn'].map((f) => [f, t(`freq_${f}`)])] });
+    const days = field(t('usageDays'), { id: 'item-days', inputmode: 'numeric', size: '4' });
+    const dose = field(t('usageDose'), { id: 'item-dose', size: '8', maxlength: '50' });
+    const usage = h('div', { class: 'row', id: 'item-usage', hidden: true }, frequency.element, days.element, dose.element);
     const chosen = h('p', { id: 'item-chosen', class: 'muted', 'aria-live': 'polite' });
     let items = [];
     let active = 0;
@@ -143,6 +149,7 @@ export function counterScreen(main) {
       search.input.value = `${picked.code} ${picked.name}`;
       chosen.textContent = `${picked.code}　${picked.name}　${picked.item_class ?? ''}${picked.price_cap != null ? `　${t('cap')} ${yuan(picked.price_cap)}` : ''}`;
       if (picked.price_cap != null && !price.input.value) price.input.value = yuan(picked.price_cap);
+      usage.hidden = picked.category !== 'drug';
       items = [];
       show();
       quantity.input.focus();
@@ -172,7 +179,7 @@ export function counterScreen(main) {
         show();
       }
     });
-    const form = h('form', { id: 'line-form', novalidate: true }, h('div', { class: 'row' }, search.element, quantity.element, price.element, add), results, chosen);
+    const form = h('form', { id: 'line-form', novalidate: true }, h('div', { class: 'row' }, search.element, quantity.element, price.element, add), results, chosen, usage);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       if (!picked) return search.input.focus();
@@ -183,7 +190,16 @@ export function counterScreen(main) {
         alert.textContent = t('genericError');
         return;
       }
-      await addLines([{ item_code: picked.code, quantity: qty, unit_price: unit }]);
+      const dayCount = days.input.value.trim() ? Number(days.input.value) : null;
+      if (dayCount !== null && !(Number.isInteger(dayCount) && dayCount >= 1 && dayCount <= 365)) {
+        alert.classList.add('error');
+        alert.textContent = t('genericError');
+        return days.input.focus();
+      }
+      const dosage = picked.category === 'drug' && (frequency.input.value || dayCount || dose.input.value.trim())
+        ? { ...(frequency.input.value ? { frequency: frequency.input.value } : {}), ...(dayCount ? { days: dayCount } : {}), ...(dose.input.value.trim() ? { single_dose: dose.input.value.trim() } : {}) }
+        : undefined;
+      await addLines([{ item_code: picked.code, quantity: qty, unit_price: unit, ...(dosage ? { dosage } : {}) }]);
     });
     const paste = h('textarea', { id: 'paste', 'aria-label': t('paste') });
     const pasteButton = h('button', { type: 'button', id: 'add-pasted' }, t('addPasted'));
