@@ -123,8 +123,7 @@ struct FamilyController {
             return JSONResponse(
                 try await platform.changeMedicationReminder(
                     id: try context.parameters.require("reminder_id"), person: member,
-                    change: MedicationReminder.Change(
-                        state: body.state, times: body.times, days: body.days, singleDose: body.singleDose, caregiver: caregiver)))
+                    change: body.change(caregiver: caregiver)))
         }
         routes.add(.get, "/v1/patient/family/activity", .patient, "Who acted for you: family members' reads and payments") { _, context in
             JSONResponse(try await platform.familyActivity(member: context.patient.personNumber))

@@ -40,6 +40,11 @@ struct WalletController {
         var times: [TimeOfDay]?
         var days: Int?
         var singleDose: String?
+
+        /// The change, made by the patient (`caregiver` nil) or by a bound relative.
+        func change(caregiver: String? = nil) -> MedicationReminder.Change {
+            MedicationReminder.Change(state: state, times: times, days: days, singleDose: singleDose, caregiver: caregiver)
+        }
     }
 
     func addRoutes(to routes: RouteRegistry) {
@@ -106,7 +111,7 @@ struct WalletController {
             return JSONResponse(
                 try await platform.changeMedicationReminder(
                     id: try context.parameters.require("reminder_id"), person: context.patient.personNumber,
-                    change: MedicationReminder.Change(state: body.state, times: body.times, days: body.days, singleDose: body.singleDose)))
+                    change: body.change()))
         }
         addPremiumRoutes(to: routes)
     }
