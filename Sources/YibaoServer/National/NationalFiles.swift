@@ -36,8 +36,8 @@ public enum NationalZip {
     /// another compression method, a malformed archive or a file whose CRC-32 does not match.
     public static func firstFile(_ bytes: [UInt8]) throws -> [UInt8]? {
         guard bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 else { return nil }
-        func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
-        func le32(_ at: Int) -> Int { le16(at) | le16(at + 2) << 16 }
+        let le16 = { (at: Int) in littleEndian(bytes, at, 2) }
+        let le32 = { (at: Int) in littleEndian(bytes, at, 4) }
         guard bytes.count >= 30 else { throw NationalZipError("文件不是完整的zip") }
         let method = le16(8)
         let flags = le16(6)
@@ -72,11 +72,15 @@ public enum NationalZip {
         return content
     }
 
+    /// The unsigned little-endian number of `width` bytes at `at`.
+    static func littleEndian(_ bytes: [UInt8], _ at: Int, _ width: Int) -> Int {
+        (0..<width).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) }
+    }
+
     /// The first central-directory entry's CRC, compressed and uncompressed sizes, found through the
     /// end-of-central-directory record (searched from the end: a file's content may hold any bytes).
     static func centralEntry(_ bytes: [UInt8]) -> (crc: Int, size: Int, expanded: Int)? {
-        func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
-        func le32(_ at: Int) -> Int { le16(at) | le16(at + 2) << 16 }
+        let le32 = { (at: Int) in littleEndian(bytes, at, 4) }
         guard bytes.count >= 22 else { return nil }
         // The record is 22 bytes plus a comment of at most 65,535.
         let lowest = max(0, bytes.count - 22 - 0xFFFF)

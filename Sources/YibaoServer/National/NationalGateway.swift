@@ -228,6 +228,14 @@ enum NationalField {
         }
     }
 
+    /// The date of the first of `keys` sent in `data` (a date, or a date-time whose date is taken); nil
+    /// when none is sent.
+    static func date(_ node: NationalJSON, _ keys: [String]) throws -> CivilDate? {
+        guard let key = keys.first(where: { optionalText(node, $0) != nil }), let text = optionalText(node, key) else { return nil }
+        guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
+        return date
+    }
+
     /// An amount in yuan with at most two significant decimals (`39.85`, `"39.85"`, `39.850000`).
     static func amount(_ node: NationalJSON, _ key: String, path: String = "") throws -> Money {
         let text = try self.text(node, key, path: path)

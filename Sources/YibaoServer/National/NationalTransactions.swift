@@ -380,13 +380,8 @@ extension NationalGateway {
     func visitQuery(_ input: NationalJSON, _ institution: Institution) async throws -> NationalJSON {
         let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
         let today = ChinaTime.date(platform.clock.now())
-        func day(_ key: String) throws -> CivilDate? {
-            guard let text = NationalField.optionalText(input, key) else { return nil }
-            guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
-            return date
-        }
-        let through = try day("endtime") ?? today
-        let from = try day("begntime") ?? through.adding(days: -365)
+        let through = try NationalField.date(input, ["endtime"]) ?? today
+        let from = try NationalField.date(input, ["begntime"]) ?? through.adding(days: -365)
         guard from <= through else { throw NationalFailure("data.begntime 晚于 data.endtime") }
         let category = NationalField.optionalText(input, "med_type")
         let only = NationalField.optionalText(input, "mdtrt_id")
@@ -413,14 +408,8 @@ extension NationalGateway {
     func chronicMedicationQuery(_ input: NationalJSON, _ institution: Institution) async throws -> NationalJSON {
         let person = try await enrolled(try NationalField.text(input, "psn_no", path: "data."))
         let today = ChinaTime.date(platform.clock.now())
-        func day(_ keys: [String]) throws -> CivilDate? {
-            guard let key = keys.first(where: { NationalField.optionalText(input, $0) != nil }), let text = NationalField.optionalText(input, key)
-            else { return nil }
-            guard let date = CivilDate(String(text.prefix(10))) else { throw NationalFailure("data.\(key) 应为日期 yyyy-MM-dd") }
-            return date
-        }
-        let through = try day(["enddate", "endtime"]) ?? today
-        let from = try day(["begndate", "begntime"]) ?? through.adding(days: -90)
+        let through = try NationalField.date(input, ["enddate", "endtime"]) ?? today
+        let from = try NationalField.date(input, ["begndate", "begntime"]) ?? through.adding(days: -90)
         guard from <= through else { throw NationalFailure("data.begndate 晚于 data.enddate") }
         guard through.daysSinceEpoch - from.daysSinceEpoch <= 366 else { throw NationalFailure("查询期间最长一年") }
         let found = try await platform.chronicMedication(
