@@ -17,11 +17,17 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
     /// The same, per hospital level: a repeat stay pays the lower deductible only at the same level
     /// (同级医疗机构多次住院).
     public var visitsByLevel: LevelCounts
+    /// The commercial plan's deductible met this year in this pool (a plan's figures are kept per pool
+    /// beside the basic fund's, so that refunds and reversals restore them by the same delta).
+    public var planDeductibleMet: Money
+    /// Paid by the commercial plan this year in this pool (其他支出 `oth_pay`).
+    public var planPaid: Money
 
     /// Creates accumulators.
     public init(
         deductiblePaid: Money = .zero, basicFundPaid: Money = .zero, aboveCapAmount: Money = .zero,
-        aboveCapFundPaid: Money = .zero, inScopeTotal: Money = .zero, visits: Int64 = 0, visitsByLevel: LevelCounts = LevelCounts()
+        aboveCapFundPaid: Money = .zero, inScopeTotal: Money = .zero, visits: Int64 = 0, visitsByLevel: LevelCounts = LevelCounts(),
+        planDeductibleMet: Money = .zero, planPaid: Money = .zero
     ) {
         self.deductiblePaid = deductiblePaid
         self.basicFundPaid = basicFundPaid
@@ -30,13 +36,16 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         self.inScopeTotal = inScopeTotal
         self.visits = visits
         self.visitsByLevel = visitsByLevel
+        self.planDeductibleMet = planDeductibleMet
+        self.planPaid = planPaid
     }
 
     private enum CodingKeys: String, CodingKey {
-        case deductiblePaid, basicFundPaid, aboveCapAmount, aboveCapFundPaid, inScopeTotal, visits, visitsByLevel
+        case deductiblePaid, basicFundPaid, aboveCapAmount, aboveCapFundPaid, inScopeTotal, visits, visitsByLevel, planDeductibleMet, planPaid
     }
 
-    /// Decodes accumulators; a delta stored before visits were counted per level has none.
+    /// Decodes accumulators; a delta stored before visits were counted per level (or before commercial
+    /// plans paid) has none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         deductiblePaid = try container.decode(Money.self, forKey: .deductiblePaid)
@@ -46,7 +55,12 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         inScopeTotal = try container.decode(Money.self, forKey: .inScopeTotal)
         visits = try container.decode(Int64.self, forKey: .visits)
         visitsByLevel = try container.decodeIfPresent(LevelCounts.self, forKey: .visitsByLevel) ?? LevelCounts()
+        planDeductibleMet = try container.decodeIfPresent(Money.self, forKey: .planDeductibleMet) ?? .zero
+        planPaid = try container.decodeIfPresent(Money.self, forKey: .planPaid) ?? .zero
     }
+
+    /// The commercial plan's year so far in this pool.
+    public var plan: PlanAccumulators { PlanAccumulators(deductibleMet: planDeductibleMet, paid: planPaid) }
 
     /// All zero: the start of a year.
     public static let zero = PoolAccumulators()
@@ -56,7 +70,8 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
         PoolAccumulators(
             deductiblePaid: deductiblePaid + delta.deductiblePaid, basicFundPaid: basicFundPaid + delta.basicFundPaid,
             aboveCapAmount: aboveCapAmount + delta.aboveCapAmount, aboveCapFundPaid: aboveCapFundPaid + delta.aboveCapFundPaid,
-            inScopeTotal: inScopeTotal + delta.inScopeTotal, visits: visits + delta.visits, visitsByLevel: visitsByLevel.adding(delta.visitsByLevel)
+            inScopeTotal: inScopeTotal + delta.inScopeTotal, visits: visits + delta.visits, visitsByLevel: visitsByLevel.adding(delta.visitsByLevel),
+            planDeductibleMet: planDeductibleMet + delta.planDeductibleMet, planPaid: planPaid + delta.planPaid
         )
     }
 
@@ -77,14 +92,15 @@ public struct PoolAccumulators: Sendable, Hashable, Codable {
     public var negated: PoolAccumulators {
         PoolAccumulators(
             deductiblePaid: -deductiblePaid, basicFundPaid: -basicFundPaid, aboveCapAmount: -aboveCapAmount,
-            aboveCapFundPaid: -aboveCapFundPaid, inScopeTotal: -inScopeTotal, visits: -visits, visitsByLevel: visitsByLevel.negated
+            aboveCapFundPaid: -aboveCapFundPaid, inScopeTotal: -inScopeTotal, visits: -visits, visitsByLevel: visitsByLevel.negated,
+            planDeductibleMet: -planDeductibleMet, planPaid: -planPaid
         )
     }
 
     /// True when no figure is negative (accumulators never go below zero).
     public var isNonNegative: Bool {
         !deductiblePaid.isNegative && !basicFundPaid.isNegative && !aboveCapAmount.isNegative && !aboveCapFundPaid.isNegative
-            && !inScopeTotal.isNegative && visits >= 0 && visitsByLevel.isNonNegative
+            && !inScopeTotal.isNegative && visits >= 0 && visitsByLevel.isNonNegative && !planDeductibleMet.isNegative && !planPaid.isNegative
     }
 }
 

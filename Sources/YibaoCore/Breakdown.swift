@@ -99,11 +99,15 @@ public struct SettlementBreakdown: Sendable, Hashable, Codable {
         if let broken = brokenIdentity() { preconditionFailure("settlement identity broken: \(broken)") }
     }
 
+    /// The funds of the basic insurance (`fund_pay_sumamt` without a commercial plan's `oth_pay`): what
+    /// the in-scope amount bounds.
+    public var basicFundTotal: Money { fundTotal - otherFund }
+
     /// True when no bucket is negative (a settlement; reversals are the exact negation).
     public var hasNoNegativeBucket: Bool {
         [
             totalAmount, fullSelfPay, overLimitSelfPay, firstSelfPay, inScope, deductiblePaid, pooledFund, largeAmountFund,
-            catastrophicFund, fundTotal, personTotal, accountPaid, mutualAidPaid, cashPaid, hospitalBorne,
+            catastrophicFund, otherFund, fundTotal, personTotal, accountPaid, mutualAidPaid, cashPaid, hospitalBorne,
         ].allSatisfy { !$0.isNegative }
     }
 

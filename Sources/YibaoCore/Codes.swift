@@ -156,6 +156,8 @@ public enum FundPayType: String, Sendable, Hashable, Codable, CaseIterable {
     case residentCatastrophic = "390200"
     /// 医院负担.
     case hospitalBorne = "999996"
+    /// 其他基金: what a commercial plan paid in the same settlement (reported as `oth_pay`).
+    case otherFund = "999997"
 
     /// Chinese name (`fund_pay_type_name`).
     public var chineseName: String {
@@ -166,6 +168,7 @@ public enum FundPayType: String, Sendable, Hashable, Codable, CaseIterable {
         case .residentPooled: return "城乡居民基本医疗保险基金"
         case .residentCatastrophic: return "城乡居民大病医疗保险基金"
         case .hospitalBorne: return "医院负担"
+        case .otherFund: return "其他基金"
         }
     }
 }

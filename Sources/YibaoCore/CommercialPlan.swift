@@ -2,9 +2,11 @@
 /// and year like a policy: who may join, what it pays of the part the basic insurance leaves to the
 /// patient, and the insurer whose fund pays.
 ///
-/// Not yet wired into settlement: this is the plan's pure decision, tested on its own (issue 19). In a
-/// settlement it runs after the basic fund and before the personal account, and what it pays is reported
-/// as 其他支出 `oth_pay`, which reference §3.3 (I4) counts inside `fund_pay_sumamt`.
+/// In a settlement the plan runs after the basic fund and before the personal account (`SettlementEngine`
+/// step 6), and what it pays is reported as 其他支出 `oth_pay`, which reference §3.3 (I4) counts inside
+/// `fund_pay_sumamt`. Its deductible and annual cap are kept per benefit pool, beside the basic fund's
+/// year-to-date figures (`PoolAccumulators.plan`): a plan that pays in both pools has a deductible and a
+/// cap in each — the shape of plans whose inpatient and outpatient responsibilities are separate.
 public struct CommercialPlan: Sendable, Hashable, Codable {
     /// The insurer underwriting the plan (its fund pays; the bureau or the hospital claims from it).
     public struct Insurer: Sendable, Hashable, Codable {
@@ -62,11 +64,13 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
     public var annualCap: Money
     /// Catalogue codes it never pays for.
     public var excludedItems: [String]
+    /// The benefit pools it pays in (the care it covers: inpatient stays, outpatient visits).
+    public var pools: [BenefitPoolKind]
 
     /// Creates a plan.
     public init(
         id: String, region: RegionCode, year: Int, name: String, insurer: Insurer, sources: [String], premium: Money, deductible: Money,
-        ratios: Ratios, annualCap: Money, excludedItems: [String] = []
+        ratios: Ratios, annualCap: Money, excludedItems: [String] = [], pools: [BenefitPoolKind] = BenefitPoolKind.allCases
     ) {
         self.id = id
         self.region = region
@@ -79,6 +83,7 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
         self.ratios = ratios
         self.annualCap = annualCap
         self.excludedItems = excludedItems
+        self.pools = pools
     }
 
     /// What is wrong with the plan, in words (empty when it can be used).
@@ -89,11 +94,27 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
         if insurer.code.isEmpty || insurer.code.count > 30 { found.append("insurer.code must be 1 to 30 characters") }
         if sources.isEmpty { found.append("sources must cite where the figures come from") }
         if premium.isNegative || deductible.isNegative || !annualCap.isPositive { found.append("premium, deductible ≥ 0 and annual_cap > 0") }
+        if pools.isEmpty { found.append("pools must name the care the plan pays for") }
         for ratio in [ratios.inScopeSelfBorne, ratios.firstSelfPay, ratios.overLimit, ratios.fullSelfPay]
         where ratio < .zero || ratio > .whole {
             found.append("ratios are 0 to 1")
         }
         return found
+    }
+}
+
+/// The commercial plan of the patient's region and year, and whether the patient is enrolled (and paid)
+/// in it: what a settlement needs to let the plan pay.
+public struct PlanCover: Sendable, Hashable {
+    /// The plan.
+    public var plan: CommercialPlan
+    /// Whether the patient is enrolled and paid for the plan's year.
+    public var covered: Bool
+
+    /// Creates a cover.
+    public init(plan: CommercialPlan, covered: Bool) {
+        self.plan = plan
+        self.covered = covered
     }
 }
 

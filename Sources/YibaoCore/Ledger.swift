@@ -22,6 +22,10 @@ public enum AccountKind: String, Sendable, Hashable, Codable, CaseIterable {
     case creditLine = "credit_line"
     /// A partner bank's side of the credit lines it granted (`owner` = the partner id). External.
     case creditPartner = "credit_partner"
+    /// A commercial plan insurer's fund (`owner` = the insurer's code): plan premiums enter it, what the
+    /// plan pays in settlements leaves it (owed to the institution until clearing, claimed from the
+    /// insurer). Like a fund, it goes below zero when the plan has paid more than it collected here.
+    case insurer
 
     /// Whether the balance may go below zero. Only personal accounts are guarded: a debit that would
     /// overdraw one is refused inside the transaction that writes it.
@@ -57,6 +61,8 @@ public struct AccountID: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func creditLine(_ id: String) -> AccountID { AccountID(.creditLine, id) }
     /// A partner bank's side of its credit lines.
     public static func creditPartner(_ partner: String) -> AccountID { AccountID(.creditPartner, partner) }
+    /// A commercial plan insurer's fund.
+    public static func insurer(_ code: String) -> AccountID { AccountID(.insurer, code) }
     /// What clearing paid out to an institution.
     public static func payouts(_ institution: String) -> AccountID { AccountID(.payouts, institution) }
     /// A region's contribution income.

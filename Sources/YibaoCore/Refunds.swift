@@ -177,6 +177,7 @@ public enum Refunds {
         b.pooledFund = .zero
         b.largeAmountFund = .zero
         b.catastrophicFund = .zero
+        b.otherFund = .zero
         b.fundTotal = .zero
         b.accountPaid = .zero
         b.mutualAidPaid = .zero

@@ -35,13 +35,16 @@ public struct SettlementSnapshot: Sendable {
     public var suspendedCreditSources: Set<String>
     /// Whether a payment channel (a bank adapter) is wired in.
     public var channelConfigured: Bool
+    /// The commercial plan of the patient's region and year, and whether the patient is in it; nil when
+    /// the region has none.
+    public var plan: PlanCover?
 
     /// Creates a snapshot.
     public init(
         visit: Visit, institution: Institution, person: Person, policy: Policy?, year: Int, accumulators: PoolAccumulators,
         paymentInProgress: String?, payerBindingActive: Bool, useAccount: Bool, accountAvailable: Money, mutualAid: MutualAidSource?,
         frictionless: FrictionlessAuthorisation?, authorisedSource: FundingSource?, defaultSource: FundingSource?,
-        suspendedCreditSources: Set<String>, channelConfigured: Bool
+        suspendedCreditSources: Set<String>, channelConfigured: Bool, plan: PlanCover? = nil
     ) {
         self.visit = visit
         self.institution = institution
@@ -59,6 +62,7 @@ public struct SettlementSnapshot: Sendable {
         self.defaultSource = defaultSource
         self.suspendedCreditSources = suspendedCreditSources
         self.channelConfigured = channelConfigured
+        self.plan = plan
     }
 }
 
@@ -155,7 +159,7 @@ public struct SettlementDecision: Sendable {
             SettlementInput(
                 lines: visit.lines, person: person, institution: snapshot.institution, policy: policy, category: visit.category,
                 accumulators: snapshot.accumulators, useAccount: useAccount, accountBalance: snapshot.accountAvailable,
-                mutualAidAvailable: aid?.available ?? .zero
+                mutualAidAvailable: aid?.available ?? .zero, plan: snapshot.plan
             )
         )
         let breakdown = calculation.breakdown
@@ -201,6 +205,7 @@ public struct SettlementDecision: Sendable {
             cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
         )
         record.payerNumber = visit.payerNumber
+        if breakdown.otherFund.isPositive, let cover = snapshot.plan { record.plan = PlanReference(cover.plan) }
         let frictionless = visit.paymentAuthority == .frictionless
         if let source {
             record.trace.append("现金 cash \(cash) to collect from \(source.bank) \(source.masked)")

@@ -19,11 +19,14 @@ public struct SettlementInput: Sendable {
     public var accountBalance: Money
     /// What a bound family member's account can contribute (家庭共济); zero without mutual aid.
     public var mutualAidAvailable: Money
+    /// The commercial plan of the patient's region and year, and whether the patient is in it; nil when
+    /// the region has none.
+    public var plan: PlanCover?
 
     /// Creates an input.
     public init(
         lines: [LineSplit], person: Person, institution: Institution, policy: Policy, category: MedicalCategory,
-        accumulators: PoolAccumulators, useAccount: Bool, accountBalance: Money, mutualAidAvailable: Money = .zero
+        accumulators: PoolAccumulators, useAccount: Bool, accountBalance: Money, mutualAidAvailable: Money = .zero, plan: PlanCover? = nil
     ) {
         self.lines = lines
         self.person = person
@@ -34,6 +37,7 @@ public struct SettlementInput: Sendable {
         self.useAccount = useAccount
         self.accountBalance = accountBalance
         self.mutualAidAvailable = mutualAidAvailable
+        self.plan = plan
     }
 }
 
@@ -103,7 +107,9 @@ public enum SettlementEngine {
     }
 
     /// What must hold of every calculation, as words (empty when all hold): the national identities,
-    /// no negative bucket, the funds at most the in-scope amount, the basic fund within its annual cap,
+    /// no negative bucket, the basic funds at most the in-scope amount, a commercial plan's share of each
+    /// line within what the patient would bear of it, the plan within its annual cap and paying nothing
+    /// for a person not in it, the basic fund within its annual cap,
     /// the account at most what is available, the balance after, the per-line shares adding up to the
     /// buckets, a non-negative accumulator delta. `calculate` asserts it; tests report it with their seed.
     public static func violations(_ calculation: SettlementCalculation, of input: SettlementInput) -> [String] {
@@ -111,7 +117,21 @@ public enum SettlementEngine {
         let b = calculation.breakdown
         if let broken = b.brokenIdentity() { found.append(broken) }
         if !b.hasNoNegativeBucket { found.append("a bucket is negative") }
-        if b.fundTotal > b.inScope { found.append("the funds pay \(b.fundTotal), more than the in-scope \(b.inScope)") }
+        if b.basicFundTotal > b.inScope { found.append("the basic funds pay \(b.basicFundTotal), more than the in-scope \(b.inScope)") }
+        if b.otherFund.isPositive {
+            if let cover = input.plan, cover.covered, cover.plan.pools.contains(calculation.pool) {
+                let year = input.accumulators.plan
+                if year.paid <= cover.plan.annualCap && year.paid + b.otherFund > cover.plan.annualCap {
+                    found.append("the plan passes its annual cap \(cover.plan.annualCap)")
+                }
+            } else {
+                found.append("a plan pays \(b.otherFund) for a person not in it")
+            }
+        }
+        if calculation.accumulatorDelta.planPaid != b.otherFund { found.append("the plan's accumulator delta is not what it paid") }
+        for line in calculation.lines where line.fundPaid.isNegative || line.fundPaid > line.split.amount {
+            found.append("line \(line.split.lineNumber) gets \(line.fundPaid) from the funds of its \(line.split.amount)")
+        }
         let cap = input.policy.pool(calculation.pool).annualCap(retired: input.person.retired)
         if input.accumulators.basicFundPaid <= cap && input.accumulators.basicFundPaid + b.pooledFund > cap {
             found.append("the basic fund passes its annual cap \(cap)")
@@ -263,8 +283,22 @@ public enum SettlementEngine {
             trace.append("no tier above the cap in this pool: \(aboveCapAmount) is the person's")
         }
 
-        // 6. Totals, then the personal account (own first, then family mutual aid), then cash.
-        let fundTotal = pooledFund + tierPaid
+        // 6. A commercial plan (其他支出 `oth_pay`): of what each line leaves the patient after the basic
+        // funds (shared by in-scope amount, as in step 8), its own deductible, ratios and cap.
+        let basicShares = Allocation.proportional(pooledFund + tierPaid, weights: input.lines.map(\.inScope))
+        var planShares = input.lines.map { _ in Money.zero }
+        var planDelta = PlanAccumulators.zero
+        if let cover = input.plan, cover.plan.pools.contains(poolKind) {
+            let afterBasic = zip(input.lines, basicShares).map { SettledLine(split: $0, fundPaid: $1, accountPaid: .zero, cashPaid: $0.amount - $1) }
+            let planned = PlanDecision.calculate(plan: cover.plan, covered: cover.covered, lines: afterBasic, year: input.accumulators.plan)
+            planShares = planned.lines
+            planDelta = planned.delta
+            trace.append(contentsOf: planned.trace.map { "商业保险 " + $0 })
+        }
+        let planPaid = Money.sum(planShares)
+
+        // 7. Totals, then the personal account (own first, then family mutual aid), then cash.
+        let fundTotal = pooledFund + tierPaid + planPaid
         let hospitalBorne = Money.zero
         let personTotal = total - fundTotal - hospitalBorne
         var ownAccount = Money.zero
@@ -287,14 +321,14 @@ public enum SettlementEngine {
             inScope: inScope, deductiblePaid: deductiblePaid, pooledFund: pooledFund,
             largeAmountFund: input.person.insuranceType == .employee ? tierPaid : .zero,
             catastrophicFund: input.person.insuranceType == .resident ? tierPaid : .zero, civilServantFund: .zero,
-            medicalAssistanceFund: .zero, otherFund: .zero, fundTotal: fundTotal, personTotal: personTotal,
+            medicalAssistanceFund: .zero, otherFund: planPaid, fundTotal: fundTotal, personTotal: personTotal,
             accountPaid: accountPaid, mutualAidPaid: mutualAid, cashPaid: cash, hospitalBorne: hospitalBorne,
             accountBalanceAfter: input.accountBalance - ownAccount, fundRatio: ratio
         )
 
-        // 7. What each payer paid of each line: funds by in-scope amount, the account by what the
-        // person bears of the line, cash the rest.
-        let fundShares = Allocation.proportional(fundTotal, weights: input.lines.map(\.inScope))
+        // 8. What each payer paid of each line: the basic funds by in-scope amount plus the plan's share,
+        // the account by what the person bears of the line, cash the rest.
+        let fundShares = zip(basicShares, planShares).map { $0 + $1 }
         let personShares = zip(input.lines, fundShares).map { $0.amount - $1 }
         let accountShares = Allocation.proportional(accountPaid, weights: personShares)
         let lines = input.lines.indices.map { index in
@@ -318,6 +352,15 @@ public enum SettlementEngine {
                 )
             )
         }
+        if let cover = input.plan, cover.plan.pools.contains(poolKind), cover.covered {
+            details.append(
+                FundDetail(
+                    fundType: .otherFund, inScope: Money.sum(input.lines.map(\.amount)) - pooledFund - tierPaid,
+                    remainingLimit: (cover.plan.annualCap - input.accumulators.planPaid).clampedAtZero, amount: planPaid,
+                    trace: trace.filter { $0.hasPrefix("商业保险") }.joined(separator: "; ")
+                )
+            )
+        }
         if accountPaid.isPositive {
             details.append(
                 FundDetail(
@@ -329,7 +372,8 @@ public enum SettlementEngine {
 
         let delta = PoolAccumulators(
             deductiblePaid: deductiblePaid, basicFundPaid: pooledFund, aboveCapAmount: aboveCapAmount,
-            aboveCapFundPaid: tierPaid, inScopeTotal: inScope, visits: 1, visitsByLevel: .one(level)
+            aboveCapFundPaid: tierPaid, inScopeTotal: inScope, visits: 1, visitsByLevel: .one(level), planDeductibleMet: planDelta.deductibleMet,
+            planPaid: planDelta.paid
         )
         return SettlementCalculation(breakdown: breakdown, lines: lines, details: details, accumulatorDelta: delta, pool: poolKind, trace: trace)
     }

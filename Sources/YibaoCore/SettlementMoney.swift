@@ -259,12 +259,15 @@ public enum CashRoute: String, Sendable, Hashable, Codable {
 }
 
 /// Amounts per payer of a settlement: the pooled fund, the tier above the cap (large-amount or
-/// catastrophic), the patient's own personal account, a relative's account (mutual aid), and cash.
+/// catastrophic), a commercial plan, the patient's own personal account, a relative's account (mutual
+/// aid), and cash.
 public struct PayerAmounts: Sendable, Hashable, Codable {
     /// 统筹基金 `hifp_pay`.
     public var pooledFund: Money
     /// 大额 / 大病 `hifob_pay` + `hifmi_pay`.
     public var aboveCapFund: Money
+    /// A commercial plan's fund (其他支出 `oth_pay`).
+    public var plan: Money
     /// The patient's own personal account (`acct_pay − acct_mulaid_pay`).
     public var ownAccount: Money
     /// A relative's personal account (`acct_mulaid_pay`).
@@ -273,9 +276,13 @@ public struct PayerAmounts: Sendable, Hashable, Codable {
     public var cash: Money
 
     /// Creates amounts.
-    public init(pooledFund: Money = .zero, aboveCapFund: Money = .zero, ownAccount: Money = .zero, mutualAid: Money = .zero, cash: Money = .zero) {
+    public init(
+        pooledFund: Money = .zero, aboveCapFund: Money = .zero, plan: Money = .zero, ownAccount: Money = .zero, mutualAid: Money = .zero,
+        cash: Money = .zero
+    ) {
         self.pooledFund = pooledFund
         self.aboveCapFund = aboveCapFund
+        self.plan = plan
         self.ownAccount = ownAccount
         self.mutualAid = mutualAid
         self.cash = cash
@@ -284,15 +291,27 @@ public struct PayerAmounts: Sendable, Hashable, Codable {
     /// What each payer pays in a breakdown.
     public init(_ breakdown: SettlementBreakdown) {
         self.init(
-            pooledFund: breakdown.pooledFund, aboveCapFund: breakdown.largeAmountFund + breakdown.catastrophicFund,
+            pooledFund: breakdown.pooledFund, aboveCapFund: breakdown.largeAmountFund + breakdown.catastrophicFund, plan: breakdown.otherFund,
             ownAccount: breakdown.accountPaid - breakdown.mutualAidPaid, mutualAid: breakdown.mutualAidPaid, cash: breakdown.cashPaid)
+    }
+
+    private enum CodingKeys: String, CodingKey { case pooledFund, aboveCapFund, plan, ownAccount, mutualAid, cash }
+
+    /// Decodes amounts; a refund stored before commercial plans paid has no plan part.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            pooledFund: try container.decode(Money.self, forKey: .pooledFund), aboveCapFund: try container.decode(Money.self, forKey: .aboveCapFund),
+            plan: try container.decodeIfPresent(Money.self, forKey: .plan) ?? .zero,
+            ownAccount: try container.decode(Money.self, forKey: .ownAccount),
+            mutualAid: try container.decode(Money.self, forKey: .mutualAid), cash: try container.decode(Money.self, forKey: .cash))
     }
 
     /// Nothing.
     public static let zero = PayerAmounts()
 
-    /// The funds together.
-    public var fund: Money { pooledFund + aboveCapFund }
+    /// The funds together (the basic insurance's and a commercial plan's: all owed to the institution).
+    public var fund: Money { pooledFund + aboveCapFund + plan }
     /// Everything.
     public var total: Money { fund + ownAccount + mutualAid + cash }
 
@@ -301,13 +320,15 @@ public struct PayerAmounts: Sendable, Hashable, Codable {
     public static func returnedByLegacyRefund(_ difference: SettlementBreakdown) -> PayerAmounts {
         let change = PayerAmounts(difference)
         return PayerAmounts(
-            pooledFund: -change.pooledFund, aboveCapFund: -change.aboveCapFund, ownAccount: -change.ownAccount, mutualAid: -change.mutualAid,
+            pooledFund: -change.pooledFund, aboveCapFund: -change.aboveCapFund, plan: -change.plan, ownAccount: -change.ownAccount,
+            mutualAid: -change.mutualAid,
             cash: (-change.cash).clampedAtZero)
     }
 
     var buckets: [(String, Money)] {
         [
-            ("the pooled fund", pooledFund), ("the fund above the cap", aboveCapFund), ("the patient's account", ownAccount),
+            ("the pooled fund", pooledFund), ("the fund above the cap", aboveCapFund), ("the commercial plan", plan),
+            ("the patient's account", ownAccount),
             ("the relative's account (mutual aid)", mutualAid), ("the cash part", cash),
         ]
     }
@@ -325,14 +346,14 @@ public struct PayerAmounts: Sendable, Hashable, Codable {
 
     public static func + (lhs: PayerAmounts, rhs: PayerAmounts) -> PayerAmounts {
         PayerAmounts(
-            pooledFund: lhs.pooledFund + rhs.pooledFund, aboveCapFund: lhs.aboveCapFund + rhs.aboveCapFund,
+            pooledFund: lhs.pooledFund + rhs.pooledFund, aboveCapFund: lhs.aboveCapFund + rhs.aboveCapFund, plan: lhs.plan + rhs.plan,
             ownAccount: lhs.ownAccount + rhs.ownAccount,
             mutualAid: lhs.mutualAid + rhs.mutualAid, cash: lhs.cash + rhs.cash)
     }
 
     public static func - (lhs: PayerAmounts, rhs: PayerAmounts) -> PayerAmounts {
         PayerAmounts(
-            pooledFund: lhs.pooledFund - rhs.pooledFund, aboveCapFund: lhs.aboveCapFund - rhs.aboveCapFund,
+            pooledFund: lhs.pooledFund - rhs.pooledFund, aboveCapFund: lhs.aboveCapFund - rhs.aboveCapFund, plan: lhs.plan - rhs.plan,
             ownAccount: lhs.ownAccount - rhs.ownAccount,
             mutualAid: lhs.mutualAid - rhs.mutualAid, cash: lhs.cash - rhs.cash)
     }

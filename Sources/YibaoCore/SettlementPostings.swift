@@ -17,11 +17,13 @@ public struct SettlementParties: Sendable {
     public var channel: String?
     /// The medical credit line that paid the cash part (`cashRoute == .creditLine`).
     public var creditLine: (id: String, partner: String)?
+    /// The insurer of the commercial plan that paid part, if one did.
+    public var insurerCode: String?
 
     /// Creates the parties.
     public init(
         personNumber: String, region: RegionCode, insuranceType: InsuranceType, institutionCode: String, mutualAidPayer: String?,
-        cashRoute: CashRoute, channel: String?, creditLine: (id: String, partner: String)? = nil
+        cashRoute: CashRoute, channel: String?, creditLine: (id: String, partner: String)? = nil, insurerCode: String? = nil
     ) {
         self.personNumber = personNumber
         self.region = region
@@ -31,6 +33,7 @@ public struct SettlementParties: Sendable {
         self.cashRoute = cashRoute
         self.channel = channel
         self.creditLine = creditLine
+        self.insurerCode = insurerCode
     }
 
     /// The parties of a settlement record (a settlement, or a refund or reversal of one).
@@ -38,12 +41,13 @@ public struct SettlementParties: Sendable {
         self.init(
             personNumber: record.personNumber, region: record.insuranceRegion, insuranceType: record.insuranceType,
             institutionCode: record.institution.code, mutualAidPayer: record.mutualAidPayer, cashRoute: CashRoute(record), channel: channel,
-            creditLine: creditLine)
+            creditLine: creditLine, insurerCode: record.plan?.insurerCode)
     }
 }
 
 /// Turns what each payer pays into ledger movements — one function for settlements (the amounts paid),
-/// reversals and refunds (the amounts returned, negated). The home region's funds pay the fund part; the
+/// reversals and refunds (the amounts returned, negated). The home region's funds pay the fund part (a
+/// commercial plan's insurer its `oth_pay` part); the
 /// patient's account (and a relative's, for mutual aid) pays the account part; both become owed to the
 /// institution until clearing. A cash part collected through a payment channel moves from the channel to
 /// what the channel owes the institution; cash taken at the counter does not pass through Yibao and is
@@ -58,6 +62,10 @@ public enum SettlementPostings {
             Posting(.personal(parties.personNumber), -amounts.ownAccount),
             Posting(.institutionClearing(parties.institutionCode), amounts.fund + amounts.ownAccount + amounts.mutualAid),
         ]
+        if amounts.plan != .zero {
+            precondition(parties.insurerCode != nil, "a plan's part needs its insurer")
+            if let insurer = parties.insurerCode { movements.append(Posting(.insurer(insurer), -amounts.plan)) }
+        }
         if amounts.mutualAid != .zero {
             precondition(parties.mutualAidPayer != nil, "mutual aid needs a payer")
             if let binder = parties.mutualAidPayer { movements.append(Posting(.personal(binder), -amounts.mutualAid)) }

@@ -179,6 +179,9 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
     /// refund turned the fund and account parts into cash to pay at the counter, negative when a refund
     /// of every remaining line forgave it.
     public var cashOwedChange: Money?
+    /// The commercial plan that paid part of it (其他支出 `oth_pay`), if one did; refunds and reversals
+    /// carry it on, so that what goes back reaches the same insurer.
+    public var plan: PlanReference?
     /// 结算时间 `setl_time`.
     public var settledAt: Instant
     /// The reversal of this settlement, once reversed (not part of the stored document).
@@ -216,6 +219,26 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
         self.fundingSource = fundingSource
         self.settledAt = settledAt
         self.reversedBy = reversedBy
+    }
+}
+
+/// The commercial plan a settlement's `oth_pay` came from.
+public struct PlanReference: Sendable, Hashable, Codable {
+    /// The plan's id.
+    public var id: String
+    /// The plan's name.
+    public var name: String
+    /// The insurer's code (its ledger account).
+    public var insurerCode: String
+    /// The insurer's name.
+    public var insurerName: String
+
+    /// The reference to a plan.
+    public init(_ plan: CommercialPlan) {
+        id = plan.id
+        name = plan.name
+        insurerCode = plan.insurer.code
+        insurerName = plan.insurer.name
     }
 }
 

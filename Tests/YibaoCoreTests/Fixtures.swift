@@ -56,12 +56,12 @@ enum Fixtures {
     static func input(
         _ lines: [LineSplit], person: Person = person(), level: HospitalLevel = .level3, treatedIn: RegionCode? = nil,
         policy: Policy? = nil, category: MedicalCategory = .ordinaryInpatient, accumulators: PoolAccumulators = .zero,
-        useAccount: Bool = true, balance: Money = .zero, mutualAid: Money = .zero
+        useAccount: Bool = true, balance: Money = .zero, mutualAid: Money = .zero, plan: PlanCover? = nil
     ) -> SettlementInput {
         SettlementInput(
             lines: lines, person: person, institution: institution(level: level, region: treatedIn ?? person.region),
             policy: policy ?? Fixtures.policy(region: person.region, type: person.insuranceType), category: category,
-            accumulators: accumulators, useAccount: useAccount, accountBalance: balance, mutualAidAvailable: mutualAid
+            accumulators: accumulators, useAccount: useAccount, accountBalance: balance, mutualAidAvailable: mutualAid, plan: plan
         )
     }
 }
