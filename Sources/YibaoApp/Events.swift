@@ -123,7 +123,7 @@ package enum Events {
                 personNumber: payment.personNumber, seq: try WalletRepository.next("wallet_seq", person: payment.personNumber, in: db),
                 id: ids.next("W"),
                 kind: .premium, reference: payment.id, at: now, institutionCode: nil,
-                counterparty: "\(payment.region) 医保基金 (\(payment.kind.rawValue) \(payment.period))",
+                counterparty: "\(payment.region) \(payment.kind == .commercialPlan ? "惠民保" : "医保基金") (\(payment.kind.rawValue) \(payment.period))",
                 total: payment.amount, fund: .zero, account: .zero, mutualAid: .zero, cash: payment.amount, actor: actor
             ),
             in: db
@@ -131,7 +131,7 @@ package enum Events {
         for person in Set([payment.personNumber, payment.payerNumber]) {
             try WalletRepository.message(
                 person: person, id: ids.next("M"), topic: "premium.paid", title: "缴费成功",
-                body: "\(payment.period) \(payment.kind == .residentAnnual ? "城乡居民医保" : "灵活就业医保") \(payment.amount) 元已缴纳，收据号 \(payment.id)。",
+                body: "\(payment.period) \(payment.kind.chineseName) \(payment.amount) 元已缴纳，收据号 \(payment.id)。",
                 reference: payment.id, now: now, in: db
             )
         }

@@ -122,7 +122,8 @@ extension Platform {
             let calculation = try SettlementEngine.calculate(
                 SettlementInput(
                     lines: priced, person: person, institution: institution, policy: policy, category: request.category,
-                    accumulators: accumulators, useAccount: request.useAccount ?? true, accountBalance: balance.available))
+                    accumulators: accumulators, useAccount: request.useAccount ?? true, accountBalance: balance.available,
+                    plan: try Platform.planCover(of: person, year: year, reference: reference, now: now, in: db)))
             return Estimate(
                 personNumber: person.number, institution: InstitutionSummary(institution), policyTitle: policy.title, year: year,
                 breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details, trace: calculation.trace,

@@ -82,13 +82,16 @@ extension Platform {
             let months = [today.firstOfNextMonth.adding(days: -40), today, today.firstOfNextMonth]
             candidates = months.map { (.flexibleMonthly, $0.yearMonth, $0.year) }
         }
+        candidates += [(.commercialPlan, String(today.year), today.year), (.commercialPlan, String(today.year + 1), today.year + 1)]
         var options: [PremiumOption] = []
         for (kind, period, year) in candidates {
-            guard
-                let schedule = try await policy(region: person.region, type: person.insuranceType, year: year)?.premiums?.first(where: {
-                    $0.kind == kind
-                })
-            else { continue }
+            let found: PremiumSchedule?
+            if kind == .commercialPlan {
+                found = try await commercialPlan(region: person.region, year: year)?.premiumSchedule
+            } else {
+                found = try await policy(region: person.region, type: person.insuranceType, year: year)?.premiums?.first { $0.kind == kind }
+            }
+            guard let schedule = found else { continue }
             let live = try await read { db, _ in try PremiumRepository.live(person: number, kind: kind, period: period, in: db) }
             options.append(
                 PremiumOption(
@@ -124,24 +127,28 @@ extension Platform {
                     .unknownPerson, "no enrolled person has insurance number \(request.personNumber); check the number", field: "person_number")
             }
             guard person.status != .terminated else { throw Refusal(.personNotInsured, "this insurance was terminated; ask the bureau") }
-            guard request.kind.insuranceType == person.insuranceType else {
+            if let type = request.kind.insuranceType, type != person.insuranceType {
                 throw Refusal(
                     .noPremiumSchedule, "\(request.kind.rawValue) is not a contribution of insurance type \(person.insuranceType.rawValue)",
                     field: "kind")
             }
             let year: Int
             switch request.kind {
-            case .residentAnnual:
+            case .residentAnnual, .commercialPlan:
                 guard request.period.count == 4, let value = Int(request.period) else { throw Refusal.invalid("period", "an annual period is YYYY") }
                 year = value
             case .flexibleMonthly:
                 guard let month = PremiumSchedule.month(request.period) else { throw Refusal.invalid("period", "a monthly period is YYYY-MM") }
                 year = month.year
             }
-            guard
-                let schedule = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)?
+            let found: PremiumSchedule?
+            if request.kind == .commercialPlan {
+                found = try reference.plan(region: person.region, year: year, now: now, in: db)?.premiumSchedule
+            } else {
+                found = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)?
                     .premiums?.first(where: { $0.kind == request.kind })
-            else {
+            }
+            guard let schedule = found else {
                 throw Refusal(
                     .noPremiumSchedule, "region \(person.region) has no \(request.kind.rawValue) contribution for \(request.period) yet",
                     field: "period")
@@ -205,7 +212,8 @@ extension Platform {
 
     func collectPremium(_ payment: PremiumPayment, from source: FundingSource) async throws -> PremiumPayment {
         let decision = try await authoriseOnce(
-            reference: payment.id, token: source.token, amount: payment.amount, description: "医保缴费 \(payment.period)", what: "premium")
+            reference: payment.id, token: source.token, amount: payment.amount, description: "\(payment.kind.chineseName)缴费 \(payment.period)",
+            what: "premium")
         switch decision {
         case .approved: return try await completePremium(id: payment.id)
         case .declined(let reason): throw Platform.premiumDeclined(try await declinePremium(id: payment.id, reason: reason, state: .declined))
@@ -215,6 +223,7 @@ extension Platform {
     func completePremium(id: String) async throws -> PremiumPayment {
         let ids = self.ids
         let channelName = channel.name
+        let reference = self.reference
         let payment: PremiumPayment = try await write { db, now in
             guard let (found, _) = try PremiumRepository.find(id: id, in: db, lock: true) else { throw StoreError.decoding("premium \(id) vanished") }
             guard found.state == .pending else { return found }
@@ -226,7 +235,15 @@ extension Platform {
                 "INSERT INTO coverage (person_number, kind, period, premium_id, activated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(payment.personNumber), .text(payment.kind.rawValue), .text(payment.period), .text(payment.id), .instant(now)]
             )
-            let fund = AccountID.fund(payment.region, payment.kind.insuranceType, payment.kind.insuranceType.pooledFundType)
+            let fund: AccountID
+            if let type = payment.kind.insuranceType {
+                fund = AccountID.fund(payment.region, type, type.pooledFundType)
+            } else {
+                guard let year = Int(payment.period), let plan = try reference.plan(region: payment.region, year: year, now: now, in: db) else {
+                    throw StoreError.decoding("the plan of premium \(payment.id) is no longer configured")
+                }
+                fund = .insurer(plan.insurer.code)
+            }
             if let entry = JournalEntry(
                 id: ids.next("J"), kind: .premium, reference: payment.id, at: now,
                 movements: [Posting(.channel(channelName), -payment.amount), Posting(fund, payment.amount)]

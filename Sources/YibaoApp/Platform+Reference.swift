@@ -332,6 +332,29 @@ extension Platform {
         return try await read { db, now in try reference.policy(region: region, type: type, year: year, now: now, in: db) }
     }
 
+    /// Saves a commercial plan (replacing the same region and year) after checking it.
+    public func saveCommercialPlan(_ plan: CommercialPlan, actor: String = "system") async throws {
+        if let problem = plan.problems().first { throw Refusal.invalid("plan", problem) }
+        try await write { db, now in
+            try CommercialPlanRepository.save(plan, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "plan.save", subject: "plan:\(plan.region)-\(plan.year)",
+                value: ["id": plan.id, "digest": Secrets.sha256Hex(try YibaoJSON.string(plan))], now: now, in: db)
+        }
+        reference.invalidate()
+    }
+
+    /// The commercial plan of a region and year, if any.
+    public func commercialPlan(region: RegionCode, year: Int) async throws -> CommercialPlan? {
+        let reference = self.reference
+        return try await read { db, now in try reference.plan(region: region, year: year, now: now, in: db) }
+    }
+
+    /// All commercial plans.
+    public func commercialPlans() async throws -> [CommercialPlan] {
+        try await read { db, _ in try CommercialPlanRepository.all(in: db) }
+    }
+
     /// All policies.
     public func policies() async throws -> [Policy] {
         try await read { db, _ in try PolicyRepository.all(in: db) }

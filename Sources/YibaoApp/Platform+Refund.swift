@@ -209,7 +209,10 @@ extension Platform {
                             lines: kept.map(\.split), person: person, institution: institutionNow, policy: policy, category: original.category,
                             accumulators: try back.accumulators.applying(money.standing.accumulatorDelta.negated), useAccount: true,
                             accountBalance: ownNow,
-                            mutualAidAvailable: money.remaining.mutualAid
+                            mutualAidAvailable: money.remaining.mutualAid,
+                            plan: try original.plan.flatMap { _ in
+                                try reference.plan(region: person.region, year: original.year, now: now, in: db).map { PlanCover(plan: $0, covered: true) }
+                            }
                         )
                     )
                     decision = try money.refundLines(

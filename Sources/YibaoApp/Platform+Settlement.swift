@@ -278,7 +278,8 @@ extension Platform {
             let calculation = try SettlementEngine.calculate(
                 SettlementInput(
                     lines: visit.lines, person: person, institution: institution, policy: policy, category: visit.category,
-                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available
+                    accumulators: accumulators, useAccount: useAccount, accountBalance: balance.available,
+                    plan: try Platform.planCover(of: person, year: year, reference: reference, now: now, in: db)
                 )
             )
             return SettlementPreview(
@@ -432,12 +433,20 @@ extension Platform {
         for source in [defaultSource, authorised].compactMap({ $0 }) where source.kind == .medicalCredit {
             if try CreditRepository.find(fundingSource: source.id, lock: false, in: db)?.state == .suspended { suspended.insert(source.id) }
         }
+        let plan = try planCover(of: person, year: year, reference: context.reference, now: now, in: db)
         return SettlementSnapshot(
             visit: visit, institution: context.institution, person: person, policy: policy, year: year, accumulators: accumulators,
             paymentInProgress: inProgress, payerBindingActive: bindingActive, useAccount: useAccount, accountAvailable: own.available,
             mutualAid: aid.map { MutualAidSource(binder: $0.binder, available: $0.available) }, frictionless: authorisation,
             authorisedSource: authorised, defaultSource: defaultSource, suspendedCreditSources: suspended,
-            channelConfigured: context.channelConfigured)
+            channelConfigured: context.channelConfigured, plan: plan)
+    }
+
+    /// The commercial plan of a person's region and year, and whether they are enrolled and paid in it;
+    /// nil when the region has no plan that year.
+    static func planCover(of person: Person, year: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor) throws -> PlanCover? {
+        guard let plan = try reference.plan(region: person.region, year: year, now: now, in: db) else { return nil }
+        return PlanCover(plan: plan, covered: try CommercialPlanRepository.covered(person: person.number, year: year, in: db))
     }
 
     /// Tells the patient why a frictionless settlement failed (nothing was written by it) and that the

@@ -66,11 +66,22 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
     public var excludedItems: [String]
     /// The benefit pools it pays in (the care it covers: inpatient stays, outpatient visits).
     public var pools: [BenefitPoolKind]
+    /// The first and last day of enrolment (China Standard Time): paying the premium in this window enrols
+    /// the person for the plan year.
+    public var enrolmentOpens: CivilDate?
+    /// See `enrolmentOpens`.
+    public var enrolmentCloses: CivilDate?
+
+    /// The plan's premium as a contribution schedule (paid through the same premium flow).
+    public var premiumSchedule: PremiumSchedule {
+        PremiumSchedule(kind: .commercialPlan, amount: premium, opens: enrolmentOpens, closes: enrolmentCloses)
+    }
 
     /// Creates a plan.
     public init(
         id: String, region: RegionCode, year: Int, name: String, insurer: Insurer, sources: [String], premium: Money, deductible: Money,
-        ratios: Ratios, annualCap: Money, excludedItems: [String] = [], pools: [BenefitPoolKind] = BenefitPoolKind.allCases
+        ratios: Ratios, annualCap: Money, excludedItems: [String] = [], pools: [BenefitPoolKind] = BenefitPoolKind.allCases,
+        enrolmentOpens: CivilDate? = nil, enrolmentCloses: CivilDate? = nil
     ) {
         self.id = id
         self.region = region
@@ -84,6 +95,8 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
         self.annualCap = annualCap
         self.excludedItems = excludedItems
         self.pools = pools
+        self.enrolmentOpens = enrolmentOpens
+        self.enrolmentCloses = enrolmentCloses
     }
 
     /// What is wrong with the plan, in words (empty when it can be used).
@@ -95,6 +108,11 @@ public struct CommercialPlan: Sendable, Hashable, Codable {
         if sources.isEmpty { found.append("sources must cite where the figures come from") }
         if premium.isNegative || deductible.isNegative || !annualCap.isPositive { found.append("premium, deductible ≥ 0 and annual_cap > 0") }
         if pools.isEmpty { found.append("pools must name the care the plan pays for") }
+        if let opens = enrolmentOpens, let closes = enrolmentCloses {
+            if opens > closes { found.append("enrolment_opens must be on or before enrolment_closes") }
+        } else if enrolmentOpens != nil || enrolmentCloses != nil {
+            found.append("enrolment_opens and enrolment_closes go together")
+        }
         for ratio in [ratios.inScopeSelfBorne, ratios.firstSelfPay, ratios.overLimit, ratios.fullSelfPay]
         where ratio < .zero || ratio > .whole {
             found.append("ratios are 0 to 1")

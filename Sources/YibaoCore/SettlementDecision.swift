@@ -205,7 +205,7 @@ public struct SettlementDecision: Sendable {
             cashCollection: source == nil ? .counter : .channel, fundingSource: source.map(FundingSourceSummary.init), settledAt: now
         )
         record.payerNumber = visit.payerNumber
-        if breakdown.otherFund.isPositive, let cover = snapshot.plan { record.plan = PlanReference(cover.plan) }
+        if let cover = snapshot.plan, cover.covered { record.plan = PlanReference(cover.plan) }
         let frictionless = visit.paymentAuthority == .frictionless
         if let source {
             record.trace.append("现金 cash \(cash) to collect from \(source.bank) \(source.masked)")

@@ -179,8 +179,9 @@ public struct SettlementRecord: Sendable, Hashable, Codable {
     /// refund turned the fund and account parts into cash to pay at the counter, negative when a refund
     /// of every remaining line forgave it.
     public var cashOwedChange: Money?
-    /// The commercial plan that paid part of it (其他支出 `oth_pay`), if one did; refunds and reversals
-    /// carry it on, so that what goes back reaches the same insurer.
+    /// The commercial plan the patient was in when settled (it pays `oth_pay`, perhaps nothing yet this
+    /// time); nil when none. Refunds and reversals carry it on, so that what goes back reaches the same
+    /// insurer and a refund by lines re-settles the lines kept with the plan as it was.
     public var plan: PlanReference?
     /// 结算时间 `setl_time`.
     public var settledAt: Instant

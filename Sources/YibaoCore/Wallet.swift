@@ -118,9 +118,27 @@ public enum PremiumKind: String, Sendable, Hashable, Codable, CaseIterable {
     case residentAnnual = "resident_annual"
     /// 灵活就业人员 monthly contribution (period `YYYY-MM`).
     case flexibleMonthly = "flexible_monthly"
+    /// A city's inclusive commercial plan (惠民保) for a year (period `YYYY`): paying it enrols the person
+    /// in the plan of their region for that year. Its money goes to the insurer, not a fund.
+    case commercialPlan = "commercial_plan"
 
-    /// The insurance type the contribution is for.
-    public var insuranceType: InsuranceType { self == .residentAnnual ? .resident : .employee }
+    /// The insurance type the contribution is for; nil for a commercial plan (anyone insured may join).
+    public var insuranceType: InsuranceType? {
+        switch self {
+        case .residentAnnual: return .resident
+        case .flexibleMonthly: return .employee
+        case .commercialPlan: return nil
+        }
+    }
+
+    /// How a receipt or a message names it.
+    public var chineseName: String {
+        switch self {
+        case .residentAnnual: return "城乡居民医保"
+        case .flexibleMonthly: return "灵活就业医保"
+        case .commercialPlan: return "惠民保"
+        }
+    }
 }
 
 /// What a policy charges for a contribution kind, and when payment is open.
@@ -146,7 +164,7 @@ public struct PremiumSchedule: Sendable, Hashable, Codable {
     /// month from the first day of the month before to the last day of the month after.
     public func isOpen(period: String, on date: CivilDate) -> Bool {
         switch kind {
-        case .residentAnnual:
+        case .residentAnnual, .commercialPlan:
             guard let opens, let closes else { return false }
             return date >= opens && date <= closes
         case .flexibleMonthly:

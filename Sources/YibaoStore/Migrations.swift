@@ -68,6 +68,23 @@ public enum Migrations {
         Migration(
             version: 15, name: "the national gateway keeps the diagnoses a hospital reports (sealed), for 5202",
             statements: ["ALTER TABLE national_registrations ADD COLUMN diagnoses_cipher TEXT"]),
+        Migration(
+            version: 16,
+            name: "commercial plans: a region's plan per year, and what it met and paid of each person's year beside the basic fund's",
+            statements: [
+                "ALTER TABLE accumulators ADD COLUMN plan_deductible_met BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE accumulators ADD COLUMN plan_paid BIGINT NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE commercial_plans (
+                    region TEXT NOT NULL,
+                    year BIGINT NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    document TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (region, year)
+                )
+                """,
+            ]),
     ]
 
     /// The newest version this program knows.

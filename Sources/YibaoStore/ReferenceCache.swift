@@ -21,6 +21,12 @@ package final class ReferenceCache: Sendable {
         var institutions: [String: Institution]?
         var policies: [PolicyKey: Policy?] = [:]
         var catalogues: [RegionCode: [String: CatalogueItem]] = [:]
+        var plans: [PlanKey: CommercialPlan?] = [:]
+    }
+
+    package struct PlanKey: Hashable {
+        let region: RegionCode
+        let year: Int
     }
 
     private let state = Mutex(State())
@@ -41,6 +47,7 @@ package final class ReferenceCache: Sendable {
             for (name, version) in versions where state.versions[name] != version {
                 if name == "institutions" { state.institutions = nil }
                 if name == "policies" { state.policies = [:] }
+                if name == "plans" { state.plans = [:] }
                 if name.hasPrefix("catalogue:"), let region = RegionCode(String(name.dropFirst("catalogue:".count))) {
                     state.catalogues[region] = nil
                 }
@@ -66,6 +73,16 @@ package final class ReferenceCache: Sendable {
         let policy = try PolicyRepository.find(region: region, type: type, year: year, in: db)
         state.withLock { $0.policies[key] = .some(policy) }
         return policy
+    }
+
+    /// The commercial plan of a region and year, if one is configured.
+    package func plan(region: RegionCode, year: Int, now: Instant, in db: any SQLExecutor) throws -> CommercialPlan? {
+        try refreshIfStale(now: now, in: db)
+        let key = PlanKey(region: region, year: year)
+        if let cached = state.withLock({ $0.plans[key] }) { return cached }
+        let plan = try CommercialPlanRepository.find(region: region, year: year, in: db)
+        state.withLock { $0.plans[key] = .some(plan) }
+        return plan
     }
 
     package func catalogue(_ region: RegionCode, now: Instant, in db: any SQLExecutor) throws -> [String: CatalogueItem] {

@@ -91,6 +91,18 @@ public enum DemoData {
         return file
     }
 
+    /// The demo's commercial plan of a region for any year: the bundled template (written for 2026)
+    /// relabelled — the year, the id and the enrolment window moved by the same number of years.
+    public static func plan(region: String, year: Int) throws -> CommercialPlan {
+        var plan = try YibaoJSON.decode(CommercialPlan.self, from: try DemoData.file("plans/\(region).json"))
+        let shift = year - plan.year
+        plan.id = plan.id.replacingOccurrences(of: String(plan.year), with: String(year))
+        plan.year = year
+        plan.enrolmentOpens = plan.enrolmentOpens.flatMap { CivilDate(year: $0.year + shift, month: $0.month, day: $0.day) }
+        plan.enrolmentCloses = plan.enrolmentCloses.flatMap { CivilDate(year: $0.year + shift, month: $0.month, day: $0.day) }
+        return plan
+    }
+
     /// Saves the demo policies of last year, this year and next year (by the platform's clock) that are not
     /// there yet; returns how many were saved.
     @discardableResult
@@ -106,6 +118,10 @@ public enum DemoData {
                 for policy in file.policies where try await platform.policy(region: policy.region, type: policy.insuranceType, year: target) == nil {
                     try await platform.savePolicy(policy)
                     saved += 1
+                }
+                let plan = try plan(region: region, year: target)
+                if try await platform.commercialPlan(region: plan.region, year: target) == nil {
+                    try await platform.saveCommercialPlan(plan)
                 }
             }
         }

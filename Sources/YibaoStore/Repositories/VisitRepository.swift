@@ -213,7 +213,8 @@ package enum AccumulatorRepository {
         try db.execute(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
-            in_scope_total, visits, visits_by_level) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, '') ON CONFLICT (person_number, year, pool) DO NOTHING
+            in_scope_total, visits, visits_by_level, plan_deductible_met, plan_paid) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, '', 0, 0)
+            ON CONFLICT (person_number, year, pool) DO NOTHING
             """,
             [.text(person), .int(year), .text(pool.rawValue)]
         )
@@ -242,25 +243,26 @@ package enum AccumulatorRepository {
         return SQLStatement(
             """
             INSERT INTO accumulators (person_number, year, pool, deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid,
-            in_scope_total, visits, visits_by_level) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            in_scope_total, visits, visits_by_level, plan_deductible_met, plan_paid)
+            VALUES \(placeholders(rows.count, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
             ON CONFLICT (person_number, year, pool) DO UPDATE SET deductible_paid = excluded.deductible_paid,
             basic_fund_paid = excluded.basic_fund_paid, above_cap_amount = excluded.above_cap_amount,
             above_cap_fund_paid = excluded.above_cap_fund_paid, in_scope_total = excluded.in_scope_total, visits = excluded.visits,
-            visits_by_level = excluded.visits_by_level
+            visits_by_level = excluded.visits_by_level, plan_deductible_met = excluded.plan_deductible_met, plan_paid = excluded.plan_paid
             """,
             rows.flatMap { row -> [SQLValue] in
                 let value = row.value
                 return [
                     .text(row.person), .int(row.year), .text(row.pool.rawValue), .money(value.deductiblePaid), .money(value.basicFundPaid),
                     .money(value.aboveCapAmount), .money(value.aboveCapFundPaid), .money(value.inScopeTotal), .integer(value.visits),
-                    .text(value.visitsByLevel.encoded),
+                    .text(value.visitsByLevel.encoded), .money(value.planDeductibleMet), .money(value.planPaid),
                 ]
             })
     }
 
     package static let select = """
-        SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits, visits_by_level
-        FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
+        SELECT deductible_paid, basic_fund_paid, above_cap_amount, above_cap_fund_paid, in_scope_total, visits, visits_by_level,
+        plan_deductible_met, plan_paid FROM accumulators WHERE person_number = ? AND year = ? AND pool = ?
         """
 
     package static func decode(_ row: SQLRow) throws -> PoolAccumulators {
@@ -268,7 +270,8 @@ package enum AccumulatorRepository {
         return PoolAccumulators(
             deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
             aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
-            inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"), visitsByLevel: byLevel
+            inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"), visitsByLevel: byLevel,
+            planDeductibleMet: try row.money("plan_deductible_met"), planPaid: try row.money("plan_paid")
         )
     }
 }
