@@ -98,6 +98,10 @@ package enum Events {
             ),
             ids: ids, now: now, in: db
         )
+        if let claim = PlanClaim.of(record) {
+            // Claims data carries the items treated: only the plan's own insurer receives it.
+            try publish(type: "plan.claim", institution: nil, insurer: claim.insurerCode, data: claim, ids: ids, now: now, in: db)
+        }
     }
 
     /// A settlement whose cash part the bank refused.
@@ -172,10 +176,14 @@ package enum Events {
     }
 
     /// Queues a webhook delivery for every live subscription that wants this event: an institution's
-    /// subscriptions get its own events, a partner's every event of the types it chose.
-    static func publish<T: Encodable>(type: String, institution: String?, data: T, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws
-    {
+    /// subscriptions get its own events, a partner's every event of the types it chose — except an
+    /// insurer's claims data (`insurer` set), which only that insurer's partner subscription (the partner
+    /// named by the insurer's code) receives, and only when it asked for the type by name.
+    static func publish<T: Encodable>(
+        type: String, institution: String?, insurer: String? = nil, data: T, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+    ) throws {
         let subscriptions = try WebhookRepository.live(in: db).filter { subscription in
+            if let insurer { return subscription.owner == "partner:" + insurer && subscription.events.contains(type) }
             guard subscription.events.contains(type) || subscription.events.contains("*") else { return false }
             if subscription.owner.hasPrefix("institution:") { return institution.map { "institution:" + $0 } == subscription.owner }
             return subscription.owner.hasPrefix("partner:")

@@ -25,6 +25,26 @@ public struct OperatorCredential: Sendable, Hashable, Codable {
     public let expiresAt: Instant
 }
 
+/// A plan's claims in a period.
+public struct PlanClaimsReport: Sendable, Codable {
+    /// The plan.
+    public var planId: String
+    /// Its name.
+    public var planName: String
+    /// The insurer's code.
+    public var insurerCode: String
+    /// The insurer's name.
+    public var insurerName: String
+    /// The first day (China time).
+    public var from: CivilDate
+    /// The last day.
+    public var through: CivilDate
+    /// Settlements, refunds and reversals in which the plan paid or got money back, oldest first.
+    public var claims: [PlanClaim]
+    /// The net the plan paid over the period: what the insurer owes.
+    public var planPaid: Money
+}
+
 extension Platform {
     /// How long an institution's previous key keeps working after a rotation.
     public static let keyRotationOverlapSeconds: Int64 = 7 * 86_400
@@ -348,6 +368,21 @@ extension Platform {
     public func commercialPlan(region: RegionCode, year: Int) async throws -> CommercialPlan? {
         let reference = self.reference
         return try await read { db, now in try reference.plan(region: region, year: year, now: now, in: db) }
+    }
+
+    /// What a region's plan paid (and got back) in a period, settlement by settlement with the lines: the
+    /// claims report the bureau or the hospitals present to the insurer, and the insurer audits.
+    public func planClaims(region: RegionCode, year: Int, period: StatementPeriod) async throws -> PlanClaimsReport {
+        guard let plan = try await commercialPlan(region: region, year: year) else {
+            throw Refusal(.notFound, "region \(region) has no commercial plan for \(year)")
+        }
+        let claims = try await read { db, _ in
+            try SettlementRepository.ofRegion(region, from: period.start, until: period.end, limit: 100_000, in: db)
+                .compactMap(PlanClaim.of).filter { $0.planId == plan.id }
+        }
+        return PlanClaimsReport(
+            planId: plan.id, planName: plan.name, insurerCode: plan.insurer.code, insurerName: plan.insurer.name, from: period.from,
+            through: period.through, claims: claims, planPaid: Money.sum(claims.map(\.planPaid)))
     }
 
     /// All commercial plans.

@@ -204,15 +204,17 @@ extension Platform {
                     guard let institutionNow = try reference.institution(institution.code, now: now, in: db),
                         let policy = try reference.policy(region: person.region, type: person.insuranceType, year: original.year, now: now, in: db)
                     else { throw Refusal(.noPolicy, "the \(original.year) policy of region \(person.region) is no longer configured") }
+                    // The lines kept are re-settled with the plan the patient was in when settled (if any).
+                    let planThen = try original.plan.flatMap { _ in
+                        try reference.plan(region: person.region, year: original.year, now: now, in: db).map { PlanCover(plan: $0, covered: true) }
+                    }
                     let calculation = try SettlementEngine.calculate(
                         SettlementInput(
                             lines: kept.map(\.split), person: person, institution: institutionNow, policy: policy, category: original.category,
                             accumulators: try back.accumulators.applying(money.standing.accumulatorDelta.negated), useAccount: true,
                             accountBalance: ownNow,
                             mutualAidAvailable: money.remaining.mutualAid,
-                            plan: try original.plan.flatMap { _ in
-                                try reference.plan(region: person.region, year: original.year, now: now, in: db).map { PlanCover(plan: $0, covered: true) }
-                            }
+                            plan: planThen
                         )
                     )
                     decision = try money.refundLines(

@@ -49,7 +49,8 @@ public enum StandardWebhooks {
 extension Platform {
     /// The event types a subscription may ask for.
     public static let webhookEventTypes = [
-        "settlement.completed", "settlement.reversed", "settlement.refunded", "payment.declined", "premium.paid", "medication.reminder", "*",
+        "settlement.completed", "settlement.reversed", "settlement.refunded", "payment.declined", "premium.paid", "medication.reminder", "plan.claim",
+        "*",
     ]
 
     /// Subscribes an owner to event types at a URL; returns the subscription with its secret (once).

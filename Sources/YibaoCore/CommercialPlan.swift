@@ -234,3 +234,67 @@ public enum PlanDecision {
         return found
     }
 }
+
+/// What a commercial plan paid in one settlement, refund or reversal, line by line: the claims data an
+/// insurer audits (the `plan.claim` webhook event and the bureau's claims report). A refund or reversal
+/// is a claim with negative amounts: what went back to the insurer.
+public struct PlanClaim: Sendable, Hashable, Codable {
+    /// One line the plan paid for (or gave back).
+    public struct Line: Sendable, Hashable, Codable {
+        /// The hospital's line number (`feedetl_sn`).
+        public var lineNumber: String
+        /// The national item code.
+        public var itemCode: String
+        /// The item's name.
+        public var itemName: String
+        /// The catalogue class (甲 A, 乙 B, 丙 C).
+        public var itemClass: CatalogueClass
+        /// The line's amount.
+        public var amount: Money
+        /// What the basic funds paid of it.
+        public var basicFundPaid: Money
+        /// What the plan paid of it.
+        public var planPaid: Money
+    }
+
+    /// The settlement, refund or reversal (`setl_id`).
+    public var settlementId: String
+    /// Settlement, refund or reversal.
+    public var kind: SettlementKind
+    /// The settlement a refund or reversal undoes.
+    public var originalId: String?
+    /// The plan.
+    public var planId: String
+    /// The insurer.
+    public var insurerCode: String
+    /// The treating institution.
+    public var institutionCode: String
+    /// The patient (人员编号; no name or ID number).
+    public var personNumber: String
+    /// 医疗类别.
+    public var category: MedicalCategory
+    /// When it was settled.
+    public var settledAt: Instant
+    /// 医疗费总额 `medfee_sumamt`.
+    public var totalAmount: Money
+    /// The basic funds (`fund_pay_sumamt − oth_pay`).
+    public var basicFundPaid: Money
+    /// 其他支出 `oth_pay`: what the plan paid.
+    public var planPaid: Money
+    /// The lines the plan paid for.
+    public var lines: [Line]
+
+    /// The claim of a completed record, or nil when no plan paid (or gave back) anything in it.
+    public static func of(_ record: SettlementRecord) -> PlanClaim? {
+        guard record.state == .completed, let plan = record.plan, record.breakdown.otherFund != .zero else { return nil }
+        return PlanClaim(
+            settlementId: record.id, kind: record.kind, originalId: record.originalId, planId: plan.id, insurerCode: plan.insurerCode,
+            institutionCode: record.institution.code, personNumber: record.personNumber, category: record.category, settledAt: record.settledAt,
+            totalAmount: record.breakdown.totalAmount, basicFundPaid: record.breakdown.basicFundTotal, planPaid: record.breakdown.otherFund,
+            lines: record.lines.filter { $0.planPaid != .zero }.map {
+                Line(
+                    lineNumber: $0.split.lineNumber, itemCode: $0.split.itemCode, itemName: $0.split.itemName, itemClass: $0.split.itemClass,
+                    amount: $0.split.amount, basicFundPaid: $0.fundPaid - $0.planPaid, planPaid: $0.planPaid)
+            })
+    }
+}

@@ -94,7 +94,8 @@ extension SettledLine {
         split.firstSelfPay += change.split.firstSelfPay
         split.inScope += change.split.inScope
         return SettledLine(
-            split: split, fundPaid: fundPaid + change.fundPaid, accountPaid: accountPaid + change.accountPaid, cashPaid: cashPaid + change.cashPaid
+            split: split, fundPaid: fundPaid + change.fundPaid, accountPaid: accountPaid + change.accountPaid, cashPaid: cashPaid + change.cashPaid,
+            planPaid: planPaid + change.planPaid
         )
     }
 
@@ -105,12 +106,13 @@ extension SettledLine {
         negative.fundPaid = -other.fundPaid
         negative.accountPaid = -other.accountPaid
         negative.cashPaid = -other.cashPaid
+        negative.planPaid = -other.planPaid
         return adding(negative)
     }
 
     /// True when nothing changes.
     public var isZero: Bool {
-        split.amount == .zero && split.quantity.scaled == 0 && fundPaid == .zero && accountPaid == .zero && cashPaid == .zero
+        split.amount == .zero && split.quantity.scaled == 0 && fundPaid == .zero && accountPaid == .zero && cashPaid == .zero && planPaid == .zero
             && split.fullSelfPay == .zero && split.overLimit == .zero && split.firstSelfPay == .zero && split.inScope == .zero
     }
 }
@@ -168,6 +170,7 @@ public enum Refunds {
         for index in next.lines.indices {
             next.lines[index].cashPaid += next.lines[index].fundPaid + next.lines[index].accountPaid
             next.lines[index].fundPaid = .zero
+            next.lines[index].planPaid = .zero
             next.lines[index].accountPaid = .zero
         }
         var b = state.breakdown

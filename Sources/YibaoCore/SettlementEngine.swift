@@ -77,19 +77,33 @@ public struct SettlementCalculation: Sendable, Hashable, Codable {
 public struct SettledLine: Sendable, Hashable, Codable {
     /// The line's split into the national buckets.
     public var split: LineSplit
-    /// What the funds paid of this line.
+    /// What the funds paid of this line (a commercial plan's share included).
     public var fundPaid: Money
+    /// What a commercial plan paid of this line (part of `fundPaid`): the insurer's claims data.
+    public var planPaid: Money
     /// What the personal account (own and mutual aid) paid of this line.
     public var accountPaid: Money
     /// What cash paid of this line.
     public var cashPaid: Money
 
     /// Creates a settled line.
-    public init(split: LineSplit, fundPaid: Money, accountPaid: Money, cashPaid: Money) {
+    public init(split: LineSplit, fundPaid: Money, accountPaid: Money, cashPaid: Money, planPaid: Money = .zero) {
         self.split = split
         self.fundPaid = fundPaid
+        self.planPaid = planPaid
         self.accountPaid = accountPaid
         self.cashPaid = cashPaid
+    }
+
+    private enum CodingKeys: String, CodingKey { case split, fundPaid, planPaid, accountPaid, cashPaid }
+
+    /// Decodes a line; one stored before commercial plans paid has no plan share.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            split: try container.decode(LineSplit.self, forKey: .split), fundPaid: try container.decode(Money.self, forKey: .fundPaid),
+            accountPaid: try container.decode(Money.self, forKey: .accountPaid), cashPaid: try container.decode(Money.self, forKey: .cashPaid),
+            planPaid: try container.decodeIfPresent(Money.self, forKey: .planPaid) ?? .zero)
     }
 }
 
@@ -139,6 +153,7 @@ public enum SettlementEngine {
         if b.accountPaid > input.accountBalance + input.mutualAidAvailable { found.append("the account pays more than is available") }
         if b.accountBalanceAfter != input.accountBalance - calculation.ownAccountPaid { found.append("the balance after is wrong") }
         if Money.sum(calculation.lines.map(\.fundPaid)) != b.fundTotal { found.append("the lines' fund shares do not add up") }
+        if Money.sum(calculation.lines.map(\.planPaid)) != b.otherFund { found.append("the lines' plan shares do not add up") }
         if Money.sum(calculation.lines.map(\.accountPaid)) != b.accountPaid { found.append("the lines' account shares do not add up") }
         if Money.sum(calculation.lines.map(\.cashPaid)) != b.cashPaid { found.append("the lines' cash shares do not add up") }
         if Money.sum(calculation.lines.map(\.split.amount)) != b.totalAmount { found.append("the lines do not add up to the total") }
@@ -334,7 +349,7 @@ public enum SettlementEngine {
         let lines = input.lines.indices.map { index in
             SettledLine(
                 split: input.lines[index], fundPaid: fundShares[index], accountPaid: accountShares[index],
-                cashPaid: personShares[index] - accountShares[index]
+                cashPaid: personShares[index] - accountShares[index], planPaid: planShares[index]
             )
         }
 

@@ -308,7 +308,8 @@ extension SettlementRecord {
         record.originalId = self.id
         record.breakdown = breakdown.negated(balanceAfter: balanceAfter)
         record.lines = lines.map {
-            SettledLine(split: $0.split.negated(), fundPaid: -$0.fundPaid, accountPaid: -$0.accountPaid, cashPaid: -$0.cashPaid)
+            SettledLine(
+                split: $0.split.negated(), fundPaid: -$0.fundPaid, accountPaid: -$0.accountPaid, cashPaid: -$0.cashPaid, planPaid: -$0.planPaid)
         }
         record.details = details.map { $0.negated() }
         record.trace = ["冲正 reversal of settlement \(self.id) settled at \(settledAt)"]

@@ -84,6 +84,7 @@ public enum Migrations {
                     PRIMARY KEY (region, year)
                 )
                 """,
+                "CREATE INDEX settlements_region_time ON settlements (region, created_at)",
             ]),
     ]
 

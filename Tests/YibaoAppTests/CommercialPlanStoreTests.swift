@@ -41,13 +41,18 @@ struct CommercialPlanStoreTests {
             try await platform.saveCommercialPlan(Self.plan)
             let person = S.person("P1", sequence: 1)
             try await platform.enrol(person)
+            // The insurer (a partner named by its code) subscribes to its claims; a bank partner takes every event.
+            let insurerHook = try await platform.subscribeWebhook(
+                owner: "partner:INS1", url: "http://127.0.0.1:9/claims", events: ["plan.claim"], allowPrivate: true)
+            _ = try await platform.subscribeWebhook(owner: "partner:BANK", url: "http://127.0.0.1:9/all", events: ["*"], allowPrivate: true)
 
             // Not yet enrolled: the plan pays nothing.
             let before = try await Self.stay(platform, "ZY001")
             #expect(try await platform.preSettle(visitID: before.id, institution: S.hospital, useAccount: true).breakdown.otherFund == .zero)
 
             // Enrol through the premium flow: the card pays 190 to the insurer.
-            let card = try await platform.sandbox!.issueCard(holderIDNumber: person.idNumber, holderName: person.name, kind: .debit, balance: .yuan(1000))
+            let card = try await platform.sandbox!.issueCard(
+                holderIDNumber: person.idNumber, holderName: person.name, kind: .debit, balance: .yuan(1000))
             _ = try await platform.bindCard(person: "P1", number: card.number)
             let option = try await platform.premiumOptions(person: "P1").first { $0.kind == .commercialPlan && $0.period == "2026" }
             #expect(option?.amount == .yuan(190) && option?.open == true && option?.status == "unpaid")
@@ -94,12 +99,32 @@ struct CommercialPlanStoreTests {
             var planPaid: [Money] = []
             for index in 0..<4 {
                 let visit = try await Self.stay(platform, "ZY1\(index)")
-                planPaid.append(try await platform.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil).breakdown.otherFund)
+                planPaid.append(
+                    try await platform.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil).breakdown.otherFund)
             }
             // 1,540, then 1,440 + 500 = 1,940 each (no deductible left), until 5,000 is reached.
             #expect(planPaid == [.yuan(1_540), .yuan(1_940), .yuan(1_520), .zero])
             #expect(try await Self.planYear(platform).paid == .yuan(5_000))
             #expect(try await platform.verifyLedger().passed)
+
+            // The claims report: every settlement, refund and reversal the plan paid in, netting to what it owes.
+            let report = try await platform.planClaims(
+                region: S.region, year: 2026, period: try StatementPeriod(from: CivilDate("2026-03-01")!, through: CivilDate("2026-03-31")!))
+            // (The test clock stands still, so the claims of one instant come in id order: compared as a set.)
+            #expect(report.claims.map(\.planPaid).sorted() == [-1_540, -1_040, -500, 1_520, 1_540, 1_540, 1_540, 1_940].map { Money.yuan($0) })
+            #expect(report.claims.filter { $0.kind == .refund }.count == 2 && report.claims.filter { $0.kind == .reversal }.count == 1)
+            #expect(report.planPaid == .yuan(5_000) && report.insurerCode == "INS1")
+            let first = try #require(report.claims.first { $0.settlementId == settled.id })
+            #expect(first.lines.map(\.planPaid) == [.yuan(1_040), .yuan(500)] && first.lines.map(\.basicFundPaid) == [.yuan(3_200), .zero])
+            #expect(report.claims.first { $0.settlementId == byLines.id }?.lines.map(\.planPaid) == [-.yuan(500)])
+            // The same claims reached the insurer's subscription only: the bank partner's "*" does not carry medical items.
+            await platform.flushProjections()
+            let deliveries = try await platform.backend.read { db in
+                try db.query("SELECT subscription_id FROM webhook_deliveries WHERE event_type = 'plan.claim'", []).map {
+                    try $0.string("subscription_id")
+                }
+            }
+            #expect(deliveries.count == 8 && deliveries.allSatisfy { $0 == insurerHook.id })
         }
     }
 

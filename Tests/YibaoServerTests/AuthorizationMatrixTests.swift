@@ -300,6 +300,7 @@ struct AuthorizationMatrixTests {
             let terms =
                 #"{"partner_name":"沙箱银行","billing_day":5,"grace_days":20,"penalty_basis_points_per_day":5,"late_fee":0,"suspend_after_overdue_days":30}"#
             let policyFile = try DemoData.file("policies/440100-2026.json")
+            let planFile = try DemoData.file("plans/440100.json")
 
             // The probes: every route, the body and query an owner would send, the exact answers.
             let probes: [String: Probe] = [
@@ -460,6 +461,10 @@ struct AuthorizationMatrixTests {
                 "GET /v1/admin/policies": Probe(first: 200),
                 "PUT /v1/admin/policies/{region}/{year}": Probe(body: policyFile, first: 200),
                 "GET /v1/admin/policies/{region}/{year}/{insurance_type}": Probe(first: 200),
+                "GET /v1/admin/plans": Probe(first: 200),
+                "PUT /v1/admin/plans/{region}/{year}": Probe(body: planFile, first: 200),
+                "GET /v1/admin/plans/{region}/{year}": Probe(first: 200),
+                "GET /v1/admin/plans/{region}/{year}/claims": Probe(query: "?from=2026-11-01&through=2026-11-30", first: 200),
                 "POST /v1/admin/catalogue": Probe(
                     body: "region,code,name,specification,category,class,price_cap_yuan,first_self_pay_percent\n440100,MX0001,矩阵药,1盒,drug,A,,\n",
                     first: 200),

@@ -154,6 +154,38 @@ struct AdminController {
             }
             return JSONResponse(policy)
         }
+        routes.add(.get, "/v1/admin/plans", .operator(.viewer), "List commercial plans (惠民保), per region and year") { _, _ in
+            JSONResponse(try await platform.commercialPlans())
+        }
+        routes.add(.put, "/v1/admin/plans/{region}/{year}", .operator(.administrator), "Save a region's commercial plan for a year") {
+            request, context in
+            var request = request
+            let plan = try await request.decodeJSON(CommercialPlan.self, context: context)
+            let region = try context.parameters.require("region")
+            let year = try context.parameters.require("year", as: Int.self)
+            guard plan.region.value == region, plan.year == year else {
+                throw Refusal.invalid("region", "the plan is for \(plan.region) \(plan.year) but the path says \(region) \(year)")
+            }
+            try await platform.saveCommercialPlan(plan, actor: "operator:" + context.operator.name)
+            return JSONResponse(plan)
+        }
+        routes.add(.get, "/v1/admin/plans/{region}/{year}", .operator(.viewer), "A region's commercial plan for a year") { _, context in
+            guard let region = RegionCode(try context.parameters.require("region")),
+                let plan = try await platform.commercialPlan(region: region, year: try context.parameters.require("year", as: Int.self))
+            else { throw Refusal(.notFound, "no commercial plan for that region and year") }
+            return JSONResponse(plan)
+        }
+        routes.add(
+            .get, "/v1/admin/plans/{region}/{year}/claims", .operator(.viewer),
+            "What the plan paid per settlement, with the lines (?from, through): the insurer's claims report"
+        ) { request, context in
+            guard let region = RegionCode(try context.parameters.require("region")) else {
+                throw Refusal(.notFound, "no commercial plan for that region and year")
+            }
+            return JSONResponse(
+                try await platform.planClaims(
+                    region: region, year: try context.parameters.require("year", as: Int.self), period: try ClearingController.period(request)))
+        }
         routes.add(.post, "/v1/admin/catalogue", .operator(.operator), "Import catalogue items from CSV (text/csv body)") { request, context in
             var request = request
             let bytes = try await request.bodyBytes(context: context)

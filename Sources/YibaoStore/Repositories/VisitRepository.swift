@@ -174,6 +174,19 @@ package enum SettlementRepository {
         ).map(decode)
     }
 
+    /// The completed records (settlements, refunds, reversals) of people insured in `region`, created in
+    /// `[from, until)`, oldest first, at most `limit`.
+    package static func ofRegion(_ region: RegionCode, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor) throws -> [SettlementRecord]
+    {
+        try db.query(
+            """
+            SELECT document, state, reversed_by FROM settlements WHERE region = ? AND created_at >= ? AND created_at < ? AND state = 'completed'
+            ORDER BY created_at, id LIMIT \(max(1, min(limit, 100_000)))
+            """,
+            [.text(region.value), .instant(from), .instant(until)]
+        ).map(decode)
+    }
+
     /// A person's completed settlements of a medical category in `[from, until)` not reversed, oldest first.
     package static func ofPerson(
         _ person: String, category: MedicalCategory, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor
