@@ -251,7 +251,8 @@ export function counterScreen(main) {
   }
 
   function figures(b, prefix) {
-    return h('div', { class: 'figures' }, [['total', b.medfee_sumamt], ['fund', b.fund_pay_sumamt], ['account', b.acct_pay], ['cash', b.psn_cash_pay]].map(([name, value]) =>
+    const parts = [['total', b.medfee_sumamt], ['fund', b.fund_pay_sumamt], ...(b.oth_pay ? [['plan', b.oth_pay]] : []), ['account', b.acct_pay], ['cash', b.psn_cash_pay]];
+    return h('div', { class: 'figures' }, parts.map(([name, value]) =>
       h('div', { class: 'figure' }, h('span', { class: 'label' }, t(name)), h('span', { class: 'value', id: `${prefix}-${name}` }, yuan(value)))));
   }
 

@@ -46,6 +46,7 @@ export async function render(main) {
         [t('total'), h('span', { id: 'estimate-total' }, yuan(b.medfee_sumamt))],
         [t('fund'), h('span', { id: 'estimate-fund', class: 'amount' }, yuan(b.fund_pay_sumamt))],
         ...(b.hifmi_pay > 0 ? [[t('catastrophic'), h('span', { id: 'estimate-catastrophic' }, yuan(b.hifmi_pay))]] : []),
+        ...(b.oth_pay > 0 ? [[t('commercialPlan'), h('span', { id: 'estimate-plan' }, yuan(b.oth_pay))]] : []),
         [t('account'), h('span', { id: 'estimate-account' }, yuan(b.acct_pay))],
         [t('cash'), h('span', { id: 'estimate-cash' }, yuan(b.psn_cash_pay))],
       ]),
