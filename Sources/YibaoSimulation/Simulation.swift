@@ -30,6 +30,9 @@ public enum Simulation {
         public var settlements: Int
         /// Transactions aborted on purpose.
         public var aborted: Int
+        /// Completed records in which the commercial plan paid (settlements) or got money back (refunds and
+        /// reversals): evidence the run exercised the plan.
+        public var planRecords: (paid: Int, givenBack: Int) = (0, 0)
         /// What each step did.
         public var outcomes: [String]
 
@@ -38,7 +41,10 @@ public enum Simulation {
 
         /// The report as text: the seed, and on failure the problems and the shortest step list.
         public var text: String {
-            if passed { return "seed \(seed): \(steps) steps, \(settlements) settlements, \(aborted) aborted transactions, every invariant held" }
+            if passed {
+                return
+                    "seed \(seed): \(steps) steps, \(settlements) settlements (the plan paid in \(planRecords.paid), got back in \(planRecords.givenBack)), \(aborted) aborted transactions, every invariant held"
+            }
             var lines = ["seed \(seed): FAILED at step \(failingStep.map(String.init) ?? "?") of \(steps)"]
             lines += problems.prefix(10).map { "  - \($0)" }
             if let shortest {
@@ -92,6 +98,11 @@ public enum Simulation {
         }
         report.settlements = simulator.settlements.count
         report.aborted = world.faults.abortedCount
+        let records = try await SimulationInvariants.snapshot(world.platform, cache: SimulationInvariants.DecodeCache()).records
+            .filter { $0.state == .completed }
+        report.planRecords = (
+            records.filter { $0.breakdown.otherFund.isPositive }.count, records.filter { $0.breakdown.otherFund.isNegative }.count
+        )
         report.outcomes = simulator.outcomes
         await world.close()
         return report

@@ -84,7 +84,7 @@ public enum SimulationInvariants {
                     deductiblePaid: try row.money("deductible_paid"), basicFundPaid: try row.money("basic_fund_paid"),
                     aboveCapAmount: try row.money("above_cap_amount"), aboveCapFundPaid: try row.money("above_cap_fund_paid"),
                     inScopeTotal: try row.money("in_scope_total"), visits: try row.int64("visits"),
-                    visitsByLevel: byLevel)
+                    visitsByLevel: byLevel, planDeductibleMet: try row.money("plan_deductible_met"), planPaid: try row.money("plan_paid"))
             }
             for row in try db.query("SELECT owner, held FROM accounts WHERE kind = 'personal'", []) {
                 snapshot.holds[try row.string("owner")] = try row.money("held")
@@ -261,6 +261,23 @@ public enum SimulationInvariants {
         // 7. One live contribution per person, kind and period.
         let live = Dictionary(grouping: snapshot.premiums.filter { $0.state == "paid" || $0.state == "pending" }, by: \.key)
         for (key, payments) in live where payments.count > 1 { problems.append("contribution \(key) is paid \(payments.count) times") }
+
+        // 7a. The commercial plan: its insurer's fund holds the plan premiums paid less what the plan paid in
+        // live settlements (net of refunds and reversals); no person's plan year passes the plan's cap.
+        let planPremiums = Money.sum(snapshot.premiums.filter { $0.state == "paid" && $0.key.contains("|commercial_plan|") }.map(\.amount))
+        let planPaid = Money.sum(snapshot.records.filter { $0.state == .completed }.map(\.breakdown.otherFund))
+        let insurer = try await platform.balance(of: .insurer(SimulationWorld.plan(2026).insurer.code))
+        if insurer != planPremiums - planPaid {
+            problems.append(
+                "insurer fund holds \(insurer); plan premiums \(planPremiums) less the plan's net payments \(planPaid) make \(planPremiums - planPaid)"
+            )
+        }
+        for (key, stored) in snapshot.accumulators where stored.planPaid > SimulationWorld.plan(2026).annualCap {
+            problems.append("accumulators \(key): the plan paid \(stored.planPaid), above its cap")
+        }
+        for record in snapshot.records where record.breakdown.otherFund != .zero && record.plan == nil {
+            problems.append("\(record.id): a plan share without the plan")
+        }
 
         // 7b. Clearing: what each institution is owed is what its completed settlements, refunds and reversals
         // put in, less what approvals deducted and runs paid out; the payouts hold exactly what was run; each

@@ -165,12 +165,25 @@ public final class SimulationWorld: Sendable {
         )
     }
 
+    /// The simulated region's commercial plan of a year: a small deductible and cap so that runs meet
+    /// both, class C 30 % paid, A001 excluded; anyone may join by paying its premium (the premium
+    /// step picks it up among the contributions on offer).
+    static func plan(_ year: Int) -> CommercialPlan {
+        CommercialPlan(
+            id: "sim-plan-\(year)", region: region, year: year, name: "模拟惠民保", insurer: .init(code: "SIM-INS", name: "模拟保险"),
+            sources: ["simulation"], premium: .yuan(60), deductible: .yuan(30),
+            ratios: .init(inScopeSelfBorne: Ratio(percent: 60), firstSelfPay: Ratio(percent: 60), overLimit: .zero, fullSelfPay: Ratio(percent: 30)),
+            annualCap: .yuan(300), excludedItems: ["A001"], pools: BenefitPoolKind.allCases,
+            enrolmentOpens: CivilDate(year: year - 1, month: 10, day: 1), enrolmentCloses: CivilDate(year: year, month: 12, day: 31))
+    }
+
     private static func populate(
         platform: Platform, clock: ManualClock, faults: FaultInjectingBackend, bank: SandboxBank, cleanup: @escaping @Sendable () async -> Void
     ) async throws -> SimulationWorld {
         for year in [2026, 2027] {
             try await platform.savePolicy(employeePolicy(year))
             try await platform.savePolicy(residentPolicy(year))
+            try await platform.saveCommercialPlan(plan(year))
         }
         _ = try await platform.saveInstitution(hospital)
         _ = try await platform.importCatalogue(items)
@@ -195,6 +208,13 @@ public final class SimulationWorld: Sendable {
             binder: members[0].person.number,
             BindingRequest(memberNumber: members[2].person.number, memberIdNumber: members[2].person.idNumber, relationship: .child))
         _ = try await platform.confirmBinding(id: binding.id, member: members[2].person.number)
+        // Member 1 joined the commercial plan from the phone before the run (others may join during it).
+        let join = try await platform.premiumOptions(person: members[1].person.number).first { $0.kind == .commercialPlan && $0.open }
+        if let join {
+            _ = try await platform.payPremium(
+                PremiumRequest(personNumber: members[1].person.number, kind: .commercialPlan, period: join.period, amount: join.amount),
+                payer: members[1].person.number, idempotency: IdempotencyRequest(key: "join-plan", fingerprint: "join-plan"))
+        }
         let line = try await platform.applyForCredit(person: members[1].person.number)
         _ = try await platform.signFrictionless(person: members[1].person.number, fundingSourceID: line.line.fundingSourceId, priority: .sourceFirst)
         return SimulationWorld(

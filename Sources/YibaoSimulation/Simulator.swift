@@ -268,12 +268,14 @@ public final class Simulator: @unchecked Sendable {
             let member = world.members[m].person.number
             let payer = byBinder && m == 2 ? world.members[0].person.number : member
             let options = try await platform.premiumOptions(person: member)
-            guard let option = options.first(where: { $0.open && $0.status == "unpaid" }) ?? options.first else { return "no contribution" }
+            // Any contribution on offer and unpaid (the commercial plan among them), else one already paid (refused).
+            let unpaid = options.filter { $0.open && $0.status == "unpaid" }
+            guard let option = unpaid.isEmpty ? options.first : unpaid[index % unpaid.count] else { return "no contribution" }
             let request = PremiumRequest(personNumber: member, kind: option.kind, period: option.period, amount: option.amount)
             try await send(key: "k\(index)") { key in
                 _ = try await platform.payPremium(request, payer: payer, idempotency: Self.key(key, "\(member)\(option.period)"))
             }
-            return "paid the \(option.period) contribution"
+            return "paid the \(option.kind.rawValue) \(option.period) contribution"
         case .repay(let permille, let fromAccount):
             let person = world.members[1].person.number
             let line = try await platform.creditLine(id: world.creditLine.id, person: person)

@@ -34,6 +34,8 @@ struct SimulateCommand: AsyncParsableCommand {
         let log: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in print(line) } : nil
         let steps = self.steps
         var failed: [Simulation.Report] = []
+        var planPaid = 0
+        var planBack = 0
         var stepsRun = 0
         var next = seed
         let end = seed &+ seeds
@@ -56,6 +58,8 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             for report in reports {
                 stepsRun += report.outcomes.count
+                planPaid += report.planRecords.paid
+                planBack += report.planRecords.givenBack
                 print(report.text)
                 if !report.passed { failed.append(report) }
             }
@@ -63,8 +67,8 @@ struct SimulateCommand: AsyncParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         print(
             String(
-                format: "%llu seeds on %@, %d steps in %.1f s (%.0f steps/s): %d failed", seeds, "\(database)", stepsRun, seconds,
-                Double(stepsRun) / max(seconds, 0.001), failed.count))
+                format: "%llu seeds on %@, %d steps in %.1f s (%.0f steps/s): %d failed; the commercial plan paid in %d records, got back in %d",
+                seeds, "\(database)", stepsRun, seconds, Double(stepsRun) / max(seconds, 0.001), failed.count, planPaid, planBack))
         if !failed.isEmpty {
             print("failing seeds: \(failed.map { String($0.seed) }.joined(separator: " "))")
             throw ExitCode(1)

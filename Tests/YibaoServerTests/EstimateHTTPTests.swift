@@ -51,6 +51,42 @@ struct EstimateHTTPTests {
         }
     }
 
+    @Test("with the inclusive plan joined from the phone: the estimate shows oth_pay and equals the stay's settlement", arguments: H.databases)
+    func estimateWithPlan(postgres: Bool) async throws {
+        try await H.withApp(postgres: postgres) { client, harness in
+            let patient = try await PatientFlow.signUp(client, harness)
+            let stay =
+                Body.line("1", code: "S000000000068", price: 12000, quantity: "10") + ","
+                + Body.line("2", code: "XD00000000003", price: 2850, quantity: "20")
+            let ask = #"{"institution_code":"\#(H.hospital)","category":"21","lines":[\#(stay)]}"#
+            let before = try await client.send(.post, "/v1/patient/estimate", token: patient.token, json: ask).decode(Estimate.self)
+            #expect(before.breakdown.otherFund == .zero)
+            let joined = try await client.send(
+                .post, "/v1/patient/premiums", token: patient.token,
+                json: #"{"person_number":"\#(PatientFlow.person)","kind":"commercial_plan","period":"2026","amount":18000}"#,
+                headers: OneCodeHTTPTests.key("join-plan"))
+            #expect(joined.status == .ok || joined.status == .created, "\(joined.text)")
+            #expect(try await harness.platform.balance(of: .insurer("DEMO-SSK")) == .yuan(180))
+            let estimate = try await client.send(.post, "/v1/patient/estimate", token: patient.token, json: ask).decode(Estimate.self)
+            // 1,770.00: the fund (1,713.00 − 1,000.00) × 80 % = 570.40; the plan 70 % of 1,142.60 and of 57.00.
+            #expect(estimate.breakdown.pooledFund == Money(fen: 57_040) && estimate.breakdown.otherFund == Money(fen: 83_972))
+            #expect(estimate.details.contains { $0.fundType == .otherFund })
+            let visit = try await client.send(
+                .post, "/v1/visits", token: H.hospitalToken,
+                json: #"{"person_number":"\#(PatientFlow.person)","category":"21","hospital_visit_number":"ZY-EST-1","lines":[\#(stay)]}"#)
+            let visitID = try #require(visit.object["id"] as? String)
+            let settled = try await client.send(
+                .post, "/v1/visits/\(visitID)/settlement", token: H.hospitalToken, json: #"{"use_account":true}"#,
+                headers: OneCodeHTTPTests.key("zy-est-1")
+            ).decode(SettlementRecord.self)
+            var paid = settled.breakdown
+            paid.accountBalanceAfter = estimate.breakdown.accountBalanceAfter
+            #expect(paid == estimate.breakdown, "estimate \(estimate.breakdown) settled \(settled.breakdown)")
+            #expect(settled.lines.map(\.planPaid) == estimate.lines.map(\.planPaid) && settled.plan?.insurerCode == "DEMO-SSK")
+            #expect(try await harness.platform.balance(of: .insurer("DEMO-SSK")) == .yuan(180) - Money(fen: 83_972))
+        }
+    }
+
     @Test("amounts per class: class A as a no-cap class A item, class C wholly self-paid, the assumptions said")
     func amountsPerClass() async throws {
         try await H.withApp { client, harness in

@@ -29,9 +29,11 @@ struct SimulationTests {
     /// bank now locks the card first and answers a repeated reference with its first decision.
     static let regressionSeeds: [UInt64] = [28, 80, 166, 180]
 
-    /// Runs seeds, `parallel` at a time; returns the failed reports.
+    /// Runs seeds, `parallel` at a time; returns the failed reports. The runs must have exercised the
+    /// commercial plan: paying in settlements and getting money back in refunds or reversals.
     static func run(_ seeds: [UInt64], steps: Int, database: SimulationWorld.Database, parallel: Int) async throws -> [Simulation.Report] {
         var failed: [Simulation.Report] = []
+        var plan = (paid: 0, givenBack: 0)
         var index = 0
         while index < seeds.count {
             let batch = Array(seeds[index..<min(seeds.count, index + parallel)])
@@ -43,13 +45,20 @@ struct SimulationTests {
                 for try await report in group { reports.append(report) }
                 return reports
             }
+            for report in reports {
+                plan.paid += report.planRecords.paid
+                plan.givenBack += report.planRecords.givenBack
+            }
             for report in reports where !report.passed {
                 print(report.text)
                 failed.append(report)
             }
         }
+        if seeds.count >= 20 { #expect(plan.paid > 0 && plan.givenBack > 0, "the runs never exercised the commercial plan: \(plan)") }
         TestRecord.note(
-            "simulation", "\(database) seeds \(seeds.first ?? 0)-\(seeds.last ?? 0) (\(seeds.count)) × \(steps) steps, \(failed.count) failed")
+            "simulation",
+            "\(database) seeds \(seeds.first ?? 0)-\(seeds.last ?? 0) (\(seeds.count)) × \(steps) steps, \(failed.count) failed; the plan paid in \(plan.paid) records, got back in \(plan.givenBack)"
+        )
         return failed
     }
 

@@ -38,7 +38,8 @@ enum ReceiptPage {
             <th class=n>账户 Account</th><th class=n>现金 Cash</th></tr>\(rows)
             <tr class=totals><td colspan=3>合计 Total (元 yuan)</td><td class=n>\(receipt.totalAmount)</td><td class=n>\(receipt.fundPaid)</td>
             <td class=n>\(receipt.accountPaid)</td><td class=n>\(receipt.cashPaid)</td></tr></table>
-            <p>其中共济 of which family mutual aid: \(receipt.mutualAidPaid) · 现金收取 cash collected \(receipt.cashCollection == .channel ? "by Yibao" : "at the counter")\(source)</p>
+            <p>\(receipt.breakdown.otherFund == .zero ? "" : "其中惠民保（商业保险）of which the commercial plan: \(receipt.breakdown.otherFund) · ")\
+            其中共济 of which family mutual aid: \(receipt.mutualAidPaid) · 现金收取 cash collected \(receipt.cashCollection == .channel ? "by Yibao" : "at the counter")\(source)</p>
             <p>验证码 Verification code <span class=code>\(escape(receipt.verificationCode))</span></p>
             </body></html>
             """
