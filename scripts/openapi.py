@@ -191,7 +191,7 @@ schemas = {
                                  "summary": S, "created_at": ref("Instant")},
                                 ["id", "institution_code", "kind", "period", "balanced", "summary", "created_at"]),
     "FundFigures": obj({"settlements": I, "refunds_and_reversals": I, "total": MONEY, "pooled_fund": MONEY, "above_cap_fund": MONEY,
-                        "own_account": MONEY, "mutual_aid": MONEY, "cash": MONEY},
+                        "own_account": MONEY, "mutual_aid": MONEY, "cash": MONEY, "plan": MONEY},
                        ["settlements", "refunds_and_reversals", "total", "pooled_fund", "above_cap_fund", "own_account", "mutual_aid", "cash"]),
     "FundReportLine": obj({"region": ref("Region"), "insurance_type": ref("InsuranceType"), "pool": enum("outpatient", "inpatient"),
                            "institution_code": S, "level": ref("HospitalLevel"), "figures": ref("FundFigures")}, ["figures"]),

@@ -14,7 +14,10 @@ extension Platform {
         return try await read { db, now in
             FundReport(
                 period: period, generatedAt: now, groups: try FundReportRepository.groups(period: period, in: db), levels: levels,
-                premiums: try FundReportRepository.posted(to: .fund, by: .premium, period: period, in: db),
+                premiums: try FundReportRepository.posted(to: .fund, by: .premium, period: period, in: db)
+                    + FundReportRepository.posted(to: .insurer, by: .premium, period: period, in: db).map {
+                        OwnerAmount(owner: "insurer:" + $0.owner, amount: $0.amount)
+                    },
                 owedToInstitutions: try FundReportRepository.balances(of: .institutionClearing, in: db),
                 paidToInstitutions: try FundReportRepository.posted(to: .payouts, by: .clearing, period: period, in: db),
                 anchor: ReportAnchor(

@@ -17,6 +17,8 @@ public struct FundFigures: Sendable, Hashable, Codable {
     public var mutualAid: Money
     /// 现金支付 `cash_payamt`.
     public var cash: Money
+    /// 其他支出 `oth_pay`: what commercial plans paid (their insurers' funds), within the funds' total.
+    public var plan: Money
 
     /// Nothing.
     public static let zero = FundFigures(
@@ -26,8 +28,9 @@ public struct FundFigures: Sendable, Hashable, Codable {
     /// Creates figures.
     public init(
         settlements: Int, refundsAndReversals: Int, total: Money, pooledFund: Money, aboveCapFund: Money, ownAccount: Money, mutualAid: Money,
-        cash: Money
+        cash: Money, plan: Money = .zero
     ) {
+        self.plan = plan
         self.settlements = settlements
         self.refundsAndReversals = refundsAndReversals
         self.total = total
@@ -43,11 +46,26 @@ public struct FundFigures: Sendable, Hashable, Codable {
         FundFigures(
             settlements: settlements + other.settlements, refundsAndReversals: refundsAndReversals + other.refundsAndReversals,
             total: total + other.total, pooledFund: pooledFund + other.pooledFund, aboveCapFund: aboveCapFund + other.aboveCapFund,
-            ownAccount: ownAccount + other.ownAccount, mutualAid: mutualAid + other.mutualAid, cash: cash + other.cash)
+            ownAccount: ownAccount + other.ownAccount, mutualAid: mutualAid + other.mutualAid, cash: cash + other.cash, plan: plan + other.plan)
     }
 
-    /// Fund paid in all.
-    public var fund: Money { pooledFund + aboveCapFund }
+    private enum CodingKeys: String, CodingKey {
+        case settlements, refundsAndReversals, total, pooledFund, aboveCapFund, ownAccount, mutualAid, cash, plan
+    }
+
+    /// Decodes figures; a report stored before commercial plans paid has no plan figure.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            settlements: try c.decode(Int.self, forKey: .settlements), refundsAndReversals: try c.decode(Int.self, forKey: .refundsAndReversals),
+            total: try c.decode(Money.self, forKey: .total), pooledFund: try c.decode(Money.self, forKey: .pooledFund),
+            aboveCapFund: try c.decode(Money.self, forKey: .aboveCapFund), ownAccount: try c.decode(Money.self, forKey: .ownAccount),
+            mutualAid: try c.decode(Money.self, forKey: .mutualAid), cash: try c.decode(Money.self, forKey: .cash),
+            plan: try c.decodeIfPresent(Money.self, forKey: .plan) ?? .zero)
+    }
+
+    /// Fund paid in all (`fund_pay_sumamt`: the basic funds and commercial plans).
+    public var fund: Money { pooledFund + aboveCapFund + plan }
 }
 
 /// One line of a fund report: a group and its figures. Which of the group's fields are set depends on
@@ -175,7 +193,7 @@ public struct FundReport: Sendable, Hashable, Codable {
         var rows = [
             [
                 "view", "region", "insurance_type", "pool", "institution_code", "level", "settlements", "refunds_and_reversals", "medfee_sumamt",
-                "hifp_pay", "above_cap_pay", "acct_pay", "acct_mulaid_pay", "cash_payamt",
+                "hifp_pay", "above_cap_pay", "acct_pay", "acct_mulaid_pay", "cash_payamt", "oth_pay",
             ]
         ]
         func add(_ view: String, _ line: FundReportLine) {
@@ -184,7 +202,7 @@ public struct FundReport: Sendable, Hashable, Codable {
                 [
                     view, line.region?.value ?? "", line.insuranceType?.rawValue ?? "", line.pool?.rawValue ?? "", line.institutionCode ?? "",
                     line.level?.rawValue ?? "", "\(f.settlements)", "\(f.refundsAndReversals)", f.total.description, f.pooledFund.description,
-                    f.aboveCapFund.description, f.ownAccount.description, f.mutualAid.description, f.cash.description,
+                    f.aboveCapFund.description, f.ownAccount.description, f.mutualAid.description, f.cash.description, f.plan.description,
                 ])
         }
         for line in byFund { add("fund", line) }

@@ -117,6 +117,12 @@ struct CommercialPlanStoreTests {
             let first = try #require(report.claims.first { $0.settlementId == settled.id })
             #expect(first.lines.map(\.planPaid) == [.yuan(1_040), .yuan(500)] && first.lines.map(\.basicFundPaid) == [.yuan(3_200), .zero])
             #expect(report.claims.first { $0.settlementId == byLines.id }?.lines.map(\.planPaid) == [-.yuan(500)])
+            // The bureau's fund report counts the plan's part inside the funds' and the premium the insurer received.
+            let day = try StatementPeriod(from: CivilDate("2026-03-02")!, through: CivilDate("2026-03-02")!)
+            let funds = try await platform.fundReport(period: day, verifyLedger: true)
+            #expect(funds.totals.plan == .yuan(5_000) && funds.totals.fund == funds.totals.pooledFund + funds.totals.aboveCapFund + .yuan(5_000))
+            #expect(funds.premiums.contains(OwnerAmount(owner: "insurer:INS1", amount: .yuan(190))))
+            #expect(funds.totals.fund + funds.totals.ownAccount + funds.totals.mutualAid + funds.totals.cash == funds.totals.total)
             // The same claims reached the insurer's subscription only: the bank partner's "*" does not carry medical items.
             await platform.flushProjections()
             let deliveries = try await platform.backend.read { db in

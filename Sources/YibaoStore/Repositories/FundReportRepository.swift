@@ -17,7 +17,8 @@ package enum FundReportRepository {
               AS BIGINT) AS above_cap,
             CAST(COALESCE(SUM(CASE WHEN p.account_id = 'personal:' || s.person_number THEN -p.amount ELSE 0 END), 0) AS BIGINT) AS own_account,
             CAST(COALESCE(SUM(CASE WHEN p.account_id LIKE 'personal:%' AND p.account_id <> 'personal:' || s.person_number THEN -p.amount ELSE 0 END), 0)
-              AS BIGINT) AS mutual_aid
+              AS BIGINT) AS mutual_aid,
+            CAST(COALESCE(SUM(CASE WHEN p.account_id LIKE 'insurer:%' THEN -p.amount ELSE 0 END), 0) AS BIGINT) AS plan
             FROM settlements s JOIN journal_entries e ON e.reference = s.id JOIN postings p ON p.entry_id = e.id
             WHERE s.state = 'completed' AND s.completed_at >= ? AND s.completed_at < ?
             GROUP BY s.region, s.insurance_type, s.pool, s.institution_code
@@ -55,7 +56,7 @@ package enum FundReportRepository {
                     settlements: Int(try row.int64("settlements")), refundsAndReversals: Int(try row.int64("returns")), total: try row.money("total"),
                     pooledFund: try posted?.money("pooled") ?? .zero, aboveCapFund: try posted?.money("above_cap") ?? .zero,
                     ownAccount: try posted?.money("own_account") ?? .zero, mutualAid: try posted?.money("mutual_aid") ?? .zero,
-                    cash: try row.money("cash")))
+                    cash: try row.money("cash"), plan: try posted?.money("plan") ?? .zero))
         }
         .sorted {
             ($0.region?.value ?? "", $0.insuranceType?.rawValue ?? "", $0.pool?.rawValue ?? "", $0.institutionCode ?? "") < (

@@ -3,7 +3,7 @@
 // tables by region × insurance type, hospital level and institution.
 import { field, get, guarded, h, t, table, today, yuan } from '/desk/desk.js';
 
-const fund = (f) => f.pooled_fund + f.above_cap_fund;
+const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
 const account = (f) => f.own_account + f.mutual_aid;
 const shift = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
 const report = (from, through) => get(`/v1/admin/fund-report?from=${from}&through=${through}`);
