@@ -500,6 +500,11 @@ def scenario_refused_in_app(app, platform, used, base, screenshots):
     message = app.alert_text(f"#{form_id}")
     check(message == "银行拒绝了这笔支付（余额不足或卡片受限）", f"a card without enough money shows the plain message ({message})")
     app.shot("15-refused-premium")
+    # The city's inclusive plan is offered among the contributions with the plan's premium: paying it joins.
+    plans = [li for li in app.driver.find_elements(By.CSS_SELECTOR, "#premium-options li") if "惠民保" in li.text]
+    check(bool(plans) and any("180.00" in li.text for li in plans), f"the inclusive plan (惠民保) is offered with its premium ({[li.text[:40] for li in plans]})")
+    if plans:
+        app.shot("15b-plan-offer", element=plans[0])
 
     # 马丽 may be bound at most twice a month: unbind, bind again (second), unbind, ask a third time.
     member = Browser(base, screenshots)

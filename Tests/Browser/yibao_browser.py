@@ -195,11 +195,15 @@ class Browser:
     def text(self, css):
         return self.find(css).text.strip()
 
-    def shot(self, name):
+    def shot(self, name, element=None):
+        """A screenshot of the page from its top, or of one element (scrolled into view)."""
         if self.screenshots:
-            self.driver.execute_script("window.scrollTo(0, 0)")
             os.makedirs(self.screenshots, exist_ok=True)
             path = os.path.join(self.screenshots, f"{name}.png")
+            if element is not None:
+                element.screenshot(path)
+                return path
+            self.driver.execute_script("window.scrollTo(0, 0)")
             self.driver.save_screenshot(path)
             return path
         return None
