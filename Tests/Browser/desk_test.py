@@ -330,6 +330,12 @@ def scenario_bureau_screens(desk, platform):
     person = desk.wait_text("#person", lambda text: "****" in text)
     check(HUANG["id"] not in person and "****" in person, "a person's ID number is shown masked")
     desk.shot("desk-11-people")
+    # The reference screen lists this year's inclusive plans with what each paid this month.
+    desk.driver.execute_script("location.hash = '#/reference'")
+    plans = desk.wait_text("#plans", lambda text: "穗岁康" in text and "兰州惠民保" in text)
+    check("180.00" in plans and "穗岁康共保体" in plans, f"the bureau sees the region's inclusive plans, their insurers and premiums ({plans[:120]})")
+    desk.axe("reference")
+    desk.shot("desk-11c-reference")
     desk.driver.execute_script("location.hash = '#/ledger'")
     desk.wait_text("#ledger-state", lambda text: text == "通过")
     desk.wait_text("#audit-state", lambda text: text == "通过")

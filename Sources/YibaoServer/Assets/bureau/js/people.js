@@ -1,6 +1,7 @@
 // People (find by insurance number — personal data masked; enrol, for operators) and the reference
-// data: policies, a catalogue item, a catalogue CSV import with the rejected rows listed by line.
-import { api, field, get, guarded, h, post, t, table, yuan } from '/desk/desk.js';
+// data: policies, the commercial plans with what each paid this month (the insurer's claims), a
+// catalogue item, a catalogue CSV import with the rejected rows listed by line.
+import { api, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
 
 export async function peopleScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'people-alert' });
@@ -43,6 +44,15 @@ export async function referenceScreen(main, { can }) {
     main.append(h('section', { class: 'card' }, table(t('policies'), [t('region'), t('year'), t('insuranceType'), t('policyTitle')], policies.map((p) =>
       h('tr', {}, h('td', {}, p.region ?? ''), h('td', {}, String(p.year ?? '')), h('td', {}, p.insurance_type), h('td', {}, p.title ?? p.name ?? ''))), { id: 'policies' })));
   }
+  // This year's commercial plans and, from the claims report, what each paid this month (net of refunds).
+  const day = today();
+  const plans = (await guarded(alert, () => get('/v1/admin/plans')) ?? []).filter((p) => String(p.year) === day.slice(0, 4));
+  const rows = await Promise.all(plans.map(async (p) => {
+    const claims = await guarded(alert, () => get(`/v1/admin/plans/${p.region}/${p.year}/claims?from=${day.slice(0, 8)}01&through=${day}`));
+    return h('tr', { 'data-plan': p.id }, h('td', {}, p.region), h('td', {}, p.name), h('td', {}, p.insurer?.name ?? ''), h('td', { class: 'num' }, yuan(p.premium)),
+      h('td', { class: 'num' }, String(claims?.claims?.length ?? '—')), h('td', { class: 'num' }, claims ? yuan(claims.plan_paid) : '—'));
+  }));
+  main.append(h('section', { class: 'card' }, table(t('plans'), [t('region'), t('planName'), t('insurer'), t('premium'), t('planClaims'), t('planPaidMonth')], rows, { id: 'plans' })));
   const region = field(t('region'), { id: 'item-region', options: [['440100', '440100'], ['620100', '620100']] });
   const code = field(t('code'), { id: 'item-code', autocomplete: 'off' });
   const item = h('div', { id: 'item' });
