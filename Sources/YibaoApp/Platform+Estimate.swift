@@ -119,11 +119,20 @@ extension Platform {
             }
             let accumulators = try AccumulatorRepository.read(person: person.number, year: year, pool: request.category.pool, in: db)
             let balance = try LedgerRepository.balance(.personal(person.number), in: db)
+            let plan = try Platform.planCover(of: person, year: year, reference: reference, now: now, in: db)
+            if let plan {
+                assumptions.append(
+                    plan.covered
+                        ? EstimateAssumption(
+                            code: "commercial_plan_enrolled", detail: "\(plan.plan.name) pays its share: the person is enrolled for \(year)")
+                        : EstimateAssumption(
+                            code: "commercial_plan_not_enrolled",
+                            detail: "\(plan.plan.name) pays nothing: the person is not enrolled for \(year) (joining is paying its premium)"))
+            }
             let calculation = try SettlementEngine.calculate(
                 SettlementInput(
                     lines: priced, person: person, institution: institution, policy: policy, category: request.category,
-                    accumulators: accumulators, useAccount: request.useAccount ?? true, accountBalance: balance.available,
-                    plan: try Platform.planCover(of: person, year: year, reference: reference, now: now, in: db)))
+                    accumulators: accumulators, useAccount: request.useAccount ?? true, accountBalance: balance.available, plan: plan))
             return Estimate(
                 personNumber: person.number, institution: InstitutionSummary(institution), policyTitle: policy.title, year: year,
                 breakdown: calculation.breakdown, lines: calculation.lines, details: calculation.details, trace: calculation.trace,

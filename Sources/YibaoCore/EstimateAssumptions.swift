@@ -31,7 +31,8 @@ public enum EstimateAssumptions {
 /// One assumption a reimbursement estimate made: a stable code a client words in its language, the
 /// sentence in English, and the ratio it assumed when there is one.
 public struct EstimateAssumption: Sendable, Hashable, Codable {
-    /// `year_figures_now`, `prices_as_sent`, `class_a_in_scope`, `class_b_first_self_pay`, `class_c_self_paid`.
+    /// `year_figures_now`, `prices_as_sent`, `class_a_in_scope`, `class_b_first_self_pay`, `class_c_self_paid`, and where the
+    /// region has a commercial plan, `commercial_plan_enrolled` or `commercial_plan_not_enrolled`.
     public var code: String
     /// The assumption in English.
     public var detail: String

@@ -417,6 +417,7 @@ def scenario_estimate(app, platform, used):
           f"the estimate screen shows the platform's estimate (fund {fund})")
     assumptions = app.text("#estimate-assumptions")
     check("乙类费用按本地区最常见的先行自付比例" in assumptions, "the estimate says in words what it assumed for class B")
+    check("未参加本年度惠民保" in assumptions, "the estimate says the region's inclusive plan is not counted because she has not joined it")
     app.axe("estimate")
     app.shot("15-estimate")
 

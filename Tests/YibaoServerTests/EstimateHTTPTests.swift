@@ -25,7 +25,7 @@ struct EstimateHTTPTests {
             // Nothing was written: the same question gets the same answer.
             let again = try await client.send(.post, "/v1/patient/estimate", token: patient.token, json: body).decode(Estimate.self)
             #expect(again.breakdown == estimate.breakdown)
-            #expect(estimate.assumptions.map(\.code) == ["year_figures_now", "prices_as_sent"])
+            #expect(estimate.assumptions.map(\.code) == ["year_figures_now", "prices_as_sent", "commercial_plan_not_enrolled"])
             // The hospital's estimate by person number says the same.
             let hospital = try await client.send(
                 .post, "/v1/estimates", token: H.hospitalToken,
@@ -60,7 +60,7 @@ struct EstimateHTTPTests {
                 + Body.line("2", code: "XD00000000003", price: 2850, quantity: "20")
             let ask = #"{"institution_code":"\#(H.hospital)","category":"21","lines":[\#(stay)]}"#
             let before = try await client.send(.post, "/v1/patient/estimate", token: patient.token, json: ask).decode(Estimate.self)
-            #expect(before.breakdown.otherFund == .zero)
+            #expect(before.breakdown.otherFund == .zero && before.assumptions.contains { $0.code == "commercial_plan_not_enrolled" })
             let joined = try await client.send(
                 .post, "/v1/patient/premiums", token: patient.token,
                 json: #"{"person_number":"\#(PatientFlow.person)","kind":"commercial_plan","period":"2026","amount":18000}"#,
@@ -71,6 +71,7 @@ struct EstimateHTTPTests {
             // 1,770.00: the fund (1,713.00 − 1,000.00) × 80 % = 570.40; the plan 70 % of 1,142.60 and of 57.00.
             #expect(estimate.breakdown.pooledFund == Money(fen: 57_040) && estimate.breakdown.otherFund == Money(fen: 83_972))
             #expect(estimate.details.contains { $0.fundType == .otherFund })
+            #expect(estimate.assumptions.contains { $0.code == "commercial_plan_enrolled" })
             let visit = try await client.send(
                 .post, "/v1/visits", token: H.hospitalToken,
                 json: #"{"person_number":"\#(PatientFlow.person)","category":"21","hospital_visit_number":"ZY-EST-1","lines":[\#(stay)]}"#)
@@ -103,7 +104,8 @@ struct EstimateHTTPTests {
             ).decode(Estimate.self)
             #expect(byAmount.breakdown.fundTotal == byItem.breakdown.fundTotal)
             #expect(byAmount.breakdown.fullSelfPay == .yuan(50))
-            #expect(byAmount.assumptions.map(\.code) == ["year_figures_now", "class_a_in_scope", "class_c_self_paid"])
+            #expect(
+                byAmount.assumptions.map(\.code) == ["year_figures_now", "class_a_in_scope", "class_c_self_paid", "commercial_plan_not_enrolled"])
             let withB = try await client.send(
                 .post, "/v1/patient/estimate", token: patient.token,
                 json: #"{"institution_code":"\#(H.hospital)","category":"11","amounts":[{"item_class":"B","amount":10000}]}"#
