@@ -83,24 +83,30 @@ extension Platform {
             candidates = months.map { (.flexibleMonthly, $0.yearMonth, $0.year) }
         }
         candidates += [(.commercialPlan, String(today.year), today.year), (.commercialPlan, String(today.year + 1), today.year + 1)]
-        var options: [PremiumOption] = []
-        for (kind, period, year) in candidates {
-            let found: PremiumSchedule?
-            if kind == .commercialPlan {
-                found = try await commercialPlan(region: person.region, year: year)?.premiumSchedule
-            } else {
-                found = try await policy(region: person.region, type: person.insuranceType, year: year)?.premiums?.first { $0.kind == kind }
-            }
-            guard let schedule = found else { continue }
-            let live = try await read { db, _ in try PremiumRepository.live(person: number, kind: kind, period: period, in: db) }
-            options.append(
-                PremiumOption(
+        let reference = self.reference
+        let asked = candidates
+        return try await read { db, now in
+            try asked.compactMap { kind, period, year in
+                guard let schedule = try Platform.premiumSchedule(kind, person: person, year: year, reference: reference, now: now, in: db) else {
+                    return nil
+                }
+                let live = try PremiumRepository.live(person: number, kind: kind, period: period, in: db)
+                return PremiumOption(
                     kind: kind, period: period, amount: schedule.amount, open: schedule.isOpen(period: period, on: today), paymentId: live?.id,
-                    status: live.map { $0.state == .paid ? "paid" : "pending" } ?? "unpaid"
-                )
-            )
+                    status: live.map { $0.state == .paid ? "paid" : "pending" } ?? "unpaid")
+            }
         }
-        return options
+    }
+
+    /// What a contribution kind costs a person in a year and when it is open: the schedule of their
+    /// policy, or for the commercial plan the plan of their region; nil when there is none.
+    static func premiumSchedule(
+        _ kind: PremiumKind, person: Person, year: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> PremiumSchedule? {
+        guard kind != .commercialPlan else { return try reference.plan(region: person.region, year: year, now: now, in: db)?.premiumSchedule }
+        return try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)?.premiums?.first {
+            $0.kind == kind
+        }
     }
 
     /// Pays a contribution for `request.personNumber` from `payer`'s funding source: reserve → authorise →
@@ -141,14 +147,8 @@ extension Platform {
                 guard let month = PremiumSchedule.month(request.period) else { throw Refusal.invalid("period", "a monthly period is YYYY-MM") }
                 year = month.year
             }
-            let found: PremiumSchedule?
-            if request.kind == .commercialPlan {
-                found = try reference.plan(region: person.region, year: year, now: now, in: db)?.premiumSchedule
-            } else {
-                found = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)?
-                    .premiums?.first(where: { $0.kind == request.kind })
-            }
-            guard let schedule = found else {
+            guard let schedule = try Platform.premiumSchedule(request.kind, person: person, year: year, reference: reference, now: now, in: db)
+            else {
                 throw Refusal(
                     .noPremiumSchedule, "region \(person.region) has no \(request.kind.rawValue) contribution for \(request.period) yet",
                     field: "period")

@@ -134,6 +134,9 @@ public struct PlanCover: Sendable, Hashable {
         self.plan = plan
         self.covered = covered
     }
+
+    /// Whether the plan may pay for care of `pool`: the patient is in it and it covers that care.
+    public func pays(in pool: BenefitPoolKind) -> Bool { covered && plan.pools.contains(pool) }
 }
 
 /// A person's year so far under a plan.

@@ -133,7 +133,7 @@ public enum SettlementEngine {
         if !b.hasNoNegativeBucket { found.append("a bucket is negative") }
         if b.basicFundTotal > b.inScope { found.append("the basic funds pay \(b.basicFundTotal), more than the in-scope \(b.inScope)") }
         if b.otherFund.isPositive {
-            if let cover = input.plan, cover.covered, cover.plan.pools.contains(calculation.pool) {
+            if let cover = input.plan, cover.pays(in: calculation.pool) {
                 let year = input.accumulators.plan
                 if year.paid <= cover.plan.annualCap && year.paid + b.otherFund > cover.plan.annualCap {
                     found.append("the plan passes its annual cap \(cover.plan.annualCap)")
@@ -367,7 +367,7 @@ public enum SettlementEngine {
                 )
             )
         }
-        if let cover = input.plan, cover.plan.pools.contains(poolKind), cover.covered {
+        if let cover = input.plan, cover.pays(in: poolKind) {
             details.append(
                 FundDetail(
                     fundType: .otherFund, inScope: Money.sum(input.lines.map(\.amount)) - pooledFund - tierPaid,
