@@ -377,8 +377,7 @@ extension Platform {
             throw Refusal(.notFound, "region \(region) has no commercial plan for \(year)")
         }
         let claims = try await read { db, _ in
-            try SettlementRepository.ofRegion(region, from: period.start, until: period.end, limit: 100_000, in: db)
-                .compactMap(PlanClaim.of).filter { $0.planId == plan.id }
+            try SettlementRepository.ofPlan(plan.id, from: period.start, until: period.end, limit: 100_000, in: db).compactMap(PlanClaim.of)
         }
         return PlanClaimsReport(
             planId: plan.id, planName: plan.name, insurerCode: plan.insurer.code, insurerName: plan.insurer.name, from: period.from,

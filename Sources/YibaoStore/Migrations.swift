@@ -86,6 +86,15 @@ public enum Migrations {
                 """,
                 "CREATE INDEX settlements_region_time ON settlements (region, created_at)",
             ]),
+        Migration(
+            version: 17,
+            name:
+                "a plan's claims found by the plan that paid: the plan's id on the records it paid or got money back in, indexed for those records only (instead of every settlement by region)",
+            statements: [
+                "ALTER TABLE settlements ADD COLUMN plan_id TEXT",
+                "DROP INDEX IF EXISTS settlements_region_time",
+                "CREATE INDEX settlements_plan_time ON settlements (plan_id, completed_at) WHERE plan_id IS NOT NULL",
+            ]),
     ]
 
     /// The newest version this program knows.

@@ -108,8 +108,8 @@ package enum SettlementRepository {
             """
             INSERT INTO settlements (id, kind, state, visit_id, original_id, institution_code, person_number, mutual_aid_payer, region,
             insurance_type, year, pool, category, total, fund_total, account_paid, cash_paid, document, created_at, reversed_by, funding_source_id,
-            completed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+            completed_at, plan_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
             """,
             [
                 .text(record.id), .text(record.kind.rawValue), .text(record.state.rawValue), .text(record.visitId), .text(record.originalId),
@@ -118,6 +118,8 @@ package enum SettlementRepository {
                 .money(record.breakdown.totalAmount), .money(record.breakdown.fundTotal), .money(record.breakdown.accountPaid),
                 .money(record.breakdown.cashPaid), .text(try YibaoJSON.storageString(stored)), .instant(record.settledAt),
                 .text(record.fundingSource?.id), .instant(record.state == .completed ? record.settledAt : nil),
+                // Only on the records a plan paid (or got money back) in: its claims.
+                .text(record.breakdown.otherFund == .zero ? nil : record.plan?.id),
             ]
         )
     }
@@ -174,16 +176,15 @@ package enum SettlementRepository {
         ).map(decode)
     }
 
-    /// The completed records (settlements, refunds, reversals) of people insured in `region`, created in
-    /// `[from, until)`, oldest first, at most `limit`.
-    package static func ofRegion(_ region: RegionCode, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor) throws -> [SettlementRecord]
-    {
+    /// The completed records (settlements, refunds, reversals) a commercial plan paid or got money back
+    /// in, completed in `[from, until)`, oldest first, at most `limit`.
+    package static func ofPlan(_ plan: String, from: Instant, until: Instant, limit: Int, in db: any SQLExecutor) throws -> [SettlementRecord] {
         try db.query(
             """
-            SELECT document, state, reversed_by FROM settlements WHERE region = ? AND created_at >= ? AND created_at < ? AND state = 'completed'
-            ORDER BY created_at, id LIMIT \(max(1, min(limit, 100_000)))
+            SELECT document, state, reversed_by FROM settlements WHERE plan_id = ? AND completed_at >= ? AND completed_at < ? AND state = 'completed'
+            ORDER BY completed_at, id LIMIT \(max(1, min(limit, 100_000)))
             """,
-            [.text(region.value), .instant(from), .instant(until)]
+            [.text(plan), .instant(from), .instant(until)]
         ).map(decode)
     }
 
