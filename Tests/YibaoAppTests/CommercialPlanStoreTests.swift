@@ -56,16 +56,22 @@ struct CommercialPlanStoreTests {
             _ = try await platform.bindCard(person: "P1", number: card.number)
             let option = try await platform.premiumOptions(person: "P1").first { $0.kind == .commercialPlan && $0.period == "2026" }
             #expect(option?.amount == .yuan(190) && option?.open == true && option?.status == "unpaid")
-            _ = try await platform.payPremium(
-                PremiumRequest(personNumber: "P1", kind: .commercialPlan, period: "2026", amount: .yuan(190)), payer: "P1",
-                idempotency: IdempotencyRequest(key: "join", fingerprint: "join"))
+            let join = PremiumRequest(personNumber: "P1", kind: .commercialPlan, period: "2026", amount: .yuan(190))
+            let joined = try await platform.payPremium(join, payer: "P1", idempotency: IdempotencyRequest(key: "join", fingerprint: "join"))
+            // A retry with the same key answers the same payment and charges nothing more.
+            let retried = try await platform.payPremium(join, payer: "P1", idempotency: IdempotencyRequest(key: "join", fingerprint: "join"))
+            #expect(retried.id == joined.id && retried.state == .paid)
             #expect(try await platform.sandbox!.card(card.number)?.balance == .yuan(810))
             #expect(try await platform.balance(of: .insurer("INS1")) == .yuan(190))
 
             // Basic fund (5,000 − 1,000) × 80 % = 3,200; the plan: 1,800 − 500 deductible = 1,300 × 80 % = 1,040,
             // class C 1,000 × 50 % = 500.
             let preview = try await platform.preSettle(visitID: before.id, institution: S.hospital, useAccount: true)
-            let settled = try await platform.settle(visitID: before.id, institution: S.hospital, useAccount: true, idempotency: nil)
+            let key = IdempotencyRequest(key: "zy001-settle", fingerprint: "zy001")
+            let settled = try await platform.settle(visitID: before.id, institution: S.hospital, useAccount: true, idempotency: key)
+            // The same request again: the same settlement, the insurer charged once.
+            let again = try await platform.settle(visitID: before.id, institution: S.hospital, useAccount: true, idempotency: key)
+            #expect(again.id == settled.id && again.breakdown == settled.breakdown)
             #expect(settled.breakdown == preview.breakdown)
             #expect(settled.breakdown.pooledFund == .yuan(3_200) && settled.breakdown.otherFund == .yuan(1_540))
             #expect(settled.breakdown.fundTotal == .yuan(4_740) && settled.breakdown.cashPaid == .yuan(1_260))

@@ -33,15 +33,7 @@ struct EstimateHTTPTests {
             ).decode(Estimate.self)
             #expect(hospital.breakdown == estimate.breakdown)
 
-            let visit = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: Body.visit(number: "EST-1", lines: Self.lines))
-            let visitID = try #require(visit.object["id"] as? String)
-            let settled = try await client.send(
-                .post, "/v1/visits/\(visitID)/settlement", token: H.hospitalToken, json: #"{"use_account":true}"#,
-                headers: OneCodeHTTPTests.key("est-1")
-            ).decode(SettlementRecord.self)
-            var paid = settled.breakdown
-            paid.accountBalanceAfter = estimate.breakdown.accountBalanceAfter
-            #expect(paid == estimate.breakdown, "estimate \(estimate.breakdown) settled \(settled.breakdown)")
+            let settled = try await Self.settleAsEstimated(client, visit: Body.visit(number: "EST-1", lines: Self.lines), key: "est-1", estimate)
             #expect(settled.lines.map(\.fundPaid) == estimate.lines.map(\.fundPaid))
             #expect(settled.lines.map(\.cashPaid) == estimate.lines.map(\.cashPaid))
 
@@ -72,20 +64,28 @@ struct EstimateHTTPTests {
             #expect(estimate.breakdown.pooledFund == Money(fen: 57_040) && estimate.breakdown.otherFund == Money(fen: 83_972))
             #expect(estimate.details.contains { $0.fundType == .otherFund })
             #expect(estimate.assumptions.contains { $0.code == "commercial_plan_enrolled" })
-            let visit = try await client.send(
-                .post, "/v1/visits", token: H.hospitalToken,
-                json: #"{"person_number":"\#(PatientFlow.person)","category":"21","hospital_visit_number":"ZY-EST-1","lines":[\#(stay)]}"#)
-            let visitID = try #require(visit.object["id"] as? String)
-            let settled = try await client.send(
-                .post, "/v1/visits/\(visitID)/settlement", token: H.hospitalToken, json: #"{"use_account":true}"#,
-                headers: OneCodeHTTPTests.key("zy-est-1")
-            ).decode(SettlementRecord.self)
-            var paid = settled.breakdown
-            paid.accountBalanceAfter = estimate.breakdown.accountBalanceAfter
-            #expect(paid == estimate.breakdown, "estimate \(estimate.breakdown) settled \(settled.breakdown)")
+            let settled = try await Self.settleAsEstimated(
+                client, visit: #"{"person_number":"\#(PatientFlow.person)","category":"21","hospital_visit_number":"ZY-EST-1","lines":[\#(stay)]}"#,
+                key: "zy-est-1", estimate)
             #expect(settled.lines.map(\.planPaid) == estimate.lines.map(\.planPaid) && settled.plan?.insurerCode == "DEMO-SSK")
             #expect(try await harness.platform.balance(of: .insurer("DEMO-SSK")) == .yuan(180) - Money(fen: 83_972))
         }
+    }
+
+    /// Opens the visit, settles it with the account, and expects the settlement's buckets to be the
+    /// estimate's (the balance after aside: the estimate's is the balance it read).
+    static func settleAsEstimated(
+        _ client: some TestClientProtocol, visit: String, key: String, _ estimate: Estimate
+    ) async throws -> SettlementRecord {
+        let opened = try await client.send(.post, "/v1/visits", token: H.hospitalToken, json: visit)
+        let visitID = try #require(opened.object["id"] as? String)
+        let settled = try await client.send(
+            .post, "/v1/visits/\(visitID)/settlement", token: H.hospitalToken, json: #"{"use_account":true}"#, headers: OneCodeHTTPTests.key(key)
+        ).decode(SettlementRecord.self)
+        var paid = settled.breakdown
+        paid.accountBalanceAfter = estimate.breakdown.accountBalanceAfter
+        #expect(paid == estimate.breakdown, "estimate \(estimate.breakdown) settled \(settled.breakdown)")
+        return settled
     }
 
     @Test("amounts per class: class A as a no-cap class A item, class C wholly self-paid, the assumptions said")
