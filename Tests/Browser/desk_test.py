@@ -218,6 +218,46 @@ def scenario_person_number(desk, platform):
     check(visit["state"] == "settled", "a visit waiting at the counter is taken and settled")
 
 
+def scenario_plan(desk, platform):
+    """The patient joined the city's inclusive plan on his phone; his inpatient stay, registered by the HIS and
+    taken at the counter, shows the plan's part in the pre-settlement, the settlement and the receipt."""
+    year = str(time.gmtime(time.time() + 8 * 3600).tm_year)
+    _, options = platform.call("GET", "/v1/patient/premiums", auth=HUANG["token"], expect=200)
+    options = options.get("options", options) if isinstance(options, dict) else options
+    offer = next(o for o in options if o["kind"] == "commercial_plan" and o["period"] == year)
+    status, _ = platform.call("POST", "/v1/patient/premiums", {"person_number": HUANG["number"], "kind": "commercial_plan", "period": year,
+                                                               "amount": offer["amount"]}, auth=HUANG["token"], key=f"desk-plan-{uuid.uuid4()}")
+    check(status in (200, 201), f"the patient joined the inclusive plan ({status})")
+    _, stay = platform.call("POST", "/v1/visits", {"person_number": HUANG["number"], "category": "21", "hospital_visit_number": "ZY-DESK-1",
+                                                   "lines": [{"line_number": "1", "item_code": "S000000000068", "unit_price": 12000, "quantity": 10},
+                                                             {"line_number": "2", "item_code": "XD00000000003", "unit_price": 2850, "quantity": 20}]}, expect=201)
+    desk.keys(Keys.F2)
+    row = desk.find(f"#waiting-table tr[data-visit='{stay['id']}']")
+    desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=take]"))
+    desk.wait_text("#patient-line", lambda text: "ZY-DESK-1" in text)
+    desk.keys(Keys.F8)
+    pre_plan = desk.text("#pre-plan")
+    desk.axe("counter (pre-settled, with the plan)")
+    desk.shot("desk-03c-cashier-plan")
+    desk.keys(Keys.F9)
+    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    settlement_id = desk.text("#settlement-id")
+    _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
+    oth = record["breakdown"]["oth_pay"]
+    check(oth > 0 and pre_plan == desk.text("#paid-plan") == f"{oth / 100:.2f}", f"the counter shows the plan's part, pre-settled and paid ({pre_plan})")
+    windows = set(desk.driver.window_handles)
+    desk.keys(Keys.F10)
+    WebDriverWait(desk.driver, 10).until(lambda d: len(d.window_handles) > len(windows))
+    main = desk.driver.current_window_handle
+    desk.driver.switch_to.window((set(desk.driver.window_handles) - windows).pop())
+    WebDriverWait(desk.driver, 10).until(lambda d: settlement_id in d.find_element(By.TAG_NAME, "body").text)
+    receipt = desk.driver.find_element(By.TAG_NAME, "body").text
+    check(f"其中惠民保（商业保险）of which the commercial plan: {oth / 100:.2f}" in receipt, "the receipt names the plan's part")
+    desk.shot("desk-04b-receipt-plan")
+    desk.driver.close()
+    desk.driver.switch_to.window(main)
+
+
 def scenario_manager(desk, platform, signins, used):
     desk.click("#sign-out")
     cashier_sign_in(desk, signins, used, who="demo-manager")
@@ -292,9 +332,10 @@ def scenario_bureau_screens(desk, platform):
     shown = {k: desk.text(f"#today-{k}") for k in ("total", "fund", "ownAccount", "cash")}
     _, report = platform.call("GET", f"/v1/admin/fund-report?from={today}&through={today}&verify=true", auth=OPS, expect=200)
     f = report["totals"]
-    expected = {"total": f["total"], "fund": f["pooled_fund"] + f["above_cap_fund"], "ownAccount": f["own_account"] + f["mutual_aid"], "cash": f["cash"]}
+    expected = {"total": f["total"], "fund": f["pooled_fund"] + f["above_cap_fund"] + f.get("plan", 0), "ownAccount": f["own_account"] + f["mutual_aid"], "cash": f["cash"]}
     check(report["anchor"].get("ledger_verified") is True, "the ledger verifies")
     check(shown == {k: f"{v / 100:.2f}" for k, v in expected.items()}, f"the overview's day totals are the fund report's from the ledger ({shown})")
+    check(f.get("plan", 0) > 0 and desk.text("#today-plan") == f"{f['plan'] / 100:.2f}", f"the overview shows what the inclusive plan paid today, within the funds' ({f.get('plan')})")
     _, counter = platform.call("GET", "/v1/settlements", expect=200)
     _, ledger = platform.call("GET", "/v1/admin/ledger/verification", auth=OPS, expect=200)
     check(ledger["passed"], "the ledger's verification passes")
@@ -390,6 +431,7 @@ def main():
         settlement_id, record = scenario_cashier(desk, platform, signins, used)
         scenario_refund_and_reversal(desk, platform, settlement_id, record)
         scenario_person_number(desk, platform)
+        scenario_plan(desk, platform)
         scenario_manager(desk, platform, signins, used)
         scenario_review(desk, platform, used)
         scenario_bureau_screens(desk, platform)

@@ -96,13 +96,13 @@ export const today = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().
 const WORDS = {
   zh: {
     signIn: '登录', signOut: '退出', institutionCode: '机构编码', loginName: '登录名', password: '密码', authCode: '身份验证器动态码（6位）',
-    language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '统筹基金', plan: '其中惠民保', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
+    language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '基金支付', plan: '其中惠民保', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
     genericError: '操作没有完成，请稍后重试', networkError: '网络连接中断，请检查网络后重试', refresh: '刷新', state: '状态', time: '时间', amount: '金额',
     approve: '通过', reject: '驳回', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
   },
   en: {
     signIn: 'Sign in', signOut: 'Sign out', institutionCode: 'Institution code', loginName: 'Login name', password: 'Password', authCode: 'Authenticator code (6 digits)',
-    language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Pooled fund', plan: 'Of which the inclusive plan', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
+    language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Funds', plan: 'Of which the inclusive plan', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
     genericError: 'That did not go through; try again shortly', networkError: 'The network is down; check it and try again', refresh: 'Refresh', state: 'State', time: 'Time', amount: 'Amount',
     approve: 'Approve', reject: 'Reject', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
   },

@@ -3,6 +3,7 @@
 // tables by region × insurance type, hospital level and institution.
 import { field, get, guarded, h, t, table, today, yuan } from '/desk/desk.js';
 
+// fund_pay_sumamt: the basic funds and what commercial plans paid (shown apart as "of which" when any).
 const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
 const account = (f) => f.own_account + f.mutual_aid;
 const shift = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
@@ -10,7 +11,7 @@ const report = (from, through) => get(`/v1/admin/fund-report?from=${from}&throug
 
 function figures(prefix, f) {
   return h('div', { class: 'figures' }, [['settlements', f.settlements, false], ['givenBack', f.refunds_and_reversals, false], ['total', f.total, true],
-    ['fund', fund(f), true], ['ownAccount', account(f), true], ['cash', f.cash, true]].map(([name, value, money]) =>
+    ['fund', fund(f), true], ...(f.plan ? [['plan', f.plan, true]] : []), ['ownAccount', account(f), true], ['cash', f.cash, true]].map(([name, value, money]) =>
     h('div', { class: 'figure' }, h('span', { class: 'label' }, t(name)), h('span', { class: 'value', id: `${prefix}-${name}` }, money ? yuan(value) : String(value)))));
 }
 
