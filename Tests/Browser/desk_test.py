@@ -140,6 +140,14 @@ def scenario_cashier(desk, platform, signins, used):
     check(dosage == {"frequency": "tid", "days": 5}, f"the usage went to the platform with the line, for the patient's reminder ({dosage})")
     check(desk.focused_id() == "print-receipt", "after settling, the focus is on printing the receipt")
     desk.shot("desk-03-cashier-settled")
+    receipt = printed_receipt(desk, settlement_id, "desk-04-receipt")
+    check(settlement_id in receipt and f"{b['medfee_sumamt'] / 100:.2f}" in receipt, "F10 opens the printable receipt of the settlement")
+    check(True, "the whole settlement ran from the keyboard: scan, search, quantity, price, F8, F9, F10")
+    return settlement_id, record
+
+
+def printed_receipt(desk, settlement_id, shot):
+    """F10 after a settlement: the receipt page opens in a new window; its text (and a screenshot), then back."""
     windows = set(desk.driver.window_handles)
     desk.keys(Keys.F10)
     WebDriverWait(desk.driver, 10).until(lambda d: len(d.window_handles) > len(windows))
@@ -147,12 +155,10 @@ def scenario_cashier(desk, platform, signins, used):
     desk.driver.switch_to.window((set(desk.driver.window_handles) - windows).pop())
     WebDriverWait(desk.driver, 10).until(lambda d: settlement_id in d.find_element(By.TAG_NAME, "body").text)
     receipt = desk.driver.find_element(By.TAG_NAME, "body").text
-    check(settlement_id in receipt and f"{b['medfee_sumamt'] / 100:.2f}" in receipt, "F10 opens the printable receipt of the settlement")
-    desk.shot("desk-04-receipt")
+    desk.shot(shot)
     desk.driver.close()
     desk.driver.switch_to.window(main)
-    check(True, "the whole settlement ran from the keyboard: scan, search, quantity, price, F8, F9, F10")
-    return settlement_id, record
+    return receipt
 
 
 def scenario_refund_and_reversal(desk, platform, settlement_id, record):
@@ -245,17 +251,8 @@ def scenario_plan(desk, platform):
     _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
     oth = record["breakdown"]["oth_pay"]
     check(oth > 0 and pre_plan == desk.text("#paid-plan") == f"{oth / 100:.2f}", f"the counter shows the plan's part, pre-settled and paid ({pre_plan})")
-    windows = set(desk.driver.window_handles)
-    desk.keys(Keys.F10)
-    WebDriverWait(desk.driver, 10).until(lambda d: len(d.window_handles) > len(windows))
-    main = desk.driver.current_window_handle
-    desk.driver.switch_to.window((set(desk.driver.window_handles) - windows).pop())
-    WebDriverWait(desk.driver, 10).until(lambda d: settlement_id in d.find_element(By.TAG_NAME, "body").text)
-    receipt = desk.driver.find_element(By.TAG_NAME, "body").text
+    receipt = printed_receipt(desk, settlement_id, "desk-04b-receipt-plan")
     check(f"其中惠民保（商业保险）of which the commercial plan: {oth / 100:.2f}" in receipt, "the receipt names the plan's part")
-    desk.shot("desk-04b-receipt-plan")
-    desk.driver.close()
-    desk.driver.switch_to.window(main)
 
 
 def scenario_manager(desk, platform, signins, used):
