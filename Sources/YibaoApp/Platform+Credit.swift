@@ -264,7 +264,7 @@ extension Platform {
                 data: Data(
                     "\(FrictionlessAuthorisation.consentVersion1)|\(person)|\(source?.id ?? "-")|\(priority.rawValue)|\(now.millisecondsSinceEpoch)|\(text)"
                         .utf8)
-            ).map { String(format: "%02x", $0) }.joined()
+            ).withUnsafeBytes { Secrets.hex($0) }
             let authorisation = FrictionlessAuthorisation(
                 id: ids.next("FA"), personNumber: person, fundingSourceId: source?.id, priority: priority,
                 consentVersion: FrictionlessAuthorisation.consentVersion1, consentDigest: digest, signedAt: now

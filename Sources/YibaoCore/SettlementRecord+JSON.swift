@@ -1,4 +1,4 @@
-// The settlement record's JSON, written by hand (see `JSONWritable`). Fields are written in the order of
+// The settlement record's JSON (and its drug lines' reminders), written by hand (see `JSONWritable`). Fields are written in the order of
 // their API keys, sorted as `JSONEncoder`'s `.sortedKeys` sorts them; the second name of a field is its
 // stored (Swift) name where it differs.
 
@@ -239,3 +239,45 @@ extension FundPayType: JSONWritable {}
 extension CardKind: JSONWritable {}
 extension DeclineReason: JSONWritable {}
 extension RefundType: JSONWritable {}
+
+// A settled drug line's reminder is written with its settlement (in the projections after the commit).
+
+extension MedicationReminder: JSONWritable {
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("assumptions", assumptions)
+            json.field("caregiver", caregiver)
+            json.field("days", days)
+            json.field("delivered", delivered)
+            json.field("every_days", "everyDays", everyDays)
+            json.field("first_day", "firstDay", firstDay)
+            json.field("frequency", frequency)
+            json.field("id", id)
+            json.field("institution_name", "institutionName", institutionName)
+            json.field("item_code", "itemCode", itemCode)
+            json.field("item_name", "itemName", itemName)
+            json.field("line_number", "lineNumber", lineNumber)
+            json.field("next_at", "nextAt", nextAt)
+            json.field("person_number", "personNumber", personNumber)
+            json.field("quantity", quantity)
+            json.field("route", route)
+            json.field("settlement_id", "settlementId", settlementId)
+            json.field("single_dose", "singleDose", singleDose)
+            json.field("specification", specification)
+            json.field("state", state)
+            json.field("times", times)
+        }
+    }
+}
+
+extension TimeOfDay: JSONWritable {
+    /// "HH:mm".
+    public func write(to json: inout JSONWriter) { json.string(description) }
+}
+
+extension CivilDate: JSONWritable {
+    /// "YYYY-MM-DD".
+    public func write(to json: inout JSONWriter) { json.string(description) }
+}
+
+extension ReminderState: JSONWritable {}

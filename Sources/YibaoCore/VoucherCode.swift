@@ -51,9 +51,13 @@ public enum VoucherCode {
 
     /// The one-time password of a device for a step.
     public static func otp(secret: [UInt8], deviceNumber: String, step: Int64) -> String {
+        otp(key: SymmetricKey(data: secret), deviceNumber: deviceNumber, step: step)
+    }
+
+    static func otp(key: SymmetricKey, deviceNumber: String, step: Int64) -> String {
         var message = Data("YIBAO-EVC-1|\(deviceNumber)|".utf8)
         withUnsafeBytes(of: UInt64(bitPattern: step).bigEndian) { message.append(contentsOf: $0) }
-        let mac = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)))
+        let mac = Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
         let offset = Int(mac[mac.count - 1] & 0x0F)
         let truncated =
             (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16) | (UInt32(mac[offset + 2]) << 8) | UInt32(mac[offset + 3])
@@ -90,17 +94,23 @@ public enum VoucherCode {
         case none
     }
 
-    /// Matches a password against the device's secret at `now`.
+    /// Matches a password against the device's secret at `now`. The accepted steps are tried first
+    /// (two MACs: what almost every genuine code needs); only a password none of them matches is tried
+    /// against the older steps, to tell an expired code from a wrong one. Within each group every step
+    /// is computed and compared in constant time, so the time taken tells only what the answer tells.
     public static func match(_ parsed: Parsed, secret: [UInt8], now: Instant) -> Match {
         let current = step(at: now)
-        var found: Match = .none
-        for candidate in stride(from: current, through: current - expiredLookbackSteps, by: -1) {
-            let expected = otp(secret: secret, deviceNumber: parsed.deviceNumber, step: candidate)
-            if Secrets.constantTimeEquals(expected, parsed.otp), found == .none {
-                found = candidate >= current - stepsAccepted ? .current(step: candidate) : .expired
+        let key = SymmetricKey(data: secret)
+        func first(_ steps: StrideThrough<Int64>) -> Int64? {
+            var found: Int64?
+            for candidate in steps {
+                let expected = otp(key: key, deviceNumber: parsed.deviceNumber, step: candidate)
+                if Secrets.constantTimeEquals(expected, parsed.otp), found == nil { found = candidate }
             }
+            return found
         }
-        return found
+        if let step = first(stride(from: current, through: current - stepsAccepted, by: -1)) { return .current(step: step) }
+        return first(stride(from: current - stepsAccepted - 1, through: current - expiredLookbackSteps, by: -1)) == nil ? .none : .expired
     }
 }
 

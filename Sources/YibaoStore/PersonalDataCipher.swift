@@ -105,7 +105,7 @@ public final class PersonalDataCipher: Sendable {
     /// The lookup hash of a value for a purpose (`id_number`, `phone` …): hex HMAC-SHA256.
     public func lookup(_ value: String, purpose: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data((purpose + "|" + value).utf8), using: lookupKey)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Secrets.hex(mac)
     }
 
     /// Re-reads the keys (another process rotated them): new values are sealed under the new current key.

@@ -97,4 +97,22 @@ struct JSONWriterTests {
         let text = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }.joined() + "\"\\/ 中文 \u{7F} \u{2028}\u{2029} \u{FEFF}"
         #expect(Array(try YibaoJSON.encode([text])) == (try Self.foundationAPI([text])))
     }
+
+    @Test("a medication reminder, with and without a dosage, with and without a caregiver")
+    func medicationReminder() throws {
+        let drug = Fixtures.line(Fixtures.item(.a, code: "D1"), price: .yuan(12), quantity: 2)
+        #expect(drug.category == .drug)
+        for (dosage, caregiver) in [(Dosage(singleDose: "1片", frequency: "tid", days: 5, route: "口服"), "P0009"), (nil, nil)] {
+            var reminder = try #require(
+                MedicationReminder.proposal(
+                    for: drug, dosage: dosage, id: "MR1", personNumber: "P0001", settlementId: "S1", institutionName: "某 \"医院\"",
+                    settledAt: Self.now))
+            reminder.caregiver = caregiver
+            #expect(
+                String(decoding: JSONWriter.bytes(reminder, keys: .api), as: UTF8.self)
+                    == String(decoding: try Self.foundationAPI(reminder), as: UTF8.self))
+            #expect(try Self.sameObject(JSONWriter.bytes(reminder, keys: .storage), try JSONEncoder().encode(reminder)))
+            #expect(try YibaoJSON.decodeStored(MedicationReminder.self, from: try YibaoJSON.storageString(reminder)) == reminder)
+        }
+    }
 }
