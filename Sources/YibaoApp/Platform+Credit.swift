@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import YibaoCore
 import YibaoStore
@@ -260,11 +259,9 @@ extension Platform {
             }
             _ = try CreditRepository.revoke(person: person, now: now, in: db)
             let text = FrictionlessAuthorisation.consentText(priority: priority, source: source.map { "\($0.bank) \($0.masked)" })
-            let digest = SHA256.hash(
-                data: Data(
-                    "\(FrictionlessAuthorisation.consentVersion1)|\(person)|\(source?.id ?? "-")|\(priority.rawValue)|\(now.millisecondsSinceEpoch)|\(text)"
-                        .utf8)
-            ).withUnsafeBytes { Secrets.hex($0) }
+            let digest = Secrets.sha256Hex(
+                "\(FrictionlessAuthorisation.consentVersion1)|\(person)|\(source?.id ?? "-")|\(priority.rawValue)|\(now.millisecondsSinceEpoch)|\(text)"
+            )
             let authorisation = FrictionlessAuthorisation(
                 id: ids.next("FA"), personNumber: person, fundingSourceId: source?.id, priority: priority,
                 consentVersion: FrictionlessAuthorisation.consentVersion1, consentDigest: digest, signedAt: now

@@ -126,10 +126,7 @@ def scenario_cashier(desk, platform, signins, used):
     check("乙类先行自付" in reasons, "the pre-settlement explains the self-paid part of a class B line")
     desk.axe("counter (pre-settled)")
     desk.shot("desk-02-cashier-pre-settlement")
-    desk.keys(Keys.F9)
-    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
-    settlement_id = desk.text("#settlement-id")
-    _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
+    settlement_id, record = settle_at_counter(desk, platform)
     b = record["breakdown"]
     paid = {k: desk.text(f"#paid-{k}") for k in ("total", "fund", "account", "cash")}
     expected = {"total": b["medfee_sumamt"], "fund": b["fund_pay_sumamt"], "account": b["acct_pay"], "cash": b["psn_cash_pay"]}
@@ -143,6 +140,15 @@ def scenario_cashier(desk, platform, signins, used):
     receipt = printed_receipt(desk, settlement_id, "desk-04-receipt")
     check(settlement_id in receipt and f"{b['medfee_sumamt'] / 100:.2f}" in receipt, "F10 opens the printable receipt of the settlement")
     check(True, "the whole settlement ran from the keyboard: scan, search, quantity, price, F8, F9, F10")
+    return settlement_id, record
+
+
+def settle_at_counter(desk, platform):
+    """F9 on a pre-settled visit: waits for 结算完成 and returns the settlement's id and its record as the API has it."""
+    desk.keys(Keys.F9)
+    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    settlement_id = desk.text("#settlement-id")
+    _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
     return settlement_id, record
 
 
@@ -245,10 +251,7 @@ def scenario_plan(desk, platform):
     pre_plan = desk.text("#pre-plan")
     desk.axe("counter (pre-settled, with the plan)")
     desk.shot("desk-03c-cashier-plan")
-    desk.keys(Keys.F9)
-    desk.wait_text("#settlement-state", lambda text: text == "结算完成")
-    settlement_id = desk.text("#settlement-id")
-    _, record = platform.call("GET", f"/v1/settlements/{settlement_id}", expect=200)
+    settlement_id, record = settle_at_counter(desk, platform)
     oth = record["breakdown"]["oth_pay"]
     check(oth > 0 and pre_plan == desk.text("#paid-plan") == f"{oth / 100:.2f}", f"the counter shows the plan's part, pre-settled and paid ({pre_plan})")
     receipt = printed_receipt(desk, settlement_id, "desk-04b-receipt-plan")
