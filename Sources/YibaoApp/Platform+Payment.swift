@@ -89,18 +89,21 @@ extension Platform {
         let captureID = ids.next("CO")
         let acting = Platform.actingStaff
         let (record, projection): (SettlementRecord, Projection?) = try await write { db, now in
-            guard let state = try SettlementRepository.lockState(id, in: db) else { throw StoreError.decoding("settlement \(id) vanished") }
+            // The record as written when pending (only its state changes), then one batch: its state
+            // locked, the patient's account locked, the accumulators.
+            guard let pending = try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
+                throw StoreError.decoding("settlement \(id) vanished")
+            }
+            let (state, _, accumulators) = try db.fetch(
+                SettlementRepository.lockState(id), LedgerRepository.lockBalance(.personal(pending.personNumber)),
+                AccumulatorRepository.lockIfPresent(person: pending.personNumber, year: pending.year, pool: pending.pool))
+            guard let state else { throw StoreError.decoding("settlement \(id) vanished") }
             guard state == .pending else {
                 guard let resolved = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("settlement \(id) vanished")
                 }
                 return (resolved, nil)
             }
-            guard let pending = try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
-                throw StoreError.decoding("settlement \(id) vanished")
-            }
-            _ = try LedgerRepository.lockBalance(.personal(pending.personNumber), in: db)
-            let accumulators = try AccumulatorRepository.lockIfPresent(person: pending.personNumber, year: pending.year, pool: pending.pool, in: db)
             let line = try CreditBook.line(paying: pending, lock: true, in: db)
             let completion = try PaymentCompletion.decide(
                 pending, accumulators: accumulators, channel: channelName, creditLine: line.map { ($0.id, $0.partner) }, entryID: entryID, now: now)

@@ -49,6 +49,8 @@ public final class FaultInjectingBackend: StoreBackend {
     public func ping() async -> Bool { await inner.ping() }
 
     public func close() async { await inner.close() }
+
+    public var roundTrips: Int? { inner.roundTrips }
 }
 
 /// Counts the statements of one transaction and throws before the chosen one.

@@ -33,6 +33,7 @@ struct HealthController {
             metrics.emit(into: &buffer)
             // The database's gauges; a scrape while the database is away still answers the process's own metrics.
             if let gauges = try? await platform.operationalGauges() { buffer += Array(BusinessMetrics.gauges(gauges).utf8) }
+            if let trips = platform.backend.roundTrips { buffer += Array(BusinessMetrics.roundTrips(trips).utf8) }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer))
             )

@@ -53,6 +53,17 @@ struct BusinessMetrics: Sendable {
             helpText: "Amounts moved by kind and bucket (refunds and reversals as given back)")
     }
 
+    /// This instance's waits for the database server's answers (PostgreSQL), as Prometheus text: the
+    /// round trips per settlement are what bounds the settlement rate on PostgreSQL (`bench/postgres`).
+    static func roundTrips(_ count: Int) -> String {
+        """
+        # HELP yibao_database_round_trips_total Times this instance waited for the database server's answer (one per statement or batch)
+        # TYPE yibao_database_round_trips_total counter
+        yibao_database_round_trips_total \(count)
+
+        """
+    }
+
     /// The gauges as Prometheus text.
     static func gauges(_ g: OperationalGauges) -> String {
         var lines: [String] = []

@@ -23,6 +23,12 @@ public final class PostgresBackend: StoreBackend {
     private let runner: Task<Void, Never>
     private let logger: Logger
     private let inFlight = InFlight()
+    private let waits = WaitCounter()
+
+    /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
+    /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
+    /// `bench/postgres`).
+    public var roundTrips: Int? { waits.count.load(ordering: .relaxed) }
 
     /// Connects to `url` (`postgres://user:password@host:port/database`), with at most `connections`
     /// concurrent connections.
@@ -66,10 +72,12 @@ public final class PostgresBackend: StoreBackend {
         defer { inFlight.leave() }
         let logger = self.logger
         let threads = self.threads
+        let waits = self.waits
         return try await client.withConnection { connection in
             try await threads.runIfActive {
-                let executor = PostgresExecutor(connection: connection, logger: logger, pendingAudit: PendingAudit())
-                try executor.execute("BEGIN", [])
+                // BEGIN is sent without waiting for it: the connection answers in order, so the first
+                // answer the work waits for comes after BEGIN's, which every wait checks.
+                let executor = PostgresExecutor(connection: connection, logger: logger, waits: waits, pendingAudit: PendingAudit(), begun: "BEGIN")
                 do {
                     let value = try work(executor)
                     try AuditRepository.flush(executor)
@@ -88,11 +96,14 @@ public final class PostgresBackend: StoreBackend {
         defer { inFlight.leave() }
         let logger = self.logger
         let threads = self.threads
+        let waits = self.waits
         return try await client.withConnection { connection in
             try await threads.runIfActive {
-                let executor = PostgresExecutor(connection: connection, logger: logger)
-                try executor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
-                defer { _ = try? executor.execute("ROLLBACK", []) }
+                let executor = PostgresExecutor(
+                    connection: connection, logger: logger, waits: waits, begun: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (the
+                // connection runs it before anything the next lease sends).
+                defer { executor.send("ROLLBACK") }
                 return try work(executor)
             }
         }
@@ -110,6 +121,11 @@ public final class PostgresBackend: StoreBackend {
         await runner.value
         try? await threads.shutdownGracefully()
     }
+}
+
+/// Counts the waits for PostgreSQL's answers (`PostgresBackend.roundTrips`).
+final class WaitCounter: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// The transactions and reads running on a backend, so that closing it waits for them instead of
@@ -155,21 +171,27 @@ private final class InFlight: Sendable {
     }
 }
 
-/// Runs SQL on one PostgreSQL connection, waiting for each answer on the current (non-event-loop)
-/// thread.
+/// Runs SQL on one PostgreSQL connection, waiting for each answer (or each batch's answers) on the
+/// current (non-event-loop) thread.
 struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
+    let waits: WaitCounter
     var pendingAudit: PendingAudit? = nil
+    /// The statement that opened the session (BEGIN), sent without waiting; checked after each wait.
+    private let begin: EventLoopFuture<PostgresQueryResult>?
     var dialect: SQLDialect { .postgres }
 
+    init(connection: PostgresConnection, logger: Logger, waits: WaitCounter, pendingAudit: PendingAudit? = nil, begun: String? = nil) {
+        self.connection = connection
+        self.logger = logger
+        self.waits = waits
+        self.pendingAudit = pendingAudit
+        begin = begun.map { connection.query(PostgresQuery(unsafeSQL: $0), logger: logger) }
+    }
+
     func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        let result = try run(sql, arguments)
-        guard let first = result.rows.first else { return [] }
-        let columns = first.map(\.columnName)
-        return try result.rows.map { row in
-            SQLRow(columns: columns, values: try row.map(PostgresExecutor.value))
-        }
+        try PostgresExecutor.rows(try run(sql, arguments))
     }
 
     @discardableResult
@@ -182,22 +204,57 @@ struct PostgresExecutor: SQLExecutor {
     /// whole batch instead of once per statement.
     func executeBatch(_ statements: [SQLStatement]) throws -> [Int] {
         guard statements.count > 1 else { return try statements.map { try execute($0.sql, $0.arguments) } }
+        return try pipeline(statements).map { $0.metadata.rows ?? 0 }
+    }
+
+    /// Hands every query to the connection before waiting, as `executeBatch`.
+    func queryBatch(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
+        guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.arguments) } }
+        return try pipeline(statements).map(PostgresExecutor.rows)
+    }
+
+    /// Sends a statement whose answer nobody waits for (a read session's ROLLBACK).
+    func send(_ sql: String) {
+        _ = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    private func pipeline(_ statements: [SQLStatement]) throws -> [PostgresQueryResult] {
         let futures = statements.map { connection.query(PostgresExecutor.query($0.sql, $0.arguments), logger: logger) }
-        var counts: [Int] = []
-        counts.reserveCapacity(futures.count)
+        waits.count.add(1, ordering: .relaxed)
+        var results: [PostgresQueryResult] = []
+        results.reserveCapacity(futures.count)
         var failure: (any Error)?
         for future in futures {
             do {
-                let result = try future.wait()
-                counts.append(result.metadata.rows ?? 0)
+                results.append(try future.wait())
             } catch let error as PSQLError {
                 if failure == nil { failure = PostgresExecutor.map(error) }
             } catch {
                 if failure == nil { failure = error }
             }
         }
+        try checkBegun()
         if let failure { throw failure }
-        return counts
+        return results
+    }
+
+    private static func rows(_ result: PostgresQueryResult) throws -> [SQLRow] {
+        guard let first = result.rows.first else { return [] }
+        let columns = first.map(\.columnName)
+        return try result.rows.map { row in
+            SQLRow(columns: columns, values: try row.map(PostgresExecutor.value))
+        }
+    }
+
+    /// Throws if the session's BEGIN failed (then nothing after it ran in a transaction). Its answer
+    /// came before any answer waited for since, so this does not wait.
+    private func checkBegun() throws {
+        guard let begin else { return }
+        do {
+            _ = try begin.wait()
+        } catch let error as PSQLError {
+            throw PostgresExecutor.map(error)
+        }
     }
 
     static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
@@ -213,11 +270,16 @@ struct PostgresExecutor: SQLExecutor {
     }
 
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        waits.count.add(1, ordering: .relaxed)
+        let result: PostgresQueryResult
         do {
-            return try connection.query(PostgresExecutor.query(sql, arguments), logger: logger).wait()
+            result = try connection.query(PostgresExecutor.query(sql, arguments), logger: logger).wait()
         } catch let error as PSQLError {
+            try checkBegun()
             throw PostgresExecutor.map(error)
         }
+        try checkBegun()
+        return result
     }
 
     static func value(_ cell: PostgresCell) throws -> SQLValue {

@@ -117,8 +117,12 @@ package enum CommercialPlanRepository {
 
     /// Whether a person is enrolled (and paid) in the plan of a year: the plan's premium completed.
     package static func covered(person: String, year: Int, in db: any SQLExecutor) throws -> Bool {
-        try db.queryOne(
+        try db.fetch(covered(person: person, year: year))
+    }
+
+    package static func covered(person: String, year: Int) -> SQLRead<Bool> {
+        SQLRead(
             "SELECT 1 AS one FROM coverage WHERE person_number = ? AND kind = 'commercial_plan' AND period = ?", [.text(person), .text(String(year))]
-        ) != nil
+        ) { !$0.isEmpty }
     }
 }

@@ -326,7 +326,11 @@ package enum CreditRepository {
 
     /// The authorisation in force, if any.
     package static func authorisation(person: String, in db: any SQLExecutor) throws -> FrictionlessAuthorisation? {
-        try db.queryOne("SELECT * FROM frictionless_authorisations WHERE person_number = ? AND revoked_at IS NULL", [.text(person)]).map { row in
+        try db.fetch(authorisation(person: person))
+    }
+
+    package static func authorisation(person: String) -> SQLRead<FrictionlessAuthorisation?> {
+        .one("SELECT * FROM frictionless_authorisations WHERE person_number = ? AND revoked_at IS NULL", [.text(person)]) { row in
             FrictionlessAuthorisation(
                 id: try row.string("id"), personNumber: try row.string("person_number"), fundingSourceId: try row.optionalString("funding_source_id"),
                 priority: try row.enumeration("priority"), consentVersion: try row.string("consent_version"),

@@ -49,17 +49,24 @@ package enum FamilyRepository {
 
     /// The active binding of a binder and a member, if any.
     package static func active(binder: String, member: String, in db: any SQLExecutor) throws -> FamilyBinding? {
-        try db.queryOne(
+        try db.fetch(active(binder: binder, member: member))
+    }
+
+    package static func active(binder: String, member: String) -> SQLRead<FamilyBinding?> {
+        .one(
             "SELECT \(columns) FROM family_bindings WHERE binder_number = ? AND member_number = ? AND state = 'approved'",
-            [.text(binder), .text(member)]
-        ).map(decode)
+            [.text(binder), .text(member)], decode: decode)
     }
 
     /// The member's active bindings, oldest first.
     package static func activeForMember(_ member: String, in db: any SQLExecutor) throws -> [FamilyBinding] {
-        try db.query(
+        try db.fetch(activeForMember(member))
+    }
+
+    package static func activeForMember(_ member: String) -> SQLRead<[FamilyBinding]> {
+        SQLRead(
             "SELECT \(columns) FROM family_bindings WHERE member_number = ? AND state = 'approved' ORDER BY decided_at, id", [.text(member)]
-        ).map(decode)
+        ) { try $0.map(decode) }
     }
 
     /// Bindings that took effect in a month with this person as binder (or as member).

@@ -136,10 +136,22 @@ package enum LedgerRepository {
 
     /// Reads (and on PostgreSQL locks until commit) an account's balance; zero for an account not yet created.
     package static func lockBalance(_ account: AccountID, in db: any SQLExecutor) throws -> Balance {
-        if isSlotted(account.kind) { return try balance(account, in: db) }
-        guard let row = try db.queryOne("SELECT balance, held FROM accounts WHERE id = ? FOR UPDATE", [.text(account.key)]) else {
-            return Balance(balance: .zero, held: .zero)
+        try db.fetch(lockBalance(account))
+    }
+
+    /// The read of `lockBalance(_:in:)`, to send in a batch.
+    package static func lockBalance(_ account: AccountID) -> SQLRead<Balance> {
+        if isSlotted(account.kind) {
+            // "#" sorts before "$": the slots of an account are exactly the ids in [key#, key$).
+            return SQLRead(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS balance, CAST(COALESCE(SUM(held), 0) AS BIGINT) AS held FROM accounts WHERE id >= ? AND id < ?",
+                [.text(account.key + "#"), .text(account.key + "$")], decode: decodeBalance)
         }
+        return SQLRead("SELECT balance, held FROM accounts WHERE id = ? FOR UPDATE", [.text(account.key)], decode: decodeBalance)
+    }
+
+    private static func decodeBalance(_ rows: [SQLRow]) throws -> Balance {
+        guard let row = rows.first else { return Balance(balance: .zero, held: .zero) }
         return Balance(balance: try row.money("balance"), held: try row.money("held"))
     }
 

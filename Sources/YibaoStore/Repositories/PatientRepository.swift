@@ -318,9 +318,13 @@ package enum FundingSourceRepository {
     }
 
     package static func defaultSource(person: String, in db: any SQLExecutor) throws -> FundingSource? {
-        try db.queryOne(
-            "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL AND is_default = 1", [.text(person)]
-        ).map(decode)
+        try db.fetch(defaultSource(person: person))
+    }
+
+    package static func defaultSource(person: String) -> SQLRead<FundingSource?> {
+        .one(
+            "SELECT \(columns) FROM funding_sources WHERE person_number = ? AND removed_at IS NULL AND is_default = 1", [.text(person)],
+            decode: decode)
     }
 
     package static func find(id: String, in db: any SQLExecutor) throws -> FundingSource? {

@@ -5,7 +5,11 @@ import YibaoCore
 /// change).
 package enum PaymentLockRepository {
     package static func holder(person: String, in db: any SQLExecutor) throws -> String? {
-        try db.queryOne("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)])?.string("settlement_id")
+        try db.fetch(holder(person: person))
+    }
+
+    package static func holder(person: String) -> SQLRead<String?> {
+        .one("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)]) { try $0.string("settlement_id") }
     }
 
     package static func release(person: String, settlement: String, in db: any SQLExecutor) throws {

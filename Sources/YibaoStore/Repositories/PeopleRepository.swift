@@ -39,7 +39,11 @@ package enum PeopleRepository {
     }
 
     package static func find(number: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
-        try db.queryOne("SELECT \(columns) FROM people WHERE number = ?", [.text(number)]).map { try decode($0, cipher: cipher) }
+        try db.fetch(find(number: number, cipher: cipher))
+    }
+
+    package static func find(number: String, cipher: PersonalDataCipher) -> SQLRead<Person?> {
+        .one("SELECT \(columns) FROM people WHERE number = ?", [.text(number)]) { try decode($0, cipher: cipher) }
     }
 
     package static func find(idNumber: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {

@@ -149,7 +149,11 @@ package enum SettlementRepository {
 
     /// The state of a settlement, locking its row.
     package static func lockState(_ id: String, in db: any SQLExecutor) throws -> SettlementState? {
-        try db.queryOne("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)])?.enumeration("state")
+        try db.fetch(lockState(id))
+    }
+
+    package static func lockState(_ id: String) -> SQLRead<SettlementState?> {
+        .one("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)]) { try $0.enumeration("state") }
     }
 
     /// Pending settlements created before `before`.
@@ -247,7 +251,12 @@ package enum AccumulatorRepository {
     /// The settlement path serialises a person's settlements on their personal account's row (locked
     /// first), so a row created by the write set's upsert is never raced.
     package static func lockIfPresent(person: String, year: Int, pool: BenefitPoolKind, in db: any SQLExecutor) throws -> PoolAccumulators {
-        try db.queryOne(select + " FOR UPDATE", [.text(person), .int(year), .text(pool.rawValue)]).map(decode) ?? .zero
+        try db.fetch(lockIfPresent(person: person, year: year, pool: pool))
+    }
+
+    /// The read of `lockIfPresent(person:year:pool:in:)`, to send in a batch.
+    package static func lockIfPresent(person: String, year: Int, pool: BenefitPoolKind) -> SQLRead<PoolAccumulators> {
+        SQLRead(select + " FOR UPDATE", [.text(person), .int(year), .text(pool.rawValue)]) { try $0.first.map(decode) ?? .zero }
     }
 
     /// Writes accumulators as they are after a transaction (created if new). Every value comes from

@@ -18,4 +18,12 @@ public protocol StoreBackend: Sendable {
 
     /// Closes connections; further calls fail.
     func close() async
+
+    /// How many times work has waited for the database's answer since the backend opened (a round
+    /// trip to a database server); nil for a database inside the process (SQLite).
+    var roundTrips: Int? { get }
+}
+
+extension StoreBackend {
+    public var roundTrips: Int? { nil }
 }

@@ -127,6 +127,12 @@ public protocol SQLExecutor {
     /// on SQLite they simply run one after another in the process. The first failure fails the batch
     /// (and, as any failure, the transaction).
     func executeBatch(_ statements: [SQLStatement]) throws -> [Int]
+
+    /// Runs queries in order and returns the rows of each. On PostgreSQL they are all handed to the
+    /// connection at once and answered together (one wait instead of one per query); on SQLite they
+    /// run one after another in the process. Use it through `fetch`, with the reads a decision needs
+    /// that do not depend on each other's answers.
+    func queryBatch(_ statements: [SQLStatement]) throws -> [[SQLRow]]
 }
 
 /// One statement of a batch: SQL with `?` placeholders and its arguments.
@@ -149,9 +155,71 @@ extension SQLExecutor {
         try statements.map { try execute($0.sql, $0.arguments) }
     }
 
+    /// Runs the queries one after another (the default; PostgreSQL sends them together).
+    public func queryBatch(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
+        try statements.map { try query($0.sql, $0.arguments) }
+    }
+
+    /// Runs one read.
+    public func fetch<T>(_ read: SQLRead<T>) throws -> T {
+        try read.decode(read.statement.map { try query($0.sql, $0.arguments) } ?? [])
+    }
+
+    /// Runs several reads as one batch (`queryBatch`: on PostgreSQL one wait for all of them) and
+    /// returns their answers in the same order. The queries run in the order given, so locks are taken
+    /// in that order, as they would be one by one.
+    public func fetch<each T>(_ reads: repeat SQLRead<each T>) throws -> (repeat each T) {
+        var statements: [SQLStatement] = []
+        for read in repeat each reads {
+            if let statement = read.statement { statements.append(statement) }
+        }
+        let answers = try queryBatch(statements)
+        var next = 0
+        func decode<U>(_ read: SQLRead<U>) throws -> U {
+            guard read.statement != nil else { return try read.decode([]) }
+            defer { next += 1 }
+            return try read.decode(answers[next])
+        }
+        return (repeat try decode(each reads))
+    }
+
     /// Runs a query expected to return at most one row.
     public func queryOne(_ sql: String, _ arguments: [SQLValue]) throws -> SQLRow? {
         try query(sql, arguments).first
+    }
+}
+
+/// A read a repository offers: its query and how to turn the rows into the answer, so that a caller
+/// can send several reads as one batch (`SQLExecutor.fetch`). A read without a query (`known`) answers
+/// a value without asking the database: for a read a decision needs only in some cases.
+public struct SQLRead<T> {
+    /// The query, or nil for a read that needs none.
+    public let statement: SQLStatement?
+    /// Turns the query's rows into the answer.
+    public let decode: ([SQLRow]) throws -> T
+
+    /// A read of `sql` with `arguments`, answered by `decode`.
+    public init(_ sql: String, _ arguments: [SQLValue], decode: @escaping ([SQLRow]) throws -> T) {
+        self.init(statement: SQLStatement(sql, arguments), decode: decode)
+    }
+
+    private init(statement: SQLStatement?, decode: @escaping ([SQLRow]) throws -> T) {
+        self.statement = statement
+        self.decode = decode
+    }
+
+    /// A read answered without a query.
+    public static func known(_ value: T) -> SQLRead<T> { SQLRead(statement: nil) { _ in value } }
+
+    /// A read of at most one row: nil when there is none, else `decode` of the first.
+    public static func one<W>(_ sql: String, _ arguments: [SQLValue], decode: @escaping (SQLRow) throws -> W) -> SQLRead<W?> where T == W? {
+        SQLRead<W?>(sql, arguments) { rows in try rows.first.map(decode) }
+    }
+
+    /// The same read with its answer changed by `transform`.
+    public func map<U>(_ transform: @escaping (T) throws -> U) -> SQLRead<U> {
+        let decode = self.decode
+        return SQLRead<U>(statement: statement) { try transform(try decode($0)) }
     }
 }
 
