@@ -63,6 +63,22 @@ start_server() {
 
 stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
+# cpu_ms PID → the process's CPU time so far (utime + stime from /proc/PID/stat) in milliseconds
+ticks=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$ticks" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
+
+# postgres_cpu_ms DIR → the CPU time of a private cluster's processes so far, in milliseconds: the
+# postmaster's own and its exited children's (fields 14–17) plus every live backend's
+postgres_cpu_ms() {
+  local postmaster; postmaster=$(head -1 "$1/postmaster.pid")
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+    for child in $(pgrep -P "$postmaster"); do awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null; done
+  } | awk -v t="$ticks" '{ sum += $1 } END { printf "%.0f", sum * 1000 / t }'
+}
+
+# round_trips URL → the instance's waits for the database server so far (`/metrics`)
+round_trips() { curl -sf "$1/metrics" | awk '/^yibao_database_round_trips_total / { print $2 }'; }
+
 # peak_rss PID → the process's peak resident set (VmHWM) in MiB
 peak_rss() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
