@@ -88,7 +88,7 @@ extension Platform {
         let outboxID = ids.next("O")
         let captureID = ids.next("CO")
         let acting = Platform.actingStaff
-        let (record, projection): (SettlementRecord, Projection?) = try await write { db, now in
+        let (record, projection, capture): (SettlementRecord, Projection?, [ChannelOperationRepository.Queued]) = try await write { db, now in
             // The record as written when pending (only its state changes), then one batch: its state
             // locked, the patient's account locked, the accumulators.
             guard let pending = try pending ?? SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
@@ -102,7 +102,7 @@ extension Platform {
                 guard let resolved = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
                     throw StoreError.decoding("settlement \(id) vanished")
                 }
-                return (resolved, nil)
+                return (resolved, nil, [])
             }
             let line = try CreditBook.line(paying: pending, lock: true, in: db)
             let completion = try PaymentCompletion.decide(
@@ -119,9 +119,10 @@ extension Platform {
             writes.completedSettlements = [record.id]
             writes.visitStates = [WriteSet.VisitState(id: record.visitId, state: .settled, settlementID: record.id)]
             writes.locksReleased = [(record.personNumber, record.id)]
+            // The capture is queued leased to this process, which attempts it as soon as this commits.
             writes.channelOperations = [
                 ChannelOperationRepository.Queued(
-                    id: captureID, channel: channelName, kind: .capture, reference: record.id, amount: record.breakdown.cashPaid)
+                    id: captureID, channel: channelName, kind: .capture, reference: record.id, amount: record.breakdown.cashPaid, leased: true)
             ]
             writes.outbox = [OutboxRepository.Row(id: outboxID, kind: .settlement, reference: record.id, detail: frictionless ? "frictionless" : "")]
             try WriteSetRepository.apply(writes, now: now, in: db)
@@ -133,11 +134,13 @@ extension Platform {
             }
             return (
                 record,
-                Projection(outboxID: outboxID, at: now, event: .settlement(record, entry: completion.entry, actor: actor, frictionless: frictionless))
+                Projection(
+                    outboxID: outboxID, at: now, event: .settlement(record, entry: completion.entry, actor: actor, frictionless: frictionless)),
+                writes.channelOperations
             )
         }
         if let projection { projector.submit([projection]) }
-        await processChannelOperations(reference: record.id)
+        await attempt(capture.map(ChannelOperationRepository.Operation.init))
         return record
     }
 
@@ -250,6 +253,13 @@ extension Platform {
                 try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)
             })
         else { return 0 }
+        return await attempt(operations)
+    }
+
+    /// Attempts channel operations this process holds the lease of (taken, or queued leased), one after
+    /// another: each confirmed one is marked done, each failure waits its back-off.
+    @discardableResult
+    func attempt(_ operations: [ChannelOperationRepository.Operation]) async -> Int {
         var done = 0
         for operation in operations {
             do {

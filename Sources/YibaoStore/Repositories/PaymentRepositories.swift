@@ -42,6 +42,31 @@ package enum ChannelOperationRepository {
         package let amount: Money
         package let attempts: Int64
         package let detail: String?
+
+        /// An operation as it was just queued (not yet attempted).
+        package init(_ queued: Queued) {
+            id = queued.id
+            channel = queued.channel
+            kind = queued.kind
+            reference = queued.reference
+            refundReference = queued.refundReference
+            amount = queued.amount
+            attempts = 0
+            detail = queued.detail
+        }
+
+        init(
+            id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, attempts: Int64, detail: String?
+        ) {
+            self.id = id
+            self.channel = channel
+            self.kind = kind
+            self.reference = reference
+            self.refundReference = refundReference
+            self.amount = amount
+            self.attempts = attempts
+            self.detail = detail
+        }
     }
 
     /// The longest wait between attempts.
@@ -68,9 +93,14 @@ package enum ChannelOperationRepository {
         package let refundReference: String?
         package let amount: Money
         package let detail: String?
+        /// Queued already leased (`OutboxLease`) to the process that queues it, which attempts it right
+        /// after the commit without a transaction to take it; should that process die first, the
+        /// operation is due when the lease runs out, like any taken operation.
+        package let leased: Bool
 
         package init(
-            id: String, channel: String, kind: Kind, reference: String, refundReference: String? = nil, amount: Money, detail: String? = nil
+            id: String, channel: String, kind: Kind, reference: String, refundReference: String? = nil, amount: Money, detail: String? = nil,
+            leased: Bool = false
         ) {
             self.id = id
             self.channel = channel
@@ -79,6 +109,7 @@ package enum ChannelOperationRepository {
             self.refundReference = refundReference
             self.amount = amount
             self.detail = detail
+            self.leased = leased
         }
     }
 
@@ -91,7 +122,9 @@ package enum ChannelOperationRepository {
             operations.flatMap { operation -> [SQLValue] in
                 [
                     .text(operation.id), .text(operation.channel), .text(operation.kind.rawValue), .text(operation.reference),
-                    .text(operation.refundReference), .money(operation.amount), .instant(now), .instant(now), .instant(now), .text(operation.detail),
+                    .text(operation.refundReference), .money(operation.amount),
+                    .instant(operation.leased ? now.adding(seconds: OutboxLease.leaseSeconds) : now), .instant(now), .instant(now),
+                    .text(operation.detail),
                 ]
             })
     }
