@@ -5,16 +5,17 @@ import YibaoCore
 /// on PostgreSQL, the single writer on SQLite), so a person's numbers follow commit order and paging
 /// by number never skips or repeats a movement.
 package enum WalletRepository {
-    /// Takes the next number of a person's wallet (`wallet_seq`) or inbox (`inbox_seq`).
+    /// Takes the next number of a person's wallet (`wallet_seq`) or inbox (`inbox_seq`): one upsert that
+    /// creates the head row at 1 or counts it up, returning the number taken.
     package static func next(_ counter: String, person: String, in db: any SQLExecutor) throws -> Int64 {
         precondition(counter == "wallet_seq" || counter == "inbox_seq", "known counter")
-        try db.execute(
-            "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
-        )
+        let first = counter == "wallet_seq" ? "1, 0" : "0, 1"
         guard
             let row = try db.queryOne(
-                "UPDATE wallet_heads SET \(counter) = \(counter) + 1 WHERE person_number = ? RETURNING \(counter) AS seq", [.text(person)]
-            )
+                """
+                INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, \(first))
+                ON CONFLICT (person_number) DO UPDATE SET \(counter) = wallet_heads.\(counter) + 1 RETURNING \(counter) AS seq
+                """, [.text(person)])
         else { throw StoreError.decoding("wallet head of \(person) vanished") }
         return try row.int64("seq")
     }
