@@ -3,12 +3,17 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-# The binary: release unless BENCH_BUILD=debug (CI's short runs reuse the debug build of the tests).
+# The binary: release unless BENCH_BUILD=debug (CI's short runs reuse the debug build of the tests);
+# BENCH_BIN=path runs a binary kept from another commit (to compare two commits on the same day).
 build=${BENCH_BUILD:-release}
-if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-  swift build -c "$build" --product yibao >/dev/null 2>&1 || swift build -c "$build" --product yibao
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+    swift build -c "$build" --product yibao >/dev/null 2>&1 || swift build -c "$build" --product yibao
+  fi
+  bin=$(swift build -c "$build" --show-bin-path)/yibao
 fi
-bin=$(swift build -c "$build" --show-bin-path)/yibao
 
 work=$(mktemp -d /tmp/yibao-bench.XXXXXX)
 servers=()
