@@ -42,31 +42,6 @@ package enum ChannelOperationRepository {
         package let amount: Money
         package let attempts: Int64
         package let detail: String?
-
-        /// An operation as it was just queued (not yet attempted).
-        package init(_ queued: Queued) {
-            id = queued.id
-            channel = queued.channel
-            kind = queued.kind
-            reference = queued.reference
-            refundReference = queued.refundReference
-            amount = queued.amount
-            attempts = 0
-            detail = queued.detail
-        }
-
-        init(
-            id: String, channel: String, kind: Kind, reference: String, refundReference: String?, amount: Money, attempts: Int64, detail: String?
-        ) {
-            self.id = id
-            self.channel = channel
-            self.kind = kind
-            self.reference = reference
-            self.refundReference = refundReference
-            self.amount = amount
-            self.attempts = attempts
-            self.detail = detail
-        }
     }
 
     /// The longest wait between attempts.
@@ -160,5 +135,14 @@ package enum ChannelOperationRepository {
 
     package static func pendingCount(in db: any SQLExecutor) throws -> Int64 {
         try db.queryOne("SELECT COUNT(*) AS n FROM channel_operations WHERE state = 'pending'", [])?.int64("n") ?? 0
+    }
+}
+
+extension ChannelOperationRepository.Operation {
+    /// An operation as it was just queued (not yet attempted).
+    package init(_ queued: ChannelOperationRepository.Queued) {
+        self.init(
+            id: queued.id, channel: queued.channel, kind: queued.kind, reference: queued.reference, refundReference: queued.refundReference,
+            amount: queued.amount, attempts: 0, detail: queued.detail)
     }
 }
