@@ -87,7 +87,7 @@ struct BatchReadStoreTests {
             _ = try await platform.backend.write { db in
                 _ = try LedgerRepository.lockBalance(.personal(number), in: db)
                 _ = try PeopleRepository.find(number: number, cipher: cipher, in: db)
-                _ = try PaymentLockRepository.holder(person: number, in: db)
+                _ = try db.fetch(PaymentLockRepository.holder(person: number))
                 return try FundingSourceRepository.defaultSource(person: number, in: db)
             }
             let alone = try #require(platform.backend.roundTrips) - before - batched

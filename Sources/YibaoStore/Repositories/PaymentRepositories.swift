@@ -4,10 +4,6 @@ import YibaoCore
 /// other settlements wait (they would otherwise compute on accumulators the pending one is about to
 /// change).
 package enum PaymentLockRepository {
-    package static func holder(person: String, in db: any SQLExecutor) throws -> String? {
-        try db.fetch(holder(person: person))
-    }
-
     package static func holder(person: String) -> SQLRead<String?> {
         .one("SELECT settlement_id FROM payment_locks WHERE person_number = ?", [.text(person)]) { try $0.string("settlement_id") }
     }
