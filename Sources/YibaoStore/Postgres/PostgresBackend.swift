@@ -24,6 +24,7 @@ public final class PostgresBackend: StoreBackend {
     private let logger: Logger
     private let inFlight = InFlight()
     private let waits = WaitCounter()
+    private let prepared: PreparedStatements
 
     /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
     /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
@@ -31,7 +32,9 @@ public final class PostgresBackend: StoreBackend {
     public var roundTrips: Int? { waits.count.load(ordering: .relaxed) }
 
     /// Connects to `url` (`postgres://user:password@host:port/database`), with at most `connections`
-    /// concurrent connections.
+    /// concurrent connections. Statements run often are prepared once per connection
+    /// (`PreparedStatements`) unless the URL ends in `?prepared=off` (for a pooler that cannot keep
+    /// them, such as PgBouncer before 1.21 in transaction mode).
     public init(url: String, connections: Int = 16, logger: Logger = Logger(label: "yibao.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, let user = components.user
@@ -46,6 +49,7 @@ public final class PostgresBackend: StoreBackend {
         )
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = 0
+        prepared = PreparedStatements(enabled: components.queryItems?.first { $0.name == "prepared" }?.value != "off")
         self.logger = logger
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: connections + 2)
@@ -73,11 +77,13 @@ public final class PostgresBackend: StoreBackend {
         let logger = self.logger
         let threads = self.threads
         let waits = self.waits
+        let prepared = self.prepared
         return try await client.withConnection { connection in
             try await threads.runIfActive {
                 // BEGIN is sent without waiting for it: the connection answers in order, so the first
                 // answer the work waits for comes after BEGIN's, which every wait checks.
-                let executor = PostgresExecutor(connection: connection, logger: logger, waits: waits, pendingAudit: PendingAudit(), begun: "BEGIN")
+                let executor = PostgresExecutor(
+                    connection: connection, logger: logger, waits: waits, prepared: prepared, pendingAudit: PendingAudit(), begun: "BEGIN")
                 do {
                     let value = try work(executor)
                     try AuditRepository.flush(executor)
@@ -97,10 +103,12 @@ public final class PostgresBackend: StoreBackend {
         let logger = self.logger
         let threads = self.threads
         let waits = self.waits
+        let prepared = self.prepared
         return try await client.withConnection { connection in
             try await threads.runIfActive {
                 let executor = PostgresExecutor(
-                    connection: connection, logger: logger, waits: waits, begun: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    connection: connection, logger: logger, waits: waits, prepared: prepared, begun: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                )
                 // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (the
                 // connection runs it before anything the next lease sends).
                 defer { executor.send("ROLLBACK") }
@@ -177,40 +185,43 @@ struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
     let waits: WaitCounter
+    let prepared: PreparedStatements
     var pendingAudit: PendingAudit? = nil
     /// The statement that opened the session (BEGIN), sent without waiting; checked after each wait.
     private let begin: EventLoopFuture<PostgresQueryResult>?
     var dialect: SQLDialect { .postgres }
 
-    init(connection: PostgresConnection, logger: Logger, waits: WaitCounter, pendingAudit: PendingAudit? = nil, begun: String? = nil) {
+    init(
+        connection: PostgresConnection, logger: Logger, waits: WaitCounter, prepared: PreparedStatements,
+        pendingAudit: PendingAudit? = nil, begun: String? = nil
+    ) {
         self.connection = connection
         self.logger = logger
         self.waits = waits
+        self.prepared = prepared
         self.pendingAudit = pendingAudit
         begin = begun.map { connection.query(PostgresQuery(unsafeSQL: $0), logger: logger) }
     }
 
     func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        try PostgresExecutor.rows(try run(sql, arguments))
+        try PostgresExecutor.rows(try answers([SQLStatement(sql, arguments)], want: .rows)[0])
     }
 
     @discardableResult
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        try run(sql, arguments).metadata.rows ?? 0
+        try answers([SQLStatement(sql, arguments)], want: .count)[0].count
     }
 
     /// Hands every statement to the connection before waiting: postgres-nio queues them and sends each
     /// as soon as the one before it is answered, on the event loop, so this thread wakes once for the
     /// whole batch instead of once per statement.
     func executeBatch(_ statements: [SQLStatement]) throws -> [Int] {
-        guard statements.count > 1 else { return try statements.map { try execute($0.sql, $0.arguments) } }
-        return try pipeline(statements).map { $0.metadata.rows ?? 0 }
+        try answers(statements, want: .count).map(\.count)
     }
 
     /// Hands every query to the connection before waiting, as `executeBatch`.
     func queryBatch(_ statements: [SQLStatement]) throws -> [[SQLRow]] {
-        guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.arguments) } }
-        return try pipeline(statements).map(PostgresExecutor.rows)
+        try answers(statements, want: .rows).map(PostgresExecutor.rows)
     }
 
     /// Sends a statement whose answer nobody waits for (a read session's ROLLBACK).
@@ -218,30 +229,69 @@ struct PostgresExecutor: SQLExecutor {
         _ = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
-    private func pipeline(_ statements: [SQLStatement]) throws -> [PostgresQueryResult] {
-        let futures = statements.map { connection.query(PostgresExecutor.query($0.sql, $0.arguments), logger: logger) }
-        waits.count.add(1, ordering: .relaxed)
-        var results: [PostgresQueryResult] = []
-        results.reserveCapacity(futures.count)
+    /// Sends `statements` in order and waits for their answers: by name when the statement is
+    /// prepared on this connection, unnamed otherwise (`PreparedStatements`). A statement's first use
+    /// on the connection is sent after everything before it has been answered and is itself answered
+    /// before anything after it is sent, because postgres-nio holds it back while it prepares it. After
+    /// a failure nothing more is sent (the transaction is aborted), and the first failure is thrown.
+    private func answers(_ statements: [SQLStatement], want: PreparedStatements.Want) throws -> [NamedStatement.Answer] {
+        var answers: [NamedStatement.Answer] = []
+        answers.reserveCapacity(statements.count)
+        var pending: [(answer: EventLoopFuture<NamedStatement.Answer>, name: NamedStatement.Identity?)] = []
         var failure: (any Error)?
-        for future in futures {
-            do {
-                results.append(try future.wait())
-            } catch let error as PSQLError {
-                if failure == nil { failure = PostgresExecutor.map(error) }
-            } catch {
-                if failure == nil { failure = error }
+        func collect() {
+            guard !pending.isEmpty else { return }
+            waits.count.add(1, ordering: .relaxed)
+            for (future, identity) in pending {
+                do {
+                    answers.append(try future.wait())
+                } catch {
+                    if failure == nil { failure = error }
+                    if let identity { prepared.failed(identity, on: connection.id, error) }
+                }
             }
+            pending.removeAll(keepingCapacity: true)
         }
+        for statement in statements {
+            switch prepared.plan(statement.sql, statement.arguments, want: want, connection: connection.id) {
+            case .unnamed:
+                let answer = connection.query(PostgresExecutor.query(statement.sql, statement.arguments), logger: logger).map {
+                    NamedStatement.Answer(rows: $0.rows, count: $0.metadata.rows ?? 0)
+                }
+                pending.append((answer, nil))
+            case .named(let identity):
+                let answer = NamedStatement.run(identity, PostgresExecutor.bindings(statement.arguments), want: want, on: connection, logger: logger)
+                pending.append((answer, identity))
+            case .firstUse(let identity):
+                collect()
+                if failure != nil { break }
+                // Two round trips: the preparation, then the execution.
+                waits.count.add(2, ordering: .relaxed)
+                do {
+                    answers.append(
+                        try NamedStatement.run(identity, PostgresExecutor.bindings(statement.arguments), want: want, on: connection, logger: logger)
+                            .wait())
+                    prepared.firstUse(of: identity, on: connection.id, failed: nil)
+                } catch {
+                    prepared.firstUse(of: identity, on: connection.id, failed: error)
+                    failure = error
+                }
+            }
+            if failure != nil { break }
+        }
+        collect()
         try checkBegun()
-        if let failure { throw failure }
-        return results
+        if let failure {
+            if let error = failure as? PSQLError { throw PostgresExecutor.map(error) }
+            throw failure
+        }
+        return answers
     }
 
-    private static func rows(_ result: PostgresQueryResult) throws -> [SQLRow] {
-        guard let first = result.rows.first else { return [] }
+    private static func rows(_ answer: NamedStatement.Answer) throws -> [SQLRow] {
+        guard let first = answer.rows.first else { return [] }
         let columns = first.map(\.columnName)
-        return try result.rows.map { row in
+        return try answer.rows.map { row in
             SQLRow(columns: columns, values: try row.map(PostgresExecutor.value))
         }
     }
@@ -257,7 +307,7 @@ struct PostgresExecutor: SQLExecutor {
         }
     }
 
-    static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
+    static func bindings(_ arguments: [SQLValue]) -> PostgresBindings {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -266,20 +316,11 @@ struct PostgresExecutor: SQLExecutor {
             case .null: binds.appendNull()
             }
         }
-        return PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: binds)
+        return binds
     }
 
-    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
-        waits.count.add(1, ordering: .relaxed)
-        let result: PostgresQueryResult
-        do {
-            result = try connection.query(PostgresExecutor.query(sql, arguments), logger: logger).wait()
-        } catch let error as PSQLError {
-            try checkBegun()
-            throw PostgresExecutor.map(error)
-        }
-        try checkBegun()
-        return result
+    static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: bindings(arguments))
     }
 
     static func value(_ cell: PostgresCell) throws -> SQLValue {
