@@ -6,8 +6,8 @@ import YibaoCore
 
 /// Statements PostgreSQL prepares once per connection (`PreparedStatements`): a statement run often
 /// enough is sent by name, and must answer exactly what it answered unnamed — rows, counts, order
-/// within a batch — including its first use on a connection, which postgres-nio holds back while it
-/// prepares it, and a first use that fails.
+/// within a batch — including the use that carries its preparation on a connection, and a
+/// preparation that fails.
 @Suite("Store contract: statements prepared once per connection")
 struct PreparedStatementStoreTests {
     static let create = "CREATE TABLE IF NOT EXISTS prepared_probe (id TEXT PRIMARY KEY, amount BIGINT NOT NULL, note TEXT)"
@@ -58,22 +58,40 @@ struct PreparedStatementStoreTests {
         }
     }
 
-    @Test("on PostgreSQL a statement run often is prepared on the connection, by the name it is sent with", arguments: BackendKind.available)
+    @Test("on PostgreSQL a statement run often is prepared on the connection and then executed by name", arguments: BackendKind.available)
     func preparedOnTheConnection(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             guard kind == .postgres else { return }
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
             let prepared = try await platform.backend.write { db in
-                for _ in 0..<(PreparedStatements.threshold + 1) { _ = try db.query(Self.read, [.text("nobody")]) }
+                // The threshold's use carries the preparation; the three after it are sent by name.
+                for _ in 0..<(PreparedStatements.threshold + 3) { _ = try db.query(Self.read, [.text("nobody")]) }
                 return try db.query(
-                    "SELECT name, statement FROM pg_prepared_statements WHERE statement = ?",
+                    "SELECT name, statement, generic_plans + custom_plans AS executions FROM pg_prepared_statements WHERE statement = ?",
                     [
-                        .text(PostgresPlaceholders.translate(Self.read))
+                        .text(PreparedStatements.named(PostgresPlaceholders.translate(Self.read), [.text("nobody")], want: .rows))
                     ])
             }
             #expect(prepared.count == 1)
-            #expect(try prepared.first?.string("name").hasPrefix("yibao_") == true)
+            #expect(try prepared.first?.string("statement") == "SELECT id, amount, note FROM prepared_probe WHERE id = $1::text")
+            #expect(try prepared.first?.int64("executions") == 3)
         }
+    }
+
+    @Test("a statement is prepared with its arguments' types written as casts, and a counted write returns a row per row written")
+    func namedSQL() {
+        #expect(
+            PreparedStatements.named(
+                "UPDATE t SET a = $1, note = 'costs $2' WHERE id = $2 AND b = $3", [.integer(1), .text("x"), .null], want: .count)
+                == "UPDATE t SET a = $1::int8, note = 'costs $2' WHERE id = $2::text AND b = $3 RETURNING 1")
+        #expect(
+            PreparedStatements.named("SELECT $10, $1::jsonb", [.text("{}")] + Array(repeating: .integer(1), count: 9), want: .rows)
+                == "SELECT $10::int8, $1::text::jsonb")
+        let signatures = [
+            [], [SQLValue.integer(1)], [.text("1")], [.null], [.integer(1), .null], [.null, .integer(1)], [.integer(1), .integer(1)],
+        ].flatMap { arguments in [PreparedStatements.Want.rows, .count].map { PreparedStatements.signature(arguments, want: $0) } }
+        #expect(Set(signatures).count == signatures.count, "every wish and list of argument kinds has its own signature")
+        #expect(PreparedStatements.signature(Array(repeating: .null, count: PreparedStatements.argumentsMax + 1), want: .rows) == nil)
     }
 
     @Test("on PostgreSQL `?prepared=off` sends every statement unnamed", arguments: BackendKind.available)
@@ -141,7 +159,10 @@ struct PreparedStatementStoreTests {
             for _ in 0..<(PreparedStatements.threshold + 8) {
                 _ = try await platform.backend.write { db in try db.query(everything, [.text("a")]) }
             }
-            _ = try await platform.backend.write { db in try db.execute("ALTER TABLE prepared_probe ADD COLUMN extra TEXT", []) }
+            _ = try await platform.backend.write { db in
+                try db.execute("ALTER TABLE prepared_probe ADD COLUMN extra TEXT", [])
+                try db.execute("UPDATE prepared_probe SET extra = 'new' WHERE id = 'a'", [])
+            }
             var failures = 0
             var answers: [String?] = []
             for _ in 0..<16 {
@@ -158,7 +179,7 @@ struct PreparedStatementStoreTests {
             #expect(failures <= 4, "\(failures) failures")
             #expect(kind == .postgres || failures == 0)
             #expect(answers.count == 16 - failures)
-            #expect(answers.suffix(8).allSatisfy { $0 == nil }, "the new column, empty, in every answer after the failures")
+            #expect(answers.suffix(8).allSatisfy { $0 == "new" }, "the new column in every answer after the failures")
         }
     }
 }

@@ -230,65 +230,51 @@ struct PostgresExecutor: SQLExecutor {
     }
 
     /// Sends `statements` in order and waits for their answers: by name when the statement is
-    /// prepared on this connection, unnamed otherwise (`PreparedStatements`). A statement's first use
-    /// on the connection is sent after everything before it has been answered and is itself answered
-    /// before anything after it is sent, because postgres-nio holds it back while it prepares it. After
-    /// a failure nothing more is sent (the transaction is aborted), and the first failure is thrown.
-    private func answers(_ statements: [SQLStatement], want: PreparedStatements.Want) throws -> [NamedStatement.Answer] {
-        var answers: [NamedStatement.Answer] = []
-        answers.reserveCapacity(statements.count)
-        var pending: [(answer: EventLoopFuture<NamedStatement.Answer>, name: NamedStatement.Identity?)] = []
-        var failure: (any Error)?
-        func collect() {
-            guard !pending.isEmpty else { return }
-            waits.count.add(1, ordering: .relaxed)
-            for (future, identity) in pending {
-                do {
-                    answers.append(try future.wait())
-                } catch {
-                    if failure == nil { failure = error }
-                    if let identity { prepared.failed(identity, on: connection.id, error) }
-                }
-            }
-            pending.removeAll(keepingCapacity: true)
-        }
+    /// prepared on this connection, unnamed otherwise (`PreparedStatements`). A preparation is sent
+    /// just before the unnamed statement it is for; the connection answers everything in order, so
+    /// nothing waits for it. After a failure the first failure is thrown (what was sent after it in
+    /// the same transaction failed too, as PostgreSQL refuses everything in an aborted transaction).
+    private func answers(_ statements: [SQLStatement], want: PreparedStatements.Want) throws -> [StatementAnswer] {
+        var pending: [(answer: EventLoopFuture<StatementAnswer>, named: Int?)] = []
+        pending.reserveCapacity(statements.count)
+        let connection = self.connection
+        let prepared = self.prepared
         for statement in statements {
-            switch prepared.plan(statement.sql, statement.arguments, want: want, connection: connection.id) {
-            case .unnamed:
-                let answer = connection.query(PostgresExecutor.query(statement.sql, statement.arguments), logger: logger).map {
-                    NamedStatement.Answer(rows: $0.rows, count: $0.metadata.rows ?? 0)
-                }
-                pending.append((answer, nil))
-            case .named(let identity):
-                let answer = NamedStatement.run(identity, PostgresExecutor.bindings(statement.arguments), want: want, on: connection, logger: logger)
-                pending.append((answer, identity))
-            case .firstUse(let identity):
-                collect()
-                if failure != nil { break }
-                // Two round trips: the preparation, then the execution.
-                waits.count.add(2, ordering: .relaxed)
-                do {
-                    answers.append(
-                        try NamedStatement.run(identity, PostgresExecutor.bindings(statement.arguments), want: want, on: connection, logger: logger)
-                            .wait())
-                    prepared.firstUse(of: identity, on: connection.id, failed: nil)
-                } catch {
-                    prepared.firstUse(of: identity, on: connection.id, failed: error)
-                    failure = error
-                }
+            switch prepared.plan(statement.sql, statement.arguments, want: want, on: connection) {
+            case .unnamed(let sql):
+                pending.append((unnamed(sql, statement.arguments), nil))
+            case .prepare(let sql, let named, let id):
+                connection.prepare(query: named).whenComplete { prepared.prepared(id, on: connection, $0) }
+                pending.append((unnamed(sql, statement.arguments), nil))
+            case .named(let query, let id):
+                pending.append((PreparedStatements.execute(query, statement.arguments, want: want), id))
             }
-            if failure != nil { break }
         }
-        collect()
+        waits.count.add(1, ordering: .relaxed)
+        var answers: [StatementAnswer] = []
+        answers.reserveCapacity(statements.count)
+        var failure: (any Error)?
+        for (future, id) in pending {
+            do {
+                answers.append(try future.wait())
+            } catch {
+                if failure == nil { failure = error }
+                if let id { prepared.failed(id, on: connection, error) }
+            }
+        }
         try checkBegun()
-        if let failure {
-            if let error = failure as? PSQLError { throw PostgresExecutor.map(error) }
-            throw failure
-        }
+        if let failure { throw PostgresExecutor.map(failure) }
         return answers
     }
 
-    private static func rows(_ answer: NamedStatement.Answer) throws -> [SQLRow] {
+    /// Sends `sql` (with PostgreSQL's placeholders) unnamed.
+    private func unnamed(_ sql: String, _ arguments: [SQLValue]) -> EventLoopFuture<StatementAnswer> {
+        connection.query(PostgresQuery(unsafeSQL: sql, binds: PostgresExecutor.bindings(arguments)), logger: logger).map {
+            StatementAnswer(rows: $0.rows, count: $0.metadata.rows ?? 0)
+        }
+    }
+
+    private static func rows(_ answer: StatementAnswer) throws -> [SQLRow] {
         guard let first = answer.rows.first else { return [] }
         let columns = first.map(\.columnName)
         return try answer.rows.map { row in
@@ -302,7 +288,7 @@ struct PostgresExecutor: SQLExecutor {
         guard let begin else { return }
         do {
             _ = try begin.wait()
-        } catch let error as PSQLError {
+        } catch {
             throw PostgresExecutor.map(error)
         }
     }
@@ -319,12 +305,13 @@ struct PostgresExecutor: SQLExecutor {
         return binds
     }
 
-    static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
-        PostgresQuery(unsafeSQL: PostgresPlaceholders.translate(sql), binds: bindings(arguments))
-    }
-
+    /// A cell's value. Every statement runs through the extended protocol, whose answers postgres-nio
+    /// always asks for in binary; the cells of a prepared statement's rows (`PreparedQuery.execute`)
+    /// still carry the text format its description came with, so the format is set here.
     static func value(_ cell: PostgresCell) throws -> SQLValue {
         guard cell.bytes != nil else { return .null }
+        var cell = cell
+        cell.format = .binary
         switch cell.dataType {
         case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
         case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
@@ -332,31 +319,46 @@ struct PostgresExecutor: SQLExecutor {
         }
     }
 
-    static func map(_ error: PSQLError) -> any Error {
-        guard let state = error.serverInfo?[.sqlState] else {
-            if error.code == .serverClosedConnection || error.code == .connectionError || error.code == .poolClosed {
+    /// The SQLSTATE of an error PostgreSQL sent: postgres-nio reports it as a `PSQLError` for unnamed
+    /// statements and as a `PostgresError` for prepared ones.
+    static func sqlState(_ error: any Error) -> String? {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] }
+        if case .server(let message) = error as? PostgresError { return message.fields[.sqlState] }
+        return nil
+    }
+
+    /// The store's error for an error from postgres-nio.
+    static func map(_ error: any Error) -> any Error {
+        let message: String?
+        if let error = error as? PSQLError {
+            if error.serverInfo == nil, error.code == .serverClosedConnection || error.code == .connectionError || error.code == .poolClosed {
                 return StoreError.unavailable("\(error.code)")
             }
+            message = error.serverInfo?[.message]
+        } else if let error = error as? PostgresError {
+            switch error {
+            case .connectionClosed: return StoreError.unavailable("connection closed")
+            case .server(let server): message = server.fields[.message]
+            case .protocol: return error
+            }
+        } else {
             return error
         }
-        let message = error.serverInfo?[.message] ?? state
+        guard let state = sqlState(error) else { return error }
+        let detail = message ?? state
         switch state {
-        case "23505": return StoreError.uniqueViolation(message)
-        case "23514": return StoreError.constraint(message)
-        case "40001", "40P01", "55P03": return StoreError.conflict(message)
-        default: return StoreError.unavailable("PostgreSQL \(state): \(message)")
+        case "23505": return StoreError.uniqueViolation(detail)
+        case "23514": return StoreError.constraint(detail)
+        case "40001", "40P01", "55P03": return StoreError.conflict(detail)
+        default: return StoreError.unavailable("PostgreSQL \(state): \(detail)")
         }
     }
 }
 
-/// Rewrites `?` placeholders to PostgreSQL's `$1, $2 …` (outside quoted text), once per SQL string.
+/// Rewrites `?` placeholders to PostgreSQL's `$1, $2 …` (outside quoted text). `PreparedStatements`
+/// keeps each statement's translation, so a statement is translated once.
 enum PostgresPlaceholders {
-    private static let cache = Mutex<[String: String]>([:])
-    /// The most distinct SQL strings cached (they are constants in the code; a bound protects memory).
-    static let cacheMax = 4096
-
     static func translate(_ sql: String) -> String {
-        if let cached = cache.withLock({ $0[sql] }) { return cached }
         var output = ""
         output.reserveCapacity(sql.utf8.count + 16)
         var number = 0
@@ -369,9 +371,6 @@ enum PostgresPlaceholders {
             } else {
                 output.append(character)
             }
-        }
-        cache.withLock { cache in
-            if cache.count < cacheMax { cache[sql] = output }
         }
         return output
     }

@@ -3,33 +3,37 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 
-/// Which statements PostgreSQL parses and plans once per connection (named prepared statements)
+/// Every statement the store sends to PostgreSQL, once: its SQL with PostgreSQL's placeholders, and
+/// which statements PostgreSQL parses and plans once per connection (named prepared statements)
 /// instead of for every execution.
 ///
 /// Parsing, analysing and planning the unnamed statements took 39 % of PostgreSQL's CPU per
 /// settlement (docs/performance.md). A statement is named once it has run `threshold` times in this
-/// process, so reports and one-off statements stay unnamed and each connection keeps at most
-/// `perConnectionMax` of them. The name covers the SQL, what the caller wants back (rows or a count)
-/// and the types of its arguments, because PostgreSQL fixes a named statement's parameter types when
-/// it parses it.
+/// process with the same kinds of arguments and the same wish (rows or a count), so reports and
+/// one-off statements stay unnamed and each connection keeps at most `perConnectionMax` of them.
 ///
-/// postgres-nio prepares a name on a connection the first time it is executed there, and holds back
-/// that execution (and only that one) until the preparation is answered. Statements sent after it
-/// would overtake it, so the executor waits for everything before a first use and for the first use
-/// itself before it sends anything more (`PostgresExecutor.answers`). A preparation that fails leaves
-/// the name broken on that connection for good (postgres-nio remembers the error), so a first use
-/// that fails for any reason a preparation can fail makes the statement unnamed on that connection.
+/// The preparation travels with a use: at the statement's `threshold`-th use on a connection the
+/// executor sends the preparation and then the statement itself, unnamed, one after the other without
+/// waiting (`PostgresExecutor.answers`). The connection answers in order, so nothing overtakes
+/// anything, and from the next use on (once the preparation is answered) the statement is sent by
+/// name. This uses postgres-nio's `PostgresDatabase.prepare(query:)` and `PreparedQuery.execute`,
+/// which answer through event-loop futures as unnamed statements do: no task, no asynchronous row
+/// sequence (`PostgresPreparedStatement`'s `execute`, the other way, cost the server 13-22 % more CPU
+/// per settlement).
 final class PreparedStatements: Sendable {
-    /// How many times a statement runs before it is named.
+    /// How many times a statement runs before it is prepared.
     static let threshold = 3
-    /// The most statements named on one connection.
+    /// The most statements prepared on one connection.
     static let perConnectionMax = 256
     /// The most distinct statements remembered (they are constants in the code; a bound protects
-    /// memory from statements built with a varying number of values).
+    /// memory from statements built with a varying number of values). Past it statements are
+    /// translated for every execution and sent unnamed.
     static let entriesMax = 4096
+    /// The most arguments of a statement that can be named (its argument kinds are packed into 64 bits).
+    static let argumentsMax = 31
 
     /// What the caller wants back from a statement.
-    enum Want: UInt8, Sendable {
+    enum Want: Sendable {
         /// The rows (a query, or a write with `RETURNING`).
         case rows
         /// How many rows were written (an `INSERT`, `UPDATE` or `DELETE` without `RETURNING`).
@@ -38,33 +42,51 @@ final class PreparedStatements: Sendable {
 
     /// How to send one statement on one connection.
     enum Plan: Sendable {
-        /// As an unnamed statement, parsed and planned on each execution.
-        case unnamed
-        /// By its name: the connection has prepared it.
-        case named(NamedStatement.Identity)
-        /// By its name for the first time on this connection: prepared, then executed.
-        case firstUse(NamedStatement.Identity)
+        /// Unnamed, parsed and planned for this execution: `sql` has PostgreSQL's placeholders.
+        case unnamed(sql: String)
+        /// Unnamed as `sql`, after preparing it as `named` (its `id` reports the answer to `prepared`).
+        case prepare(sql: String, named: String, id: Int)
+        /// By the name the connection prepared it under.
+        case named(PreparedQuery, id: Int)
     }
 
-    private struct Entry {
-        let identity: NamedStatement.Identity?
+    /// One SQL string: its translation, and its variants by wish and argument kinds.
+    private final class Statement {
+        let translated: String
+        var variants: [Variant] = []
+        init(translated: String) { self.translated = translated }
+    }
+
+    private struct Variant {
+        /// The wish and argument kinds (`signature`).
+        let signature: UInt64
+        /// This variant's number, by which connections know it.
+        let id: Int
+        /// The SQL it is prepared as, or nil if it cannot be named.
+        let named: String?
         var uses = 0
     }
 
-    private struct Connection {
-        var prepared: Set<String> = []
-        var unusable: Set<String> = []
+    /// What one connection has prepared.
+    private final class Connection {
+        let connection: PostgresConnection
+        var statements: [Int: Prepared] = [:]
+        init(_ connection: PostgresConnection) { self.connection = connection }
+    }
+
+    private enum Prepared {
+        /// Sent, not yet answered: the statement is still sent unnamed.
+        case preparing
+        case ready(PreparedQuery)
+        /// Failed in a way that would fail again: sent unnamed on this connection from now on.
+        case unusable
     }
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        var statements: [String: Statement] = [:]
+        var variants = 0
         var connections: [PostgresConnection.ID: Connection] = [:]
     }
-
-    /// The most connections remembered. Closed connections are not reported, so past this bound the
-    /// record starts again; a connection forgotten while open only waits once more per statement (its
-    /// names are still prepared there, so postgres-nio executes them at once).
-    static let connectionsMax = 1024
 
     private let state = Mutex(State())
     private let enabled: Bool
@@ -75,76 +97,166 @@ final class PreparedStatements: Sendable {
     }
 
     /// How `sql` with `arguments` is sent on `connection`.
-    func plan(_ sql: String, _ arguments: [SQLValue], want: Want, connection: PostgresConnection.ID) -> Plan {
-        guard enabled else { return .unnamed }
-        var key = want == .rows ? "r" : "c"
-        key.reserveCapacity(sql.utf8.count + arguments.count + 2)
+    func plan(_ sql: String, _ arguments: [SQLValue], want: Want, on connection: PostgresConnection) -> Plan {
+        let signature = enabled ? PreparedStatements.signature(arguments, want: want) : nil
+        return state.withLock { state -> Plan in
+            let statement: Statement
+            if let known = state.statements[sql] {
+                statement = known
+            } else {
+                statement = Statement(translated: PostgresPlaceholders.translate(sql))
+                guard state.statements.count < PreparedStatements.entriesMax else { return .unnamed(sql: statement.translated) }
+                state.statements[sql] = statement
+            }
+            guard let signature else { return .unnamed(sql: statement.translated) }
+            let index: Int
+            if let known = statement.variants.firstIndex(where: { $0.signature == signature }) {
+                index = known
+            } else {
+                guard state.variants < PreparedStatements.entriesMax else { return .unnamed(sql: statement.translated) }
+                let named =
+                    PreparedStatements.nameable(sql, want: want)
+                    ? PreparedStatements.named(statement.translated, arguments, want: want) : nil
+                statement.variants.append(Variant(signature: signature, id: state.variants, named: named))
+                state.variants += 1
+                index = statement.variants.count - 1
+            }
+            statement.variants[index].uses += 1
+            let variant = statement.variants[index]
+            guard let named = variant.named, variant.uses >= PreparedStatements.threshold else {
+                return .unnamed(sql: statement.translated)
+            }
+            let known: Connection
+            if let record = state.connections[connection.id], record.connection === connection {
+                known = record
+            } else {
+                // A connection seen for the first time: forget the closed ones (the pool replaces
+                // connections; their statements went with them).
+                state.connections = state.connections.filter { !$0.value.connection.isClosed }
+                known = Connection(connection)
+                state.connections[connection.id] = known
+            }
+            switch known.statements[variant.id] {
+            case .ready(let query): return .named(query, id: variant.id)
+            case .preparing, .unusable: return .unnamed(sql: statement.translated)
+            case nil:
+                guard known.statements.count < PreparedStatements.perConnectionMax else { return .unnamed(sql: statement.translated) }
+                known.statements[variant.id] = .preparing
+                return .prepare(sql: statement.translated, named: named, id: variant.id)
+            }
+        }
+    }
+
+    /// Records the answer to preparing statement `id` on `connection`. A preparation refused because
+    /// the transaction had already failed (`25P02`) or the connection was lost is tried again at the
+    /// next use; any other refusal would be repeated, so the statement stays unnamed there.
+    func prepared(_ id: Int, on connection: PostgresConnection, _ answer: Result<PreparedQuery, any Error>) {
+        state.withLock { state in
+            guard let known = state.connections[connection.id], known.connection === connection else { return }
+            switch answer {
+            case .success(let query): known.statements[id] = .ready(query)
+            case .failure(let error):
+                let code = PostgresExecutor.sqlState(error)
+                known.statements[id] = code == nil || code == "25P02" ? nil : .unusable
+            }
+        }
+    }
+
+    /// Records that statement `id`, prepared on `connection`, failed. If the connection no longer has
+    /// it (`26000`: a pooler in between, or `DISCARD ALL`) or its result changed shape under it
+    /// (`0A000`, "cached plan must not change result type": a migration while this server runs), it
+    /// is sent unnamed on that connection from now on, so the failure is not repeated for ever.
+    func failed(_ id: Int, on connection: PostgresConnection, _ error: any Error) {
+        guard let code = PostgresExecutor.sqlState(error), code == "26000" || code == "0A000" else { return }
+        state.withLock { state in
+            guard let known = state.connections[connection.id], known.connection === connection else { return }
+            known.statements[id] = .unusable
+        }
+    }
+
+    /// Executes a prepared statement with `arguments`. Its rows are the answer; a write whose count is
+    /// wanted was prepared with `RETURNING 1` (`named`), so its rows are counted. postgres-nio calls
+    /// `onRow` on the connection's event loop, one row after another, before the future completes.
+    static func execute(_ query: PreparedQuery, _ arguments: [SQLValue], want: Want) -> EventLoopFuture<StatementAnswer> {
+        var binds: [PostgresData] = []
+        binds.reserveCapacity(arguments.count)
         for argument in arguments {
             switch argument {
-            case .integer: key.append("i")
-            case .text: key.append("t")
-            case .null: key.append("n")
+            case .integer(let number): binds.append(PostgresData(int64: number))
+            case .text(let text): binds.append(PostgresData(string: text))
+            case .null: binds.append(PostgresData(type: .null))
             }
         }
-        key.append("|")
-        key.append(sql)
-        return state.withLock { state in
-            var entry: Entry
-            if let known = state.entries[key] {
-                entry = known
+        let rows = Rows()
+        return query.execute(binds) { row in rows.rows.append(row) }.map {
+            StatementAnswer(rows: want == .rows ? rows.rows : [], count: rows.rows.count)
+        }
+    }
+
+    /// The rows of one execution, filled on the connection's event loop and read after its answer.
+    private final class Rows: @unchecked Sendable {
+        var rows: [PostgresRow] = []
+    }
+
+    /// The wish and argument kinds of a statement in 64 bits (one bit for the wish, two per
+    /// argument, a leading 1 for the count), or nil if it has more than `argumentsMax` arguments.
+    static func signature(_ arguments: [SQLValue], want: Want) -> UInt64? {
+        guard arguments.count <= argumentsMax else { return nil }
+        var signature: UInt64 = 1
+        for argument in arguments {
+            signature <<= 2
+            switch argument {
+            case .integer: signature |= 1
+            case .text: signature |= 2
+            case .null: signature |= 3
+            }
+        }
+        return signature << 1 | (want == .rows ? 0 : 1)
+    }
+
+    /// The SQL a statement is prepared as: each argument's type written as a cast (`$1::int8`,
+    /// `$2::text`), the types an unnamed statement declares for them (`PostgresExecutor.bindings`;
+    /// a null's type is left to PostgreSQL in both), because a named statement's parameter types are
+    /// fixed when it is prepared. A write whose count is wanted returns a row per row written.
+    static func named(_ translated: String, _ arguments: [SQLValue], want: Want) -> String {
+        var output = ""
+        output.reserveCapacity(translated.utf8.count + arguments.count * 6 + 12)
+        var inQuote = false
+        var number = ""
+        func flush() {
+            guard !number.isEmpty else { return }
+            output += number
+            if let index = Int(number.dropFirst()), index >= 1, index <= arguments.count {
+                switch arguments[index - 1] {
+                case .integer: output += "::int8"
+                case .text: output += "::text"
+                case .null: break
+                }
+            }
+            number = ""
+        }
+        for character in translated {
+            if !number.isEmpty {
+                if character.isASCII && character.isNumber {
+                    number.append(character)
+                    continue
+                }
+                flush()
+            }
+            if character == "'" { inQuote.toggle() }
+            if character == "$" && !inQuote {
+                number = "$"
             } else {
-                guard state.entries.count < PreparedStatements.entriesMax else { return .unnamed }
-                let identity =
-                    PreparedStatements.nameable(sql, want: want)
-                    ? NamedStatement.Identity(
-                        name: "yibao_\(state.entries.count)",
-                        sql: PostgresPlaceholders.translate(sql) + (want == .count ? " RETURNING 1" : ""),
-                        types: arguments.map(PreparedStatements.type))
-                    : nil
-                entry = Entry(identity: identity)
-            }
-            entry.uses += 1
-            state.entries[key] = entry
-            guard let identity = entry.identity, entry.uses >= PreparedStatements.threshold else { return .unnamed }
-            let known = state.connections[connection, default: Connection()]
-            if known.prepared.contains(identity.name) { return .named(identity) }
-            if known.unusable.contains(identity.name) || known.prepared.count >= PreparedStatements.perConnectionMax {
-                return .unnamed
-            }
-            return .firstUse(identity)
-        }
-    }
-
-    /// Records the answer to a first use on `connection`.
-    func firstUse(of identity: NamedStatement.Identity, on connection: PostgresConnection.ID, failed error: (any Error)?) {
-        state.withLock { state in
-            if state.connections.count >= PreparedStatements.connectionsMax && state.connections[connection] == nil {
-                state.connections.removeAll()
-            }
-            if let error, PreparedStatements.mayHaveFailedPreparing(error) {
-                state.connections[connection, default: Connection()].unusable.insert(identity.name)
-            } else {
-                state.connections[connection, default: Connection()].prepared.insert(identity.name)
+                output.append(character)
             }
         }
+        flush()
+        return want == .count ? output + " RETURNING 1" : output
     }
 
-    /// Records that a statement prepared on `connection` failed. If the connection no longer has it
-    /// (`26000`: a pooler in between, or `DISCARD ALL`) or its result changed shape under it (`0A000`,
-    /// "cached plan must not change result type": a migration while this server runs), the statement
-    /// is sent unnamed on that connection from now on, so the failure is not repeated for ever.
-    func failed(_ identity: NamedStatement.Identity, on connection: PostgresConnection.ID, _ error: any Error) {
-        guard let error = error as? PSQLError, let code = error.serverInfo?[.sqlState], code == "26000" || code == "0A000" else { return }
-        state.withLock { state in
-            state.connections[connection, default: Connection()].prepared.remove(identity.name)
-            state.connections[connection, default: Connection()].unusable.insert(identity.name)
-        }
-    }
-
-    /// Whether a statement can be named: a query or a write. postgres-nio 1.33 gives no command tag for
-    /// a named statement (its `execute` for statements without rows stops the process: the row stream
-    /// asserts it was consumed), so a write whose count is wanted is named with `RETURNING 1` added and
-    /// counted by its rows: only an `INSERT`, `UPDATE` or `DELETE` that returns nothing yet.
+    /// Whether a statement can be named: a query or a write. postgres-nio's prepared statements give
+    /// no command tag, so a write whose count is wanted is named with `RETURNING 1` added and counted by
+    /// its rows: only an `INSERT`, `UPDATE` or `DELETE` that returns nothing yet.
     static func nameable(_ sql: String, want: Want) -> Bool {
         let first = sql.drop(while: \.isWhitespace).prefix(while: \.isLetter).uppercased()
         switch want {
@@ -153,90 +265,10 @@ final class PreparedStatements: Sendable {
             return ["INSERT", "UPDATE", "DELETE"].contains(first) && !sql.uppercased().contains("RETURNING")
         }
     }
-
-    /// Whether `error` may have come from preparing (parsing) the statement rather than executing it:
-    /// only errors that need values or other transactions (data, integrity, lost races, locks) are
-    /// certainly from the execution.
-    static func mayHaveFailedPreparing(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return true }
-        return !(state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("40") || state == "55P03")
-    }
-
-    /// The parameter type a named statement declares for an argument: the types an unnamed statement
-    /// sends (`PostgresExecutor.query`), so both behave the same.
-    static func type(_ argument: SQLValue) -> PostgresDataType {
-        switch argument {
-        case .integer: return .int8
-        case .text: return .text
-        case .null: return .null
-        }
-    }
-
 }
 
-/// A named prepared statement whose name and SQL are chosen at run time. postgres-nio reads a prepared
-/// statement's name, SQL and parameter types from its type; these types read them from a task-local
-/// value that `NamedStatement.run` binds around the execution.
-enum NamedStatement {
-    /// A named statement: its name on every connection, its SQL with `$n` placeholders and its
-    /// parameter types.
-    struct Identity: Sendable {
-        let name: String
-        let sql: String
-        let types: [PostgresDataType]
-    }
-
-    @TaskLocal static var current = Identity(name: "", sql: "", types: [])
-
-    /// What a statement answered: its rows, and how many rows it read or wrote.
-    struct Answer: Sendable {
-        let rows: [PostgresRow]
-        let count: Int
-    }
-
-    /// Executes `identity` with `bindings` on `connection`. The statement is handed to the connection
-    /// before this returns (the task starts on this thread and runs until it waits for the answer), so
-    /// statements sent one after another run in that order. The task goes on where the answer arrives,
-    /// on the connection's event loop (`Inline`), so the answer wakes the waiting thread directly, as an
-    /// unnamed statement's does, rather than through a thread of the cooperative pool.
-    static func run(
-        _ identity: Identity, _ bindings: PostgresBindings, want: PreparedStatements.Want, on connection: PostgresConnection,
-        logger: Logger
-    ) -> EventLoopFuture<Answer> {
-        let promise = connection.eventLoop.makePromise(of: Answer.self)
-        Task.immediate(executorPreference: Inline.executor) {
-            await NamedStatement.$current.withValue(identity) {
-                do {
-                    var rows: [PostgresRow] = []
-                    for try await row in try await connection.execute(Query(bindings: bindings), logger: logger) {
-                        rows.append(row)
-                    }
-                    promise.succeed(Answer(rows: want == .rows ? rows : [], count: rows.count))
-                } catch {
-                    promise.fail(error)
-                }
-            }
-        }
-        return promise.futureResult
-    }
-
-    /// A named statement; its rows are the answer (a write whose count is wanted returns a row per row written).
-    struct Query: PostgresPreparedStatement {
-        static var name: String { NamedStatement.current.name }
-        static var sql: String { NamedStatement.current.sql }
-        static var bindingDataTypes: [PostgresDataType] { NamedStatement.current.types }
-        let bindings: PostgresBindings
-        func makeBindings() -> PostgresBindings { bindings }
-        func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
-    }
-
-    /// Runs a task's jobs at once on the thread that enqueues them. A named statement's task is only
-    /// woken by its answer, on the connection's event loop; what it then does (collect the rows,
-    /// fulfil a promise) never blocks, so running it there is safe and saves a thread hop.
-    final class Inline: TaskExecutor {
-        static let executor = Inline()
-        func enqueue(_ job: consuming ExecutorJob) {
-            job.runSynchronously(on: asUnownedTaskExecutor())
-        }
-    }
+/// What a statement answered: its rows, and how many rows it read or wrote.
+struct StatementAnswer: Sendable {
+    let rows: [PostgresRow]
+    let count: Int
 }
