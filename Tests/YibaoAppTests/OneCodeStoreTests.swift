@@ -104,6 +104,42 @@ struct OneCodeStoreTests {
     }
 
     @Test(
+        "a one-code settlement refuses used, expired, forged and revoked codes with distinct codes, writes nothing for them, and answers a retry from its key",
+        arguments: BackendKind.available)
+    func settleRefusedCodes(kind: BackendKind) async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            func attempt(_ code: String, _ visit: String, key: String? = nil) async -> RefusalCode? {
+                do {
+                    _ = try await platform.settle(
+                        code: Self.request(code, visit: visit), institution: S.hospital, idempotency: Self.key(key ?? visit))
+                    return nil
+                } catch { return (error as? Refusal)?.code }
+            }
+            let code = phone.code(at: clock.now())
+            #expect(await attempt(code, "S1") == nil)
+            // The same request again is answered from its key, although its code is spent now.
+            #expect(await attempt(code, "S1") == nil)
+            #expect(await attempt(code, "S2") == .codeUsed)
+            clock.advance(seconds: 91)
+            #expect(await attempt(phone.code(at: clock.now().adding(seconds: -61)), "S3") == .codeExpired)
+            var digits = Array(phone.code(at: clock.now()))
+            digits[15] = digits[15] == "1" ? "2" : "1"
+            let body = String(digits.dropLast())
+            #expect(await attempt(body + String(Luhn.checkDigit(body)), "S4") == .codeInvalid)
+            try await platform.revokeDevice(id: phone.device.device.id, person: phone.person.number)
+            #expect(await attempt(phone.code(at: clock.now()), "S5") == .codeRevoked)
+            // One settlement, one charge; nothing of the refused attempts was written.
+            let settlements = try await platform.backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM settlements", [])?.int64("n") }
+            #expect(settlements == 1)
+            #expect(try await platform.sandbox!.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
+    @Test(
         "10,000 random forgeries of a real device's codes: none is accepted, nothing is written, the genuine code then is",
         arguments: BackendKind.available)
     func forgeries(kind: BackendKind) async throws {
