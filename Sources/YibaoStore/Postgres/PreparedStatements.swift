@@ -12,9 +12,9 @@ import Synchronization
 /// process with the same kinds of arguments and the same wish (rows or a count), so reports and
 /// one-off statements stay unnamed and each connection keeps at most `perConnectionMax` of them.
 ///
-/// The preparation travels with a use: at the statement's `threshold`-th use on a connection the
-/// executor sends the preparation and then the statement itself, unnamed, one after the other without
-/// waiting (`PostgresExecutor.answers`). The connection answers in order, so nothing overtakes
+/// The preparation travels with a use: once the statement is past the threshold, its next use on
+/// each connection sends the preparation and then the statement itself, unnamed, one after the other
+/// without waiting (`PostgresExecutor.answers`). The connection answers in order, so nothing overtakes
 /// anything, and from the next use on (once the preparation is answered) the statement is sent by
 /// name. This uses postgres-nio's `PostgresDatabase.prepare(query:)` and `PreparedQuery.execute`,
 /// which answer through event-loop futures as unnamed statements do: no task, no asynchronous row
