@@ -42,6 +42,14 @@ struct OneCodeStoreTests {
 
     static func key(_ value: String) -> IdempotencyRequest { IdempotencyRequest(key: value, fingerprint: value) }
 
+    /// `code` with one digit of its one-time password changed and a valid check digit: well formed, but forged.
+    static func forged(_ code: String) -> String {
+        var digits = Array(code)
+        digits[15] = digits[15] == "1" ? "2" : "1"
+        let body = String(digits.dropLast())
+        return body + String(Luhn.checkDigit(body))
+    }
+
     @Test("a code settles fund, account and card in one step; the ledger and the bank agree", arguments: BackendKind.available)
     func oneStep(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
@@ -92,10 +100,7 @@ struct OneCodeStoreTests {
             let wrongCheck = String(current.dropLast()) + String(((current.last?.wholeNumberValue ?? 0) + 1) % 10)
             #expect(await attempt(wrongCheck, "V6") == .codeMalformed)
             #expect(await attempt("123", "V7") == .codeMalformed)
-            var digits = Array(phone.code(at: clock.now()))
-            digits[15] = digits[15] == "1" ? "2" : "1"
-            let body = String(digits.dropLast())
-            #expect(await attempt(body + String(Luhn.checkDigit(body)), "V8") == .codeInvalid)
+            #expect(await attempt(Self.forged(phone.code(at: clock.now())), "V8") == .codeInvalid)
             try await platform.revokeDevice(id: phone.device.device.id, person: phone.person.number)
             #expect(await attempt(phone.code(at: clock.now()), "V9") == .codeRevoked)
             // Nothing of the refused attempts was written.
@@ -125,10 +130,7 @@ struct OneCodeStoreTests {
             #expect(await attempt(code, "S2") == .codeUsed)
             clock.advance(seconds: 91)
             #expect(await attempt(phone.code(at: clock.now().adding(seconds: -61)), "S3") == .codeExpired)
-            var digits = Array(phone.code(at: clock.now()))
-            digits[15] = digits[15] == "1" ? "2" : "1"
-            let body = String(digits.dropLast())
-            #expect(await attempt(body + String(Luhn.checkDigit(body)), "S4") == .codeInvalid)
+            #expect(await attempt(Self.forged(phone.code(at: clock.now())), "S4") == .codeInvalid)
             try await platform.revokeDevice(id: phone.device.device.id, person: phone.person.number)
             #expect(await attempt(phone.code(at: clock.now()), "S5") == .codeRevoked)
             // One settlement, one charge; nothing of the refused attempts was written.

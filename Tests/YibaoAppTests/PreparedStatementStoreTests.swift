@@ -69,7 +69,7 @@ struct PreparedStatementStoreTests {
                 return try db.query(
                     "SELECT name, statement, generic_plans + custom_plans AS executions FROM pg_prepared_statements WHERE statement = ?",
                     [
-                        .text(PreparedStatements.named(PostgresPlaceholders.translate(Self.read), [.text("nobody")], want: .rows))
+                        .text(PreparedStatements.named(Self.read, [.text("nobody")], want: .rows))
                     ])
             }
             #expect(prepared.count == 1)
@@ -82,11 +82,12 @@ struct PreparedStatementStoreTests {
     func namedSQL() {
         #expect(
             PreparedStatements.named(
-                "UPDATE t SET a = $1, note = 'costs $2' WHERE id = $2 AND b = $3", [.integer(1), .text("x"), .null], want: .count)
-                == "UPDATE t SET a = $1::int8, note = 'costs $2' WHERE id = $2::text AND b = $3 RETURNING 1")
+                "UPDATE t SET a = ?, note = 'costs ?' WHERE id = ? AND b = ?", [.integer(1), .text("x"), .null], want: .count)
+                == "UPDATE t SET a = $1::int8, note = 'costs ?' WHERE id = $2::text AND b = $3 RETURNING 1")
         #expect(
-            PreparedStatements.named("SELECT $10, $1::jsonb", [.text("{}")] + Array(repeating: .integer(1), count: 9), want: .rows)
-                == "SELECT $10::int8, $1::text::jsonb")
+            PreparedStatements.named(
+                "SELECT ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?", [.text("{}")] + Array(repeating: .integer(1), count: 9), want: .rows)
+                == "SELECT $1::text::jsonb, $2::int8, $3::int8, $4::int8, $5::int8, $6::int8, $7::int8, $8::int8, $9::int8, $10::int8")
         let signatures = [
             [], [SQLValue.integer(1)], [.text("1")], [.null], [.integer(1), .null], [.null, .integer(1)], [.integer(1), .integer(1)],
         ].flatMap { arguments in [PreparedStatements.Want.rows, .count].map { PreparedStatements.signature(arguments, want: $0) } }

@@ -358,7 +358,9 @@ struct PostgresExecutor: SQLExecutor {
 /// Rewrites `?` placeholders to PostgreSQL's `$1, $2 …` (outside quoted text). `PreparedStatements`
 /// keeps each statement's translation, so a statement is translated once.
 enum PostgresPlaceholders {
-    static func translate(_ sql: String) -> String {
+    /// `sql` with `$n` placeholders; with `casts`, each followed by its argument's type as a cast
+    /// (`$1::int8`, `$2::text`; none for a null), as a statement is prepared (`PreparedStatements.named`).
+    static func translate(_ sql: String, casts: [SQLValue]? = nil) -> String {
         var output = ""
         output.reserveCapacity(sql.utf8.count + 16)
         var number = 0
@@ -368,6 +370,13 @@ enum PostgresPlaceholders {
             if character == "?" && !inQuote {
                 number += 1
                 output += "$\(number)"
+                if let casts, number <= casts.count {
+                    switch casts[number - 1] {
+                    case .integer: output += "::int8"
+                    case .text: output += "::text"
+                    case .null: break
+                    }
+                }
             } else {
                 output.append(character)
             }

@@ -116,7 +116,7 @@ final class PreparedStatements: Sendable {
                 guard state.variants < PreparedStatements.entriesMax else { return .unnamed(sql: statement.translated) }
                 let named =
                     PreparedStatements.nameable(sql, want: want)
-                    ? PreparedStatements.named(statement.translated, arguments, want: want) : nil
+                    ? PreparedStatements.named(sql, arguments, want: want) : nil
                 statement.variants.append(Variant(signature: signature, id: state.variants, named: named))
                 state.variants += 1
                 index = statement.variants.count - 1
@@ -218,40 +218,9 @@ final class PreparedStatements: Sendable {
     /// `$2::text`), the types an unnamed statement declares for them (`PostgresExecutor.bindings`;
     /// a null's type is left to PostgreSQL in both), because a named statement's parameter types are
     /// fixed when it is prepared. A write whose count is wanted returns a row per row written.
-    static func named(_ translated: String, _ arguments: [SQLValue], want: Want) -> String {
-        var output = ""
-        output.reserveCapacity(translated.utf8.count + arguments.count * 6 + 12)
-        var inQuote = false
-        var number = ""
-        func flush() {
-            guard !number.isEmpty else { return }
-            output += number
-            if let index = Int(number.dropFirst()), index >= 1, index <= arguments.count {
-                switch arguments[index - 1] {
-                case .integer: output += "::int8"
-                case .text: output += "::text"
-                case .null: break
-                }
-            }
-            number = ""
-        }
-        for character in translated {
-            if !number.isEmpty {
-                if character.isASCII && character.isNumber {
-                    number.append(character)
-                    continue
-                }
-                flush()
-            }
-            if character == "'" { inQuote.toggle() }
-            if character == "$" && !inQuote {
-                number = "$"
-            } else {
-                output.append(character)
-            }
-        }
-        flush()
-        return want == .count ? output + " RETURNING 1" : output
+    static func named(_ sql: String, _ arguments: [SQLValue], want: Want) -> String {
+        let cast = PostgresPlaceholders.translate(sql, casts: arguments)
+        return want == .count ? cast + " RETURNING 1" : cast
     }
 
     /// Whether a statement can be named: a query or a write. postgres-nio's prepared statements give
