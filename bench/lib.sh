@@ -72,6 +72,10 @@ stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || tr
 ticks=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$ticks" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 
+# io_writes PID → the bytes the process has written so far and its write calls (`wchar` and `syscw`
+# from /proc/PID/io: files and sockets alike)
+io_writes() { awk '/^wchar/ { w = $2 } /^syscw/ { c = $2 } END { print w, c }' "/proc/$1/io"; }
+
 # postgres_cpu_ms DIR → the CPU time of a private cluster's processes so far, in milliseconds: the
 # postmaster's own and its exited children's (fields 14–17) plus every live backend's
 postgres_cpu_ms() {

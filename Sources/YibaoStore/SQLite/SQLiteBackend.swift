@@ -23,11 +23,13 @@ public final class SQLiteBackend: StoreBackend {
 
     public let dialect = SQLDialect.sqlite
     private let pool: DatabasePool
+    private let checkpointer: Checkpointer
     private let queue = WriteQueue()
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Opens (creating if needed) the database at `path`.
-    public init(path: String, durability: Durability = .power, readers: Int = 4) throws {
+    /// Opens (creating if needed) the database at `path`; `checkpointInterval` is how often the log is
+    /// copied into the database file (`Checkpointer`).
+    public init(path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250)) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = readers
@@ -37,20 +39,29 @@ public final class SQLiteBackend: StoreBackend {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA cache_size = -16000")
+            // Savepoint and statement journals in memory: each job of a batch runs in a savepoint, and
+            // its journal otherwise spills to a temporary file past 64 KB.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Checkpoints run beside the writer (`Checkpointer`); the writer's own is the backstop.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.backstopPages)")
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Checkpointer.logSizeLimit)")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            checkpointer = try Checkpointer(path: path, interval: checkpointInterval)
         } catch {
             throw StoreError.configuration("cannot open SQLite database at \(path): \(error)")
         }
         let pool = self.pool
         let queue = self.queue
         let finished = self.finished
+        let checkpointer = self.checkpointer
         // The writer is a dedicated thread, not a task: it must not wait for a turn on the cooperative
         // pool between batches while request handlers keep it busy.
         let thread = Thread {
             while let batch = queue.next(max: SQLiteBackend.batchSizeMax) {
                 SQLiteBackend.run(batch, on: pool)
+                checkpointer.catchUp(pool)
             }
             finished.signal()
         }
@@ -132,9 +143,11 @@ public final class SQLiteBackend: StoreBackend {
     public func close() async {
         guard queue.close() else { return }
         let finished = self.finished
+        let checkpointer = self.checkpointer
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 finished.wait()
+                checkpointer.stop()
                 continuation.resume()
             }
         }
@@ -142,7 +155,13 @@ public final class SQLiteBackend: StoreBackend {
     }
 
     /// Runs a batch: one transaction, a savepoint per job; continuations resume after the commit.
+    ///
+    /// A batch of one job needs no savepoint: a refusal rolls the transaction back. That also keeps a
+    /// large job (an import, the load generator's seeding) fast: inside a savepoint SQLite keeps every
+    /// page the job changes in its savepoint journal (in memory, `temp_store = MEMORY`), and cuts that
+    /// journal back after each statement by walking it from its start, which grows with the job.
     private static func run(_ batch: [WriteJob], on pool: DatabasePool) {
+        if batch.count == 1 { return runAlone(batch[0], on: pool) }
         do {
             let completions: [@Sendable () -> Void] = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
@@ -170,6 +189,31 @@ public final class SQLiteBackend: StoreBackend {
         } catch {
             let mapped = (error as? DatabaseError).map(SQLiteExecutor.map) ?? error
             for job in batch { job.fail(mapped) }
+        }
+    }
+
+    /// One job in its own transaction: committed if it succeeded, rolled back if it threw.
+    private static func runAlone(_ job: WriteJob, on pool: DatabasePool) {
+        do {
+            let completion = try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                let completion = job.run(db)
+                // A refusal reports its own error, whatever the rollback says.
+                guard completion.succeeded else {
+                    try? db.execute(sql: "ROLLBACK")
+                    return completion
+                }
+                do {
+                    try db.execute(sql: "COMMIT")
+                } catch {
+                    try? db.execute(sql: "ROLLBACK")
+                    throw error
+                }
+                return completion
+            }
+            completion.resume()
+        } catch {
+            job.fail((error as? DatabaseError).map(SQLiteExecutor.map) ?? error)
         }
     }
 }

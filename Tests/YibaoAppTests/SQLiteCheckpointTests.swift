@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import YibaoCore
+
+@testable import YibaoStore
+
+/// SQLite's write-ahead log is copied into the database file beside the writer (`Checkpointer`), and
+/// the log starts again from its beginning while writes go on: without the thread the log would only
+/// grow (the writer's own checkpoint waits for 50,000 pages), and without the writer's catch-up a
+/// passive checkpoint alone could never restart it under continuous writes.
+@Suite("SQLite: checkpoints beside the writer")
+struct SQLiteCheckpointTests {
+    @Test("under continuous writes the database file takes the pages and the log starts again")
+    func checkpointsBesideTheWriter() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_checkpoint_\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/yibao.sqlite"
+        let backend = try SQLiteBackend(path: path, durability: .process, checkpointInterval: .milliseconds(5))
+        func size(_ file: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        }
+
+        // Savepoint and statement journals stay in memory (2 = MEMORY).
+        let tempStore = try await backend.write { db in try db.queryOne("PRAGMA temp_store", [])?.int64("temp_store") }
+        #expect(tempStore == 2)
+
+        _ = try await backend.write { db in try db.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)", []) }
+        // 400 commits of 10 KB each: 4 MB, about a thousand pages of log if it never started again.
+        let body = String(repeating: "x", count: 10_000)
+        var walLargest = 0
+        for index in 0..<400 {
+            _ = try await backend.write { db in try db.execute("INSERT INTO probe (id, body) VALUES (?, ?)", [.integer(Int64(index)), .text(body)]) }
+            walLargest = max(walLargest, size(path + "-wal"))
+        }
+        // The pages reach the database file while the backend is open (SQLite's own checkpoint would
+        // also run at close).
+        var copied = size(path)
+        for _ in 0..<200 where copied < 4_000_000 {
+            try await Task.sleep(for: .milliseconds(10))
+            copied = size(path)
+        }
+        #expect(copied >= 4_000_000, "database file \(copied) bytes while open")
+        #expect(walLargest < 2_000_000, "the log reached \(walLargest) bytes: it did not start again")
+        let rows = try await backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM probe", [])?.int64("n") }
+        #expect(rows == 400)
+        await backend.close()
+    }
+}
