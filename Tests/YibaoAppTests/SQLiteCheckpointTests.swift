@@ -36,12 +36,14 @@ struct SQLiteCheckpointTests {
         // The pages reach the database file while the backend is open (SQLite's own checkpoint would
         // also run at close).
         var copied = size(path)
-        for _ in 0..<200 where copied < 4_000_000 {
+        for _ in 0..<1_000 where copied < 4_000_000 {
             try await Task.sleep(for: .milliseconds(10))
             copied = size(path)
         }
         #expect(copied >= 4_000_000, "database file \(copied) bytes while open")
-        #expect(walLargest < 2_000_000, "the log reached \(walLargest) bytes: it did not start again")
+        // Never restarted, the log would hold all 4 MB (7.4 MB with frame headers and the table's pages);
+        // the bound leaves room for a checkpoint thread starved of CPU by a busy machine.
+        #expect(walLargest < 4_000_000, "the log reached \(walLargest) bytes: it did not start again")
         let rows = try await backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM probe", [])?.int64("n") }
         #expect(rows == 400)
         await backend.close()
