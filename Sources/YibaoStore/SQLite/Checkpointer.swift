@@ -6,9 +6,7 @@ import Synchronization
 ///
 /// SQLite's automatic checkpoint runs in the commit that takes the log past 1,000 pages: that commit
 /// also copies every page of the log into the database file and, with `synchronous=FULL`, flushes the
-/// file, while every waiting write waits for it. A settlement writes about sixty pages over its
-/// transactions, so that was one commit in every fifteen or so; and with a large ledger the copies land
-/// on pages spread over a large file, so the wait grew with the history.
+/// file, while every waiting write waits for it.
 ///
 /// Here a thread of its own runs a passive checkpoint (which neither takes the writer's lock nor waits
 /// for readers) on its own connection every `interval`. A page written many times between two passes is
@@ -36,8 +34,7 @@ final class Checkpointer: Sendable {
         configuration.busyMode = .timeout(10)
         connection = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in
-            let timeout = interval.components
-            let nanoseconds = Int(timeout.seconds) * 1_000_000_000 + Int(timeout.attoseconds / 1_000_000_000)
+            let nanoseconds = Int(interval / .nanoseconds(1))
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
                 if stopped.load(ordering: .acquiring) { break }

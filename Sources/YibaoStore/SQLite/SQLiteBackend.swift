@@ -156,29 +156,38 @@ public final class SQLiteBackend: StoreBackend {
 
     /// Runs a batch: one transaction, a savepoint per job; continuations resume after the commit.
     ///
-    /// A batch of one job needs no savepoint: a refusal rolls the transaction back. That also keeps a
-    /// large job (an import, the load generator's seeding) fast: inside a savepoint SQLite keeps every
-    /// page the job changes in its savepoint journal (in memory, `temp_store = MEMORY`), and cuts that
-    /// journal back after each statement by walking it from its start, which grows with the job.
+    /// A batch of one job needs no savepoint: its refusal rolls the transaction back instead. That also
+    /// keeps a large job (an import, the load generator's seeding) fast: inside a savepoint SQLite keeps
+    /// every page the job changes in its savepoint journal (in memory, `temp_store = MEMORY`), and cuts
+    /// that journal back after each statement by walking it from its start, which grows with the job.
     private static func run(_ batch: [WriteJob], on pool: DatabasePool) {
-        if batch.count == 1 { return runAlone(batch[0], on: pool) }
+        let savepoints = batch.count > 1
         do {
             let completions: [@Sendable () -> Void] = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 var completions: [@Sendable () -> Void] = []
                 completions.reserveCapacity(batch.count)
+                var refusedAlone = false
                 do {
                     for job in batch {
-                        try db.execute(sql: "SAVEPOINT job")
+                        if savepoints { try db.execute(sql: "SAVEPOINT job") }
                         let completion = job.run(db)
-                        // A job that threw rolls back to its savepoint; its completion reports the error.
-                        if !completion.succeeded {
-                            try db.execute(sql: "ROLLBACK TO job")
+                        // A job that threw is undone (to its savepoint, or the whole transaction when it
+                        // is alone); its completion reports the error.
+                        if savepoints {
+                            if !completion.succeeded { try db.execute(sql: "ROLLBACK TO job") }
+                            try db.execute(sql: "RELEASE job")
+                        } else {
+                            refusedAlone = !completion.succeeded
                         }
-                        try db.execute(sql: "RELEASE job")
                         completions.append(completion.resume)
                     }
-                    try db.execute(sql: "COMMIT")
+                    if refusedAlone {
+                        // The refusal reports its own error, whatever the rollback says.
+                        try? db.execute(sql: "ROLLBACK")
+                    } else {
+                        try db.execute(sql: "COMMIT")
+                    }
                 } catch {
                     try? db.execute(sql: "ROLLBACK")
                     throw error
@@ -189,31 +198,6 @@ public final class SQLiteBackend: StoreBackend {
         } catch {
             let mapped = (error as? DatabaseError).map(SQLiteExecutor.map) ?? error
             for job in batch { job.fail(mapped) }
-        }
-    }
-
-    /// One job in its own transaction: committed if it succeeded, rolled back if it threw.
-    private static func runAlone(_ job: WriteJob, on pool: DatabasePool) {
-        do {
-            let completion = try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                let completion = job.run(db)
-                // A refusal reports its own error, whatever the rollback says.
-                guard completion.succeeded else {
-                    try? db.execute(sql: "ROLLBACK")
-                    return completion
-                }
-                do {
-                    try db.execute(sql: "COMMIT")
-                } catch {
-                    try? db.execute(sql: "ROLLBACK")
-                    throw error
-                }
-                return completion
-            }
-            completion.resume()
-        } catch {
-            job.fail((error as? DatabaseError).map(SQLiteExecutor.map) ?? error)
         }
     }
 }
