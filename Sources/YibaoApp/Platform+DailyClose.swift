@@ -14,6 +14,9 @@ public struct DailyClose: Sendable, Hashable, Codable {
     public var exceptionsResolved: Int
     /// The day's fund report, with the ledger verified.
     public var fundReport: FundReport
+    /// What the ledger's verification covered and found: the day's entries with every balance against
+    /// the previous close's verified sums, or the whole ledger (`Platform.verifyLedger(closing:)`).
+    public var ledger: LedgerReport?
 }
 
 extension Platform {
@@ -132,7 +135,8 @@ extension Platform {
     }
 
     /// Closes a day (yesterday in China by default): reconciles the channel, scans the exception queue and
-    /// makes the day's fund report with the ledger verified, and keeps it. Idempotent: a day already
+    /// makes the day's fund report with the ledger verified (the day's entries against the previous
+    /// close, or the whole ledger: `verifyLedger(closing:)`), and keeps it. Idempotent: a day already
     /// closed returns the kept result unless `again`; running it again refreshes the result.
     public func closeDay(_ day: CivilDate? = nil, again: Bool = false) async throws -> DailyClose {
         let now = clock.now()
@@ -143,10 +147,12 @@ extension Platform {
         }
         let channelResult = channel is any ChannelStatementSource ? try await reconcileChannel(day: day) : nil
         let scan = try await scanExceptions()
-        let report = try await fundReport(period: .day(day), verifyLedger: true)
+        await flushProjections()
+        let ledger = try await verifyLedger(closing: day)
+        let report = try await fundReport(period: .day(day), verification: ledger)
         let close = DailyClose(
             day: day, channel: channelResult, exceptionsOpened: scan.opened + (channelResult?.breaks.count ?? 0), exceptionsResolved: scan.resolved,
-            fundReport: report)
+            fundReport: report, ledger: ledger)
         let stored = try YibaoJSON.storageString(close)
         try await write { db, now in try ExceptionRepository.keepDailyClose(day: day, report: stored, now: now, in: db) }
         return close

@@ -8,7 +8,11 @@ extension Platform {
     /// ledger's verification.
     public func fundReport(period: StatementPeriod, verifyLedger: Bool) async throws -> FundReport {
         await flushProjections()
-        let verification = verifyLedger ? try await self.verifyLedger() : nil
+        return try await fundReport(period: period, verification: verifyLedger ? try await self.verifyLedger() : nil)
+    }
+
+    /// The fund report of a period anchored to a verification already made.
+    func fundReport(period: StatementPeriod, verification: LedgerReport?) async throws -> FundReport {
         let institutions = try await self.institutions()
         let levels = Dictionary(institutions.map { ($0.code, $0.level) }, uniquingKeysWith: { first, _ in first })
         return try await read { db, now in

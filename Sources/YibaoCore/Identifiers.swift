@@ -40,6 +40,15 @@ public final class SeededIDGenerator: IDGenerator {
     }
 }
 
+/// Bounds of time-ordered identifiers, for reading the records of a period by their ids.
+public enum TimeOrderedID {
+    /// The smallest identifier starting with `prefix` made at `time`: every id made at or after it
+    /// sorts at or after this, every id made before it sorts before.
+    public static func lowerBound(_ prefix: String, at time: Instant) -> String {
+        ULID.encode(time: time, high: 0, low: 0).prefixed(prefix)
+    }
+}
+
 /// SplitMix64: a small, fast, seedable random number generator for simulations and tests.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64

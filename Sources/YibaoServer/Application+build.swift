@@ -257,6 +257,8 @@ struct BackgroundWork: Service {
                                 "day": "\(close.day)", "channel_breaks": "\(close.channel?.breaks.count ?? 0)",
                                 "exceptions_opened": "\(close.exceptionsOpened)",
                                 "ledger_verified": "\(close.fundReport.anchor.ledgerVerified ?? false)",
+                                "ledger_scope": "\(close.ledger?.day == nil ? "whole ledger" : "the day's entries")",
+                                "ledger_entries": "\(close.ledger?.entries ?? 0)",
                                 "audit_heads": "\(close.fundReport.anchor.auditHeads.joined(separator: " "))",
                             ])
                     } else {

@@ -95,6 +95,15 @@ public enum Migrations {
                 "DROP INDEX IF EXISTS settlements_region_time",
                 "CREATE INDEX settlements_plan_time ON settlements (plan_id, completed_at) WHERE plan_id IS NOT NULL",
             ]),
+        Migration(
+            version: 18,
+            name:
+                "the daily close verifies the day's entries, not the whole ledger: each account row's verified sum of postings, and up to when it holds",
+            statements: [
+                "CREATE TABLE verified_balances (account_id TEXT PRIMARY KEY, balance BIGINT NOT NULL)",
+                "CREATE TABLE ledger_verified (id BIGINT PRIMARY KEY, through BIGINT, day TEXT, rebuilding TEXT, updated_at BIGINT NOT NULL)",
+                "INSERT INTO ledger_verified (id, through, day, rebuilding, updated_at) VALUES (1, NULL, NULL, NULL, 0)",
+            ]),
     ]
 
     /// The newest version this program knows.

@@ -46,6 +46,15 @@ struct CloseDay: AsyncParsableCommand {
                 "day \(close.day): \(totals.settlements) settlements, \(totals.refundsAndReversals) refunds and reversals, medfee \(totals.total), "
                     + "fund \(totals.fund), accounts \(totals.ownAccount + totals.mutualAid), cash \(totals.cash)")
             print("exceptions opened \(close.exceptionsOpened), resolved \(close.exceptionsResolved)")
+            if let ledger = close.ledger {
+                let scope =
+                    ledger.day.map {
+                        "the day's \(ledger.entries) entries (\(ledger.postings) postings, \(ledger.settlements) settlements), every balance against the sums verified to \($0.balancesFrom)"
+                    }
+                    ?? "the whole ledger: \(ledger.entries) entries, \(ledger.postings) postings, \(ledger.settlements) settlements"
+                print("ledger verified: \(scope); \(ledger.accounts) accounts; \(ledger.problems.count) problems")
+                for problem in ledger.problems { print("PROBLEM \(problem)") }
+            }
             print(
                 "anchor: audit heads \(close.fundReport.anchor.auditHeads.joined(separator: " ")); ledger verified \(close.fundReport.anchor.ledgerVerified ?? false)"
             )

@@ -1,0 +1,105 @@
+import YibaoCore
+
+/// What the daily close needs to verify one day's entries instead of the whole ledger every day: each
+/// account row's sum of postings up to an instant (`verified_balances`), and that instant
+/// (`ledger_verified`, one row; NULL while nothing is verified or while the sums are rebuilt).
+package enum LedgerVerificationRepository {
+    /// Up to when the verified sums hold, and the closed day they end: nil when there are none.
+    package static func verifiedThrough(in db: any SQLExecutor) throws -> Instant? {
+        try db.queryOne("SELECT through FROM ledger_verified WHERE id = 1", [])?.optionalInstant("through")
+    }
+
+    /// Per account row with postings in `[from, through)`: their sum (rows whose postings cancel out are
+    /// left out).
+    package static func movements(from: Instant, through: Instant, in db: any SQLExecutor) throws -> [(account: String, amount: Money)] {
+        try db.query(
+            """
+            SELECT p.account_id, CAST(SUM(p.amount) AS BIGINT) AS amount FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.created_at >= ? AND e.created_at < ? GROUP BY p.account_id HAVING SUM(p.amount) <> 0
+            """, [.instant(from), .instant(through)]
+        ).map { (try $0.string("account_id"), try $0.money("amount")) }
+    }
+
+    /// Account rows whose stored balance is not their verified sum plus the postings of every entry made
+    /// since `verified` (at most `limit`).
+    package static func balancesAgainstVerified(
+        _ verified: Instant, limit: Int, in db: any SQLExecutor
+    ) throws -> [(account: String, stored: Money, computed: Money)] {
+        try db.query(
+            """
+            SELECT a.id, a.balance, CAST(COALESCE(v.balance, 0) + COALESCE(d.amount, 0) AS BIGINT) AS computed FROM accounts a
+            LEFT JOIN verified_balances v ON v.account_id = a.id
+            LEFT JOIN (SELECT p.account_id, SUM(p.amount) AS amount FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+                       WHERE e.created_at >= ? AND e.created_at < ? GROUP BY p.account_id) d ON d.account_id = a.id
+            WHERE a.balance <> COALESCE(v.balance, 0) + COALESCE(d.amount, 0) LIMIT \(limit)
+            """,
+            // Bounded above too (by the largest instant), so that SQLite reads the entries by their time
+            // index instead of every posting in account order.
+            [.instant(verified), .integer(Int64.max)]
+        ).map { (try $0.string("id"), try $0.money("balance"), try $0.money("computed")) }
+    }
+
+    /// Moves the verified sums from `from` to `through` by the day's movements, when they still end at
+    /// `from` (another close may have moved them). Returns whether it did.
+    package static func advance(
+        from: Instant, through: Instant, day: CivilDate, movements: [(account: String, amount: Money)], now: Instant, in db: any SQLExecutor
+    ) throws -> Bool {
+        let moved = try db.execute(
+            "UPDATE ledger_verified SET through = ?, day = ?, updated_at = ? WHERE id = 1 AND through = ? AND rebuilding IS NULL",
+            [.instant(through), .text(day.description), .instant(now), .instant(from)])
+        guard moved == 1 else { return false }
+        try upsert(movements, adding: true, in: db)
+        return true
+    }
+
+    /// Starts rebuilding the sums from the postings: forgets them and returns the rebuild's token (pages
+    /// are written only under it, so two rebuilds at once cannot mix).
+    package static func startRebuild(token: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute(
+            "UPDATE ledger_verified SET through = NULL, day = NULL, rebuilding = ?, updated_at = ? WHERE id = 1", [.text(token), .instant(now)])
+        try db.execute("DELETE FROM verified_balances", [])
+    }
+
+    /// One page of the rebuild: per account row after `after` (in key order, at most `limit`), the sum of
+    /// its postings made before `through`.
+    package static func sums(before through: Instant, after: String, limit: Int, in db: any SQLExecutor) throws -> [(account: String, amount: Money)]
+    {
+        try db.query(
+            """
+            SELECT p.account_id, CAST(SUM(p.amount) AS BIGINT) AS amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+            WHERE p.account_id > ? AND e.created_at < ? GROUP BY p.account_id ORDER BY p.account_id LIMIT \(limit)
+            """, [.text(after), .instant(through)]
+        ).map { (try $0.string("account_id"), try $0.money("amount")) }
+    }
+
+    /// Writes a page of the rebuild, if the rebuild `token` is still the one running. Returns whether it did.
+    package static func putRebuilt(_ page: [(account: String, amount: Money)], token: String, in db: any SQLExecutor) throws -> Bool {
+        guard try db.queryOne("SELECT rebuilding FROM ledger_verified WHERE id = 1", [])?.optionalString("rebuilding") == token else { return false }
+        try upsert(page, adding: false, in: db)
+        return true
+    }
+
+    /// Ends the rebuild `token`: the sums now hold up to `through`. Returns whether it was still running.
+    package static func finishRebuild(token: String, through: Instant, day: CivilDate, now: Instant, in db: any SQLExecutor) throws -> Bool {
+        try db.execute(
+            "UPDATE ledger_verified SET through = ?, day = ?, rebuilding = NULL, updated_at = ? WHERE id = 1 AND rebuilding = ?",
+            [.instant(through), .text(day.description), .instant(now), .text(token)]) == 1
+    }
+
+    /// Forgets the sums (a verification of the whole ledger found problems: the next close verifies the
+    /// whole ledger again).
+    package static func forget(now: Instant, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE ledger_verified SET through = NULL, day = NULL, rebuilding = NULL, updated_at = ? WHERE id = 1", [.instant(now)])
+    }
+
+    private static func upsert(_ rows: [(account: String, amount: Money)], adding: Bool, in db: any SQLExecutor) throws {
+        let set = adding ? "verified_balances.balance + excluded.balance" : "excluded.balance"
+        for start in stride(from: 0, to: rows.count, by: 500) {
+            let chunk = rows[start..<min(rows.count, start + 500)]
+            try db.execute(
+                "INSERT INTO verified_balances (account_id, balance) VALUES \(placeholders(chunk.count, "(?, ?)")) "
+                    + "ON CONFLICT (account_id) DO UPDATE SET balance = \(set)",
+                chunk.flatMap { [SQLValue.text($0.account), .money($0.amount)] })
+        }
+    }
+}
