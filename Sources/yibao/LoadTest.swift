@@ -509,7 +509,12 @@ final class LoadDriver: Sendable {
     }
 
     func settle() async -> (String, String?) {
-        guard let (_, code, sequence) = payer() else { return ("population_exhausted", nil) }
+        guard let (_, code, sequence) = payer() else {
+            // Every phone has paid in this 30-second step: wait a little instead of spinning on the CPU the
+            // server shares (a flat-out run needs more people than it settles in a step).
+            try? await Task.sleep(for: .milliseconds(50))
+            return ("population_exhausted", nil)
+        }
         let visit = "LT\(runID)\(sequence)"
         let body =
             #"{"code":"\#(code)","category":"11","hospital_visit_number":"\#(visit)","use_account":\#(useAccount),"lines":[\#(lines(sequence))]}"#
