@@ -137,6 +137,10 @@ public enum SimulationInvariants {
         // 1. The ledger.
         let ledger = try await platform.verifyLedger()
         problems += ledger.problems.map { "verify-ledger: \($0)" }
+        // The daily close's verified sums are each account's postings up to their instant.
+        problems += try await platform.backend.read { db in try LedgerVerificationRepository.sumsDisagreeing(in: db) }.map {
+            "verified sum of \($0.account) is \($0.verified), its postings before the sums' instant add up to \($0.postings)"
+        }
         let snapshot = try await snapshot(platform, cache: cache)
         let byID = Dictionary(snapshot.records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let children = Dictionary(grouping: snapshot.records.filter { $0.originalId != nil }, by: { $0.originalId ?? "" })

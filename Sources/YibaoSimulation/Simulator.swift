@@ -23,6 +23,8 @@ public final class Simulator: @unchecked Sendable {
     private let cache = SimulationInvariants.DecodeCache()
     /// What each step did, for the report.
     public private(set) var outcomes: [String] = []
+    /// Violations a step itself found (reported with the invariants after it).
+    private var violations: [String] = []
 
     /// Creates a simulator over a world.
     public init(world: SimulationWorld) {
@@ -48,6 +50,8 @@ public final class Simulator: @unchecked Sendable {
             outcomes.append("error \(error)")
             problems.append("unexpected error (a request would get a 500): \(error)")
         }
+        problems += violations
+        violations = []
         do {
             problems += try await SimulationInvariants.check(world, quiescent: step == .background, cache: cache)
         } catch {
@@ -263,7 +267,7 @@ public final class Simulator: @unchecked Sendable {
         case .dailyJobs:
             let report = try await platform.runCreditDay()
             let clearing = try await clearingCycle(index)
-            return "credit day: \(report.bills) bills, \(report.suspended) suspended; \(clearing)"
+            return "credit day: \(report.bills) bills, \(report.suspended) suspended; \(clearing); \(try await closeYesterday())"
         case .premium(let m, let byBinder):
             let member = world.members[m].person.number
             let payer = byBinder && m == 2 ? world.members[0].person.number : member
@@ -311,6 +315,22 @@ public final class Simulator: @unchecked Sendable {
     /// The month's clearing as the bureau runs it: last month applied for (each insurance type), every open
     /// clearing taken as far as it goes — a deduction now and then, approval (or cancellation when it pays
     /// nothing), the run, the bank's answer (now and then a failure, run again at the next daily jobs).
+    /// Closes yesterday, as the server does after 01:00. A close whose day's check found something that
+    /// the whole ledger then did not (verified sums gone stale) is a violation: the day's check must agree
+    /// with the whole ledger whenever it runs.
+    func closeYesterday() async throws -> String {
+        let day = ChinaTime.date(world.clock.now()).adding(days: -1)
+        guard try await !platform.isClosed(day) else { return "\(day) already closed" }
+        let verified = try await platform.backend.read { db in try LedgerVerificationRepository.verifiedThrough(in: db) }
+        let close = try await platform.closeDay(day)
+        let checkable = verified == day.startInChina && day.adding(days: 1).day != 1
+        if checkable, let ledger = close.ledger, ledger.passed, ledger.day == nil {
+            violations.append("the close of \(day) found a problem in the day's check that the whole ledger did not")
+        }
+        let scope = close.ledger?.day == nil ? "the whole ledger" : "the day's \(close.ledger?.entries ?? 0) entries"
+        return "closed \(day): \(scope) verified \(close.ledger?.passed ?? false)"
+    }
+
     func clearingCycle(_ index: Int) async throws -> String {
         let code = hospital.code
         let today = ChinaTime.date(world.clock.now())

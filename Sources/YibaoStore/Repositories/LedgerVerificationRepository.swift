@@ -92,6 +92,23 @@ package enum LedgerVerificationRepository {
         try db.execute("UPDATE ledger_verified SET through = NULL, day = NULL, rebuilding = NULL, updated_at = ? WHERE id = 1", [.instant(now)])
     }
 
+    /// Account rows whose verified sum is not the sum of their postings made before the instant the sums
+    /// hold up to (for the simulation's invariants; empty while nothing is verified or a rebuild runs).
+    package static func sumsDisagreeing(in db: any SQLExecutor) throws -> [(account: String, verified: Money, postings: Money)] {
+        guard let row = try db.queryOne("SELECT through, rebuilding FROM ledger_verified WHERE id = 1", []),
+            let through = try row.optionalInstant("through"), try row.optionalString("rebuilding") == nil
+        else { return [] }
+        return try db.query(
+            """
+            SELECT a.id, CAST(COALESCE(v.balance, 0) AS BIGINT) AS verified, CAST(COALESCE(s.amount, 0) AS BIGINT) AS postings FROM accounts a
+            LEFT JOIN verified_balances v ON v.account_id = a.id
+            LEFT JOIN (SELECT p.account_id, SUM(p.amount) AS amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                       WHERE e.created_at < ? GROUP BY p.account_id) s ON s.account_id = a.id
+            WHERE COALESCE(v.balance, 0) <> COALESCE(s.amount, 0)
+            """, [.instant(through)]
+        ).map { (try $0.string("id"), try $0.money("verified"), try $0.money("postings")) }
+    }
+
     private static func upsert(_ rows: [(account: String, amount: Money)], adding: Bool, in db: any SQLExecutor) throws {
         let set = adding ? "verified_balances.balance + excluded.balance" : "excluded.balance"
         for start in stride(from: 0, to: rows.count, by: 500) {
