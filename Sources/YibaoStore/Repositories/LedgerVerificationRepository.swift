@@ -52,8 +52,8 @@ package enum LedgerVerificationRepository {
         return true
     }
 
-    /// Starts rebuilding the sums from the postings: forgets them and returns the rebuild's token (pages
-    /// are written only under it, so two rebuilds at once cannot mix).
+    /// Starts rebuilding the sums from the postings under `token`: forgets them and marks the rebuild as
+    /// this one's (pages are written only under it, so two rebuilds at once cannot mix).
     package static func startRebuild(token: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "UPDATE ledger_verified SET through = NULL, day = NULL, rebuilding = ?, updated_at = ? WHERE id = 1", [.text(token), .instant(now)])
