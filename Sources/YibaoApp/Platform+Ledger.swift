@@ -110,27 +110,23 @@ extension Platform {
             let verified = try LedgerVerificationRepository.verifiedThrough(in: db)
             guard let verified, verified == from || verified == through else { return (verified, nil, []) }
             return (
-                verified, try Self.verifyLedger(day: .init(from: from, through: through, verified: verified), in: db),
+                verified, try Self.verifyLedger(day: .init(from: from, through: through, balancesFrom: verified), in: db),
                 verified == from ? try LedgerVerificationRepository.movements(from: from, through: through, in: db) : []
             )
         }
-        func advance() async throws {
-            guard verified == from else { return }
-            _ = try await write { db, now in
-                try LedgerVerificationRepository.advance(from: from, through: through, day: day, movements: movements, now: now, in: db)
+        if let dayReport, dayReport.passed {
+            if verified == from {
+                _ = try await write { db, now in
+                    try LedgerVerificationRepository.advance(from: from, through: through, day: day, movements: movements, now: now, in: db)
+                }
             }
-        }
-        let monthEnds = day.adding(days: 1).day == 1
-        if let dayReport, dayReport.passed, !monthEnds {
-            try await advance()
-            return dayReport
+            // A month's last day verifies the whole ledger as well; the sums moved on as on any day.
+            guard day.adding(days: 1).day == 1 else { return dayReport }
         }
         let whole = try await verifyLedger()
         if !whole.passed {
             try await write { db, now in try LedgerVerificationRepository.forget(now: now, in: db) }
-        } else if dayReport?.passed == true {
-            try await advance()  // a month's end: the day's check passed too, so the sums move on as on any day
-        } else if verified.map({ $0 <= through }) ?? true {
+        } else if dayReport?.passed != true, verified.map({ $0 <= through }) ?? true {
             try await rebuildVerifiedSums(through: through, day: day)
         }
         return whole
@@ -154,17 +150,8 @@ extension Platform {
         }
     }
 
-    /// The part of the ledger one verification covers: the entries made in `[from, through)` and the
-    /// settlements created, completed or posted then, with balances checked against the sums verified up
-    /// to `verified`.
-    struct VerificationDay {
-        let from: Instant
-        let through: Instant
-        let verified: Instant
-    }
-
     /// The checks of `verifyLedger`, over the whole ledger (`day` nil) or one day.
-    static func verifyLedger(day: VerificationDay?, in db: any SQLExecutor) throws -> LedgerReport {
+    static func verifyLedger(day: LedgerReport.Day?, in db: any SQLExecutor) throws -> LedgerReport {
         var problems: [LedgerReport.Problem] = []
         func add(_ check: String, _ location: String, _ detail: String) {
             if problems.count < LedgerReport.problemsMax { problems.append(.init(check: check, location: location, detail: detail)) }
@@ -204,7 +191,7 @@ extension Platform {
         }
         if let day {
             for (account, stored, computed) in try LedgerVerificationRepository.balancesAgainstVerified(
-                day.verified, limit: LedgerReport.problemsMax, in: db)
+                day.balancesFrom, limit: LedgerReport.problemsMax, in: db)
             {
                 add("balance differs from postings", account, "stored \(stored), postings sum to \(computed)")
             }
@@ -294,7 +281,7 @@ extension Platform {
         return LedgerReport(
             entries: try counts?.int64("entries") ?? 0, postings: try counts?.int64("postings") ?? 0,
             accounts: try sums?.int64("n") ?? 0, settlements: settlements, problems: problems,
-            day: day.map { .init(from: $0.from, through: $0.through, balancesFrom: $0.verified) }
+            day: day
         )
     }
 

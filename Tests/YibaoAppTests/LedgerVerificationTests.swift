@@ -10,7 +10,7 @@ struct LedgerVerificationTests {
 
     /// Up to when the verified sums hold (nil: none).
     static func verifiedThrough(_ platform: Platform) async throws -> Instant? {
-        try await platform.backend.read { db in try db.queryOne("SELECT through FROM ledger_verified WHERE id = 1", [])?.optionalInstant("through") }
+        try await platform.backend.read { db in try LedgerVerificationRepository.verifiedThrough(in: db) }
     }
 
     /// A day's settlements: two people paid from their accounts, and a person enrolled with an opening balance.
@@ -19,6 +19,13 @@ struct LedgerVerificationTests {
         try await platform.enrol(S.person("P\(person)", sequence: person), openingBalance: .yuan(800))
         _ = try await ClearingStoreTests.settle(platform, person: "P\(person)", visit: "MZ-\(date)-1", yuan: 120)
         _ = try await ClearingStoreTests.settle(platform, person: "P1", visit: "MZ-\(date)-2", yuan: 60)
+    }
+
+    /// The fixtures, person 1 enrolled with 2,000 yuan and `date`'s settlements, person 2 among them.
+    static func start(_ platform: Platform, _ clock: ManualClock, _ date: String) async throws {
+        try await S.load(into: platform)
+        try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(2000))
+        try await day(platform, clock, date, person: 2)
     }
 
     static func close(_ platform: Platform, _ clock: ManualClock, _ date: String) async throws -> LedgerReport {
@@ -33,9 +40,7 @@ struct LedgerVerificationTests {
         let clock = ManualClock(Instant(iso8601: "2026-03-10T10:00:00+08:00")!)
         try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
             // setup: a person settling on the 10th and 11th, another enrolled and settling each day.
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(2000))
-            try await Self.day(platform, clock, "2026-03-10", person: 2)
+            try await Self.start(platform, clock, "2026-03-10")
 
             // act: the 10th closes (nothing verified yet: the whole ledger).
             let first = try await Self.close(platform, clock, "2026-03-10")
@@ -74,9 +79,7 @@ struct LedgerVerificationTests {
         let clock = ManualClock(Instant(iso8601: "2026-03-27T10:00:00+08:00")!)
         try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
             // setup: the 27th closed (the whole ledger), the 28th's settlements.
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(2000))
-            try await Self.day(platform, clock, "2026-03-27", person: 2)
+            try await Self.start(platform, clock, "2026-03-27")
             #expect(try await Self.close(platform, clock, "2026-03-27").passed)
             try await Self.day(platform, clock, "2026-03-28", person: 3)
 
