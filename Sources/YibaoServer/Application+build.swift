@@ -125,7 +125,7 @@ public struct YibaoRouter {
 /// Builds the router: middleware, then one controller per area. Tests drive it without a socket.
 public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: AdmissionMiddleware(limit: services.maxInFlight))
+    router.add(middleware: AdmissionMiddleware(limit: services.maxInFlight, metrics: services.metrics))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
