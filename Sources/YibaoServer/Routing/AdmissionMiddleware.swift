@@ -109,11 +109,12 @@ final class AdmissionMiddleware: RouterMiddleware, Sendable {
 ///
 /// Refused requests come back, and at a sustained overload they come back to be refused again: a
 /// client that retries for 20 s after a 1 s wait is refused about 26 times, and each refusal costs the
-/// instance an HTTP request (about 0.14 ms of CPU here, a sixth of a settlement). Doubling while the
-/// overload lasts tells those clients to wait until it is over or their patience is, so the instance
-/// spends its CPU settling; a brief peak still gets 1 s. Measured with `bench/overload --pin` (one core
-/// each for the server and the load generator, 2 × capacity offered): refusals 147,435 → 43,806,
-/// refusals answered at p99 3.7 s → 6.5 ms as the client saw them (docs/performance.md).
+/// instance a whole HTTP request (55–70 µs of CPU for the cheapest answer on these machines, more under
+/// load). Doubling while the overload lasts tells those clients to wait until it is over or their
+/// patience is, so the instance spends its CPU settling; a brief peak still gets 1 s. Measured with
+/// `bench/overload --pin` (one core each for the server and the load generator, 2 × capacity offered):
+/// refusals 139,000–159,000 → 31,000–41,000 a run, answered at p99 4 s → 6–10 ms as the client saw
+/// them, goodput 0.52 → 0.61–0.76 × capacity (docs/performance.md, "Overload").
 struct RetryAfter: Sendable {
     /// The longest wait given, in seconds.
     static let longest = 30
