@@ -140,10 +140,12 @@ extension Platform {
         var after = ""
         while true {
             let start = after
-            let page = try await read { db, _ in try LedgerVerificationRepository.sums(before: through, after: start, limit: 5000, in: db) }
+            let page = try await read { db, _ in try LedgerVerificationRepository.sums(before: through, after: start, accounts: 5000, in: db) }
+            if !page.sums.isEmpty {
+                guard try await write({ db, _ in try LedgerVerificationRepository.putRebuilt(page.sums, token: token, in: db) }) else { return }
+            }
             guard let last = page.last else { break }
-            guard try await write({ db, _ in try LedgerVerificationRepository.putRebuilt(page, token: token, in: db) }) else { return }
-            after = last.account
+            after = last
         }
         _ = try await write { db, now in
             try LedgerVerificationRepository.finishRebuild(token: token, through: through, day: day, now: now, in: db)

@@ -73,6 +73,63 @@ struct LedgerVerificationTests {
     }
 
     @Test(
+        "the rebuild's pages, two accounts each, give every account its postings before the instant — none counted twice or left out at a page's edge, the postings after it left out",
+        arguments: BackendKind.available)
+    func rebuildPages(kind: BackendKind) async throws {
+        let clock = ManualClock(Instant(iso8601: "2026-03-10T10:00:00+08:00")!)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: two days of settlements and enrolments; the instant is the 10th's end.
+            try await Self.start(platform, clock, "2026-03-10")
+            try await Self.day(platform, clock, "2026-03-11", person: 3)
+            let through = CivilDate("2026-03-11")!.startInChina
+
+            // act: every page from the start, two accounts at a time.
+            var paged: [String: Money] = [:]
+            var after = ""
+            var pages = 0
+            while true {
+                let start = after
+                let page = try await platform.backend.read { db in
+                    try LedgerVerificationRepository.sums(before: through, after: start, accounts: 2, in: db)
+                }
+                pages += 1
+                for (account, amount) in page.sums {
+                    #expect(paged[account] == nil, "\(account) in two pages")
+                    paged[account] = amount
+                }
+                guard let last = page.last else { break }
+                after = last
+            }
+
+            // verify: the same sums as each account's postings of entries made before the instant.
+            let expected = try await platform.backend.read { db in
+                try db.query(
+                    """
+                    SELECT p.account_id, CAST(SUM(p.amount) AS BIGINT) AS amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                    WHERE e.created_at < ? GROUP BY p.account_id
+                    """, [.instant(through)]
+                ).map { (try $0.string("account_id"), try $0.money("amount")) }
+            }
+            let accounts = try await platform.backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM accounts", [])?.int64("n") } ?? 0
+            #expect(pages >= Int(accounts) / 2 && accounts >= 6, "\(pages) pages over \(accounts) accounts")
+            #expect(!expected.isEmpty)
+            for (account, amount) in expected { #expect(paged[account, default: .zero] == amount, "\(account)") }
+            // The 11th's postings are left out: an account first paid on the 11th sums to nothing.
+            let after11 = try await platform.backend.read { db in
+                try db.query(
+                    """
+                    SELECT DISTINCT p.account_id FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                    WHERE e.created_at >= ? AND p.account_id NOT IN
+                        (SELECT q.account_id FROM postings q JOIN journal_entries f ON f.id = q.entry_id WHERE f.created_at < ?)
+                    """, [.instant(through), .instant(through)]
+                ).map { try $0.string("account_id") }
+            }
+            #expect(!after11.isEmpty)
+            for account in after11 { #expect(paged[account, default: .zero] == .zero, "\(account)") }
+        }
+    }
+
+    @Test(
         "a balance changed behind the ledger's back is found by the day's check and confirmed by the whole ledger; sums gone stale are rebuilt; a month's last day verifies the whole ledger and finds a rewritten old posting",
         arguments: BackendKind.available)
     func tampering(kind: BackendKind) async throws {

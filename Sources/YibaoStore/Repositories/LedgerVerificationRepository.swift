@@ -60,16 +60,34 @@ package enum LedgerVerificationRepository {
         try db.execute("DELETE FROM verified_balances", [])
     }
 
-    /// One page of the rebuild: per account row after `after` (in key order, at most `limit`), the sum of
-    /// its postings made before `through`.
-    package static func sums(before through: Instant, after: String, limit: Int, in db: any SQLExecutor) throws -> [(account: String, amount: Money)]
-    {
-        try db.query(
+    /// One page of the rebuild: the account rows after `after` in key order, `accounts` of them (all
+    /// the rest when fewer are left), and for each with postings the sum of those made before `through`.
+    /// `last` is where the next page starts, nil when this page ran to the end.
+    ///
+    /// A page reads only its own accounts' postings, through the account index: every posting of the
+    /// range, less those of entries made at or after `through` (found through the entries' time index),
+    /// in one statement so that both halves see the same postings. A page that aggregated the postings
+    /// before `through` of every account after `after` and kept the first ones read the whole ledger each
+    /// time on PostgreSQL (a hash join of every posting with every entry: 0.6–1.2 s a page at 2 M
+    /// postings, against 0.15 s this way).
+    package static func sums(
+        before through: Instant, after: String, accounts: Int, in db: any SQLExecutor
+    ) throws -> (sums: [(account: String, amount: Money)], last: String?) {
+        let last = try db.queryOne("SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT 1 OFFSET \(max(accounts - 1, 0))", [.text(after)])?
+            .string("id")
+        func range(_ column: String) -> String { last == nil ? "\(column) > ?" : "\(column) > ? AND \(column) <= ?" }
+        let bounds: [SQLValue] = [.text(after)] + (last.map { [.text($0)] } ?? [])
+        let sums = try db.query(
             """
-            SELECT p.account_id, CAST(SUM(p.amount) AS BIGINT) AS amount FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-            WHERE p.account_id > ? AND e.created_at < ? GROUP BY p.account_id ORDER BY p.account_id LIMIT \(limit)
-            """, [.text(after), .instant(through)]
+            SELECT account_id, CAST(SUM(amount) AS BIGINT) AS amount FROM (
+                SELECT account_id, amount FROM postings WHERE \(range("account_id"))
+                UNION ALL
+                SELECT p.account_id, -p.amount FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+                WHERE e.created_at >= ? AND \(range("p.account_id"))
+            ) page GROUP BY account_id
+            """, bounds + [.instant(through)] + bounds
         ).map { (try $0.string("account_id"), try $0.money("amount")) }
+        return (sums, last)
     }
 
     /// Writes a page of the rebuild, if the rebuild `token` is still the one running. Returns whether it did.
