@@ -71,7 +71,7 @@ final class AdmissionMiddleware: RouterMiddleware, Sendable {
     /// `infcode -1` and a Chinese message saying when to retry, `Retry-After` beside it. The region is not
     /// known before the body is read (it is not read), so it is 000000, as for a request not signed in.
     static func nationalOverloaded(requestID: String, retryAfter: Int) -> Response {
-        let text = Envelope(received: Instant(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))).failure(
+        let text = Envelope(received: SystemClock().now()).failure(
             "系统繁忙，已达处理上限，请 \(retryAfter) 秒后重试（请求 \(requestID)）", region: "000000")
         var response = Envelope.response(text)
         response.headers[.requestID] = requestID
@@ -122,7 +122,7 @@ struct RetryAfter: Sendable {
     private var windowStart: ContinuousClock.Instant?
     private var refusedInWindow = 0
     private var finishedInWindow = 0
-    private(set) var seconds = 1
+    private var seconds = 1
 
     /// A request refused now: counts it and returns the wait to give it.
     mutating func refused(at now: ContinuousClock.Instant) -> Int {
