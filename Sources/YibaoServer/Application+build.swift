@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import Prometheus
@@ -120,12 +121,22 @@ public struct YibaoRouter {
     public let router: Router<AppRequestContext>
     /// Every route with its access rule.
     public let routes: [RouteDescription]
+    /// The instance's admission control, shared by the router's middleware and the server's door.
+    let admission: Admission
+
+    /// The HTTP/1.1 server for this router: each connection's pipeline has the admission door
+    /// (`AdmissionDoor`), which refuses a request before it becomes a task while the instance is full.
+    public var server: HTTPServerBuilder {
+        let admission = admission
+        return .http1(configuration: .init(additionalChannelHandlers: [AdmissionDoor(admission: admission)]))
+    }
 }
 
 /// Builds the router: middleware, then one controller per area. Tests drive it without a socket.
 public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: AdmissionMiddleware(limit: services.maxInFlight, metrics: services.metrics))
+    let admission = Admission(limit: services.maxInFlight, metrics: services.metrics)
+    router.add(middleware: AdmissionMiddleware(admission: admission))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -153,7 +164,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
         to: registry)
     CreditController(platform: services.platform, auth: PatientAuthCheck(platform: services.platform)).addRoutes(to: registry)
     WebhookController(platform: services.platform, allowPrivate: services.allowPrivateWebhooks).addRoutes(to: registry)
-    return YibaoRouter(router: router, routes: registry.table)
+    return YibaoRouter(router: router, routes: registry.table, admission: admission)
 }
 
 /// Opens the platform for a configuration: backend, keys, migrations.
@@ -197,6 +208,7 @@ public func buildApplication(_ configuration: AppConfiguration, metrics: Prometh
     let portFile = configuration.portFile
     var app = Application(
         router: built.router,
+        server: built.server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yibao"),
         onServerRunning: { channel in
             guard let portFile, let port = channel.localAddress?.port else { return }

@@ -2,7 +2,10 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import NIOEmbedded
 import NIOFoundationCompat
+import NIOHTTPTypes
+import Prometheus
 import Testing
 import YibaoApp
 import YibaoCore
@@ -143,6 +146,177 @@ struct AdmissionHTTPTests {
                 if last != "1" { break }
             }
             #expect(Int(last) ?? 0 > 1, "Retry-After stayed \(last)")
+        }
+    }
+}
+
+/// The admission door (`AdmissionDoor`): the same refusal given in the connection's pipeline, before the
+/// request becomes a task.
+@Suite("HTTP: admission at the door")
+struct AdmissionDoorTests {
+    typealias H = ServerHarness
+
+    /// A channel with only the door in it, in front of an instance whose count is `inFlight` of `limit`.
+    static func door(limit: Int, inFlight: Int = 0) throws -> (EmbeddedChannel, Admission) {
+        let admission = Admission(limit: limit, metrics: PrometheusCollectorRegistry())
+        for _ in 0..<inFlight { _ = admission.enter() }
+        let channel = EmbeddedChannel(handler: AdmissionDoor(admission: admission))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+        return (channel, admission)
+    }
+
+    static func request(_ path: String, method: HTTPRequest.Method = .post, headers: HTTPFields = [:]) -> HTTPRequestPart {
+        .head(HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers))
+    }
+
+    /// The parts the door wrote back, in order.
+    static func written(_ channel: EmbeddedChannel) throws -> [HTTPResponsePart] {
+        var parts: [HTTPResponsePart] = []
+        while let part = try channel.readOutbound(as: HTTPResponsePart.self) { parts.append(part) }
+        return parts
+    }
+
+    /// The parts the door passed on to the application, in order.
+    static func passed(_ channel: EmbeddedChannel) throws -> [HTTPRequestPart] {
+        var parts: [HTTPRequestPart] = []
+        while let part = try channel.readInbound(as: HTTPRequestPart.self) { parts.append(part) }
+        return parts
+    }
+
+    @Test(
+        "while the instance is full a request is answered at the door — 503 overloaded, Retry-After, its length — its body dropped, and the next request on the connection read as usual"
+    )
+    func fullInstanceRefusesAtTheDoor() throws {
+        let (channel, admission) = try Self.door(limit: 2, inFlight: 2)
+        try channel.writeInbound(Self.request("/v1/settlements"))
+        let answer = try Self.written(channel)
+        #expect(answer.count == 3)
+        guard case .head(let head) = answer.first, case .body(let body) = answer.dropFirst().first, case .end = answer.last else {
+            Issue.record("not a whole answer: \(answer)")
+            return
+        }
+        #expect(head.status == .serviceUnavailable)
+        #expect(head.headerFields[.retryAfter] == "1")
+        #expect(head.headerFields[.contentLength] == String(body.readableBytes))
+        let requestID = try #require(head.headerFields[.requestID])
+        let document = try YibaoJSON.decoder().decode(ProblemDocument.self, from: Data(buffer: body))
+        #expect(document.code == "overloaded" && document.status == 503 && document.requestId == requestID)
+        // The refused request's body and end go nowhere; the connection stays open.
+        try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: #"{"code":"x"}"#)))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try Self.passed(channel).isEmpty)
+        #expect(channel.isActive)
+        // Once there is room, the next request on the same connection goes to the application whole.
+        admission.leave(admitted: true)
+        try channel.writeInbound(Self.request("/v1/settlements"))
+        try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{}")))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        let passed = try Self.passed(channel)
+        #expect(passed.count == 3)
+        if case .head(let request) = passed.first { #expect(request.path == "/v1/settlements") } else { Issue.record("\(passed)") }
+        #expect(try Self.written(channel).isEmpty)
+        _ = try channel.finish()
+    }
+
+    @Test("with room, health and metrics always, and a request pipelined behind one still in the application: passed on, not answered at the door")
+    func passesWhatItMust() throws {
+        let (open, _) = try Self.door(limit: 2, inFlight: 1)
+        try open.writeInbound(Self.request("/v1/settlements"))
+        #expect(try Self.passed(open).count == 1)
+        #expect(try Self.written(open).isEmpty)
+        _ = try open.finish()
+
+        let (full, _) = try Self.door(limit: 0)
+        for path in ["/health", "/health/ready", "/metrics"] {
+            try full.writeInbound(Self.request(path, method: .get))
+            #expect(try Self.passed(full).count == 1, "\(path)")
+            try full.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try full.writeOutbound(HTTPResponsePart.end(nil))
+            _ = try Self.written(full)
+        }
+        // A request passed on (health) is still in the application: one pipelined behind it is passed
+        // on too, whatever the count (its answer must follow the first one's); once the first is
+        // answered, the next is refused at the door.
+        try full.writeInbound(Self.request("/health", method: .get))
+        try full.writeInbound(Self.request("/v1/settlements"))
+        #expect(try Self.passed(full).count == 2)
+        try full.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try full.writeOutbound(HTTPResponsePart.end(nil))
+        try full.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .created)))
+        try full.writeOutbound(HTTPResponsePart.end(nil))
+        _ = try Self.written(full)
+        try full.writeInbound(Self.request("/v1/settlements"))
+        #expect(try Self.passed(full).isEmpty)
+        guard case .head(let refused) = try Self.written(full).first else {
+            Issue.record("not refused at the door")
+            return
+        }
+        #expect(refused.status == .serviceUnavailable)
+        _ = try full.finish()
+    }
+
+    @Test("at the door the national interface gets its envelope, and Connection: close is honoured")
+    func nationalEnvelopeAndClose() throws {
+        let (channel, _) = try Self.door(limit: 0)
+        #expect(channel.isActive)
+        try channel.writeInbound(Self.request("/fsi/api/2201", headers: [.connection: "close"]))
+        let answer = try Self.written(channel)
+        guard case .head(let head) = answer.first, case .body(let body) = answer.dropFirst().first else {
+            Issue.record("\(answer)")
+            return
+        }
+        #expect(head.status == .ok)
+        #expect(head.headerFields[.connection] == "close")
+        let envelope = try #require(try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])
+        #expect(envelope["infcode"] as? Int == -1)
+        #expect((envelope["err_msg"] as? String)?.contains("系统繁忙") == true)
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+    }
+
+    @Test("at the door HEAD gets the head without a body, and a request that expects 100-continue is answered and its connection closed")
+    func headAndExpectContinue() throws {
+        let (head, _) = try Self.door(limit: 0)
+        try head.writeInbound(Self.request("/v1/patient/wallet", method: .head))
+        let answer = try Self.written(head)
+        #expect(answer.count == 2, "\(answer)")
+        guard case .head(let response) = answer.first, case .end = answer.last else {
+            Issue.record("\(answer)")
+            return
+        }
+        #expect(response.status == .serviceUnavailable && Int(response.headerFields[.contentLength] ?? "0") ?? 0 > 0)
+        #expect(head.isActive)
+        _ = try head.finish()
+
+        let (expecting, _) = try Self.door(limit: 0)
+        try expecting.writeInbound(Self.request("/v1/settlements", headers: [.expect: "100-continue", .contentLength: "20"]))
+        guard case .head(let refused) = try Self.written(expecting).first else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(refused.status == .serviceUnavailable && refused.headerFields[.connection] == "close")
+        expecting.embeddedEventLoop.run()
+        #expect(!expecting.isActive)
+    }
+
+    @Test("over a socket at the limit: refused at the door (the server's pipeline), the document whole, the connection kept, nothing written")
+    func refusedOverASocket() async throws {
+        try await H.withApp(maxInFlight: 0, live: true) { client, harness in
+            let before = try await harness.platform.backend.read { try $0.queryOne("SELECT COUNT(*) AS n FROM visits", [])?.int64("n") }
+            for index in 0..<3 {
+                let response = try await client.send(
+                    .post, "/v1/visits", token: H.hospitalToken, json: Body.visit(number: "DOOR\(index)", lines: Body.line(code: "XD00000000001")))
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.problem?.code == "overloaded")
+                #expect(response.headers[.retryAfter] != nil)
+                // Only the door names the server: the test application has no server name.
+                #expect(response.headers[.server] == "yibao")
+            }
+            #expect(try await client.send(.get, "/health").status == .ok)
+            let metrics = try await client.send(.get, "/metrics")
+            #expect(metrics.text.contains("yibao_requests_refused_overloaded_total 3"), "\(metrics.text)")
+            let after = try await harness.platform.backend.read { try $0.queryOne("SELECT COUNT(*) AS n FROM visits", [])?.int64("n") }
+            #expect(after == before)
         }
     }
 }

@@ -36,7 +36,7 @@ struct ServerHarness {
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
-        postgres: Bool = false,
+        postgres: Bool = false, live: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
@@ -72,10 +72,11 @@ struct ServerHarness {
                 trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold,
                 maxInFlight: maxInFlight))
         let routes = built.routes
-        let app = appLogger.map { Application(router: built.router, logger: $0) } ?? Application(router: built.router)
+        // `live`: a real socket and the server's own pipeline (its admission door); otherwise the router alone.
+        let app = Application(router: built.router, server: built.server, logger: appLogger)
         do {
             try await ServerHarness.$signingClock.withValue(clock) {
-                try await app.test(.router) { client in
+                try await app.test(live ? .live : .router) { client in
                     try await body(client, ServerHarness(platform: platform, clock: clock, routes: routes, messages: messages))
                 }
             }

@@ -1,5 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
+import NIOHTTPTypes
 import Prometheus
 import Synchronization
 import YibaoCore
@@ -15,13 +18,18 @@ import YibaoCore
 /// --max-in-flight` sets it; the default, 256, is eight times the 32 clients the benches use and keeps a
 /// request's queueing time under about a quarter of a second at the embedded database's rate.
 ///
+/// One count, kept where the work is: `AdmissionMiddleware` counts each request from the moment the
+/// application takes it until its answer is built, and refuses one that would pass the limit.
+/// `AdmissionDoor` reads the same count in the connection's channel pipeline and refuses there while the
+/// instance is full — before the request becomes a task, so a refusal costs the event loop a read and a
+/// write instead of a whole HTTP request (docs/performance.md, "Overload").
+///
 /// `Retry-After` (`RetryAfter`) is one second at a brief peak and grows while refusals outnumber what
 /// the instance finishes, so that callers who honour it do not all retry every second (a retry storm
 /// that takes the CPU the admitted requests need).
-final class AdmissionMiddleware: RouterMiddleware, Sendable {
-    typealias Context = AppRequestContext
-
-    private let limit: Int
+final class Admission: Sendable {
+    /// Requests in flight at most.
+    let limit: Int
     private let inFlight = Atomic<Int>(0)
     private let retryAfter = Mutex(RetryAfter())
     /// Requests refused since start: `yibao_requests_refused_overloaded_total` on `/metrics`.
@@ -35,48 +43,75 @@ final class AdmissionMiddleware: RouterMiddleware, Sendable {
                 helpText: "Requests answered 503 overloaded by admission control"))
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if path.hasPrefix("/health") || path == "/metrics" { return try await next(request, context) }
-        let admitted = inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= limit
-        defer { inFlight.wrappingSubtract(1, ordering: .relaxed) }
-        guard admitted else {
-            refused.increment()
-            let seconds = retryAfter.withLock { $0.refused(at: .now) }
-            if path.hasPrefix("/fsi/") { return AdmissionMiddleware.nationalOverloaded(requestID: context.id, retryAfter: seconds) }
-            return AdmissionMiddleware.overloaded(requestID: context.id, retryAfter: seconds)
-        }
-        defer { retryAfter.withLock { $0.finished(at: .now) } }
-        return try await next(request, context)
+    /// Health and metrics are admitted whatever the count.
+    static func isExempt(path: some StringProtocol) -> Bool {
+        path.hasPrefix("/health") || path == "/metrics"
+    }
+
+    /// Whether a request arriving now would be refused (the door's question; the count may change before
+    /// the request reaches the application, where `enter()` decides for good).
+    var isFull: Bool { inFlight.load(ordering: .relaxed) >= limit }
+
+    /// Counts a request in; whether it is within the limit. Every `enter()` is followed by one `leave(admitted:)`.
+    func enter() -> Bool {
+        inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= limit
+    }
+
+    /// Counts a request out (an admitted one has finished).
+    func leave(admitted: Bool) {
+        inFlight.wrappingSubtract(1, ordering: .relaxed)
+        if admitted { retryAfter.withLock { $0.finished(at: .now) } }
+    }
+
+    /// Counts a refusal; the `Retry-After` to give it, in seconds.
+    func refuse() -> Int {
+        refused.increment()
+        return retryAfter.withLock { $0.refused(at: .now) }
+    }
+
+    /// The answer to a refused request: the national interface's envelope for `/fsi/` paths, the
+    /// `overloaded` problem document for every other.
+    static func answer(path: some StringProtocol, requestID: String, retryAfter: Int) -> Answer {
+        path.hasPrefix("/fsi/")
+            ? nationalOverloaded(requestID: requestID, retryAfter: retryAfter) : overloaded(requestID: requestID, retryAfter: retryAfter)
+    }
+
+    /// A refusal as sent: status, headers and the body's bytes (the door writes them to the channel, the
+    /// middleware returns them as a `Response`).
+    struct Answer {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+
+        var response: Response { Response(status: status, headers: headers, body: .init(byteBuffer: body)) }
     }
 
     /// The answer beyond the limit: a problem document with `Retry-After`, built without touching the
     /// database or the request body. The document is encoded once (`Body`); each answer only puts its
     /// request id in (a profile of an overloaded instance showed the JSON encoder taking 5.6 % of the
     /// server's CPU when it encoded the same document for every refusal).
-    static func overloaded(requestID: String, retryAfter: Int) -> Response {
+    static func overloaded(requestID: String, retryAfter: Int) -> Answer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(Body.shared.before.count + requestID.utf8.count + Body.shared.after.count)
         buffer.writeBytes(Body.shared.before)
         buffer.writeString(requestID)
         buffer.writeBytes(Body.shared.after)
-        return Response(
+        return Answer(
             status: .serviceUnavailable,
-            headers: [.contentType: "application/problem+json", .requestID: requestID, .retryAfter: String(retryAfter)],
-            body: .init(byteBuffer: buffer))
+            headers: [.contentType: "application/problem+json", .requestID: requestID, .retryAfter: String(retryAfter)], body: buffer)
     }
 
     /// The answer beyond the limit on the national interface, which answers everything with an envelope
     /// and HTTP 200 (a hospital system written for the national platform reads `infcode`, not a status):
     /// `infcode -1` and a Chinese message saying when to retry, `Retry-After` beside it. The region is not
     /// known before the body is read (it is not read), so it is 000000, as for a request not signed in.
-    static func nationalOverloaded(requestID: String, retryAfter: Int) -> Response {
+    static func nationalOverloaded(requestID: String, retryAfter: Int) -> Answer {
         let text = Envelope(received: SystemClock().now()).failure(
             "系统繁忙，已达处理上限，请 \(retryAfter) 秒后重试（请求 \(requestID)）", region: "000000")
-        var response = Envelope.response(text)
-        response.headers[.requestID] = requestID
-        response.headers[.retryAfter] = String(retryAfter)
-        return response
+        return Answer(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .requestID: requestID, .retryAfter: String(retryAfter)],
+            body: ByteBuffer(string: text))
     }
 
     /// The `overloaded` problem document as encoded, split where its request id goes (request ids are
@@ -99,6 +134,92 @@ final class AdmissionMiddleware: RouterMiddleware, Sendable {
             before = Array(encoded[..<at])
             after = at < encoded.endIndex ? Array(encoded[(at + text.count)...]) : []
         }
+    }
+}
+
+/// Counts every request the application takes (`Admission`) and refuses one beyond the limit — one that
+/// passed the door just before the instance filled up, or any request when the router runs without a
+/// socket (tests).
+struct AdmissionMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let admission: Admission
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if Admission.isExempt(path: path) { return try await next(request, context) }
+        let admitted = admission.enter()
+        defer { admission.leave(admitted: admitted) }
+        guard admitted else {
+            return Admission.answer(path: path, requestID: context.id, retryAfter: admission.refuse()).response
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Admission control at the door: a handler in each connection's channel pipeline, after HTTP decoding
+/// and before the request becomes a task. While the instance is full (`Admission.isFull`) it answers a
+/// new request itself — the same 503 `overloaded` or national envelope as `AdmissionMiddleware`, in the
+/// same event-loop turn that read it — and drops the rest of that request (its body, if any, is read and
+/// discarded; the connection stays open for the next one).
+///
+/// A request is refused at the door only when none of the connection's earlier requests is still in the
+/// application: answers on a connection go out in order, and the application serves a connection's
+/// requests one at a time, so a pipelined request waiting behind another adds no work in flight; it
+/// goes on to the application, whose middleware decides.
+final class AdmissionDoor: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let admission: Admission
+    /// This connection's requests passed to the application and not yet answered.
+    private var inApplication = 0
+    /// Whether the parts being read belong to a request refused at the door.
+    private var discarding = false
+
+    init(admission: Admission) {
+        self.admission = admission
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            let path = request.path.map { $0.prefix { $0 != "?" } } ?? ""
+            guard inApplication == 0, admission.isFull, !Admission.isExempt(path: path) else {
+                inApplication += 1
+                context.fireChannelRead(data)
+                return
+            }
+            discarding = true
+            let answer = Admission.answer(path: path, requestID: RequestID().description, retryAfter: admission.refuse())
+            var headers = answer.headers
+            headers[.contentLength] = String(answer.body.readableBytes)
+            headers[.server] = "yibao"
+            // A client that sent `Expect: 100-continue` may or may not send its body after a final answer,
+            // so the connection cannot be read on: it is closed, as when the client asked for that.
+            let closing =
+                request.headerFields[.connection]?.lowercased().contains("close") == true
+                || request.headerFields[.expect]?.lowercased().contains("100-continue") == true
+            if closing { headers[.connection] = "close" }
+            context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+            // The answer to HEAD has the length of the body it would have had, and no body.
+            if request.method != .head { context.write(wrapOutboundOut(.body(answer.body)), promise: nil) }
+            let sent = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if closing { sent.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+        case .body, .end:
+            if discarding {
+                if case .end = unwrapInboundIn(data) { discarding = false }
+                return
+            }
+            context.fireChannelRead(data)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { inApplication -= 1 }
+        context.write(data, promise: promise)
     }
 }
 
