@@ -230,8 +230,8 @@ final class AdmissionDoor: ChannelDuplexHandler, RemovableChannelHandler {
 ///
 /// Refused requests come back, and at a sustained overload they come back to be refused again: a
 /// client that retries for 20 s after a 1 s wait is refused about 26 times, and each refusal costs the
-/// instance a whole HTTP request (55–70 µs of CPU for the cheapest answer on these machines, more under
-/// load). Doubling while the overload lasts tells those clients to wait until it is over or their
+/// instance a read and a write on a socket even at the door (22–27 µs of CPU flat out, 78–95 µs at
+/// 2,000 a second on these machines: `bench/refusal`). Doubling while the overload lasts tells those clients to wait until it is over or their
 /// patience is, so the instance spends its CPU settling; a brief peak still gets 1 s. Measured with
 /// `bench/overload --pin` (one core each for the server and the load generator, 2 × capacity offered):
 /// refusals 139,000–159,000 → 31,000–41,000 a run, answered at p99 4 s → 6–10 ms as the client saw
