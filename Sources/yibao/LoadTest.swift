@@ -246,6 +246,9 @@ struct LoadReport: Sendable {
         /// The 99th percentile and the longest time to an `overloaded` answer, in milliseconds.
         var overloadedP99Ms: Double
         var overloadedMaxMs: Double
+        /// Requests started while more than 4 × `--concurrency` were outstanding, those waiting out a
+        /// Retry-After included (open loop: none waits for a free slot; its latency counts from its due
+        /// time either way).
         var notStartedInTime: Int
     }
 
@@ -267,7 +270,7 @@ struct LoadReport: Sendable {
         var lines = [
             String(
                 format:
-                    "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d; overloaded answers: %d; late starts (over --concurrency): %d",
+                    "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d; overloaded answers: %d; starts past 4 × --concurrency outstanding: %d",
                 summary.seconds, summary.offeredPerSecond.map { String(format: "%.0f/s offered", $0) } ?? "flat out",
                 summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.notStartedInTime)
         ]

@@ -218,7 +218,9 @@ final class AdmissionDoor: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { inApplication -= 1 }
+        // `max`: an answer the door did not see the request of (one to a request that failed to decode)
+        // does not make the count negative.
+        if case .end = unwrapOutboundIn(data) { inApplication = max(0, inApplication - 1) }
         context.write(data, promise: promise)
     }
 }
