@@ -10,6 +10,21 @@ import YibaoCore
 /// passive checkpoint alone could never restart it under continuous writes.
 @Suite("SQLite: checkpoints beside the writer")
 struct SQLiteCheckpointTests {
+    @Test("the writer commits as the durability says: power flushes every commit (synchronous FULL), process does not (NORMAL)")
+    func durabilityHoldsOnTheWriter() async throws {
+        for (durability, expected) in [(SQLiteBackend.Durability.power, Int64(2)), (.process, Int64(1))] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_sync_\(UInt32.random(in: 0...UInt32.max))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let backend = try SQLiteBackend(path: directory + "/yibao.sqlite", durability: durability)
+            // On the writer's connection, where commits happen (GRDB's pool sets NORMAL there when it
+            // turns the log on, after the connection's own setup).
+            let synchronous = try await backend.write { db in try db.queryOne("PRAGMA synchronous", [])?.int64("synchronous") }
+            #expect(synchronous == expected, "\(durability)")
+            await backend.close()
+        }
+    }
+
     @Test("under continuous writes the database file takes the pages and the log starts again")
     func checkpointsBesideTheWriter() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_checkpoint_\(UInt32.random(in: 0...UInt32.max))").path

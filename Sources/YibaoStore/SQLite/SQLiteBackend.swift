@@ -48,6 +48,11 @@ public final class SQLiteBackend: StoreBackend {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Again on the writer, after the pool is open: GRDB's pool turns the log on after
+            // `prepareDatabase` and sets `synchronous = NORMAL` on the writer as it does, so the setting
+            // above did not hold there — until 2026-12-05 `power` flushed only at checkpoints, not at
+            // every commit (the commits' `fdatasync`s, traced, were a few per second under load).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             checkpointer = try Checkpointer(path: path, interval: checkpointInterval)
         } catch {
             throw StoreError.configuration("cannot open SQLite database at \(path): \(error)")
