@@ -186,8 +186,9 @@ final class AdmissionDoor: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            let path = request.path.map { $0.prefix { $0 != "?" } } ?? ""
-            guard inApplication == 0, admission.isFull, !Admission.isExempt(path: path) else {
+            // The path is looked at only while the instance is full: an admitted request costs one load.
+            let path = inApplication == 0 && admission.isFull ? request.path.map { $0.prefix { $0 != "?" } } : nil
+            guard let path, !Admission.isExempt(path: path) else {
                 inApplication += 1
                 context.fireChannelRead(data)
                 return
