@@ -76,6 +76,7 @@ extension Platform {
     /// Scans for channel operations that keep failing and settlements pending too long: each opens an
     /// exception item once; items whose cause went away are resolved. Returns (opened, resolved).
     public func scanExceptions() async throws -> (opened: Int, resolved: Int) {
+        await channelMarks.flush()
         let ids = self.ids
         return try await write { db, now in
             let before = try ExceptionRepository.openCounts(in: db).reduce(0) { $0 + Int($1.count) }
@@ -183,7 +184,8 @@ public struct OperationalGauges: Sendable {
 extension Platform {
     /// The gauges of `/metrics`: a handful of indexed counts.
     public func operationalGauges() async throws -> OperationalGauges {
-        try await read { db, now in
+        await channelMarks.flush()
+        return try await read { db, now in
             func age(_ oldest: Instant?) -> Int64 { oldest.map { max(0, (now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000) } ?? 0 }
             let exceptions = try ExceptionRepository.openCounts(in: db).map { ($0.kind, $0.count, age($0.oldest)) }
             let outbox = try ExceptionRepository.backlog("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox", in: db)

@@ -248,57 +248,83 @@ extension Platform {
     @discardableResult
     public func processChannelOperations(reference: String? = nil, limit: Int = 100, takeOverLeases: Bool = false) async -> Int {
         let reach = takeOverLeases ? OutboxLease.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
+        await channelMarks.flush()
         guard
             let operations = try? await write({ db, now in
                 try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)
             })
         else { return 0 }
-        return await attempt(operations)
+        let done = await attempt(operations)
+        await channelMarks.flush()
+        return done
     }
 
     /// Attempts channel operations this process holds the lease of (taken, or queued leased), one after
-    /// another: each confirmed one is marked done, each failure waits its back-off.
+    /// another, and hands what became of each to `channelMarks`: each confirmed one is marked done, each
+    /// failure waits its back-off, all of them in one write after the answer. Returns how many were
+    /// confirmed. An operation confirmed but not yet marked when the process dies is attempted again
+    /// once its lease is over: every channel call is idempotent on its reference.
     @discardableResult
     func attempt(_ operations: [ChannelOperationRepository.Operation]) async -> Int {
-        var done = 0
+        var marks: [ChannelMark] = []
         for operation in operations {
             do {
-                switch operation.kind {
-                case .capture:
-                    _ = try await channel.capture(reference: operation.reference, amount: operation.amount)
-                case .void:
-                    _ = try await channel.void(reference: operation.reference)
-                case .refund:
-                    if case .authorised(let amount) = try await channel.query(reference: operation.reference) {
-                        _ = try await channel.capture(reference: operation.reference, amount: amount)
-                    }
-                    _ = try await channel.refund(
-                        reference: operation.reference, refundReference: operation.refundReference ?? operation.id, amount: operation.amount
-                    )
-                case .creditRepay:
-                    try await credit.repay(token: operation.detail ?? "", reference: operation.reference, principal: operation.amount)
-                case .creditSync:
-                    let found = try await read { db, _ in
-                        try CreditRepository.find(id: operation.reference, lock: false, in: db).map {
-                            ($0, try CreditRepository.token(line: $0.id, in: db))
-                        }
-                    }
-                    if let (line, token) = found, let token { try await credit.setSuspended(token: token, suspended: line.state == .suspended) }
-                case .creditReport:
-                    if let report = try await read({ db, _ in try CreditRepository.report(id: operation.detail ?? "", in: db) }) {
-                        try await credit.report(report)
-                    }
-                }
-                try await write { db, now in try ChannelOperationRepository.markDone(operation.id, now: now, in: db) }
-                done += 1
+                try await perform(operation)
+                marks.append(ChannelMark(id: operation.id, attempts: operation.attempts, error: nil))
             } catch {
-                _ = try? await write { db, now in
-                    try ChannelOperationRepository.markFailedAttempt(
-                        operation.id, attempts: operation.attempts + 1, error: "\(error)", now: now, in: db)
-                }
+                marks.append(ChannelMark(id: operation.id, attempts: operation.attempts + 1, error: "\(error)"))
             }
         }
-        return done
+        channelMarks.submit(marks)
+        return marks.count { $0.error == nil }
+    }
+
+    /// Writes what became of channel operations, in one transaction. A failure leaves them to the
+    /// background work (their leases run out and they are attempted again).
+    func mark(_ marks: [ChannelMark]) async {
+        do {
+            try await write { db, now in
+                for mark in marks {
+                    if let error = mark.error {
+                        try ChannelOperationRepository.markFailedAttempt(mark.id, attempts: mark.attempts, error: error, now: now, in: db)
+                    } else {
+                        try ChannelOperationRepository.markDone(mark.id, now: now, in: db)
+                    }
+                }
+            }
+        } catch {
+            logger.warning("channel operations left to the background work", metadata: ["error": "\(error)", "count": "\(marks.count)"])
+        }
+    }
+
+    /// One channel operation, at the channel.
+    private func perform(_ operation: ChannelOperationRepository.Operation) async throws {
+        switch operation.kind {
+        case .capture:
+            _ = try await channel.capture(reference: operation.reference, amount: operation.amount)
+        case .void:
+            _ = try await channel.void(reference: operation.reference)
+        case .refund:
+            if case .authorised(let amount) = try await channel.query(reference: operation.reference) {
+                _ = try await channel.capture(reference: operation.reference, amount: amount)
+            }
+            _ = try await channel.refund(
+                reference: operation.reference, refundReference: operation.refundReference ?? operation.id, amount: operation.amount
+            )
+        case .creditRepay:
+            try await credit.repay(token: operation.detail ?? "", reference: operation.reference, principal: operation.amount)
+        case .creditSync:
+            let found = try await read { db, _ in
+                try CreditRepository.find(id: operation.reference, lock: false, in: db).map {
+                    ($0, try CreditRepository.token(line: $0.id, in: db))
+                }
+            }
+            if let (line, token) = found, let token { try await credit.setSuspended(token: token, suspended: line.state == .suspended) }
+        case .creditReport:
+            if let report = try await read({ db, _ in try CreditRepository.report(id: operation.detail ?? "", in: db) }) {
+                try await credit.report(report)
+            }
+        }
     }
 
     /// Resolves settlements pending longer than `olderThanSeconds` (after a crash or a lost answer).
@@ -315,6 +341,17 @@ extension Platform {
 
     /// Channel operations not yet confirmed.
     public func pendingChannelOperations() async throws -> Int64 {
-        try await read { db, _ in try ChannelOperationRepository.pendingCount(in: db) }
+        await channelMarks.flush()
+        return try await read { db, _ in try ChannelOperationRepository.pendingCount(in: db) }
     }
+}
+
+/// What became of one channel operation at the channel, to be written (`Platform.mark`).
+struct ChannelMark: Sendable {
+    /// The operation.
+    let id: String
+    /// Its attempts so far, this one included when it failed.
+    let attempts: Int64
+    /// Why it failed; nil when the channel confirmed it.
+    let error: String?
 }

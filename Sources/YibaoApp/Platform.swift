@@ -24,7 +24,11 @@ public final class Platform: Sendable {
     public let credit: any CreditProvider
     let reference = ReferenceCache()
     /// Expands the outbox rows this instance commits (wallet, inbox, webhooks, audit) after the commit.
-    let projector = Projector()
+    let projector = Projector(batchMax: 256)
+    /// Writes what became of the channel operations this instance attempted (`attempt`), off the
+    /// request: a settlement's capture is answered once the bank confirms it, and marked done with
+    /// others in one write.
+    let channelMarks = AfterCommit<ChannelMark>(batchMax: 256)
     let logger = Logger(label: "yibao.platform")
 
     /// Creates the platform over a backend. Without a channel nothing that needs a bank can start (it is
@@ -41,7 +45,8 @@ public final class Platform: Sendable {
         self.cipher = cipher
         self.channel = channel
         self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
-        projector.setExpander { [weak self] projections in await self?.expand(projections) }
+        projector.setWorker { [weak self] projections in await self?.expand(projections) }
+        channelMarks.setWorker { [weak self] marks in await self?.mark(marks) }
     }
 
     /// Brings the schema up to date.

@@ -22,83 +22,16 @@ struct Projection: Sendable {
 }
 
 /// Expands outbox rows into their projections — the wallet events of everyone whose money moved, their
-/// inbox messages, webhook deliveries, medication reminders and the audit records (the journal entry's postings, mutual aid,
-/// a family member's payment) — after the money's transaction committed, so that the transaction that
-/// moves money writes only the money and one outbox row.
+/// inbox messages, webhook deliveries, medication reminders and the audit records (the journal entry's
+/// postings, mutual aid, a family member's payment) — after the money's transaction committed, so that
+/// the transaction that moves money writes only the money and one outbox row.
 ///
-/// The committing instance hands its projections here at once; whatever is waiting when the previous
-/// expansion ends is expanded together, in one transaction (on SQLite, one group commit). Each row is
-/// deleted in the transaction that writes its projections, so it is expanded exactly once; a row whose
-/// instance died before expanding it is expanded by any instance's background work (`expandDue`).
-/// Reads that show projections (wallet, inbox, audit, webhooks) call `flush` first, so a patient always
-/// sees a settlement this instance has answered.
-final class Projector: Sendable {
-    private struct State {
-        var waiting: [Projection] = []
-        var running = false
-        var idle: [CheckedContinuation<Void, Never>] = []
-    }
-
-    /// The most projections expanded in one transaction.
-    static let batchMax = 256
-
-    private let state = Mutex(State())
-    private let expander = Mutex<(@Sendable ([Projection]) async -> Void)?>(nil)
-
-    init() {}
-
-    /// Sets what expands a batch (the platform, once it exists).
-    func setExpander(_ expand: @escaping @Sendable ([Projection]) async -> Void) {
-        expander.withLock { $0 = expand }
-    }
-
-    /// Queues projections committed by this instance; an expansion starts at once unless one is running,
-    /// which takes them when it ends.
-    func submit(_ projections: [Projection]) {
-        guard !projections.isEmpty else { return }
-        let start = state.withLock { state -> Bool in
-            state.waiting += projections
-            if state.running { return false }
-            state.running = true
-            return true
-        }
-        if start { Task { await self.drain() } }
-    }
-
-    /// Returns once every projection submitted so far is expanded (or its expansion failed and was left
-    /// to the background work).
-    func flush() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state -> Bool in
-                if !state.running && state.waiting.isEmpty { return true }
-                state.idle.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
-
-    private func drain() async {
-        while true {
-            let batch = state.withLock { state -> [Projection] in
-                let batch = Array(state.waiting.prefix(Projector.batchMax))
-                state.waiting.removeFirst(batch.count)
-                return batch
-            }
-            if !batch.isEmpty, let expand = expander.withLock({ $0 }) { await expand(batch) }
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
-                guard state.waiting.isEmpty else { return nil }
-                state.running = false
-                defer { state.idle = [] }
-                return state.idle
-            }
-            if let waiters {
-                for waiter in waiters { waiter.resume() }
-                return
-            }
-        }
-    }
-}
+/// The committing instance hands its projections here at once; a batch is expanded in one transaction.
+/// Each row is deleted in the transaction that writes its projections, so it is expanded exactly once; a
+/// row whose instance died before expanding it is expanded by any instance's background work
+/// (`expandDueProjections`). Reads that show projections (wallet, inbox, audit, webhooks) flush first, so
+/// a patient always sees a settlement this instance has answered.
+typealias Projector = AfterCommit<Projection>
 
 extension Platform {
     /// Expands projections this instance committed, in one transaction: the rows still in the outbox
@@ -175,10 +108,18 @@ extension Platform {
 }
 
 extension Platform {
-    /// Writes the projections still waiting, then closes the database: what a shutting-down instance
-    /// committed is expanded by itself rather than left to another instance's background work.
+    /// Waits until the work this instance does after its commits is written: the projections and what
+    /// became of its channel operations.
+    public func flushAfterCommit() async {
+        await channelMarks.flush()
+        await projector.flush()
+    }
+
+    /// Writes what is still waiting after commits, then closes the database: what a shutting-down
+    /// instance committed is expanded and marked by itself rather than left to another instance's
+    /// background work.
     public func close() async {
-        await flushProjections()
+        await flushAfterCommit()
         await backend.close()
     }
 }

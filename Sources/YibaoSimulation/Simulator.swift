@@ -52,6 +52,9 @@ public final class Simulator: @unchecked Sendable {
         }
         problems += violations
         violations = []
+        // What the step's instance does after its commits (projections, channel operations marked) is
+        // written before the world is checked and the next step starts.
+        await platform.flushAfterCommit()
         do {
             problems += try await SimulationInvariants.check(world, quiescent: step == .background, cache: cache)
         } catch {
