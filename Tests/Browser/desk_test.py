@@ -17,7 +17,7 @@ import uuid
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
-from yibao_browser import OPS, Browser, Platform, demo_card, fresh_totp
+from yibao_browser import OPS, Browser, Platform, busy_once, demo_card, fresh_totp
 
 PASSWORD = "Yibao-desk-2026"
 # 周秀英, a Guangzhou resident (no personal account; card index 8), pays at the counter; 杨丽 (index 5)
@@ -213,8 +213,21 @@ def scenario_person_number(desk, platform):
     desk.keys(Keys.CONTROL, "a", Keys.NULL, "12.00", Keys.ENTER)
     desk.find("#lines tr[data-line='1']")
     check("XD00000000002" in desk.text("#lines"), "arrow down chose the second match")
+    # The instance is full when F9 is pressed: the platform's first answer is its admission refusal (503
+    # `overloaded`, Retry-After 1, before any work is done). The console says so, waits and sends the same
+    # settlement again, with the same Idempotency-Key; the cashier does nothing.
+    busy_once(desk.driver, r"/v1/visits/[^/]+/settlement$")
     desk.keys(Keys.F9)
+    notice = desk.wait_text("#busy-notice", lambda text: "系统繁忙" in text)
+    desk.shot("desk-03a-busy")
     desk.wait_text("#settlement-state", lambda text: text == "结算完成")
+    sent = desk.driver.execute_script("return window.busyKeys")
+    check(len(sent) == 2 and sent[0] and sent[0] == sent[1],
+          f"a settlement refused because the platform was full is sent again by itself, with the same Idempotency-Key ({sent}; {notice})")
+    check(not desk.driver.find_element(By.ID, "busy-notice").is_displayed(), "the busy notice goes once the settlement went through")
+    _, settled = platform.call("GET", f"/v1/settlements/{desk.text('#settlement-id')}", expect=200)
+    check(settled["state"] == "completed", "the retried settlement completed once")
+    desk.driver.execute_script("window.fetch = window.realFetch")
     # A visit the HIS registered and nobody settled waits at the counter; the cashier takes it and settles.
     _, waiting = platform.call("POST", "/v1/visits", {"person_number": "P440100000008", "category": "11", "hospital_visit_number": "MZ-DESK-W1",
                                                       "lines": [{"line_number": "1", "item_code": "XD00000000001", "unit_price": 1280, "quantity": 1}]}, expect=201)

@@ -16,7 +16,7 @@ import traceback
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from yibao_browser import OPS, Browser, Platform, demo_card, fresh_totp, new_key, zbar_decode
+from yibao_browser import OPS, Browser, Platform, busy_once, demo_card, fresh_totp, new_key, zbar_decode
 
 PASSWORD = "Yibao-phone-2026"
 LINES = [
@@ -303,7 +303,20 @@ def scenario_orders(app, platform, used):
     app.find(f"[data-order='{order['id']}']")
     app.axe("bills to pay")
     app.shot("14-orders")
-    shown = pay_order_in_app(app, used, order["id"])
+    # The instance is full when the patient pays: its first answer is the admission refusal. The app says
+    # so on its busy banner, waits and pays again with the same Idempotency-Key; the patient does nothing.
+    busy_once(app.driver, r"/v1/patient/payment-orders/[^/]+/payment$")
+    app.submit(f"#order-form-{order['id']}")
+    banner = app.wait_text("#busy", lambda text: "系统繁忙" in text)
+    app.shot("14b-orders-busy")
+    app.answer_step_up(WANG["key"], used)
+    app.find("#paid-fund")
+    shown = {k: app.text(f"#paid-{k}") for k in ("total", "fund", "account", "mutual-aid", "cash")}
+    sent = app.driver.execute_script("return window.busyKeys")
+    check(len(sent) >= 2 and sent[0] and len(set(sent)) == 1,
+          f"a payment refused because the platform was full is sent again by itself, with the same Idempotency-Key ({len(sent)} sent; {banner})")
+    check(not app.driver.find_element(By.ID, "busy").is_displayed(), "the busy banner goes once the payment went through")
+    app.driver.execute_script("window.fetch = window.realFetch")
     _, queried = platform.call("GET", f"/v1/payment-orders/{order['id']}", expect=200)
     paid = queried["settlement"]["breakdown"]
     check(queried["state"] == "paid", "the hospital's query shows the order paid")

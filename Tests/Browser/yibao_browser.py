@@ -27,6 +27,33 @@ HIS = "Bearer Kdemo-H44010000004.demo-secret"  # 广州示例市第二人民医�
 OPS = "Bearer op_demo_administrator_token"  # the bureau's demo administrator
 
 
+def busy_once(driver, pattern):
+    """Makes the page's next POST whose path matches `pattern` (a JavaScript regular expression) answered
+    as a full instance answers it (AdmissionMiddleware: 503, Retry-After 1, the `overloaded` problem
+    document) without reaching the platform, and records the Idempotency-Key of every matching POST in
+    `window.busyKeys`. `window.fetch = window.realFetch` undoes it."""
+    driver.execute_script(
+        """
+        window.realFetch = window.realFetch ?? window.fetch;
+        window.busyKeys = [];
+        const pattern = new RegExp(arguments[0]);
+        window.fetch = async (input, init = {}) => {
+          if ((init.method ?? 'GET') === 'POST' && pattern.test(String(input))) {
+            window.busyKeys.push(init.headers?.['Idempotency-Key'] ?? null);
+            if (window.busyKeys.length === 1) {
+              const problem = { type: 'https://yibao.dev/problems/overloaded', title: 'Overloaded', status: 503,
+                detail: 'this instance is at capacity; retry after the time in Retry-After', code: 'overloaded', number: 901 };
+              return new Response(JSON.stringify(problem),
+                { status: 503, headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' } });
+            }
+          }
+          return window.realFetch(input, init);
+        };
+        """,
+        pattern,
+    )
+
+
 class Platform:
     """The platform over HTTP, as a hospital's system and the bureau's operator use it."""
 

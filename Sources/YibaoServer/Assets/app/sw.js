@@ -1,6 +1,6 @@
 // The service worker keeps the app shell so the pay code page opens and works with the network off.
 // API responses are never cached: they carry personal data and must be fresh.
-const CACHE = 'yibao-app-v3';
+const CACHE = 'yibao-app-v4';
 const SHELL = [
   '/app/', '/app/index.html', '/app/app.css', '/app/manifest.webmanifest',
   '/app/js/main.js', '/app/js/api.js', '/app/js/i18n.js', '/app/js/ui.js', '/app/js/qr.js', '/app/js/barcode.js', '/app/js/voucher.js', '/app/js/face.js',

@@ -13,16 +13,57 @@ export const token = {
 };
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super(problem?.detail ?? `HTTP ${status}`);
     this.status = status;
     this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
     this.detail = problem?.detail;
+    /** Seconds the platform asked to wait (`Retry-After`), when it gave a number. */
+    this.retryAfter = retryAfter;
   }
 }
 
-/** A call to the public API; a problem document becomes an ApiError with its code. */
-export async function api(method, path, { body, key, raw, text } = {}) {
+/** How long a request refused because the instance is full (503 `overloaded`) is tried again, at most. */
+const BUSY_PATIENCE_MS = 30000;
+
+/**
+ * A call to the public API; a problem document becomes an ApiError with its code. A request the platform
+ * refused because it was full (503 `overloaded`, refused before any work was done for it) is sent again,
+ * the same (same Idempotency-Key), after the `Retry-After` it gave, while a notice says so — for up to
+ * 30 s; after that the refusal is shown like any other.
+ */
+export async function api(method, path, options = {}) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await apiOnce(method, path, options);
+    } catch (error) {
+      const wait = error instanceof ApiError && error.code === 'overloaded' ? Math.max(1, error.retryAfter ?? 1) : null;
+      if (wait === null || Date.now() - started + wait * 1000 > BUSY_PATIENCE_MS) throw error;
+      await busyWait(wait);
+    }
+  }
+}
+
+let waiting = 0;
+/** Waits `seconds`, with a notice (role=status) counting down while any request waits. */
+async function busyWait(seconds) {
+  let notice = document.getElementById('busy-notice');
+  if (!notice) {
+    notice = h('div', { id: 'busy-notice', class: 'busy-notice', role: 'status' });
+    document.body.prepend(notice);
+  }
+  waiting += 1;
+  notice.hidden = false;
+  for (let left = Math.ceil(seconds); left > 0; left -= 1) {
+    notice.textContent = t('busy', left);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  waiting -= 1;
+  if (waiting === 0) notice.hidden = true;
+}
+
+async function apiOnce(method, path, { body, key, raw, text } = {}) {
   const headers = { Accept: 'application/json' };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -45,7 +86,8 @@ export async function api(method, path, { body, key, raw, text } = {}) {
     } catch {
       problem = null;
     }
-    throw new ApiError(response.status, problem);
+    const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+    throw new ApiError(response.status, problem, Number.isFinite(retryAfter) ? retryAfter : null);
   }
   if (raw) return response;
   if (response.status === 204) return null;
@@ -99,12 +141,14 @@ const WORDS = {
     language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '基金支付', plan: '其中惠民保', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
     genericError: '操作没有完成，请稍后重试', networkError: '网络连接中断，请检查网络后重试', refresh: '刷新', state: '状态', time: '时间', amount: '金额',
     approve: '通过', reject: '驳回', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
+    busy: (seconds) => `系统繁忙，${seconds} 秒后自动重试（同一笔不会重复扣款）`,
   },
   en: {
     signIn: 'Sign in', signOut: 'Sign out', institutionCode: 'Institution code', loginName: 'Login name', password: 'Password', authCode: 'Authenticator code (6 digits)',
     language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Funds', plan: 'Of which the inclusive plan', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
     genericError: 'That did not go through; try again shortly', networkError: 'The network is down; check it and try again', refresh: 'Refresh', state: 'State', time: 'Time', amount: 'Amount',
     approve: 'Approve', reject: 'Reject', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
+    busy: (seconds) => `The system is busy; trying again in ${seconds} s (nothing is charged twice)`,
   },
 };
 
@@ -123,6 +167,7 @@ const PROBLEMS = {
     binding_not_pending: '这项申请已经处理过', invalid_request: '填写的内容不正确，请检查', party_not_configured: '外部服务暂未接通',
     amount_mismatch: '金额不一致', would_go_negative: '余额不足，不能执行', approval_required: '需要第二位管理员审批', clearing_state: '清算单当前状态不允许这个操作',
     nothing_to_clear: '该机构这一期间没有可清算的结算', period_not_ended: '清算期间尚未结束，结束后才能申请', payout_account_missing: '该机构没有登记收款账户，不能拨付',
+    overloaded: '系统繁忙，请稍后再试；这笔操作没有执行',
   },
   en: {
     sign_in_failed: 'Login name, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for a while', unauthenticated: 'Your session ended; sign in again',
@@ -138,6 +183,7 @@ const PROBLEMS = {
     binding_not_pending: 'This request was already handled', invalid_request: 'Something entered is not right; check it', party_not_configured: 'An outside service is not connected',
     amount_mismatch: 'The amounts differ', would_go_negative: 'Not enough balance', approval_required: 'A second administrator must approve', clearing_state: 'The clearing is not in a state that allows this',
     nothing_to_clear: 'The institution has nothing to clear in that period', period_not_ended: 'The period has not ended yet', payout_account_missing: 'The institution has no payout account registered',
+    overloaded: 'The system is busy; try again in a moment. Nothing was done',
   },
 };
 

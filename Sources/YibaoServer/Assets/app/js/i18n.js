@@ -32,6 +32,7 @@ const WORDS = {
     devices: '我的设备', sessions: '登录设备', endSession: '下线', endAll: '全部下线', revokeDevice: '停用', thisDevice: '本机',
     elderMode: '长辈模式（大字）', language: 'English', settings: '设置', loading: '加载中…', yuan: '元', none: '暂无',
     networkError: '网络连接失败，请检查网络后重试', genericError: '操作未成功，请稍后再试', signInFirst: '请先登录',
+    busy: (seconds) => `系统繁忙，${seconds} 秒后自动重试，不会重复扣款`,
     coverage: '参保期间', fundingSources: '支付方式', default: '默认', remove: '移除', creditLines: '信用额度',
     welcome: (name) => `您好，${name}`, signedInUntil: '登录有效期至', status: '参保状态',
     memberWallet: '亲属的账户', payForMember: '为亲属缴费', selfPaidReason: '自付原因', kindFilter: '类型',
@@ -67,6 +68,7 @@ const WORDS = {
     devices: 'My devices', sessions: 'Signed-in sessions', endSession: 'End', endAll: 'End all', revokeDevice: 'Turn off', thisDevice: 'This device',
     elderMode: 'Large text mode', language: '中文', settings: 'Settings', loading: 'Loading…', yuan: 'yuan', none: 'None yet',
     networkError: 'No connection. Check the network and try again', genericError: 'That did not work. Please try again later', signInFirst: 'Please sign in first',
+    busy: (seconds) => `The system is busy; trying again in ${seconds} s. Nothing is charged twice`,
     coverage: 'Coverage', fundingSources: 'Ways to pay', default: 'Default', remove: 'Remove', creditLines: 'Credit lines',
     welcome: (name) => `Hello, ${name}`, signedInUntil: 'Signed in until', status: 'Insurance status',
     memberWallet: "Relative's account", payForMember: 'Pay for a relative', selfPaidReason: 'Why self-paid', kindFilter: 'Kind',
@@ -79,6 +81,7 @@ const PROBLEMS = {
   zh: {
     invalid_request: '填写的内容有误，请检查后重试', unauthenticated: '登录已失效，请重新登录', forbidden: '您没有权限进行此操作',
     rate_limited: '操作太频繁，请稍后再试', not_found: '没有找到这条记录', unknown_person: '没有查到您的参保信息',
+    overloaded: '系统繁忙，请稍后再试；这次操作没有执行',
     registration_mismatch: '身份证号、医保编号和手机号与参保登记不一致', sms_code_invalid: '短信验证码不正确或已过期，请重新获取',
     sign_in_failed: '手机号、密码或动态码不正确', account_locked: '输错次数太多，账户已暂时锁定，请15分钟后再试',
     weak_password: '密码太简单：至少10位，含字母和数字，且不能包含手机号或身份证号', second_factor_required: '请输入身份验证器的6位码',
@@ -97,6 +100,7 @@ const PROBLEMS = {
   en: {
     invalid_request: 'Something in the form is not right; please check it', unauthenticated: 'Your session ended; please sign in again', forbidden: 'You may not do that',
     rate_limited: 'Too many tries; please wait a little', not_found: 'Not found', unknown_person: 'We could not find your insurance record',
+    overloaded: 'The system is busy; please try again in a moment. Nothing was done',
     registration_mismatch: 'The ID number, insurance number and phone do not match the enrolment', sms_code_invalid: 'The SMS code is wrong or has expired; ask for a new one',
     sign_in_failed: 'Phone, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for 15 minutes',
     weak_password: 'Password too simple: at least 10 characters with letters and digits, not your phone or ID number', second_factor_required: 'Enter the 6-digit authenticator code',
