@@ -170,6 +170,13 @@ struct LoadRun: AsyncParsableCommand {
     @Option(help: "Give up retrying a request (transport errors, 503, in-progress) after this many seconds.")
     var retrySeconds: Double = 30
 
+    @Option(
+        help: """
+            Throttle requests here once the server refuses for overload: send about this many times what it \
+            accepts (adaptive throttling, as in Google's SRE book, which uses 2); 0, the default, sends everything.
+            """)
+    var throttle: Double = 0
+
     @Option(help: "Write the id of every acknowledged settlement here (one per line).")
     var acked: String?
 
@@ -183,6 +190,7 @@ struct LoadRun: AsyncParsableCommand {
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if duration <= 0 { throw ValidationError("--duration must be positive") }
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if throttle != 0 && !(throttle >= 1 && throttle <= 100) { throw ValidationError("--throttle is 0 (off) or from 1 to 100") }
         _ = try LoadRun.parseMix(mix)
     }
 
@@ -210,7 +218,8 @@ struct LoadRun: AsyncParsableCommand {
         guard parts.count == 2 else { throw ValidationError("--premium is KIND:PERIOD") }
         let driver = LoadDriver(
             urls: urls, people: people, mix: try LoadRun.parseMix(mix), institutionKey: key ?? DemoData.institutionToken(institution), sign: sign,
-            useAccount: useAccount, retrySeconds: retrySeconds, premium: (String(parts[0]), String(parts[1])), concurrency: concurrency
+            useAccount: useAccount, retrySeconds: retrySeconds, premium: (String(parts[0]), String(parts[1])), concurrency: concurrency,
+            throttle: throttle == 0 ? nil : ClientThrottle(multiplier: throttle)
         )
         // The time step each phone last made a code in, kept beside the population file: a code is
         // accepted once, so a run started within 30 s of the previous one (the warm-up before a measured
@@ -246,6 +255,9 @@ struct LoadReport: Sendable {
         /// The 99th percentile and the longest time to an `overloaded` answer, in milliseconds.
         var overloadedP99Ms: Double
         var overloadedMaxMs: Double
+        /// Attempts this client refused itself (`--throttle`) instead of sending them to a server that was
+        /// refusing for overload; each waits as a refused one would and tries again.
+        var throttled: Int
         /// Requests started while more than 4 × `--concurrency` were outstanding, those waiting out a
         /// Retry-After included (open loop: none waits for a free slot; its latency counts from its due
         /// time either way).
@@ -270,9 +282,10 @@ struct LoadReport: Sendable {
         var lines = [
             String(
                 format:
-                    "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d; overloaded answers: %d; starts past 4 × --concurrency outstanding: %d",
+                    "%.1f s, %@; settlements acknowledged: %d (%.0f/s); retries: %d; overloaded answers: %d; refused by this client's throttle: %d; starts past 4 × --concurrency outstanding: %d",
                 summary.seconds, summary.offeredPerSecond.map { String(format: "%.0f/s offered", $0) } ?? "flat out",
-                summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.notStartedInTime)
+                summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.throttled,
+                summary.notStartedInTime)
         ]
         if summary.overloaded > 0 {
             lines.append(String(format: "overloaded answers: p99 %.2f ms, max %.2f ms", summary.overloadedP99Ms, summary.overloadedMaxMs))
@@ -308,6 +321,8 @@ final class LoadDriver: Sendable {
         var overloaded = 0
         /// How long each `overloaded` answer took, from sending the request (microseconds).
         var overloadedAnswer = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        /// Attempts refused here by the throttle, never sent.
+        var throttled = 0
         var late = 0
         var acknowledged: [String] = []
     }
@@ -336,11 +351,19 @@ final class LoadDriver: Sendable {
     let premiumNext = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     let concurrency: Int
+    /// The client's own throttle, on seconds since `epoch` (when `throttling`; else every attempt is sent).
+    let throttle: Mutex<ClientThrottle>
+    let throttling: Bool
+    let epoch = ContinuousClock.now
+    /// The last Retry-After the server gave, in milliseconds: how long an attempt the throttle refused waits.
+    let lastRetryAfter = Atomic<Int>(1000)
 
     init(
         urls: [String], people: [SeededPatient], mix: [(LoadOperation, Int)], institutionKey: String, sign: Bool, useAccount: Bool,
-        retrySeconds: Double, premium: (String, String), concurrency: Int
+        retrySeconds: Double, premium: (String, String), concurrency: Int, throttle: ClientThrottle? = nil
     ) {
+        self.throttle = Mutex(throttle ?? ClientThrottle())
+        self.throttling = throttle != nil
         self.urls = urls
         let mapped = people.map {
             Person(number: $0.personNumber, deviceNumber: $0.deviceNumber, secret: $0.deviceSecret.flatMap(Base32.decode), session: $0.sessionToken)
@@ -443,7 +466,7 @@ final class LoadDriver: Sendable {
                     seconds: seconds, offeredPerSecond: rate, operations: operations, acknowledgedSettlements: settled,
                     settlementsPerSecond: Double(settled) / seconds, retries: stats.retries, overloaded: stats.overloaded,
                     overloadedP99Ms: Double(stats.overloadedAnswer.valueAtPercentile(99)) / 1000,
-                    overloadedMaxMs: Double(stats.overloadedAnswer.max) / 1000, notStartedInTime: stats.late),
+                    overloadedMaxMs: Double(stats.overloadedAnswer.max) / 1000, throttled: stats.throttled, notStartedInTime: stats.late),
                 acknowledged: stats.acknowledged)
         }
     }
@@ -629,6 +652,17 @@ final class LoadDriver: Sendable {
         let deadline = Date().addingTimeInterval(retrySeconds)
         var attempt = 0
         while true {
+            if throttling {
+                let now = (ContinuousClock.now - epoch) / .seconds(1)
+                if !throttle.withLock({ $0.send(at: now, draw: Double.random(in: 0..<1)) }) {
+                    // Refused here: waits as the server's last refusal asked, and is counted as wanted again.
+                    let wait = Int(Double(lastRetryAfter.load(ordering: .relaxed)) * Double.random(in: 0.5...1.0))
+                    stats.withLock { $0.throttled += 1 }
+                    guard Date().addingTimeInterval(Double(wait) / 1000) < deadline else { return ("throttled", nil, nil) }
+                    try? await Task.sleep(for: .milliseconds(wait))
+                    continue
+                }
+            }
             let url = urls[(attempt + path.count) % urls.count]
             var request = HTTPClientRequest(url: url + path)
             request.method = .init(rawValue: method)
@@ -652,9 +686,11 @@ final class LoadDriver: Sendable {
             var object: [String: Any]?
             var array: [[String: Any]]?
             var retryAfter: Double?
+            var answered = false
             let sent = ContinuousClock.now
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
+                answered = true
                 retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
                 let bytes = try await response.body.collect(upTo: 4 << 20)
                 let status = Int(response.status.code)
@@ -676,7 +712,16 @@ final class LoadDriver: Sendable {
                 outcome = LoadDriver.transportOutcome(error)
                 retry = true
             }
+            if throttling, answered, outcome != "overloaded" {
+                let now = (ContinuousClock.now - epoch) / .seconds(1)
+                throttle.withLock { $0.accepted(at: now) }
+            }
             if outcome == "overloaded" {
+                if let retryAfter { lastRetryAfter.store(Int(retryAfter * 1000), ordering: .relaxed) }
+                if throttling {
+                    let now = (ContinuousClock.now - epoch) / .seconds(1)
+                    throttle.withLock { $0.refused(at: now) }
+                }
                 let answered = ContinuousClock.now - sent
                 stats.withLock {
                     $0.overloaded += 1
