@@ -37,6 +37,7 @@ struct WebAppHTTPTests {
             for (path, type) in [
                 ("/app/js/main.js", "text/javascript; charset=utf-8"), ("/app/js/screens/code.js", "text/javascript; charset=utf-8"),
                 ("/app/sw.js", "text/javascript; charset=utf-8"), ("/app/app.css", "text/css; charset=utf-8"),
+                ("/shared/busy.js", "text/javascript; charset=utf-8"),
             ] {
                 let response = try await client.send(.get, path)
                 #expect(response.status == .ok, "\(path)")

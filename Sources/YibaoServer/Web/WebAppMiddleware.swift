@@ -4,8 +4,8 @@ import Hummingbird
 
 /// Serves the browser apps from the files shipped in the server's resources (`Assets/<app>`): the
 /// patient's phone app (`/app/`), the cashier console (`/cashier/`), the bureau dashboard (`/bureau/`),
-/// what the two desk apps share (`/desk/`) and the front door with the API reference (`/start/`,
-/// served at `/`). The files are read once at start into memory and served by exact path, so
+/// what the two desk apps share (`/desk/`), what every app shares (`/shared/`) and the front door with
+/// the API reference (`/start/`, served at `/`). The files are read once at start into memory and served by exact path, so
 /// no request can name a file outside them. They are static clients of the public `/v1` API: no page
 /// is rendered with data on the server.
 struct WebAppMiddleware: RouterMiddleware {
@@ -20,7 +20,7 @@ struct WebAppMiddleware: RouterMiddleware {
     let files: [String: File]
 
     /// The files of every app folder under the resources' `Assets`.
-    static let apps = ["app", "cashier", "bureau", "desk", "start"]
+    static let apps = ["app", "cashier", "bureau", "desk", "shared", "start"]
 
     static func load(apps: [String] = WebAppMiddleware.apps) -> WebAppMiddleware {
         var files: [String: File] = [:]

@@ -6,7 +6,7 @@ const SHELL = [
   '/app/js/main.js', '/app/js/api.js', '/app/js/i18n.js', '/app/js/ui.js', '/app/js/qr.js', '/app/js/barcode.js', '/app/js/voucher.js', '/app/js/face.js',
   '/app/js/screens/account.js', '/app/js/screens/code.js', '/app/js/screens/credit.js', '/app/js/screens/estimate.js', '/app/js/screens/family.js',
   '/app/js/screens/home.js', '/app/js/screens/inbox.js', '/app/js/screens/orders.js', '/app/js/screens/premiums.js', '/app/js/screens/reminders.js', '/app/js/screens/settings.js',
-  '/app/js/screens/wallet.js',
+  '/app/js/screens/wallet.js', '/shared/busy.js',
 ];
 
 self.addEventListener('install', (event) => {
@@ -22,7 +22,7 @@ self.addEventListener('activate', (event) => {
 // The shell: network first (so a new version shows at once), the cache when offline.
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || !url.pathname.startsWith('/app/')) return;
+  if (event.request.method !== 'GET' || !(url.pathname.startsWith('/app/') || url.pathname.startsWith('/shared/'))) return;
   event.respondWith(
     fetch(event.request)
       .then((response) => {

@@ -2,6 +2,8 @@
 // bearer token (sessionStorage: this tab only), words in Simplified Chinese with an English switch,
 // refusals as plain-language messages by their stable `code`, money in yuan.
 
+import { retryAfterSeconds, retryWhileFull } from '/shared/busy.js';
+
 let tokenKey = 'yibao.desk.token';
 /** Which token this page keeps (the cashier's staff session or the operator's token). */
 export function useToken(key) {
@@ -23,44 +25,24 @@ export class ApiError extends Error {
   }
 }
 
-/** How long a request refused because the instance is full (503 `overloaded`) is tried again, at most. */
-const BUSY_PATIENCE_MS = 30000;
-
 /**
- * A call to the public API; a problem document becomes an ApiError with its code. A request the platform
- * refused because it was full (503 `overloaded`, refused before any work was done for it) is sent again,
- * the same (same Idempotency-Key), after the `Retry-After` it gave, while a notice says so — for up to
- * 30 s; after that the refusal is shown like any other.
+ * A call to the public API; a problem document becomes an ApiError with its code. A request refused
+ * because the platform was full is sent again after its Retry-After, with a notice at the top of the
+ * page (`retryWhileFull`, /shared/busy.js).
  */
-export async function api(method, path, options = {}) {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await apiOnce(method, path, options);
-    } catch (error) {
-      const wait = error instanceof ApiError && error.code === 'overloaded' ? Math.max(1, error.retryAfter ?? 1) : null;
-      if (wait === null || Date.now() - started + wait * 1000 > BUSY_PATIENCE_MS) throw error;
-      await busyWait(wait);
-    }
-  }
+export function api(method, path, options = {}) {
+  return retryWhileFull(() => apiOnce(method, path, options), showBusy);
 }
 
-let waiting = 0;
-/** Waits `seconds`, with a notice (role=status) counting down while any request waits. */
-async function busyWait(seconds) {
+/** The busy notice (role=status): the seconds left, or hidden for null. */
+function showBusy(seconds) {
   let notice = document.getElementById('busy-notice');
   if (!notice) {
     notice = h('div', { id: 'busy-notice', class: 'busy-notice', role: 'status' });
     document.body.prepend(notice);
   }
-  waiting += 1;
-  notice.hidden = false;
-  for (let left = Math.ceil(seconds); left > 0; left -= 1) {
-    notice.textContent = t('busy', left);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  waiting -= 1;
-  if (waiting === 0) notice.hidden = true;
+  notice.hidden = seconds === null;
+  if (seconds !== null) notice.textContent = t('busy', seconds);
 }
 
 async function apiOnce(method, path, { body, key, raw, text } = {}) {
@@ -86,8 +68,7 @@ async function apiOnce(method, path, { body, key, raw, text } = {}) {
     } catch {
       problem = null;
     }
-    const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
-    throw new ApiError(response.status, problem, Number.isFinite(retryAfter) ? retryAfter : null);
+    throw new ApiError(response.status, problem, retryAfterSeconds(response));
   }
   if (raw) return response;
   if (response.status === 204) return null;

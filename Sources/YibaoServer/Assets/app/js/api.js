@@ -1,6 +1,7 @@
 // The app's only way to the platform: the public /v1 API, with the patient's bearer token kept for
 // this browser session only (sessionStorage). A problem document becomes an ApiError carrying its
 // stable code; screens show problemMessage(code), never the JSON.
+import { retryAfterSeconds, retryWhileFull } from '/shared/busy.js';
 import { t } from './i18n.js';
 import { updateOffset } from './voucher.js';
 
@@ -29,39 +30,20 @@ export const session = {
 /** A fresh Idempotency-Key for one money-moving operation (the same value on every retry of it). */
 export const newKey = () => crypto.randomUUID();
 
-/** How long a request refused because the instance is full (503 `overloaded`) is tried again, at most. */
-const BUSY_PATIENCE_MS = 30000;
-
 /**
- * A call to the platform. A request refused because the instance was full (503 `overloaded`, refused
- * before any work was done for it) is sent again, the same (same Idempotency-Key), after the
- * `Retry-After` it gave, while the busy banner says so — for up to 30 s; then the refusal is shown.
+ * A call to the platform. A request refused because the platform was full is sent again after its
+ * Retry-After, counting down on the busy banner (`retryWhileFull`, /shared/busy.js).
  */
-export async function api(method, path, options = {}) {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await apiOnce(method, path, options);
-    } catch (error) {
-      const wait = error instanceof ApiError && error.code === 'overloaded' ? Math.max(1, error.retryAfter ?? 1) : null;
-      if (wait === null || Date.now() - started + wait * 1000 > BUSY_PATIENCE_MS) throw error;
-      await busyWait(wait);
-    }
-  }
+export function api(method, path, options = {}) {
+  return retryWhileFull(() => apiOnce(method, path, options), showBusy);
 }
 
-let waiting = 0;
-/** Waits `seconds`, counting down on the busy banner (role=status) while any request waits. */
-async function busyWait(seconds) {
+/** The busy banner under the header (role=status): the seconds left, or hidden for null. */
+function showBusy(seconds) {
   const banner = document.getElementById('busy');
-  waiting += 1;
-  if (banner) banner.hidden = false;
-  for (let left = Math.ceil(seconds); left > 0; left -= 1) {
-    if (banner) banner.textContent = t('busy', left);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  waiting -= 1;
-  if (banner && waiting === 0) banner.hidden = true;
+  if (!banner) return;
+  banner.hidden = seconds === null;
+  if (seconds !== null) banner.textContent = t('busy', seconds);
 }
 
 async function apiOnce(method, path, { body, key, raw } = {}) {
@@ -87,8 +69,7 @@ async function apiOnce(method, path, { body, key, raw } = {}) {
     } catch {
       problem = null;
     }
-    const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
-    throw new ApiError(response.status, problem, Number.isFinite(retryAfter) ? retryAfter : null);
+    throw new ApiError(response.status, problem, retryAfterSeconds(response));
   }
   if (raw) return response;
   if (response.status === 204) return null;

@@ -1,0 +1,45 @@
+// What every browser app does when the platform is full: an instance with too many requests in flight
+// refuses a new one with 503 `overloaded` and `Retry-After`, before doing anything with it. The request
+// is sent again, the same (same Idempotency-Key), after the wait it gave, for up to 30 s, while the
+// page's notice counts down; then the refusal is shown like any other.
+
+/** How long a request refused as `overloaded` is tried again, at most. */
+const PATIENCE_MS = 30000;
+
+/**
+ * Runs `call` (one request: it throws an error with `code` and `retryAfter` seconds for a refusal) until
+ * it is not refused as `overloaded` or 30 s are up. `notice(seconds)` is called each second of a wait,
+ * `notice(null)` once no request waits any more.
+ */
+export async function retryWhileFull(call, notice) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const wait = error?.code === 'overloaded' ? Math.max(1, error.retryAfter ?? 1) : null;
+      if (wait === null || Date.now() - started + wait * 1000 > PATIENCE_MS) throw error;
+      await waitCountingDown(wait, notice);
+    }
+  }
+}
+
+/** Seconds from a response's `Retry-After`, when it is a number. */
+export function retryAfterSeconds(response) {
+  const seconds = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  return Number.isFinite(seconds) ? seconds : null;
+}
+
+let waiting = 0;
+async function waitCountingDown(seconds, notice) {
+  waiting += 1;
+  try {
+    for (let left = Math.ceil(seconds); left > 0; left -= 1) {
+      notice(left);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    waiting -= 1;
+    if (waiting === 0) notice(null);
+  }
+}
