@@ -691,7 +691,8 @@ final class LoadDriver: Sendable {
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
                 answered = true
-                retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+                // A number of seconds, at most an hour (anything else is no usable wait).
+                retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 ? min($0, 3600) : nil }
                 let bytes = try await response.body.collect(upTo: 4 << 20)
                 let status = Int(response.status.code)
                 if status == expect, let id = LoadDriver.topLevelID(bytes), !parseBodies {
