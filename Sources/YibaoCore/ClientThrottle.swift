@@ -22,31 +22,33 @@ public struct ClientThrottle: Sendable {
     public let multiplier: Double
     /// How many seconds of history count.
     public let windowSeconds: Int
-    private var seconds: [Int64]
-    private var requests: [Int]
-    private var accepts: [Int]
-    private var refusals: [Int]
+
+    /// What one second saw.
+    private struct Second {
+        var second: Int64 = -1
+        var requests = 0
+        var accepts = 0
+        var refusals = 0
+    }
+
+    /// One per second of the window, by the second modulo its length.
+    private var buckets: [Second]
 
     public init(multiplier: Double = 2, windowSeconds: Int = 10) {
         precondition(multiplier >= 1 && windowSeconds >= 1, "a throttle's multiplier is at least 1 and its window a second or more")
         self.multiplier = multiplier
         self.windowSeconds = windowSeconds
-        seconds = Array(repeating: -1, count: windowSeconds)
-        requests = Array(repeating: 0, count: windowSeconds)
-        accepts = Array(repeating: 0, count: windowSeconds)
-        refusals = Array(repeating: 0, count: windowSeconds)
+        buckets = Array(repeating: Second(), count: windowSeconds)
     }
 
     /// The probability that a request wanted at `now` is refused here.
     public func rejectionProbability(at now: Double) -> Double {
         let current = Int64(now.rounded(.down))
-        var wanted = 0
-        var accepted = 0
-        var refused = 0
-        for slot in 0..<windowSeconds where seconds[slot] > current - Int64(windowSeconds) && seconds[slot] <= current {
-            wanted += requests[slot]
-            accepted += accepts[slot]
-            refused += refusals[slot]
+        var (wanted, accepted, refused) = (0, 0, 0)
+        for bucket in buckets where bucket.second > current - Int64(windowSeconds) && bucket.second <= current {
+            wanted += bucket.requests
+            accepted += bucket.accepts
+            refused += bucket.refusals
         }
         guard refused > 0 else { return 0 }
         return max(0, (Double(wanted) - multiplier * Double(accepted)) / Double(wanted + 1))
@@ -55,30 +57,25 @@ public struct ClientThrottle: Sendable {
     /// A request wanted at `now`, `draw` uniform in [0, 1): counts it and says whether to send it.
     public mutating func send(at now: Double, draw: Double) -> Bool {
         let probability = rejectionProbability(at: now)
-        requests[slot(at: now)] += 1
+        buckets[slot(at: now)].requests += 1
         return draw >= probability
     }
 
     /// The instance accepted a request at `now` (answered it with anything but `overloaded`).
     public mutating func accepted(at now: Double) {
-        accepts[slot(at: now)] += 1
+        buckets[slot(at: now)].accepts += 1
     }
 
     /// The instance refused a request at `now` for overload (503 `overloaded`).
     public mutating func refused(at now: Double) {
-        refusals[slot(at: now)] += 1
+        buckets[slot(at: now)].refusals += 1
     }
 
-    /// The slot of `now`'s second, emptied first if it last held an older second.
+    /// The bucket of `now`'s second, emptied first if it last held an older second.
     private mutating func slot(at now: Double) -> Int {
         let second = Int64(now.rounded(.down))
         let slot = Int(((second % Int64(windowSeconds)) + Int64(windowSeconds)) % Int64(windowSeconds))
-        if seconds[slot] != second {
-            seconds[slot] = second
-            requests[slot] = 0
-            accepts[slot] = 0
-            refusals[slot] = 0
-        }
+        if buckets[slot].second != second { buckets[slot] = Second(second: second) }
         return slot
     }
 }

@@ -351,9 +351,8 @@ final class LoadDriver: Sendable {
     let premiumNext = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     let concurrency: Int
-    /// The client's own throttle, on seconds since `epoch` (when `throttling`; else every attempt is sent).
-    let throttle: Mutex<ClientThrottle>
-    let throttling: Bool
+    /// The client's own throttle, on seconds since `epoch`; nil sends every attempt.
+    let throttle: Mutex<ClientThrottle?>
     let epoch = ContinuousClock.now
     /// The last Retry-After the server gave, in milliseconds: how long an attempt the throttle refused waits.
     let lastRetryAfter = Atomic<Int>(1000)
@@ -362,8 +361,7 @@ final class LoadDriver: Sendable {
         urls: [String], people: [SeededPatient], mix: [(LoadOperation, Int)], institutionKey: String, sign: Bool, useAccount: Bool,
         retrySeconds: Double, premium: (String, String), concurrency: Int, throttle: ClientThrottle? = nil
     ) {
-        self.throttle = Mutex(throttle ?? ClientThrottle())
-        self.throttling = throttle != nil
+        self.throttle = Mutex(throttle)
         self.urls = urls
         let mapped = people.map {
             Person(number: $0.personNumber, deviceNumber: $0.deviceNumber, secret: $0.deviceSecret.flatMap(Base32.decode), session: $0.sessionToken)
@@ -390,6 +388,9 @@ final class LoadDriver: Sendable {
     }
 
     func shutdown() async throws { try await client.shutdown() }
+
+    /// Seconds since the driver was made, the throttle's clock.
+    func secondsSinceStart() -> Double { (ContinuousClock.now - epoch) / .seconds(1) }
 
     /// Reads the steps a previous run left (one number per person, in population order); a missing or
     /// mismatched file is ignored.
@@ -652,16 +653,14 @@ final class LoadDriver: Sendable {
         let deadline = Date().addingTimeInterval(retrySeconds)
         var attempt = 0
         while true {
-            if throttling {
-                let now = (ContinuousClock.now - epoch) / .seconds(1)
-                if !throttle.withLock({ $0.send(at: now, draw: Double.random(in: 0..<1)) }) {
-                    // Refused here: waits as the server's last refusal asked, and is counted as wanted again.
-                    let wait = Int(Double(lastRetryAfter.load(ordering: .relaxed)) * Double.random(in: 0.5...1.0))
-                    stats.withLock { $0.throttled += 1 }
-                    guard Date().addingTimeInterval(Double(wait) / 1000) < deadline else { return ("throttled", nil, nil) }
-                    try? await Task.sleep(for: .milliseconds(wait))
-                    continue
-                }
+            let now = secondsSinceStart()
+            if !throttle.withLock({ $0?.send(at: now, draw: Double.random(in: 0..<1)) ?? true }) {
+                // Refused here: waits as the server's last refusal asked, and is counted as wanted again.
+                let wait = Int(Double(lastRetryAfter.load(ordering: .relaxed)) * Double.random(in: 0.5...1.0))
+                stats.withLock { $0.throttled += 1 }
+                guard Date().addingTimeInterval(Double(wait) / 1000) < deadline else { return ("throttled", nil, nil) }
+                try? await Task.sleep(for: .milliseconds(wait))
+                continue
             }
             let url = urls[(attempt + path.count) % urls.count]
             var request = HTTPClientRequest(url: url + path)
@@ -713,16 +712,12 @@ final class LoadDriver: Sendable {
                 outcome = LoadDriver.transportOutcome(error)
                 retry = true
             }
-            if throttling, answered, outcome != "overloaded" {
-                let now = (ContinuousClock.now - epoch) / .seconds(1)
-                throttle.withLock { $0.accepted(at: now) }
+            if answered {
+                let now = secondsSinceStart()
+                throttle.withLock { outcome == "overloaded" ? $0?.refused(at: now) : $0?.accepted(at: now) }
             }
             if outcome == "overloaded" {
                 if let retryAfter { lastRetryAfter.store(Int(retryAfter * 1000), ordering: .relaxed) }
-                if throttling {
-                    let now = (ContinuousClock.now - epoch) / .seconds(1)
-                    throttle.withLock { $0.refused(at: now) }
-                }
                 let answered = ContinuousClock.now - sent
                 stats.withLock {
                     $0.overloaded += 1
