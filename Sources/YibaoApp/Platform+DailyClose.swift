@@ -76,7 +76,7 @@ extension Platform {
     /// Scans for channel operations that keep failing and settlements pending too long: each opens an
     /// exception item once; items whose cause went away are resolved. Returns (opened, resolved).
     public func scanExceptions() async throws -> (opened: Int, resolved: Int) {
-        await channelMarks.flush()
+        await flushChannelWork()
         let ids = self.ids
         return try await write { db, now in
             let before = try ExceptionRepository.openCounts(in: db).reduce(0) { $0 + Int($1.count) }
@@ -184,7 +184,7 @@ public struct OperationalGauges: Sendable {
 extension Platform {
     /// The gauges of `/metrics`: a handful of indexed counts.
     public func operationalGauges() async throws -> OperationalGauges {
-        await channelMarks.flush()
+        await flushChannelWork()
         return try await read { db, now in
             func age(_ oldest: Instant?) -> Int64 { oldest.map { max(0, (now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000) } ?? 0 }
             let exceptions = try ExceptionRepository.openCounts(in: db).map { ($0.kind, $0.count, age($0.oldest)) }

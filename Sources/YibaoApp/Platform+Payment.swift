@@ -140,7 +140,7 @@ extension Platform {
             )
         }
         if let projection { projector.submit([projection]) }
-        await attempt(capture.map(ChannelOperationRepository.Operation.init))
+        channelCalls.submit(capture.map(ChannelOperationRepository.Operation.init))
         return record
     }
 
@@ -248,14 +248,14 @@ extension Platform {
     @discardableResult
     public func processChannelOperations(reference: String? = nil, limit: Int = 100, takeOverLeases: Bool = false) async -> Int {
         let reach = takeOverLeases ? OutboxLease.leaseSeconds + ChannelOperationRepository.backoffMaxSeconds : 0
-        await channelMarks.flush()
+        await flushChannelWork()
         guard
             let operations = try? await write({ db, now in
                 try ChannelOperationRepository.take(now: now, dueBy: now.adding(seconds: reach), reference: reference, limit: limit, in: db)
             })
         else { return 0 }
         let done = await attempt(operations)
-        await channelMarks.flush()
+        await flushChannelWork()
         return done
     }
 
@@ -336,12 +336,14 @@ extension Platform {
         for id in ids {
             if let record = try? await resolvePending(id: id), record.state != .pending { resolved += 1 }
         }
+        // A background job finishes its own captures before it reports.
+        await flushChannelWork()
         return resolved
     }
 
     /// Channel operations not yet confirmed.
     public func pendingChannelOperations() async throws -> Int64 {
-        await channelMarks.flush()
+        await flushChannelWork()
         return try await read { db, _ in try ChannelOperationRepository.pendingCount(in: db) }
     }
 }

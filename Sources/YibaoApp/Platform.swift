@@ -25,9 +25,12 @@ public final class Platform: Sendable {
     let reference = ReferenceCache()
     /// Expands the outbox rows this instance commits (wallet, inbox, webhooks, audit) after the commit.
     let projector = Projector(batchMax: 256)
+    /// Sends the channel operations this instance queued leased to itself (a settlement's capture) to the
+    /// channel after the answer: the payment was authorised and completed before it; the capture only
+    /// collects what the hold guarantees, as a card network settles its captures after the sale.
+    let channelCalls = AfterCommit<ChannelOperationRepository.Operation>(batchMax: 64)
     /// Writes what became of the channel operations this instance attempted (`attempt`), off the
-    /// request: a settlement's capture is answered once the bank confirms it, and marked done with
-    /// others in one write.
+    /// request, marked done with others in one write.
     let channelMarks = AfterCommit<ChannelMark>(batchMax: 256)
     let logger = Logger(label: "yibao.platform")
 
@@ -46,6 +49,7 @@ public final class Platform: Sendable {
         self.channel = channel
         self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
         projector.setWorker { [weak self] projections in await self?.expand(projections) }
+        channelCalls.setWorker { [weak self] operations in await self?.attempt(operations) }
         channelMarks.setWorker { [weak self] marks in await self?.mark(marks) }
     }
 

@@ -111,8 +111,15 @@ extension Platform {
     /// Waits until the work this instance does after its commits is written: the projections and what
     /// became of its channel operations.
     public func flushAfterCommit() async {
-        await channelMarks.flush()
+        await flushChannelWork()
         await projector.flush()
+    }
+
+    /// Returns once the channel calls this instance queued after its answers are made and what became
+    /// of them is written.
+    func flushChannelWork() async {
+        await channelCalls.flush()
+        await channelMarks.flush()
     }
 
     /// Writes what is still waiting after commits, then closes the database: what a shutting-down

@@ -175,6 +175,8 @@ extension Platform {
     /// settlement is present and completed; no visit has two live settlements; every bank charge
     /// belongs to exactly one completed settlement of the same amount; nothing is left on hold.
     public func loadCheck(acknowledged: [String]) async throws -> LoadCheckReport {
+        // The bank as it will stand once this instance's queued captures have arrived.
+        await flushAfterCommit()
         var report = LoadCheckReport()
         var index = 0
         while index < acknowledged.count {

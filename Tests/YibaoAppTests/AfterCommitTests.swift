@@ -51,7 +51,8 @@ struct AfterCommitTests {
                 code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital,
                 idempotency: IdempotencyRequest(key: "k", fingerprint: "k"))
             #expect(record.state == .completed)
-            // The answer came after the bank's capture: the card is charged its 130 yuan.
+            // The capture follows the answer: once it is sent, the card is charged its 130 yuan.
+            await platform.channelCalls.flush()
             #expect(try await bank.operations().map(\.state) == ["captured"])
             #expect(try await bank.card(phone.card.number)?.balance == .yuan(870))
             #expect(try await platform.pendingChannelOperations() == 1)
@@ -63,6 +64,42 @@ struct AfterCommitTests {
             #expect(try await platform.pendingChannelOperations() == 0)
             #expect(try await bank.operations().map { [$0.state, "\($0.captured)"] } == [["captured", "\(record.breakdown.cashPaid)"]])
             #expect(try await bank.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
+    @Test("a capture not yet sent when the instance dies is sent by another instance once its lease is over, and charged once")
+    func captureNotSent() async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(.sqlite, clock: clock) { platform in
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            let bank = try #require(platform.sandbox)
+            // The instance "dies" after its answer, before sending the capture.
+            platform.channelCalls.setWorker { _ in }
+            let record = try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital,
+                idempotency: IdempotencyRequest(key: "k", fingerprint: "k"))
+            // The answer came once the bank authorised: the settlement is complete and posted, the card's 130
+            // yuan is held, not yet taken.
+            #expect(record.state == .completed && record.breakdown.cashPaid == .yuan(130))
+            #expect(try await bank.operations().map(\.state) == ["authorised"])
+            let held = try #require(try await bank.card(phone.card.number))
+            #expect(held.balance == .yuan(1000) && held.held == .yuan(130) && held.available == .yuan(870))
+            #expect(try await platform.verifyLedger().passed)
+            // Leased to the instance that died: no other instance takes it before the lease is over.
+            #expect(await platform.processChannelOperations() == 0)
+            #expect(try await platform.pendingChannelOperations() == 1)
+
+            // Another instance's background work, once the lease is over: the capture, once.
+            platform.channelCalls.setWorker { [weak platform] operations in await platform?.attempt(operations) }
+            clock.advance(seconds: 600)
+            #expect(await platform.processChannelOperations() == 1)
+            #expect(try await platform.pendingChannelOperations() == 0)
+            #expect(try await bank.operations().map { [$0.state, "\($0.captured)"] } == [["captured", "\(record.breakdown.cashPaid)"]])
+            let charged = try #require(try await bank.card(phone.card.number))
+            #expect(charged.balance == .yuan(870) && charged.held == .zero)
+            #expect(await platform.processChannelOperations() == 0)
             #expect(try await platform.verifyLedger().passed)
         }
     }

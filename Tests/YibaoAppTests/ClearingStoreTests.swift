@@ -60,6 +60,7 @@ struct ClearingStoreTests {
             let reversed = try await Self.settle(platform, person: "P2", visit: "MZ-3", yuan: 80)
             let reversal = try await platform.reverse(settlementID: reversed.id, institution: S.hospital, idempotency: Self.key("v1"))
             clock.set(Instant(iso8601: "2026-03-02T23:59:30+08:00")!)
+            await platform.flushAfterCommit()  // earlier captures go before the fault is set
             bank.inject(SandboxBank.Faults(timeoutsAfterProcessing: 1))
             let pending = await Self.refusal {
                 try await platform.settle(

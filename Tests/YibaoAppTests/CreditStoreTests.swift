@@ -167,6 +167,7 @@ struct CreditStoreTests {
                     let line = try await platform.creditLine(id: borrower.lineID, person: "P1")
                     #expect(line.used == cash && line.available == .yuan(10_000) - cash && line.unbilled == cash)
                 } else {
+                    await platform.flushAfterCommit()  // the capture, sent after the answer
                     #expect(try await platform.sandbox!.card(borrower.card.token)?.balance == example.cardBalance - cash)
                 }
             } catch let refusal as Refusal {
@@ -420,6 +421,7 @@ struct CreditStoreTests {
             _ = try await platform.signFrictionless(person: "P1", fundingSourceID: borrower.lineSource, priority: .sourceFirst)
             _ = try await Self.frictionlessVisit(platform, person: "P1", visit: "A", lines: [Self.selfPay("1", fen: 30_000)])
             let request = RepaymentRequest(amount: .yuan(300), source: .fundingSource, fundingSourceId: borrower.card.id)
+            await platform.flushAfterCommit()  // the visit's capture goes before the fault is set
             platform.sandbox!.inject(SandboxBank.Faults(timeoutsAfterProcessing: 1))
             await #expect {
                 _ = try await platform.repayCredit(person: "P1", line: borrower.lineID, request, idempotency: Self.key("lost"))

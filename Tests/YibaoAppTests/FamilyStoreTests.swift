@@ -171,6 +171,7 @@ struct FamilyStoreTests {
             #expect(paid.personNumber == "MEMBER" && paid.payerNumber == "BINDER")
             #expect(paid.breakdown.pooledFund == .yuan(150))
             #expect(paid.breakdown.mutualAidPaid == .yuan(100) && paid.breakdown.cashPaid == .yuan(50))
+            await platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await platform.sandbox!.card(phone.card.number)?.balance == .yuan(950))
             #expect(try await platform.history(person: "MEMBER", query: HistoryQuery()).events.first?.actor == "family:BINDER")
             #expect(try await platform.verifyLedger().passed)

@@ -64,6 +64,8 @@ struct OneCodeStoreTests {
             #expect(record.breakdown.pooledFund == .yuan(120))
             #expect(record.breakdown.accountPaid == .yuan(50))
             #expect(record.breakdown.cashPaid == .yuan(130))
+            // The answer came once the bank authorised; the capture follows it.
+            await platform.flushAfterCommit()
             #expect(try await platform.sandbox!.card(phone.card.number)?.balance == .yuan(870))
             #expect(try await platform.balance(of: .channel("sandbox")) == .yuan(-130))
             #expect(try await platform.balance(of: .institutionChannel(S.hospital.code)) == .yuan(130))
@@ -239,6 +241,8 @@ struct OneCodeStoreTests {
             let phone = try await Phone.make(platform)
             let bank = try #require(platform.sandbox)
             for (index, faults) in [SandboxBank.Faults(timeoutsAfterProcessing: 1), SandboxBank.Faults(timeoutsBeforeProcessing: 2)].enumerated() {
+                // Faults go to the bank's next calls: the capture still queued after the last answer is sent first.
+                await platform.flushAfterCommit()
                 bank.inject(faults)
                 let key = Self.key("t\(index)")
                 let request = Self.request(phone.code(at: platform.clock.now().adding(seconds: Int64(index) * -30)), visit: "T\(index)")
@@ -267,6 +271,7 @@ struct OneCodeStoreTests {
                 #expect(record?.id == pendingID)
                 #expect(record?.state == .completed)
             }
+            await platform.flushAfterCommit()
             let charges = try await bank.operations().filter { $0.state == "captured" }
             #expect(charges.count == 2)
             let charged = Money.sum(charges.map(\.captured))
@@ -289,6 +294,7 @@ struct OneCodeStoreTests {
             let original = try await platform.settle(code: request, institution: S.hospital, idempotency: Self.key("r0"))
             // fund (300 − 100) × 60 % = 120; cash 220.
             #expect(original.breakdown.cashPaid == .yuan(220))
+            await platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await bank.card(phone.card.number)?.balance == .yuan(780))
 
             // Take the class-C line off: 40 yuan of cash back.
@@ -326,6 +332,7 @@ struct OneCodeStoreTests {
                 code: Self.request(phone.code(at: platform.clock.now().adding(seconds: -30)), visit: "MZ2", yuan: 100), institution: S.hospital,
                 idempotency: Self.key("s2")
             )
+            await platform.flushAfterCommit()
             let before = try #require(try await bank.card(phone.card.number)?.balance)
             _ = try await platform.reverse(settlementID: second.id, institution: S.hospital, idempotency: Self.key("s2r"))
             #expect(try await bank.card(phone.card.number)?.balance == before + second.breakdown.cashPaid)

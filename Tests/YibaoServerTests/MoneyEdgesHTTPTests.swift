@@ -77,6 +77,7 @@ struct MoneyEdgesHTTPTests {
             #expect(retry.status == .created, "\(retry.text)")
             let record = try retry.decode(SettlementRecord.self)
             #expect(record.id == pendingID && record.state == .completed)
+            await harness.platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
             #expect(try await Self.ledgerPasses(client))
             #expect(try await client.send(.get, "/health").status == .ok)

@@ -403,6 +403,7 @@ struct NationalGatewayTests {
             let cash = try #require(Self.fen(info["psn_cash_pay"]))
             #expect(cash > 0 && Self.fen(info["acct_pay"]) == 0)
             let setlID = try #require(info["setl_id"] as? String)
+            await harness.platform.flushAfterCommit()  // the capture, sent after the answer
             let operations = try await #require(harness.platform.sandbox).operations()
             #expect(operations.contains { $0.reference == setlID && $0.captured == Money(fen: cash) }, "\(operations)")
             #expect(again.infcode == -1 && again.errorMessage.contains("已使用"), "\(again.text)")

@@ -58,6 +58,7 @@ struct OneCodeHTTPTests {
             let response = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: Self.key("card-1"))
             let record = try response.decode(SettlementRecord.self)
             #expect(record.breakdown.cashPaid == Money(fen: 2715))
+            await harness.platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - Money(fen: 2715))
             #expect(record.fundingSource?.masked.hasSuffix(String(DemoData.cardNumber(0).suffix(4))) == true)
         }
@@ -232,6 +233,7 @@ struct NationalSequenceHTTPTests {
             let record = try settled.decode(SettlementRecord.self)
             #expect(record.cashCollection == .channel)
             #expect(record.breakdown.cashPaid == Money(fen: Int64(previewCash)))
+            await harness.platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == Money.yuan(5000) - record.breakdown.cashPaid)
         }
     }

@@ -43,6 +43,7 @@ struct PatientOperationsHTTPTests {
             let paid = try await client.send(.post, "/v1/settlements", token: H.hospitalToken, json: body, headers: OneCodeHTTPTests.key("def-1"))
             let record = try paid.decode(SettlementRecord.self)
             #expect(record.fundingSource?.id == secondID)
+            await harness.platform.flushAfterCommit()  // the capture, sent after the answer
             #expect(try await harness.platform.sandbox?.card(second.number)?.balance == .yuan(800) - record.breakdown.cashPaid)
             #expect(try await harness.platform.sandbox?.card(DemoData.cardNumber(0))?.balance == .yuan(5000))
             // The second card removed: it is no longer listed, and the next cash part has no default to come from.

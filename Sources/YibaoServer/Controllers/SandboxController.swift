@@ -52,6 +52,9 @@ struct SandboxController {
             return JSONResponse(card, status: .created)
         }
         routes.add(.get, "/v1/sandbox/cards/{card_number}", .operator(.viewer), "Sandbox bank: a card's balance and holds") { _, context in
+            // The captures this instance still has to send after its answers are sent first: the card as the
+            // bank will hold it once they arrive.
+            await platform.flushAfterCommit()
             guard let card = try await sandbox().card(try context.parameters.require("card_number")) else { throw Refusal(.notFound, "no such card") }
             return JSONResponse(card)
         }
@@ -61,6 +64,9 @@ struct SandboxController {
             let bank = try sandbox()
             let values = [body.timeoutsBeforeProcessing, body.timeoutsAfterProcessing, body.unavailable, body.delayMilliseconds].compactMap { $0 }
             guard values.allSatisfy({ $0 >= 0 && $0 <= 10_000 }) else { throw Refusal.invalid("body", "fault counts are 0 to 10000") }
+            // Faults go to the next calls in order: the captures still queued after earlier answers are sent
+            // first, so they do not take faults meant for the requests that follow.
+            await platform.flushAfterCommit()
             bank.inject(
                 SandboxBank.Faults(
                     timeoutsBeforeProcessing: body.timeoutsBeforeProcessing ?? 0, timeoutsAfterProcessing: body.timeoutsAfterProcessing ?? 0,
