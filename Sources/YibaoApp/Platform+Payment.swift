@@ -259,24 +259,36 @@ extension Platform {
         return done
     }
 
-    /// Attempts channel operations this process holds the lease of (taken, or queued leased), one after
-    /// another, and hands what became of each to `channelMarks`: each confirmed one is marked done, each
-    /// failure waits its back-off, all of them in one write after the answer. Returns how many were
-    /// confirmed. An operation confirmed but not yet marked when the process dies is attempted again
-    /// once its lease is over: every channel call is idempotent on its reference.
+    /// Attempts channel operations this process holds the lease of (taken, or queued leased) — one after
+    /// another, or all at once when they are known to be for different references (the captures of
+    /// different settlements, as their requests sent them) — and hands what became of each to
+    /// `channelMarks`: each confirmed one is marked done, each failure waits its back-off, all of them in
+    /// one write after the answer. Returns how many were confirmed. An operation confirmed but not yet
+    /// marked when the process dies is attempted again once its lease is over: every channel call is
+    /// idempotent on its reference.
     @discardableResult
-    func attempt(_ operations: [ChannelOperationRepository.Operation]) async -> Int {
+    func attempt(_ operations: [ChannelOperationRepository.Operation], atOnce: Bool = false) async -> Int {
         var marks: [ChannelMark] = []
-        for operation in operations {
-            do {
-                try await perform(operation)
-                marks.append(ChannelMark(id: operation.id, attempts: operation.attempts, error: nil))
-            } catch {
-                marks.append(ChannelMark(id: operation.id, attempts: operation.attempts + 1, error: "\(error)"))
+        if atOnce {
+            marks = await withTaskGroup(of: ChannelMark.self) { group in
+                for operation in operations { group.addTask { await self.outcome(of: operation) } }
+                return await group.reduce(into: []) { $0.append($1) }
             }
+        } else {
+            for operation in operations { marks.append(await outcome(of: operation)) }
         }
         channelMarks.submit(marks)
         return marks.count { $0.error == nil }
+    }
+
+    /// One operation at the channel, and what became of it.
+    private func outcome(of operation: ChannelOperationRepository.Operation) async -> ChannelMark {
+        do {
+            try await perform(operation)
+            return ChannelMark(id: operation.id, attempts: operation.attempts, error: nil)
+        } catch {
+            return ChannelMark(id: operation.id, attempts: operation.attempts + 1, error: "\(error)")
+        }
     }
 
     /// Writes what became of channel operations, in one transaction. A failure leaves them to the
