@@ -71,6 +71,21 @@ stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || tr
 # cpu_ms PID → the process's CPU time so far (utime + stime from /proc/PID/stat) in milliseconds
 ticks=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$ticks" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
+# settle_cpu PID → sets SETTLED_CPU_MS to the process's CPU time once the work it left for after its
+# answers is done (the after-commit queues: projections, captures, marks) — polled every 0.5 s until it
+# uses less than 25 ms in one, at most 20 s — and DEFERRED_CPU_MS to what it used after the call.
+settle_cpu() {
+  local start last now
+  start=$(cpu_ms "$1"); last=$start
+  for _ in $(seq 1 40); do
+    sleep 0.5
+    now=$(cpu_ms "$1")
+    if [ $((now - last)) -lt 25 ]; then last=$now; break; fi
+    last=$now
+  done
+  SETTLED_CPU_MS=$last
+  DEFERRED_CPU_MS=$((last - start))
+}
 
 # io_writes PID → the bytes the process has written so far and its write calls (`wchar` and `syscw`
 # from /proc/PID/io: files and sockets alike)
