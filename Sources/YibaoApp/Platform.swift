@@ -48,6 +48,12 @@ public final class Platform: Sendable {
         self.cipher = cipher
         self.channel = channel
         self.credit = credit ?? (channel as? any CreditProvider) ?? UnconfiguredParty()
+        setAfterCommitWorkers()
+    }
+
+    /// Sets what does each after-commit queue's batches (once, at creation; tests that drop a queue's work,
+    /// as a dead instance would, set them again to play the instance after it).
+    func setAfterCommitWorkers() {
         projector.setWorker { [weak self] projections in await self?.expand(projections) }
         // Each settlement's capture is for its own reference: a batch is sent at once, so that captures keep
         // up with settlements (one after another they fell behind: 1,616 of 9,929 sent by the end of a

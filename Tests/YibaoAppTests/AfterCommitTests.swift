@@ -38,32 +38,41 @@ struct AfterCommitTests {
         await queue.flush()  // nothing waiting: returns at once
     }
 
+    /// A one-code settlement whose card pays 130 yuan, on a platform where `drop` has taken one
+    /// after-commit queue's work away, as an instance dying right after its answer would leave it.
+    private static func settleLosingWork(
+        _ platform: Platform, clock: ManualClock, drop: (Platform) -> Void
+    ) async throws -> (record: SettlementRecord, card: String, bank: SandboxBank) {
+        try await S.load(into: platform)
+        let phone = try await Phone.make(platform)
+        let bank = try #require(platform.sandbox)
+        drop(platform)
+        let record = try await platform.settle(
+            code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital,
+            idempotency: IdempotencyRequest(key: "k", fingerprint: "k"))
+        #expect(record.state == .completed && record.breakdown.cashPaid == .yuan(130))
+        return (record, phone.card.number, bank)
+    }
+
     @Test("a capture confirmed by the bank but not yet marked when the instance dies is attempted again, and charged once")
     func captureMarkLost() async throws {
         let clock = ManualClock(PlatformHarness.t0)
         try await PlatformHarness.withPlatform(.sqlite, clock: clock) { platform in
-            try await S.load(into: platform)
-            let phone = try await Phone.make(platform)
-            let bank = try #require(platform.sandbox)
             // The instance "dies" before writing what became of its channel operations.
-            platform.channelMarks.setWorker { _ in }
-            let record = try await platform.settle(
-                code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital,
-                idempotency: IdempotencyRequest(key: "k", fingerprint: "k"))
-            #expect(record.state == .completed)
+            let (record, card, bank) = try await Self.settleLosingWork(platform, clock: clock) { $0.channelMarks.setWorker { _ in } }
             // The capture follows the answer: once it is sent, the card is charged its 130 yuan.
             await platform.channelCalls.flush()
             #expect(try await bank.operations().map(\.state) == ["captured"])
-            #expect(try await bank.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await bank.card(card)?.balance == .yuan(870))
             #expect(try await platform.pendingChannelOperations() == 1)
 
             // Another instance's background work, once the lease is over: the capture again, marked done.
-            platform.channelMarks.setWorker { [weak platform] marks in await platform?.mark(marks) }
+            platform.setAfterCommitWorkers()
             clock.advance(seconds: 600)
             #expect(await platform.processChannelOperations() == 1)
             #expect(try await platform.pendingChannelOperations() == 0)
             #expect(try await bank.operations().map { [$0.state, "\($0.captured)"] } == [["captured", "\(record.breakdown.cashPaid)"]])
-            #expect(try await bank.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await bank.card(card)?.balance == .yuan(870))
             #expect(try await platform.verifyLedger().passed)
         }
     }
@@ -72,19 +81,12 @@ struct AfterCommitTests {
     func captureNotSent() async throws {
         let clock = ManualClock(PlatformHarness.t0)
         try await PlatformHarness.withPlatform(.sqlite, clock: clock) { platform in
-            try await S.load(into: platform)
-            let phone = try await Phone.make(platform)
-            let bank = try #require(platform.sandbox)
             // The instance "dies" after its answer, before sending the capture.
-            platform.channelCalls.setWorker { _ in }
-            let record = try await platform.settle(
-                code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital,
-                idempotency: IdempotencyRequest(key: "k", fingerprint: "k"))
+            let (record, card, bank) = try await Self.settleLosingWork(platform, clock: clock) { $0.channelCalls.setWorker { _ in } }
             // The answer came once the bank authorised: the settlement is complete and posted, the card's 130
             // yuan is held, not yet taken.
-            #expect(record.state == .completed && record.breakdown.cashPaid == .yuan(130))
             #expect(try await bank.operations().map(\.state) == ["authorised"])
-            let held = try #require(try await bank.card(phone.card.number))
+            let held = try #require(try await bank.card(card))
             #expect(held.balance == .yuan(1000) && held.held == .yuan(130) && held.available == .yuan(870))
             #expect(try await platform.verifyLedger().passed)
             // Leased to the instance that died: no other instance takes it before the lease is over.
@@ -92,12 +94,12 @@ struct AfterCommitTests {
             #expect(try await platform.pendingChannelOperations() == 1)
 
             // Another instance's background work, once the lease is over: the capture, once.
-            platform.channelCalls.setWorker { [weak platform] operations in await platform?.attempt(operations) }
+            platform.setAfterCommitWorkers()
             clock.advance(seconds: 600)
             #expect(await platform.processChannelOperations() == 1)
             #expect(try await platform.pendingChannelOperations() == 0)
             #expect(try await bank.operations().map { [$0.state, "\($0.captured)"] } == [["captured", "\(record.breakdown.cashPaid)"]])
-            let charged = try #require(try await bank.card(phone.card.number))
+            let charged = try #require(try await bank.card(card))
             #expect(charged.balance == .yuan(870) && charged.held == .zero)
             #expect(await platform.processChannelOperations() == 0)
             #expect(try await platform.verifyLedger().passed)
