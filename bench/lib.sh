@@ -30,7 +30,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # start_postgres → sets PG_URL (a private cluster; BENCH_PG_URL uses an existing one instead). A port
 # taken between choosing and starting is retried with another.
 start_postgres() {
-  if [ -n "${BENCH_PG_URL:-}" ]; then PG_URL=$BENCH_PG_URL; return; fi
+  if [ -n "${BENCH_PG_URL:-}" ]; then PG_URL=$BENCH_PG_URL; PG_BIN=$(scripts/postgres bin); return; fi
   local dir; dir=$(mktemp -d /tmp/yibao-bench-pg.XXXXXX)
   pg_dirs+=("$dir")
   for _ in 1 2 3 4 5; do
