@@ -296,12 +296,10 @@ extension Platform {
     func mark(_ marks: [ChannelMark]) async {
         do {
             try await write { db, now in
+                try ChannelOperationRepository.markDone(marks.filter { $0.error == nil }.map(\.id), now: now, in: db)
                 for mark in marks {
-                    if let error = mark.error {
-                        try ChannelOperationRepository.markFailedAttempt(mark.id, attempts: mark.attempts, error: error, now: now, in: db)
-                    } else {
-                        try ChannelOperationRepository.markDone(mark.id, now: now, in: db)
-                    }
+                    guard let error = mark.error else { continue }
+                    try ChannelOperationRepository.markFailedAttempt(mark.id, attempts: mark.attempts, error: error, now: now, in: db)
                 }
             }
         } catch {

@@ -168,15 +168,17 @@ public final class SandboxBank: PaymentChannel {
             // The card's row is locked first: two authorisations of the same reference sent at once (a retry
             // racing the original) are answered one after the other, the second with the first's decision,
             // as a bank answers a repeated reference.
-            let card = try db.queryOne("SELECT * FROM sandbox_cards WHERE token = ? FOR UPDATE", [.text(request.token)]).map(SandboxBank.decode)
-            if let existing = try db.queryOne("SELECT state, decline_reason FROM sandbox_operations WHERE reference = ?", [.text(request.reference)])
-            {
+            // One batch: the card locked, then the reference looked up.
+            let (card, existing) = try db.fetch(
+                SQLRead.one("SELECT * FROM sandbox_cards WHERE token = ? FOR UPDATE", [.text(request.token)], decode: SandboxBank.decode),
+                SQLRead.one("SELECT state, decline_reason FROM sandbox_operations WHERE reference = ?", [.text(request.reference)]) { $0 })
+            if let existing {
                 let state = try existing.string("state")
                 if state == "declined" { return .declined(try existing.enumeration("decline_reason")) }
                 return .approved
             }
-            func record(_ state: String, _ reason: DeclineReason?) throws {
-                try db.execute(
+            func record(_ state: String, _ reason: DeclineReason?, with statements: [SQLStatement] = []) throws {
+                let insert = SQLStatement(
                     """
                     INSERT INTO sandbox_operations (reference, token, amount, state, captured, refunded, decline_reason, description, created_at, updated_at)
                     VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING
@@ -186,6 +188,7 @@ public final class SandboxBank: PaymentChannel {
                         .text(request.description), .instant(now), .instant(now),
                     ]
                 )
+                _ = try db.executeBatch([insert] + statements)
             }
             guard let card else {
                 try record("declined", .unknownCard)
@@ -203,10 +206,13 @@ public final class SandboxBank: PaymentChannel {
                 try record("declined", reason)
                 return .declined(reason)
             }
-            try record("authorised", nil)
-            try db.execute(
-                "UPDATE sandbox_cards SET held = held + ?, updated_at = ? WHERE token = ?",
-                [.money(request.amount), .instant(now), .text(request.token)])
+            try record(
+                "authorised", nil,
+                with: [
+                    SQLStatement(
+                        "UPDATE sandbox_cards SET held = held + ?, updated_at = ? WHERE token = ?",
+                        [.money(request.amount), .instant(now), .text(request.token)])
+                ])
             return .approved
         }
         if lostAnswer { throw ChannelError.timeout }
@@ -220,14 +226,14 @@ public final class SandboxBank: PaymentChannel {
             case "authorised":
                 precondition(amount <= operation.amount && !amount.isNegative, "capture at most the authorised amount")
                 let spend = operation.kind == .debit ? "balance = balance - ?" : "used = used + ?"
-                try db.execute(
-                    "UPDATE sandbox_cards SET held = held - ?, \(spend), updated_at = ? WHERE token = ?",
-                    [.money(operation.amount), .money(amount), .instant(now), .text(operation.token)]
-                )
-                try db.execute(
-                    "UPDATE sandbox_operations SET state = 'captured', captured = ?, updated_at = ?, captured_at = ? WHERE reference = ?",
-                    [.money(amount), .instant(now), .instant(now), .text(reference)]
-                )
+                _ = try db.executeBatch([
+                    SQLStatement(
+                        "UPDATE sandbox_cards SET held = held - ?, \(spend), updated_at = ? WHERE token = ?",
+                        [.money(operation.amount), .money(amount), .instant(now), .text(operation.token)]),
+                    SQLStatement(
+                        "UPDATE sandbox_operations SET state = 'captured', captured = ?, updated_at = ?, captured_at = ? WHERE reference = ?",
+                        [.money(amount), .instant(now), .instant(now), .text(reference)]),
+                ])
                 return .captured(amount: amount, refunded: .zero)
             default:
                 return operation.status

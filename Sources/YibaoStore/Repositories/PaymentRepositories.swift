@@ -117,8 +117,12 @@ package enum ChannelOperationRepository {
         }
     }
 
-    package static func markDone(_ id: String, now: Instant, in db: any SQLExecutor) throws {
-        try db.execute("UPDATE channel_operations SET state = 'done', updated_at = ? WHERE id = ?", [.instant(now), .text(id)])
+    /// Marks operations done, in one statement.
+    package static func markDone(_ ids: [String], now: Instant, in db: any SQLExecutor) throws {
+        guard !ids.isEmpty else { return }
+        try db.execute(
+            "UPDATE channel_operations SET state = 'done', updated_at = ? WHERE id IN (\(placeholders(ids.count)))",
+            [.instant(now)] + ids.map { .text($0) })
     }
 
     package static func markFailedAttempt(_ id: String, attempts: Int64, error: String, now: Instant, in db: any SQLExecutor) throws {
