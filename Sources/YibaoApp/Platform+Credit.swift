@@ -454,23 +454,23 @@ extension Platform {
 
     static func repaymentEvents(_ repayment: CreditRepayment, line: CreditLine, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
         let fromAccount = repayment.source == .account
-        try WalletRepository.record(
+        var writes = ProjectionWrites()
+        writes.record(
             WalletEvent(
-                personNumber: repayment.personNumber, seq: try WalletRepository.next("wallet_seq", person: repayment.personNumber, in: db),
+                personNumber: repayment.personNumber, seq: 0,
                 id: ids.next("W"), kind: .creditRepayment, reference: repayment.id, at: now, institutionCode: nil,
                 counterparty: "\(line.terms.partnerName) \(line.masked)", total: repayment.amount, fund: .zero,
                 account: fromAccount ? repayment.amount : .zero, mutualAid: .zero, cash: fromAccount ? .zero : repayment.amount,
                 actor: "patient:" + repayment.personNumber
-            ),
-            in: db
-        )
+            ))
         let allocation = repayment.allocation
-        try WalletRepository.message(
+        writes.message(
             person: repayment.personNumber, id: ids.next("M"), topic: "credit.repaid", title: "医疗信用还款成功",
             body:
                 "已还款 \(repayment.amount) 元（\(fromAccount ? "个人账户" : "银行卡")）：滞纳金 \(Money.sum(allocation?.shares.map(\.fees) ?? []))，罚息 \(Money.sum(allocation?.shares.map(\.interest) ?? []))，本金 \((allocation?.principal ?? .zero) + (allocation?.remainder ?? .zero))。",
-            reference: repayment.id, now: now, in: db
+            reference: repayment.id, at: now
         )
+        try ProjectionRepository.write(writes, in: db)
     }
 
     /// A person's repayments of a line, newest first.

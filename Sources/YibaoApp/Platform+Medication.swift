@@ -11,7 +11,9 @@ extension Platform {
     public static let medicationRemindersMax = 200
 
     /// The reminders a settlement record starts or ends (part of its projections).
-    static func projectReminders(_ record: SettlementRecord, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+    static func projectReminders(
+        _ record: SettlementRecord, ids: any IDGenerator, now: Instant, into writes: inout ProjectionWrites, in db: any SQLExecutor
+    ) throws {
         switch record.kind {
         case .settlement:
             for line in record.lines {
@@ -20,13 +22,16 @@ extension Platform {
                         for: line.split, dosage: line.split.dosage, id: ids.next("MR"), personNumber: record.personNumber,
                         settlementId: record.id, institutionName: record.institution.name, settledAt: record.settledAt)
                 else { continue }
-                try MedicationReminderRepository.insert(reminder, now: now, in: db)
+                writes.remind(reminder, at: now)
             }
         case .reversal, .refund:
             guard let original = record.originalId else { return }
             // A reversal takes every drug back; a refund of lines takes back the lines whose quantity it
             // lowers. A cash or insurance refund leaves the medicine with the patient.
             let taken = Set(record.lines.filter { $0.split.quantity.scaled < 0 }.map(\.split.lineNumber))
+            writes.changeReminders(
+                matching: { $0.settlementId == original && (record.kind == .reversal || taken.contains($0.lineNumber)) && $0.state != .cancelled },
+                { $0.cancelled() })
             for reminder in try MedicationReminderRepository.of(settlement: original, in: db)
             where record.kind == .reversal || taken.contains(reminder.lineNumber) {
                 guard reminder.state != .cancelled else { continue }
@@ -72,26 +77,30 @@ extension Platform {
         do {
             return try await write { db, now in
                 let due = try MedicationReminderRepository.due(now: now, limit: limit, in: db)
+                let subscriptions = due.isEmpty ? [] : try WebhookRepository.live(in: db)
+                var writes = ProjectionWrites()
                 for reminder in due {
                     guard reminder.state == .active, let at = reminder.nextAt else { continue }
                     let message = reminder.message(due: at)
-                    try WalletRepository.message(
+                    writes.message(
                         person: reminder.personNumber, id: ids.next("M"), topic: "medication.reminder", title: message.title, body: message.body,
-                        reference: reminder.id, now: now, in: db)
+                        reference: reminder.id, at: now)
                     try Events.publish(
                         type: "medication.reminder", institution: nil,
-                        data: ["reminder_id": reminder.id, "person_number": reminder.personNumber, "due_at": at.iso8601], ids: ids, now: now, in: db)
+                        data: ["reminder_id": reminder.id, "person_number": reminder.personNumber, "due_at": at.iso8601],
+                        subscriptions: subscriptions, ids: ids, now: now, into: &writes)
                     if let caregiver = reminder.caregiver,
                         try FamilyRepository.active(binder: caregiver, member: reminder.personNumber, in: db) != nil,
                         let patient = try PeopleRepository.find(number: reminder.personNumber, cipher: cipher, in: db)
                     {
                         let copy = reminder.caregiverMessage(due: at, patientMasked: Masking.name(patient.name))
-                        try WalletRepository.message(
+                        writes.message(
                             person: caregiver, id: ids.next("M"), topic: "medication.reminder.family", title: copy.title, body: copy.body,
-                            reference: reminder.id, now: now, in: db)
+                            reference: reminder.id, at: now)
                     }
                     try MedicationReminderRepository.update(reminder.fired(due: at, now: now), now: now, in: db)
                 }
+                try ProjectionRepository.write(writes, in: db)
                 return due.count
             }
         } catch {

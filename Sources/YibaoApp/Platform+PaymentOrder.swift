@@ -83,10 +83,10 @@ extension Platform {
                 let due = order.expiresAt.nationalDateTime
                 for person in [order.personNumber] + binders {
                     let whose = person == order.personNumber ? "" : "（为家庭成员 \(order.personNumber)）"
-                    try WalletRepository.message(
-                        person: person, id: ids.next("M"), topic: "payment_order", title: "待支付账单 A bill to pay",
+                    try Events.message(
+                        person: person, topic: "payment_order", title: "待支付账单 A bill to pay",
                         body: "\(institution.name)发来一笔 \(order.total) 元的账单\(whose)，请在 \(due) 前在医保App“待支付账单”中支付。",
-                        reference: order.id, now: now, in: db)
+                        reference: order.id, ids: ids, now: now, in: db)
                 }
                 return order
             }

@@ -42,10 +42,13 @@ extension Platform {
         let ids = self.ids
         do {
             try await write { db, _ in
-                let claimed = try OutboxRepository.claim(projections.map(\.outboxID), in: db)
+                let (claimed, subscriptions) = try db.fetch(OutboxRepository.claiming(projections.map(\.outboxID)), WebhookRepository.live)
+                var writes = ProjectionWrites()
                 for projection in projections where claimed.contains(projection.outboxID) {
-                    try Platform.project(projection.event, cipher: cipher, ids: ids, now: projection.at, in: db)
+                    try Platform.project(
+                        projection.event, subscriptions: subscriptions, cipher: cipher, ids: ids, now: projection.at, into: &writes, in: db)
                 }
+                try ProjectionRepository.write(writes, in: db)
             }
         } catch {
             logger.warning("projections left to the background work", metadata: ["error": "\(error)", "count": "\(projections.count)"])
@@ -65,21 +68,24 @@ extension Platform {
                 let due = try OutboxRepository.due(
                     dueBy: takeOverLeases ? now.adding(seconds: OutboxRepository.dueAfterSeconds + 1) : now, limit: limit, in: db)
                 let claimed = try OutboxRepository.claim(due.map(\.id), in: db)
+                let subscriptions = try WebhookRepository.live(in: db)
+                var writes = ProjectionWrites()
                 var expanded = 0
                 for row in due where claimed.contains(row.id) {
                     guard let record = try SettlementRepository.find(id: row.reference, institution: nil, lock: false, in: db) else { continue }
+                    let event: Projection.Event
                     switch row.kind {
                     case .declined:
-                        try Platform.project(.declined(record), cipher: cipher, ids: ids, now: row.createdAt, in: db)
+                        event = .declined(record)
                     case .settlement:
                         let entry = try LedgerRepository.entry(reference: record.id, in: db)
-                        try Platform.project(
-                            .settlement(
-                                record, entry: entry, actor: "institution:" + record.institution.code, frictionless: row.detail == "frictionless"),
-                            cipher: cipher, ids: ids, now: row.createdAt, in: db)
+                        event = .settlement(
+                            record, entry: entry, actor: "institution:" + record.institution.code, frictionless: row.detail == "frictionless")
                     }
+                    try Platform.project(event, subscriptions: subscriptions, cipher: cipher, ids: ids, now: row.createdAt, into: &writes, in: db)
                     expanded += 1
                 }
+                try ProjectionRepository.write(writes, in: db)
                 return expanded
             }
         } catch {
@@ -94,15 +100,21 @@ extension Platform {
         await projector.flush()
     }
 
-    static func project(_ event: Projection.Event, cipher: PersonalDataCipher, ids: any IDGenerator, now: Instant, in db: any SQLExecutor) throws {
+    /// Decides an event's projections into `writes`; `db` is read for the reminders a reversal or refund
+    /// cancels.
+    static func project(
+        _ event: Projection.Event, subscriptions: [WebhookRepository.Subscription], cipher: PersonalDataCipher, ids: any IDGenerator,
+        now: Instant, into writes: inout ProjectionWrites, in db: any SQLExecutor
+    ) throws {
         switch event {
         case .settlement(let record, let entry, let actor, let frictionless):
-            if let entry { try LedgerRepository.audit(entry, actor: actor, in: db) }
+            if let entry { try LedgerRepository.audit(entry, actor: actor, into: &writes) }
             try Events.settlement(
-                record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: frictionless, ids: ids, now: now, in: db)
-            try projectReminders(record, ids: ids, now: now, in: db)
+                record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: frictionless, subscriptions: subscriptions, ids: ids,
+                now: now, into: &writes)
+            try projectReminders(record, ids: ids, now: now, into: &writes, in: db)
         case .declined(let record):
-            try Events.declined(record, ids: ids, now: now, in: db)
+            try Events.declined(record, subscriptions: subscriptions, ids: ids, now: now, into: &writes)
         }
     }
 }

@@ -126,6 +126,39 @@ struct MedicationReminderStoreTests {
         }
     }
 
+    @Test(
+        "a settlement and its reversal expanded in one batch: the reversal cancels the reminders proposed beside it, and the wallet and inbox are numbered without gaps",
+        arguments: BackendKind.available)
+    func reversalInTheSameBatch(kind: BackendKind) async throws {
+        let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            try await S.load(into: platform)
+            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
+            // The instance "dies" before expanding either: both rows wait for the background work.
+            platform.projector.setWorker { _ in }
+            let settlement = try await Self.prescribe(platform)
+            clock.advance(seconds: 60)
+            _ = try await platform.reverse(settlementID: settlement.id, institution: S.hospital, idempotency: nil)
+            platform.setAfterCommitWorkers()
+            clock.advance(seconds: 600)
+            #expect(await platform.expandDueProjections() == 2)
+
+            let stored = try await platform.backend.read { db in try MedicationReminderRepository.of(settlement: settlement.id, lock: false, in: db) }
+            #expect(stored.count == 3 && stored.allSatisfy { $0.state == .cancelled }, "\(stored.map(\.state))")
+            #expect(try await platform.medicationReminders(person: "P1").isEmpty)
+            let numbers = try await platform.backend.read { db in
+                (
+                    try db.query("SELECT seq FROM wallet_events WHERE person_number = 'P1' ORDER BY seq", []).map { try $0.int64("seq") },
+                    try db.query("SELECT seq FROM inbox WHERE person_number = 'P1' ORDER BY seq", []).map { try $0.int64("seq") },
+                    try db.query("SELECT kind FROM wallet_events WHERE person_number = 'P1' ORDER BY seq", []).map { try $0.string("kind") }
+                )
+            }
+            #expect(numbers.0 == Array(1...Int64(numbers.0.count)) && numbers.1 == Array(1...Int64(numbers.1.count)), "\(numbers)")
+            #expect(Array(numbers.2.suffix(2)) == ["settlement", "reversal"], "the settlement's movement, then the reversal's")
+            #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == 0)
+        }
+    }
+
     @Test("a bound relative who accepts a reminder for the patient gets its times too, until the binding ends", arguments: BackendKind.available)
     func caregiver(kind: BackendKind) async throws {
         let clock = ManualClock(Self.at("2026-03-02T10:00:00"))

@@ -50,9 +50,17 @@ public enum AuditRepository {
         try chain(records, in: db)
     }
 
+    /// Chains `records` in two round trips whatever the number of lanes: the heads of every lane they
+    /// touch read and locked by one statement (in lane order, so transactions never wait for each other
+    /// in a cycle), then every lane's records and new head written in one batch.
     private static func chain(_ records: [PendingAudit.Record], in db: any SQLExecutor) throws {
-        for lane in Set(records.map(\.lane)).sorted() {
-            guard let head = try db.queryOne("SELECT seq, hash FROM audit_heads WHERE lane = ? FOR UPDATE", [.integer(lane)]) else {
+        let lanes = Set(records.map(\.lane)).sorted()
+        let heads = try db.query(
+            "SELECT lane, seq, hash FROM audit_heads WHERE lane IN (\(placeholders(lanes.count))) ORDER BY lane FOR UPDATE",
+            lanes.map { .integer($0) })
+        var statements: [SQLStatement] = []
+        for lane in lanes {
+            guard let head = try heads.first(where: { try $0.int64("lane") == lane }) else {
                 throw StoreError.decoding("audit lane \(lane) has no head")
             }
             var seq = try head.int64("seq")
@@ -70,9 +78,12 @@ public enum AuditRepository {
                 previous = hash
             }
             let rows = placeholders(values.count / 9, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            try db.execute("INSERT INTO audit_log (lane, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES \(rows)", values)
-            try db.execute("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)])
+            statements.append(
+                SQLStatement("INSERT INTO audit_log (lane, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES \(rows)", values))
+            statements.append(
+                SQLStatement("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)]))
         }
+        _ = try db.executeBatch(statements)
     }
 
     /// Appends a record whose detail is a value encoded with Yibao's JSON (sorted keys).

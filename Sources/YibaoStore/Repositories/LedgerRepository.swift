@@ -97,11 +97,17 @@ package enum LedgerRepository {
     /// ledger. `post` does it in the entry's own transaction; entries of a write set get theirs from the
     /// projection of their outbox row.
     package static func audit(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
-        try AuditRepository.append(
+        var writes = ProjectionWrites()
+        try audit(entry, actor: actor, into: &writes)
+        try ProjectionRepository.write(writes, in: db)
+    }
+
+    package static func audit(_ entry: JournalEntry, actor: String, into writes: inout ProjectionWrites) throws {
+        try writes.audit(
             actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
             value: AuditedEntry(
                 entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) })),
-            now: entry.at, in: db
+            at: entry.at
         )
     }
 

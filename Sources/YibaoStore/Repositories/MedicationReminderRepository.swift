@@ -4,20 +4,6 @@ import YibaoCore
 /// whose it is, which line it follows, and when it fires next.
 package enum MedicationReminderRepository {
     /// Stores a proposal; a second proposal for the same line (an outbox row expanded twice) is ignored.
-    package static func insert(_ reminder: MedicationReminder, now: Instant, in db: any SQLExecutor) throws {
-        try db.execute(
-            """
-            INSERT INTO medication_reminders (id, person_number, settlement_id, line_number, state, next_at, body, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (settlement_id, line_number) DO NOTHING
-            """,
-            [
-                .text(reminder.id), .text(reminder.personNumber), .text(reminder.settlementId), .text(reminder.lineNumber),
-                .text(reminder.state.rawValue), .instant(reminder.nextAt), .text(try YibaoJSON.storageString(reminder)), .instant(now),
-                .instant(now),
-            ]
-        )
-    }
-
     /// Writes a reminder's new state.
     package static func update(_ reminder: MedicationReminder, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(

@@ -58,11 +58,15 @@ package enum OutboxRepository {
     /// Deletes the rows that are still there and returns their ids: the caller expands exactly those,
     /// in the same transaction.
     package static func claim(_ ids: [String], in db: any SQLExecutor) throws -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        return Set(
-            try db.query("DELETE FROM outbox WHERE id IN (\(placeholders(ids.count))) RETURNING id", ids.map { .text($0) }).map {
-                try $0.string("id")
-            })
+        try db.fetch(claiming(ids))
+    }
+
+    /// `claim` as a read, to send in one batch with others (`SQLExecutor.fetch`).
+    package static func claiming(_ ids: [String]) -> SQLRead<Set<String>> {
+        guard !ids.isEmpty else { return .known([]) }
+        return SQLRead("DELETE FROM outbox WHERE id IN (\(placeholders(ids.count))) RETURNING id", ids.map { .text($0) }) { rows in
+            Set(try rows.map { try $0.string("id") })
+        }
     }
 
     /// Rows due (their committing instance did not expand them in time), oldest first, locked for the

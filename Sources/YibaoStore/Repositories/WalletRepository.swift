@@ -3,44 +3,14 @@ import YibaoCore
 
 /// Wallet movements and inbox messages, numbered per person under the person's head row (a row lock
 /// on PostgreSQL, the single writer on SQLite), so a person's numbers follow commit order and paging
-/// by number never skips or repeats a movement.
+/// by number never skips or repeats a movement. They are written by `ProjectionRepository`.
 package enum WalletRepository {
-    /// Takes the next number of a person's wallet (`wallet_seq`) or inbox (`inbox_seq`): one upsert that
-    /// creates the head row at 1 or counts it up, returning the number taken.
-    package static func next(_ counter: String, person: String, in db: any SQLExecutor) throws -> Int64 {
-        precondition(counter == "wallet_seq" || counter == "inbox_seq", "known counter")
-        let first = counter == "wallet_seq" ? "1, 0" : "0, 1"
-        guard
-            let row = try db.queryOne(
-                """
-                INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, \(first))
-                ON CONFLICT (person_number) DO UPDATE SET \(counter) = wallet_heads.\(counter) + 1 RETURNING \(counter) AS seq
-                """, [.text(person)])
-        else { throw StoreError.decoding("wallet head of \(person) vanished") }
-        return try row.int64("seq")
-    }
-
     /// Locks a person's head row (creating it), to serialise decisions about the person.
     package static func lockHead(person: String, in db: any SQLExecutor) throws -> Int64 {
         try db.execute(
             "INSERT INTO wallet_heads (person_number, wallet_seq, inbox_seq) VALUES (?, 0, 0) ON CONFLICT (person_number) DO NOTHING", [.text(person)]
         )
         return try db.queryOne("SELECT wallet_seq FROM wallet_heads WHERE person_number = ? FOR UPDATE", [.text(person)])?.int64("wallet_seq") ?? 0
-    }
-
-    package static func record(_ event: WalletEvent, in db: any SQLExecutor) throws {
-        try db.execute(
-            """
-            INSERT INTO wallet_events (person_number, seq, id, kind, reference, at, institution_code, counterparty, total, fund, account, mutual_aid,
-            cash, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .text(event.personNumber), .integer(event.seq), .text(event.id), .text(event.kind.rawValue), .text(event.reference),
-                .instant(event.at),
-                .text(event.institutionCode), .text(event.counterparty), .money(event.total), .money(event.fund), .money(event.account),
-                .money(event.mutualAid), .money(event.cash), .text(event.actor),
-            ]
-        )
     }
 
     /// A filter of a person's history.
@@ -103,16 +73,6 @@ package enum WalletRepository {
 
     // MARK: Inbox
 
-    package static func message(
-        person: String, id: String, topic: String, title: String, body: String, reference: String?, now: Instant, in db: any SQLExecutor
-    ) throws {
-        let seq = try next("inbox_seq", person: person, in: db)
-        try db.execute(
-            "INSERT INTO inbox (person_number, seq, id, topic, title, body, reference, at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [.text(person), .integer(seq), .text(id), .text(topic), .text(title), .text(body), .text(reference), .instant(now)]
-        )
-    }
-
     package static func inbox(person: String, beforeSeq: Int64?, limit: Int, in db: any SQLExecutor) throws -> [InboxMessage] {
         try db.query(
             "SELECT * FROM inbox WHERE person_number = ? AND seq < ? ORDER BY seq DESC LIMIT \(limit)",
@@ -164,7 +124,12 @@ package enum WebhookRepository {
     }
 
     package static func live(in db: any SQLExecutor) throws -> [Subscription] {
-        try db.query("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE disabled_at IS NULL", []).map(decode)
+        try db.fetch(live)
+    }
+
+    /// The live subscriptions, as a read to send in one batch with others (`SQLExecutor.fetch`).
+    package static var live: SQLRead<[Subscription]> {
+        SQLRead("SELECT id, owner, url, secret_cipher, events FROM webhook_subscriptions WHERE disabled_at IS NULL", []) { try $0.map(decode) }
     }
 
     package static func find(id: String, in db: any SQLExecutor) throws -> Subscription? {
@@ -183,16 +148,6 @@ package enum WebhookRepository {
         Subscription(
             id: try row.string("id"), owner: try row.string("owner"), url: try row.string("url"), secretCipher: try row.string("secret_cipher"),
             events: try row.string("events").split(separator: ",").map(String.init)
-        )
-    }
-
-    package static func enqueue(id: String, subscription: String, type: String, payload: String, now: Instant, in db: any SQLExecutor) throws {
-        try db.execute(
-            """
-            INSERT INTO webhook_deliveries (id, subscription_id, event_type, payload, state, attempts, next_attempt_at, last_status, last_error,
-            created_at, delivered_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, NULL)
-            """,
-            [.text(id), .text(subscription), .text(type), .text(payload), .instant(now), .instant(now)]
         )
     }
 
