@@ -10,9 +10,12 @@ extension Platform {
     /// The most reminders one person's list returns.
     public static let medicationRemindersMax = 200
 
-    /// The reminders a settlement record starts or ends (part of its projections).
+    /// The reminders a settlement record starts or ends (part of its projections). `givenBack` are the
+    /// completed reversals and refunds of the settlement already committed when it is expanded (its
+    /// instance died and another expands it later): its proposals start as they would have ended.
     static func projectReminders(
-        _ record: SettlementRecord, ids: any IDGenerator, now: Instant, into writes: inout ProjectionWrites, in db: any SQLExecutor
+        _ record: SettlementRecord, givenBack: [SettlementRecord], ids: any IDGenerator, now: Instant, into writes: inout ProjectionWrites,
+        in db: any SQLExecutor
     ) throws {
         switch record.kind {
         case .settlement:
@@ -24,19 +27,27 @@ extension Platform {
                 else { continue }
                 writes.remind(reminder, at: now)
             }
+            for back in givenBack where back.originalId == record.id {
+                writes.changeReminders(matching: takesBack(back), { $0.cancelled() })
+            }
         case .reversal, .refund:
+            // Those written already; those of a settlement expanded in this batch or later are proposed
+            // cancelled (`givenBack` above).
             guard let original = record.originalId else { return }
-            // A reversal takes every drug back; a refund of lines takes back the lines whose quantity it
-            // lowers. A cash or insurance refund leaves the medicine with the patient.
-            let taken = Set(record.lines.filter { $0.split.quantity.scaled < 0 }.map(\.split.lineNumber))
-            writes.changeReminders(
-                matching: { $0.settlementId == original && (record.kind == .reversal || taken.contains($0.lineNumber)) && $0.state != .cancelled },
-                { $0.cancelled() })
-            for reminder in try MedicationReminderRepository.of(settlement: original, in: db)
-            where record.kind == .reversal || taken.contains(reminder.lineNumber) {
-                guard reminder.state != .cancelled else { continue }
+            for reminder in try MedicationReminderRepository.of(settlement: original, in: db) where takesBack(record)(reminder) {
                 try MedicationReminderRepository.update(reminder.cancelled(), now: now, in: db)
             }
+        }
+    }
+
+    /// Whether a reversal or refund ends a reminder still in force: a reversal takes every drug back; a
+    /// refund of lines takes back the lines whose quantity it lowers. A cash or insurance refund leaves
+    /// the medicine with the patient.
+    static func takesBack(_ record: SettlementRecord) -> (MedicationReminder) -> Bool {
+        let taken = Set(record.lines.filter { $0.split.quantity.scaled < 0 }.map(\.split.lineNumber))
+        return { reminder in
+            reminder.settlementId == record.originalId && reminder.state != .cancelled
+                && (record.kind == .reversal || taken.contains(reminder.lineNumber))
         }
     }
 

@@ -18,6 +18,12 @@ struct Projection: Sendable {
         case settlement(SettlementRecord, entry: JournalEntry?, actor: String, frictionless: Bool)
         /// A pending settlement that ended without money moving.
         case declined(SettlementRecord)
+
+        /// The id of a completed settlement (not a reversal or refund), whose reminders it proposes.
+        var settlementID: String? {
+            guard case .settlement(let record, _, _, _) = self, record.kind == .settlement else { return nil }
+            return record.id
+        }
     }
 }
 
@@ -42,11 +48,14 @@ extension Platform {
         let ids = self.ids
         do {
             try await write { db, _ in
-                let (claimed, subscriptions) = try db.fetch(OutboxRepository.claiming(projections.map(\.outboxID)), WebhookRepository.live)
+                let (claimed, subscriptions, givenBack) = try db.fetch(
+                    OutboxRepository.claiming(projections.map(\.outboxID)), WebhookRepository.live,
+                    SettlementRepository.givenBack(originals: projections.compactMap(\.event.settlementID)))
                 var writes = ProjectionWrites()
                 for projection in projections where claimed.contains(projection.outboxID) {
                     try Platform.project(
-                        projection.event, subscriptions: subscriptions, cipher: cipher, ids: ids, now: projection.at, into: &writes, in: db)
+                        projection.event, subscriptions: subscriptions, givenBack: givenBack, cipher: cipher, ids: ids, now: projection.at,
+                        into: &writes, in: db)
                 }
                 try ProjectionRepository.write(writes, in: db)
             }
@@ -67,8 +76,9 @@ extension Platform {
             return try await write { db, now in
                 let due = try OutboxRepository.due(
                     dueBy: takeOverLeases ? now.adding(seconds: OutboxRepository.dueAfterSeconds + 1) : now, limit: limit, in: db)
-                let claimed = try OutboxRepository.claim(due.map(\.id), in: db)
-                let subscriptions = try WebhookRepository.live(in: db)
+                let (claimed, subscriptions, givenBack) = try db.fetch(
+                    OutboxRepository.claiming(due.map(\.id)), WebhookRepository.live,
+                    SettlementRepository.givenBack(originals: due.filter { $0.kind == .settlement }.map(\.reference)))
                 var writes = ProjectionWrites()
                 var expanded = 0
                 for row in due where claimed.contains(row.id) {
@@ -82,7 +92,9 @@ extension Platform {
                         event = .settlement(
                             record, entry: entry, actor: "institution:" + record.institution.code, frictionless: row.detail == "frictionless")
                     }
-                    try Platform.project(event, subscriptions: subscriptions, cipher: cipher, ids: ids, now: row.createdAt, into: &writes, in: db)
+                    try Platform.project(
+                        event, subscriptions: subscriptions, givenBack: givenBack, cipher: cipher, ids: ids, now: row.createdAt, into: &writes, in: db
+                    )
                     expanded += 1
                 }
                 try ProjectionRepository.write(writes, in: db)
@@ -103,8 +115,8 @@ extension Platform {
     /// Decides an event's projections into `writes`; `db` is read for the reminders a reversal or refund
     /// cancels.
     static func project(
-        _ event: Projection.Event, subscriptions: [WebhookRepository.Subscription], cipher: PersonalDataCipher, ids: any IDGenerator,
-        now: Instant, into writes: inout ProjectionWrites, in db: any SQLExecutor
+        _ event: Projection.Event, subscriptions: [WebhookRepository.Subscription], givenBack: [SettlementRecord], cipher: PersonalDataCipher,
+        ids: any IDGenerator, now: Instant, into writes: inout ProjectionWrites, in db: any SQLExecutor
     ) throws {
         switch event {
         case .settlement(let record, let entry, let actor, let frictionless):
@@ -112,7 +124,7 @@ extension Platform {
             try Events.settlement(
                 record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: frictionless, subscriptions: subscriptions, ids: ids,
                 now: now, into: &writes)
-            try projectReminders(record, ids: ids, now: now, into: &writes, in: db)
+            try projectReminders(record, givenBack: givenBack, ids: ids, now: now, into: &writes, in: db)
         case .declined(let record):
             try Events.declined(record, subscriptions: subscriptions, ids: ids, now: now, into: &writes)
         }

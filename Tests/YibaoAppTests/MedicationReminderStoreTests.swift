@@ -126,26 +126,38 @@ struct MedicationReminderStoreTests {
         }
     }
 
+    /// Settles the prescription on an instance that dies before expanding its projections.
+    static func prescribeLosingProjections(_ platform: Platform) async throws -> SettlementRecord {
+        try await S.load(into: platform)
+        try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
+        platform.projector.setWorker { _ in }
+        let settlement = try await prescribe(platform)
+        await platform.flushProjections()  // dropped
+        return settlement
+    }
+
+    /// Every reminder the settlement proposed is stored cancelled, and none is in the patient's list.
+    static func expectAllCancelled(_ platform: Platform, settlement: SettlementRecord) async throws {
+        let stored = try await platform.backend.read { db in try MedicationReminderRepository.of(settlement: settlement.id, lock: false, in: db) }
+        #expect(stored.count == 3 && stored.allSatisfy { $0.state == .cancelled }, "\(stored.map(\.state))")
+        #expect(try await platform.medicationReminders(person: "P1").isEmpty)
+    }
+
     @Test(
-        "a settlement and its reversal expanded in one batch: the reversal cancels the reminders proposed beside it, and the wallet and inbox are numbered without gaps",
+        "a settlement and its reversal expanded in one batch: the settlement's reminders are proposed cancelled, and the wallet and inbox are numbered without gaps",
         arguments: BackendKind.available)
     func reversalInTheSameBatch(kind: BackendKind) async throws {
         let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
         try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
-            // The instance "dies" before expanding either: both rows wait for the background work.
-            platform.projector.setWorker { _ in }
-            let settlement = try await Self.prescribe(platform)
+            let settlement = try await Self.prescribeLosingProjections(platform)
             clock.advance(seconds: 60)
             _ = try await platform.reverse(settlementID: settlement.id, institution: S.hospital, idempotency: nil)
+            await platform.flushProjections()  // dropped too: both rows wait for the background work
             platform.setAfterCommitWorkers()
             clock.advance(seconds: 600)
             #expect(await platform.expandDueProjections() == 2)
 
-            let stored = try await platform.backend.read { db in try MedicationReminderRepository.of(settlement: settlement.id, lock: false, in: db) }
-            #expect(stored.count == 3 && stored.allSatisfy { $0.state == .cancelled }, "\(stored.map(\.state))")
-            #expect(try await platform.medicationReminders(person: "P1").isEmpty)
+            try await Self.expectAllCancelled(platform, settlement: settlement)
             let numbers = try await platform.backend.read { db in
                 (
                     try db.query("SELECT seq FROM wallet_events WHERE person_number = 'P1' ORDER BY seq", []).map { try $0.int64("seq") },
@@ -156,6 +168,28 @@ struct MedicationReminderStoreTests {
             #expect(numbers.0 == Array(1...Int64(numbers.0.count)) && numbers.1 == Array(1...Int64(numbers.1.count)), "\(numbers)")
             #expect(Array(numbers.2.suffix(2)) == ["settlement", "reversal"], "the settlement's movement, then the reversal's")
             #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == 0)
+        }
+    }
+
+    @Test(
+        "a settlement expanded after its reversal (its instance died before expanding it) proposes its reminders already cancelled",
+        arguments: BackendKind.available)
+    func reversalExpandedFirst(kind: BackendKind) async throws {
+        let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            let settlement = try await Self.prescribeLosingProjections(platform)
+            // Another instance reverses it and expands the reversal at once: no reminder to cancel yet.
+            platform.setAfterCommitWorkers()
+            clock.advance(seconds: 60)
+            _ = try await platform.reverse(settlementID: settlement.id, institution: S.hospital, idempotency: nil)
+            await platform.flushProjections()
+            clock.advance(seconds: 600)
+            #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == 1, "the settlement's row, left by its instance")
+            #expect(await platform.expandDueProjections() == 1)
+
+            try await Self.expectAllCancelled(platform, settlement: settlement)
+            clock.set(Self.at("2026-03-03T12:00:00"))
+            #expect(await platform.fireDueReminders() == 0)
         }
     }
 

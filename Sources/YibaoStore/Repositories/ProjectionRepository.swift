@@ -58,9 +58,8 @@ package struct ProjectionWrites: Sendable {
     /// A proposed medication reminder (a second proposal for the same settlement line is ignored).
     package mutating func remind(_ reminder: MedicationReminder, at: Instant) { reminders.append((reminder, at)) }
 
-    /// Changes the reminders proposed in this batch and not yet written that `matching` picks (a
-    /// reversal expanded in the same batch as its settlement cancels them here; written ones are
-    /// changed in the database).
+    /// Changes the reminders proposed in this batch and not yet written that `matching` picks (those of
+    /// a settlement reversed before it is expanded are cancelled here).
     package mutating func changeReminders(matching: (MedicationReminder) -> Bool, _ change: (MedicationReminder) -> MedicationReminder) {
         for index in reminders.indices where matching(reminders[index].reminder) {
             reminders[index].reminder = change(reminders[index].reminder)

@@ -213,6 +213,18 @@ package enum SettlementRepository {
         ).map(decode)
     }
 
+    /// The completed reversals and refunds of any of `originals`, oldest first, as a read to send in a
+    /// batch (`SQLExecutor.fetch`).
+    package static func givenBack(originals: [String]) -> SQLRead<[SettlementRecord]> {
+        guard !originals.isEmpty else { return .known([]) }
+        return SQLRead(
+            """
+            SELECT document, state, reversed_by FROM settlements WHERE original_id IN (\(placeholders(originals.count))) AND state = 'completed'
+            ORDER BY created_at, id
+            """, originals.map { .text($0) }
+        ) { try $0.map(decode) }
+    }
+
     package static func markReversed(_ id: String, by reversal: String, in db: any SQLExecutor) throws {
         try db.execute("UPDATE settlements SET reversed_by = ? WHERE id = ?", [.text(reversal), .text(id)])
     }
