@@ -28,7 +28,7 @@ extension Platform {
                 writes.remind(reminder, at: now)
             }
             for back in givenBack where back.originalId == record.id {
-                writes.changeReminders(matching: takesBack(back), { $0.cancelled() })
+                writes.cancelReminders(matching: takesBack(back))
             }
         case .reversal, .refund:
             // Those written already; those of a settlement expanded in this batch or later are proposed

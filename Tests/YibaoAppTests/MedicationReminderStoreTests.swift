@@ -126,38 +126,39 @@ struct MedicationReminderStoreTests {
         }
     }
 
-    /// Settles the prescription on an instance that dies before expanding its projections.
-    static func prescribeLosingProjections(_ platform: Platform) async throws -> SettlementRecord {
-        try await S.load(into: platform)
-        try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
-        platform.projector.setWorker { _ in }
-        let settlement = try await prescribe(platform)
-        await platform.flushProjections()  // dropped
-        return settlement
-    }
-
-    /// Every reminder the settlement proposed is stored cancelled, and none is in the patient's list.
-    static func expectAllCancelled(_ platform: Platform, settlement: SettlementRecord) async throws {
-        let stored = try await platform.backend.read { db in try MedicationReminderRepository.of(settlement: settlement.id, lock: false, in: db) }
-        #expect(stored.count == 3 && stored.allSatisfy { $0.state == .cancelled }, "\(stored.map(\.state))")
-        #expect(try await platform.medicationReminders(person: "P1").isEmpty)
+    /// How a settlement whose instance died before expanding it meets its reversal's expansion.
+    enum ReversalOrder: String, CaseIterable, Sendable {
+        /// Both rows left to the background work, expanded in one batch.
+        case sameBatch
+        /// Another instance reverses it and expands the reversal at once, before the settlement.
+        case reversalFirst
     }
 
     @Test(
-        "a settlement and its reversal expanded in one batch: the settlement's reminders are proposed cancelled, and the wallet and inbox are numbered without gaps",
-        arguments: BackendKind.available)
-    func reversalInTheSameBatch(kind: BackendKind) async throws {
+        "a settlement reversed before its expansion proposes its reminders already cancelled, in one batch with the reversal or after it; the wallet and inbox stay numbered without gaps",
+        arguments: BackendKind.available, ReversalOrder.allCases)
+    func reversedBeforeExpansion(kind: BackendKind, order: ReversalOrder) async throws {
         let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
         try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
-            let settlement = try await Self.prescribeLosingProjections(platform)
+            try await S.load(into: platform)
+            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(500))
+            platform.projector.setWorker { _ in }
+            let settlement = try await Self.prescribe(platform)
+            await platform.flushProjections()  // dropped, as by a dead instance
+            if order == .reversalFirst { platform.setAfterCommitWorkers() }
             clock.advance(seconds: 60)
             _ = try await platform.reverse(settlementID: settlement.id, institution: S.hospital, idempotency: nil)
-            await platform.flushProjections()  // dropped too: both rows wait for the background work
+            await platform.flushProjections()  // expanded at once, or dropped too
             platform.setAfterCommitWorkers()
             clock.advance(seconds: 600)
-            #expect(await platform.expandDueProjections() == 2)
+            #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == (order == .sameBatch ? 2 : 1))
+            #expect(await platform.expandDueProjections() == (order == .sameBatch ? 2 : 1))
 
-            try await Self.expectAllCancelled(platform, settlement: settlement)
+            let stored = try await platform.backend.read { db in try MedicationReminderRepository.of(settlement: settlement.id, lock: false, in: db) }
+            #expect(stored.count == 3 && stored.allSatisfy { $0.state == .cancelled }, "\(stored.map(\.state))")
+            #expect(try await platform.medicationReminders(person: "P1").isEmpty)
+            clock.set(Self.at("2026-03-03T12:00:00"))
+            #expect(await platform.fireDueReminders() == 0)
             let numbers = try await platform.backend.read { db in
                 (
                     try db.query("SELECT seq FROM wallet_events WHERE person_number = 'P1' ORDER BY seq", []).map { try $0.int64("seq") },
@@ -166,30 +167,9 @@ struct MedicationReminderStoreTests {
                 )
             }
             #expect(numbers.0 == Array(1...Int64(numbers.0.count)) && numbers.1 == Array(1...Int64(numbers.1.count)), "\(numbers)")
-            #expect(Array(numbers.2.suffix(2)) == ["settlement", "reversal"], "the settlement's movement, then the reversal's")
+            let expected = order == .sameBatch ? ["settlement", "reversal"] : ["reversal", "settlement"]
+            #expect(Array(numbers.2.suffix(2)) == expected, "movements in the order they were expanded")
             #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == 0)
-        }
-    }
-
-    @Test(
-        "a settlement expanded after its reversal (its instance died before expanding it) proposes its reminders already cancelled",
-        arguments: BackendKind.available)
-    func reversalExpandedFirst(kind: BackendKind) async throws {
-        let clock = ManualClock(Self.at("2026-03-02T10:00:00"))
-        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
-            let settlement = try await Self.prescribeLosingProjections(platform)
-            // Another instance reverses it and expands the reversal at once: no reminder to cancel yet.
-            platform.setAfterCommitWorkers()
-            clock.advance(seconds: 60)
-            _ = try await platform.reverse(settlementID: settlement.id, institution: S.hospital, idempotency: nil)
-            await platform.flushProjections()
-            clock.advance(seconds: 600)
-            #expect(try await platform.backend.read { db in try OutboxRepository.count(in: db) } == 1, "the settlement's row, left by its instance")
-            #expect(await platform.expandDueProjections() == 1)
-
-            try await Self.expectAllCancelled(platform, settlement: settlement)
-            clock.set(Self.at("2026-03-03T12:00:00"))
-            #expect(await platform.fireDueReminders() == 0)
         }
     }
 

@@ -42,8 +42,6 @@ package struct ProjectionWrites: Sendable {
 
     package init() {}
 
-    package var isEmpty: Bool { movements.isEmpty && messages.isEmpty && deliveries.isEmpty && reminders.isEmpty && audits.isEmpty }
-
     /// A movement in the person's wallet (its `seq` is ignored: the next number is taken on writing).
     package mutating func record(_ movement: WalletEvent) { movements.append(movement) }
 
@@ -58,11 +56,11 @@ package struct ProjectionWrites: Sendable {
     /// A proposed medication reminder (a second proposal for the same settlement line is ignored).
     package mutating func remind(_ reminder: MedicationReminder, at: Instant) { reminders.append((reminder, at)) }
 
-    /// Changes the reminders proposed in this batch and not yet written that `matching` picks (those of
-    /// a settlement reversed before it is expanded are cancelled here).
-    package mutating func changeReminders(matching: (MedicationReminder) -> Bool, _ change: (MedicationReminder) -> MedicationReminder) {
+    /// Cancels the reminders proposed in this batch and not yet written that `matching` picks (those of
+    /// a settlement given back before it is expanded).
+    package mutating func cancelReminders(matching: (MedicationReminder) -> Bool) {
         for index in reminders.indices where matching(reminders[index].reminder) {
-            reminders[index].reminder = change(reminders[index].reminder)
+            reminders[index].reminder = reminders[index].reminder.cancelled()
         }
     }
 
