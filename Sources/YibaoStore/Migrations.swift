@@ -104,6 +104,14 @@ public enum Migrations {
                 "CREATE TABLE ledger_verified (id BIGINT PRIMARY KEY, through BIGINT, day TEXT, rebuilding TEXT, updated_at BIGINT NOT NULL)",
                 "INSERT INTO ledger_verified (id, through, day, rebuilding, updated_at) VALUES (1, NULL, NULL, NULL, 0)",
             ]),
+        Migration(
+            version: 19,
+            name:
+                "the settlements still pending indexed alone: an index of every settlement by state let SQLite's planner read all the completed ones for a question about a few (the reversals of a batch's settlements, a person's purchases)",
+            statements: [
+                "DROP INDEX IF EXISTS settlements_state",
+                "CREATE INDEX settlements_pending ON settlements (created_at) WHERE state = 'pending'",
+            ]),
     ]
 
     /// The newest version this program knows.

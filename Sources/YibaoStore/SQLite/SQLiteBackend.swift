@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 import YibaoCore
 
@@ -101,6 +102,29 @@ public final class SQLiteBackend: StoreBackend {
             return try await pool.read { db in try work(SQLiteExecutor(db: db)) }
         } catch let error as DatabaseError {
             throw SQLiteExecutor.map(error)
+        }
+    }
+
+    /// The work of each statement the writer ran since the last call, in SQLite's virtual-machine steps
+    /// (`SQLITE_STMTSTATUS_VM_STEP`, which grow with the rows a statement visits) and runs
+    /// (`SQLITE_STMTSTATUS_RUN`), by statement text; the counters start again at zero. A diagnostic:
+    /// tests use it to show that no statement reads more as history grows. Every statement the store runs
+    /// is a cached prepared statement (`SQLiteExecutor`), so each one's counters outlive its runs.
+    package func writerStatementWork() throws -> [String: (runs: Int, steps: Int)] {
+        try pool.writeWithoutTransaction { db in
+            var work: [String: (runs: Int, steps: Int)] = [:]
+            var statement = sqlite3_next_stmt(db.sqliteConnection, nil)
+            while let current = statement {
+                let runs = Int(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_RUN), 1))
+                let steps = Int(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_VM_STEP), 1))
+                if runs > 0, let text = sqlite3_sql(current) {
+                    let sql = String(cString: text)
+                    let before = work[sql] ?? (0, 0)
+                    work[sql] = (before.runs + runs, before.steps + steps)
+                }
+                statement = sqlite3_next_stmt(db.sqliteConnection, current)
+            }
+            return work
         }
     }
 
