@@ -46,7 +46,7 @@ struct PlatformHarness {
     static let t0 = Instant(iso8601: "2026-03-02T10:00:00+08:00")!
 
     static func withPlatform(
-        _ kind: BackendKind, clock: ManualClock = ManualClock(t0), seed: UInt64 = 1,
+        _ kind: BackendKind, clock: ManualClock = ManualClock(t0), seed: UInt64 = 1, statementWork: StatementWork? = nil,
         _ body: (Platform) async throws -> Void
     ) async throws {
         // The ids' seed comes from the run's seed (printed in scripts/test's summary; YIBAO_TEST_SEED replays it).
@@ -60,7 +60,14 @@ struct PlatformHarness {
         switch kind {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
-            backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+            if let statementWork {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                backend = try SQLiteBackend(
+                    path: directory + "/yibao.sqlite", durability: .process, readers: 4, checkpointInterval: .milliseconds(250),
+                    statementWork: statementWork)
+            } else {
+                backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+            }
             cleanup = { try? FileManager.default.removeItem(atPath: directory) }
         case .postgres:
             let url = try #require(BackendKind.postgresURL, "YIBAO_REQUIRE_POSTGRES=1 but YIBAO_TEST_POSTGRES_URL is not set")

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import Synchronization
 import YibaoCore
 
@@ -28,9 +27,20 @@ public final class SQLiteBackend: StoreBackend {
     private let queue = WriteQueue()
     private let finished = DispatchSemaphore(value: 0)
 
+    /// The work counted per statement on every connection, when a test asked for it.
+    private let statementWork: StatementWork?
+
     /// Opens (creating if needed) the database at `path`; `checkpointInterval` is how often the log is
     /// copied into the database file (`Checkpointer`).
-    public init(path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250)) throws {
+    public convenience init(path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250)) throws
+    {
+        try self.init(path: path, durability: durability, readers: readers, checkpointInterval: checkpointInterval, statementWork: nil)
+    }
+
+    /// Opens the database at `path` as above, counting each statement's work in `statementWork` on every
+    /// connection (a diagnostic for tests).
+    package init(path: String, durability: Durability, readers: Int, checkpointInterval: Duration, statementWork: StatementWork?) throws {
+        self.statementWork = statementWork
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = readers
@@ -38,6 +48,7 @@ public final class SQLiteBackend: StoreBackend {
         configuration.label = "yibao"
         let synchronous = durability == .power ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
+            statementWork?.install(on: db)
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA cache_size = -16000")
             // Checkpoints run beside the writer (`Checkpointer`); the writer's own is the backstop.
@@ -102,29 +113,6 @@ public final class SQLiteBackend: StoreBackend {
             return try await pool.read { db in try work(SQLiteExecutor(db: db)) }
         } catch let error as DatabaseError {
             throw SQLiteExecutor.map(error)
-        }
-    }
-
-    /// The work of each statement the writer ran since the last call, in SQLite's virtual-machine steps
-    /// (`SQLITE_STMTSTATUS_VM_STEP`, which grow with the rows a statement visits) and runs
-    /// (`SQLITE_STMTSTATUS_RUN`), by statement text; the counters start again at zero. A diagnostic:
-    /// tests use it to show that no statement reads more as history grows. Every statement the store runs
-    /// is a cached prepared statement (`SQLiteExecutor`), so each one's counters outlive its runs.
-    package func writerStatementWork() throws -> [String: (runs: Int, steps: Int)] {
-        try pool.writeWithoutTransaction { db in
-            var work: [String: (runs: Int, steps: Int)] = [:]
-            var statement = sqlite3_next_stmt(db.sqliteConnection, nil)
-            while let current = statement {
-                let runs = Int(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_RUN), 1))
-                let steps = Int(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_VM_STEP), 1))
-                if runs > 0, let text = sqlite3_sql(current) {
-                    let sql = String(cString: text)
-                    let before = work[sql] ?? (0, 0)
-                    work[sql] = (before.runs + runs, before.steps + steps)
-                }
-                statement = sqlite3_next_stmt(db.sqliteConnection, current)
-            }
-            return work
         }
     }
 
