@@ -263,3 +263,38 @@ extension Platform {
         }
     }
 }
+
+extension Platform {
+    /// Settles `settlements` visits at `institution`'s counter for `people` in turn (fund and cash, the
+    /// personal account left alone; one line of catalogue item `item`), `concurrency` at a time, through the same use cases a hospital
+    /// calls: real history in every table a settlement writes (visits, settlements, the ledger, wallets,
+    /// inboxes, the audit chain), for a latency benchmark on a database that has lived.
+    public func seedSettlementHistory(
+        settlements: Int, people: [String], institution: Institution, item: String = "XD00000000001", concurrency: Int = 32,
+        progress: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws {
+        guard settlements > 0 else { return }
+        guard !people.isEmpty else { throw StoreError.configuration("history needs people") }
+        let run = UInt32.random(in: 0...UInt32.max)
+        let workers = max(1, min(concurrency, settlements))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for index in stride(from: worker, to: settlements, by: workers) {
+                        let line = FeeLine(
+                            lineNumber: "1", itemCode: item, unitPrice: Money(fen: 1280), quantity: Quantity(units: Int64(1 + index % 3)))
+                        let visit = try await self.openVisit(
+                            OpenVisitRequest(
+                                personNumber: people[index % people.count], category: .ordinaryOutpatient,
+                                hospitalVisitNumber: "HS\(run)-\(index)", lines: [line]),
+                            institution: institution)
+                        _ = try await self.settle(visitID: visit.id, institution: institution, useAccount: false, idempotency: nil)
+                        if (index + 1) % 10_000 == 0 { progress(index + 1) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await flushAfterCommit()
+    }
+}

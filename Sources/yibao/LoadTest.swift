@@ -91,12 +91,20 @@ struct LoadSeed: AsyncParsableCommand {
 struct LoadHistory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Add synthetic ledger history (postings of one fen to the population's accounts) before a latency benchmark.")
+        abstract:
+            "Add history before a latency benchmark: synthetic ledger postings (one fen to the population's accounts) and real settlements at a hospital's counter."
+    )
 
     @OptionGroup var data: DataOptions
 
     @Option(help: "How many postings to add.")
     var postings = 10_000_000
+
+    @Option(help: "How many settlements to add first, settled at the institution's counter for the population's people.")
+    var settlements = 0
+
+    @Option(help: "The institution that settles them.")
+    var institution = "H44010000004"
 
     @Option(help: "The population file whose people receive them.")
     var population = "population.jsonl"
@@ -107,6 +115,15 @@ struct LoadHistory: AsyncParsableCommand {
         }
         let platform = try await data.openPlatform(sandbox: true)
         let started = Date()
+        if settlements > 0 {
+            guard let hospital = try await platform.institution(code: institution) else {
+                throw ValidationError("no institution \(institution)")
+            }
+            try await platform.seedSettlementHistory(settlements: settlements, people: people, institution: hospital) { done in
+                FileHandle.standardError.write(Data("  \(done) settlements\n".utf8))
+            }
+            print("added \(settlements) settlements in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
         try await platform.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
             if done % 1_000_000 < 20_000 { FileHandle.standardError.write(Data("  \(done) postings\n".utf8)) }
         }

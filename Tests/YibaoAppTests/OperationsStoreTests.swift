@@ -190,6 +190,16 @@ struct OperationsStoreTests {
             let after = try await platform.verifyLedger()
             #expect(after.passed, "\(after.problems)")
             #expect(after.postings == before.postings + 1000)
+            // Real settlements at the counter, as `loadtest history --settlements` adds them.
+            try await platform.seedSettlementHistory(
+                settlements: 30, people: people.map(\.personNumber), institution: S.hospital, item: "A001", concurrency: 4)
+            let settled = try await platform.backend.read { db in
+                try db.queryOne("SELECT COUNT(*) AS n FROM settlements WHERE kind = 'settlement' AND state = 'completed'", [])?.int64("n")
+            }
+            #expect(settled == 30)
+            let history = try await platform.verifyLedger()
+            #expect(history.passed, "\(history.problems)")
+            #expect(try await platform.history(person: spec.number(0), query: HistoryQuery()).events.count >= 3)
             // A seeded person pays with the code of the seeded device, as the load generator does.
             let person = people[0]
             let encoded = try #require(person.deviceSecret)
