@@ -266,9 +266,10 @@ extension Platform {
 
 extension Platform {
     /// Settles `settlements` visits at `institution`'s counter for `people` in turn (fund and cash, the
-    /// personal account left alone; one line of catalogue item `item`), `concurrency` at a time, through the same use cases a hospital
-    /// calls: real history in every table a settlement writes (visits, settlements, the ledger, wallets,
-    /// inboxes, the audit chain), for a latency benchmark on a database that has lived.
+    /// personal account left alone; one line of catalogue item `item`), `concurrency` at a time, through
+    /// the same use cases a hospital calls: real history in every table a settlement writes (visits,
+    /// settlements, the ledger, wallets, inboxes, the audit chain), for a latency benchmark on a database
+    /// that has lived.
     public func seedSettlementHistory(
         settlements: Int, people: [String], institution: Institution, item: String = "XD00000000001", concurrency: Int = 32,
         progress: @escaping @Sendable (Int) -> Void = { _ in }

@@ -27,7 +27,8 @@ public final class SQLiteBackend: StoreBackend {
     private let queue = WriteQueue()
     private let finished = DispatchSemaphore(value: 0)
 
-    /// The work counted per statement on every connection, when a test asked for it.
+    /// The work counted per statement on every connection, when a test asked for it; held here because
+    /// the connections' traces point to it without retaining it.
     private let statementWork: StatementWork?
 
     /// Opens (creating if needed) the database at `path`; `checkpointInterval` is how often the log is
