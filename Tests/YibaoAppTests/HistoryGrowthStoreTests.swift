@@ -10,14 +10,15 @@ import YibaoSandbox
 /// and slows each settlement, wallet page or cashier's day in proportion to a province's history. SQLite
 /// counts each statement's virtual-machine steps, which grow with the rows it visits; this counts them on
 /// every connection (`StatementWork`) for the same round of work — a one-code card settlement with the
-/// personal account, a settlement at the counter, a refund, a reversal, what follows their commits, and
-/// the patient's and the cashier's reads — on a day with almost no history and again on a later day
+/// personal account, a settlement at the counter, a refund, a reversal, a family member's settlement
+/// drawing on a relative's account, a resident's contribution, what follows their commits, and the
+/// patients' and the cashier's reads — on a day with almost no history and again on a later day
 /// after a few hundred settlements of other people, and compares them statement by statement.
 @Suite("Platform contract: the work per statement does not grow with history")
 struct HistoryGrowthStoreTests {
     typealias S = AppFixtures
 
-    /// One round of the money path and its reads for two new people (`round` numbers them).
+    /// One round of the money path and its reads for five new people (`round` numbers them).
     static func round(_ platform: Platform, _ round: Int) async throws {
         let phone = try await Phone.make(platform, number: "R\(round)A", sequence: 1000 + 2 * round)
         let byCode = try await platform.settle(
@@ -36,8 +37,24 @@ struct HistoryGrowthStoreTests {
             idempotency: OneCodeStoreTests.key("r\(round)-3"))
         _ = try await platform.reverse(settlementID: atCounter.id, institution: S.hospital, idempotency: OneCodeStoreTests.key("r\(round)-4"))
         await platform.flushAfterCommit()
+        // A member short of money drawing on a relative's account, and a resident's contribution paid
+        // from the phone's card.
+        try await platform.enrol(S.person("R\(round)F", sequence: 1500 + 3 * round), openingBalance: .yuan(500))
+        try await platform.enrol(S.person("R\(round)M", sequence: 1501 + 3 * round), openingBalance: .yuan(20))
+        _ = try await FamilyStoreTests.bind(platform, binder: "R\(round)F", member: "R\(round)M")
+        let aided = try await WalletStoreTests.settle(platform, person: "R\(round)M", visit: "R\(round)-5", yuan: 300)
+        #expect(aided.mutualAidPayer == "R\(round)F")
+        let resident = S.person("R\(round)P", sequence: 1502 + 3 * round, type: .resident)
+        try await platform.enrol(resident)
+        let card = try await #require(platform.sandbox).issueCard(
+            holderIDNumber: resident.idNumber, holderName: resident.name, kind: .debit, balance: .yuan(2000))
+        _ = try await platform.bindCard(person: resident.number, number: card.number)
+        _ = try await platform.payPremium(
+            PremiumRequest(personNumber: resident.number, kind: .residentAnnual, period: "2027", amount: .yuan(400)), payer: resident.number,
+            idempotency: OneCodeStoreTests.key("r\(round)-6"))
+        await platform.flushAfterCommit()
         // What the patient and the cashier read.
-        for number in [phone.person.number, person] {
+        for number in [phone.person.number, person, "R\(round)F", "R\(round)M", resident.number] {
             _ = try await platform.wallet(person: number)
             _ = try await platform.history(person: number, query: HistoryQuery(limit: 20))
             _ = try await platform.purchasedItems(person: number, from: nil, until: nil, institution: nil, cursor: nil)
@@ -74,7 +91,8 @@ struct HistoryGrowthStoreTests {
     @Test("a round of settlements and reads takes as many steps per statement after 432 settlements and 112 reversals of other people")
     func flatAgainstHistory() async throws {
         let work = StatementWork()
-        let clock = ManualClock(PlatformHarness.t0)
+        // November: next year's resident contributions are being collected.
+        let clock = ManualClock(Instant(iso8601: "2026-11-20T10:00:00+08:00")!)
         try await PlatformHarness.withPlatform(.sqlite, clock: clock, statementWork: work) { platform in
             try await S.load(into: platform)
             // The first round prepares the statements; the second is measured on a small history.
