@@ -104,7 +104,7 @@ struct LoadHistory: AsyncParsableCommand {
     var settlements = 0
 
     @Option(help: "The institution that settles them.")
-    var institution = "H44010000004"
+    var institution = LoadRun.institutionDefault
 
     @Option(help: "The population file whose people receive them.")
     var population = "population.jsonl"
@@ -114,21 +114,23 @@ struct LoadHistory: AsyncParsableCommand {
             try YibaoJSON.decode(SeededPatient.self, from: String($0)).personNumber
         }
         let platform = try await data.openPlatform(sandbox: true)
-        let started = Date()
+        func seconds(since start: Date) -> String { String(format: "%.1f", Date().timeIntervalSince(start)) }
         if settlements > 0 {
+            let started = Date()
             guard let hospital = try await platform.institution(code: institution) else {
                 throw ValidationError("no institution \(institution)")
             }
             try await platform.seedSettlementHistory(settlements: settlements, people: people, institution: hospital) { done in
                 FileHandle.standardError.write(Data("  \(done) settlements\n".utf8))
             }
-            print("added \(settlements) settlements in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            print("added \(settlements) settlements in \(seconds(since: started)) s")
         }
+        let started = Date()
         try await platform.seedHistory(postings: postings, people: people, region: RegionCode("440100")!) { done in
             if done % 1_000_000 < 20_000 { FileHandle.standardError.write(Data("  \(done) postings\n".utf8)) }
         }
         await platform.close()
-        print("added \(postings) postings in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("added \(postings) postings in \(seconds(since: started)) s")
     }
 }
 
@@ -154,6 +156,9 @@ struct LoadRun: AsyncParsableCommand {
         abstract: "Drive a mix of requests at a fixed arrival rate (open loop) or flat out; report throughput, latency percentiles and problems."
     )
 
+    /// The demo hospital (level 3) the load generator settles at, in `loadtest run` and `loadtest history`.
+    static let institutionDefault = "H44010000004"
+
     @Option(name: .customLong("url"), help: "A server to load (repeat to spread the load over several instances).")
     var urls: [String] = ["http://127.0.0.1:8080"]
 
@@ -173,7 +178,7 @@ struct LoadRun: AsyncParsableCommand {
     var mix = "settle=100"
 
     @Option(help: "The institution whose API key is used.")
-    var institution = "H44010000004"
+    var institution = LoadRun.institutionDefault
 
     @Option(help: "The institution's key, KEYID.SECRET (default: the demo key of --institution).")
     var key: String?

@@ -61,9 +61,7 @@ struct PlatformHarness {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            backend = try SQLiteBackend(
-                path: directory + "/yibao.sqlite", durability: .process, readers: 4, checkpointInterval: .milliseconds(250),
-                statementWork: statementWork)
+            backend = try SQLiteBackend(path: directory + "/yibao.sqlite", durability: .process, statementWork: statementWork)
             cleanup = { try? FileManager.default.removeItem(atPath: directory) }
         case .postgres:
             let url = try #require(BackendKind.postgresURL, "YIBAO_REQUIRE_POSTGRES=1 but YIBAO_TEST_POSTGRES_URL is not set")

@@ -55,13 +55,8 @@ package enum OutboxRepository {
         try db.execute(statement.sql, statement.arguments)
     }
 
-    /// Deletes the rows that are still there and returns their ids: the caller expands exactly those,
-    /// in the same transaction.
-    package static func claim(_ ids: [String], in db: any SQLExecutor) throws -> Set<String> {
-        try db.fetch(claiming(ids))
-    }
-
-    /// `claim` as a read, to send in one batch with others (`SQLExecutor.fetch`).
+    /// Deletes the rows that are still there and returns their ids, as a read to send in one batch with
+    /// others (`SQLExecutor.fetch`): the caller expands exactly those, in the same transaction.
     package static func claiming(_ ids: [String]) -> SQLRead<Set<String>> {
         guard !ids.isEmpty else { return .known([]) }
         return SQLRead("DELETE FROM outbox WHERE id IN (\(placeholders(ids.count))) RETURNING id", ids.map { .text($0) }) { rows in

@@ -40,7 +40,10 @@ public final class SQLiteBackend: StoreBackend {
 
     /// Opens the database at `path` as above, counting each statement's work in `statementWork` on every
     /// connection (a diagnostic for tests).
-    package init(path: String, durability: Durability, readers: Int, checkpointInterval: Duration, statementWork: StatementWork?) throws {
+    package init(
+        path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250),
+        statementWork: StatementWork?
+    ) throws {
         self.statementWork = statementWork
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
