@@ -1,0 +1,105 @@
+import Testing
+import YibaoApp
+import YibaoCore
+
+@testable import YibaoStore
+
+/// What every backend's executor answers for the values the store binds and reads: text (empty, not
+/// null; non-ASCII; quotes), integers at both ends, nulls; a statement's refusals, mapped; and a
+/// statement that failed or was read is usable again at once. On SQLite reads and writes bind, step and
+/// read through SQLite's C interface (`SQLiteExecutor`), everything else through GRDB.
+@Suite("Store contract: what the executor binds and reads")
+struct ExecutorStoreTests {
+    static let create = "CREATE TABLE IF NOT EXISTS executor_probe (id TEXT PRIMARY KEY, amount BIGINT, note TEXT)"
+    static let insert = "INSERT INTO executor_probe (id, amount, note) VALUES (?, ?, ?)"
+    static let read = "SELECT id, amount, note FROM executor_probe WHERE id = ?"
+
+    static let values: [(id: String, amount: SQLValue, note: SQLValue)] = [
+        ("empty", .integer(0), .text("")),
+        ("null", .null, .null),
+        ("largest", .integer(Int64.max), .text("医保 个人账户 ¥ 'quoted' \"double\" \\ 🙂")),
+        ("smallest", .integer(Int64.min), .text(String(repeating: "长", count: 5_000))),
+        ("", .integer(-1), .text("an empty key")),
+    ]
+
+    @Test("values come back as they were bound, on the writer and on a reader", arguments: BackendKind.available)
+    func valuesRoundTrip(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            let written = try await platform.backend.write { db in
+                try Self.values.map { try db.execute(Self.insert, [.text($0.id), $0.amount, $0.note]) }
+            }
+            #expect(written == Array(repeating: 1, count: Self.values.count))
+            for value in Self.values {
+                let fromWriter = try await platform.backend.write { db in try db.query(Self.read, [.text(value.id)]) }
+                let fromReader = try await platform.backend.read { db in try db.query(Self.read, [.text(value.id)]) }
+                for rows in [fromWriter, fromReader] {
+                    #expect(rows.count == 1, "\(value.id)")
+                    #expect(rows.first?.columns == ["id", "amount", "note"])
+                    #expect(rows.first?.values == [.text(value.id), value.amount, value.note], "\(value.id)")
+                }
+            }
+            // An empty string is not NULL: each is found by its own condition, once.
+            let counts = try await platform.backend.read { db in
+                try db.queryOne(
+                    "SELECT CAST(SUM(CASE WHEN note = '' THEN 1 ELSE 0 END) AS BIGINT) AS empty, CAST(SUM(CASE WHEN note IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS nulls FROM executor_probe",
+                    [])
+            }
+            #expect(try counts?.int64("empty") == 1)
+            #expect(try counts?.int64("nulls") == 1)
+            // Many rows, in order, each with its own values.
+            let all = try await platform.backend.read { db in try db.query("SELECT id, amount FROM executor_probe ORDER BY id", []) }
+            #expect(try all.map { try $0.string("id") } == Self.values.map(\.id).sorted())
+        }
+    }
+
+    @Test("a refused statement is mapped, rolls back only its transaction, and runs again at once", arguments: BackendKind.available)
+    func refusalsAndReuse(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("once"), .integer(1), .null]) }
+            for attempt in 0..<3 {
+                await #expect(throws: StoreError.self, "attempt \(attempt)") {
+                    _ = try await platform.backend.write { db in
+                        try db.execute(Self.insert, [.text("kept back \(attempt)"), .integer(2), .null])
+                        return try db.execute(Self.insert, [.text("once"), .integer(2), .null])
+                    }
+                }
+                do {
+                    _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("once"), .integer(3), .null]) }
+                    Issue.record("a second row with the same key was written")
+                } catch StoreError.uniqueViolation {
+                } catch {
+                    Issue.record("refused as \(error), not as a unique violation")
+                }
+            }
+            // The statement that failed is used again, with other arguments, and nothing of the
+            // refused transactions was kept.
+            _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("after"), .integer(4), .null]) }
+            let ids = try await platform.backend.read { db in try db.query("SELECT id FROM executor_probe ORDER BY id", []) }
+            #expect(try ids.map { try $0.string("id") } == ["after", "once"])
+            // A statement given fewer arguments than its placeholders is refused, not run with NULLs.
+            await #expect(throws: (any Error).self) {
+                _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("short"), .integer(5)]) }
+            }
+            let short = try await platform.backend.read { db in try db.query(Self.read, [.text("short")]) }
+            #expect(short.isEmpty)
+        }
+    }
+
+    @Test("reads and writes of rows take SQLite's C interface; transactions, pragmas and schema changes go through GRDB")
+    func whichPath() {
+        for sql in [
+            "SELECT 1", "  select 1", "\n\tWITH x AS (SELECT 1) SELECT * FROM x", "INSERT INTO t VALUES (1)", "update t SET a = 1",
+            "DELETE FROM t", "VALUES (1)",
+        ] {
+            #expect(SQLiteExecutor.isDirect(sql), "\(sql)")
+        }
+        for sql in [
+            "BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT job", "RELEASE job", "PRAGMA synchronous = FULL", "CREATE TABLE t (a INTEGER)",
+            "ALTER TABLE t ADD b TEXT", "DROP INDEX i", "SELECTED", "selection", "", "   ", "EXPLAIN QUERY PLAN SELECT 1",
+        ] {
+            #expect(!SQLiteExecutor.isDirect(sql), "\(sql)")
+        }
+    }
+}
