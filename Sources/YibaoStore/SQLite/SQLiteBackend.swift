@@ -190,19 +190,19 @@ public final class SQLiteBackend: StoreBackend {
         let savepoints = batch.count > 1
         do {
             let completions: [@Sendable () -> Void] = try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
+                try SQLiteBackend.control("BEGIN IMMEDIATE", db)
                 var completions: [@Sendable () -> Void] = []
                 completions.reserveCapacity(batch.count)
                 var refusedAlone = false
                 do {
                     for job in batch {
-                        if savepoints { try db.execute(sql: "SAVEPOINT job") }
+                        if savepoints { try SQLiteBackend.control("SAVEPOINT job", db) }
                         let completion = job.run(db)
                         // A job that threw is undone (to its savepoint, or the whole transaction when it
                         // is alone); its completion reports the error.
                         if savepoints {
-                            if !completion.succeeded { try db.execute(sql: "ROLLBACK TO job") }
-                            try db.execute(sql: "RELEASE job")
+                            if !completion.succeeded { try SQLiteBackend.control("ROLLBACK TO job", db) }
+                            try SQLiteBackend.control("RELEASE job", db)
                         } else {
                             refusedAlone = !completion.succeeded
                         }
@@ -210,12 +210,12 @@ public final class SQLiteBackend: StoreBackend {
                     }
                     if refusedAlone {
                         // The refusal reports its own error, whatever the rollback says.
-                        try? db.execute(sql: "ROLLBACK")
+                        try? SQLiteBackend.control("ROLLBACK", db)
                     } else {
-                        try db.execute(sql: "COMMIT")
+                        try SQLiteBackend.control("COMMIT", db)
                     }
                 } catch {
-                    try? db.execute(sql: "ROLLBACK")
+                    try? SQLiteBackend.control("ROLLBACK", db)
                     throw error
                 }
                 return completions
@@ -225,6 +225,15 @@ public final class SQLiteBackend: StoreBackend {
             let mapped = (error as? DatabaseError).map(SQLiteExecutor.map) ?? error
             for job in batch { job.fail(mapped) }
         }
+    }
+}
+
+extension SQLiteBackend {
+    /// Runs a transaction's control statement (`BEGIN IMMEDIATE`, `SAVEPOINT job` …) prepared once per
+    /// connection: `Database.execute(sql:)` parses and prepares its SQL on every call, and a batch runs
+    /// two of these per job.
+    fileprivate static func control(_ sql: String, _ db: Database) throws {
+        try db.cachedStatement(sql: sql).execute()
     }
 }
 
