@@ -6,8 +6,8 @@ import YibaoCore
 
 /// What every backend's executor answers for the values the store binds and reads: text (empty, not
 /// null; non-ASCII; quotes), integers at both ends, nulls; a statement's refusals, mapped; and a
-/// statement that failed or was read is usable again at once. On SQLite reads and writes bind, step and
-/// read through SQLite's C interface (`SQLiteExecutor`), everything else through GRDB.
+/// statement that failed or was read is usable again at once. On SQLite every statement is bound,
+/// stepped and read through SQLite's C interface (`SQLiteExecutor`).
 @Suite("Store contract: what the executor binds and reads")
 struct ExecutorStoreTests {
     static let create = "CREATE TABLE IF NOT EXISTS executor_probe (id TEXT PRIMARY KEY, amount BIGINT, note TEXT)"
@@ -87,19 +87,22 @@ struct ExecutorStoreTests {
         }
     }
 
-    @Test("reads and writes of rows take SQLite's C interface; transactions, pragmas and schema changes go through GRDB")
-    func whichPath() {
-        for sql in [
-            "SELECT 1", "  select 1", "\n\tWITH x AS (SELECT 1) SELECT * FROM x", "INSERT INTO t VALUES (1)", "update t SET a = 1",
-            "DELETE FROM t", "VALUES (1)",
-        ] {
-            #expect(SQLiteExecutor.isDirect(sql), "\(sql)")
-        }
-        for sql in [
-            "BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT job", "RELEASE job", "PRAGMA synchronous = FULL", "CREATE TABLE t (a INTEGER)",
-            "ALTER TABLE t ADD b TEXT", "DROP INDEX i", "SELECTED", "selection", "", "   ", "EXPLAIN QUERY PLAN SELECT 1",
-        ] {
-            #expect(!SQLiteExecutor.isDirect(sql), "\(sql)")
+    @Test("on SQLite a cached statement left stale by a schema change answers with the new columns")
+    func staleAfterSchemaChange() async throws {
+        try await PlatformHarness.withPlatform(.sqlite) { platform in
+            let all = "SELECT * FROM executor_probe WHERE id = ?"
+            _ = try await platform.backend.write { db in
+                try db.execute(Self.create, [])
+                return try db.execute(Self.insert, [.text("row"), .integer(1), .null])
+            }
+            let before = try await platform.backend.write { db in try db.query(all, [.text("row")]) }
+            #expect(before.first?.columns == ["id", "amount", "note"])
+            let after = try await platform.backend.write { db in
+                try db.execute("ALTER TABLE executor_probe ADD COLUMN kept TEXT NOT NULL DEFAULT 'yes'", [])
+                return try db.query(all, [.text("row")])
+            }
+            #expect(after.first?.columns == ["id", "amount", "note", "kept"])
+            #expect(after.first?.values == [.text("row"), .integer(1), .null, .text("yes")])
         }
     }
 }
