@@ -72,7 +72,7 @@ schemas = {
     }, ["line_number", "item_code", "amount", "full_self_pay", "over_limit", "first_self_pay", "in_scope"]),
     "Visit": obj({
         "id": S, "institution_code": S, "person_number": S, "category": ref("MedicalCategory"), "hospital_visit_number": S,
-        "state": enum("open", "settled"), "lines": arr(ref("LineSplit")), "total": MONEY, "settlement_id": S, "opened_at": ref("Instant"),
+        "state": enum("open", "paying", "settled", "cancelled"), "lines": arr(ref("LineSplit")), "total": MONEY, "settlement_id": S, "opened_at": ref("Instant"),
         "payer_number": S,
     }, ["id", "institution_code", "person_number", "category", "state", "lines", "total"]),
     "OpenVisitRequest": obj({
@@ -215,7 +215,7 @@ schemas = {
                                                           ["kind", "movement", "key"]))},
                                        ["channel", "day", "statement_movements", "yibao_movements", "captured", "refunded", "fees", "breaks"]),
     "DailyClose": obj({"day": ref("Date"), "channel": ref("ChannelReconciliationResult"), "exceptions_opened": I, "exceptions_resolved": I,
-                       "fund_report": ref("FundReport")}, ["day", "exceptions_opened", "exceptions_resolved", "fund_report"]),
+                       "fund_report": ref("FundReport"), "ledger": ref("LedgerReport")}, ["day", "exceptions_opened", "exceptions_resolved", "fund_report"]),
     "DayInput": obj({"day": ref("Date"), "again": B}),
     "NationalEnvelope": obj({"infno": S, "msgid": S, "fixmedins_code": S, "input": {"type": "object"}},
                             description="The national interface's request envelope (docs/national-interface.md); every other field is accepted."),
@@ -288,7 +288,10 @@ schemas = {
                        "opening_balance_adjustment": ref("AccountAdjustment")},
                       ["number", "name_masked", "id_number_masked", "region", "insurance_type"]),
     "LedgerReport": obj({"entries": I, "postings": I, "accounts": I, "settlements": I, "passed": B,
-                         "problems": arr(obj({"check": S, "location": S, "detail": S}))}, ["entries", "postings", "accounts", "problems", "passed"]),
+                         "problems": arr(obj({"check": S, "location": S, "detail": S})),
+                         "day": obj({"from": ref("Instant"), "through": ref("Instant"), "balances_from": ref("Instant")}, ["from", "through", "balances_from"],
+                                    description="For a day's close: the entries made in [from, through) and the settlements of that day, with every balance checked against the sum of its postings verified up to balances_from plus the postings since. Absent when the whole ledger was verified.")},
+                        ["entries", "postings", "accounts", "problems", "passed"]),
     "AccountView": obj({"id": S, "balance": MONEY}, ["id", "balance"]),
     "WalletEvent": obj({"person_number": S, "seq": I, "id": S, "kind": enum("settlement", "reversal", "refund", "premium", "mutual_aid_given", "account_credit", "credit_repayment"),
                         "reference": S, "at": ref("Instant"), "institution_code": S, "counterparty": S, "total": MONEY, "fund": MONEY, "account": MONEY,
@@ -774,6 +777,8 @@ paths["/v1/patient/institutions"] = {"get": op("Designated institutions (定点�
 paths["/v1/visits/{visit_id}/lines/removal"] = {"post": op("Take fee lines off an open visit (2302, some details)", INST, [param("visit_id")],
                                                           json_body(obj({"line_numbers": arr(S)}, ["line_numbers"])), ok(ref("Visit")),
                                                           (400, 401, 403, 404, 409))}
+paths["/v1/visits/{visit_id}/cancellation"] = {"post": op("Cancel an open visit (2202 / 2404); a paid one is reversed first", INST,
+                                                          [param("visit_id")], responses=ok(ref("Visit")), errors=(401, 403, 404, 409))}
 paths["/v1/admin/credit/delinquency"] = {"get": op(
     "Credit lines suspended or with bills past due on a day (?date=, today by default): how many, what they owe, since when", OP("viewer"),
     [qparam("date")], responses=ok(arr(obj({"line_id": S, "person_number": S, "partner": S, "state": enum("active", "suspended"),

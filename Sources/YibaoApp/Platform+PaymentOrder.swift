@@ -111,6 +111,10 @@ extension Platform {
             if let refusal = order.refusalToCancel(settlement: settled, at: now) { throw refusal }
             try PaymentOrderRepository.cancel(id: id, now: now, in: db)
             order.cancelled = true
+            // The visit the order opened goes with it, unless the institution settled it another way.
+            if let visit = try VisitRepository.find(id: order.visitId, institution: institution.code, lock: true, in: db), visit.state == .open {
+                _ = try Platform.cancel(visit, now: now, in: db)
+            }
             return order
         }
         return try await view(order, institution: institution, preview: false)
@@ -163,7 +167,10 @@ extension Platform {
                 throw StoreError.decoding("visit \(order.visitId) of payment order \(id) missing")
             }
             guard visit.state == .open else {
-                throw Refusal(.paymentOrderClosed, "the institution settled this visit another way", references: ["visit_id": visit.id])
+                throw Refusal(
+                    .paymentOrderClosed,
+                    visit.state == .cancelled ? "the institution cancelled this visit" : "the institution settled this visit another way",
+                    references: ["visit_id": visit.id])
             }
             visit.paymentAuthority = .fundingSource
             visit.payerNumber = payer == order.personNumber ? nil : payer

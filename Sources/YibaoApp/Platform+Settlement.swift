@@ -161,9 +161,7 @@ extension Platform {
             guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            guard visit.state == .open else {
-                throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines")
-            }
+            if let refusal = visit.refusalToChangeLines { throw refusal }
             try Platform.validate(lines, existing: visit.lines.map(\.lineNumber))
             visit.lines += try Platform.price(lines, region: institution.region, firstIndex: 0, reference: reference, now: now, in: db)
             for (index, back) in returns.enumerated() {
@@ -205,9 +203,7 @@ extension Platform {
             guard var visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            guard visit.state == .open else {
-                throw Refusal(.visitNotOpen, "visit \(visitID) is settled; reverse the settlement to change its lines")
-            }
+            if let refusal = visit.refusalToChangeLines { throw refusal }
             let present = Set(visit.lines.map(\.lineNumber))
             for (index, number) in numbers.enumerated() where !present.contains(number) {
                 throw Refusal.invalid("line_numbers[\(index)]", "visit \(visitID) has no line \(number)")
@@ -220,6 +216,31 @@ extension Platform {
             try VisitRepository.update(visit, now: now, in: db)
             return visit
         }
+    }
+
+    /// Cancels an open visit (挂号撤销, national 2202 / 2404; a cashier's mistaken registration, details
+    /// cancelled by the HIS): it then takes no lines and cannot be settled, and a payment order waiting
+    /// for the patient's phone is cancelled with it. Nothing was settled on an open visit (a reversed
+    /// settlement opened it again), so no money moves. Cancelling a cancelled visit answers the same; a
+    /// visit being paid or settled is refused (`Visit.refusalToCancel`).
+    public func cancelVisit(id visitID: String, institution: Institution) async throws -> Visit {
+        try await write { db, now in
+            guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
+                throw Refusal(.notFound, "this institution has no visit \(visitID)")
+            }
+            return try Platform.cancel(visit, now: now, in: db)
+        }
+    }
+
+    /// Cancels a locked visit inside the caller's transaction (see `cancelVisit`).
+    static func cancel(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws -> Visit {
+        if let refusal = visit.refusalToCancel { throw refusal }
+        guard visit.state == .open else { return visit }
+        var cancelled = visit
+        cancelled.state = .cancelled
+        try VisitRepository.updateState(visit.id, state: .cancelled, settlementId: visit.settlementId, now: now, in: db)
+        try PaymentOrderRepository.cancel(visit: visit.id, now: now, in: db)
+        return cancelled
     }
 
     /// A visit of an institution.
@@ -269,9 +290,7 @@ extension Platform {
             guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            guard visit.state == .open else {
-                throw Refusal(.visitAlreadySettled, "visit \(visitID) is already settled", references: ["settlement_id": visit.settlementId ?? ""])
-            }
+            if let refusal = visit.refusalToSettle { throw refusal }
             let (person, policy, year) = try Platform.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
             let accumulators = try AccumulatorRepository.read(person: person.number, year: year, pool: visit.category.pool, in: db)
             let balance = try LedgerRepository.balance(.personal(person.number), in: db)

@@ -115,13 +115,7 @@ public struct SettlementDecision: Sendable {
     {
         let visit = snapshot.visit
         let person = snapshot.person
-        guard visit.state == .open else {
-            throw Refusal(
-                visit.state == .paying ? .settlementInProgress : .visitAlreadySettled,
-                visit.state == .paying ? "visit \(visit.id) is being paid" : "visit \(visit.id) is already settled",
-                retryAfterSeconds: visit.state == .paying ? 2 : nil, references: ["settlement_id": visit.settlementId ?? ""]
-            )
-        }
+        if let refusal = visit.refusalToSettle { throw refusal }
         guard let policy = snapshot.policy else {
             throw Refusal(.noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(snapshot.year)")
         }

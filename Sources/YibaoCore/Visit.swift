@@ -55,6 +55,50 @@ public enum VisitState: String, Sendable, Hashable, Codable {
     case paying
     /// Settled; a reversal opens it again.
     case settled
+    /// Cancelled while open (挂号撤销, national 2202 / 2404): nothing was settled on it; it takes no
+    /// lines and cannot be settled. It keeps its hospital visit number.
+    case cancelled
+}
+
+extension Visit {
+    /// Why the visit's lines cannot change now (`visit_not_open`); nil while it is open.
+    public var refusalToChangeLines: Refusal? {
+        switch state {
+        case .open: return nil
+        case .cancelled: return Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit")
+        case .paying, .settled: return Refusal(.visitNotOpen, "visit \(id) is settled; reverse the settlement to change its lines")
+        }
+    }
+
+    /// Why the visit cannot be settled now; nil while it is open.
+    public var refusalToSettle: Refusal? {
+        switch state {
+        case .open: return nil
+        case .cancelled: return Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit")
+        case .paying:
+            return Refusal(
+                .settlementInProgress, "visit \(id) is being paid", retryAfterSeconds: 2, references: ["settlement_id": settlementId ?? ""])
+        case .settled:
+            return Refusal(.visitAlreadySettled, "visit \(id) is already settled", references: ["settlement_id": settlementId ?? ""])
+        }
+    }
+
+    /// Why the visit cannot be cancelled now; nil when it may be (open, or cancelled already: cancelling
+    /// again answers the same). A visit being paid waits for the bank's answer; a settled one is reversed
+    /// first, which opens it again.
+    public var refusalToCancel: Refusal? {
+        switch state {
+        case .open, .cancelled: return nil
+        case .paying:
+            return Refusal(
+                .settlementInProgress, "visit \(id) is being paid; cancel it once the payment is answered", retryAfterSeconds: 2,
+                references: ["settlement_id": settlementId ?? ""])
+        case .settled:
+            return Refusal(
+                .visitAlreadySettled, "visit \(id) is settled; reverse the settlement first (2208), then cancel the visit",
+                references: ["settlement_id": settlementId ?? ""])
+        }
+    }
 }
 
 /// What a settlement record is.

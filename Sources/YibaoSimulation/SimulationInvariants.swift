@@ -252,8 +252,10 @@ public enum SimulationInvariants {
                         "visit \(visit.id) is settled but its settlement is \(settlement.map { "\($0.state.rawValue), reversed by \($0.reversedBy ?? "none")" } ?? "missing")"
                     )
                 }
+            case "open", "cancelled":
+                if visit.settlement != nil { problems.append("visit \(visit.id) is \(visit.state) but names settlement \(visit.settlement ?? "")") }
             default:
-                if visit.settlement != nil { problems.append("visit \(visit.id) is open but names settlement \(visit.settlement ?? "")") }
+                problems.append("visit \(visit.id) is in no known state: \(visit.state)")
             }
         }
         for record in snapshot.records where record.kind == .settlement && record.state == .completed && record.reversedBy == nil {

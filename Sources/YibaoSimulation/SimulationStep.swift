@@ -28,6 +28,9 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
     case openAndPreSettle(member: Int, lines: [Line])
     /// Settle a visit opened earlier (by index).
     case settleOpenVisit(visit: Int, useAccount: Bool)
+    /// Cancel a visit (挂号撤销): one opened earlier (by index; it may be settled since, then the cancellation is
+    /// refused), or the visit of a settlement (refused while the settlement is live, cancelled once it is reversed).
+    case cancelVisit(index: Int, ofSettlement: Bool)
     /// Refund part of the cash of a settlement (by index), in per-mille of what it paid.
     case refundCash(settlement: Int, permille: Int)
     /// Refund the insurance part of a settlement.
@@ -72,6 +75,7 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
             return "orderSettle(member \(m)\(byBinder ? ", paid by member 0" : ""), \(lines), account \(account))"
         case .openAndPreSettle(let m, let lines): return "openAndPreSettle(member \(m), \(lines))"
         case .settleOpenVisit(let v, let account): return "settleOpenVisit(#\(v), account \(account))"
+        case .cancelVisit(let v, let ofSettlement): return "cancelVisit(\(ofSettlement ? "visit of settlement " : "open visit ")#\(v))"
         case .refundCash(let s, let p): return "refundCash(#\(s), \(p)‰)"
         case .refundInsurance(let s): return "refundInsurance(#\(s))"
         case .refundLines(let s, let mask): return "refundLines(#\(s), mask \(mask))"
@@ -98,10 +102,16 @@ public enum SimulationStep: Sendable, Hashable, CustomStringConvertible {
         // Payment orders came later: a second stream turns a third of the code payments into orders paid on the
         // phone, so the main stream (and every other step of a kept regression seed) is drawn as before.
         var orders = SplitMix64(seed: seed ^ 0x6201)
+        // Cancelled visits came later still: a third stream turns half of the steps that settle an open visit into
+        // cancellations, of that visit or of a settlement's.
+        var cancels = SplitMix64(seed: seed ^ 0x2202)
         return (0..<count).map { _ in
             let step = next(&rng)
             let asOrder = Int.random(in: 0..<3, using: &orders) == 0
+            let cancel = Int.random(in: 0..<4, using: &cancels)
             switch step {
+            case .settleOpenVisit(let v, _) where cancel < 2:
+                return .cancelVisit(index: v, ofSettlement: cancel == 1)
             case .codeSettle(let m, let lines, let account) where asOrder:
                 return .orderSettle(member: m, byBinder: false, lines: lines, useAccount: account)
             case .familySettle(let lines, let account) where asOrder:

@@ -171,6 +171,18 @@ public final class Simulator: @unchecked Sendable {
                 self?.remember(record.id)
             }
             return "settled an open visit"
+        case .cancelVisit(let v, let ofSettlement):
+            let visitID: String
+            if ofSettlement {
+                guard let original = try await pick(v) else { return "no settlement" }
+                visitID = original.visitId
+            } else {
+                guard !openVisits.isEmpty else { return "no open visit" }
+                visitID = openVisits[v % openVisits.count]
+            }
+            let visit = try await platform.cancelVisit(id: visitID, institution: hospital)
+            guard visit.state == .cancelled else { throw SimulationFailure("visit \(visitID) answered \(visit.state) to its cancellation") }
+            return "cancelled a visit"
         case .refundCash(let s, let permille):
             guard let original = try await pick(s) else { return "no settlement" }
             let amount = Money(fen: max(1, original.breakdown.cashPaid.fen * Int64(permille) / 1000))

@@ -241,6 +241,23 @@ def scenario_person_number(desk, platform):
     desk.wait_text("#settlement-state", lambda text: text == "结算完成")
     _, visit = platform.call("GET", f"/v1/visits/{waiting['id']}", expect=200)
     check(visit["state"] == "settled", "a visit waiting at the counter is taken and settled")
+    # A registration made by mistake: the cashier takes it and cancels it (two clicks); it leaves the waiting list.
+    _, mistaken = platform.call("POST", "/v1/visits", {"person_number": "P440100000008", "category": "11", "hospital_visit_number": "MZ-DESK-W2",
+                                                       "lines": [{"line_number": "1", "item_code": "XD00000000001", "unit_price": 1280, "quantity": 1}]}, expect=201)
+    desk.keys(Keys.F2)
+    desk.click(desk.find(f"#waiting-table tr[data-visit='{mistaken['id']}'] [data-action=take]"))
+    desk.wait_text("#patient-line", lambda text: "MZ-DESK-W2" in text)
+    desk.click(desk.find("#cancel-visit"))
+    desk.wait_text("#cancel-visit", lambda text: "再按一次" in text)
+    _, still = platform.call("GET", f"/v1/visits/{mistaken['id']}", expect=200)
+    check(still["state"] == "open", "the first click on cancel only asks")
+    desk.shot("desk-03b1-cancel-asks")
+    desk.click(desk.find("#cancel-visit"))
+    desk.wait_text("#counter-alert", lambda text: "MZ-DESK-W2" in text and "已取消" in text)
+    _, cancelled = platform.call("GET", f"/v1/visits/{mistaken['id']}", expect=200)
+    check(cancelled["state"] == "cancelled", "the second click cancels the visit")
+    WebDriverWait(desk.driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#waiting-table tr[data-visit='{mistaken['id']}']"))
+    desk.shot("desk-03b2-cancelled")
 
 
 def scenario_plan(desk, platform):

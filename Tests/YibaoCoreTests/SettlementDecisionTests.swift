@@ -73,6 +73,7 @@ struct SettlementDecisionTests {
         arguments: [
             ("being paid", snapshot(visit: visit(state: .paying)), RefusalCode.settlementInProgress),
             ("settled", snapshot(visit: visit(state: .settled)), .visitAlreadySettled),
+            ("cancelled", snapshot(visit: visit(state: .cancelled)), .visitNotOpen),
             ("no policy", snapshot(policy: nil), .noPolicy),
             ("another payment in flight", snapshot(paymentInProgress: "S9"), .settlementInProgress),
             ("family binding ended", snapshot(visit: visit(payer: "P0002"), bindingActive: false), .forbidden),
@@ -85,6 +86,20 @@ struct SettlementDecisionTests {
         } catch {
             #expect(error.code == expected, "\(name): \(error)")
         }
+    }
+
+    @Test("a visit is cancelled while open (again: the same answer); being paid it waits, settled it is reversed first")
+    func cancelling() {
+        #expect(Self.visit(state: .open).refusalToCancel == nil)
+        #expect(Self.visit(state: .cancelled).refusalToCancel == nil)
+        #expect(Self.visit(state: .paying).refusalToCancel?.code == .settlementInProgress)
+        #expect(Self.visit(state: .paying).refusalToCancel?.retryAfterSeconds == 2)
+        #expect(Self.visit(state: .settled).refusalToCancel?.code == .visitAlreadySettled)
+        #expect(Self.visit(state: .settled).refusalToCancel?.references["settlement_id"] == "S0")
+        #expect(Self.visit(state: .open).refusalToChangeLines == nil)
+        #expect(Self.visit(state: .cancelled).refusalToChangeLines?.code == .visitNotOpen)
+        #expect(Self.visit(state: .cancelled).refusalToChangeLines?.detail.contains("cancelled") == true)
+        #expect(Self.visit(state: .settled).refusalToChangeLines?.code == .visitNotOpen)
     }
 
     @Test("a suspended medical credit line is refused, an active one collects")

@@ -317,6 +317,8 @@ struct AuthorizationMatrixTests {
                 // Line 9 (added by the probe above) comes off once; the next callers find it gone.
                 "POST /v1/visits/{visit_id}/lines/removal": Probe(body: #"{"line_numbers":["9"]}"#, first: 200, again: 400),
                 "POST /v1/visits/{visit_id}/settlement": Probe(first: 201),
+                // (Settled by the probe above: a settled visit is reversed before it is cancelled.)
+                "POST /v1/visits/{visit_id}/cancellation": Probe(first: 409),
                 "GET /v1/settlements/{settlement_id}": Probe(first: 200),
                 // (Its reversal ran first: a reversed settlement is not refunded.)
                 "POST /v1/settlements/{settlement_id}/refunds": Probe(body: #"{"type":"cash","amount":1}"#, first: 409),

@@ -58,6 +58,54 @@ struct NationalFeeCancellationTests {
             #expect(try await total().contains("10.00"))
             #expect(try await cancel("0000").infcode == 0)
             #expect(try await total().contains("没有费用明细"))
+            // Both Yibao visits the details were cancelled from are cancelled, not left open: none waits at the counter.
+            #expect(try await client.send(.get, "/v1/visits", token: H.hospitalToken).decode([Visit].self).isEmpty)
+        }
+    }
+
+    @Test("2202 cancels the registration with its Yibao visit; a settled one is reversed first", arguments: ServerHarness.databases)
+    func registrationCancelled(postgres: Bool) async throws {
+        try await H.withApp(postgres: postgres) { client, harness in
+            let his = NationalClient(client: client, clock: harness.clock)
+            var n = 750
+            func next() -> String {
+                n += 1
+                return NationalClient.msgid(H.hospital, n)
+            }
+            func register(_ number: String) async throws -> String {
+                let id = try #require(
+                    try await his.send("2201", NationalVisitQueryTests.register(number), msgid: next()).node("data")["mdtrt_id"] as? String)
+                let uploaded = try await his.send("2204", #"{"feedetail":[\#(Self.row("1", visit: id, batch: "B1"))]}"#, msgid: next())
+                #expect(uploaded.infcode == 0, "\(uploaded.text)")
+                return id
+            }
+            func waiting() async throws -> [Visit] {
+                try await client.send(.get, "/v1/visits", token: H.hospitalToken).decode([Visit].self)
+            }
+            func cancel(_ id: String) async throws -> NationalClient.Answer {
+                try await his.send("2202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(id)"}}"#, msgid: next())
+            }
+            let first = try await register("C0001")
+            let visit = try #require(try await waiting().first)
+            #expect(try await cancel(first).infcode == 0)
+            #expect(try await waiting().isEmpty)
+            let cancelled = try await client.send(.get, "/v1/visits/\(visit.id)", token: H.hospitalToken).decode(Visit.self)
+            #expect(cancelled.state == .cancelled)
+
+            // Settled: refused until the settlement is reversed.
+            let second = try await register("C0002")
+            let settled = try await his.send(
+                "2207", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(second)","med_type":"11","medfee_sumamt":"10.00","acct_used_flag":"1"}}"#,
+                msgid: next())
+            let settlement = try #require(settled.node("setlinfo")["setl_id"] as? String, "\(settled.text)")
+            let refused = try await cancel(second)
+            #expect(refused.infcode == -1 && refused.errorMessage.contains("2208"), "\(refused.text)")
+            let reversed = try await his.send(
+                "2208", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(second)","setl_id":"\#(settlement)"}}"#, msgid: next())
+            #expect(reversed.infcode == 0, "\(reversed.text)")
+            #expect(try await waiting().count == 1, "the reversal opens the visit again")
+            #expect(try await cancel(second).infcode == 0)
+            #expect(try await waiting().isEmpty)
         }
     }
 

@@ -132,6 +132,10 @@ struct VisitController {
             }
             return JSONResponse(record, status: .created)
         }
+        routes.add(.post, "/v1/visits/{visit_id}/cancellation", .institution, "Cancel an open visit (2202 / 2404); a paid one is reversed first") {
+            _, context in
+            JSONResponse(try await platform.cancelVisit(id: try context.parameters.require("visit_id"), institution: context.institution))
+        }
         routes.add(.get, "/v1/settlements/{settlement_id}", .institution, "A settlement of this institution (5203)") { _, context in
             let id = try context.parameters.require("settlement_id")
             guard let record = try await platform.settlement(id: id, institution: context.institution) else {

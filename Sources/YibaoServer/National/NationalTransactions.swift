@@ -80,10 +80,9 @@ extension NationalGateway {
             }
             return .object([])
         case "2202", "2404":
+            // The registration is cancelled with Yibao's visit for its details (a settled one is reversed first).
             var registration = try await registered(try data(message), institution)
-            if let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution), visit.state != .open {
-                throw NationalFailure("该就诊已结算，请先撤销结算(2208)")
-            }
+            try await cancelDetails(of: registration, institution)
             registration.state = "cancelled"
             try await platform.updateNationalRegistration(registration)
             return .object([])
@@ -130,6 +129,7 @@ extension NationalGateway {
                 _ = try await platform.removeLines(listed, visitID: visitID, institution: institution)
                 return .object([])
             }
+            try await cancelDetails(of: registration, institution)
             registration.visitId = nil
             try await platform.updateNationalRegistration(registration)
             return .object([])
@@ -151,6 +151,7 @@ extension NationalGateway {
                     return .object([])
                 }
             }
+            try await cancelDetails(of: registration, institution)
             registration.visitId = nil
             try await platform.updateNationalRegistration(registration)
             return .object([])
@@ -505,6 +506,19 @@ extension NationalGateway {
     }
 
     // MARK: 2204
+
+    /// Cancels Yibao's visit holding a registration's details, when it has one (2202 / 2404, and 2205 /
+    /// 2302 cancelling every detail, after which the next upload opens a new visit): it then takes no
+    /// lines and cannot be settled. A settled visit is refused in the national words; a cancelled one
+    /// answers the same.
+    func cancelDetails(of registration: NationalRegistration, _ institution: Institution) async throws {
+        guard let visitID = registration.visitId else { return }
+        do {
+            _ = try await platform.cancelVisit(id: visitID, institution: institution)
+        } catch let refusal as Refusal where refusal.code == .visitAlreadySettled || refusal.code == .settlementInProgress {
+            throw NationalFailure(refusal.code == .settlementInProgress ? "该就诊正在支付，请稍后再试" : "该就诊已结算，请先撤销结算(2208)")
+        }
+    }
 
     func uploadFees(_ message: Message) async throws -> NationalJSON {
         guard case .array(let rows)? = message.input["feedetail"], !rows.isEmpty else { throw NationalFailure("缺少必填节点 feedetail") }

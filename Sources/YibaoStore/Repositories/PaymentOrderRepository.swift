@@ -53,6 +53,11 @@ package enum PaymentOrderRepository {
         try db.execute("UPDATE payment_orders SET cancelled = 1, updated_at = ? WHERE id = ?", [.instant(now), .text(id)])
     }
 
+    /// Cancels the order of a visit, if it has one not cancelled yet.
+    package static func cancel(visit: String, now: Instant, in db: any SQLExecutor) throws {
+        try db.execute("UPDATE payment_orders SET cancelled = 1, updated_at = ? WHERE visit_id = ? AND cancelled = 0", [.instant(now), .text(visit)])
+    }
+
     static func decode(_ row: SQLRow) throws -> PaymentOrder {
         PaymentOrder(
             id: try row.string("id"), institutionCode: try row.string("institution_code"), visitId: try row.string("visit_id"),

@@ -239,7 +239,25 @@ export function counterScreen(main) {
     const go = h('button', { type: 'button', id: 'settle', class: 'primary' }, `${t('settle')} (F9)`);
     pre.addEventListener('click', preSettle);
     go.addEventListener('click', settle);
-    return h('div', { class: 'row' }, h('label', {}, useAccount, ` ${t('useAccount')}`), collection.element, pre, go);
+    // Cancelling a registration (挂号撤销) takes two clicks: the first asks, the second cancels.
+    const cancel = h('button', { type: 'button', id: 'cancel-visit' }, t('cancelVisit'));
+    const arm = (armed) => {
+      cancel.dataset.armed = armed ? '1' : '';
+      cancel.textContent = t(armed ? 'confirmCancelVisit' : 'cancelVisit');
+    };
+    cancel.addEventListener('click', () => (cancel.dataset.armed ? cancelVisit() : arm(true)));
+    cancel.addEventListener('blur', () => arm(false));
+    return h('div', { class: 'row' }, h('label', {}, useAccount, ` ${t('useAccount')}`), collection.element, pre, go, cancel);
+  }
+
+  async function cancelVisit() {
+    if (!state.visit || state.settlement) return;
+    const visit = await guarded(alert, () => post(`/v1/visits/${state.visit.id}/cancellation`, {}));
+    if (!visit) return;
+    state = fresh();
+    drawVisit();
+    alert.textContent = t('visitCancelled', visit.hospital_visit_number);
+    scan.input.focus();
   }
 
   async function preSettle() {
@@ -305,7 +323,7 @@ export function counterScreen(main) {
   if (!state.visit) scan.input.focus();
   document.onkeydown = (event) => {
     if (!document.getElementById('scan')) return;
-    const actions = { F2: () => (state.settlement ? nextPatient() : scan.input.focus()), F4: () => document.getElementById('item-search')?.focus(), F8: preSettle, F9: settle, F10: () => state.settlement && printReceipt(state.settlement.id) };
+    const actions = { F2: () => (state.settlement || !state.visit ? nextPatient() : scan.input.focus()), F4: () => document.getElementById('item-search')?.focus(), F8: preSettle, F9: settle, F10: () => state.settlement && printReceipt(state.settlement.id) };
     const action = actions[event.key];
     if (action) {
       event.preventDefault();

@@ -14,6 +14,7 @@ export const WORDS = {
     reversed: '已冲正', day: '日期', members: '本机构员工', newMember: '新建员工', displayName: '姓名', role: '角色', cashier: '收款员', manager: '主管',
     disable: '停用', disabled: '已停用', created: '已创建，请把下面的密钥加入员工的身份验证器：', kind_settlement: '结算', kind_refund: '退费', kind_reversal: '冲正',
     state_completed: '已完成', state_pending: '处理中', state_declined: '已拒绝', state_cancelled: '已取消', frictionless: '无感支付', waiting: '待结算的就诊', take: '办理', usage: '用法（药品，可不填）', freqNone: '—', freq_qd: '每日一次', freq_bid: '每日两次', freq_tid: '每日三次', freq_qid: '每日四次', freq_qn: '每晚一次', freq_prn: '必要时', usageDays: '天数', usageDose: '每次用量', usageShort: (f, d) => `用法 ${f}${d ? ` × ${d}天` : ''}`,
+    cancelVisit: '取消就诊', confirmCancelVisit: '确认取消就诊？再按一次', visitCancelled: (n) => `就诊 ${n} 已取消`,
   },
   en: {
     title: 'Yibao cashier', counter: 'Counter', today: "Today's settlements", staff: 'Staff', signInTitle: 'Cashier sign-in', scanLabel: 'Scan the pay code, or type the insurance number, then Enter',
@@ -29,5 +30,6 @@ export const WORDS = {
     reversed: 'Reversed', day: 'Day', members: 'Staff of this institution', newMember: 'New staff member', displayName: 'Name', role: 'Role', cashier: 'Cashier', manager: 'Manager',
     disable: 'Disable', disabled: 'Disabled', created: "Created; add this key to the member's authenticator app:", kind_settlement: 'Settlement', kind_refund: 'Refund', kind_reversal: 'Reversal',
     state_completed: 'Completed', state_pending: 'Pending', state_declined: 'Declined', state_cancelled: 'Cancelled', frictionless: 'Frictionless', waiting: 'Visits waiting to be settled', usage: 'Usage (drugs, optional)', freqNone: '—', freq_qd: 'Once a day', freq_bid: 'Twice a day', freq_tid: 'Three times a day', freq_qid: 'Four times a day', freq_qn: 'At night', freq_prn: 'As needed', usageDays: 'Days', usageDose: 'Each dose', usageShort: (f, d) => `usage ${f}${d ? ` × ${d} days` : ''}`, take: 'Take',
+    cancelVisit: 'Cancel visit', confirmCancelVisit: 'Cancel this visit? Click again', visitCancelled: (n) => `Visit ${n} cancelled`,
   },
 };
