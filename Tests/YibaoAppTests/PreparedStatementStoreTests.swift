@@ -92,6 +92,13 @@ struct PreparedStatementStoreTests {
             [], [SQLValue.integer(1)], [.text("1")], [.null], [.integer(1), .null], [.null, .integer(1)], [.integer(1), .integer(1)],
         ].flatMap { arguments in [PreparedStatements.Want.rows, .count].map { PreparedStatements.signature(arguments, want: $0) } }
         #expect(Set(signatures).count == signatures.count, "every wish and list of argument kinds has its own signature")
+        // Past 31 arguments (a write set as one statement): the kinds of every argument still count, and so does their number.
+        let long = { (last: SQLValue, count: Int) in Array(repeating: SQLValue.integer(1), count: count - 1) + [last] }
+        let longer = [
+            long(.integer(1), 31), long(.integer(1), 32), long(.text("1"), 32), long(.null, 32), long(.integer(1), 62), long(.integer(1), 63),
+        ]
+        .flatMap { arguments in [PreparedStatements.Want.rows, .count].map { PreparedStatements.signature(arguments, want: $0) } }
+        #expect(Set(longer).count == longer.count && longer.allSatisfy { $0 != nil })
         #expect(PreparedStatements.signature(Array(repeating: .null, count: PreparedStatements.argumentsMax + 1), want: .rows) == nil)
     }
 

@@ -29,8 +29,9 @@ final class PreparedStatements: Sendable {
     /// memory from statements built with a varying number of values). Past it statements are
     /// translated for every execution and sent unnamed.
     static let entriesMax = 4096
-    /// The most arguments of a statement that can be named (its argument kinds are packed into 64 bits).
-    static let argumentsMax = 31
+    /// The most arguments of a statement that can be named. A write set sent as one statement
+    /// (`WriteSetRepository`) has a hundred or more.
+    static let argumentsMax = 1_023
 
     /// What the caller wants back from a statement.
     enum Want: Sendable {
@@ -59,7 +60,7 @@ final class PreparedStatements: Sendable {
 
     private struct Variant {
         /// The wish and argument kinds (`signature`).
-        let signature: UInt64
+        let signature: Signature
         /// This variant's number, by which connections know it.
         let id: Int
         /// The SQL it is prepared as, or nil if it cannot be named.
@@ -198,20 +199,33 @@ final class PreparedStatements: Sendable {
         var rows: [PostgresRow] = []
     }
 
-    /// The wish and argument kinds of a statement in 64 bits (one bit for the wish, two per
-    /// argument, a leading 1 for the count), or nil if it has more than `argumentsMax` arguments.
-    static func signature(_ arguments: [SQLValue], want: Want) -> UInt64? {
+    /// The wish and argument kinds of a statement: two bits per argument, 31 arguments to a word
+    /// after a leading 1 (which counts them), the wish in the first word's lowest bit. A statement of
+    /// up to 31 arguments needs one word and no allocation.
+    struct Signature: Hashable {
+        var first: UInt64
+        var more: [UInt64] = []
+    }
+
+    /// The signature of a statement, or nil if it has more than `argumentsMax` arguments.
+    static func signature(_ arguments: [SQLValue], want: Want) -> Signature? {
         guard arguments.count <= argumentsMax else { return nil }
-        var signature: UInt64 = 1
-        for argument in arguments {
-            signature <<= 2
+        var words: [UInt64] = []
+        var word: UInt64 = 1
+        for (index, argument) in arguments.enumerated() {
+            if index > 0 && index % 31 == 0 {
+                words.append(word)
+                word = 1
+            }
+            word <<= 2
             switch argument {
-            case .integer: signature |= 1
-            case .text: signature |= 2
-            case .null: signature |= 3
+            case .integer: word |= 1
+            case .text: word |= 2
+            case .null: word |= 3
             }
         }
-        return signature << 1 | (want == .rows ? 0 : 1)
+        guard let first = words.first else { return Signature(first: word << 1 | (want == .rows ? 0 : 1)) }
+        return Signature(first: first << 1 | (want == .rows ? 0 : 1), more: Array(words.dropFirst()) + [word])
     }
 
     /// The SQL a statement is prepared as: each argument's type written as a cast (`$1::int8`,

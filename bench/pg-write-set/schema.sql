@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS postings, journal_entries, accounts, accumulators, settlements_t, visits_t, locks, channel_ops, outbox, idem;
+CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL, held bigint NOT NULL DEFAULT 0, CHECK (balance >= held OR id > 100000));
+INSERT INTO accounts SELECT g, 1000000000, 0 FROM generate_series(1, 200000) g;
+CREATE TABLE journal_entries (id text PRIMARY KEY, kind text NOT NULL, reference text NOT NULL, created_at bigint NOT NULL);
+CREATE INDEX journal_reference ON journal_entries (reference);
+CREATE TABLE postings (entry_id text NOT NULL REFERENCES journal_entries(id), account_id text NOT NULL, amount bigint NOT NULL);
+CREATE INDEX postings_account ON postings (account_id);
+CREATE TABLE accumulators (person text, year int, pool text, deductible bigint, fund bigint, PRIMARY KEY (person, year, pool));
+CREATE TABLE settlements_t (id bigint PRIMARY KEY, state text, completed_at bigint);
+INSERT INTO settlements_t SELECT g, 'pending', NULL FROM generate_series(1, 200000) g;
+CREATE TABLE visits_t (id bigint PRIMARY KEY, state text, settlement_id text, updated_at bigint);
+INSERT INTO visits_t SELECT g, 'paying', NULL, 0 FROM generate_series(1, 200000) g;
+CREATE TABLE locks (person text, settlement text, created_at bigint, PRIMARY KEY (person, settlement));
+CREATE TABLE channel_ops (id text PRIMARY KEY, kind text, settlement text, amount bigint, created_at bigint);
+CREATE TABLE outbox (id bigserial PRIMARY KEY, kind text, reference text, payload text, created_at bigint);
+CREATE TABLE idem (key text PRIMARY KEY, result text, updated_at bigint);
+VACUUM ANALYZE;
