@@ -106,3 +106,62 @@ struct ExecutorStoreTests {
         }
     }
 }
+
+/// Writes sent together (`SQLExecutor.executeTogether`): on PostgreSQL one statement of `WITH` parts,
+/// on SQLite a batch; the same counts and refusals either way.
+@Suite("Store contract: writes sent together")
+struct WritesTogetherStoreTests {
+    static let create = ExecutorStoreTests.create
+
+    static func insert(_ ids: [String], amount: Int64 = 1) -> SQLStatement {
+        SQLStatement(
+            "INSERT INTO executor_probe (id, amount, note) VALUES \(placeholders(ids.count, "(?, ?, ?)"))",
+            ids.flatMap { [.text($0), .integer(amount), .text("together")] })
+    }
+
+    @Test(
+        "each write's count, in order; the writes sent first are seen; past PostgreSQL's argument limit in several", arguments: BackendKind.available)
+    func counts(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            let counts = try await platform.backend.write { db in
+                try db.executeTogether(
+                    [
+                        Self.insert(["a", "b", "c"]),
+                        SQLStatement("UPDATE executor_probe SET amount = amount + 10 WHERE id IN (?, ?)", [.text("first"), .text("second")]),
+                        SQLStatement("DELETE FROM executor_probe WHERE id = ?", [.text("nobody")]),
+                        SQLStatement(
+                            "INSERT INTO executor_probe (id, amount, note) VALUES (?, 1, NULL) ON CONFLICT (id) DO NOTHING", [.text("first")]),
+                    ], after: [Self.insert(["first", "second"])])
+            }
+            #expect(counts == [3, 2, 0, 0])
+            let amounts = try await platform.backend.read { db in
+                try db.query("SELECT id, amount FROM executor_probe ORDER BY id", []).map { "\(try $0.string("id"))=\(try $0.int64("amount"))" }
+            }
+            #expect(amounts == ["a=1", "b=1", "c=1", "first=11", "second=11"])
+            // 100 inserts of 250 rows (75,000 arguments): more than one PostgreSQL statement takes.
+            let many = (0..<100).map { batch in Self.insert((0..<250).map { "m\(batch)-\($0)" }) }
+            let written = try await platform.backend.write { db in try db.executeTogether(many) }
+            #expect(written == Array(repeating: 250, count: 100))
+            let total = try await platform.backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM executor_probe", [])?.int64("n") }
+            #expect(total == 25_005)
+        }
+    }
+
+    @Test("a write that breaks a constraint fails them all, and nothing is left", arguments: BackendKind.available)
+    func refused(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            _ = try await platform.backend.write { db in try db.execute(ExecutorStoreTests.insert, [.text("taken"), .integer(1), .null]) }
+            await #expect(throws: StoreError.self) {
+                try await platform.backend.write { db in
+                    try db.executeTogether([Self.insert(["new-1", "new-2"]), Self.insert(["taken"]), Self.insert(["new-3"])])
+                }
+            }
+            let ids = try await platform.backend.read { db in
+                try db.query("SELECT id FROM executor_probe ORDER BY id", []).map { try $0.string("id") }
+            }
+            #expect(ids == ["taken"])
+        }
+    }
+}

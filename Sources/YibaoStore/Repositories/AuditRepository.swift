@@ -83,7 +83,8 @@ public enum AuditRepository {
             statements.append(
                 SQLStatement("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)]))
         }
-        _ = try db.executeBatch(statements)
+        // Each lane's records and head: no statement reads another's rows.
+        _ = try db.executeTogether(statements)
     }
 
     /// Appends a record whose detail is a value encoded with Yibao's JSON (sorted keys).

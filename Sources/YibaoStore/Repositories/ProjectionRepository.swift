@@ -151,7 +151,8 @@ package enum ProjectionRepository {
                 .text(reminder.state.rawValue), .instant(reminder.nextAt), .text(try YibaoJSON.storageString(reminder)), .instant(at), .instant(at),
             ]
         }
-        if !statements.isEmpty { _ = try db.executeBatch(statements) }
+        // Each insert reads none of the others' rows.
+        if !statements.isEmpty { _ = try db.executeTogether(statements) }
     }
 
     /// Multi-row inserts of `rows` into `table` (its column list included), `rowsPerInsert` at a time,

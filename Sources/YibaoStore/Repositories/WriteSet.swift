@@ -4,10 +4,9 @@ import YibaoCore
 /// business records, the journal entries with their balance changes, the accumulators, the idempotency
 /// result and the outbox row that later becomes the wallet, inbox, webhook and audit projections. Rows
 /// of a kind are written by one statement (multi-row `VALUES`, one `CASE` update for every balance), and
-/// the statements go to the database as one batch (`SQLExecutor.executeBatch`). On PostgreSQL the batch
-/// is one statement (`WriteSetRepository.combined`), which sees the database as it was before it: so no
-/// statement of a write set may read rows another writes, but for the owned accounts' creation, which
-/// runs first.
+/// the statements go to the database together (`SQLExecutor.executeTogether`: on PostgreSQL one
+/// statement, which sees the database as it was before it), so no statement of a write set may read
+/// rows another writes, but for the owned accounts' creation, which runs first.
 package struct WriteSet: Sendable {
     /// A used e-voucher code: (device, step) spent by an institution.
     package struct UsedCode: Sendable {
@@ -152,11 +151,18 @@ package enum WriteSetRepository {
         guard !statements.isEmpty else { return }
         let counts: [Int]
         do {
-            // The owned accounts' update reads the rows created just before it (`balanceStatements`); every other
-            // statement reads none of the set's rows, so on PostgreSQL they go as one.
-            counts =
-                db.dialect == .postgres
-                ? try combinedCounts(statements, separate: ownedCount > 0 ? ownedUpdate - 1 : nil, in: db) : try db.executeBatch(statements)
+            // The owned accounts' update reads the rows created just before it (`balanceStatements`); no other
+            // statement reads the set's rows.
+            if ownedCount > 0 {
+                let created = ownedUpdate - 1
+                var together = statements
+                together.remove(at: created)
+                var answered = try db.executeTogether(together, after: [statements[created]])
+                answered.insert(0, at: created)
+                counts = answered
+            } else {
+                counts = try db.executeTogether(statements)
+            }
         } catch StoreError.constraint(let detail) {
             throw LedgerRepository.overdraw(set.entries.first?.entry.id ?? "hold", detail: detail)
         } catch StoreError.uniqueViolation(let detail) where detail.contains("visits") && !set.visits.isEmpty {
@@ -168,32 +174,6 @@ package enum WriteSetRepository {
         if let usedCodeIndex, counts[usedCodeIndex] != 1 {
             throw Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
         }
-    }
-
-    /// Runs `statements` on PostgreSQL as one statement (`combined`), but the one at `separate`, which
-    /// runs first on its own because the others read what it writes; answers how many rows each wrote,
-    /// in order (0 for the separate one). One statement instead of ten: PostgreSQL's work per statement
-    /// (its protocol messages, a portal, a snapshot), not the rows, bounds it (docs/performance.md).
-    static func combinedCounts(_ statements: [SQLStatement], separate: Int?, in db: any SQLExecutor) throws -> [Int] {
-        let together = statements.indices.filter { $0 != separate }
-        let first = separate.map { [statements[$0]] } ?? []
-        let answers = try db.queryBatch(first + [combined(together.map { statements[$0] })])
-        guard let row = answers.last?.first else { throw StoreError.decoding("the write set's counts are missing") }
-        var counts = Array(repeating: 0, count: statements.count)
-        for (part, index) in together.enumerated() { counts[index] = Int(try row.int64("c\(part)")) }
-        return counts
-    }
-
-    /// Writes that read none of each other's rows as one PostgreSQL statement: each a data-modifying
-    /// `WITH` part returning a row per row it writes, then how many rows each part wrote (`c0`, `c1`, …).
-    /// PostgreSQL runs every part exactly once, on the same snapshot; a constraint a part breaks fails
-    /// the whole statement, as it would fail the batch. (Foreign keys are checked at the statement's end,
-    /// so postings may name the journal entry written by another part.)
-    static func combined(_ statements: [SQLStatement]) -> SQLStatement {
-        let parts = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql) RETURNING 1)" }
-        let counts = statements.indices.map { "(SELECT COUNT(*) FROM w\($0)) AS c\($0)" }
-        return SQLStatement(
-            "WITH \(parts.joined(separator: ", ")) SELECT \(counts.joined(separator: ", "))", statements.flatMap(\.arguments))
     }
 
     /// Every balance change of the set in at most three statements: the platform's slotted accounts

@@ -160,6 +160,48 @@ extension SQLExecutor {
         try statements.map { try query($0.sql, $0.arguments) }
     }
 
+    /// Runs writes that read none of each other's rows, after `first` (writes they may read), and
+    /// returns how many rows each of `statements` changed. On PostgreSQL `statements` are one statement
+    /// (`combined`) sent in the same round trip as `first`: PostgreSQL's work per statement (protocol
+    /// messages, a portal, a snapshot), not per row, is what bounds it (docs/performance.md). On SQLite
+    /// everything runs one after another, as `executeBatch`.
+    public func executeTogether(_ statements: [SQLStatement], after first: [SQLStatement] = []) throws -> [Int] {
+        guard dialect == .postgres, statements.count > 1 else { return Array(try executeBatch(first + statements).dropFirst(first.count)) }
+        // A statement takes at most 65,535 arguments: a long list of writes goes as several.
+        var groups: [[SQLStatement]] = [[]]
+        var arguments = 0
+        for statement in statements {
+            if arguments + statement.arguments.count > Self.argumentsPerStatementMax && !groups[groups.count - 1].isEmpty {
+                groups.append([])
+                arguments = 0
+            }
+            groups[groups.count - 1].append(statement)
+            arguments += statement.arguments.count
+        }
+        let answers = try queryBatch(first + groups.map(Self.combined))
+        var counts: [Int] = []
+        for (group, rows) in zip(groups, answers.dropFirst(first.count)) {
+            guard let row = rows.first else { throw StoreError.decoding("the counts of writes sent together are missing") }
+            for index in group.indices { counts.append(Int(try row.int64("c\(index)"))) }
+        }
+        return counts
+    }
+
+    /// The most arguments `executeTogether` puts in one statement (PostgreSQL takes 65,535).
+    static var argumentsPerStatementMax: Int { 30_000 }
+
+    /// Writes that read none of each other's rows as one PostgreSQL statement: each a data-modifying
+    /// `WITH` part returning a row per row it writes, then how many rows each part wrote (`c0`, `c1`, …).
+    /// PostgreSQL runs every part exactly once, on the snapshot the statement starts with, so no part
+    /// sees another's rows; a constraint a part breaks fails the whole statement, as it would fail a
+    /// batch. Foreign keys are checked at the statement's end, so one part may insert rows that
+    /// reference another's.
+    public static func combined(_ statements: [SQLStatement]) -> SQLStatement {
+        let parts = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql) RETURNING 1)" }
+        let counts = statements.indices.map { "(SELECT COUNT(*) FROM w\($0)) AS c\($0)" }
+        return SQLStatement("WITH \(parts.joined(separator: ", ")) SELECT \(counts.joined(separator: ", "))", statements.flatMap(\.arguments))
+    }
+
     /// Runs one read.
     public func fetch<T>(_ read: SQLRead<T>) throws -> T {
         try read.decode(read.statement.map { try query($0.sql, $0.arguments) } ?? [])
