@@ -103,6 +103,7 @@ extension Platform {
 
     /// Cancels an order not paid (expired ones too); a paid one is refunded instead.
     public func cancelPaymentOrder(id: String, institution: Institution) async throws -> PaymentOrderView {
+        let actor = Platform.actor(institution: institution.code)
         let order: PaymentOrder = try await write { db, now in
             guard var order = try PaymentOrderRepository.find(id: id, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no payment order \(id)")
@@ -113,7 +114,7 @@ extension Platform {
             order.cancelled = true
             // The visit the order opened goes with it, unless the institution settled it another way.
             if let visit = try VisitRepository.find(id: order.visitId, institution: institution.code, lock: true, in: db), visit.state == .open {
-                _ = try Platform.cancel(visit, now: now, in: db)
+                _ = try Platform.cancel(visit, actor: actor, now: now, in: db)
             }
             return order
         }

@@ -224,22 +224,28 @@ extension Platform {
     /// settlement opened it again), so no money moves. Cancelling a cancelled visit answers the same; a
     /// visit being paid or settled is refused (`Visit.refusalToCancel`).
     public func cancelVisit(id visitID: String, institution: Institution) async throws -> Visit {
-        try await write { db, now in
+        let actor = Platform.actor(institution: institution.code)
+        return try await write { db, now in
             guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: true, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
-            return try Platform.cancel(visit, now: now, in: db)
+            return try Platform.cancel(visit, actor: actor, now: now, in: db)
         }
     }
 
-    /// Cancels a locked visit inside the caller's transaction (see `cancelVisit`).
-    static func cancel(_ visit: Visit, now: Instant, in db: any SQLExecutor) throws -> Visit {
+    /// Cancels a locked visit inside the caller's transaction (see `cancelVisit`), with an audit record
+    /// of who did (the cashier signed in, or the institution's key).
+    static func cancel(_ visit: Visit, actor: String, now: Instant, in db: any SQLExecutor) throws -> Visit {
         if let refusal = visit.refusalToCancel { throw refusal }
         guard visit.state == .open else { return visit }
         var cancelled = visit
         cancelled.state = .cancelled
         try VisitRepository.updateState(visit.id, state: .cancelled, settlementId: visit.settlementId, now: now, in: db)
         try PaymentOrderRepository.cancel(visit: visit.id, now: now, in: db)
+        try AuditRepository.append(
+            actor: actor, action: "visit.cancel", subject: visit.personNumber,
+            value: ["visit_id": visit.id, "institution_code": visit.institutionCode, "hospital_visit_number": visit.hospitalVisitNumber],
+            now: now, in: db)
         return cancelled
     }
 

@@ -66,7 +66,8 @@ extension Visit {
         switch state {
         case .open: return nil
         case .cancelled: return Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit")
-        case .paying, .settled: return Refusal(.visitNotOpen, "visit \(id) is settled; reverse the settlement to change its lines")
+        case .paying: return Refusal(.visitNotOpen, "visit \(id) is being paid; its lines change only after a reversal")
+        case .settled: return Refusal(.visitNotOpen, "visit \(id) is settled; reverse the settlement to change its lines")
         }
     }
 

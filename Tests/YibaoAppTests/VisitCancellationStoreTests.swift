@@ -32,6 +32,10 @@ struct VisitCancellationStoreTests {
             #expect(try await platform.visit(id: visit.id, institution: S.hospital)?.state == .cancelled)
             #expect(try await platform.openVisits(institution: S.hospital).map(\.id) == [kept.id])
             #expect(try await platform.cancelVisit(id: visit.id, institution: S.hospital).state == .cancelled)
+            // Who cancelled it is in the patient's audit trail, once.
+            let audited = try await platform.auditTrail(subject: "P1").filter { $0.action == "visit.cancel" }
+            #expect(
+                audited.count == 1 && audited.first?.actor == "institution:" + S.hospital.code && audited.first?.detail.contains(visit.id) == true)
 
             await #expect {
                 try await platform.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil)

@@ -120,7 +120,9 @@ extension NationalGateway {
             guard let visitID = registration.visitId, let visit = try await platform.visit(id: visitID, institution: institution) else {
                 throw NationalFailure("该就诊没有可撤销的费用明细")
             }
-            guard visit.state == .open else { throw NationalFailure("该就诊已结算，请先撤销结算(2305)") }
+            guard visit.state == .open else {
+                throw NationalFailure(visit.state == .cancelled ? "该就诊的费用明细已撤销" : "该就诊已结算，请先撤销结算(2305)")
+            }
             let listed = rows.compactMap { NationalField.optionalText($0, "feedetl_sn") }
             if let missing = listed.first(where: { number in !visit.lines.contains { $0.lineNumber == number } }) {
                 throw NationalFailure("该就诊没有费用明细 \(missing)（feedetl_sn）")
@@ -142,7 +144,7 @@ extension NationalGateway {
             let batch = try NationalField.text(input, "chrg_bchno", path: "data.")
             var visit: Visit?
             if let visitID = registration.visitId { visit = try await platform.visit(id: visitID, institution: institution) }
-            if let visit, visit.state != .open { throw NationalFailure("该就诊已结算，请先撤销结算(2208)") }
+            if let visit, visit.state == .paying || visit.state == .settled { throw NationalFailure("该就诊已结算，请先撤销结算(2208)") }
             if batch != "0000" {
                 let lines = visit?.lines.filter { $0.chargeBatch == batch }.map(\.lineNumber) ?? []
                 guard let visit, !lines.isEmpty else { throw NationalFailure("该就诊没有收费批次 \(batch) 的未结算明细（chrg_bchno）") }
