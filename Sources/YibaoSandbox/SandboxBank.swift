@@ -188,7 +188,8 @@ public final class SandboxBank: PaymentChannel {
                         .text(request.description), .instant(now), .instant(now),
                     ]
                 )
-                _ = try db.executeBatch([insert] + statements)
+                // The operation and the card's hold: neither reads the other's row.
+                _ = try db.executeTogether([insert] + statements)
             }
             guard let card else {
                 try record("declined", .unknownCard)
@@ -226,7 +227,7 @@ public final class SandboxBank: PaymentChannel {
             case "authorised":
                 precondition(amount <= operation.amount && !amount.isNegative, "capture at most the authorised amount")
                 let spend = operation.kind == .debit ? "balance = balance - ?" : "used = used + ?"
-                _ = try db.executeBatch([
+                _ = try db.executeTogether([
                     SQLStatement(
                         "UPDATE sandbox_cards SET held = held - ?, \(spend), updated_at = ? WHERE token = ?",
                         [.money(operation.amount), .money(amount), .instant(now), .text(operation.token)]),
