@@ -180,7 +180,8 @@ package enum WriteSetRepository {
     /// created on first use by an upsert; personal accounts and credit lines created at zero if new, then
     /// changed by one `CASE` update, holds riding in the same update. (SQLite checks CHECK constraints
     /// on the row an upsert would insert, so a personal account's negative delta cannot ride in one.)
-    /// The last statement is the owned accounts' update; `count` is how many rows it must change.
+    /// The last statement is the owned accounts' update; `count` is how many rows it must change. When
+    /// there is one, the statement before it creates the owned accounts it updates (`apply` sends that one first).
     static func balanceStatements(_ set: WriteSet, now: Instant) -> [(statement: SQLStatement, count: Int)] {
         var slotted: [String: (AccountID, Money)] = [:]
         var owned: [String: (account: AccountID, balance: Money, held: Money)] = [:]
