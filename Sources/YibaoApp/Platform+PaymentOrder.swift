@@ -110,12 +110,14 @@ extension Platform {
             }
             let settled = try order.settlementId.flatMap { try SettlementRepository.lockState($0, in: db) }
             if let refusal = order.refusalToCancel(settlement: settled, at: now) { throw refusal }
-            try PaymentOrderRepository.cancel(id: id, now: now, in: db)
-            order.cancelled = true
-            // The visit the order opened goes with it, unless the institution settled it another way.
+            // The visit the order opened goes with it (which cancels the order), unless the institution settled it
+            // another way.
             if let visit = try VisitRepository.find(id: order.visitId, institution: institution.code, lock: true, in: db), visit.state == .open {
                 _ = try Platform.cancel(visit, actor: actor, now: now, in: db)
+            } else {
+                try PaymentOrderRepository.cancel(id: id, now: now, in: db)
             }
+            order.cancelled = true
             return order
         }
         return try await view(order, institution: institution, preview: false)

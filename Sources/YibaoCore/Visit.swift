@@ -65,7 +65,7 @@ extension Visit {
     public var refusalToChangeLines: Refusal? {
         switch state {
         case .open: return nil
-        case .cancelled: return Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit")
+        case .cancelled: return cancelledRefusal
         case .paying: return Refusal(.visitNotOpen, "visit \(id) is being paid; its lines change only after a reversal")
         case .settled: return Refusal(.visitNotOpen, "visit \(id) is settled; reverse the settlement to change its lines")
         }
@@ -75,7 +75,7 @@ extension Visit {
     public var refusalToSettle: Refusal? {
         switch state {
         case .open: return nil
-        case .cancelled: return Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit")
+        case .cancelled: return cancelledRefusal
         case .paying:
             return Refusal(
                 .settlementInProgress, "visit \(id) is being paid", retryAfterSeconds: 2, references: ["settlement_id": settlementId ?? ""])
@@ -83,6 +83,8 @@ extension Visit {
             return Refusal(.visitAlreadySettled, "visit \(id) is already settled", references: ["settlement_id": settlementId ?? ""])
         }
     }
+
+    private var cancelledRefusal: Refusal { Refusal(.visitNotOpen, "visit \(id) was cancelled; open a new visit") }
 
     /// Why the visit cannot be cancelled now; nil when it may be (open, or cancelled already: cancelling
     /// again answers the same). A visit being paid waits for the bank's answer; a settled one is reversed

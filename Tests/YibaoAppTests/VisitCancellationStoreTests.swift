@@ -10,6 +10,12 @@ import YibaoSandbox
 struct VisitCancellationStoreTests {
     typealias S = AppFixtures
 
+    /// The reference data and P1, with 200 yuan in the personal account.
+    static func patient(_ platform: Platform) async throws {
+        try await S.load(into: platform)
+        try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+    }
+
     static func open(_ platform: Platform, _ number: String, person: String = "P1") async throws -> Visit {
         try await platform.openVisit(
             OpenVisitRequest(
@@ -22,8 +28,7 @@ struct VisitCancellationStoreTests {
         arguments: BackendKind.available)
     func cancelOpen(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+            try await Self.patient(platform)
             let visit = try await Self.open(platform, "MZ-C1")
             let kept = try await Self.open(platform, "MZ-C2")
 
@@ -64,8 +69,7 @@ struct VisitCancellationStoreTests {
     @Test("a settled visit is reversed before it is cancelled; once cancelled it is not settled again", arguments: BackendKind.available)
     func cancelAfterReversal(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+            try await Self.patient(platform)
             let visit = try await Self.open(platform, "MZ-R1")
             let settled = try await platform.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil)
             await #expect {
@@ -86,8 +90,7 @@ struct VisitCancellationStoreTests {
     @Test("cancelling a visit cancels its payment order; cancelling the order cancels its visit", arguments: BackendKind.available)
     func paymentOrders(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+            try await Self.patient(platform)
             let request = { (number: String) in
                 PaymentOrderRequest(
                     personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: number, lines: [S.line("1", "A001", yuan: 300)])
@@ -113,8 +116,7 @@ struct VisitCancellationStoreTests {
         arguments: BackendKind.available)
     func race(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
-            try await S.load(into: platform)
-            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(200))
+            try await Self.patient(platform)
             for round in 0..<4 {
                 let visit = try await Self.open(platform, "MZ-RACE-\(round)")
                 let outcomes = await withTaskGroup(of: String.self) { group in

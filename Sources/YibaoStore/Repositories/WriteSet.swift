@@ -93,10 +93,10 @@ package enum WriteSetRepository {
     /// (a personal account taken below zero or below its holds fails the CHECK constraint and is refused
     /// with `would_go_negative`, rolling everything back), then every other row.
     package static func apply(_ set: WriteSet, now: Instant, in db: any SQLExecutor) throws {
-        let batch = balanceStatements(set, now: now)
-        let ownedUpdate = batch.count - 1
-        let ownedCount = batch.last?.count ?? 0
-        var statements = batch.map(\.statement)
+        let balances = balanceStatements(set, now: now)
+        let ownedUpdate = balances.statements.count - 1
+        let ownedCount = balances.ownedCount
+        var statements = balances.statements
         var usedCodeIndex: Int?
         if let used = set.usedCode {
             usedCodeIndex = statements.count
@@ -151,18 +151,8 @@ package enum WriteSetRepository {
         guard !statements.isEmpty else { return }
         let counts: [Int]
         do {
-            // The owned accounts' update reads the rows created just before it (`balanceStatements`); no other
-            // statement reads the set's rows.
-            if ownedCount > 0 {
-                let created = ownedUpdate - 1
-                var together = statements
-                together.remove(at: created)
-                var answered = try db.executeTogether(together, after: [statements[created]])
-                answered.insert(0, at: created)
-                counts = answered
-            } else {
-                counts = try db.executeTogether(statements)
-            }
+            // Only the owned accounts' update reads rows of the set: the accounts created just before it.
+            counts = try db.executeTogether(statements, after: balances.created)
         } catch StoreError.constraint(let detail) {
             throw LedgerRepository.overdraw(set.entries.first?.entry.id ?? "hold", detail: detail)
         } catch StoreError.uniqueViolation(let detail) where detail.contains("visits") && !set.visits.isEmpty {
@@ -180,9 +170,9 @@ package enum WriteSetRepository {
     /// created on first use by an upsert; personal accounts and credit lines created at zero if new, then
     /// changed by one `CASE` update, holds riding in the same update. (SQLite checks CHECK constraints
     /// on the row an upsert would insert, so a personal account's negative delta cannot ride in one.)
-    /// The last statement is the owned accounts' update; `count` is how many rows it must change. When
-    /// there is one, the statement before it creates the owned accounts it updates (`apply` sends that one first).
-    static func balanceStatements(_ set: WriteSet, now: Instant) -> [(statement: SQLStatement, count: Int)] {
+    /// `created` makes the owned accounts at zero, and runs before the rest, which it is read by; the
+    /// last of `statements` is then the owned accounts' update, which must change `ownedCount` rows.
+    static func balanceStatements(_ set: WriteSet, now: Instant) -> (created: [SQLStatement], statements: [SQLStatement], ownedCount: Int) {
         var slotted: [String: (AccountID, Money)] = [:]
         var owned: [String: (account: AccountID, balance: Money, held: Money)] = [:]
         var order: [String] = []
@@ -207,34 +197,29 @@ package enum WriteSetRepository {
             own(hold.account, key: hold.account.key)
             owned[hold.account.key]!.held += hold.amount
         }
-        var statements: [(SQLStatement, Int)] = []
+        var statements: [SQLStatement] = []
         if !slotted.isEmpty {
             let rows = slotted.sorted { $0.key < $1.key }
             statements.append(
-                (
-                    SQLStatement(
-                        """
-                        INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, 0, ?, ?)"))
-                        ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance, updated_at = excluded.updated_at
-                        """,
-                        rows.flatMap { key, value -> [SQLValue] in
-                            [.text(key), .text(value.0.kind.rawValue), .text(value.0.owner), .money(value.1), .instant(now), .instant(now)]
-                        }), 0
-                ))
-        }
-        guard !order.isEmpty else { return statements }
-        statements.append(
-            (
                 SQLStatement(
                     """
-                    INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(placeholders(order.count, "(?, ?, ?, 0, 0, ?, ?)"))
-                    ON CONFLICT (id) DO NOTHING
+                    INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(placeholders(rows.count, "(?, ?, ?, ?, 0, ?, ?)"))
+                    ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance, updated_at = excluded.updated_at
                     """,
-                    order.flatMap { key -> [SQLValue] in
-                        let account = owned[key]!.account
-                        return [.text(key), .text(account.kind.rawValue), .text(account.owner), .instant(now), .instant(now)]
-                    }), 0
-            ))
+                    rows.flatMap { key, value -> [SQLValue] in
+                        [.text(key), .text(value.0.kind.rawValue), .text(value.0.owner), .money(value.1), .instant(now), .instant(now)]
+                    }))
+        }
+        guard !order.isEmpty else { return ([], statements, 0) }
+        let created = SQLStatement(
+            """
+            INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES \(placeholders(order.count, "(?, ?, ?, 0, 0, ?, ?)"))
+            ON CONFLICT (id) DO NOTHING
+            """,
+            order.flatMap { key -> [SQLValue] in
+                let account = owned[key]!.account
+                return [.text(key), .text(account.kind.rawValue), .text(account.owner), .instant(now), .instant(now)]
+            })
         let cases = order.map { _ in "WHEN ? THEN ?" }.joined(separator: " ")
         var arguments: [SQLValue] = []
         for key in order { arguments += [.text(key), .money(owned[key]!.balance)] }
@@ -242,13 +227,11 @@ package enum WriteSetRepository {
         arguments.append(.instant(now))
         arguments += order.map { .text($0) }
         statements.append(
-            (
-                SQLStatement(
-                    """
-                    UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, held = held + CASE id \(cases) ELSE 0 END, updated_at = ?
-                    WHERE id IN (\(placeholders(order.count)))
-                    """, arguments), order.count
-            ))
-        return statements
+            SQLStatement(
+                """
+                UPDATE accounts SET balance = balance + CASE id \(cases) ELSE 0 END, held = held + CASE id \(cases) ELSE 0 END, updated_at = ?
+                WHERE id IN (\(placeholders(order.count)))
+                """, arguments))
+        return ([created], statements, order.count)
     }
 }
