@@ -69,7 +69,7 @@ extension Platform {
     /// of its visit (national 5201).
     public func nationalRegistrations(
         person: String, institution: String, from: Instant, until: Instant
-    ) async throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?)] {
+    ) async throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?, visitState: VisitState?)] {
         try await read { db, _ in try NationalRepository.registrations(person: person, institution: institution, from: from, until: until, in: db) }
     }
 

@@ -16,7 +16,7 @@ struct NationalVisitQueryTests {
     }
 
     @Test(
-        "a settled visit with its setl_id, a cancelled one with vali_flag 0, filters by med_type, mdtrt_id and dates",
+        "a settled visit with its setl_id, one cancelled by 2202 or through the JSON API with vali_flag 0, filters by med_type, mdtrt_id and dates",
         arguments: ServerHarness.databases)
     func visits(postgres: Bool) async throws {
         try await H.withApp(postgres: postgres) { client, harness in
@@ -40,6 +40,17 @@ struct NationalVisitQueryTests {
             let cancelled = try await his.send(
                 "2202", #"{"data":{"psn_no":"P440100000001","mdtrt_id":"\#(second)","ipt_otp_no":"Q0002"}}"#, msgid: next())
             #expect(cancelled.infcode == 0, "\(cancelled.text)")
+            // The third's visit is cancelled by the cashier through the JSON API; its registration row is not told.
+            harness.clock.advance(seconds: 60)
+            let third = try #require(try await his.send("2201", Self.register("Q0003"), msgid: next()).node("data")["mdtrt_id"] as? String)
+            let fees = try await his.send(
+                "2204",
+                #"{"feedetail":[{"feedetl_sn":"1","mdtrt_id":"\#(third)","psn_no":"P440100000001","med_list_codg":"XD00000000003","cnt":1,"pric":28.5}]}"#,
+                msgid: next())
+            #expect(fees.infcode == 0, "\(fees.text)")
+            let visit = try #require(try await client.send(.get, "/v1/visits", token: H.hospitalToken).decode([Visit].self).first)
+            let withdrawn = try await client.send(.post, "/v1/visits/\(visit.id)/cancellation", token: H.hospitalToken)
+            #expect(withdrawn.status == .ok, "\(withdrawn.text)")
 
             func query(_ extra: String = "") async throws -> [[String: Any]] {
                 let answer = try await his.send("5201", #"{"data":{"psn_no":"P440100000001"\#(extra)}}"#, msgid: next())
@@ -47,13 +58,13 @@ struct NationalVisitQueryTests {
                 return answer.output["mdtrtinfo"] as? [[String: Any]] ?? []
             }
             let all = try await query()
-            #expect(all.map { $0["mdtrt_id"] as? String } == [first, second])
+            #expect(all.map { $0["mdtrt_id"] as? String } == [first, second, third])
             #expect(all.first?["setl_id"] as? String == settlement && all.first?["vali_flag"] as? String == "1")
-            #expect(all.last?["vali_flag"] as? String == "0" && all.last?["ipt_otp_no"] as? String == "Q0002")
+            #expect(all.map { $0["vali_flag"] as? String } == ["1", "0", "0"] && all[1]["ipt_otp_no"] as? String == "Q0002")
             #expect(try await query(#","mdtrt_id":"\#(second)""#).count == 1)
             #expect(try await query(#","med_type":"21""#).isEmpty)
             #expect(try await query(#","begntime":"2026-03-03","endtime":"2026-03-31""#).isEmpty)
-            #expect(try await query(#","begntime":"2026-03-02","endtime":"2026-03-02""#).count == 2)
+            #expect(try await query(#","begntime":"2026-03-02","endtime":"2026-03-02""#).count == 3)
             let backwards = try await his.send(
                 "5201", #"{"data":{"psn_no":"P440100000001","begntime":"2026-03-05","endtime":"2026-03-01"}}"#, msgid: next())
             #expect(backwards.infcode == -1 && backwards.errorMessage.contains("begntime"))

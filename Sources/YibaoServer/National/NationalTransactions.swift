@@ -399,7 +399,9 @@ extension NationalGateway {
                 ("ipt_otp_no", .string(row.registration.hospitalVisitNumber)), ("med_type", .string(row.registration.category.rawValue)),
                 ("insutype", .string(person.insuranceType.rawValue)), ("begntime", .string(NationalField.dateTime(row.openedAt))),
                 ("fixmedins_code", .string(institution.code)), ("fixmedins_name", .string(institution.name)),
-                ("vali_flag", .string(row.registration.state == "cancelled" ? "0" : "1")),
+                // A visit cancelled through the JSON API (or its payment order withdrawn) is no longer valid
+                // either, though its registration row was never told.
+                ("vali_flag", .string(row.registration.state == "cancelled" || row.visitState == .cancelled ? "0" : "1")),
                 ("setl_id", row.settlementID.map(NationalJSON.string) ?? .null),
             ])
         }

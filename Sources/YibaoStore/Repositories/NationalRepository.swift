@@ -118,17 +118,23 @@ package enum NationalRepository {
     }
 
     /// An institution's registrations of a person made in `[from, until)`, oldest first, with the
-    /// settlement of the visit their fees opened (5201).
+    /// settlement and state of the visit their fees opened (5201).
     package static func registrations(
         person: String, institution: String, from: Instant, until: Instant, in db: any SQLExecutor
-    ) throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?)] {
+    ) throws -> [(registration: NationalRegistration, openedAt: Instant, settlementID: String?, visitState: VisitState?)] {
         try db.query(
             """
-            SELECT r.*, v.settlement_id AS visit_settlement_id FROM national_registrations r LEFT JOIN visits v ON v.id = r.visit_id
+            SELECT r.*, v.settlement_id AS visit_settlement_id, v.state AS visit_state
+            FROM national_registrations r LEFT JOIN visits v ON v.id = r.visit_id
             WHERE r.institution_code = ? AND r.person_number = ? AND r.created_at >= ? AND r.created_at < ?
             ORDER BY r.created_at, r.id LIMIT 500
             """, [.text(institution), .text(person), .instant(from), .instant(until)]
-        ).map { (try decode($0), try $0.instant("created_at"), try $0.optionalString("visit_settlement_id")) }
+        ).map {
+            (
+                try decode($0), try $0.instant("created_at"), try $0.optionalString("visit_settlement_id"),
+                try $0.optionalString("visit_state") == nil ? nil : try $0.enumeration("visit_state", VisitState.self)
+            )
+        }
     }
 
     static func decode(_ row: SQLRow) throws -> NationalRegistration {
