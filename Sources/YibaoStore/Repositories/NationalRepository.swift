@@ -132,7 +132,7 @@ package enum NationalRepository {
         ).map {
             (
                 try decode($0), try $0.instant("created_at"), try $0.optionalString("visit_settlement_id"),
-                try $0.optionalString("visit_state") == nil ? nil : try $0.enumeration("visit_state", VisitState.self)
+                try $0.optionalEnumeration("visit_state", VisitState.self)
             )
         }
     }

@@ -98,7 +98,13 @@ public struct SQLRow: Sendable {
 
     /// A column holding a raw-representable enum.
     public func enumeration<E: RawRepresentable>(_ column: String, _ type: E.Type = E.self) throws -> E where E.RawValue == String {
-        let raw = try string(column)
+        guard let value = try optionalEnumeration(column, type) else { throw StoreError.decoding("\(column) is null") }
+        return value
+    }
+
+    /// An optional column holding a raw-representable enum (an unknown value is an error, not nil).
+    public func optionalEnumeration<E: RawRepresentable>(_ column: String, _ type: E.Type = E.self) throws -> E? where E.RawValue == String {
+        guard let raw = try optionalString(column) else { return nil }
         guard let value = E(rawValue: raw) else { throw StoreError.decoding("\(column) has unknown value \(raw)") }
         return value
     }
