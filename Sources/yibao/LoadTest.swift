@@ -252,7 +252,9 @@ struct LoadRun: AsyncParsableCommand {
         print(
             "load: \(people.count) people, \(urls.count) server(s), mix \(mix), \(rate.map { "\(Int($0))/s offered" } ?? "flat out") for \(Int(duration)) s"
         )
-        let report = try await driver.run(rate: rate, duration: duration)
+        let cpuBefore = LoadReport.processCPUMilliseconds()
+        var report = try await driver.run(rate: rate, duration: duration)
+        report.summary.clientCPUMs = LoadReport.processCPUMilliseconds() - cpuBefore
         try await driver.shutdown()
         print(report.text)
         if let acked {
@@ -284,6 +286,9 @@ struct LoadReport: Sendable {
         /// Retry-After included (open loop: none waits for a free slot; its latency counts from its due
         /// time either way).
         var notStartedInTime: Int
+        /// This load generator's own CPU time over the run (user + system, milliseconds): on a machine it
+        /// shares with the server, what it takes per settlement is not the server's to use.
+        var clientCPUMs: Double = 0
     }
 
     struct OperationSummary: Codable, Sendable {
@@ -300,6 +305,14 @@ struct LoadReport: Sendable {
     var summary: Summary
     var acknowledged: [String]
 
+    /// This process's CPU time so far (user + system, from `getrusage`), in milliseconds.
+    static func processCPUMilliseconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func ms(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+        return ms(usage.ru_utime) + ms(usage.ru_stime)
+    }
+
     var text: String {
         var lines = [
             String(
@@ -309,6 +322,12 @@ struct LoadReport: Sendable {
                 summary.acknowledgedSettlements, summary.settlementsPerSecond, summary.retries, summary.overloaded, summary.throttled,
                 summary.notStartedInTime)
         ]
+        if summary.acknowledgedSettlements > 0 {
+            lines.append(
+                String(
+                    format: "load generator CPU: %.0f ms, %.3f ms per settlement acknowledged", summary.clientCPUMs,
+                    summary.clientCPUMs / Double(summary.acknowledgedSettlements)))
+        }
         if summary.overloaded > 0 {
             lines.append(String(format: "overloaded answers: p99 %.2f ms, max %.2f ms", summary.overloadedP99Ms, summary.overloadedMaxMs))
         }
