@@ -17,8 +17,18 @@ final class AfterCommit<Item: Sendable>: Sendable {
     /// The most items done in one batch.
     let batchMax: Int
 
+    /// What does a batch, in a struct rather than bare in the `Mutex`: a function type held by a generic
+    /// container is kept at its generic abstraction, and reading it through `withLock`'s `inout` converted
+    /// it out and back, writing a closure wrapped in two more reabstraction thunks back each time. Every
+    /// batch read it, so every batch ran through the thunks of all the batches before it: about 2,500
+    /// thunk calls per batch a few minutes into a flat-out run, a fifth of the server's CPU, and growing
+    /// without end (found with `perf probe`; docs/performance.md). A struct's field keeps its own type.
+    private struct Worker: Sendable {
+        let work: @Sendable ([Item]) async -> Void
+    }
+
     private let state = Mutex(State())
-    private let worker = Mutex<(@Sendable ([Item]) async -> Void)?>(nil)
+    private let worker = Mutex<Worker?>(nil)
 
     init(batchMax: Int) {
         self.batchMax = batchMax
@@ -26,7 +36,7 @@ final class AfterCommit<Item: Sendable>: Sendable {
 
     /// Sets what does a batch (the platform, once it exists).
     func setWorker(_ work: @escaping @Sendable ([Item]) async -> Void) {
-        worker.withLock { $0 = work }
+        worker.withLock { $0 = Worker(work: work) }
     }
 
     /// Queues items committed by this instance; a batch starts at once unless one is running, which
@@ -62,7 +72,7 @@ final class AfterCommit<Item: Sendable>: Sendable {
                 state.waiting.removeFirst(batch.count)
                 return batch
             }
-            if !batch.isEmpty, let work = worker.withLock({ $0 }) { await work(batch) }
+            if !batch.isEmpty, let worker = worker.withLock({ $0 }) { await worker.work(batch) }
             let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
                 guard state.waiting.isEmpty else { return nil }
                 state.running = false
