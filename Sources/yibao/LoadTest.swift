@@ -300,6 +300,9 @@ struct LoadReport: Sendable {
         var p99Ms: Double
         var p999Ms: Double
         var maxMs: Double
+        /// Seconds from the run's start to this operation's last success: when a finite population ran
+        /// out before the end (every premium paid), ok ÷ this is the rate it was done at.
+        var lastOkSeconds: Double = 0
     }
 
     var summary: Summary
@@ -355,6 +358,7 @@ final class LoadDriver: Sendable {
     struct Stats: Sendable {
         var histograms: [LoadOperation: Histogram<UInt64>] = [:]
         var ok: [LoadOperation: Int] = [:]
+        var lastOk: [LoadOperation: ContinuousClock.Instant] = [:]
         var errors: [LoadOperation: [String: Int]] = [:]
         var retries = 0
         /// Answers 503 `overloaded` (admission control), each retried after its Retry-After unless that
@@ -500,7 +504,7 @@ final class LoadDriver: Sendable {
                 func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
                 operations[operation.rawValue] = LoadReport.OperationSummary(
                     ok: ok, errors: errors, perSecond: Double(ok) / seconds, p50Ms: ms(50), p90Ms: ms(90), p99Ms: ms(99), p999Ms: ms(99.9),
-                    maxMs: Double(histogram.max) / 1000)
+                    maxMs: Double(histogram.max) / 1000, lastOkSeconds: stats.lastOk[operation].map { ($0 - start) / .seconds(1) } ?? 0)
             }
             let settled = stats.acknowledged.count
             return LoadReport(
@@ -544,6 +548,7 @@ final class LoadDriver: Sendable {
         stats.withLock { stats in
             if outcome == "ok" {
                 stats.ok[operation, default: 0] += 1
+                stats.lastOk[operation] = clock.now
                 stats.histograms[operation, default: Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)]
                     .record(min(micros, 120_000_000))
                 if let settlementID { stats.acknowledged.append(settlementID) }
@@ -618,7 +623,12 @@ final class LoadDriver: Sendable {
 
     func payPremium() async -> String {
         let next = premiumNext.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard next < patients.count, let token = people[patients[next]].session else { return "no_unpaid_sessions_left" }
+        guard next < patients.count, let token = people[patients[next]].session else {
+            // Everyone has paid: wait a little instead of spinning on the CPU the server shares (a flat-out
+            // run that outlasted its population asked 82 million times in its last seconds).
+            try? await Task.sleep(for: .milliseconds(50))
+            return "no_unpaid_sessions_left"
+        }
         let person = people[patients[next]]
         let amount = await premiumAmount(token: token, person: person.number)
         guard let amount else { return "no_premium_option" }
