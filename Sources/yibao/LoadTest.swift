@@ -580,6 +580,15 @@ final class LoadDriver: Sendable {
         return nil
     }
 
+    /// The population has nothing left for this operation now (every phone paid in this 30-second step —
+    /// a flat-out run needs more people than it settles in a step — or everyone paid the premium): waits a little instead of spinning on the CPU the server shares —
+    /// a flat-out premium run that outlasted its population asked 82 million times in its last seconds —
+    /// and returns `outcome`, counted as that operation's error.
+    func ranOut(_ outcome: String) async -> String {
+        try? await Task.sleep(for: .milliseconds(50))
+        return outcome
+    }
+
     static let items = [("XD00000000003", 2850, 2), ("XD00000000001", 1280, 2), ("S000000000061", 1000, 1)]
 
     func lines(_ seed: Int) -> String {
@@ -591,12 +600,7 @@ final class LoadDriver: Sendable {
     }
 
     func settle() async -> (String, String?) {
-        guard let (_, code, sequence) = payer() else {
-            // Every phone has paid in this 30-second step: wait a little instead of spinning on the CPU the
-            // server shares (a flat-out run needs more people than it settles in a step).
-            try? await Task.sleep(for: .milliseconds(50))
-            return ("population_exhausted", nil)
-        }
+        guard let (_, code, sequence) = payer() else { return (await ranOut("population_exhausted"), nil) }
         let visit = "LT\(runID)\(sequence)"
         let body =
             #"{"code":"\#(code)","category":"11","hospital_visit_number":"\#(visit)","use_account":\#(useAccount),"lines":[\#(lines(sequence))]}"#
@@ -623,12 +627,7 @@ final class LoadDriver: Sendable {
 
     func payPremium() async -> String {
         let next = premiumNext.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard next < patients.count, let token = people[patients[next]].session else {
-            // Everyone has paid: wait a little instead of spinning on the CPU the server shares (a flat-out
-            // run that outlasted its population asked 82 million times in its last seconds).
-            try? await Task.sleep(for: .milliseconds(50))
-            return "no_unpaid_sessions_left"
-        }
+        guard next < patients.count, let token = people[patients[next]].session else { return await ranOut("no_unpaid_sessions_left") }
         let person = people[patients[next]]
         let amount = await premiumAmount(token: token, person: person.number)
         guard let amount else { return "no_premium_option" }
