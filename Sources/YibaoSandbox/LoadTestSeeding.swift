@@ -230,7 +230,6 @@ extension Platform {
         postings: Int, people: [String], region: RegionCode, batch: Int = 20_000, progress: @Sendable (Int) -> Void = { _ in }
     ) async throws {
         guard !people.isEmpty else { throw StoreError.configuration("history needs people") }
-        let contributions = LedgerRepository.storageKey(.contributions(region), entry: "history")
         var done = 0
         let base = UInt64.random(in: 0...UInt64(UInt32.max))
         while done < postings {
@@ -238,6 +237,7 @@ extension Platform {
             guard entries > 0 else { break }
             let first = done / 2
             try await write { db, now in
+                let contributions = LedgerRepository.storageKey(.contributions(region), entry: "history", dialect: db.dialect)
                 try db.execute(
                     "INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at) VALUES (?, 'contributions', ?, 0, 0, ?, ?) ON CONFLICT (id) DO NOTHING",
                     [.text(contributions), .text(region.value), .instant(now), .instant(now)])

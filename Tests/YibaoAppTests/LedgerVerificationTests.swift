@@ -189,4 +189,66 @@ struct LedgerVerificationTests {
             #expect(monthEnd.problems.contains { $0.check == "balance differs from postings" && $0.location == "personal:P2" })
         }
     }
+
+    @Test(
+        "the platform's accounts: SQLite posts every entry to slot 0 (one writer: nothing waits for a row), PostgreSQL spreads them over its slots; a balance is the sum of every slot, rows an older build left in another slot too",
+        arguments: BackendKind.available)
+    func slots(kind: BackendKind) async throws {
+        let clock = ManualClock(Instant(iso8601: "2026-03-10T10:00:00+08:00")!)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: twelve settlements from one person's account.
+            try await S.load(into: platform)
+            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(2000))
+            for index in 1...12 { _ = try await ClearingStoreTests.settle(platform, person: "P1", visit: "MZ-\(index)", yuan: 50) }
+
+            // verify: the slots the platform's accounts were posted to.
+            let rows = try await platform.backend.read { db in
+                try db.query("SELECT id FROM accounts WHERE id LIKE '%#%' ORDER BY id", []).map { try $0.string("id") }
+            }
+            let slots = Set(rows.map { $0[$0.index(after: $0.firstIndex(of: "#")!)...] })
+            switch kind {
+            case .sqlite: #expect(slots == ["0"], "\(rows)")
+            case .postgres: #expect(slots.count > 1, "\(rows)")
+            }
+
+            // setup: one entry's posting to the clearing account moved to slot 5 with its balance, as a
+            // build that spread slots on SQLite left it.
+            let clearing = try #require(rows.first { $0.hasPrefix("institution_clearing:") })
+            let account = try #require(LedgerRepository.account(storageKey: clearing))
+            let before = try await platform.balance(of: account)
+            let moved = clearing.prefix { $0 != "#" } + (clearing.hasSuffix("#5") ? "#6" : "#5")
+            try await platform.backend.write { db in
+                let posting = try #require(
+                    try db.query("SELECT entry_id, amount FROM postings WHERE account_id = ? ORDER BY entry_id LIMIT 1", [.text(clearing)]).first)
+                let amount = try posting.int64("amount")
+                try db.execute(
+                    """
+                    INSERT INTO accounts (id, kind, owner, balance, held, created_at, updated_at)
+                    SELECT ?, kind, owner, ?, 0, created_at, updated_at FROM accounts WHERE id = ?
+                    ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance
+                    """,
+                    [.text(String(moved)), .integer(amount), .text(clearing)])
+                try db.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", [.integer(amount), .text(clearing)])
+                try db.execute(
+                    "UPDATE postings SET account_id = ? WHERE entry_id = ? AND account_id = ?",
+                    [.text(String(moved)), .text(try posting.string("entry_id")), .text(clearing)])
+            }
+
+            // act: one settlement more.
+            let last = try await ClearingStoreTests.settle(platform, person: "P1", visit: "MZ-13", yuan: 50)
+
+            // verify: the balance is every posting to the account, in both slots, the new settlement's too;
+            // the ledger still verifies.
+            let posted = try await platform.backend.read { db in
+                try db.query(
+                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM postings WHERE account_id LIKE ?",
+                    [.text(clearing.prefix { $0 != "#" } + "#%")]
+                ).first?.int64("n")
+            }
+            let after = try await platform.balance(of: account)
+            #expect(after.fen == posted && after > before && last.breakdown.fundTotal > .zero)
+            let report = try await platform.verifyLedger()
+            #expect(report.passed, "\(report.problems)")
+        }
+    }
 }

@@ -22,14 +22,26 @@ package enum LedgerRepository {
     /// settlement wait for the previous one's commit, so each is kept in `slots` rows (`fund:…#0` …
     /// `#15`); an entry posts to the slot its id hashes to, and the account's balance is the sum of its
     /// slots. Personal accounts and credit lines (one person's, checked against) stay one row.
-    package static let slots: UInt64 = 16
+    ///
+    /// SQLite has one writer, so no settlement ever waits for another's row there: every entry posts to
+    /// slot 0. Sixteen slots would only spread each batch's postings over sixteen times as many pages of
+    /// the `postings_account` index (a fifth of the log's pages on the card path). Rows an older build
+    /// left in other slots stay valid: a balance is always the sum of every slot.
+    package static func slots(_ dialect: SQLDialect) -> UInt64 {
+        switch dialect {
+        case .sqlite: 1
+        case .postgres: 16
+        }
+    }
 
     /// Whether an account kind is kept in slots.
     package static func isSlotted(_ kind: AccountKind) -> Bool { kind != .personal && kind != .creditLine }
 
     /// The row an entry's posting to an account goes to.
-    package static func storageKey(_ account: AccountID, entry: String) -> String {
+    package static func storageKey(_ account: AccountID, entry: String, dialect: SQLDialect) -> String {
         guard isSlotted(account.kind) else { return account.key }
+        let slots = slots(dialect)
+        guard slots > 1 else { return account.key + "#0" }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in entry.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return account.key + "#" + String(hash % slots)
@@ -51,7 +63,7 @@ package enum LedgerRepository {
         )
         // Create accounts on first use at zero, then apply every delta in one statement. (SQLite checks
         // CHECK constraints on the row an upsert would insert, so deltas cannot ride in the INSERT.)
-        let keys = entry.postings.map { storageKey($0.account, entry: entry.id) }
+        let keys = entry.postings.map { storageKey($0.account, entry: entry.id, dialect: db.dialect) }
         // Apply every delta in one statement; accounts used for the first time are created at zero and
         // then updated. (SQLite checks CHECK constraints on the row an upsert would insert, so deltas
         // cannot ride in an INSERT.)

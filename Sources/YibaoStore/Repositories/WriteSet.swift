@@ -93,7 +93,7 @@ package enum WriteSetRepository {
     /// (a personal account taken below zero or below its holds fails the CHECK constraint and is refused
     /// with `would_go_negative`, rolling everything back), then every other row.
     package static func apply(_ set: WriteSet, now: Instant, in db: any SQLExecutor) throws {
-        let balances = balanceStatements(set, now: now)
+        let balances = balanceStatements(set, now: now, dialect: db.dialect)
         let ownedUpdate = balances.statements.count - 1
         let ownedCount = balances.ownedCount
         var statements = balances.statements
@@ -129,7 +129,9 @@ package enum WriteSetRepository {
                     "INSERT INTO journal_entries (id, kind, reference, created_at) VALUES \(placeholders(set.entries.count, "(?, ?, ?, ?)"))",
                     set.entries.flatMap { [.text($0.entry.id), .text($0.entry.kind.rawValue), .text($0.entry.reference), .instant($0.entry.at)] }))
             let postings = set.entries.flatMap { item in
-                item.entry.postings.map { (item.entry.id, LedgerRepository.storageKey($0.account, entry: item.entry.id), $0.amount) }
+                item.entry.postings.map {
+                    (item.entry.id, LedgerRepository.storageKey($0.account, entry: item.entry.id, dialect: db.dialect), $0.amount)
+                }
             }
             statements.append(
                 SQLStatement(
@@ -172,7 +174,9 @@ package enum WriteSetRepository {
     /// on the row an upsert would insert, so a personal account's negative delta cannot ride in one.)
     /// `created` makes the owned accounts at zero, and runs before the rest, which it is read by; the
     /// last of `statements` is then the owned accounts' update, which must change `ownedCount` rows.
-    static func balanceStatements(_ set: WriteSet, now: Instant) -> (created: [SQLStatement], statements: [SQLStatement], ownedCount: Int) {
+    static func balanceStatements(
+        _ set: WriteSet, now: Instant, dialect: SQLDialect
+    ) -> (created: [SQLStatement], statements: [SQLStatement], ownedCount: Int) {
         var slotted: [String: (AccountID, Money)] = [:]
         var owned: [String: (account: AccountID, balance: Money, held: Money)] = [:]
         var order: [String] = []
@@ -184,7 +188,7 @@ package enum WriteSetRepository {
         }
         for item in set.entries {
             for posting in item.entry.postings {
-                let key = LedgerRepository.storageKey(posting.account, entry: item.entry.id)
+                let key = LedgerRepository.storageKey(posting.account, entry: item.entry.id, dialect: dialect)
                 if LedgerRepository.isSlotted(posting.account.kind) {
                     slotted[key] = (posting.account, (slotted[key]?.1 ?? .zero) + posting.amount)
                 } else {
