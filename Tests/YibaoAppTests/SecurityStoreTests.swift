@@ -29,6 +29,24 @@ struct SecurityStoreTests {
         return try #require(heads.max { $0.seq < $1.seq }).lane
     }
 
+    @Test("an entry's audit detail, written by hand, is the object Foundation's encoder makes, its accounts in byte order")
+    func auditedEntryJSON() throws {
+        let entry = LedgerRepository.AuditedEntry(
+            entry: "J01", kind: .settlement,
+            postings: ["personal:P10": 1_200, "personal:P9": -300, "fund:440100-310-310100": -900, "Channel:\"x\"": 0, "账户": 5])
+        let bytes = JSONWriter.bytes(entry, keys: .storage)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let foundation = try encoder.encode(entry)
+        #expect(
+            try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary == JSONSerialization.jsonObject(with: foundation) as? NSDictionary)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(
+            text
+                == #"{"entry":"J01","kind":"settlement","postings":{"Channel:\"x\"":0,"fund:440100-310-310100":-900,"personal:P10":1200,"personal:P9":-300,"账户":5}}"#
+        )
+    }
+
     @Test("editing, deleting, reordering or truncating audit records is detected", arguments: BackendKind.available)
     func tamperingIsDetected(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in

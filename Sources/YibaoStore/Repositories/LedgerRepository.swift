@@ -10,11 +10,26 @@ package enum LedgerRepository {
     }
 
     /// The audit record of an entry: the full postings, so the audit chain is a tamper-evident copy of
-    /// the ledger.
-    package struct AuditedEntry: Encodable {
+    /// the ledger. Written by hand (every settlement writes one, on the writer): the object Foundation's
+    /// encoder makes, its keys in byte order.
+    package struct AuditedEntry: Encodable, JSONWritable {
         let entry: String
         let kind: EntryKind
         let postings: [String: Int64]
+
+        package func write(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("entry", entry)
+                json.field("kind", kind.rawValue)
+                json.key("postings", "postings")
+                json.object { json in
+                    for (account, fen) in postings.sorted(by: { $0.key < $1.key }) {
+                        json.dynamicKey(account)
+                        json.integer(fen)
+                    }
+                }
+            }
+        }
     }
 
     /// The platform's own accounts (funds, what is owed to institutions, channels, contributions, credit
@@ -115,12 +130,11 @@ package enum LedgerRepository {
     }
 
     package static func audit(_ entry: JournalEntry, actor: String, into writes: inout ProjectionWrites) throws {
-        try writes.audit(
+        let audited = AuditedEntry(
+            entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) }))
+        writes.audit(
             actor: actor, action: "ledger.\(entry.kind.rawValue)", subject: entry.reference,
-            value: AuditedEntry(
-                entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) })),
-            at: entry.at
-        )
+            detail: String(decoding: JSONWriter.bytes(audited, keys: .storage), as: UTF8.self), at: entry.at)
     }
 
     /// The journal entry posted for a reference (a settlement, reversal or refund), read back; nil when
