@@ -8,11 +8,13 @@ cd "$root"
 build=${BENCH_BUILD:-release}
 if [ -n "${BENCH_BIN:-}" ]; then
   bin=$BENCH_BIN
+  build_name="the binary $BENCH_BIN"
 else
   if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
     swift build -c "$build" --product yibao >/dev/null 2>&1 || swift build -c "$build" --product yibao
   fi
   bin=$(swift build -c "$build" --show-bin-path)/yibao
+  build_name="$build build"
 fi
 
 work=$(mktemp -d /tmp/yibao-bench.XXXXXX)
