@@ -84,13 +84,12 @@ extension Platform {
             throw Refusal.invalid("amounts[\(index)].amount", "an amount is more than zero and at most \(FeeLine.unitPriceMax)")
         }
         try Platform.validate(lines, existing: [])
-        let cipher = self.cipher
         let reference = self.reference
         return try await read { db, now in
             guard let institution = try reference.institution(request.institutionCode, now: now, in: db) else {
                 throw Refusal(.unknownInstitution, "no designated institution \(request.institutionCode)", field: "institution_code")
             }
-            guard let person = try PeopleRepository.find(number: number, cipher: cipher, in: db) else {
+            guard let person = try db.fetch(PeopleRepository.insured(number: number)) else {
                 throw Refusal(.unknownPerson, "no enrolled person has number \(number)", field: "person_number")
             }
             let (policy, year) = try Platform.policy(of: person, reference: reference, now: now, in: db)
@@ -141,7 +140,7 @@ extension Platform {
     }
 
     /// A person's policy for the year of `now`.
-    static func policy(of person: Person, reference: ReferenceCache, now: Instant, in db: any SQLExecutor) throws -> (Policy, Int) {
+    static func policy(of person: Insured, reference: ReferenceCache, now: Instant, in db: any SQLExecutor) throws -> (Policy, Int) {
         let year = ChinaTime.date(now).year
         guard let policy = try reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db) else {
             throw Refusal(.noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(year)")

@@ -172,7 +172,6 @@ extension Platform {
     ) async throws
         -> SettlementRecord
     {
-        let cipher = self.cipher
         let reference = self.reference
         let context = GiveBackContext(self, institution: institution)
         let (refund, projection): (SettlementRecord, Projection?) = try await write { db, now in
@@ -198,7 +197,7 @@ extension Platform {
             case .lines:
                 let kept = try money.linesKept(takingOff: request.lineNumbers ?? [])
                 if !kept.isEmpty {
-                    guard let person = try PeopleRepository.find(number: original.personNumber, cipher: cipher, in: db) else {
+                    guard let person = try db.fetch(PeopleRepository.insured(number: original.personNumber)) else {
                         throw StoreError.decoding("person of \(settlementID) missing")
                     }
                     guard let institutionNow = try reference.institution(institution.code, now: now, in: db),

@@ -290,14 +290,13 @@ extension Platform {
     /// Pre-settles a visit (预结算): runs the engine on the current accumulators and balance; moves
     /// nothing, records nothing.
     public func preSettle(visitID: String, institution: Institution, useAccount: Bool) async throws -> SettlementPreview {
-        let cipher = self.cipher
         let reference = self.reference
         return try await read { db, now in
             guard let visit = try VisitRepository.find(id: visitID, institution: institution.code, lock: false, in: db) else {
                 throw Refusal(.notFound, "this institution has no visit \(visitID)")
             }
             if let refusal = visit.refusalToSettle { throw refusal }
-            let (person, policy, year) = try Platform.parties(visit, cipher: cipher, reference: reference, now: now, in: db)
+            let (person, policy, year) = try Platform.parties(visit, reference: reference, now: now, in: db)
             let accumulators = try AccumulatorRepository.read(person: person.number, year: year, pool: visit.category.pool, in: db)
             let balance = try LedgerRepository.balance(.personal(person.number), in: db)
             let calculation = try SettlementEngine.calculate(
@@ -443,7 +442,7 @@ extension Platform {
         let (own, accumulators, found, inProgress, binding, authorisation, defaultSource, bindings, covered) = try db.fetch(
             LedgerRepository.lockBalance(.personal(number)),
             AccumulatorRepository.lockIfPresent(person: number, year: year, pool: visit.category.pool),
-            PeopleRepository.find(number: number, cipher: context.cipher),
+            PeopleRepository.insuredAndName(number: number, cipher: context.cipher),
             PaymentLockRepository.holder(person: number),
             visit.payerNumber.map { FamilyRepository.active(binder: $0, member: number) } ?? .known(nil),
             frictionless ? CreditRepository.authorisation(person: number) : .known(nil),
@@ -451,7 +450,8 @@ extension Platform {
             mayNeedAid ? FamilyRepository.activeForMember(number) : .known([]),
             CommercialPlanRepository.covered(person: number, year: year)
         )
-        guard let person = found else { throw StoreError.decoding("person of visit \(visit.id) missing") }
+        guard let found else { throw StoreError.decoding("person of visit \(visit.id) missing") }
+        let (person, name) = found
         let policy = try context.reference.policy(region: person.region, type: person.insuranceType, year: year, now: now, in: db)
         let authorised = try authorisation?.fundingSourceId.map { try FundingSourceRepository.bound(id: $0, person: number, in: db) } ?? nil
         let accountPays = authorisation.map { $0.priority != .sourceFirst } ?? useAccount
@@ -464,7 +464,8 @@ extension Platform {
         }
         let plan = try context.reference.plan(region: person.region, year: year, now: now, in: db).map { PlanCover(plan: $0, covered: covered) }
         return SettlementSnapshot(
-            visit: visit, institution: context.institution, person: person, policy: policy, year: year, accumulators: accumulators,
+            visit: visit, institution: context.institution, person: person, personNameMasked: Masking.name(name), policy: policy, year: year,
+            accumulators: accumulators,
             paymentInProgress: inProgress, payerBindingActive: visit.payerNumber == nil || binding != nil, useAccount: useAccount,
             accountAvailable: own.available, mutualAid: aid.map { MutualAidSource(binder: $0.binder, available: $0.available) },
             frictionless: authorisation, authorisedSource: authorised, defaultSource: defaultSource, suspendedCreditSources: suspended,
@@ -473,7 +474,7 @@ extension Platform {
 
     /// The commercial plan of a person's region and year, and whether they are enrolled and paid in it;
     /// nil when the region has no plan that year.
-    static func planCover(of person: Person, year: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor) throws -> PlanCover? {
+    static func planCover(of person: Insured, year: Int, reference: ReferenceCache, now: Instant, in db: any SQLExecutor) throws -> PlanCover? {
         guard let plan = try reference.plan(region: person.region, year: year, now: now, in: db) else { return nil }
         return PlanCover(plan: plan, covered: try CommercialPlanRepository.covered(person: person.number, year: year, in: db))
     }
@@ -580,9 +581,9 @@ extension Platform {
 
     /// The person, policy and policy year of a visit.
     static func parties(
-        _ visit: Visit, cipher: PersonalDataCipher, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
-    ) throws -> (Person, Policy, Int) {
-        guard let person = try PeopleRepository.find(number: visit.personNumber, cipher: cipher, in: db) else {
+        _ visit: Visit, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
+    ) throws -> (Insured, Policy, Int) {
+        guard let person = try db.fetch(PeopleRepository.insured(number: visit.personNumber)) else {
             throw StoreError.decoding("person of visit \(visit.id) missing")
         }
         let (policy, year) = try Platform.policy(of: person, reference: reference, now: now, in: db)

@@ -48,6 +48,44 @@ public struct Person: Sendable, Hashable, Codable {
         case .resident: return "1501"
         }
     }
+
+    /// What the person's cover is, without who they are.
+    public var insured: Insured {
+        Insured(
+            number: number, region: region, insuranceType: insuranceType, retired: retired, status: status, crossRegionFiling: crossRegionFiling)
+    }
+}
+
+/// A person as their cover sees them: everything the settlement engine decides on, and nothing of who
+/// they are (no name, ID number, birth date or phone). A settlement reads this, and opens only the
+/// sealed name for the masked name on its record, so the patient's ID number and phone are never
+/// decrypted to settle a visit.
+public struct Insured: Sendable, Hashable {
+    /// 人员编号 `psn_no`.
+    public var number: String
+    /// 参保地医保区划 `insuplc_admdvs`: the region whose policy applies.
+    public var region: RegionCode
+    /// 险种类型 `insutype`.
+    public var insuranceType: InsuranceType
+    /// Retired (退休), which adds the policy's retiree bonus to ratios.
+    public var retired: Bool
+    /// 参保状态 `psn_insu_stas`.
+    public var status: InsuranceStatus
+    /// Filing for care outside the insurance region (异地就医备案), which sets the cross-region ratio.
+    public var crossRegionFiling: CrossRegionFiling
+
+    /// Creates the cover of a person.
+    public init(
+        number: String, region: RegionCode, insuranceType: InsuranceType, retired: Bool = false, status: InsuranceStatus = .active,
+        crossRegionFiling: CrossRegionFiling = .none
+    ) {
+        self.number = number
+        self.region = region
+        self.insuranceType = insuranceType
+        self.retired = retired
+        self.status = status
+        self.crossRegionFiling = crossRegionFiling
+    }
 }
 
 /// 参保状态: whether benefits can be paid.

@@ -7,8 +7,11 @@ public struct SettlementSnapshot: Sendable {
     public var visit: Visit
     /// The treating institution.
     public var institution: Institution
-    /// The patient.
-    public var person: Person
+    /// The patient's cover.
+    public var person: Insured
+    /// The patient's name as the record shows it (`Masking.name`): the only part of who they are a
+    /// settlement needs.
+    public var personNameMasked: String
     /// The patient's home-region policy for the settlement year (参保地政策); nil when none is configured.
     public var policy: Policy?
     /// The settlement year.
@@ -41,7 +44,8 @@ public struct SettlementSnapshot: Sendable {
 
     /// Creates a snapshot.
     public init(
-        visit: Visit, institution: Institution, person: Person, policy: Policy?, year: Int, accumulators: PoolAccumulators,
+        visit: Visit, institution: Institution, person: Insured, personNameMasked: String, policy: Policy?, year: Int,
+        accumulators: PoolAccumulators,
         paymentInProgress: String?, payerBindingActive: Bool, useAccount: Bool, accountAvailable: Money, mutualAid: MutualAidSource?,
         frictionless: FrictionlessAuthorisation?, authorisedSource: FundingSource?, defaultSource: FundingSource?,
         suspendedCreditSources: Set<String>, channelConfigured: Bool, plan: PlanCover? = nil
@@ -49,6 +53,7 @@ public struct SettlementSnapshot: Sendable {
         self.visit = visit
         self.institution = institution
         self.person = person
+        self.personNameMasked = personNameMasked
         self.policy = policy
         self.year = year
         self.accumulators = accumulators
@@ -192,7 +197,7 @@ public struct SettlementDecision: Sendable {
         }
         var record = SettlementRecord(
             id: settlementID, kind: .settlement, state: source == nil ? .completed : .pending, visitId: visit.id, originalId: nil,
-            institution: InstitutionSummary(snapshot.institution), personNumber: person.number, personNameMasked: Masking.name(person.name),
+            institution: InstitutionSummary(snapshot.institution), personNumber: person.number, personNameMasked: snapshot.personNameMasked,
             insuranceRegion: person.region, insuranceType: person.insuranceType, category: visit.category, year: snapshot.year,
             pool: visit.category.pool, policyTitle: policy.title, breakdown: breakdown, lines: calculation.lines, details: calculation.details,
             trace: calculation.trace, accumulatorDelta: calculation.accumulatorDelta, mutualAidPayer: mutualAidPayer,

@@ -3,8 +3,8 @@
 public struct SettlementInput: Sendable {
     /// The visit's priced lines.
     public var lines: [LineSplit]
-    /// The patient.
-    public var person: Person
+    /// The patient's cover (who they are plays no part in the split).
+    public var person: Insured
     /// The treating institution.
     public var institution: Institution
     /// The patient's home-region policy for the settlement year (参保地政策).
@@ -25,7 +25,7 @@ public struct SettlementInput: Sendable {
 
     /// Creates an input.
     public init(
-        lines: [LineSplit], person: Person, institution: Institution, policy: Policy, category: MedicalCategory,
+        lines: [LineSplit], person: Insured, institution: Institution, policy: Policy, category: MedicalCategory,
         accumulators: PoolAccumulators, useAccount: Bool, accountBalance: Money, mutualAidAvailable: Money = .zero, plan: PlanCover? = nil
     ) {
         self.lines = lines

@@ -18,6 +18,39 @@ struct SettlementStoreTests {
         }
     }
 
+    @Test(
+        "settling opens only the patient's sealed name: with their ID number and phone unreadable, the visit still pre-settles, settles and is refunded, the record shows the masked name",
+        arguments: BackendKind.available)
+    func settlementOpensOnlyTheName(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            // setup: P1's ID number and phone sealed under a key no instance has.
+            try await S.load(into: platform)
+            let person = S.person("P1", sequence: 1)
+            try await platform.enrol(person, openingBalance: .yuan(200))
+            _ = try await platform.backend.write { db in
+                try db.execute("UPDATE people SET id_number_cipher = 'lost:AAAA', phone_cipher = 'lost:AAAA' WHERE number = 'P1'", [])
+            }
+            await #expect(throws: (any Error).self) { try await platform.person(number: "P1") }
+            let visit = try await platform.openVisit(
+                OpenVisitRequest(
+                    personNumber: "P1", category: .ordinaryOutpatient, hospitalVisitNumber: "MZ-N1",
+                    lines: [S.line("1", "A001", yuan: 300), S.line("2", "A001", yuan: 50)]),
+                institution: S.hospital)
+
+            // act
+            let preview = try await platform.preSettle(visitID: visit.id, institution: S.hospital, useAccount: true)
+            let settled = try await platform.settle(visitID: visit.id, institution: S.hospital, useAccount: true, idempotency: nil)
+            let refund = try await platform.refund(
+                settlementID: settled.id, institution: S.hospital, request: RefundRequest(type: .lines, lineNumbers: ["2"]), idempotency: nil)
+
+            // verify
+            #expect(settled.breakdown == preview.breakdown && settled.state == .completed)
+            #expect(settled.personNameMasked == Masking.name(person.name) && settled.personNameMasked.hasSuffix("*"))
+            #expect(refund.originalId == settled.id && refund.kind == .refund && refund.breakdown.totalAmount != .zero)
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
     @Test("settle moves fund, account and accumulators in one transaction", arguments: BackendKind.available)
     func settleAndReverse(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in

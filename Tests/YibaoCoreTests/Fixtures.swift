@@ -59,7 +59,7 @@ enum Fixtures {
         useAccount: Bool = true, balance: Money = .zero, mutualAid: Money = .zero, plan: PlanCover? = nil
     ) -> SettlementInput {
         SettlementInput(
-            lines: lines, person: person, institution: institution(level: level, region: treatedIn ?? person.region),
+            lines: lines, person: person.insured, institution: institution(level: level, region: treatedIn ?? person.region),
             policy: policy ?? Fixtures.policy(region: person.region, type: person.insuranceType), category: category,
             accumulators: accumulators, useAccount: useAccount, accountBalance: balance, mutualAidAvailable: mutualAid, plan: plan
         )

@@ -29,7 +29,8 @@ struct JSONWriterTests {
             id: "V1", institutionCode: "H0001", personNumber: "P0001", category: .ordinaryOutpatient, hospitalVisitNumber: "HV1", state: .open,
             lines: lines, settlementId: nil, openedAt: now, paymentAuthority: .fundingSource)
         let snapshot = SettlementSnapshot(
-            visit: visit, institution: Fixtures.institution(level: .level3), person: Fixtures.person(), policy: Fixtures.policy(), year: 2026,
+            visit: visit, institution: Fixtures.institution(level: .level3), person: Fixtures.person().insured,
+            personNameMasked: Masking.name(Fixtures.person().name), policy: Fixtures.policy(), year: 2026,
             accumulators: .zero, paymentInProgress: nil, payerBindingActive: true, useAccount: true, accountAvailable: .yuan(50), mutualAid: nil,
             frictionless: nil, authorisedSource: nil, defaultSource: SettlementDecisionTests.card, suspendedCreditSources: [], channelConfigured: true
         )

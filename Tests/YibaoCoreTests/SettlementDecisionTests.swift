@@ -22,7 +22,8 @@ struct SettlementDecisionTests {
         paymentInProgress: String? = nil, bindingActive: Bool = true, channel: Bool = true, suspended: Set<String> = []
     ) -> SettlementSnapshot {
         SettlementSnapshot(
-            visit: visit, institution: Fixtures.institution(level: .level3), person: Fixtures.person(), policy: policy, year: 2026,
+            visit: visit, institution: Fixtures.institution(level: .level3), person: Fixtures.person().insured,
+            personNameMasked: Masking.name(Fixtures.person().name), policy: policy, year: 2026,
             accumulators: .zero, paymentInProgress: paymentInProgress, payerBindingActive: bindingActive, useAccount: true,
             accountAvailable: account, mutualAid: nil, frictionless: nil, authorisedSource: nil, defaultSource: source,
             suspendedCreditSources: suspended, channelConfigured: channel)

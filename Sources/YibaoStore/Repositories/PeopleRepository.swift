@@ -46,6 +46,30 @@ package enum PeopleRepository {
         .one("SELECT \(columns) FROM people WHERE number = ?", [.text(number)]) { try decode($0, cipher: cipher) }
     }
 
+    /// A person's cover, no sealed value opened.
+    package static func insured(number: String) -> SQLRead<Insured?> {
+        .one("SELECT \(insuredColumns) FROM people WHERE number = ?", [.text(number)]) { try decodeInsured($0) }
+    }
+
+    /// A person's cover and name, for a settlement: of the sealed values only the name is opened (the
+    /// record shows it masked); the ID number and phone stay sealed.
+    package static func insuredAndName(number: String, cipher: PersonalDataCipher) -> SQLRead<(insured: Insured, name: String)?> {
+        .one("SELECT \(insuredColumns), name_cipher FROM people WHERE number = ?", [.text(number)]) { row in
+            let insured = try decodeInsured(row)
+            return (insured, try cipher.open(try row.string("name_cipher"), field: "people.name", row: insured.number))
+        }
+    }
+
+    static let insuredColumns = "number, region, insurance_type, retired, status, cross_region_filing"
+
+    static func decodeInsured(_ row: SQLRow) throws -> Insured {
+        let number = try row.string("number")
+        guard let region = RegionCode(try row.string("region")) else { throw StoreError.decoding("person \(number) has an unreadable region") }
+        return Insured(
+            number: number, region: region, insuranceType: try row.enumeration("insurance_type"), retired: try row.bool("retired"),
+            status: try row.enumeration("status"), crossRegionFiling: try row.enumeration("cross_region_filing"))
+    }
+
     package static func find(idNumber: String, cipher: PersonalDataCipher, in db: any SQLExecutor) throws -> Person? {
         try db.queryOne(
             "SELECT \(columns) FROM people WHERE id_number_lookup = ?",
