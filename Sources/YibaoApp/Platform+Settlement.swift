@@ -579,7 +579,7 @@ extension Platform {
         return nil
     }
 
-    /// The person, policy and policy year of a visit.
+    /// The patient's cover (nothing sealed opened), policy and policy year of a visit.
     static func parties(
         _ visit: Visit, reference: ReferenceCache, now: Instant, in db: any SQLExecutor
     ) throws -> (Insured, Policy, Int) {

@@ -120,7 +120,7 @@ extension Platform {
     ) throws {
         switch event {
         case .settlement(let record, let entry, let actor, let frictionless):
-            if let entry { try LedgerRepository.audit(entry, actor: actor, into: &writes) }
+            if let entry { LedgerRepository.audit(entry, actor: actor, into: &writes) }
             try Events.settlement(
                 record, receiptCode: Platform.receiptCode(record, cipher: cipher), frictionless: frictionless, subscriptions: subscriptions, ids: ids,
                 now: now, into: &writes)

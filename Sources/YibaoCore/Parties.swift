@@ -49,6 +49,14 @@ public struct Person: Sendable, Hashable, Codable {
         }
     }
 
+    /// A person: their cover, and who they are.
+    public init(_ insured: Insured, name: String, idNumber: String, birthDate: CivilDate, phone: String?) {
+        self.init(
+            number: insured.number, name: name, idNumber: idNumber, birthDate: birthDate, region: insured.region,
+            insuranceType: insured.insuranceType, retired: insured.retired, status: insured.status,
+            crossRegionFiling: insured.crossRegionFiling, phone: phone)
+    }
+
     /// What the person's cover is, without who they are.
     public var insured: Insured {
         Insured(

@@ -55,11 +55,9 @@ package enum LedgerRepository {
     /// The row an entry's posting to an account goes to.
     package static func storageKey(_ account: AccountID, entry: String, dialect: SQLDialect) -> String {
         guard isSlotted(account.kind) else { return account.key }
-        let slots = slots(dialect)
-        guard slots > 1 else { return account.key + "#0" }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in entry.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return account.key + "#" + String(hash % slots)
+        return account.key + "#" + String(hash % slots(dialect))
     }
 
     /// The account a stored row belongs to (its slot suffix removed).
@@ -125,11 +123,11 @@ package enum LedgerRepository {
     /// projection of their outbox row.
     package static func audit(_ entry: JournalEntry, actor: String, in db: any SQLExecutor) throws {
         var writes = ProjectionWrites()
-        try audit(entry, actor: actor, into: &writes)
+        audit(entry, actor: actor, into: &writes)
         try ProjectionRepository.write(writes, in: db)
     }
 
-    package static func audit(_ entry: JournalEntry, actor: String, into writes: inout ProjectionWrites) throws {
+    package static func audit(_ entry: JournalEntry, actor: String, into writes: inout ProjectionWrites) {
         let audited = AuditedEntry(
             entry: entry.id, kind: entry.kind, postings: Dictionary(uniqueKeysWithValues: entry.postings.map { ($0.account.key, $0.amount.fen) }))
         writes.audit(

@@ -82,18 +82,12 @@ package enum PeopleRepository {
     }
 
     package static func decode(_ row: SQLRow, cipher: PersonalDataCipher) throws -> Person {
-        let number = try row.string("number")
-        guard let birthDate = CivilDate(try row.string("birth_date")), let region = RegionCode(try row.string("region")) else {
-            throw StoreError.decoding("person \(number) has an unreadable date or region")
-        }
+        let insured = try decodeInsured(row)
+        let number = insured.number
+        guard let birthDate = CivilDate(try row.string("birth_date")) else { throw StoreError.decoding("person \(number) has an unreadable date") }
         return Person(
-            number: number,
-            name: try cipher.open(try row.string("name_cipher"), field: "people.name", row: number),
-            idNumber: try cipher.open(try row.string("id_number_cipher"), field: "people.id_number", row: number),
-            birthDate: birthDate, region: region, insuranceType: try row.enumeration("insurance_type"),
-            retired: try row.bool("retired"), status: try row.enumeration("status"),
-            crossRegionFiling: try row.enumeration("cross_region_filing"),
-            phone: try row.optionalString("phone_cipher").map { try cipher.open($0, field: "people.phone", row: number) }
-        )
+            insured, name: try cipher.open(try row.string("name_cipher"), field: "people.name", row: number),
+            idNumber: try cipher.open(try row.string("id_number_cipher"), field: "people.id_number", row: number), birthDate: birthDate,
+            phone: try row.optionalString("phone_cipher").map { try cipher.open($0, field: "people.phone", row: number) })
     }
 }
