@@ -25,6 +25,27 @@ struct SQLiteCheckpointTests {
         }
     }
 
+    #if os(Linux)
+    @Test("the writer and the checkpointer carry their names, for `top -H` and `perf`")
+    func threadsAreNamed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_names_\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let backend = try SQLiteBackend(path: directory + "/yibao.sqlite")
+        // A write runs on the writer's thread.
+        let writer = try await backend.write { _ in SQLiteCheckpointTests.threadName("/proc/thread-self/comm") }
+        #expect(writer == "yibao-writer")
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        #expect(tasks.contains { SQLiteCheckpointTests.threadName("/proc/self/task/\($0)/comm") == "yibao-checkpt" })
+        await backend.close()
+    }
+
+    /// A thread's name as Linux keeps it (`comm`).
+    static func threadName(_ file: String) -> String {
+        ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    #endif
+
     @Test("under continuous writes the database file takes the pages and the log starts again")
     func checkpointsBesideTheWriter() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("yibao_checkpoint_\(UInt32.random(in: 0...UInt32.max))").path

@@ -44,9 +44,9 @@ final class Checkpointer: Sendable {
             }
             finished.signal()
         }
-        thread.name = "yibao.sqlite.checkpoint"
         thread.qualityOfService = .utility
         thread.start()
+        thread.name = "yibao-checkpt"  // once started, as the writer's (`SQLiteBackend`)
     }
 
     /// The writer's part, between two batches: after a pass, copies what was committed during it so
