@@ -45,8 +45,7 @@ final class Checkpointer: Sendable {
             finished.signal()
         }
         thread.qualityOfService = .utility
-        thread.start()
-        thread.name = "yibao-checkpt"  // once started, as the writer's (`SQLiteBackend`)
+        thread.start(named: "yibao-checkpt")
     }
 
     /// The writer's part, between two batches: after a pass, copies what was committed during it so

@@ -92,10 +92,7 @@ public final class SQLiteBackend: StoreBackend {
             finished.signal()
         }
         thread.qualityOfService = .userInitiated
-        thread.start()
-        // Named once started (Foundation names the system thread only once it exists; before, the writer
-        // showed its parent's name in `top -H` and `perf`), in Linux's 15 bytes.
-        thread.name = "yibao-writer"
+        thread.start(named: "yibao-writer")
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
@@ -236,6 +233,17 @@ extension SQLiteBackend {
     /// two of these per job.
     fileprivate static func control(_ sql: String, _ db: Database) throws {
         try db.cachedStatement(sql: sql).execute()
+    }
+}
+
+extension Thread {
+    /// Starts the thread and gives it `name` as `top -H` and `perf` show it. Foundation names the system
+    /// thread only once it exists, so a name set before `start()` is lost and the thread shows its
+    /// parent's; Linux keeps at most 15 bytes of it.
+    func start(named name: String) {
+        assert(name.utf8.count <= 15, "Linux keeps at most 15 bytes of a thread's name")
+        start()
+        self.name = name
     }
 }
 
