@@ -112,6 +112,16 @@ public enum Migrations {
                 "DROP INDEX IF EXISTS settlements_state",
                 "CREATE INDEX settlements_pending ON settlements (created_at) WHERE state = 'pending'",
             ]),
+        Migration(
+            version: 20,
+            name:
+                "a settlement indexed only where it has the value asked for: by original only if it gives money back for one, by completion only once completed (every settlement added an entry keyed NULL to the first, and a card payment one to the second that its completion then moved)",
+            statements: [
+                "DROP INDEX IF EXISTS settlements_original",
+                "CREATE INDEX settlements_original ON settlements (original_id) WHERE original_id IS NOT NULL",
+                "DROP INDEX IF EXISTS settlements_completed",
+                "CREATE INDEX settlements_completed ON settlements (institution_code, completed_at) WHERE completed_at IS NOT NULL",
+            ]),
     ]
 
     /// The newest version this program knows.

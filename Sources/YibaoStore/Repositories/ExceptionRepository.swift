@@ -130,12 +130,13 @@ package enum ExceptionRepository {
     /// Per institution with completed settlements: the first day it completed one and the last day its
     /// reconciliations balanced through.
     package static func reconciliationStanding(in db: any SQLExecutor) throws -> [(institution: String, first: Instant, balancedThrough: String?)] {
-        // One index lookup per institution (completed_at is set only on completed records), not a scan of the
-        // settlements: this runs at every `/metrics` scrape.
+        // One index lookup per institution (completed_at is set only on completed records, and the index
+        // holds only those, hence the condition), not a scan of the settlements: this runs at every
+        // `/metrics` scrape.
         try db.query(
             """
             SELECT i.code,
-            (SELECT MIN(s.completed_at) FROM settlements s WHERE s.institution_code = i.code) AS first,
+            (SELECT MIN(s.completed_at) FROM settlements s WHERE s.institution_code = i.code AND s.completed_at IS NOT NULL) AS first,
             (SELECT MAX(r.period_through) FROM reconciliations r WHERE r.institution_code = i.code AND r.balanced = 1) AS through
             FROM institutions i
             """, []

@@ -39,6 +39,12 @@ struct SQLiteExecutor: SQLExecutor {
 
     /// Takes the cached statement for `sql`, binds `arguments`, runs `body` on its handle and resets
     /// it, whatever happens, so that no statement keeps a read open between uses.
+    ///
+    /// Text is bound without a copy per argument: the arguments' UTF-8 is laid end to end in one buffer
+    /// that lives until `body` returns, bound as `SQLITE_STATIC`, and the bindings are cleared with the
+    /// reset, so SQLite never holds a pointer into the buffer after it. (Binding each `String` made a C
+    /// string of it, and `SQLITE_TRANSIENT` had SQLite copy that again: an allocation and two copies per
+    /// text argument on the single writer.)
     private func run<T>(_ sql: String, _ arguments: [SQLValue], _ body: (OpaquePointer) throws -> T) throws -> T {
         let statement: Statement
         do {
@@ -48,25 +54,41 @@ struct SQLiteExecutor: SQLExecutor {
         }
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
-        defer { sqlite3_reset(handle) }
         let placeholders = Int(sqlite3_bind_parameter_count(handle))
         guard placeholders == arguments.count else {
             // A bug in the calling code, refused as GRDB refused it; SQLite would bind the missing as NULL.
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(arguments.count) arguments for \(placeholders) placeholders", sql: sql)
         }
-        for (offset, argument) in arguments.enumerated() {
-            let index = Int32(offset + 1)
-            let code: Int32
-            switch argument {
-            case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
-            case .null: code = sqlite3_bind_null(handle, index)
-            case .text(let text):
-                // The string as a C string, for the call only: SQLite copies its bytes (`SQLITE_TRANSIENT`).
-                code = sqlite3_bind_text(handle, index, text, Int32(text.utf8.count), SQLiteExecutor.transient)
+        var text: [UInt8] = []
+        var length = 1
+        for case .text(let string) in arguments { length += string.utf8.count }
+        text.reserveCapacity(length)
+        for case .text(let string) in arguments { text.append(contentsOf: string.utf8) }
+        // Never empty, so the buffer has an address even when every text is empty (a null pointer would
+        // bind NULL instead of '').
+        text.append(0)
+        return try text.withUnsafeBufferPointer { buffer in
+            defer {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
             }
-            guard code == SQLITE_OK else { throw error(code, sql: sql) }
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var offset = 0
+            for (position, argument) in arguments.enumerated() {
+                let index = Int32(position + 1)
+                let code: Int32
+                switch argument {
+                case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
+                case .null: code = sqlite3_bind_null(handle, index)
+                case .text(let string):
+                    let count = string.utf8.count
+                    code = sqlite3_bind_text(handle, index, base + offset, Int32(count), SQLiteExecutor.static)
+                    offset += count
+                }
+                guard code == SQLITE_OK else { throw error(code, sql: sql) }
+            }
+            return try body(handle)
         }
-        return try body(handle)
     }
 
     /// Steps a statement: true with a row to read, false when it is done.
@@ -100,8 +122,8 @@ struct SQLiteExecutor: SQLExecutor {
         return SQLiteExecutor.map(DatabaseError(resultCode: ResultCode(rawValue: extended), message: message, sql: sql))
     }
 
-    /// `SQLITE_TRANSIENT`: SQLite copies what is bound.
-    private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+    /// `SQLITE_STATIC`: SQLite reads what is bound where it is, until the bindings are cleared.
+    private static var `static`: sqlite3_destructor_type? { nil }
 
     /// SQLite has one writer, so row locks are unnecessary: `FOR UPDATE` (and `FOR UPDATE SKIP
     /// LOCKED`) at the end of a query is dropped.
