@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Makes identifiers for new records: a short prefix naming the kind of record, then 26 characters
 /// of Crockford base 32 holding 48 bits of milliseconds and 80 random bits (the ULID layout), so
 /// ids sort by creation time, are unique across server instances and carry no personal data.
@@ -9,16 +13,54 @@ public protocol IDGenerator: Sendable {
     func next(_ prefix: String) -> String
 }
 
-/// The production generator: the system's cryptographic random source and a wall clock.
+/// The production generator: the kernel's cryptographic random source and a wall clock. The random
+/// bits come from a pool filled sixteen identifiers at a time (`RandomPool`), not from two system calls
+/// per identifier (the standard library's generator asks the kernel for every word, and a settlement
+/// makes several ids).
 public struct RandomIDGenerator: IDGenerator {
     private let clock: any WallClock
+    private let pool = RandomPool()
 
     /// Creates a generator reading time from `clock`.
     public init(clock: any WallClock) { self.clock = clock }
 
     public func next(_ prefix: String) -> String {
-        var rng = SystemRandomNumberGenerator()
-        return ULID.encode(time: clock.now(), high: rng.next(), low: rng.next()).prefixed(prefix)
+        let (high, low) = pool.next()
+        return ULID.encode(time: clock.now(), high: high, low: low).prefixed(prefix)
+    }
+}
+
+/// Random words from the kernel's cryptographic source, read ahead 256 bytes at a time (what one
+/// `getentropy` call gives) under a lock; each word is handed out once.
+final class RandomPool: Sendable {
+    private struct State {
+        var words = [UInt64](repeating: 0, count: 32)
+        var next = 32
+    }
+
+    private let state = Mutex(State())
+
+    /// Two random words.
+    func next() -> (UInt64, UInt64) {
+        state.withLock { state in
+            if state.next + 2 > state.words.count {
+                state.words.withUnsafeMutableBytes(RandomPool.fill)
+                state.next = 0
+            }
+            defer { state.next += 2 }
+            return (state.words[state.next], state.words[state.next + 1])
+        }
+    }
+
+    /// Fills `buffer` (at most 256 bytes) from the kernel's cryptographic source in one call:
+    /// `getentropy`, which is `getrandom`; elsewhere, and should it fail, a word at a time from the
+    /// standard library's generator.
+    private static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if canImport(Glibc)
+            if getentropy(buffer.baseAddress, buffer.count) == 0 { return }
+        #endif
+        var source = SystemRandomNumberGenerator()
+        for offset in stride(from: 0, to: buffer.count, by: 8) { buffer.storeBytes(of: source.next() as UInt64, toByteOffset: offset, as: UInt64.self) }
     }
 }
 
