@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Makes identifiers for new records: a short prefix naming the kind of record, then 26 characters
@@ -57,10 +57,12 @@ final class RandomPool: Sendable {
     /// standard library's generator.
     private static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         #if canImport(Glibc)
-            if getentropy(buffer.baseAddress, buffer.count) == 0 { return }
+        if getentropy(buffer.baseAddress, buffer.count) == 0 { return }
         #endif
         var source = SystemRandomNumberGenerator()
-        for offset in stride(from: 0, to: buffer.count, by: 8) { buffer.storeBytes(of: source.next() as UInt64, toByteOffset: offset, as: UInt64.self) }
+        for offset in stride(from: 0, to: buffer.count, by: 8) {
+            buffer.storeBytes(of: source.next() as UInt64, toByteOffset: offset, as: UInt64.self)
+        }
     }
 }
 

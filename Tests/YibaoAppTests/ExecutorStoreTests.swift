@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import YibaoApp
 import YibaoCore
@@ -84,6 +85,38 @@ struct ExecutorStoreTests {
             }
             let short = try await platform.backend.read { db in try db.query(Self.read, [.text("short")]) }
             #expect(short.isEmpty)
+        }
+    }
+
+    /// A read is one snapshot: its second query does not see a write committed after its first, and
+    /// the next read does. (On SQLite the reader's transaction is begun and committed by
+    /// `SQLiteBackend.read` itself; without it each query would see the latest commit.)
+    @Test("a read sees one moment: a write committed between its queries is not in the second", arguments: BackendKind.available)
+    func readIsOneSnapshot(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in
+                try db.execute(Self.create, [])
+                return try db.execute(Self.insert, [.text("first"), .integer(1), .null])
+            }
+            let count = "SELECT COUNT(*) AS n FROM executor_probe"
+            let firstQueried = DispatchSemaphore(value: 0)
+            let written = DispatchSemaphore(value: 0)
+            async let seen = platform.backend.read { db -> (Int64, Int64, Bool) in
+                let first = try db.queryOne(count, [])?.int64("n") ?? -1
+                firstQueried.signal()
+                // The reader's thread waits here while the write commits.
+                let waited = written.wait(timeout: .now() + 30) == .success
+                return (first, try db.queryOne(count, [])?.int64("n") ?? -1, waited)
+            }
+            let started = await Task.detached { firstQueried.wait(timeout: .now() + 30) == .success }.value
+            #expect(started)
+            _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("second"), .integer(2), .null]) }
+            written.signal()
+            let (first, second, waited) = try await seen
+            #expect(waited)
+            #expect(first == 1 && second == 1)
+            let after = try await platform.backend.read { db in try db.queryOne(count, [])?.int64("n") }
+            #expect(after == 2)
         }
     }
 
