@@ -24,6 +24,8 @@ extension Request {
 enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         guard buffer.readableBytes > 0 else { throw Refusal.invalid("body", "a JSON body is required") }
+        // The settlement's body in its usual shape is read without Foundation (`CanonicallyReadable`).
+        if let readable = T.self as? any CanonicallyReadable.Type, let value = canonical(readable, buffer) as? T { return value }
         do {
             return try YibaoJSON.decoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
@@ -31,6 +33,10 @@ enum JSONBody {
         } catch let refusal as Refusal {
             throw refusal
         }
+    }
+
+    private static func canonical<R: CanonicallyReadable>(_ type: R.Type, _ buffer: ByteBuffer) -> R? {
+        CanonicalJSONReader.read(type, from: buffer)
     }
 
     static func refusal(_ error: DecodingError) -> Refusal {
