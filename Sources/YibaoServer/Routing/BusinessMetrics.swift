@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 import YibaoApp
 import YibaoCore
 
@@ -8,23 +9,48 @@ import YibaoCore
 /// webhook backlogs, channel operations pending and failing, settlements pending, days not reconciled.
 struct BusinessMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
+    /// The counters made so far, by metric and labels: the registry builds the metric's name and looks
+    /// it up under its lock at every `makeCounter`, which cost every settlement four times over.
+    private let counters = Counters()
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
 
     /// Counts a settlement, refund or reversal that completed or is pending.
     func record(_ record: SettlementRecord) {
         let kind = record.kind.rawValue
-        registry.makeCounter(descriptor: Self.settlements, labels: [("kind", kind), ("outcome", record.state.rawValue)]).increment()
+        counter(Self.settlements, ("kind", kind), ("outcome", record.state.rawValue)).increment()
         guard record.state == .completed else { return }
         for (bucket, amount) in [
             ("fund", record.breakdown.fundTotal), ("account", record.breakdown.accountPaid), ("cash", record.breakdown.cashPaid),
         ] where amount != .zero {
-            registry.makeCounter(descriptor: Self.amounts, labels: [("kind", kind), ("bucket", bucket)]).increment(
-                by: Int64(amount.fen.magnitude))
+            counter(Self.amounts, ("kind", kind), ("bucket", bucket)).increment(by: Int64(amount.fen.magnitude))
         }
     }
 
     /// Counts a refused settlement, refund or reversal by its code.
     func refused(_ kind: SettlementKind, _ refusal: Refusal) {
-        registry.makeCounter(descriptor: Self.refusals, labels: [("kind", kind.rawValue), ("code", refusal.code.rawValue)]).increment()
+        counter(Self.refusals, ("kind", kind.rawValue), ("code", refusal.code.rawValue)).increment()
+    }
+
+    /// The counter of `descriptor` with two labels, made by the registry the first time only.
+    private func counter(_ descriptor: MetricNameDescriptor, _ first: (String, String), _ second: (String, String)) -> Counter {
+        let key = Counters.Key(metric: descriptor.metricName, first: first.1, second: second.1)
+        return counters.made.withLock { made in
+            if let counter = made[key] { return counter }
+            let counter = registry.makeCounter(descriptor: descriptor, labels: [first, second])
+            made[key] = counter
+            return counter
+        }
+    }
+
+    private final class Counters: Sendable {
+        struct Key: Hashable {
+            let metric: String
+            let first: String
+            let second: String
+        }
+
+        let made = Mutex<[Key: Counter]>([:])
     }
 
     /// Runs a settlement, refund or reversal and counts its outcome.
