@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import YibaoApp
 import YibaoCore
@@ -53,11 +52,7 @@ struct CanonicalJSONReader {
     /// Consumes the literal `null` if it comes next.
     mutating func null() -> Bool {
         skipWhitespace()
-        guard position + 4 <= bytes.count, bytes[position] == 0x6E, bytes[position + 1] == 0x75, bytes[position + 2] == 0x6C,
-            bytes[position + 3] == 0x6C
-        else { return false }
-        position += 4
-        return true
+        return matches("null")
     }
 
     /// An object: `field` is called with each key's bytes and must read its value, answering false to
@@ -72,14 +67,16 @@ struct CanonicalJSONReader {
         return take(0x7D)
     }
 
-    /// An array whose elements `element` reads, answering false to give up.
-    mutating func array(_ element: (inout CanonicalJSONReader) -> Bool) -> Bool {
-        guard take(0x5B) else { return false }
-        if take(0x5D) { return true }
+    /// An array whose elements `element` reads, or nil when `element` gives up on one.
+    mutating func elements<Element>(_ element: (inout CanonicalJSONReader) -> Element?) -> [Element]? {
+        guard take(0x5B) else { return nil }
+        var elements: [Element] = []
+        if take(0x5D) { return elements }
         repeat {
-            guard element(&self) else { return false }
+            guard let next = element(&self) else { return nil }
+            elements.append(next)
         } while take(0x2C)
-        return take(0x5D)
+        return take(0x5D) ? elements : nil
     }
 
     /// A string without escapes or control characters, in valid UTF-8.
@@ -115,67 +112,79 @@ struct CanonicalJSONReader {
     }
 
     private mutating func matches(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard position + count <= bytes.count else { return false }
-        for offset in 0..<count where bytes[position + offset] != literal.utf8Start[offset] { return false }
-        position += count
+        let end = position + literal.utf8CodeUnitCount
+        guard end <= bytes.count, UnsafeRawBufferPointer(rebasing: bytes[position..<end]).equals(literal) else { return false }
+        position = end
         return true
     }
 
     /// An integer written as JSON writes one (`-?(0|[1-9][0-9]*)`), of at most 18 digits.
     mutating func integer() -> Int64? {
-        skipWhitespace()
-        var cursor = position
-        let negative = cursor < bytes.count && bytes[cursor] == 0x2D
-        if negative { cursor += 1 }
-        let first = cursor
+        guard let (end, integral) = scanNumber(), integral, end - position <= (bytes[position] == 0x2D ? 19 : 18) else { return nil }
+        let negative = bytes[position] == 0x2D
         var value: Int64 = 0
-        while cursor < bytes.count, (0x30...0x39).contains(bytes[cursor]), cursor - first < 18 {
-            value = value * 10 + Int64(bytes[cursor] - 0x30)
-            cursor += 1
-        }
-        guard cursor > first, !(bytes[first] == 0x30 && cursor - first > 1), !continuesNumber(at: cursor) else { return nil }
-        position = cursor
+        for offset in (negative ? position + 1 : position)..<end { value = value * 10 + Int64(bytes[offset] - 0x30) }
+        position = end
         return negative ? -value : value
     }
 
-    /// A number as JSON's grammar writes one (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), read as
-    /// the nearest `Double`, as `JSONDecoder` reads it.
+    /// A number as JSON's grammar writes one, read as the nearest `Double`, as `JSONDecoder` reads it.
     mutating func number() -> Double? {
+        guard let (end, _) = scanNumber(), end - position <= 40,
+            let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<end]), as: UTF8.self)), value.isFinite
+        else { return nil }
+        position = end
+        return value
+    }
+
+    /// Skips whitespace, then finds the end of the number that starts there in JSON's grammar
+    /// (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`) and whether it is an integer; nil when what
+    /// follows is not one, or runs on past the grammar (`01`, `1.`, `1e`).
+    private mutating func scanNumber() -> (end: Int, integral: Bool)? {
         skipWhitespace()
-        let start = position
         var cursor = position
         func digits() -> Int {
             let from = cursor
             while cursor < bytes.count, (0x30...0x39).contains(bytes[cursor]) { cursor += 1 }
             return cursor - from
         }
-        if cursor < bytes.count, bytes[cursor] == 0x2D { cursor += 1 }
+        func at(_ candidates: UInt8...) -> Bool { cursor < bytes.count && candidates.contains(bytes[cursor]) }
+        if at(0x2D) { cursor += 1 }
         let whole = cursor
         guard digits() > 0, !(bytes[whole] == 0x30 && cursor - whole > 1) else { return nil }
-        if cursor < bytes.count, bytes[cursor] == 0x2E {
+        var integral = true
+        if at(0x2E) {
             cursor += 1
+            integral = false
             guard digits() > 0 else { return nil }
         }
-        if cursor < bytes.count, bytes[cursor] == 0x65 || bytes[cursor] == 0x45 {
+        if at(0x65, 0x45) {
             cursor += 1
-            if cursor < bytes.count, bytes[cursor] == 0x2B || bytes[cursor] == 0x2D { cursor += 1 }
+            integral = false
+            if at(0x2B, 0x2D) { cursor += 1 }
             guard digits() > 0 else { return nil }
         }
-        guard cursor - start <= 40, !continuesNumber(at: cursor),
-            let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<cursor]), as: UTF8.self)), value.isFinite
-        else { return nil }
-        position = cursor
-        return value
+        guard !at(0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x2E, 0x65, 0x45, 0x2B, 0x2D) else { return nil }
+        return (cursor, integral)
     }
+}
 
-    /// Whether the byte at `cursor` would continue a number (so what was read is not all of it).
-    private func continuesNumber(at cursor: Int) -> Bool {
-        guard cursor < bytes.count else { return false }
-        switch bytes[cursor] {
-        case 0x30...0x39, 0x2E, 0x65, 0x45, 0x2B, 0x2D: return true
-        default: return false
-        }
+/// One field of a body being read: each key may come once, and an optional field may be `null` (read
+/// as absent).
+struct CanonicalField<Value> {
+    private(set) var value: Value?
+    private var seen = false
+
+    /// Reads the field's value with `read`; false (give up) for a key seen before or a value `read` does
+    /// not answer.
+    mutating func read(
+        _ reader: inout CanonicalJSONReader, nullable: Bool = false, _ read: (inout CanonicalJSONReader) -> Value?
+    ) -> Bool {
+        guard !seen else { return false }
+        seen = true
+        if nullable && reader.null() { return true }
+        value = read(&reader)
+        return value != nil
     }
 }
 
@@ -194,110 +203,52 @@ extension CodeVisitRequest: CanonicallyReadable {
     /// "quantity": …, "charge_batch": …}]}`, in any order, optional fields absent or null. A line with a
     /// dosage is left to `JSONDecoder`.
     static func read(canonical reader: inout CanonicalJSONReader) -> CodeVisitRequest? {
-        var code: String?
-        var category: MedicalCategory?
-        var number: String?
-        var lines: [FeeLine]?
-        var linesSeen = false
-        var useAccount: Bool?
-        var useAccountSeen = false
-        var forPerson: String?
-        var forPersonSeen = false
+        var code = CanonicalField<String>()
+        var category = CanonicalField<MedicalCategory>()
+        var number = CanonicalField<String>()
+        var lines = CanonicalField<[FeeLine]>()
+        var useAccount = CanonicalField<Bool>()
+        var forPerson = CanonicalField<String>()
         let read = reader.object { reader, key in
-            if key.equals("code") {
-                guard code == nil, let value = reader.string() else { return false }
-                code = value
-            } else if key.equals("category") {
-                guard category == nil, let value = reader.string().flatMap(MedicalCategory.init(rawValue:)) else { return false }
-                category = value
-            } else if key.equals("hospital_visit_number") {
-                guard number == nil, let value = reader.string() else { return false }
-                number = value
-            } else if key.equals("use_account") {
-                guard !useAccountSeen else { return false }
-                useAccountSeen = true
-                if reader.null() { return true }
-                guard let value = reader.bool() else { return false }
-                useAccount = value
-            } else if key.equals("for_person_number") {
-                guard !forPersonSeen else { return false }
-                forPersonSeen = true
-                if reader.null() { return true }
-                guard let value = reader.string() else { return false }
-                forPerson = value
-            } else if key.equals("lines") {
-                guard !linesSeen else { return false }
-                linesSeen = true
-                if reader.null() { return true }
-                var read: [FeeLine] = []
-                guard
-                    reader.array({ reader in
-                        guard let line = FeeLine.read(canonical: &reader) else { return false }
-                        read.append(line)
-                        return true
-                    })
-                else { return false }
-                lines = read
-            } else {
-                return false
-            }
-            return true
+            if key.equals("code") { return code.read(&reader) { $0.string() } }
+            if key.equals("category") { return category.read(&reader) { $0.string().flatMap(MedicalCategory.init(rawValue:)) } }
+            if key.equals("hospital_visit_number") { return number.read(&reader) { $0.string() } }
+            if key.equals("use_account") { return useAccount.read(&reader, nullable: true) { $0.bool() } }
+            if key.equals("for_person_number") { return forPerson.read(&reader, nullable: true) { $0.string() } }
+            if key.equals("lines") { return lines.read(&reader, nullable: true) { $0.elements(FeeLine.read(canonical:)) } }
+            return false
         }
-        guard read, let code, let category, let number else { return nil }
-        var request = CodeVisitRequest(code: code, category: category, hospitalVisitNumber: number, lines: lines, useAccount: useAccount)
-        request.forPersonNumber = forPerson
+        guard read, let code = code.value, let category = category.value, let number = number.value else { return nil }
+        var request = CodeVisitRequest(
+            code: code, category: category, hospitalVisitNumber: number, lines: lines.value, useAccount: useAccount.value)
+        request.forPersonNumber = forPerson.value
         return request
     }
 }
 
 extension FeeLine {
     static func read(canonical reader: inout CanonicalJSONReader) -> FeeLine? {
-        var number: String?
-        var item: String?
-        var hospitalItem: String?
-        var hospitalItemSeen = false
-        var price: Int64?
-        var quantity: Quantity?
-        var batch: String?
-        var batchSeen = false
-        var dosageSeen = false
+        var number = CanonicalField<String>()
+        var item = CanonicalField<String>()
+        var hospitalItem = CanonicalField<String>()
+        var price = CanonicalField<Int64>()
+        var quantity = CanonicalField<Quantity>()
+        var batch = CanonicalField<String>()
+        var dosage = CanonicalField<Never>()
         let read = reader.object { reader, key in
-            if key.equals("line_number") {
-                guard number == nil, let value = reader.string() else { return false }
-                number = value
-            } else if key.equals("item_code") {
-                guard item == nil, let value = reader.string() else { return false }
-                item = value
-            } else if key.equals("unit_price") {
-                guard price == nil, let value = reader.integer() else { return false }
-                price = value
-            } else if key.equals("quantity") {
-                guard quantity == nil, let value = reader.number().flatMap(Quantity.init(decimal:)) else { return false }
-                quantity = value
-            } else if key.equals("hospital_item_code") {
-                guard !hospitalItemSeen else { return false }
-                hospitalItemSeen = true
-                if reader.null() { return true }
-                guard let value = reader.string() else { return false }
-                hospitalItem = value
-            } else if key.equals("charge_batch") {
-                guard !batchSeen else { return false }
-                batchSeen = true
-                if reader.null() { return true }
-                guard let value = reader.string() else { return false }
-                batch = value
-            } else if key.equals("dosage") {
-                // Absent or null only; a dosage goes to JSONDecoder.
-                guard !dosageSeen else { return false }
-                dosageSeen = true
-                return reader.null()
-            } else {
-                return false
-            }
-            return true
+            if key.equals("line_number") { return number.read(&reader) { $0.string() } }
+            if key.equals("item_code") { return item.read(&reader) { $0.string() } }
+            if key.equals("unit_price") { return price.read(&reader) { $0.integer() } }
+            if key.equals("quantity") { return quantity.read(&reader) { $0.number().flatMap(Quantity.init(decimal:)) } }
+            if key.equals("hospital_item_code") { return hospitalItem.read(&reader, nullable: true) { $0.string() } }
+            if key.equals("charge_batch") { return batch.read(&reader, nullable: true) { $0.string() } }
+            // Absent or null only; a dosage goes to JSONDecoder.
+            if key.equals("dosage") { return dosage.read(&reader, nullable: true) { _ in nil } }
+            return false
         }
-        guard read, let number, let item, let price, let quantity else { return nil }
+        guard read, let number = number.value, let item = item.value, let price = price.value, let quantity = quantity.value else { return nil }
         return FeeLine(
-            lineNumber: number, itemCode: item, hospitalItemCode: hospitalItem, unitPrice: Money(fen: price), quantity: quantity, chargeBatch: batch)
+            lineNumber: number, itemCode: item, hospitalItemCode: hospitalItem.value, unitPrice: Money(fen: price), quantity: quantity,
+            chargeBatch: batch.value)
     }
 }
