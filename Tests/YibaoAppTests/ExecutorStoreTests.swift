@@ -26,6 +26,8 @@ struct ExecutorStoreTests {
     @Test("values come back as they were bound, on the writer and on a reader", arguments: BackendKind.available)
     func valuesRoundTrip(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
+            // `/ready`'s question, answered by a read (`StoreBackend.ping`).
+            #expect(await platform.backend.ping())
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
             let written = try await platform.backend.write { db in
                 try Self.values.map { try db.execute(Self.insert, [.text($0.id), $0.amount, $0.note]) }

@@ -117,10 +117,6 @@ public final class PostgresBackend: StoreBackend {
         }
     }
 
-    public func ping() async -> Bool {
-        (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
-    }
-
     /// Refuses new work, lets the transactions in flight finish, then stops the pool and its threads.
     /// (Stopping the pool under a transaction left that transaction's query unanswered for ever.)
     public func close() async {

@@ -13,7 +13,7 @@ public protocol StoreBackend: Sendable {
     /// Runs `work` in a read-only session that sees one consistent snapshot.
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T
 
-    /// True when the database answers.
+    /// True when the database answers (by default: a read of `SELECT 1`).
     func ping() async -> Bool
 
     /// Closes connections; further calls fail.
@@ -26,4 +26,8 @@ public protocol StoreBackend: Sendable {
 
 extension StoreBackend {
     public var roundTrips: Int? { nil }
+
+    public func ping() async -> Bool {
+        (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
+    }
 }

@@ -122,9 +122,9 @@ public final class SQLiteBackend: StoreBackend {
                 // Leave the transaction whatever happens: COMMIT, or ROLLBACK should COMMIT fail.
                 defer {
                     do {
-                        try SQLiteBackend.control("COMMIT TRANSACTION", db)
+                        try SQLiteBackend.control("COMMIT", db)
                     } catch {
-                        try? SQLiteBackend.control("ROLLBACK TRANSACTION", db)
+                        try? SQLiteBackend.control("ROLLBACK", db)
                     }
                 }
                 return try work(SQLiteExecutor(db: db))
@@ -174,10 +174,6 @@ public final class SQLiteBackend: StoreBackend {
             try? FileManager.default.removeItem(atPath: destination)
             throw StoreError.configuration("backup to \(destination) failed: \(error)")
         }
-    }
-
-    public func ping() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
     public func close() async {
