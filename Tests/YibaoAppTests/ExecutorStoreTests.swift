@@ -23,7 +23,7 @@ struct ExecutorStoreTests {
         ("", .integer(-1), .text("an empty key")),
     ]
 
-    @Test("values come back as they were bound, on the writer and on a reader", arguments: BackendKind.available)
+    @Test("values come back as they were bound, on the writer and on a reader", arguments: BackendKind.everyClient)
     func valuesRoundTrip(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             // `/ready`'s question, answered by a read (`StoreBackend.ping`).
@@ -56,7 +56,7 @@ struct ExecutorStoreTests {
         }
     }
 
-    @Test("a refused statement is mapped, rolls back only its transaction, and runs again at once", arguments: BackendKind.available)
+    @Test("a refused statement is mapped, rolls back only its transaction, and runs again at once", arguments: BackendKind.everyClient)
     func refusalsAndReuse(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
@@ -93,7 +93,7 @@ struct ExecutorStoreTests {
     /// A read is one snapshot: its second query does not see a write committed after its first, and
     /// the next read does. (On SQLite the reader's transaction is begun and committed by
     /// `SQLiteBackend.read` itself; without it each query would see the latest commit.)
-    @Test("a read sees one moment: a write committed between its queries is not in the second", arguments: BackendKind.available)
+    @Test("a read sees one moment: a write committed between its queries is not in the second", arguments: BackendKind.everyClient)
     func readIsOneSnapshot(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             _ = try await platform.backend.write { db in
@@ -155,7 +155,8 @@ struct WritesTogetherStoreTests {
     }
 
     @Test(
-        "each write's count, in order; the writes sent first are seen; past PostgreSQL's argument limit in several", arguments: BackendKind.available)
+        "each write's count, in order; the writes sent first are seen; past PostgreSQL's argument limit in several",
+        arguments: BackendKind.everyClient)
     func counts(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
@@ -183,7 +184,7 @@ struct WritesTogetherStoreTests {
         }
     }
 
-    @Test("a write that breaks a constraint fails them all, and nothing is left", arguments: BackendKind.available)
+    @Test("a write that breaks a constraint fails them all, and nothing is left", arguments: BackendKind.everyClient)
     func refused(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }

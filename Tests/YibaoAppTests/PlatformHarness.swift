@@ -11,7 +11,16 @@ import YibaoTestSupport
 /// `YIBAO_TEST_POSTGRES_URL` is set (scripts/test and CI set it).
 enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    /// PostgreSQL through the store's pipelining connections (the default).
     case postgres
+    /// PostgreSQL through postgres-nio (`?pipeline=off`): the executor's own suites run on it too.
+    case postgresNIO = "postgres-nio"
+
+    var isPostgres: Bool { self != .sqlite }
+
+    /// The backends of this run and, when PostgreSQL is among them, postgres-nio's path to it: for the
+    /// suites of the executor itself (values, batches, named statements).
+    static var everyClient: [BackendKind] { available.contains(.postgres) ? available + [.postgresNIO] : available }
 
     static var postgresURL: String? { ProcessInfo.processInfo.environment["YIBAO_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
 
@@ -63,7 +72,7 @@ struct PlatformHarness {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             backend = try SQLiteBackend(path: directory + "/yibao.sqlite", durability: .process, statementWork: statementWork)
             cleanup = { try? FileManager.default.removeItem(atPath: directory) }
-        case .postgres:
+        case .postgres, .postgresNIO:
             let url = try #require(BackendKind.postgresURL, "YIBAO_REQUIRE_POSTGRES=1 but YIBAO_TEST_POSTGRES_URL is not set")
             if announced.withLock({ seen in
                 defer { seen = true }; return !seen
@@ -72,7 +81,8 @@ struct PlatformHarness {
             }
             try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
             // Four connections each: the suite runs about fifty PostgreSQL tests at once against max_connections.
-            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 4))
+            let client = kind == .postgresNIO ? "?pipeline=off" : ""
+            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name) + client, connections: 4))
             cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         }
         let platform = Platform(backend: backend, clock: clock, ids: ids, cipher: cipher, channel: SandboxBank(backend: backend, clock: clock))

@@ -9,8 +9,10 @@ import YibaoCore
 /// The production database: PostgreSQL through postgres-nio, for several stateless server instances.
 ///
 /// Business transactions are synchronous units of work (the same code runs on SQLite's single
-/// writer). Here each one leases a pooled connection and runs on a thread of a dedicated pool that
-/// waits on the connection's answers, so no event-loop or cooperative thread ever blocks. Rows a
+/// writer). Here each one runs on a thread of a dedicated pool, so no event-loop or cooperative thread
+/// ever blocks, and leases a connection: by default one of the store's own pipelining connections
+/// (`WirePool`: each executor call's statements go to PostgreSQL as one pipeline), or with
+/// `?pipeline=off` one of postgres-nio's, whose answers the thread waits on. Rows a
 /// transaction reads and then changes are locked with `SELECT … FOR UPDATE`; a transaction that loses
 /// a race (deadlock, serialization failure) is rolled back and run again.
 public final class PostgresBackend: StoreBackend {
@@ -25,6 +27,9 @@ public final class PostgresBackend: StoreBackend {
     private let inFlight = InFlight()
     private let waits = WaitCounter()
     private let prepared: PreparedStatements
+    /// The pipelining connections transactions and reads run on; nil with `?pipeline=off`, when they
+    /// run on postgres-nio's.
+    private let wire: WirePool?
 
     /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
     /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
@@ -49,7 +54,16 @@ public final class PostgresBackend: StoreBackend {
         )
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = 0
-        prepared = PreparedStatements(enabled: components.queryItems?.first { $0.name == "prepared" }?.value != "off")
+        let prepare = components.queryItems?.first { $0.name == "prepared" }?.value != "off"
+        prepared = PreparedStatements(enabled: prepare)
+        wire =
+            components.queryItems?.first { $0.name == "pipeline" }?.value == "off"
+            ? nil
+            : WirePool(
+                WirePool.Settings(
+                    host: host, port: components.port ?? 5432, user: user, password: components.password,
+                    database: database.isEmpty ? nil : database, prepare: prepare),
+                capacity: connections)
         self.logger = logger
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: connections + 2)
@@ -74,6 +88,23 @@ public final class PostgresBackend: StoreBackend {
     private func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
         try inFlight.enter()
         defer { inFlight.leave() }
+        if let wire {
+            let waits = self.waits
+            return try await threads.runIfActive {
+                let connection = try wire.lease()
+                defer { wire.giveBack(connection) }
+                let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN", pendingAudit: PendingAudit())
+                do {
+                    let value = try work(executor)
+                    try AuditRepository.flush(executor)
+                    if executor.began { try executor.execute("COMMIT", []) }
+                    return value
+                } catch {
+                    if executor.began { _ = try? executor.execute("ROLLBACK", []) }
+                    throw error
+                }
+            }
+        }
         let logger = self.logger
         let threads = self.threads
         let waits = self.waits
@@ -100,6 +131,18 @@ public final class PostgresBackend: StoreBackend {
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
         try inFlight.enter()
         defer { inFlight.leave() }
+        if let wire {
+            let waits = self.waits
+            return try await threads.runIfActive {
+                let connection = try wire.lease()
+                defer { wire.giveBack(connection) }
+                let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (its
+                // answer is read before the connection's next pipeline).
+                defer { if executor.began { executor.send("ROLLBACK") } }
+                return try work(executor)
+            }
+        }
         let logger = self.logger
         let threads = self.threads
         let waits = self.waits
@@ -121,6 +164,7 @@ public final class PostgresBackend: StoreBackend {
     /// (Stopping the pool under a transaction left that transaction's query unanswered for ever.)
     public func close() async {
         await inFlight.closeAndWait()
+        wire?.close()
         runner.cancel()
         await runner.value
         try? await threads.shutdownGracefully()
@@ -341,7 +385,12 @@ struct PostgresExecutor: SQLExecutor {
             return error
         }
         guard let state = sqlState(error) else { return error }
-        let detail = message ?? state
+        return storeError(state: state, message: message ?? state)
+    }
+
+    /// The store's error for an SQLSTATE and its message.
+    static func storeError(state: String, message: String) -> any Error {
+        let detail = message.isEmpty ? state : message
         switch state {
         case "23505": return StoreError.uniqueViolation(detail)
         case "23514": return StoreError.constraint(detail)
