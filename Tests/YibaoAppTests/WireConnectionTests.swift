@@ -51,7 +51,7 @@ struct WireConnectionTests {
     func deadConnection(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
             guard kind == .postgres else { return }
-            try await platform.backend.write { db in try db.execute("CREATE TABLE wire_probe (id BIGINT PRIMARY KEY)", []) }
+            _ = try await platform.backend.write { db in try db.execute("CREATE TABLE wire_probe (id BIGINT PRIMARY KEY)", []) }
             for round in 0..<6 {
                 await #expect(throws: StoreError.self) {
                     try await platform.backend.write { db in
@@ -65,6 +65,33 @@ struct WireConnectionTests {
                 let count = try await platform.backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM wire_probe", [])?.int64("n") }
                 #expect(count == 0)
             }
+        }
+    }
+
+    @Test("connections PostgreSQL closed while idle are replaced without failing the transactions that meet them", arguments: BackendKind.available)
+    func idleConnectionsClosed(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            guard kind == .postgres else { return }
+            let backend = platform.backend
+            _ = try await backend.write { db in try db.execute("CREATE TABLE wire_probe (id BIGINT PRIMARY KEY)", []) }
+            // Four connections open and idle (the harness's backend has four).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { _ = try await backend.read { db in try db.query("SELECT pg_sleep(0.2)", []) } } }
+                try await group.waitForAll()
+            }
+            // PostgreSQL closes every other connection of this database (a restart, an idle timeout).
+            let closed = try await backend.read { db in
+                try db.query(
+                    "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    []
+                ).count
+            }
+            #expect(closed >= 1)
+            for round in 0..<8 {
+                _ = try await backend.write { db in try db.execute("INSERT INTO wire_probe (id) VALUES (?)", [.integer(Int64(round))]) }
+            }
+            let count = try await backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM wire_probe", [])?.int64("n") }
+            #expect(count == 8)
         }
     }
 }

@@ -91,17 +91,33 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             return try await threads.runIfActive {
-                let connection = try wire.lease()
-                defer { wire.giveBack(connection) }
-                let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN", pendingAudit: PendingAudit())
-                do {
-                    let value = try work(executor)
-                    try AuditRepository.flush(executor)
-                    if executor.began { try executor.execute("COMMIT", []) }
-                    return value
-                } catch {
-                    if executor.began { _ = try? executor.execute("ROLLBACK", []) }
-                    throw error
+                var retried = false
+                while true {
+                    let connection = try wire.lease()
+                    let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN", pendingAudit: PendingAudit())
+                    var committing = false
+                    do {
+                        let value = try work(executor)
+                        try AuditRepository.flush(executor)
+                        if executor.began {
+                            committing = true
+                            try executor.execute("COMMIT", [])
+                        }
+                        wire.giveBack(connection)
+                        return value
+                    } catch {
+                        if executor.began && !connection.broken { _ = try? executor.execute("ROLLBACK", []) }
+                        wire.giveBack(connection)
+                        // A connection lost before its COMMIT was sent committed nothing, so the work runs
+                        // again, once, on a new connection: an idle connection PostgreSQL has closed (a
+                        // restart, a failover, a pooler's idle timeout) fails on its first use. Lost
+                        // during the COMMIT, the outcome is unknown and the error goes to the caller.
+                        if connection.broken && !committing && !retried {
+                            retried = true
+                            continue
+                        }
+                        throw error
+                    }
                 }
             }
         }
@@ -134,13 +150,29 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             return try await threads.runIfActive {
-                let connection = try wire.lease()
-                defer { wire.giveBack(connection) }
-                let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (its
-                // answer is read before the connection's next pipeline).
-                defer { if executor.began { executor.send("ROLLBACK") } }
-                return try work(executor)
+                var retried = false
+                while true {
+                    let connection = try wire.lease()
+                    let executor = WireExecutor(
+                        connection: connection, waits: waits, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    do {
+                        let value = try work(executor)
+                        // A read-only session has nothing to keep: its ROLLBACK is sent without waiting
+                        // (its answer is read before the connection's next pipeline).
+                        if executor.began { executor.send("ROLLBACK") }
+                        wire.giveBack(connection)
+                        return value
+                    } catch {
+                        if executor.began { executor.send("ROLLBACK") }
+                        wire.giveBack(connection)
+                        // A read on a connection that was lost is read again, once, on a new one.
+                        if connection.broken && !retried {
+                            retried = true
+                            continue
+                        }
+                        throw error
+                    }
+                }
             }
         }
         let logger = self.logger

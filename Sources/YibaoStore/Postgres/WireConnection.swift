@@ -43,7 +43,7 @@ final class WireConnection: @unchecked Sendable {
     }
 
     /// The most bytes of SQL and arguments sent as one pipeline.
-    static let pipelineBytesMax = 256 * 1024
+    static let pipelineBytesMax = 64 * 1024
 
     static func size(_ statements: [(sql: String, arguments: [SQLValue])]) -> Int {
         statements.reduce(0) { total, statement in
