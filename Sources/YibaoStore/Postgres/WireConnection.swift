@@ -70,8 +70,11 @@ final class WireConnection: @unchecked Sendable {
 
     private let socket: Int32
     private var output: [UInt8] = []
-    private var input: [UInt8] = []
+    /// What was read from the socket: bytes `position..<end` are not used yet. Allocated once and reused
+    /// (grown only for a message larger than it), so a read is one `recv` into it.
+    private var input = [UInt8](repeating: 0, count: 65_536)
     private var position = 0
+    private var end = 0
     /// Statements named on this connection: by their SQL and argument kinds.
     private var named: [String: String] = [:]
     /// How often each unnamed statement ran here (it is named on its second run).
@@ -504,22 +507,23 @@ final class WireConnection: @unchecked Sendable {
 
     /// Reads until `count` unread bytes are buffered.
     private func fill(_ count: Int) throws {
-        if input.count - position >= count { return }
+        if end - position >= count { return }
         if position > 0 {
-            input.removeFirst(position)
+            let unread = end - position
+            let from = position
+            if unread > 0 { input.withUnsafeMutableBytes { buffer in _ = memmove(buffer.baseAddress!, buffer.baseAddress! + from, unread) } }
             position = 0
+            end = unread
         }
-        while input.count < count {
-            let want = max(count - input.count, 16_384)
-            let start = input.count
-            input.append(contentsOf: repeatElement(0, count: want))
-            let got = input.withUnsafeMutableBytes { buffer in Glibc.recv(socket, buffer.baseAddress! + start, want, 0) }
+        if input.count < count { input += [UInt8](repeating: 0, count: count - input.count + 65_536) }
+        while end < count {
+            let start = end
+            let got = input.withUnsafeMutableBytes { buffer in Glibc.recv(socket, buffer.baseAddress! + start, buffer.count - start, 0) }
             if got <= 0 {
-                input.removeLast(want)
                 if got < 0 && errno == EINTR { continue }
                 throw ConnectionError(description: got == 0 ? "PostgreSQL closed the connection" : "reading from PostgreSQL failed (errno \(errno))")
             }
-            input.removeLast(want - got)
+            end += got
         }
     }
 }
