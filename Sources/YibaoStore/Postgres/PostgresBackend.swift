@@ -91,31 +91,14 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             return try await threads.runIfActive {
-                var retried = false
-                while true {
-                    let connection = try wire.lease()
-                    let executor = WireExecutor(connection: connection, waits: waits, begin: "BEGIN", pendingAudit: PendingAudit())
-                    var committing = false
+                try wire.session(begin: "BEGIN", waits: waits, audit: true) { executor in
                     do {
                         let value = try work(executor)
                         try AuditRepository.flush(executor)
-                        if executor.began {
-                            committing = true
-                            try executor.execute("COMMIT", [])
-                        }
-                        wire.giveBack(connection)
+                        try executor.commit()
                         return value
                     } catch {
-                        if executor.began && !connection.broken { _ = try? executor.execute("ROLLBACK", []) }
-                        wire.giveBack(connection)
-                        // A connection lost before its COMMIT was sent committed nothing, so the work runs
-                        // again, once, on a new connection: an idle connection PostgreSQL has closed (a
-                        // restart, a failover, a pooler's idle timeout) fails on its first use. Lost
-                        // during the COMMIT, the outcome is unknown and the error goes to the caller.
-                        if connection.broken && !committing && !retried {
-                            retried = true
-                            continue
-                        }
+                        executor.rollback()
                         throw error
                     }
                 }
@@ -150,28 +133,11 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             return try await threads.runIfActive {
-                var retried = false
-                while true {
-                    let connection = try wire.lease()
-                    let executor = WireExecutor(
-                        connection: connection, waits: waits, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    do {
-                        let value = try work(executor)
-                        // A read-only session has nothing to keep: its ROLLBACK is sent without waiting
-                        // (its answer is read before the connection's next pipeline).
-                        if executor.began { executor.send("ROLLBACK") }
-                        wire.giveBack(connection)
-                        return value
-                    } catch {
-                        if executor.began { executor.send("ROLLBACK") }
-                        wire.giveBack(connection)
-                        // A read on a connection that was lost is read again, once, on a new one.
-                        if connection.broken && !retried {
-                            retried = true
-                            continue
-                        }
-                        throw error
-                    }
+                try wire.session(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", waits: waits, audit: false) { executor in
+                    // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (its
+                    // answer is read before the connection's next pipeline).
+                    defer { executor.end() }
+                    return try work(executor)
                 }
             }
         }

@@ -40,6 +40,26 @@ final class WirePool: Sendable {
         }
     }
 
+    /// Runs `work` on a leased connection in a session that `begin` opens with its first pipeline; the
+    /// connection is taken back after it. A connection lost before the session sent its `COMMIT`
+    /// committed nothing, so `work` runs again, once, on a new connection: an idle connection PostgreSQL
+    /// has closed (a restart, a failover, a pooler's idle timeout) fails on its first use. Lost during
+    /// the `COMMIT`, the outcome is unknown and the error goes to the caller.
+    func session<T>(begin: String, waits: WaitCounter, audit: Bool, _ work: (WireExecutor) throws -> T) throws -> T {
+        var retried = false
+        while true {
+            let connection = try lease()
+            defer { giveBack(connection) }
+            let executor = WireExecutor(connection: connection, waits: waits, begin: begin, pendingAudit: audit ? PendingAudit() : nil)
+            do {
+                return try work(executor)
+            } catch {
+                guard connection.broken && !executor.session.committing && !retried else { throw error }
+                retried = true
+            }
+        }
+    }
+
     /// Takes a connection back (or closes it, if it failed).
     func giveBack(_ connection: WireConnection) {
         if !connection.broken { idle.withLock { $0.append(connection) } }
@@ -59,6 +79,8 @@ struct WireExecutor: SQLExecutor {
     final class Session: @unchecked Sendable {
         var begin: String?
         var began = false
+        /// Set once `COMMIT` is sent: from then on a lost connection may have committed.
+        var committing = false
         init(begin: String) { self.begin = begin }
     }
 
@@ -95,9 +117,23 @@ struct WireExecutor: SQLExecutor {
         try answers(statements).map(WireExecutor.rows)
     }
 
-    /// Sends a statement without waiting for its answer (a read session's `ROLLBACK`).
-    func send(_ sql: String) {
-        connection.send(sql)
+    /// Commits the transaction, if anything was sent in it.
+    func commit() throws {
+        guard began else { return }
+        session.committing = true
+        try execute("COMMIT", [])
+    }
+
+    /// Rolls the transaction back after a failure, if anything was sent in it and the connection still
+    /// works (a lost connection's transaction ends with it).
+    func rollback() {
+        guard began && !connection.broken else { return }
+        _ = try? execute("ROLLBACK", [])
+    }
+
+    /// Ends a read session: its `ROLLBACK` is sent without waiting.
+    func end() {
+        if began { connection.send("ROLLBACK") }
     }
 
     private func answers(_ statements: [SQLStatement]) throws -> [WireConnection.Answer] {
