@@ -189,7 +189,7 @@ public final class SandboxBank: PaymentChannel {
                     ]
                 )
                 // The operation and the card's hold: neither reads the other's row.
-                _ = try db.executeTogether([insert] + statements)
+                try db.writeTogether([insert] + statements)
             }
             guard let card else {
                 try record("declined", .unknownCard)
@@ -227,7 +227,7 @@ public final class SandboxBank: PaymentChannel {
             case "authorised":
                 precondition(amount <= operation.amount && !amount.isNegative, "capture at most the authorised amount")
                 let spend = operation.kind == .debit ? "balance = balance - ?" : "used = used + ?"
-                _ = try db.executeTogether([
+                try db.writeTogether([
                     SQLStatement(
                         "UPDATE sandbox_cards SET held = held - ?, \(spend), updated_at = ? WHERE token = ?",
                         [.money(operation.amount), .money(amount), .instant(now), .text(operation.token)]),

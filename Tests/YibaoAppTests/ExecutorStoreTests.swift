@@ -200,4 +200,101 @@ struct WritesTogetherStoreTests {
             #expect(ids == ["taken"])
         }
     }
+
+    /// What `writeTogether`'s failure turns an error into in these tests.
+    struct Told: Error, Equatable { let what: String }
+
+    @Test(
+        "writes the database checks: their refusal is told by their own failure wherever it is sent, and nothing is kept",
+        arguments: BackendKind.everyClient)
+    func heldRefused(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            _ = try await platform.backend.write { db in try db.execute(ExecutorStoreTests.insert, [.text("taken"), .integer(1), .null]) }
+            let told: @Sendable (any Error) -> any Error = { error in
+                if case StoreError.uniqueViolation = error { return Told(what: "taken") }
+                return error
+            }
+            // The last call of the transaction: on PostgreSQL's pipelining connection the writes go with
+            // the COMMIT, and the refusal comes from there.
+            await #expect(throws: Told(what: "taken")) {
+                try await platform.backend.write { db in
+                    try db.writeTogether(
+                        [Self.insert(["new-1"]), Self.insert(["taken"])], after: [Self.insert(["first"])], expecting: [:], failure: told)
+                }
+            }
+            // Followed by a read: it is sent with the read, which fails with the writes' refusal.
+            await #expect(throws: Told(what: "taken")) {
+                try await platform.backend.write { db in
+                    try db.writeTogether([Self.insert(["new-2"]), Self.insert(["taken"])], after: [], expecting: [:], failure: told)
+                    return try db.query("SELECT id FROM executor_probe", []).count
+                }
+            }
+            // A count the writes must change, and do not: nothing of them is kept either.
+            await #expect(throws: StoreError.self) {
+                try await platform.backend.write { db in
+                    try db.writeTogether(
+                        [
+                            Self.insert(["new-3"]),
+                            SQLStatement("UPDATE executor_probe SET amount = 2 WHERE id IN (?, ?)", [.text("taken"), .text("nobody")]),
+                        ],
+                        after: [], expecting: [1: 2], failure: { $0 })
+                }
+            }
+            let ids = try await platform.backend.read { db in
+                try db.query("SELECT id, amount FROM executor_probe ORDER BY id", []).map { "\(try $0.string("id"))=\(try $0.int64("amount"))" }
+            }
+            #expect(ids == ["taken=1"])
+            // The counts that match are written, with what comes after them in the transaction.
+            let read = try await platform.backend.write { db in
+                try db.writeTogether(
+                    [
+                        Self.insert(["new-4"]),
+                        SQLStatement("UPDATE executor_probe SET amount = 2 WHERE id IN (?, ?)", [.text("taken"), .text("first")]),
+                    ],
+                    after: [Self.insert(["first"])], expecting: [0: 1, 1: 2], failure: { $0 })
+                return try db.query("SELECT id FROM executor_probe ORDER BY id", []).map { try $0.string("id") }
+            }
+            #expect(read == ["first", "new-4", "taken"])
+        }
+    }
+
+    @Test("a transaction that ends with writes the database checks sends them with its COMMIT: one wait for both")
+    func heldWithCommit() async throws {
+        guard BackendKind.available.contains(.postgres) else { return }
+        try await PlatformHarness.withPlatform(.postgres) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            let before = platform.backend.roundTrips ?? 0
+            try await platform.backend.write { db in try db.writeTogether([Self.insert(["a"]), Self.insert(["b", "c"])]) }
+            #expect((platform.backend.roundTrips ?? 0) - before == 1)
+            let read = try await platform.backend.read { db in try db.query("SELECT id FROM executor_probe ORDER BY id", []).count }
+            #expect(read == 3)
+        }
+    }
+
+    @Test("a transaction whose failure a caller let pass is never reported committed")
+    func failedNotCommitted() async throws {
+        guard BackendKind.available.contains(.postgres) else { return }
+        try await PlatformHarness.withPlatform(.postgres) { platform in
+            _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
+            _ = try await platform.backend.write { db in try db.execute(ExecutorStoreTests.insert, [.text("taken"), .integer(1), .null]) }
+            await #expect(throws: StoreError.self) {
+                try await platform.backend.write { db in
+                    _ = try? db.execute(ExecutorStoreTests.insert, [.text("taken"), .integer(2), .null])
+                }
+            }
+            await #expect(throws: StoreError.self) {
+                try await platform.backend.write { db in
+                    _ = try db.execute(ExecutorStoreTests.insert, [.text("kept?"), .integer(2), .null])
+                    try? db.writeTogether([Self.insert(["taken"])])
+                    // The refused writes go with this query, whose failure is let pass too.
+                    _ = try? db.query("SELECT 1 AS one", [])
+                }
+            }
+            let ids = try await platform.backend.read { db in
+                try db.query("SELECT id FROM executor_probe ORDER BY id", []).map { try $0.string("id") }
+            }
+            #expect(ids == ["taken"])
+        }
+    }
 }

@@ -392,6 +392,8 @@ struct PostgresExecutor: SQLExecutor {
         switch state {
         case "23505": return StoreError.uniqueViolation(detail)
         case "23514": return StoreError.constraint(detail)
+        // Only a write's expected count divides by zero (`SQLExecutor.combined`).
+        case "22012": return StoreError.decoding("a write changed another number of rows than expected (\(detail))")
         case "40001", "40P01", "55P03": return StoreError.conflict(detail)
         default: return StoreError.unavailable("PostgreSQL \(state): \(detail)")
         }

@@ -33,6 +33,8 @@ final class WireConnection: @unchecked Sendable {
     struct ServerError: Error, CustomStringConvertible {
         let state: String
         let message: String
+        /// Which statement of its pipeline failed.
+        var index = 0
         var description: String { "PostgreSQL \(state): \(message)" }
     }
 
@@ -214,7 +216,14 @@ final class WireConnection: @unchecked Sendable {
         // side would wait for the other: past `pipelineBytesMax`, each statement goes on its own.
         if statements.count > 1 && WireConnection.size(statements) > WireConnection.pipelineBytesMax {
             var answers: [Answer] = []
-            for statement in statements { answers += try run([statement]) }
+            for statement in statements {
+                do {
+                    answers += try run([statement])
+                } catch var error as ServerError {
+                    error.index = answers.count
+                    throw error
+                }
+            }
             return answers
         }
         do {
@@ -392,7 +401,8 @@ final class WireConnection: @unchecked Sendable {
                 current = Answer()
             case UInt8(ascii: "E"):
                 guard failure == nil else { continue }
-                let error = WireConnection.serverError(message)
+                var error = WireConnection.serverError(message)
+                error.index = answers.count
                 failure = error
                 // A name the connection no longer has (26000: a pooler in between, `DISCARD ALL`) or
                 // whose result changed shape under it (0A000, "cached plan must not change result

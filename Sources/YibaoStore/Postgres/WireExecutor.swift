@@ -81,6 +81,8 @@ struct WireExecutor: SQLExecutor {
         var began = false
         /// Set once `COMMIT` is sent: from then on a lost connection may have committed.
         var committing = false
+        /// Writes held for the next pipeline (`writeTogether`), each run with how its errors are told.
+        var held: [(statements: [SQLStatement], failure: @Sendable (any Error) -> any Error)] = []
         init(begin: String) { self.begin = begin }
     }
 
@@ -117,16 +119,32 @@ struct WireExecutor: SQLExecutor {
         try answers(statements).map(WireExecutor.rows)
     }
 
-    /// Commits the transaction, if anything was sent in it.
+    /// Holds the writes for the transaction's next pipeline: the database checks their counts
+    /// (`SQLExecutor.combined`), so nothing waits for their answer, and a transaction that ends with them
+    /// sends them with its `COMMIT`.
+    func writeTogether(
+        _ statements: [SQLStatement], after first: [SQLStatement], expecting: [Int: Int],
+        failure: @escaping @Sendable (any Error) -> any Error
+    ) throws {
+        let writes =
+            statements.count > 1 || !expecting.isEmpty ? Self.groups(statements, expecting: expecting).map(\.statement) : statements
+        session.held.append((first + writes, failure))
+    }
+
+    /// Commits the transaction, if anything was sent or held in it: the held writes and `COMMIT` go as
+    /// one pipeline. A transaction that failed earlier (an error a caller let pass) is not committed:
+    /// PostgreSQL answers its `COMMIT` with `ROLLBACK`, and that is an error here.
     func commit() throws {
-        guard began else { return }
+        guard began || !session.held.isEmpty else { return }
         session.committing = true
-        try execute("COMMIT", [])
+        let answer = try answers([SQLStatement("COMMIT", [])])[0]
+        guard answer.tag == "COMMIT" else { throw StoreError.unavailable("PostgreSQL rolled the transaction back (\(answer.tag))") }
     }
 
     /// Rolls the transaction back after a failure, if anything was sent in it and the connection still
-    /// works (a lost connection's transaction ends with it).
+    /// works (a lost connection's transaction ends with it). Writes still held are dropped.
     func rollback() {
+        session.held = []
         guard began && !connection.broken else { return }
         _ = try? execute("ROLLBACK", [])
     }
@@ -136,20 +154,35 @@ struct WireExecutor: SQLExecutor {
         if began { connection.send("ROLLBACK") }
     }
 
+    /// Runs `statements` as one pipeline, after the session's `BEGIN` if not yet sent and the writes
+    /// held for it, and returns their answers. A held write's failure is told by its own `failure`.
     private func answers(_ statements: [SQLStatement]) throws -> [WireConnection.Answer] {
         var pipeline: [(sql: String, arguments: [SQLValue])] = []
-        pipeline.reserveCapacity(statements.count + 1)
+        let held = session.held
+        session.held = []
+        pipeline.reserveCapacity(statements.count + 1 + held.reduce(0) { $0 + $1.statements.count })
         let begin = session.begin
         if let begin {
             pipeline.append((begin, []))
             session.begin = nil
             session.began = true
         }
+        for group in held {
+            for statement in group.statements { pipeline.append((connection.translate(statement.sql), statement.arguments)) }
+        }
+        let skipped = pipeline.count
         for statement in statements { pipeline.append((connection.translate(statement.sql), statement.arguments)) }
         waits.count.add(1, ordering: .relaxed)
         do {
             let answers = try connection.run(pipeline)
-            return begin == nil ? answers : Array(answers.dropFirst())
+            return skipped == 0 ? answers : Array(answers.dropFirst(skipped))
+        } catch let error as WireConnection.ServerError where error.index < skipped {
+            var end = begin == nil ? 0 : 1
+            for group in held {
+                end += group.statements.count
+                if error.index < end { throw group.failure(WireExecutor.map(error)) }
+            }
+            throw WireExecutor.map(error)
         } catch {
             throw WireExecutor.map(error)
         }

@@ -84,7 +84,7 @@ public enum AuditRepository {
                 SQLStatement("UPDATE audit_heads SET seq = ?, hash = ? WHERE lane = ?", [.integer(seq), .text(previous), .integer(lane)]))
         }
         // Each lane's records and head: no statement reads another's rows.
-        _ = try db.executeTogether(statements)
+        try db.writeTogether(statements)
     }
 
     /// Appends a record whose detail is a value encoded with Yibao's JSON (sorted keys).

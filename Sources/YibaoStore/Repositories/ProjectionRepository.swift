@@ -152,7 +152,7 @@ package enum ProjectionRepository {
             ]
         }
         // Each insert reads none of the others' rows.
-        if !statements.isEmpty { _ = try db.executeTogether(statements) }
+        if !statements.isEmpty { try db.writeTogether(statements) }
     }
 
     /// Multi-row inserts of `rows` into `table` (its column list included), `rowsPerInsert` at a time,

@@ -4,7 +4,7 @@ import YibaoCore
 /// business records, the journal entries with their balance changes, the accumulators, the idempotency
 /// result and the outbox row that later becomes the wallet, inbox, webhook and audit projections. Rows
 /// of a kind are written by one statement (multi-row `VALUES`, one `CASE` update for every balance), and
-/// the statements go to the database together (`SQLExecutor.executeTogether`: on PostgreSQL one
+/// the statements go to the database together (`SQLExecutor.writeTogether`: on PostgreSQL one
 /// statement, which sees the database as it was before it), so no statement of a write set may read
 /// rows another writes, but for the owned accounts' creation, which runs first.
 package struct WriteSet: Sendable {
@@ -97,12 +97,11 @@ package enum WriteSetRepository {
         let ownedUpdate = balances.statements.count - 1
         let ownedCount = balances.ownedCount
         var statements = balances.statements
-        var usedCodeIndex: Int?
         if let used = set.usedCode {
-            usedCodeIndex = statements.count
+            // A code another request spent first fails the insert (its key), and is refused below.
             statements.append(
                 SQLStatement(
-                    "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, step) DO NOTHING",
+                    "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?)",
                     [.text(used.device), .integer(used.step), .text(used.institution), .instant(now)]))
         }
         for (visit, device) in set.visits { statements.append(try VisitRepository.insertStatement(visit, deviceID: device, now: now)) }
@@ -151,21 +150,26 @@ package enum WriteSetRepository {
         if !set.channelOperations.isEmpty { statements.append(ChannelOperationRepository.insertStatement(set.channelOperations, now: now)) }
         if !set.outbox.isEmpty { statements.append(OutboxRepository.insertStatement(set.outbox, now: now)) }
         guard !statements.isEmpty else { return }
-        let counts: [Int]
-        do {
-            // Only the owned accounts' update reads rows of the set: the accounts created just before it.
-            counts = try db.executeTogether(statements, after: balances.created)
-        } catch StoreError.constraint(let detail) {
-            throw LedgerRepository.overdraw(set.entries.first?.entry.id ?? "hold", detail: detail)
-        } catch StoreError.uniqueViolation(let detail) where detail.contains("visits") && !set.visits.isEmpty {
-            throw VisitRepository.duplicate(set.visits[0].visit)
-        }
-        if ownedCount > 0 && counts[ownedUpdate] != ownedCount {
-            throw StoreError.decoding("a personal account or credit line of the write set is missing")
-        }
-        if let usedCodeIndex, counts[usedCodeIndex] != 1 {
-            throw Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
-        }
+        let entry = set.entries.first?.entry.id ?? "hold"
+        let visit = set.visits.first?.visit
+        let spendsCode = set.usedCode != nil
+        // Only the owned accounts' update reads rows of the set: the accounts created just before it.
+        // Every refusal is an error the database raises, so on PostgreSQL the set can go with the
+        // transaction's COMMIT instead of being waited for (`SQLExecutor.writeTogether`).
+        try db.writeTogether(
+            statements, after: balances.created, expecting: ownedCount > 0 ? [ownedUpdate: ownedCount] : [:],
+            failure: { error in
+                switch error {
+                case StoreError.constraint(let detail):
+                    return LedgerRepository.overdraw(entry, detail: detail)
+                case StoreError.uniqueViolation(let detail) where spendsCode && detail.contains("used_codes"):
+                    return Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
+                case StoreError.uniqueViolation(let detail) where detail.contains("visits"):
+                    return visit.map(VisitRepository.duplicate) ?? error
+                default:
+                    return error
+                }
+            })
     }
 
     /// Every balance change of the set in at most three statements: the platform's slotted accounts

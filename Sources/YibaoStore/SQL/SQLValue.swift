@@ -139,6 +139,18 @@ public protocol SQLExecutor {
     /// run one after another in the process. Use it through `fetch`, with the reads a decision needs
     /// that do not depend on each other's answers.
     func queryBatch(_ statements: [SQLStatement]) throws -> [[SQLRow]]
+
+    /// Writes whose outcome the database checks itself, so that nobody waits for their answer: as
+    /// `executeTogether` (`statements` read none of each other's rows and run after `first`), but a
+    /// write of `statements` that changes another number of rows than `expecting` says (its index →
+    /// rows) fails them all, and no counts come back. On PostgreSQL's pipelining connections they are
+    /// held and go with the transaction's next round trip (its next statements, or its `COMMIT`);
+    /// elsewhere they run at once. `failure` turns what they raise into the caller's error, whichever
+    /// later call sends them.
+    func writeTogether(
+        _ statements: [SQLStatement], after first: [SQLStatement], expecting: [Int: Int],
+        failure: @escaping @Sendable (any Error) -> any Error
+    ) throws
 }
 
 /// One statement of a batch: SQL with `?` placeholders and its arguments.
@@ -173,6 +185,49 @@ extension SQLExecutor {
     /// everything runs one after another, as `executeBatch`.
     public func executeTogether(_ statements: [SQLStatement], after first: [SQLStatement] = []) throws -> [Int] {
         guard dialect == .postgres, statements.count > 1 else { return Array(try executeBatch(first + statements).dropFirst(first.count)) }
+        let groups = Self.groups(statements, expecting: [:])
+        let answers = try queryBatch(first + groups.map(\.statement))
+        var counts: [Int] = []
+        for (group, rows) in zip(groups, answers.dropFirst(first.count)) {
+            guard let row = rows.first else { throw StoreError.decoding("the counts of writes sent together are missing") }
+            for index in 0..<group.count { counts.append(Int(try row.int64("c\(index)"))) }
+        }
+        return counts
+    }
+
+    /// Writes whose outcome the database checks itself, with nothing expected and errors as they are.
+    public func writeTogether(_ statements: [SQLStatement]) throws {
+        try writeTogether(statements, after: [], expecting: [:], failure: { $0 })
+    }
+
+    /// `writeTogether` at once (SQLite, postgres-nio): on PostgreSQL the expected counts are checked by
+    /// the statement, elsewhere here.
+    public func writeTogether(
+        _ statements: [SQLStatement], after first: [SQLStatement], expecting: [Int: Int],
+        failure: @escaping @Sendable (any Error) -> any Error
+    ) throws {
+        do {
+            if dialect == .postgres && (statements.count > 1 || !expecting.isEmpty) {
+                _ = try queryBatch(first + Self.groups(statements, expecting: expecting).map(\.statement))
+                return
+            }
+            let counts = try executeTogether(statements, after: first)
+            for (index, rows) in expecting where counts[index] != rows {
+                throw StoreError.decoding(Self.countMismatch(index: index, rows: counts[index], expected: rows))
+            }
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// What a write that changed another number of rows than expected is reported as.
+    static func countMismatch(index: Int, rows: Int, expected: Int) -> String {
+        "write \(index) of a batch changed \(rows) rows, not \(expected)"
+    }
+
+    /// PostgreSQL statements for writes sent together: one `combined` statement, or several past the
+    /// arguments one takes, each with how many writes it carries.
+    static func groups(_ statements: [SQLStatement], expecting: [Int: Int]) -> [(statement: SQLStatement, count: Int)] {
         // A statement takes at most 65,535 arguments: a long list of writes goes as several.
         var groups: [[SQLStatement]] = [[]]
         var arguments = 0
@@ -184,16 +239,16 @@ extension SQLExecutor {
             groups[groups.count - 1].append(statement)
             arguments += statement.arguments.count
         }
-        let answers = try queryBatch(first + groups.map(Self.combined))
-        var counts: [Int] = []
-        for (group, rows) in zip(groups, answers.dropFirst(first.count)) {
-            guard let row = rows.first else { throw StoreError.decoding("the counts of writes sent together are missing") }
-            for index in group.indices { counts.append(Int(try row.int64("c\(index)"))) }
+        var start = 0
+        return groups.map { group in
+            defer { start += group.count }
+            var expected: [Int: Int] = [:]
+            for (index, rows) in expecting where index >= start && index < start + group.count { expected[index - start] = rows }
+            return (Self.combined(group, expecting: expected), group.count)
         }
-        return counts
     }
 
-    /// The most arguments `executeTogether` puts in one statement (PostgreSQL takes 65,535).
+    /// The most arguments `executeTogether` and `writeTogether` put in one statement (PostgreSQL takes 65,535).
     static var argumentsPerStatementMax: Int { 30_000 }
 
     /// Writes that read none of each other's rows as one PostgreSQL statement: each a data-modifying
@@ -202,9 +257,18 @@ extension SQLExecutor {
     /// sees another's rows; a constraint a part breaks fails the whole statement, as it would fail a
     /// batch. Foreign keys are checked at the statement's end, so one part may insert rows that
     /// reference another's.
-    public static func combined(_ statements: [SQLStatement]) -> SQLStatement {
+    ///
+    /// A write with an expected count (`expecting`: its index → rows) divides its count by whether it
+    /// is that count, so that another count fails the statement (division by zero, `22012`, which the
+    /// store reports as a count that did not match) before anything after it, such as a `COMMIT` in the
+    /// same pipeline, runs.
+    public static func combined(_ statements: [SQLStatement], expecting: [Int: Int] = [:]) -> SQLStatement {
         let parts = statements.enumerated().map { "w\($0.offset) AS (\($0.element.sql) RETURNING 1)" }
-        let counts = statements.indices.map { "(SELECT COUNT(*) FROM w\($0)) AS c\($0)" }
+        let counts = statements.indices.map { index in
+            let count = "(SELECT COUNT(*) FROM w\(index))"
+            guard let rows = expecting[index] else { return "\(count) AS c\(index)" }
+            return "\(count) / CASE WHEN \(count) = \(rows) THEN 1 ELSE 0 END AS c\(index)"
+        }
         return SQLStatement("WITH \(parts.joined(separator: ", ")) SELECT \(counts.joined(separator: ", "))", statements.flatMap(\.arguments))
     }
 
