@@ -259,16 +259,27 @@ struct WritesTogetherStoreTests {
         }
     }
 
-    @Test("a transaction that ends with writes the database checks sends them with its COMMIT: one wait for both")
+    @Test(
+        "a transaction that ends with writes the database checks sends them with its COMMIT: one wait for both (two when they are all it does)"
+    )
     func heldWithCommit() async throws {
         guard BackendKind.available.contains(.postgres) else { return }
         try await PlatformHarness.withPlatform(.postgres) { platform in
             _ = try await platform.backend.write { db in try db.execute(Self.create, []) }
-            let before = platform.backend.roundTrips ?? 0
-            try await platform.backend.write { db in try db.writeTogether([Self.insert(["a"]), Self.insert(["b", "c"])]) }
-            #expect((platform.backend.roundTrips ?? 0) - before == 1)
+            var before = platform.backend.roundTrips ?? 0
+            let seen = try await platform.backend.write { db in
+                let seen = try db.query("SELECT id FROM executor_probe", []).count
+                try db.writeTogether([Self.insert(["a"]), Self.insert(["b", "c"])])
+                return seen
+            }
+            #expect(seen == 0)
+            #expect((platform.backend.roundTrips ?? 0) - before == 2)
+            // Writes alone go before the COMMIT, so that a connection found closed can be retried.
+            before = platform.backend.roundTrips ?? 0
+            try await platform.backend.write { db in try db.writeTogether([Self.insert(["d"])]) }
+            #expect((platform.backend.roundTrips ?? 0) - before == 2)
             let read = try await platform.backend.read { db in try db.query("SELECT id FROM executor_probe ORDER BY id", []).count }
-            #expect(read == 3)
+            #expect(read == 4)
         }
     }
 

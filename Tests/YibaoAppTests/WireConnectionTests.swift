@@ -87,8 +87,20 @@ struct WireConnectionTests {
                 ).count
             }
             #expect(closed >= 1)
-            for round in 0..<8 {
-                _ = try await backend.write { db in try db.execute("INSERT INTO wire_probe (id) VALUES (?)", [.integer(Int64(round))]) }
+            // Eight at once, so that the idle connections are all met; every other one is writes held for
+            // its COMMIT alone (`writeTogether`).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<8 {
+                    group.addTask {
+                        let insert = SQLStatement("INSERT INTO wire_probe (id) VALUES (?)", [.integer(Int64(round))])
+                        if round.isMultiple(of: 2) {
+                            _ = try await backend.write { db in try db.execute(insert.sql, insert.arguments) }
+                        } else {
+                            try await backend.write { db in try db.writeTogether([insert]) }
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
             let count = try await backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM wire_probe", [])?.int64("n") }
             #expect(count == 8)

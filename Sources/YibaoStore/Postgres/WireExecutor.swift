@@ -27,9 +27,9 @@ final class WirePool: Sendable {
     /// A connection for this thread: an idle one, or a new one while fewer than `capacity` are open;
     /// otherwise waits for one (the caller is a thread of the backend's own pool, never an event loop
     /// or a cooperative thread).
-    func lease() throws -> WireConnection {
+    func lease(new: Bool = false) throws -> WireConnection {
         slots.wait()
-        if let connection = idle.withLock({ $0.popLast() }) { return connection }
+        if !new, let connection = idle.withLock({ $0.popLast() }) { return connection }
         do {
             return try WireConnection.connect(
                 host: settings.host, port: settings.port, user: settings.user, password: settings.password, database: settings.database,
@@ -48,7 +48,8 @@ final class WirePool: Sendable {
     func session<T>(begin: String, waits: WaitCounter, audit: Bool, _ work: (WireExecutor) throws -> T) throws -> T {
         var retried = false
         while true {
-            let connection = try lease()
+            // The retry takes a new connection: the idle ones may have been closed with the one that failed.
+            let connection = try lease(new: retried)
             defer { giveBack(connection) }
             let executor = WireExecutor(connection: connection, waits: waits, begin: begin, pendingAudit: audit ? PendingAudit() : nil)
             do {
@@ -136,6 +137,10 @@ struct WireExecutor: SQLExecutor {
     /// PostgreSQL answers its `COMMIT` with `ROLLBACK`, and that is an error here.
     func commit() throws {
         guard began || !session.held.isEmpty else { return }
+        // A transaction of held writes alone sends them before its COMMIT: a connection found closed on
+        // its first use (an idle one PostgreSQL dropped) has then committed nothing, and `WirePool` runs
+        // the transaction again, which a pipeline that carried the COMMIT could not allow.
+        if !began { _ = try answers([]) }
         session.committing = true
         let answer = try answers([SQLStatement("COMMIT", [])])[0]
         guard answer.tag == "COMMIT" else { throw StoreError.unavailable("PostgreSQL rolled the transaction back (\(answer.tag))") }
