@@ -86,6 +86,15 @@ final class AbortingExecutor: SQLExecutor, @unchecked Sendable {
         try step()
         return try inner.execute(sql, arguments)
     }
+
+    /// Writes the database checks, as the executor underneath sends them (on PostgreSQL's pipelining
+    /// connections held for the next round trip), so that an abort after them drops what was held.
+    func writeTogether(
+        _ statements: [SQLStatement], after first: [SQLStatement], expecting: [Int: Int], failure: @escaping @Sendable (any Error) -> any Error
+    ) throws {
+        try step()
+        try inner.writeTogether(statements, after: first, expecting: expecting, failure: failure)
+    }
 }
 
 /// How many transactions were aborted.
