@@ -127,9 +127,7 @@ struct WireExecutor: SQLExecutor {
         _ statements: [SQLStatement], after first: [SQLStatement], expecting: [Int: Int],
         failure: @escaping @Sendable (any Error) -> any Error
     ) throws {
-        let writes =
-            statements.count > 1 || !expecting.isEmpty ? Self.groups(statements, expecting: expecting).map(\.statement) : statements
-        session.held.append((first + writes, failure))
+        session.held.append((first + Self.together(statements, expecting: expecting), failure))
     }
 
     /// Commits the transaction, if anything was sent or held in it: the held writes and `COMMIT` go as

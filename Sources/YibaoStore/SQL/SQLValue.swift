@@ -207,8 +207,8 @@ extension SQLExecutor {
         failure: @escaping @Sendable (any Error) -> any Error
     ) throws {
         do {
-            if dialect == .postgres && (statements.count > 1 || !expecting.isEmpty) {
-                _ = try queryBatch(first + Self.groups(statements, expecting: expecting).map(\.statement))
+            if dialect == .postgres {
+                _ = try queryBatch(first + Self.together(statements, expecting: expecting))
                 return
             }
             let counts = try executeTogether(statements, after: first)
@@ -223,6 +223,12 @@ extension SQLExecutor {
     /// What a write that changed another number of rows than expected is reported as.
     static func countMismatch(index: Int, rows: Int, expected: Int) -> String {
         "write \(index) of a batch changed \(rows) rows, not \(expected)"
+    }
+
+    /// What PostgreSQL runs for `writeTogether`: a lone write with nothing expected as it is, else the
+    /// `combined` statements of `groups`.
+    static func together(_ statements: [SQLStatement], expecting: [Int: Int]) -> [SQLStatement] {
+        statements.count > 1 || !expecting.isEmpty ? groups(statements, expecting: expecting).map(\.statement) : statements
     }
 
     /// PostgreSQL statements for writes sent together: one `combined` statement, or several past the
