@@ -273,7 +273,7 @@ extension Platform {
     static func spendVerified(_ verified: VerifiedCode, institution: String, now: Instant, in db: any SQLExecutor) throws -> Device {
         try requireUsable(verified, now: now, in: db)
         guard try DeviceRepository.spend(device: verified.device.id, step: verified.step, institution: institution, now: now, in: db) else {
-            throw Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
+            throw Refusal.codeAlreadyUsed
         }
         return verified.device
     }

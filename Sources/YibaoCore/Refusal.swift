@@ -28,6 +28,10 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         Refusal(.invalidRequest, detail, field: field)
     }
 
+    /// A payment code (device, step) another request spent first: the patient's app shows the next one.
+    public static let codeAlreadyUsed = Refusal(
+        .codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
+
     public var description: String { "\(code.rawValue): \(detail)" + (field.map { " (\($0))" } ?? "") }
 }
 

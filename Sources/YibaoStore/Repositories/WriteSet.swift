@@ -163,7 +163,7 @@ package enum WriteSetRepository {
                 case StoreError.constraint(let detail):
                     return LedgerRepository.overdraw(entry, detail: detail)
                 case StoreError.uniqueViolation(let detail) where spendsCode && detail.contains("used_codes"):
-                    return Refusal(.codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
+                    return Refusal.codeAlreadyUsed
                 case StoreError.uniqueViolation(let detail) where detail.contains("visits"):
                     return visit.map(VisitRepository.duplicate) ?? error
                 default:
