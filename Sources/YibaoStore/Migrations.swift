@@ -122,6 +122,16 @@ public enum Migrations {
                 "DROP INDEX IF EXISTS settlements_completed",
                 "CREATE INDEX settlements_completed ON settlements (institution_code, completed_at) WHERE completed_at IS NOT NULL",
             ]),
+        Migration(
+            version: 21,
+            name:
+                "what waits indexed alone: the counter's visits waiting to be settled (a one-code visit is written paying or settled and never waits, yet every one added an entry keyed by its state that a card payment's completion then moved) and the channel operations still pending (every capture done moved its entry to 'done', where nothing looks for it)",
+            statements: [
+                "DROP INDEX IF EXISTS visits_institution_state",
+                "CREATE INDEX visits_open ON visits (institution_code, opened_at, id) WHERE state = 'open'",
+                "DROP INDEX IF EXISTS channel_operations_due",
+                "CREATE INDEX channel_operations_due ON channel_operations (next_attempt_at, id) WHERE state = 'pending'",
+            ]),
     ]
 
     /// The newest version this program knows.
