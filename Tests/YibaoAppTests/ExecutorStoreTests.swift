@@ -90,6 +90,44 @@ struct ExecutorStoreTests {
         }
     }
 
+    /// PostgreSQL's protocol counts a statement's arguments in 16 bits (at most 65,535). Past that a
+    /// statement is refused as an error, never a crash, and the next statement runs; within it a
+    /// statement of more than 32,767 arguments runs (that count does not fit a signed 16-bit number,
+    /// which once stopped the process). SQLite's limit is its build's (Debian's takes 250,000): there
+    /// either answer is fine, as long as an answer is right and the next statement runs.
+    @Test("a statement past its database's count of arguments is refused, and the next one runs", arguments: BackendKind.everyClient)
+    func argumentsPastTheLimit(kind: BackendKind) async throws {
+        func found(_ count: Int) -> SQLStatement {
+            SQLStatement(
+                "SELECT CASE WHEN ? IN (" + Array(repeating: "?", count: count - 1).joined(separator: ", ") + ") THEN 1 ELSE 0 END AS found",
+                [.integer(Int64(count - 2))] + (0..<(count - 1)).map { SQLValue.integer(Int64($0)) })
+        }
+        try await PlatformHarness.withPlatform(kind) { platform in
+            for (count, runs) in [(40_000, true), (70_000, false)] {
+                let statement = found(count)
+                for attempt in 0..<2 {
+                    for onWriter in [true, false] {
+                        let place = "\(count) arguments, attempt \(attempt), on the \(onWriter ? "writer" : "reader")"
+                        do {
+                            let row =
+                                onWriter
+                                ? try await platform.backend.write { db in try db.queryOne(statement.sql, statement.arguments) }
+                                : try await platform.backend.read { db in try db.queryOne(statement.sql, statement.arguments) }
+                            #expect(try row?.int64("found") == 1, "\(place)")
+                            #expect(runs || !kind.isPostgres, "answered past PostgreSQL's limit: \(place)")
+                        } catch {
+                            #expect(!runs || !kind.isPostgres, "refused within PostgreSQL's limit: \(place): \(error)")
+                        }
+                        let one = try await platform.backend.write { db in try db.queryOne("SELECT 1 AS one", []) }
+                        #expect(try one?.int64("one") == 1)
+                        let two = try await platform.backend.read { db in try db.queryOne("SELECT 2 AS two", []) }
+                        #expect(try two?.int64("two") == 2)
+                    }
+                }
+            }
+        }
+    }
+
     /// A read is one snapshot: its second query does not see a write committed after its first, and
     /// the next read does. (On SQLite the reader's transaction is begun and committed by
     /// `SQLiteBackend.read` itself; without it each query would see the latest commit.)

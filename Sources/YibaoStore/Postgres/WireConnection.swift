@@ -44,6 +44,9 @@ final class WireConnection: @unchecked Sendable {
         let description: String
     }
 
+    /// The most arguments one statement can carry: the protocol counts them in an unsigned 16-bit field.
+    static let argumentsMax = Int(UInt16.max)
+
     /// The most bytes of SQL and arguments sent as one pipeline.
     static let pipelineBytesMax = 64 * 1024
 
@@ -211,6 +214,14 @@ final class WireConnection: @unchecked Sendable {
     /// is thrown.
     func run(_ statements: [(sql: String, arguments: [SQLValue])]) throws -> [Answer] {
         guard !broken else { throw ConnectionError(description: "the connection is broken") }
+        // The protocol counts a statement's arguments in 16 bits: more is refused before anything is
+        // sent, as PostgreSQL refuses what it cannot run (postgres-nio refuses the same).
+        if let index = statements.firstIndex(where: { $0.arguments.count > WireConnection.argumentsMax }) {
+            throw ServerError(
+                state: "54000",
+                message: "a statement with \(statements[index].arguments.count) arguments; PostgreSQL takes at most \(WireConnection.argumentsMax)",
+                index: index)
+        }
         // A pipeline is written whole before its answers are read. Should a large one fill both
         // sockets' buffers while PostgreSQL is still writing the answers of its first statements, each
         // side would wait for the other: past `pipelineBytesMax`, each statement goes on its own.
@@ -308,7 +319,7 @@ final class WireConnection: @unchecked Sendable {
             write(UInt8(ascii: "P")) {
                 $0.appendCString(name)
                 $0.appendCString(sql)
-                $0.appendInt16(Int16(arguments.count))
+                $0.appendInt16(Int16(truncatingIfNeeded: arguments.count))
                 for argument in arguments {
                     switch argument {
                     case .integer: $0.appendInt32(20)
@@ -323,7 +334,7 @@ final class WireConnection: @unchecked Sendable {
             $0.append(0)  // the unnamed portal
             $0.appendCString(name)
             $0.appendInt16(0)  // every argument as text
-            $0.appendInt16(Int16(arguments.count))
+            $0.appendInt16(Int16(truncatingIfNeeded: arguments.count))
             for argument in arguments {
                 switch argument {
                 case .integer(let number):
@@ -367,7 +378,7 @@ final class WireConnection: @unchecked Sendable {
                 continue
             case UInt8(ascii: "T"):
                 var reader = MessageReader(message)
-                let fields = Int(try reader.int16())
+                let fields = Int(UInt16(bitPattern: try reader.int16()))
                 current.columns.reserveCapacity(fields)
                 for _ in 0..<fields {
                     current.columns.append(try reader.cString() ?? "")
@@ -377,7 +388,7 @@ final class WireConnection: @unchecked Sendable {
                 }
             case UInt8(ascii: "D"):
                 var reader = MessageReader(message)
-                let fields = Int(try reader.int16())
+                let fields = Int(UInt16(bitPattern: try reader.int16()))
                 guard fields == current.types.count else { throw ConnectionError(description: "a row does not match its description") }
                 var row: [SQLValue] = []
                 row.reserveCapacity(fields)
