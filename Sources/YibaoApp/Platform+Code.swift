@@ -61,8 +61,19 @@ extension Platform {
         let verified = try? await read { db, now in try Platform.verifyCode(request.code, cipher: cipher, now: now, in: db) }
         let outcome: SettleOutcome = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
-                if let replay = try Platform.replay(scope: scope, idempotency, id: context.settlementID, now: now, in: db) { return replay }
-                let (visit, code) = try Platform.codeVisit(request, id: visitID, context: context, verified: verified, now: now, in: db)
+                // The key's claim and the device's revocation in one batch (on PostgreSQL one wait for both).
+                let (claimed, revoked) = try db.fetch(
+                    IdempotencyRepository.claiming(
+                        scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: context.settlementID,
+                        now: now),
+                    verified.map { DeviceRepository.revocation(id: $0.device.id) } ?? .known(nil))
+                if !claimed {
+                    let claim = try IdempotencyRepository.claimedBefore(
+                        scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, in: db)
+                    if let replay = try Platform.replay(claim, in: db) { return replay }
+                }
+                let (visit, code) = try Platform.codeVisit(
+                    request, id: visitID, context: context, verified: verified.map { ($0, revoked) }, now: now, in: db)
                 var decided = visit
                 let decision = try Platform.decide(visit, useAccount: request.useAccount ?? true, context: context, now: now, in: db)
                 decided.state = decision.visitState
@@ -77,12 +88,20 @@ extension Platform {
     }
 
     /// The visit a scanned code opens, not yet written, and the code to spend with it: the code
-    /// verified (on a reader already, or here), its device still enrolled and its step still accepted.
+    /// verified (on a reader already, with its device's revocation read in this transaction, or here),
+    /// its device still enrolled and its step still accepted.
     static func codeVisit(
-        _ request: CodeVisitRequest, id: String, context: SettleContext, verified: VerifiedCode?, now: Instant, in db: any SQLExecutor
+        _ request: CodeVisitRequest, id: String, context: SettleContext, verified: (code: VerifiedCode, revoked: Instant??)?, now: Instant,
+        in db: any SQLExecutor
     ) throws -> (Visit, WriteSet.UsedCode) {
-        let code = try verified ?? verifyCode(request.code, cipher: context.cipher, now: now, in: db)
-        try requireUsable(code, now: now, in: db)
+        let code: VerifiedCode
+        if let verified {
+            code = verified.code
+            try requireUsable(code, revoked: verified.revoked, now: now)
+        } else {
+            code = try verifyCode(request.code, cipher: context.cipher, now: now, in: db)
+            try requireUsable(code, now: now, in: db)
+        }
         var patient = code.device.personNumber
         var payer: String?
         if let member = request.forPersonNumber, member != code.device.personNumber {

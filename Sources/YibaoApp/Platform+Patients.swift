@@ -257,7 +257,13 @@ extension Platform {
     /// Refuses a verified code that can no longer be spent: its device was removed since, or its step is
     /// no longer accepted now. (Whether the (device, step) was spent before is known when it is spent.)
     static func requireUsable(_ verified: VerifiedCode, now: Instant, in db: any SQLExecutor) throws {
-        guard let revoked = try DeviceRepository.revokedAt(id: verified.device.id, in: db) else {
+        try requireUsable(verified, revoked: DeviceRepository.revokedAt(id: verified.device.id, in: db), now: now)
+    }
+
+    /// The same, with the device's revocation already read (`DeviceRepository.revocation`): nil when the
+    /// device is gone.
+    static func requireUsable(_ verified: VerifiedCode, revoked: Instant??, now: Instant) throws {
+        guard let revoked else {
             throw Refusal(.codeInvalid, "the code does not verify", field: "code")
         }
         if revoked != nil {

@@ -21,14 +21,25 @@ package enum IdempotencyRepository {
     package static func claim(
         scope: String, key: String, fingerprint: String, kind: String, id: String, now: Instant, in db: any SQLExecutor
     ) throws -> Claim {
-        let inserted = try db.execute(
+        try db.fetch(claiming(scope: scope, key: key, fingerprint: fingerprint, kind: kind, id: id, now: now))
+            ? .claimed : claimedBefore(scope: scope, key: key, fingerprint: fingerprint, in: db)
+    }
+
+    /// The claim as a read to batch with the transaction's first others (`SQLExecutor.fetch`, on
+    /// PostgreSQL one wait for all of them): true when this request claimed the key, false when a request
+    /// claimed it before (then `claimedBefore` says what it got).
+    package static func claiming(scope: String, key: String, fingerprint: String, kind: String, id: String, now: Instant) -> SQLRead<Bool> {
+        SQLRead(
             """
             INSERT INTO idempotency_keys (scope, idempotency_key, fingerprint, result_kind, result_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idempotency_key) DO NOTHING
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idempotency_key) DO NOTHING RETURNING 1 AS claimed
             """,
             [.text(scope), .text(key), .text(fingerprint), .text(kind), .text(id), .instant(now)]
-        )
-        if inserted == 1 { return .claimed }
+        ) { !$0.isEmpty }
+    }
+
+    /// A key an earlier request claimed: its result to replay, or a refusal when this request is another.
+    package static func claimedBefore(scope: String, key: String, fingerprint: String, in db: any SQLExecutor) throws -> Claim {
         guard
             let row = try db.queryOne(
                 "SELECT fingerprint, result_kind, result_id FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?",
