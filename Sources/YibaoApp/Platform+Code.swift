@@ -67,10 +67,11 @@ extension Platform {
                         scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: context.settlementID,
                         now: now),
                     verified.map { DeviceRepository.revocation(id: $0.device.id) } ?? .known(nil))
-                if !claimed {
-                    let claim = try IdempotencyRepository.claimedBefore(
-                        scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, in: db)
-                    if let replay = try Platform.replay(claim, in: db) { return replay }
+                if !claimed,
+                    let record = try Platform.replayedRecord(
+                        IdempotencyRepository.claimedBefore(scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, in: db), in: db)
+                {
+                    return try Platform.replay(record, in: db)
                 }
                 let (visit, code) = try Platform.codeVisit(
                     request, id: visitID, context: context, verified: verified.map { ($0, revoked) }, now: now, in: db)

@@ -72,10 +72,16 @@ extension Platform {
     ) throws
         -> SettlementRecord?
     {
-        guard let idempotency,
-            case .replay(_, let id) = try IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: id, now: now, in: db)
-        else { return nil }
+        guard let idempotency else { return nil }
+        return try replayedRecord(
+            IdempotencyRepository.claim(
+                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: id, now: now, in: db),
+            in: db)
+    }
+
+    /// The record a key claimed before answered with (`Claim.replay`), or nil for a key this request claimed.
+    static func replayedRecord(_ claim: IdempotencyRepository.Claim, in db: any SQLExecutor) throws -> SettlementRecord? {
+        guard case .replay(_, let id) = claim else { return nil }
         guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
             throw StoreError.decoding("idempotent result \(id) missing")
         }

@@ -538,18 +538,11 @@ extension Platform {
     /// The first answer for a replayed idempotency key, or nil when the key is new — and now claimed for
     /// settlement `id`, which the transaction is about to decide (a refusal rolls the claim back with it).
     static func replay(scope: String, _ idempotency: IdempotencyRequest, id: String, now: Instant, in db: any SQLExecutor) throws -> SettleOutcome? {
-        try replay(
-            IdempotencyRepository.claim(
-                scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: id, now: now, in: db),
-            in: db)
+        try replayedRecord(scope: scope, idempotency, id: id, now: now, in: db).map { try replay($0, in: db) }
     }
 
-    /// The first answer for a key claimed before (`Claim.replay`), or nil for a key this request claimed.
-    static func replay(_ claim: IdempotencyRepository.Claim, in db: any SQLExecutor) throws -> SettleOutcome? {
-        guard case .replay(_, let id) = claim else { return nil }
-        guard let record = try SettlementRepository.find(id: id, institution: nil, lock: false, in: db) else {
-            throw StoreError.decoding("idempotent result \(id) missing")
-        }
+    /// The first answer again, from the record a key claimed before answered with.
+    static func replay(_ record: SettlementRecord, in db: any SQLExecutor) throws -> SettleOutcome {
         switch record.state {
         case .completed: return SettleOutcome(phase: .done(record))
         case .declined, .cancelled: return SettleOutcome(phase: .declined(record))

@@ -234,6 +234,33 @@ struct OneCodeStoreTests {
         }
     }
 
+    /// The key's claim goes in one batch with the device's read: a retry sent while the first is still
+    /// running waits on the first's claim and replays it, on both databases.
+    @Test("20 one-code requests with one Idempotency-Key at once: one settlement, one charge, 20 identical answers", arguments: BackendKind.available)
+    func concurrentRetries(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            let request = Self.request(phone.code(at: platform.clock.now()))
+            let key = Self.key("same")
+            let records = try await withThrowingTaskGroup(of: SettlementRecord.self) { group in
+                for _ in 0..<20 { group.addTask { try await platform.settle(code: request, institution: S.hospital, idempotency: key) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(records.count == 20)
+            #expect(Set(records.map(\.id)).count == 1)
+            #expect(records.allSatisfy { $0.state == .completed && $0.breakdown == records[0].breakdown })
+            await platform.flushAfterCommit()
+            let charges = try await #require(platform.sandbox).operations().filter { $0.state == "captured" }
+            #expect(charges.map(\.captured) == [.yuan(130)])
+            #expect(try await platform.sandbox!.card(phone.card.number)?.balance == .yuan(870))
+            #expect(try await platform.accountBalance(of: "P1").balance == .zero)
+            let settlements = try await platform.backend.read { db in try db.queryOne("SELECT COUNT(*) AS n FROM settlements", [])?.int64("n") }
+            #expect(settlements == 1)
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
     @Test("a timeout leaves the settlement pending; retries charge exactly once", arguments: BackendKind.available)
     func timeouts(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in
