@@ -29,16 +29,20 @@ trap bench_cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
-# start_postgres → sets PG_URL (a private cluster; BENCH_PG_URL uses an existing one instead). A port
-# taken between choosing and starting is retried with another.
+# start_postgres → sets PG_URL, PG_HOST and PG_PORT (a private cluster; BENCH_PG_URL uses an existing one
+# instead). A port taken between choosing and starting is retried with another.
 start_postgres() {
-  if [ -n "${BENCH_PG_URL:-}" ]; then PG_URL=$BENCH_PG_URL; PG_BIN=$(scripts/postgres bin); return; fi
+  if [ -n "${BENCH_PG_URL:-}" ]; then PG_URL=$BENCH_PG_URL; PG_BIN=$(scripts/postgres bin); pg_address; return; fi
   local dir; dir=$(mktemp -d /tmp/yibao-bench-pg.XXXXXX)
   pg_dirs+=("$dir")
   for _ in 1 2 3 4 5; do
-    if PG_URL=$(scripts/postgres start "$dir" "$(free_port)" 2>/dev/null); then PG_BIN=$(scripts/postgres bin); return 0; fi
+    if PG_URL=$(scripts/postgres start "$dir" "$(free_port)" 2>/dev/null); then PG_BIN=$(scripts/postgres bin); pg_address; return 0; fi
   done
   echo "PostgreSQL did not start" >&2; return 1
+}
+pg_address() {
+  PG_HOST=$(echo "$PG_URL" | sed -E 's#.*@([^:/]+):([0-9]+)/.*#\1#')
+  PG_PORT=$(echo "$PG_URL" | sed -E 's#.*@([^:/]+):([0-9]+)/.*#\2#')
 }
 
 # start_server PORT ARGS… → sets SERVER_PID and SERVER_PORT; waits until /health answers. PORT 0: the
