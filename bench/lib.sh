@@ -97,6 +97,38 @@ settle_cpu() {
 # from /proc/PID/io: files and sockets alike)
 io_writes() { awk '/^wchar/ { w = $2 } /^syscw/ { c = $2 } END { print w, c }' "/proc/$1/io"; }
 
+# switches PID → the context switches of the process's live threads so far, voluntary and not
+# (`/proc/PID/task/*/status`; a thread that ended takes its count with it, so a difference undercounts)
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { printf "%d", s }' || true; }
+
+# thread_cpu PID FILE → writes each live thread's name and CPU time so far in milliseconds to FILE, one
+# "name|ms" a line; thread_cpu_report BEFORE AFTER N → the CPU per settlement by thread name between two
+# such files, in µs, largest first (the writer is yibao-writer; *.default-qos the cooperative pool that
+# runs the handlers; *qos.overcommit the queues of GRDB's readers; NIO-* the event loops; yibao-checkpt
+# the checkpointer)
+thread_cpu() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    printf '%s|%s\n' "$(cat "$task/comm" 2>/dev/null || true)" "$(awk -v t="$ticks" '{ print ($14 + $15) * 1000 / t }' "$task/stat" 2>/dev/null || true)"
+  done >"$2"
+}
+thread_cpu_report() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import collections, sys
+def load(path):
+    cpu = collections.Counter()
+    for line in open(path):
+        name, _, ms = line.rstrip("\n").rpartition("|")
+        if ms:
+            cpu["event loops" if name.startswith("NIO-") else name] += float(ms)
+    return cpu
+before, after, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+used = {name: after[name] - before.get(name, 0) for name in after}
+shown = [f"{name} {ms / n * 1000:.0f}" for name, ms in sorted(used.items(), key=lambda item: -item[1]) if ms / n * 1000 >= 5]
+print("µs per settlement by thread: " + ", ".join(shown))
+PY
+}
+
 # postgres_cpu_ms DIR → the CPU time of a private cluster's processes so far, in milliseconds: the
 # postmaster's own and its exited children's (fields 14–17) plus every live backend's
 postgres_cpu_ms() {
