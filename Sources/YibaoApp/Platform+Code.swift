@@ -55,26 +55,25 @@ extension Platform {
         let context = SettleContext(self, institution: institution)
         let visitID = ids.next("V")
         let scope = "code-settle:" + institution.code
-        // The code's cryptography runs on a reader; the writer only spends it. A retry whose code was
-        // spent by the first attempt is answered from its idempotency key before the code is looked at.
-        let cipher = context.cipher
-        let verified = try? await read { db, now in try Platform.verifyCode(request.code, cipher: cipher, now: now, in: db) }
+        // The code is verified in the transaction that spends it, its device read in one batch with the
+        // key's claim (on PostgreSQL one wait for both). A retry whose code was spent by the first attempt
+        // is answered from its idempotency key before the code is looked at; so is a malformed code
+        // refused only after the claim, as any other refusal of the code.
+        let parsed = VoucherCode.parse(request.code)
         let outcome: SettleOutcome = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
-                // The key's claim and the device's revocation in one batch (on PostgreSQL one wait for both).
-                let (claimed, revoked) = try db.fetch(
+                let (claimed, device) = try db.fetch(
                     IdempotencyRepository.claiming(
                         scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: context.settlementID,
                         now: now),
-                    verified.map { DeviceRepository.revocation(id: $0.device.id) } ?? .known(nil))
+                    parsed.map { DeviceRepository.finding(number: $0.deviceNumber) } ?? .known(nil))
                 if !claimed,
                     let record = try Platform.replayedRecord(
                         IdempotencyRepository.claimedBefore(scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, in: db), in: db)
                 {
                     return try Platform.replay(record, in: db)
                 }
-                let (visit, code) = try Platform.codeVisit(
-                    request, id: visitID, context: context, verified: verified.map { ($0, revoked) }, now: now, in: db)
+                let (visit, code) = try Platform.codeVisit(request, id: visitID, context: context, device: device, now: now, in: db)
                 var decided = visit
                 let decision = try Platform.decide(visit, useAccount: request.useAccount ?? true, context: context, now: now, in: db)
                 decided.state = decision.visitState
@@ -89,20 +88,12 @@ extension Platform {
     }
 
     /// The visit a scanned code opens, not yet written, and the code to spend with it: the code
-    /// verified (on a reader already, with its device's revocation read in this transaction, or here),
-    /// its device still enrolled and its step still accepted.
+    /// verified against its device's row, read in this transaction (`DeviceRepository.finding`), so the
+    /// device is still enrolled and the step still accepted now.
     static func codeVisit(
-        _ request: CodeVisitRequest, id: String, context: SettleContext, verified: (code: VerifiedCode, revoked: Instant??)?, now: Instant,
-        in db: any SQLExecutor
+        _ request: CodeVisitRequest, id: String, context: SettleContext, device: (Device, String)?, now: Instant, in db: any SQLExecutor
     ) throws -> (Visit, WriteSet.UsedCode) {
-        let code: VerifiedCode
-        if let verified {
-            code = verified.code
-            try requireUsable(code, revoked: verified.revoked, now: now)
-        } else {
-            code = try verifyCode(request.code, cipher: context.cipher, now: now, in: db)
-            try requireUsable(code, now: now, in: db)
-        }
+        let code = try verify(parseCode(request.code), device: device, cipher: context.cipher, now: now)
         var patient = code.device.personNumber
         var payer: String?
         if let member = request.forPersonNumber, member != code.device.personNumber {

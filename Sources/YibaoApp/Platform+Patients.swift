@@ -232,12 +232,25 @@ extension Platform {
     }
 
     /// Verifies a scanned code (parse, device, decrypt the secret, the one-time password over the
-    /// accepted steps) without spending it. Runs on a reader, off the single writer's critical path.
+    /// accepted steps) without spending it.
     static func verifyCode(_ code: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> VerifiedCode {
+        let parsed = try parseCode(code)
+        return try verify(parsed, device: DeviceRepository.find(number: parsed.deviceNumber, in: db), cipher: cipher, now: now)
+    }
+
+    /// A scanned code's parts, or the refusal for a code that is not one of Yibao's.
+    static func parseCode(_ code: String) throws -> VoucherCode.Parsed {
         guard let parsed = VoucherCode.parse(code) else {
             throw Refusal(.codeMalformed, "this is not a Yibao e-voucher code (21 digits starting 88); scan again", field: "code")
         }
-        guard let (device, sealed) = try DeviceRepository.find(number: parsed.deviceNumber, in: db) else {
+        return parsed
+    }
+
+    /// Verifies a parsed code against its device's row as read (`DeviceRepository.find` or `finding`;
+    /// nil when no device has the code's number): the device still enrolled, its secret decrypted, the
+    /// one-time password over the accepted steps.
+    static func verify(_ parsed: VoucherCode.Parsed, device row: (Device, String)?, cipher: PersonalDataCipher, now: Instant) throws -> VerifiedCode {
+        guard let (device, sealed) = row else {
             throw Refusal(.codeInvalid, "the code does not verify", field: "code")
         }
         if device.revokedAt != nil {
@@ -257,13 +270,7 @@ extension Platform {
     /// Refuses a verified code that can no longer be spent: its device was removed since, or its step is
     /// no longer accepted now. (Whether the (device, step) was spent before is known when it is spent.)
     static func requireUsable(_ verified: VerifiedCode, now: Instant, in db: any SQLExecutor) throws {
-        try requireUsable(verified, revoked: DeviceRepository.revokedAt(id: verified.device.id, in: db), now: now)
-    }
-
-    /// The same, with the device's revocation already read (`DeviceRepository.revocation`): nil when the
-    /// device is gone.
-    static func requireUsable(_ verified: VerifiedCode, revoked: Instant??, now: Instant) throws {
-        guard let revoked else {
+        guard let revoked = try DeviceRepository.revokedAt(id: verified.device.id, in: db) else {
             throw Refusal(.codeInvalid, "the code does not verify", field: "code")
         }
         if revoked != nil {

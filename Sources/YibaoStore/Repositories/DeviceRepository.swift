@@ -26,9 +26,14 @@ package enum DeviceRepository {
     }
 
     package static func find(number: String, in db: any SQLExecutor) throws -> (Device, String)? {
-        try db.queryOne(
-            "SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE number = ?", [.text(number)]
-        ).map { (try decode($0), try $0.string("secret_cipher")) }
+        try db.fetch(finding(number: number))
+    }
+
+    /// `find` as a read to batch with others: the device with a code's number and its sealed secret.
+    package static func finding(number: String) -> SQLRead<(Device, String)?> {
+        .one("SELECT id, number, person_number, name, enrolled_at, revoked_at, secret_cipher FROM devices WHERE number = ?", [.text(number)]) {
+            (try decode($0), try $0.string("secret_cipher"))
+        }
     }
 
     package static func revoke(id: String, person: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
