@@ -134,11 +134,9 @@ extension Platform {
 
     static func openCodeVisit(
         _ request: CodeVisitRequest, id: String, institution: Institution, cipher: PersonalDataCipher, reference: ReferenceCache, now: Instant,
-        verified: VerifiedCode? = nil, in db: any SQLExecutor
+        in db: any SQLExecutor
     ) throws -> Visit {
-        let device =
-            try verified.map { try spendVerified($0, institution: institution.code, now: now, in: db) }
-            ?? spendCode(request.code, institution: institution.code, cipher: cipher, now: now, in: db)
+        let device = try spendCode(request.code, institution: institution.code, cipher: cipher, now: now, in: db)
         var patient = device.personNumber
         var payer: String?
         if let member = request.forPersonNumber, member != device.personNumber {

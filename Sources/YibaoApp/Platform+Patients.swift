@@ -267,33 +267,15 @@ extension Platform {
         }
     }
 
-    /// Refuses a verified code that can no longer be spent: its device was removed since, or its step is
-    /// no longer accepted now. (Whether the (device, step) was spent before is known when it is spent.)
-    static func requireUsable(_ verified: VerifiedCode, now: Instant, in db: any SQLExecutor) throws {
-        guard let revoked = try DeviceRepository.revokedAt(id: verified.device.id, in: db) else {
-            throw Refusal(.codeInvalid, "the code does not verify", field: "code")
-        }
-        if revoked != nil {
-            throw Refusal(.codeRevoked, "the phone that shows this code was removed by its owner", field: "code")
-        }
-        if verified.step < VoucherCode.step(at: now) - VoucherCode.stepsAccepted {
-            throw Refusal(.codeExpired, "the code has expired; ask the patient to show the current one", field: "code")
-        }
-    }
-
-    /// Spends a verified code inside the transaction that uses it: the device must still be enrolled,
-    /// the step still accepted now, and the (device, step) not spent before.
-    static func spendVerified(_ verified: VerifiedCode, institution: String, now: Instant, in db: any SQLExecutor) throws -> Device {
-        try requireUsable(verified, now: now, in: db)
+    /// Resolves a scanned code inside the transaction that uses it: verified against its device's row
+    /// as this transaction reads it (enrolled, the step accepted now), then the (device, step) spent — a
+    /// code spent before is refused. Returns the device's owner.
+    static func spendCode(_ code: String, institution: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> Device {
+        let verified = try verifyCode(code, cipher: cipher, now: now, in: db)
         guard try DeviceRepository.spend(device: verified.device.id, step: verified.step, institution: institution, now: now, in: db) else {
             throw Refusal.codeAlreadyUsed
         }
         return verified.device
-    }
-
-    /// Resolves a scanned code inside a transaction: the device's owner, spending the (device, step).
-    static func spendCode(_ code: String, institution: String, cipher: PersonalDataCipher, now: Instant, in db: any SQLExecutor) throws -> Device {
-        try spendVerified(try verifyCode(code, cipher: cipher, now: now, in: db), institution: institution, now: now, in: db)
     }
 
     // MARK: Funding sources

@@ -43,18 +43,6 @@ package enum DeviceRepository {
     }
 
     /// Records a (device, step) as spent; false when it was spent before (a replay).
-    /// Whether a device is enrolled: nil when there is no such device, `.some(nil)` when it is live,
-    /// `.some(time)` when it was removed then.
-    package static func revokedAt(id: String, in db: any SQLExecutor) throws -> Instant?? {
-        try db.fetch(revocation(id: id))
-    }
-
-    /// `revokedAt` as a read to batch with others: nil when no such device, else when it was revoked (nil
-    /// while enrolled).
-    package static func revocation(id: String) -> SQLRead<Instant??> {
-        .one("SELECT revoked_at FROM devices WHERE id = ?", [.text(id)]) { try $0.optionalInstant("revoked_at") }
-    }
-
     package static func spend(device: String, step: Int64, institution: String, now: Instant, in db: any SQLExecutor) throws -> Bool {
         try db.execute(
             "INSERT INTO used_codes (device_id, step, institution_code, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, step) DO NOTHING",
