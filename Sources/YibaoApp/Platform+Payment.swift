@@ -5,13 +5,13 @@ import YibaoStore
 /// Collecting the cash part from the patient's funding source: reserve → authorise → commit.
 ///
 /// 1. The local transaction records the settlement **pending**: the engine's split is final, the
-///    personal-account part is put on hold (not posted), the person's payment lock is taken, the
-///    idempotency key points at the pending settlement.
+///    personal-account part is put on hold (not posted), the idempotency key points at the pending
+///    settlement. The pending record is the person's payment lock (one per person, `SettlementRepository.inFlight`).
 /// 2. The channel is asked to authorise the cash part, with the settlement id as its reference (the
 ///    channel is idempotent on it).
 /// 3. Approved → one transaction posts everything (funds, account, channel cash), applies the
-///    accumulators, releases the hold and the lock, completes the record, and queues the capture.
-///    Declined → one transaction releases the hold and the lock and marks it declined: nothing was
+///    accumulators, releases the hold, completes the record (which releases the lock), and queues the
+///    capture. Declined → one transaction releases the hold and marks it declined: nothing was
 ///    ever posted. No answer → it stays pending; a retry with the same Idempotency-Key, a read of the
 ///    settlement, or the background resolver asks the channel what happened and finishes it — exactly
 ///    one charge either way.
@@ -78,7 +78,8 @@ extension Platform {
     /// Completes a pending settlement whose cash part the channel authorised: read and lock (the state,
     /// the patient's account, the accumulators, the credit line that paid), decide in Core
     /// (`PaymentCompletion`), write one batch — the holds released, the accumulators, the journal entry,
-    /// the record completed, the visit settled, the lock released, the capture queued, the outbox row.
+    /// the record completed (the patient's payment lock with it), the visit settled, the capture queued,
+    /// the outbox row.
     /// `pending` is the record as this process wrote it (it never changes but for its state), which spares
     /// reading it back; `frictionless` likewise, when known.
     func completePayment(id: String, pending: SettlementRecord? = nil, frictionless: Bool? = nil) async throws -> SettlementRecord {
@@ -118,7 +119,6 @@ extension Platform {
             if let entry = completion.entry { writes.entries = [WriteSet.Entry(entry, actor: actor)] }
             writes.completedSettlements = [record.id]
             writes.visitStates = [WriteSet.VisitState(id: record.visitId, state: .settled, settlementID: record.id)]
-            writes.locksReleased = [(record.personNumber, record.id)]
             // The capture is queued leased to this process, which attempts it as soon as this commits.
             writes.channelOperations = [
                 ChannelOperationRepository.Queued(
@@ -157,7 +157,6 @@ extension Platform {
             if let binder = record.mutualAidPayer {
                 try LedgerRepository.hold(.personal(binder), delta: -record.breakdown.mutualAidPaid, now: now, in: db)
             }
-            try PaymentLockRepository.release(person: record.personNumber, settlement: record.id, in: db)
             record.state = state
             record.declineReason = reason
             record.trace.append(

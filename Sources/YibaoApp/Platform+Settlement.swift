@@ -399,7 +399,6 @@ extension Platform {
         let record = decision.record
         writes.settlements.append(record)
         writes.holds += decision.holds
-        if decision.takesPaymentLock { writes.locksTaken.append((record.personNumber, record.id)) }
         if let accumulators = decision.accumulators {
             writes.accumulators.append(
                 WriteSet.Accumulators(person: record.personNumber, year: record.year, pool: record.pool, value: accumulators))
@@ -443,7 +442,7 @@ extension Platform {
             LedgerRepository.lockBalance(.personal(number)),
             AccumulatorRepository.lockIfPresent(person: number, year: year, pool: visit.category.pool),
             PeopleRepository.insuredAndName(number: number, cipher: context.cipher),
-            PaymentLockRepository.holder(person: number),
+            SettlementRepository.inFlight(person: number),
             visit.payerNumber.map { FamilyRepository.active(binder: $0, member: number) } ?? .known(nil),
             frictionless ? CreditRepository.authorisation(person: number) : .known(nil),
             visit.paymentAuthority == .fundingSource ? FundingSourceRepository.defaultSource(person: visit.payerNumber ?? number) : .known(nil),

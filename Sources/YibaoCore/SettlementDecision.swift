@@ -90,9 +90,9 @@ public struct MutualAidSource: Sendable, Hashable {
 ///
 /// - **Completed now** (no cash, or cash at the counter): the visit is settled, the accumulators take the
 ///   delta, the journal entry posts every payer's part.
-/// - **Pending** (cash to collect from a card or credit line): the visit is being paid, the patient's
-///   payment lock is taken, the account parts are put on hold; nothing is posted until the bank
-///   authorises (`PaymentCompletion`).
+/// - **Pending** (cash to collect from a card or credit line): the visit is being paid, the account
+///   parts are put on hold; nothing is posted until the bank authorises (`PaymentCompletion`). The
+///   pending record is the patient's payment lock: the store allows one per person.
 public struct SettlementDecision: Sendable {
     /// The record to write.
     public var record: SettlementRecord
@@ -104,8 +104,6 @@ public struct SettlementDecision: Sendable {
     public var entry: JournalEntry?
     /// Amounts to put on hold on personal accounts (pending).
     public var holds: [Posting]
-    /// Whether the patient's payment lock is taken (pending).
-    public var takesPaymentLock: Bool
     /// The source to collect the cash part from after the commit (pending).
     public var collectFrom: FundingSource?
     /// Whether the visit was settled without a code under the patient's frictionless authorisation.
@@ -212,14 +210,14 @@ public struct SettlementDecision: Sendable {
             if let binder = mutualAidPayer { holds.append(Posting(.personal(binder), breakdown.mutualAidPaid)) }
             return SettlementDecision(
                 record: record, visitState: .paying, accumulators: nil, entry: nil, holds: holds.filter { $0.amount != .zero },
-                takesPaymentLock: true, collectFrom: source, frictionless: frictionless)
+                collectFrom: source, frictionless: frictionless)
         }
         let accumulators = try snapshot.accumulators.applying(calculation.accumulatorDelta)
         let movements = SettlementPostings.movements(PayerAmounts(breakdown), SettlementParties(record, channel: nil, creditLine: nil))
         return SettlementDecision(
             record: record, visitState: .settled, accumulators: accumulators,
             entry: JournalEntry(id: entryID, kind: .settlement, reference: record.id, at: now, movements: movements), holds: [],
-            takesPaymentLock: false, collectFrom: nil, frictionless: frictionless)
+            collectFrom: nil, frictionless: frictionless)
     }
 }
 

@@ -132,6 +132,15 @@ public enum Migrations {
                 "DROP INDEX IF EXISTS channel_operations_due",
                 "CREATE INDEX channel_operations_due ON channel_operations (next_attempt_at, id) WHERE state = 'pending'",
             ]),
+        Migration(
+            version: 22,
+            name:
+                "a settlement waiting for the bank is its patient's payment lock: one pending settlement per person, held by a unique index of the pending ones, instead of a row of payment_locks written with it and deleted when it ends (the index's few entries still serve the questions about what is pending)",
+            statements: [
+                "DROP INDEX IF EXISTS settlements_pending",
+                "CREATE UNIQUE INDEX settlements_pending ON settlements (person_number) WHERE state = 'pending'",
+                "DROP TABLE payment_locks",
+            ]),
     ]
 
     /// The newest version this program knows.

@@ -53,7 +53,7 @@ struct BatchReadStoreTests {
                     _ = try db.fetch(
                         LedgerRepository.lockBalance(.personal(number)),
                         SQLRead("SELECT no_such_column FROM accounts WHERE id = ?", [.text(AccountID.personal(number).key)]) { $0.count },
-                        PaymentLockRepository.holder(person: number))
+                        SettlementRepository.inFlight(person: number))
                 }
             }
             // The update before the failing batch was rolled back; every connection still answers.
@@ -84,14 +84,14 @@ struct BatchReadStoreTests {
                 _ = try await platform.backend.write { db in
                     try db.fetch(
                         LedgerRepository.lockBalance(.personal(number)), PeopleRepository.find(number: number, cipher: cipher),
-                        PaymentLockRepository.holder(person: number), FundingSourceRepository.defaultSource(person: number)
+                        SettlementRepository.inFlight(person: number), FundingSourceRepository.defaultSource(person: number)
                     ).0
                 }
                 let batched = try #require(platform.backend.roundTrips) - start
                 _ = try await platform.backend.write { db in
                     _ = try LedgerRepository.lockBalance(.personal(number), in: db)
                     _ = try PeopleRepository.find(number: number, cipher: cipher, in: db)
-                    _ = try db.fetch(PaymentLockRepository.holder(person: number))
+                    _ = try db.fetch(SettlementRepository.inFlight(person: number))
                     return try FundingSourceRepository.defaultSource(person: number, in: db)
                 }
                 let alone = try #require(platform.backend.roundTrips) - start - batched

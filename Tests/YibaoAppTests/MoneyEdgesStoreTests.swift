@@ -152,6 +152,63 @@ struct MoneyEdgesStoreTests {
         }
     }
 
+    @Test(
+        "a patient's pending settlement is their payment lock: the next waits, and goes through once the first ends",
+        arguments: BackendKind.available)
+    func pendingSettlementLocksThePatient(kind: BackendKind) async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: the bank does not answer the first settlement's authorisation.
+            try await S.load(into: platform)
+            let phone = try await Phone.make(platform)
+            let bank = try #require(platform.sandbox)
+            bank.inject(SandboxBank.Faults(timeoutsBeforeProcessing: 1))
+            let first = await Self.refusal {
+                try await platform.settle(
+                    code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital, idempotency: Self.key("a"))
+            }
+            let firstID = try #require(first?.references["settlement_id"])
+
+            // act: a second visit settled while the first waits, then again once the bank has answered.
+            clock.advance(seconds: 60)
+            let waiting = await Self.refusal {
+                try await platform.settle(
+                    code: OneCodeStoreTests.request(phone.code(at: clock.now()), visit: "MZ2", yuan: 100), institution: S.hospital,
+                    idempotency: Self.key("b"))
+            }
+            // The index is the guard behind the decision: a second pending record of the patient written
+            // past it (as a race the account's lock prevents would) is refused the same way.
+            var copy = try #require(
+                try await platform.read { db, _ in try SettlementRepository.find(id: firstID, institution: nil, lock: false, in: db) })
+            copy.id = "S-SECOND"
+            let second = copy
+            let racing = await Self.refusal {
+                try await platform.write { db, now in
+                    var writes = WriteSet()
+                    writes.settlements = [second]
+                    try WriteSetRepository.apply(writes, now: now, in: db)
+                }
+            }
+            #expect(try await platform.resolvePending(id: firstID).state == .completed)
+            clock.advance(seconds: 60)
+            let settled = try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: clock.now()), visit: "MZ2", yuan: 100), institution: S.hospital,
+                idempotency: Self.key("c"))
+
+            // verify: refused while the first was pending, naming it, and nothing of it written (its visit
+            // number is free for the retry); then settled.
+            #expect(first?.code == .paymentPending)
+            #expect(waiting?.code == .settlementInProgress)
+            #expect(waiting?.references["settlement_id"] == firstID)
+            #expect(waiting?.retryAfterSeconds == 2)
+            #expect(racing?.code == .settlementInProgress)
+            #expect(settled.state == .completed)
+            await platform.flushAfterCommit()  // the captures
+            #expect(try await bank.card(phone.card.number)?.balance == .yuan(1000) - .yuan(130) - settled.breakdown.cashPaid)
+            #expect(try await platform.verifyLedger().passed)
+        }
+    }
+
     @Test("a declined credit-line payment is not reversed and writes no credit refund", arguments: BackendKind.available)
     func declinedCreditIsNotReversed(kind: BackendKind) async throws {
         try await PlatformHarness.withPlatform(kind) { platform in

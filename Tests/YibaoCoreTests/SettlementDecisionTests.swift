@@ -39,7 +39,7 @@ struct SettlementDecisionTests {
         let record = decision.record
         #expect(record.state == .completed)
         #expect(decision.visitState == .settled)
-        #expect(decision.holds.isEmpty && !decision.takesPaymentLock && decision.collectFrom == nil)
+        #expect(decision.holds.isEmpty && decision.collectFrom == nil)
         #expect(record.breakdown.accountPaid == .yuan(50))  // the whole account
         #expect(record.breakdown.fundTotal + record.breakdown.accountPaid + record.breakdown.cashPaid == record.breakdown.totalAmount)
         let entry = try #require(decision.entry)
@@ -49,13 +49,12 @@ struct SettlementDecisionTests {
         #expect(decision.accumulators == PoolAccumulators.zero.adding(record.accumulatorDelta))
     }
 
-    @Test("cash from the card: pending, the account part held, the payment lock taken, nothing posted; completion posts it all")
+    @Test("cash from the card: pending (the patient's payment lock), the account part held, nothing posted; completion posts it all")
     func pendingThenCompleted() throws {
         let decision = try Self.decide(Self.snapshot(visit: Self.visit(authority: .fundingSource), source: Self.card))
         #expect(decision.record.state == .pending)
         #expect(decision.visitState == .paying)
         #expect(decision.entry == nil && decision.accumulators == nil)
-        #expect(decision.takesPaymentLock)
         #expect(decision.collectFrom?.id == "FS1")
         #expect(decision.holds == [Posting(.personal("P0001"), .yuan(50))])
 

@@ -61,6 +61,15 @@ package enum SettlementRepository {
         .one("SELECT state FROM settlements WHERE id = ? FOR UPDATE", [.text(id)]) { try $0.enumeration("state") }
     }
 
+    /// The settlement of a person whose cash part is being collected, if any. It is the person's payment
+    /// lock: while it waits for the bank, the person's other settlements wait (they would otherwise
+    /// compute on accumulators it is about to change). A unique index (`settlements_pending`, migration
+    /// 22) allows one per person, so taking the lock is writing the pending record, and releasing it is
+    /// the record's leaving `pending`.
+    package static func inFlight(person: String) -> SQLRead<String?> {
+        .one("SELECT id FROM settlements WHERE person_number = ? AND state = 'pending'", [.text(person)]) { try $0.string("id") }
+    }
+
     /// Pending settlements created before `before`.
     package static func pending(before: Instant, limit: Int, in db: any SQLExecutor) throws -> [String] {
         try db.query(

@@ -76,10 +76,6 @@ package struct WriteSet: Sendable {
     package var entries: [Entry] = []
     /// Amounts put on hold (positive) or released (negative) on personal accounts.
     package var holds: [Posting] = []
-    /// Payment locks taken: (person, settlement).
-    package var locksTaken: [(person: String, settlement: String)] = []
-    /// Payment locks released: (person, settlement).
-    package var locksReleased: [(person: String, settlement: String)] = []
     /// Channel operations queued (captures after an authorised payment).
     package var channelOperations: [ChannelOperationRepository.Queued] = []
     /// Outbox rows: projections to expand after the commit.
@@ -137,16 +133,6 @@ package enum WriteSetRepository {
                     "INSERT INTO postings (entry_id, account_id, amount) VALUES \(placeholders(postings.count, "(?, ?, ?)"))",
                     postings.flatMap { [SQLValue.text($0.0), .text($0.1), .money($0.2)] }))
         }
-        if !set.locksTaken.isEmpty {
-            statements.append(
-                SQLStatement(
-                    "INSERT INTO payment_locks (person_number, settlement_id, created_at) VALUES \(placeholders(set.locksTaken.count, "(?, ?, ?)"))",
-                    set.locksTaken.flatMap { [.text($0.person), .text($0.settlement), .instant(now)] }))
-        }
-        for (person, settlement) in set.locksReleased {
-            statements.append(
-                SQLStatement("DELETE FROM payment_locks WHERE person_number = ? AND settlement_id = ?", [.text(person), .text(settlement)]))
-        }
         if !set.channelOperations.isEmpty { statements.append(ChannelOperationRepository.insertStatement(set.channelOperations, now: now)) }
         if !set.outbox.isEmpty { statements.append(OutboxRepository.insertStatement(set.outbox, now: now)) }
         guard !statements.isEmpty else { return }
@@ -164,6 +150,12 @@ package enum WriteSetRepository {
                     return LedgerRepository.overdraw(entry, detail: detail)
                 case StoreError.uniqueViolation(let detail) where spendsCode && detail.contains("used_codes"):
                     return Refusal.codeAlreadyUsed
+                case StoreError.uniqueViolation(let detail)
+                where detail.contains("settlements_pending") || detail.contains("settlements.person_number"):
+                    // Another settlement of the patient is waiting for the bank (its pending record is the
+                    // patient's payment lock); the account's lock makes the decision see it first, so this
+                    // is the index's guard, not the usual refusal.
+                    return Refusal(.settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2)
                 case StoreError.uniqueViolation(let detail) where detail.contains("visits"):
                     return visit.map(VisitRepository.duplicate) ?? error
                 default:
