@@ -59,21 +59,22 @@ extension Platform {
         // key's claim (on PostgreSQL one wait for both). A retry whose code was spent by the first attempt
         // is answered from its idempotency key before the code is looked at; so is a malformed code
         // refused only after the claim, as any other refusal of the code.
-        let parsed = VoucherCode.parse(request.code)
+        let parsed = Result { () throws(Refusal) in try Platform.parseCode(request.code) }
         let outcome: SettleOutcome = try await namingExistingVisit(institution: institution.code, number: request.hospitalVisitNumber) {
             try await write { db, now in
                 let (claimed, device) = try db.fetch(
                     IdempotencyRepository.claiming(
                         scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "settlement", id: context.settlementID,
                         now: now),
-                    parsed.map { DeviceRepository.finding(number: $0.deviceNumber) } ?? .known(nil))
+                    (try? parsed.get()).map { DeviceRepository.finding(number: $0.deviceNumber) } ?? .known(nil))
                 if !claimed,
                     let record = try Platform.replayedRecord(
                         IdempotencyRepository.claimedBefore(scope: scope, key: idempotency.key, fingerprint: idempotency.fingerprint, in: db), in: db)
                 {
                     return try Platform.replay(record, in: db)
                 }
-                let (visit, code) = try Platform.codeVisit(request, id: visitID, context: context, device: device, now: now, in: db)
+                let (visit, code) = try Platform.codeVisit(
+                    request, code: parsed.get(), id: visitID, context: context, device: device, now: now, in: db)
                 var decided = visit
                 let decision = try Platform.decide(visit, useAccount: request.useAccount ?? true, context: context, now: now, in: db)
                 decided.state = decision.visitState
@@ -87,13 +88,14 @@ extension Platform {
         return try await finish(outcome)
     }
 
-    /// The visit a scanned code opens, not yet written, and the code to spend with it: the code
-    /// verified against its device's row, read in this transaction (`DeviceRepository.finding`), so the
-    /// device is still enrolled and the step still accepted now.
+    /// The visit a scanned code opens, not yet written, and the code to spend with it: the code (the
+    /// request's, parsed) verified against its device's row, read in this transaction
+    /// (`DeviceRepository.finding`), so the device is still enrolled and the step still accepted now.
     static func codeVisit(
-        _ request: CodeVisitRequest, id: String, context: SettleContext, device: (Device, String)?, now: Instant, in db: any SQLExecutor
+        _ request: CodeVisitRequest, code parsed: VoucherCode.Parsed, id: String, context: SettleContext, device: (Device, String)?,
+        now: Instant, in db: any SQLExecutor
     ) throws -> (Visit, WriteSet.UsedCode) {
-        let code = try verify(parseCode(request.code), device: device, cipher: context.cipher, now: now)
+        let code = try verify(parsed, device: device, cipher: context.cipher, now: now)
         var patient = code.device.personNumber
         var payer: String?
         if let member = request.forPersonNumber, member != code.device.personNumber {

@@ -239,7 +239,7 @@ extension Platform {
     }
 
     /// A scanned code's parts, or the refusal for a code that is not one of Yibao's.
-    static func parseCode(_ code: String) throws -> VoucherCode.Parsed {
+    static func parseCode(_ code: String) throws(Refusal) -> VoucherCode.Parsed {
         guard let parsed = VoucherCode.parse(code) else {
             throw Refusal(.codeMalformed, "this is not a Yibao e-voucher code (21 digits starting 88); scan again", field: "code")
         }

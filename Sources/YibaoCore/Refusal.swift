@@ -32,6 +32,14 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
     public static let codeAlreadyUsed = Refusal(
         .codeUsed, "this code was already used; ask the patient for the next one (every 30 seconds)", field: "code")
 
+    /// Another settlement of the patient waits for the bank (its pending record is the patient's payment
+    /// lock), named when known: retry once it has ended.
+    public static func settlementInProgress(_ pending: String?) -> Refusal {
+        Refusal(
+            .settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2,
+            references: pending.map { ["settlement_id": $0] } ?? [:])
+    }
+
     public var description: String { "\(code.rawValue): \(detail)" + (field.map { " (\($0))" } ?? "") }
 }
 

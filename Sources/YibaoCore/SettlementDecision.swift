@@ -122,12 +122,7 @@ public struct SettlementDecision: Sendable {
         guard let policy = snapshot.policy else {
             throw Refusal(.noPolicy, "no \(person.insuranceType.rawValue) policy is configured for region \(person.region) in \(snapshot.year)")
         }
-        if let pending = snapshot.paymentInProgress {
-            throw Refusal(
-                .settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2,
-                references: ["settlement_id": pending]
-            )
-        }
+        if let pending = snapshot.paymentInProgress { throw Refusal.settlementInProgress(pending) }
         if visit.payerNumber != nil {
             guard snapshot.payerBindingActive else {
                 throw Refusal(.forbidden, "the code's owner has no family binding in force with \(person.number)", field: "for_person_number")

@@ -22,6 +22,16 @@ struct MoneyEdgesStoreTests {
         } catch { return error as? Refusal }
     }
 
+    /// The patient settles a 300-yuan visit with the phone's current code, and the bank does not answer
+    /// the authorisation: the refusal (`payment_pending`, naming the settlement and its visit).
+    static func pendingAtTheBank(_ platform: Platform, _ phone: Phone, key: String) async throws -> Refusal? {
+        try #require(platform.sandbox).inject(SandboxBank.Faults(timeoutsBeforeProcessing: 1))
+        return await refusal {
+            try await platform.settle(
+                code: OneCodeStoreTests.request(phone.code(at: platform.clock.now())), institution: S.hospital, idempotency: Self.key(key))
+        }
+    }
+
     @Test(
         "refund then reversal of the same settlement: the reversal is refused, nothing is credited twice, the rest is refunded by lines",
         arguments: BackendKind.available)
@@ -115,11 +125,7 @@ struct MoneyEdgesStoreTests {
             try await S.load(into: platform)
             let phone = try await Phone.make(platform)
             let bank = try #require(platform.sandbox)
-            bank.inject(SandboxBank.Faults(timeoutsBeforeProcessing: 1))
-            let pay = await Self.refusal {
-                try await platform.settle(
-                    code: OneCodeStoreTests.request(phone.code(at: platform.clock.now())), institution: S.hospital, idempotency: Self.key("p"))
-            }
+            let pay = try await Self.pendingAtTheBank(platform, phone, key: "p")
             #expect(pay?.code == .paymentPending)
             let pendingID = try #require(pay?.references["settlement_id"])
 
@@ -162,11 +168,7 @@ struct MoneyEdgesStoreTests {
             try await S.load(into: platform)
             let phone = try await Phone.make(platform)
             let bank = try #require(platform.sandbox)
-            bank.inject(SandboxBank.Faults(timeoutsBeforeProcessing: 1))
-            let first = await Self.refusal {
-                try await platform.settle(
-                    code: OneCodeStoreTests.request(phone.code(at: clock.now())), institution: S.hospital, idempotency: Self.key("a"))
-            }
+            let first = try await Self.pendingAtTheBank(platform, phone, key: "a")
             let firstID = try #require(first?.references["settlement_id"])
 
             // act: a second visit settled while the first waits, then again once the bank has answered.

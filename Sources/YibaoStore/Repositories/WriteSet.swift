@@ -155,7 +155,7 @@ package enum WriteSetRepository {
                     // Another settlement of the patient is waiting for the bank (its pending record is the
                     // patient's payment lock); the account's lock makes the decision see it first, so this
                     // is the index's guard, not the usual refusal.
-                    return Refusal(.settlementInProgress, "another settlement of this patient is being paid; retry in a moment", retryAfterSeconds: 2)
+                    return Refusal.settlementInProgress(nil)
                 case StoreError.uniqueViolation(let detail) where detail.contains("visits"):
                     return visit.map(VisitRepository.duplicate) ?? error
                 default:
