@@ -2,7 +2,9 @@
 // bearer token (sessionStorage: this tab only), words in Simplified Chinese with an English switch,
 // refusals as plain-language messages by their stable `code`, money in yuan.
 
-import { retryAfterSeconds, retryWhileFull } from '/shared/busy.js';
+import { retryWhileFull } from '/shared/busy.js';
+import { h } from '/shared/dom.js';
+import { ApiError, send } from '/shared/http.js';
 
 let tokenKey = 'yibao.desk.token';
 /** Which token this page keeps (the cashier's staff session or the operator's token). */
@@ -14,16 +16,7 @@ export const token = {
   set: (value) => (value ? sessionStorage.setItem(tokenKey, value) : sessionStorage.removeItem(tokenKey)),
 };
 
-export class ApiError extends Error {
-  constructor(status, problem, retryAfter = null) {
-    super(problem?.detail ?? `HTTP ${status}`);
-    this.status = status;
-    this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
-    this.detail = problem?.detail;
-    /** Seconds the platform asked to wait (`Retry-After`), when it gave a number. */
-    this.retryAfter = retryAfter;
-  }
-}
+export { ApiError, h };
 
 /**
  * A call to the public API; a problem document becomes an ApiError with its code. A request refused
@@ -51,50 +44,19 @@ async function apiOnce(method, path, { body, key, raw, text } = {}) {
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers['Content-Type'] = text ? 'text/csv' : 'application/json';
   if (key) headers['Idempotency-Key'] = key;
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : text ? body : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, null);
-  }
-  if (response.status === 401 && bearer) {
-    token.set(null);
-    window.dispatchEvent(new CustomEvent('desk:signed-out'));
-  }
-  if (!response.ok) {
-    let problem = null;
-    try {
-      problem = await response.json();
-    } catch {
-      problem = null;
+  const seen = (response) => {
+    if (response.status === 401 && bearer) {
+      token.set(null);
+      window.dispatchEvent(new CustomEvent('desk:signed-out'));
     }
-    throw new ApiError(response.status, problem, retryAfterSeconds(response));
-  }
-  if (raw) return response;
-  if (response.status === 204) return null;
-  return (response.headers.get('Content-Type') ?? '').includes('json') ? response.json() : response.text();
+  };
+  return send(path, { method, headers, body: body === undefined ? undefined : text ? body : JSON.stringify(body) }, { raw, seen });
 }
 export const get = (path) => api('GET', path);
 export const post = (path, body, options = {}) => api('POST', path, { body, ...options });
 export const put = (path, body) => api('PUT', path, { body });
 export const del = (path) => api('DELETE', path);
 export const newKey = () => crypto.randomUUID();
-
-/** h('p', {class: 'muted'}, 'text', child…) → an element. Strings become text, never HTML. */
-export function h(tag, attrs = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs ?? {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
-    else if (name === 'class') element.className = value;
-    else element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return element;
-}
 
 let uid = 0;
 /** A label and its input (or select, with options [[value, text]…]), tied by id. */

@@ -1,21 +1,12 @@
 // The app's only way to the platform: the public /v1 API, with the patient's bearer token kept for
 // this browser session only (sessionStorage). A problem document becomes an ApiError carrying its
 // stable code; screens show problemMessage(code), never the JSON.
-import { retryAfterSeconds, retryWhileFull } from '/shared/busy.js';
+import { retryWhileFull } from '/shared/busy.js';
+import { ApiError, send } from '/shared/http.js';
 import { t } from './i18n.js';
 import { updateOffset } from './voucher.js';
 
-export class ApiError extends Error {
-  constructor(status, problem, retryAfter = null) {
-    super(problem?.detail ?? `HTTP ${status}`);
-    this.status = status;
-    this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
-    this.field = problem?.field;
-    this.problem = problem;
-    /** Seconds the platform asked to wait (`Retry-After`), when it gave a number. */
-    this.retryAfter = retryAfter;
-  }
-}
+export { ApiError };
 
 export const session = {
   get token() {
@@ -51,30 +42,16 @@ async function apiOnce(method, path, { body, key, raw } = {}) {
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (key) headers['Idempotency-Key'] = key;
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, null);
-  }
+  return send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, { raw, seen });
+}
+
+/** Every answer: the clock's offset from its Date, and a 401 to a signed-in call signs the patient out. */
+function seen(response) {
   updateOffset(response.headers.get('Date')).catch(() => {});
   if (response.status === 401 && session.token) {
     session.token = null;
     window.dispatchEvent(new CustomEvent('yibao:signed-out'));
   }
-  if (!response.ok) {
-    let problem = null;
-    try {
-      problem = await response.json();
-    } catch {
-      problem = null;
-    }
-    throw new ApiError(response.status, problem, retryAfterSeconds(response));
-  }
-  if (raw) return response;
-  if (response.status === 204) return null;
-  const type = response.headers.get('Content-Type') ?? '';
-  return type.includes('json') ? response.json() : response.text();
 }
 
 export const get = (path) => api('GET', path);

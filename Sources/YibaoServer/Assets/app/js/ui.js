@@ -1,25 +1,12 @@
 // Small DOM helpers shared by the screens: elements, labelled fields, forms that show refusals as
 // plain-language messages.
+import { h } from '/shared/dom.js';
 import { ApiError, post } from './api.js';
 import { problemMessage, t } from './i18n.js';
 
-let uid = 0;
+export { h };
 
-/** h('p', {class: 'muted'}, 'text', child…) → an element. Strings become text, never HTML. */
-export function h(tag, attrs = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs ?? {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
-    else if (name === 'class') element.className = value;
-    else element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return element;
-}
+let uid = 0;
 
 /** A label and its input, tied by id. */
 export function field(label, attrs = {}) {
