@@ -407,6 +407,16 @@ def scenario_bureau_screens(desk, platform):
     check("180.00" in plans and "穗岁康共保体" in plans, f"the bureau sees the region's inclusive plans, their insurers and premiums ({plans[:120]})")
     desk.axe("reference")
     desk.shot("desk-11c-reference")
+    # A catalogue imported as CSV (the one body the desks send as text, not JSON): the good row is
+    # taken, the bad one listed with its reason, and the platform has the new item.
+    desk.fill("#catalogue-csv", "region,code,name,specification,category,class,price_cap_yuan,first_self_pay_percent\n"
+              "440100,XT0000000099,浏览器导入测试药品,10mg,drug,A,12.50,0\n440100,XT0000000098,坏行,10mg,drug,Z,1,0\n")
+    desk.click("#import-button")
+    imported = desk.wait_text("#import-result", lambda text: "class must be A, B or C" in text)
+    check(imported.startswith("接受 1 · 新增 1") and "3 class must be A, B or C" in desk.text("#rejected-rows"), f"a CSV catalogue import takes the good row and lists the bad one ({imported[:60]})")
+    _, item = platform.call("GET", "/v1/admin/catalogue/440100/XT0000000099", auth=OPS, expect=200)
+    check(item["name"] == "浏览器导入测试药品" and item["price_cap"] == 1250, f"the imported item is in the catalogue ({item})")
+    desk.shot("desk-11d-catalogue-import", bottom=True)
     desk.driver.execute_script("location.hash = '#/ledger'")
     desk.wait_text("#ledger-state", lambda text: text == "通过")
     desk.wait_text("#audit-state", lambda text: text == "通过")

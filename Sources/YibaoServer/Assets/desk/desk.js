@@ -23,8 +23,8 @@ export { ApiError, h };
  * because the platform was full is sent again after its Retry-After, with a notice at the top of the
  * page (`retryWhileFull`, /shared/busy.js).
  */
-export function api(method, path, options = {}) {
-  return retryWhileFull(() => apiOnce(method, path, options), showBusy);
+export function api(method, path, { body, key, raw, text } = {}) {
+  return retryWhileFull(() => send(method, path, { bearer: token.get(), body, key, raw, text, seen: signOutOn401 }), showBusy);
 }
 
 /** The busy notice (role=status): the seconds left, or hidden for null. */
@@ -38,20 +38,14 @@ function showBusy(seconds) {
   if (seconds !== null) notice.textContent = t('busy', seconds);
 }
 
-async function apiOnce(method, path, { body, key, raw, text } = {}) {
-  const headers = { Accept: 'application/json' };
-  const bearer = token.get();
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  if (body !== undefined) headers['Content-Type'] = text ? 'text/csv' : 'application/json';
-  if (key) headers['Idempotency-Key'] = key;
-  const seen = (response) => {
-    if (response.status === 401 && bearer) {
-      token.set(null);
-      window.dispatchEvent(new CustomEvent('desk:signed-out'));
-    }
-  };
-  return send(path, { method, headers, body: body === undefined ? undefined : text ? body : JSON.stringify(body) }, { raw, seen });
+/** A 401 to a call made with a token ends the desk's session (the token was revoked or expired). */
+function signOutOn401(response, bearer) {
+  if (response.status === 401 && bearer) {
+    token.set(null);
+    window.dispatchEvent(new CustomEvent('desk:signed-out'));
+  }
 }
+
 export const get = (path) => api('GET', path);
 export const post = (path, body, options = {}) => api('POST', path, { body, ...options });
 export const put = (path, body) => api('PUT', path, { body });

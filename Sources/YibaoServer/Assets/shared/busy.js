@@ -24,12 +24,6 @@ export async function retryWhileFull(call, notice) {
   }
 }
 
-/** Seconds from a response's `Retry-After`, when it is a number. */
-export function retryAfterSeconds(response) {
-  const seconds = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
-  return Number.isFinite(seconds) ? seconds : null;
-}
-
 let waiting = 0;
 async function waitCountingDown(seconds, notice) {
   waiting += 1;

@@ -25,8 +25,8 @@ export const newKey = () => crypto.randomUUID();
  * A call to the platform. A request refused because the platform was full is sent again after its
  * Retry-After, counting down on the busy banner (`retryWhileFull`, /shared/busy.js).
  */
-export function api(method, path, options = {}) {
-  return retryWhileFull(() => apiOnce(method, path, options), showBusy);
+export function api(method, path, { body, key, raw } = {}) {
+  return retryWhileFull(() => send(method, path, { bearer: session.token, body, key, raw, seen }), showBusy);
 }
 
 /** The busy banner under the header (role=status): the seconds left, or hidden for null. */
@@ -35,14 +35,6 @@ function showBusy(seconds) {
   if (!banner) return;
   banner.hidden = seconds === null;
   if (seconds !== null) banner.textContent = t('busy', seconds);
-}
-
-async function apiOnce(method, path, { body, key, raw } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (session.token) headers.Authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (key) headers['Idempotency-Key'] = key;
-  return send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, { raw, seen });
 }
 
 /** Every answer: the clock's offset from its Date, and a 401 to a signed-in call signs the patient out. */
