@@ -137,10 +137,13 @@ def scenario_sign_up_code_wallet(app, platform, used):
     # The date filter: nothing until yesterday; today's movements again once it is cleared.
     set_filter = "const f = document.getElementById('history-until'); f.value = arguments[0]; f.dispatchEvent(new Event('change'))"
     app.driver.execute_script(set_filter, time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * 86400)))
-    app.wait_text("#history", lambda text: text == "暂无")
+    emptied = app.wait_text("#history", lambda text: text == "暂无")
     app.driver.execute_script(set_filter, "")
     entry = app.find("#history [data-event]")
-    check(True, "the history's date filter hides what falls outside it")
+    shown = len(app.driver.find_elements(By.CSS_SELECTOR, "#history [data-event]"))
+    check(emptied == "暂无" and shown > 0, f"the history's date filter hides what falls outside it, and shows it again once cleared ({shown})")
+    widths = app.driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    check(widths[0] <= widths[1], f"the wallet fits the phone's width, its two date filters side by side ({widths})")
     app.axe("wallet")
     app.shot("05-wallet")
     app.click(entry)
