@@ -37,6 +37,10 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     var testDescription: String { rawValue }
+
+    /// `url` with `parameter` (`name=value`) added to its query, which may already have others (a run on
+    /// a URL with `sslmode`).
+    static func adding(_ parameter: String, to url: String) -> String { url + (url.contains("?") ? "&" : "?") + parameter }
 }
 
 private let announced = Mutex(false)
@@ -81,8 +85,9 @@ struct PlatformHarness {
             }
             try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
             // Four connections each: the suite runs about fifty PostgreSQL tests at once against max_connections.
-            let client = kind == .postgresNIO ? "?pipeline=off" : ""
-            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name) + client, connections: 4))
+            let database = PostgresBackend.url(url, database: name)
+            let client = kind == .postgresNIO ? BackendKind.adding("pipeline=off", to: database) : database
+            backend = try Store.openBackend(.postgres(url: client, connections: 4))
             cleanup = { try await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         }
         let platform = Platform(backend: backend, clock: clock, ids: ids, cipher: cipher, channel: SandboxBank(backend: backend, clock: clock))

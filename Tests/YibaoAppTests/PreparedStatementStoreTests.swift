@@ -112,8 +112,8 @@ struct PreparedStatementStoreTests {
         guard kind.isPostgres, let url = BackendKind.postgresURL else { return }
         let name = "yibao_test_\(UInt32.random(in: 0...UInt32.max))"
         try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
-        let client = kind == .postgresNIO ? "&pipeline=off" : ""
-        let backend = try PostgresBackend(url: PostgresBackend.url(url, database: name) + "?prepared=off" + client, connections: 1)
+        let unnamed = BackendKind.adding("prepared=off", to: PostgresBackend.url(url, database: name))
+        let backend = try PostgresBackend(url: kind == .postgresNIO ? BackendKind.adding("pipeline=off", to: unnamed) : unnamed, connections: 1)
         do {
             let prepared = try await backend.write { db in
                 _ = try db.execute(Self.create, [])

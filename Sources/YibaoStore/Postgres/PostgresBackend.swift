@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresNIO
 import Synchronization
 import YibaoCore
@@ -48,9 +49,10 @@ public final class PostgresBackend: StoreBackend {
         }
         var database = components.path
         if database.hasPrefix("/") { database.removeFirst() }
+        let tls = try PostgresTLS(query: components.queryItems ?? [])
         var configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: .disable
+            database: database.isEmpty ? nil : database, tls: tls.forClient
         )
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = 0
@@ -62,7 +64,7 @@ public final class PostgresBackend: StoreBackend {
             : WirePool(
                 WirePool.Settings(
                     host: host, port: components.port ?? 5432, user: user, password: components.password,
-                    database: database.isEmpty ? nil : database, prepare: prepare),
+                    database: database.isEmpty ? nil : database, prepare: prepare, tls: tls),
                 capacity: connections)
         self.logger = logger
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -441,7 +443,7 @@ extension PostgresBackend {
         if database.hasPrefix("/") { database.removeFirst() }
         let configuration = PostgresConnection.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: .disable
+            database: database.isEmpty ? nil : database, tls: try PostgresTLS(query: components.queryItems ?? []).forConnection
         )
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
@@ -458,5 +460,27 @@ extension PostgresBackend {
         guard var components = URLComponents(string: url) else { return url }
         components.path = "/" + database
         return components.string ?? url
+    }
+}
+
+extension PostgresTLS {
+    /// The choice as postgres-nio's pool takes it (`?pipeline=off`).
+    var forClient: PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable, .allow: .disable
+        case .prefer: .prefer(configuration())
+        case .require, .verifyCA, .verifyFull: .require(configuration())
+        }
+    }
+
+    /// The choice as one postgres-nio connection takes it (`PostgresBackend.administer`).
+    var forConnection: PostgresConnection.Configuration.TLS {
+        get throws {
+            switch mode {
+            case .disable, .allow: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: configuration()))
+            case .require, .verifyCA, .verifyFull: .require(try NIOSSLContext(configuration: configuration()))
+            }
+        }
     }
 }

@@ -92,18 +92,27 @@ final class WireConnection: @unchecked Sendable {
     /// Set when the connection can no longer be trusted (a socket error, an unexpected message).
     private(set) var broken = false
 
-    private init(socket: Int32, prepare: Bool) {
+    /// The TLS session the connection speaks through, if it is encrypted: a NIO channel on a duplicate
+    /// of the socket's descriptor. The connection closes both.
+    private let tls: TLSStream?
+
+    private init(socket: Int32, tls: TLSStream?, prepare: Bool) {
         self.socket = socket
+        self.tls = tls
         self.prepare = prepare
     }
 
-    deinit { Glibc.close(socket) }
+    deinit {
+        tls?.close()
+        Glibc.close(socket)
+    }
 
     // MARK: Connecting
 
-    /// Opens a connection and authenticates (trust, password, MD5 or SCRAM-SHA-256).
+    /// Opens a connection, encrypted as `tls` says, and authenticates (trust, password, MD5 or
+    /// SCRAM-SHA-256).
     static func connect(
-        host: String, port: Int, user: String, password: String?, database: String?, prepare: Bool
+        host: String, port: Int, user: String, password: String?, database: String?, prepare: Bool, tls: PostgresTLS = .disabled
     ) throws
         -> WireConnection
     {
@@ -132,9 +141,53 @@ final class WireConnection: @unchecked Sendable {
         var on: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
-        let connection = WireConnection(socket: socket, prepare: prepare)
+        var session: TLSStream?
+        if tls.asks {
+            do {
+                session = try startTLS(socket: socket, host: host, port: port, tls: tls)
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
+        }
+        let connection = WireConnection(socket: socket, tls: session, prepare: prepare)
         try connection.start(user: user, password: password, database: database)
         return connection
+    }
+
+    /// Asks PostgreSQL for TLS (`SSLRequest`) and, if it agrees (`S`), starts it on a duplicate of the
+    /// socket's descriptor, which NIO owns and closes: the caller closes its own whatever happens, and
+    /// never one NIO has closed (and the system may have given to another connection). A server that
+    /// declines (`N`) gets a plain connection under `sslmode=prefer` and none under the modes that insist.
+    private static func startTLS(socket: Int32, host: String, port: Int, tls: PostgresTLS) throws -> TLSStream? {
+        var request: [UInt8] = []
+        request.appendInt32(8)
+        request.appendInt32(80_877_103)
+        let sent = request.withUnsafeBytes { Glibc.send(socket, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == request.count else { throw ConnectionError(description: "writing to PostgreSQL failed (errno \(errno))") }
+        var answer: UInt8 = 0
+        var got: Int
+        repeat { got = Glibc.recv(socket, &answer, 1, 0) } while got < 0 && errno == EINTR
+        guard got == 1 else { throw ConnectionError(description: "PostgreSQL closed the connection when asked for TLS") }
+        switch answer {
+        case UInt8(ascii: "S"):
+            let duplicate = dup(socket)
+            guard duplicate >= 0 else { throw ConnectionError(description: "cannot start TLS (errno \(errno))") }
+            do {
+                return try TLSStream.start(socket: duplicate, host: host, tls: tls)
+            } catch let error as ConnectionError {
+                throw error
+            } catch {
+                throw ConnectionError(description: "TLS with PostgreSQL at \(host):\(port) failed: \(error)")
+            }
+        case UInt8(ascii: "N") where !tls.insists:
+            return nil
+        case UInt8(ascii: "N"):
+            throw ConnectionError(
+                description: "PostgreSQL at \(host):\(port) does not offer TLS, and sslmode=\(tls.mode.rawValue) needs it (its ssl setting is off)")
+        default:
+            throw ConnectionError(description: "PostgreSQL answered the TLS request with an unexpected byte \(answer)")
+        }
     }
 
     private func start(user: String, password: String?, database: String?) throws {
@@ -498,6 +551,10 @@ final class WireConnection: @unchecked Sendable {
     }
 
     private func flush() throws {
+        if let tls {
+            defer { output.removeAll(keepingCapacity: true) }
+            return try tls.write(output)
+        }
         var sent = 0
         while sent < output.count {
             let written = output.withUnsafeBytes { buffer in
@@ -539,6 +596,10 @@ final class WireConnection: @unchecked Sendable {
         if input.count < count { input += [UInt8](repeating: 0, count: count - input.count + 65_536) }
         while end < count {
             let start = end
+            if let tls {
+                end += try input.withUnsafeMutableBytes { buffer in try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...])) }
+                continue
+            }
             let got = input.withUnsafeMutableBytes { buffer in Glibc.recv(socket, buffer.baseAddress! + start, buffer.count - start, 0) }
             if got <= 0 {
                 if got < 0 && errno == EINTR { continue }

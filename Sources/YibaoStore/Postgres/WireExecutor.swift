@@ -13,6 +13,8 @@ final class WirePool: Sendable {
         let database: String?
         /// Whether statements are named on their second run (`?prepared=off` turns it off).
         let prepare: Bool
+        /// How connections are encrypted (`sslmode`, `sslrootcert`).
+        let tls: PostgresTLS
     }
 
     private let settings: Settings
@@ -33,7 +35,7 @@ final class WirePool: Sendable {
         do {
             return try WireConnection.connect(
                 host: settings.host, port: settings.port, user: settings.user, password: settings.password, database: settings.database,
-                prepare: settings.prepare)
+                prepare: settings.prepare, tls: settings.tls)
         } catch {
             slots.signal()
             throw WireExecutor.map(error)
