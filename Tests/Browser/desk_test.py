@@ -6,7 +6,8 @@ wedge scanner types it), adds lines by catalogue search, pre-settles, settles an
 refunds one line and sees the refund; a reversal of the partly refunded settlement is refused with the
 reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
 a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
-and the counter's for the day. axe-core on every screen; screenshots at 1280x860."""
+and the counter's for the day; an administrator issues and revokes an institution key and revokes and
+disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
 import sys
@@ -427,7 +428,7 @@ def scenario_viewer(desk):
     desk.click("#sign-out")
     bureau_sign_in(desk, VIEWER)
     links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
-    check("nav-reviews" not in links and "nav-reports" not in links, f"a viewer is not offered the queues they may not work ({links})")
+    check("nav-reviews" not in links and "nav-reports" not in links and "nav-access" not in links, f"a viewer is not offered the queues or the access screen ({links})")
     for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button, #clearing-form")):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
@@ -437,6 +438,60 @@ def scenario_viewer(desk):
     time.sleep(0.5)
     check(desk.driver.find_elements(By.CSS_SELECTOR, "#overview-body, #daily-chart"), "a viewer sent to the review queue sees the overview instead")
     desk.shot("desk-13-viewer")
+
+
+def until(predicate, seconds=8):
+    """Whether `predicate()` holds within `seconds` (credentials are cached for 5 s per instance)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return predicate()
+
+
+def scenario_access(desk, platform):
+    """An administrator issues an institution key (its secret shown once, and it works), revokes it at
+    once (refused from then on), revokes an operator's tokens and disables another: each asked to be
+    confirmed first, each refused by the API afterwards."""
+    desk.click("#sign-out")
+    bureau_sign_in(desk, OPS.removeprefix("Bearer "))
+    desk.click("#nav-access")
+    desk.find("#operators tr[data-operator='demo-viewer']")
+    desk.find("#keys tr[data-key]")
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "#operators tr[data-operator='demo-admin'] button"), "an administrator is offered no action on their own row")
+    desk.axe("access")
+    # Institution keys: a new key for 广州示例第一医院, its secret shown once; it authenticates.
+    desk.driver.execute_script("const s = document.getElementById('keys-institution'); s.value = 'H44010000002'; s.dispatchEvent(new Event('change'))")
+    desk.wait_text("#keys", lambda text: "Kdemo-H44010000002" in text)
+    desk.click("#issue-key")
+    key_id = desk.wait_text("#issued-key-id", lambda text: text.startswith("K"))
+    secret = desk.text("#issued-secret")
+    row = desk.find(f"#keys tr[data-key='{key_id}']")
+    old = desk.find("#keys tr[data-key='Kdemo-H44010000002'] td[data-state]")
+    check(old.get_attribute("data-state") == "expiring" and "到期" in old.text, f"the earlier key now expires (rotation) ({old.text})")
+    status, _ = platform.call("GET", "/v1/settlements", auth=f"Bearer {key_id}.{secret}")
+    check(status == 200, f"the key whose secret was shown once authenticates the institution ({status})")
+    desk.shot("desk-15-access-key-issued")
+    # Revoked at once, after a confirmation.
+    desk.click(row.find_element(By.CSS_SELECTOR, f"[data-action='revoke-{key_id}']"))
+    desk.click(f"[data-confirm='revoke-{key_id}']")
+    desk.wait_text("#access-alert", lambda text: key_id in text)
+    state = desk.find(f"#keys tr[data-key='{key_id}'] td[data-state]")
+    check(state.get_attribute("data-state") == "revoked" and not desk.driver.find_element(By.ID, "key-issued").text, f"the revoked key shows revoked and its secret is gone from the page ({state.text})")
+    check(until(lambda: platform.call("GET", "/v1/settlements", auth=f"Bearer {key_id}.{secret}")[0] == 401), "requests with the revoked key are refused")
+    # Operators: the viewer's tokens revoked; the operator disabled. A first press only asks.
+    desk.click("[data-action='revoke-tokens-demo-viewer']")
+    check(platform.call("GET", "/v1/admin/me", auth=f"Bearer {VIEWER}")[0] == 200, "the first press only asks: nothing is revoked yet")
+    desk.click("[data-confirm='revoke-tokens-demo-viewer']")
+    desk.wait_text("#operators tr[data-operator='demo-viewer'] td[data-live]", lambda text: text == "0")
+    check(until(lambda: platform.call("GET", "/v1/admin/me", auth=f"Bearer {VIEWER}")[0] == 401), "the viewer's revoked token is refused")
+    desk.click("[data-action='disable-demo-operator']")
+    desk.click("[data-confirm='disable-demo-operator']")
+    disabled = desk.wait_text("#operators tr[data-operator='demo-operator'] td[data-state]", lambda text: "已停用" in text)
+    check(until(lambda: platform.call("GET", "/v1/admin/me", auth=f"Bearer {OPERATOR}")[0] == 401), f"the disabled operator's token is refused ({disabled})")
+    desk.axe("access after changes")
+    desk.shot("desk-16-access-operators")
 
 
 def scenario_front_door(desk):
@@ -476,6 +531,7 @@ def main():
         scenario_review(desk, platform, used)
         scenario_bureau_screens(desk, platform)
         scenario_viewer(desk)
+        scenario_access(desk, platform)
     except Exception:
         traceback.print_exc()
         if args.screenshots:

@@ -6,6 +6,7 @@ import { overviewScreen } from './overview.js';
 import { reviewsScreen, reportsScreen } from './queues.js';
 import { peopleScreen, referenceScreen } from './people.js';
 import { clearingScreen, creditScreen, ledgerScreen } from './money.js';
+import { accessScreen } from './access.js';
 
 useToken('yibao.bureau.token');
 words(WORDS);
@@ -20,6 +21,7 @@ export const can = (role) => me && RANK[me.role] >= RANK[role];
 const SCREENS = [
   ['overview', overviewScreen, 'viewer'], ['reviews', reviewsScreen, 'operator'], ['reports', reportsScreen, 'operator'], ['people', peopleScreen, 'viewer'],
   ['reference', referenceScreen, 'viewer'], ['credit', creditScreen, 'viewer'], ['clearing', clearingScreen, 'viewer'], ['ledger', ledgerScreen, 'viewer'],
+  ['access', accessScreen, 'administrator'],
 ];
 
 function signInScreen() {

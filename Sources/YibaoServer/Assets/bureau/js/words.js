@@ -1,6 +1,13 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    access: '机构与权限', operators: '操作员', role: '角色', createdAt: '创建时间', liveTokens: '有效令牌', active: '正常', disabledAt: '已停用', yourself: '本人（由其他管理员操作）',
+    revokeTokens: '吊销令牌', disable: '停用', keep: '不操作', confirmRevokeTokens: (n) => `确认吊销 ${n} 的全部令牌`, confirmDisable: (n) => `确认停用 ${n}`,
+    tokensRevoked: (n) => `已吊销 ${n} 的全部令牌，需用新令牌重新登录`, disabled: (n) => `已停用 ${n}，其令牌立即失效`,
+    institutionKeys: '定点机构接口密钥', keysOf: (c) => `${c} 的密钥`, keyId: '密钥编号', secret: '密钥', issueKey: '签发新密钥', revoke: '立即吊销',
+    confirmRevokeKey: (k) => `确认吊销 ${k}`, keyRevoked: (k) => `已吊销 ${k}，使用它的请求立即被拒绝`, revokedAt: '已吊销', expiresAt: '到期', keyLive: '有效',
+    secretOnce: '新密钥只显示这一次：请交给医院信息科配置到 HIS，本页关闭后无法再查看。旧密钥 7 天后失效。',
+    keysNote: '签发新密钥后旧密钥还可使用 7 天（轮换）；密钥泄露时请立即吊销。',
     title: '医保局工作台', signInTitle: '操作员登录', tokenLabel: '操作员令牌（yibao operator 签发）', overview: '基金运行', reviews: '绑定审核', reports: '交易申诉', people: '参保人',
     reference: '政策与目录', credit: '信用就医', clearing: '对账清算', ledger: '账本核验', viewer: '查看员', operator: '经办员', administrator: '管理员',
     day: '日期', today: '当日', month: '本月', settlements: '结算笔数', givenBack: '退费/冲正笔数', total: '医疗费总额', fund: '基金支付', ownAccount: '个人账户',
@@ -16,6 +23,13 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    access: 'Access', operators: 'Operators', role: 'Role', createdAt: 'Created', liveTokens: 'Live tokens', active: 'Active', disabledAt: 'Disabled', yourself: 'You (another administrator acts)',
+    revokeTokens: 'Revoke tokens', disable: 'Disable', keep: 'Keep', confirmRevokeTokens: (n) => `Revoke every token of ${n}`, confirmDisable: (n) => `Disable ${n}`,
+    tokensRevoked: (n) => `Every token of ${n} is revoked; they sign in with a new one`, disabled: (n) => `${n} is disabled; their tokens stop at once`,
+    institutionKeys: 'Institution API keys', keysOf: (c) => `Keys of ${c}`, keyId: 'Key id', secret: 'Secret', issueKey: 'Issue a new key', revoke: 'Revoke now',
+    confirmRevokeKey: (k) => `Revoke ${k}`, keyRevoked: (k) => `${k} is revoked; requests made with it are refused at once`, revokedAt: 'Revoked', expiresAt: 'Expires', keyLive: 'Live',
+    secretOnce: 'The new secret is shown only now: hand it to the hospital\'s IT team for their HIS; it cannot be seen again. Earlier keys stop in 7 days.',
+    keysNote: 'After a new key is issued the earlier ones still work for 7 days (rotation); revoke a leaked key at once.',
     title: 'Bureau dashboard', signInTitle: 'Operator sign-in', tokenLabel: 'Operator token (issued by yibao operator)', overview: 'Fund', reviews: 'Binding reviews', reports: 'Reports', people: 'People',
     reference: 'Policies & catalogue', credit: 'Credit', clearing: 'Reconciliation & clearing', ledger: 'Ledger', viewer: 'Viewer', operator: 'Operator', administrator: 'Administrator',
     day: 'Day', today: 'Today', month: 'This month', settlements: 'Settlements', givenBack: 'Refunds / reversals', total: 'Total', fund: 'Fund paid', ownAccount: 'Personal account',
