@@ -720,6 +720,10 @@ paths = {
     "/v1/admin/daily-close": {"post": op("Close a day (yesterday by default): channel reconciliation, exception scan, fund report", OP("operator"),
                                          body={"required": False, "content": {"application/json": {"schema": ref("DayInput")}}},
                                          responses=ok(ref("DailyClose")), errors=(400, 401, 403, 422, 503))},
+    "/v1/admin/daily-closes": {"get": op("The days closed within from..through (at most 92 days), the latest first: each as the close answered it", OP("viewer"),
+                                         [{"name": "from", "in": "query", "required": True, "schema": ref("Date")},
+                                          {"name": "through", "in": "query", "required": True, "schema": ref("Date")}],
+                                         responses=ok(arr(ref("DailyClose"))), errors=(400, 401, 403))},
     "/v1/admin/payment-instructions.csv": {"get": {"summary": "The bank's payment instruction file: every clearing being paid", "security": OP("operator"),
                                                    "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": S}}}}
                                                    | problems(401, 403)}},

@@ -159,6 +159,13 @@ extension Platform {
         return close
     }
 
+    /// The closes kept for the days of `period`, the latest day first (a day not closed is absent), as
+    /// `closeDay` answered them.
+    public func dailyCloses(period: StatementPeriod) async throws -> [DailyClose] {
+        let kept = try await read { db, _ in try ExceptionRepository.dailyCloses(from: period.from, through: period.through, in: db) }
+        return try kept.map { try YibaoJSON.decodeStored(DailyClose.self, from: $0) }
+    }
+
     /// Whether a day was closed.
     public func isClosed(_ day: CivilDate) async throws -> Bool {
         try await read { db, _ in try ExceptionRepository.dailyClose(day: day, in: db) != nil }

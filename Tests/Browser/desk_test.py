@@ -375,7 +375,7 @@ def scenario_bureau_screens(desk, platform):
     check(f["total"] == counter["totals"]["total"], "the overview's day total equals the counter's net (the only institution that settled today)")
     desk.axe("fund overview")
     desk.shot("desk-10-overview")
-    for screen in ("reports", "people", "reference", "credit", "clearing", "ledger"):
+    for screen in ("reports", "people", "reference", "credit", "clearing", "close", "ledger"):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.5)
@@ -418,6 +418,22 @@ def scenario_bureau_screens(desk, platform):
     _, item = platform.call("GET", "/v1/admin/catalogue/440100/XT0000000099", auth=OPS, expect=200)
     check(item["name"] == "浏览器导入测试药品" and item["price_cap"] == 1250, f"the imported item is in the catalogue ({item})")
     desk.shot("desk-11d-catalogue-import", bottom=True)
+    # The daily close: yesterday closed from the dashboard (or closed again, if the server's own job
+    # already did), then shown closed with the ledger verified, as the API has it.
+    desk.driver.execute_script("location.hash = '#/close'")
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 86400))
+    desk.find(f"#closes tr[data-day='{yesterday}']")
+    check(len(desk.driver.find_elements(By.CSS_SELECTOR, "#closes tr[data-day]")) == 14, "the daily close lists the last 14 days")
+    desk.click(f"[data-close='{yesterday}']")
+    desk.wait_text("#close-alert", lambda text: yesterday in text)
+    row = f"#closes tr[data-day='{yesterday}']"
+    _, closes = platform.call("GET", f"/v1/admin/daily-closes?from={yesterday}&through={yesterday}", auth=OPS, expect=200)
+    check(len(closes) == 1 and closes[0]["ledger"]["passed"], f"the day closed from the dashboard is closed, its ledger verified ({[c['day'] for c in closes]})")
+    check(desk.find(f"{row} td[data-state]").get_attribute("data-state") == "closed" and desk.find(f"{row} td[data-ledger]").get_attribute("data-ledger") == "passed",
+          "the dashboard shows the day closed and its ledger verified")
+    check(desk.text(f"{row} td[data-settlements]") == str(closes[0]["fund_report"]["totals"]["settlements"]), "the day's settlements are the close's fund report's")
+    desk.axe("daily close")
+    desk.shot("desk-11e-daily-close")
     desk.driver.execute_script("location.hash = '#/ledger'")
     desk.wait_text("#ledger-state", lambda text: text == "通过")
     desk.wait_text("#audit-state", lambda text: text == "通过")
@@ -429,7 +445,7 @@ def scenario_viewer(desk):
     bureau_sign_in(desk, VIEWER)
     links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
     check("nav-reviews" not in links and "nav-reports" not in links and "nav-access" not in links, f"a viewer is not offered the queues or the access screen ({links})")
-    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button, #clearing-form")):
+    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button, #clearing-form"), ("close", "[data-close]")):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.8)

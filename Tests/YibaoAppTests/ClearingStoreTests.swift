@@ -434,6 +434,15 @@ struct ClearingStoreTests {
             #expect(try await platform.isClosed(day))
             let kept = try await platform.closeDay(day)
             #expect(kept.fundReport.generatedAt == close.fundReport.generatedAt)
+            // The closes of a period are the kept answers, the latest day first; a day not closed is absent.
+            let closedBefore = try await platform.closeDay(CivilDate("2026-03-01")!)
+            let listed = try await platform.dailyCloses(
+                period: try StatementPeriod(from: CivilDate("2026-02-27")!, through: CivilDate("2026-03-03")!))
+            #expect(listed.map(\.day) == [day, CivilDate("2026-03-01")!])
+            #expect(listed.first == kept && listed.last?.fundReport.generatedAt == closedBefore.fundReport.generatedAt)
+            #expect(
+                try await platform.dailyCloses(period: try StatementPeriod(from: CivilDate("2026-02-01")!, through: CivilDate("2026-02-28")!)).isEmpty
+            )
             let today = await Self.refusal { try await platform.closeDay(CivilDate("2026-03-04")!) }
             #expect(today?.code == .periodNotEnded)
             #expect(try await platform.verifyLedger().passed)

@@ -252,6 +252,12 @@ struct ClearingController {
             return JSONResponse(try await platform.closeDay(input?.day, again: input?.again ?? false))
         }
         routes.add(
+            .get, "/v1/admin/daily-closes", .operator(.viewer),
+            "The days closed within from..through (at most 92 days), the latest first: each as the close answered it"
+        ) { request, _ in
+            JSONResponse(try await platform.dailyCloses(period: try ClearingController.period(request)))
+        }
+        routes.add(
             .get, "/v1/admin/payment-instructions.csv", .operator(.operator), "The bank's payment instruction file: every clearing being paid"
         ) { _, _ in
             Response(

@@ -112,6 +112,13 @@ package enum ExceptionRepository {
         try db.queryOne("SELECT report FROM daily_closes WHERE day = ?", [.text(day.description)])?.string("report")
     }
 
+    /// The closes kept for the days `from` through `through`, the latest day first.
+    package static func dailyCloses(from: CivilDate, through: CivilDate, in db: any SQLExecutor) throws -> [String] {
+        try db.query(
+            "SELECT report FROM daily_closes WHERE day >= ? AND day <= ? ORDER BY day DESC", [.text(from.description), .text(through.description)]
+        ).map { try $0.string("report") }
+    }
+
     /// Keeps (or replaces) a day's close.
     package static func keepDailyClose(day: CivilDate, report: String, now: Instant, in db: any SQLExecutor) throws {
         try db.execute(

@@ -7,6 +7,7 @@ import { reviewsScreen, reportsScreen } from './queues.js';
 import { peopleScreen, referenceScreen } from './people.js';
 import { clearingScreen, creditScreen, ledgerScreen } from './money.js';
 import { accessScreen } from './access.js';
+import { closeScreen } from './close.js';
 
 useToken('yibao.bureau.token');
 words(WORDS);
@@ -20,7 +21,7 @@ export const can = (role) => me && RANK[me.role] >= RANK[role];
 
 const SCREENS = [
   ['overview', overviewScreen, 'viewer'], ['reviews', reviewsScreen, 'operator'], ['reports', reportsScreen, 'operator'], ['people', peopleScreen, 'viewer'],
-  ['reference', referenceScreen, 'viewer'], ['credit', creditScreen, 'viewer'], ['clearing', clearingScreen, 'viewer'], ['ledger', ledgerScreen, 'viewer'],
+  ['reference', referenceScreen, 'viewer'], ['credit', creditScreen, 'viewer'], ['clearing', clearingScreen, 'viewer'], ['close', closeScreen, 'viewer'], ['ledger', ledgerScreen, 'viewer'],
   ['access', accessScreen, 'administrator'],
 ];
 

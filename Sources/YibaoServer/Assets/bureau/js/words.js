@@ -1,6 +1,9 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    close: '日结', closes: (n) => `近 ${n} 天的日结`, closed: '已日结', notClosed: '未日结', closeDay: '日结', closeAgain: '重新日结', closedDay: (d) => `${d} 已日结`,
+    closeNote: '每天 01:00 后系统自动日结前一天：银行对账单与平台流水核对（差异进入异常队列）、核验账本、生成当日基金报表。未日结的日期可在此日结；重新日结会刷新结果。',
+    ledgerCheck: '账本核验', channelCheck: '银行对账', exceptionsOpened: '新增异常', dayEntries: (n) => `当日 ${n} 笔分录`, wholeLedger: '全账本', noStatement: '无对账单', breaks: (n) => `${n} 笔差异`,
     access: '机构与权限', operators: '操作员', role: '角色', createdAt: '创建时间', liveTokens: '有效令牌', active: '正常', disabledAt: '已停用', yourself: '本人（由其他管理员操作）',
     revokeTokens: '吊销令牌', disable: '停用', keep: '不操作', confirmRevokeTokens: (n) => `确认吊销 ${n} 的全部令牌`, confirmDisable: (n) => `确认停用 ${n}`,
     tokensRevoked: (n) => `已吊销 ${n} 的全部令牌，需用新令牌重新登录`, disabled: (n) => `已停用 ${n}，其令牌立即失效`,
@@ -23,6 +26,9 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    close: 'Daily close', closes: (n) => `Closes of the last ${n} days`, closed: 'Closed', notClosed: 'Not closed', closeDay: 'Close', closeAgain: 'Close again', closedDay: (d) => `${d} is closed`,
+    closeNote: 'After 01:00 the server closes the day before: the bank\'s statement against Yibao\'s movements (breaks go to the exception queue), the ledger verified, the day\'s fund report. A day not closed can be closed here; closing again refreshes the result.',
+    ledgerCheck: 'Ledger', channelCheck: 'Bank statement', exceptionsOpened: 'New exceptions', dayEntries: (n) => `the day's ${n} entries`, wholeLedger: 'the whole ledger', noStatement: 'No statement', breaks: (n) => `${n} breaks`,
     access: 'Access', operators: 'Operators', role: 'Role', createdAt: 'Created', liveTokens: 'Live tokens', active: 'Active', disabledAt: 'Disabled', yourself: 'You (another administrator acts)',
     revokeTokens: 'Revoke tokens', disable: 'Disable', keep: 'Keep', confirmRevokeTokens: (n) => `Revoke every token of ${n}`, confirmDisable: (n) => `Disable ${n}`,
     tokensRevoked: (n) => `Every token of ${n} is revoked; they sign in with a new one`, disabled: (n) => `${n} is disabled; their tokens stop at once`,
