@@ -508,6 +508,52 @@ def scenario_access(desk, platform):
     check(until(lambda: platform.call("GET", "/v1/admin/me", auth=f"Bearer {OPERATOR}")[0] == 401), f"the disabled operator's token is refused ({disabled})")
     desk.axe("access after changes")
     desk.shot("desk-16-access-operators")
+    scenario_adjustments(desk, platform)
+
+
+WANG = "P440100000002"  # 王芳, the demo's patient, with a personal account
+
+
+def scenario_adjustments(desk, platform):
+    """An administrator adjusts a personal account by hand: a small correction posts at once (the
+    balance moves by exactly that), one above the approval line waits for another administrator (the
+    balance does not move, and the requester is offered no approval), a non-amount is refused before
+    anything is sent."""
+    def balance():
+        return platform.call("GET", f"/v1/admin/people/{WANG}", auth=OPS, expect=200)[1]["account_balance"]
+
+    def pending():
+        return platform.call("GET", "/v1/admin/adjustments?state=pending", auth=OPS, expect=200)[1]
+
+    desk.driver.execute_script("location.hash = '#/people'")
+    desk.fill("#find-number", WANG)
+    desk.submit("#find-form")
+    desk.wait_text("#person", lambda text: WANG in text)
+    before, waiting = balance(), len(pending())
+    desk.fill("#adjust-amount", "12.34")
+    desk.fill("#adjust-reason", "期初余额更正（浏览器测试）")
+    desk.click("[data-action='adjust']")
+    desk.click("[data-confirm='adjust']")
+    posted = desk.wait_text("#adjust-result", lambda text: bool(text))
+    check(posted == "已入账 12.34 元" and balance() == before + 1234, f"a correction below the approval line posts at once, exactly ({posted}: {before} → {balance()})")
+    shown = desk.wait_text("#person", lambda text: f"{(before + 1234) / 100:.2f}" in text)
+    check(f"{(before + 1234) / 100:.2f}" in shown, "the person's balance on the page is the new one")
+    desk.fill("#adjust-amount", "20000")
+    desk.fill("#adjust-reason", "大额更正（浏览器测试）")
+    desk.click("[data-action='adjust']")
+    desk.click("[data-confirm='adjust']")
+    message = desk.wait_text("#adjust-result", lambda text: "等待另一位管理员" in text)
+    waits = [a for a in pending() if a["person_number"] == WANG and a["amount"] == 2_000_000]
+    check(len(waits) == 1 and len(pending()) == waiting + 1 and balance() == before + 1234, f"one above the approval line waits, nothing posted ({message})")
+    row = desk.find(f"#adjustments tr[data-adjustment='{waits[0]['id']}']")
+    check("等待另一位管理员" in row.text and not row.find_elements(By.CSS_SELECTOR, "button"), "the administrator who asked is offered no approval of their own request")
+    desk.fill("#adjust-amount", "1.234")
+    desk.click("[data-action='adjust']")
+    desk.click("[data-confirm='adjust']")
+    refused = desk.wait_text("#adjust-result", lambda text: "请输入金额" in text)
+    check(len(pending()) == waiting + 1 and balance() == before + 1234, f"a non-amount is refused before anything is sent ({refused})")
+    desk.axe("people with adjustments")
+    desk.shot("desk-17-adjustments", bottom=True)
 
 
 def scenario_front_door(desk):

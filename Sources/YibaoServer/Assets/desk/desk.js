@@ -69,6 +69,13 @@ export function yuan(fen) {
   const abs = Math.abs(value);
   return `${value < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
+/** Yuan typed by a person ("28.5"; "-120" when `signed`) as fen, an integer; null when it is not an amount. */
+export function fen(text, { signed = false } = {}) {
+  const match = /^\s*(-?)(\d{1,9})(?:\.(\d{1,2}))?\s*$/.exec(text ?? '');
+  if (!match || (match[1] && !signed)) return null;
+  const value = Number(match[2]) * 100 + Number((match[3] ?? '').padEnd(2, '0'));
+  return match[1] ? -value : value;
+}
 export const dateTime = (iso) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 export const today = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
 
@@ -77,14 +84,14 @@ const WORDS = {
     signIn: '登录', signOut: '退出', institutionCode: '机构编码', loginName: '登录名', password: '密码', authCode: '身份验证器动态码（6位）',
     language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '基金支付', plan: '其中惠民保', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
     genericError: '操作没有完成，请稍后重试', networkError: '网络连接中断，请检查网络后重试', refresh: '刷新', state: '状态', time: '时间', amount: '金额',
-    approve: '通过', reject: '驳回', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
+    approve: '通过', reject: '驳回', keep: '不操作', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
     busy: (seconds) => `系统繁忙，${seconds} 秒后自动重试（同一笔不会重复扣款）`,
   },
   en: {
     signIn: 'Sign in', signOut: 'Sign out', institutionCode: 'Institution code', loginName: 'Login name', password: 'Password', authCode: 'Authenticator code (6 digits)',
     language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Funds', plan: 'Of which the inclusive plan', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
     genericError: 'That did not go through; try again shortly', networkError: 'The network is down; check it and try again', refresh: 'Refresh', state: 'State', time: 'Time', amount: 'Amount',
-    approve: 'Approve', reject: 'Reject', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
+    approve: 'Approve', reject: 'Reject', keep: 'Keep', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
     busy: (seconds) => `The system is busy; trying again in ${seconds} s (nothing is charged twice)`,
   },
 };
@@ -173,6 +180,33 @@ export function table(caption, headers, rows, attrs = {}) {
     h('thead', {}, h('tr', {}, headers.map((text) => h('th', { scope: 'col' }, text)))),
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: String(headers.length) }, t('none')))),
   );
+}
+
+/**
+ * A button that acts on its second press: the first shows `question` (a string, or a function that
+ * writes it when asked) and "keep"; once the action is done (or kept from), the button again.
+ */
+export function confirmed(label, question, id, action) {
+  const cell = h('span', { class: 'confirm' });
+  const first = h('button', { type: 'button', 'data-action': id }, label);
+  const reset = () => cell.replaceChildren(first);
+  first.addEventListener('click', () => {
+    const yes = h('button', { type: 'button', class: 'danger', 'data-confirm': id }, typeof question === 'function' ? question() : question);
+    const no = h('button', { type: 'button' }, t('keep'));
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await action();
+      } finally {
+        reset();
+      }
+    });
+    no.addEventListener('click', reset);
+    cell.replaceChildren(yes, ' ', no);
+    yes.focus();
+  });
+  cell.append(first);
+  return cell;
 }
 
 /** Opens an authenticated HTML page (a receipt) in a new tab, for printing. */

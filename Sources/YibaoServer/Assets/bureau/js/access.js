@@ -1,23 +1,7 @@
 // Access, for administrators: the operators (revoke a leaked token, disable someone who left) and
 // each institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
-import { dateTime, del, field, get, guarded, h, post, t, table } from '/desk/desk.js';
-
-/** A button that asks once more before it acts: the first press shows "confirm" and "keep". */
-function confirmed(label, question, id, action) {
-  const cell = h('span', { class: 'confirm' });
-  const ask = () => {
-    const yes = h('button', { type: 'button', class: 'danger', 'data-confirm': id }, question);
-    const no = h('button', { type: 'button' }, t('keep'));
-    yes.addEventListener('click', action);
-    no.addEventListener('click', () => cell.replaceChildren(first));
-    cell.replaceChildren(yes, ' ', no);
-    yes.focus();
-  };
-  const first = h('button', { type: 'button', 'data-action': id, onclick: ask }, label);
-  cell.append(first);
-  return cell;
-}
+import { confirmed, dateTime, del, field, get, guarded, h, post, t, table } from '/desk/desk.js';
 
 const keyState = (k) => (k.revoked_at ? `${t('revokedAt')} ${dateTime(k.revoked_at)}` : k.expires_at ? `${t('expiresAt')} ${dateTime(k.expires_at)}` : t('keyLive'));
 

@@ -1,22 +1,78 @@
-// People (find by insurance number — personal data masked; enrol, for operators) and the reference
+// People (find by insurance number — personal data masked; enrol, for operators; adjust the personal
+// account by hand and the adjustments waiting for a second administrator, for administrators) and the reference
 // data: policies, the commercial plans with what each paid this month (the insurer's claims), a
 // catalogue item, a catalogue CSV import with the rejected rows listed by line.
-import { api, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { api, confirmed, dateTime, fen, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
 
-export async function peopleScreen(main, { can }) {
+/** An administrator's manual adjustment of a person's account: posted at once up to the approval line,
+ * above it waiting for a second administrator; and the adjustments that wait, which only another
+ * administrator may approve or reject. Every one is audited with both names. */
+function adjustments(me, alert, refreshPerson) {
+  const amount = field(t('adjustAmount'), { id: 'adjust-amount', inputmode: 'decimal', autocomplete: 'off' });
+  const reason = field(t('adjustReason'), { id: 'adjust-reason', autocomplete: 'off', maxlength: '200' });
+  const result = h('p', { role: 'status', id: 'adjust-result' });
+  const queue = h('div', { id: 'adjustments-pending' });
+  let person = null;
+  const form = h('section', { class: 'card', id: 'adjust-card', hidden: true }, h('h3', {}, t('adjustTitle')), h('p', { class: 'muted' }, t('adjustNote')),
+    h('div', { class: 'row' }, amount.element, reason.element), confirmed(t('adjust'), () => t('confirmAdjust', person, amount.input.value.trim()), 'adjust', async () => {
+      const value = fen(amount.input.value, { signed: true });
+      if (!value) return (result.textContent = t('adjustInvalid'));
+      const done = await guarded(result, () => post(`/v1/admin/people/${encodeURIComponent(person)}/adjustments`, { amount: value, reason: reason.input.value.trim() }));
+      if (!done) return;
+      result.textContent = done.state === 'posted' ? t('adjustPosted', yuan(done.amount)) : t('adjustPending', yuan(done.amount));
+      amount.input.value = '';
+      reason.input.value = '';
+      await Promise.all([refreshPerson(person), loadQueue()]);
+    }), result);
+  async function loadQueue() {
+    const pending = await guarded(alert, () => get('/v1/admin/adjustments?state=pending'));
+    if (!pending) return;
+    queue.replaceChildren(table(t('pendingAdjustments'), [t('openedAt'), t('person'), t('amountCol'), t('adjustReason'), t('requestedBy'), ''], pending.map((a) => {
+      const decide = (path, done) => async () => {
+        if (await guarded(alert, () => post(`/v1/admin/adjustments/${encodeURIComponent(a.id)}/${path}`, {})) === undefined) return;
+        alert.textContent = done;
+        await Promise.all([loadQueue(), person ? refreshPerson(person) : null]);
+      };
+      const actions = a.requested_by === `operator:${me.name}` ? h('span', { class: 'muted' }, t('waitsForAnother'))
+        : h('span', {}, confirmed(t('approve'), t('confirmApprove', a.person_number, yuan(a.amount)), `approve-${a.id}`, decide('approval', t('adjustApproved'))), ' ',
+          confirmed(t('reject'), t('confirmReject'), `reject-${a.id}`, decide('rejection', t('adjustRejected'))));
+      return h('tr', { 'data-adjustment': a.id }, h('td', {}, dateTime(a.requested_at)), h('td', {}, a.person_number), h('td', { class: 'num' }, yuan(a.amount)),
+        h('td', {}, a.reason), h('td', {}, a.requested_by.replace(/^operator:/, '')), h('td', {}, actions));
+    }), { id: 'adjustments' }));
+  }
+  return {
+    form, queue: h('section', { class: 'card' }, queue), loadQueue,
+    show(number) {
+      if (number !== person) result.textContent = '';
+      person = number;
+      form.hidden = !number;
+    },
+  };
+}
+
+export async function peopleScreen(main, { can, me }) {
   const alert = h('p', { role: 'alert', id: 'people-alert' });
   const number = field(t('personNumber'), { id: 'find-number', autocomplete: 'off' });
   const found = h('div', { id: 'person' });
   const find = h('form', { id: 'find-form', class: 'card', novalidate: true }, h('div', { class: 'row' }, number.element, h('button', { type: 'submit', class: 'primary' }, t('find'))), found);
-  find.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const person = await guarded(alert, () => get(`/v1/admin/people/${encodeURIComponent(number.input.value.trim())}`));
+  const adjusting = can('administrator') ? adjustments(me, alert, (shown) => show(shown)) : null;
+  async function show(wanted = number.input.value.trim()) {
+    const person = await guarded(alert, () => get(`/v1/admin/people/${encodeURIComponent(wanted)}`));
+    adjusting?.show(person?.number);
     if (!person) return found.replaceChildren();
     found.replaceChildren(h('dl', { class: 'split' }, [[t('personNumber'), person.number], [t('name'), person.name_masked], [t('idNumber'), person.id_number_masked],
       [t('phone'), person.phone_masked ?? ''], [t('region'), person.region], [t('insuranceType'), person.insurance_type], [t('status'), person.status],
       [t('balance'), yuan(person.account_balance)]].flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])));
+  }
+  find.addEventListener('submit', (event) => {
+    event.preventDefault();
+    show();
   });
   main.replaceChildren(h('h2', {}, t('people')), alert, find);
+  if (adjusting) {
+    main.append(adjusting.form, adjusting.queue);
+    await adjusting.loadQueue();
+  }
   if (!can('operator')) return main.append(h('p', { class: 'muted' }, t('viewerNote')));
   const fields = {
     number: field(t('personNumber'), { id: 'enrol-number' }), name: field(t('name'), { id: 'enrol-name' }), id_number: field(t('idNumber'), { id: 'enrol-id' }),

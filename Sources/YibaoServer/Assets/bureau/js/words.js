@@ -1,11 +1,15 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    adjustTitle: '个人账户手工调整', adjustNote: '仅用于更正或期初余额，必须写明原因；超过审批线的调整需另一位管理员审批后才入账。每笔调整都记录双方姓名。',
+    adjustAmount: '调整金额（元，扣回填负数）', adjustReason: '原因', adjust: '调整', confirmAdjust: (p, a) => `确认：${p} 个人账户 ${a} 元`, adjustInvalid: '请输入金额（元，最多两位小数，不能为 0）',
+    adjustPosted: (a) => `已入账 ${a} 元`, adjustPending: (a) => `${a} 元超过审批线，等待另一位管理员审批`, pendingAdjustments: '待审批的账户调整', requestedBy: '申请人',
+    waitsForAnother: '等待另一位管理员', confirmApprove: (p, a) => `确认入账：${p} ${a} 元`, confirmReject: '确认驳回', adjustApproved: '已审批入账', adjustRejected: '已驳回，未入账',
     close: '日结', closes: (n) => `近 ${n} 天的日结`, closed: '已日结', notClosed: '未日结', closeDay: '日结', closeAgain: '重新日结', closedDay: (d) => `${d} 已日结`,
     closeNote: '每天 01:00 后系统自动日结前一天：银行对账单与平台流水核对（差异进入异常队列）、核验账本、生成当日基金报表。未日结的日期可在此日结；重新日结会刷新结果。',
     ledgerCheck: '账本核验', channelCheck: '银行对账', exceptionsOpened: '新增异常', dayEntries: (n) => `当日 ${n} 笔分录`, wholeLedger: '全账本', noStatement: '无对账单', breaks: (n) => `${n} 笔差异`,
     access: '机构与权限', operators: '操作员', role: '角色', createdAt: '创建时间', liveTokens: '有效令牌', active: '正常', disabledAt: '已停用', yourself: '本人（由其他管理员操作）',
-    revokeTokens: '吊销令牌', disable: '停用', keep: '不操作', confirmRevokeTokens: (n) => `确认吊销 ${n} 的全部令牌`, confirmDisable: (n) => `确认停用 ${n}`,
+    revokeTokens: '吊销令牌', disable: '停用', confirmRevokeTokens: (n) => `确认吊销 ${n} 的全部令牌`, confirmDisable: (n) => `确认停用 ${n}`,
     tokensRevoked: (n) => `已吊销 ${n} 的全部令牌，需用新令牌重新登录`, disabled: (n) => `已停用 ${n}，其令牌立即失效`,
     institutionKeys: '定点机构接口密钥', keysOf: (c) => `${c} 的密钥`, keyId: '密钥编号', secret: '密钥', issueKey: '签发新密钥', revoke: '立即吊销',
     confirmRevokeKey: (k) => `确认吊销 ${k}`, keyRevoked: (k) => `已吊销 ${k}，使用它的请求立即被拒绝`, revokedAt: '已吊销', expiresAt: '到期', keyLive: '有效',
@@ -26,11 +30,15 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    adjustTitle: 'Adjust the personal account by hand', adjustNote: 'For corrections and opening balances only, with the reason; above the approval line another administrator must approve before it posts. Both names are kept.',
+    adjustAmount: 'Amount (yuan; negative to take back)', adjustReason: 'Reason', adjust: 'Adjust', confirmAdjust: (p, a) => `Adjust ${p}'s account by ${a} yuan`, adjustInvalid: 'Enter an amount in yuan (at most two decimals, not 0)',
+    adjustPosted: (a) => `Posted: ${a} yuan`, adjustPending: (a) => `${a} yuan is above the approval line: another administrator must approve it`, pendingAdjustments: 'Adjustments waiting for approval', requestedBy: 'Requested by',
+    waitsForAnother: 'Waits for another administrator', confirmApprove: (p, a) => `Post ${a} yuan to ${p}`, confirmReject: 'Reject it', adjustApproved: 'Approved and posted', adjustRejected: 'Rejected; nothing posted',
     close: 'Daily close', closes: (n) => `Closes of the last ${n} days`, closed: 'Closed', notClosed: 'Not closed', closeDay: 'Close', closeAgain: 'Close again', closedDay: (d) => `${d} is closed`,
     closeNote: 'After 01:00 the server closes the day before: the bank\'s statement against Yibao\'s movements (breaks go to the exception queue), the ledger verified, the day\'s fund report. A day not closed can be closed here; closing again refreshes the result.',
     ledgerCheck: 'Ledger', channelCheck: 'Bank statement', exceptionsOpened: 'New exceptions', dayEntries: (n) => `the day's ${n} entries`, wholeLedger: 'the whole ledger', noStatement: 'No statement', breaks: (n) => `${n} breaks`,
     access: 'Access', operators: 'Operators', role: 'Role', createdAt: 'Created', liveTokens: 'Live tokens', active: 'Active', disabledAt: 'Disabled', yourself: 'You (another administrator acts)',
-    revokeTokens: 'Revoke tokens', disable: 'Disable', keep: 'Keep', confirmRevokeTokens: (n) => `Revoke every token of ${n}`, confirmDisable: (n) => `Disable ${n}`,
+    revokeTokens: 'Revoke tokens', disable: 'Disable', confirmRevokeTokens: (n) => `Revoke every token of ${n}`, confirmDisable: (n) => `Disable ${n}`,
     tokensRevoked: (n) => `Every token of ${n} is revoked; they sign in with a new one`, disabled: (n) => `${n} is disabled; their tokens stop at once`,
     institutionKeys: 'Institution API keys', keysOf: (c) => `Keys of ${c}`, keyId: 'Key id', secret: 'Secret', issueKey: 'Issue a new key', revoke: 'Revoke now',
     confirmRevokeKey: (k) => `Revoke ${k}`, keyRevoked: (k) => `${k} is revoked; requests made with it are refused at once`, revokedAt: 'Revoked', expiresAt: 'Expires', keyLive: 'Live',

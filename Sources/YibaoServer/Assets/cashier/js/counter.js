@@ -2,7 +2,7 @@
 // catalogue search or pasted from the HIS, pre-settle to see each line's split and why a part is
 // self-paid, settle in one step, print the receipt. Everything works from the keyboard: F2 scan,
 // F4 item search, F8 pre-settle, F9 settle, F10 receipt.
-import { field, get, guarded, h, newKey, openPage, post, t, table, yuan } from '/desk/desk.js';
+import { fen, field, get, guarded, h, newKey, openPage, post, t, table, yuan } from '/desk/desk.js';
 
 let state = null; // { visit, byCode, preview, settlement, key }
 
@@ -13,12 +13,6 @@ function visitNumber() {
   return `MZ${now}${Math.floor(Math.random() * 1000).toString().padStart(3, '0')}`;
 }
 
-/** Parses yuan typed by a person ("28.5") to fen; null when it is not an amount. */
-export function fen(text) {
-  const match = /^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$/.exec(text ?? '');
-  if (!match) return null;
-  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
-}
 
 function reasons(split) {
   const parts = [];

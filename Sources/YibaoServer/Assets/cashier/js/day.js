@@ -1,7 +1,6 @@
 // The day's settlements at this institution: the net of what completed, each record with its receipt,
 // a refund (lines, cash part or insurance part) and a reversal — a refusal shown in plain words.
-import { field, get, guarded, h, newKey, openPage, post, t, table, today, yuan } from '/desk/desk.js';
-import { fen } from './counter.js';
+import { fen, field, get, guarded, h, newKey, openPage, post, t, table, today, yuan } from '/desk/desk.js';
 
 export async function dayScreen(main) {
   const alert = h('p', { role: 'alert', id: 'day-alert' });
