@@ -1,7 +1,8 @@
-// Access, for administrators: the operators (revoke a leaked token, disable someone who left) and
-// each institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once).
+// Access, for administrators: the operators (revoke a leaked token, disable someone who left), each
+// institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once), and
+// institutions registered or changed (a new hospital, then its first key).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
-import { confirmed, dateTime, del, field, get, guarded, h, post, t, table } from '/desk/desk.js';
+import { api, confirmed, dateTime, del, field, get, guarded, h, post, t, table } from '/desk/desk.js';
 
 const keyState = (k) => (k.revoked_at ? `${t('revokedAt')} ${dateTime(k.revoked_at)}` : k.expires_at ? `${t('expiresAt')} ${dateTime(k.expires_at)}` : t('keyLive'));
 
@@ -62,7 +63,48 @@ export async function accessScreen(main, { me }) {
   chooser.input.addEventListener('change', () => {
     issued.replaceChildren();
     loadKeys();
+    fill(known.get(chooser.input.value));
   });
+
+  // An institution registered or changed (PUT /v1/admin/institutions/{code}): a new hospital is then
+  // chosen above, ready for its first key.
+  const known = new Map((institutions ?? []).map((i) => [i.code, i]));
+  const form = {
+    code: field(t('institutionCode'), { id: 'institution-code', autocomplete: 'off', maxlength: '30' }),
+    name: field(t('institutionName'), { id: 'institution-name', autocomplete: 'off', maxlength: '200' }),
+    region: field(t('region'), { id: 'institution-region', options: [['440100', '440100 广州'], ['620100', '620100 兰州']] }),
+    level: field(t('level'), { id: 'institution-level', options: [['community', t('level_community')], ['1', t('level_1')], ['2', t('level_2')], ['3', t('level_3')], ['3A', t('level_3A')]] }),
+    kind: field(t('institutionKind'), { id: 'institution-kind', options: [['hospital', t('kind_hospital')], ['pharmacy', t('kind_pharmacy')]] }),
+    payout_account: field(t('payoutAccount'), { id: 'institution-payout', autocomplete: 'off', maxlength: '64' }),
+  };
+  function fill(institution) {
+    for (const [key, f] of Object.entries(form)) {
+      const value = institution?.[key];
+      // A value the list does not offer (another region) is added, never silently replaced by the first.
+      if (f.input.tagName === 'SELECT' && value != null && ![...f.input.options].some((o) => o.value === value)) f.input.append(h('option', { value }, value));
+      f.input.value = value ?? (f.input.tagName === 'SELECT' ? f.input.options[0].value : '');
+    }
+  }
+  const saved = h('p', { role: 'status', id: 'institution-result' });
+  const editor = h('form', { class: 'card', id: 'institution-form', novalidate: true }, h('h3', {}, t('institutionEdit')), h('p', { class: 'muted' }, t('institutionNote')),
+    h('div', { class: 'row' }, Object.values(form).map((f) => f.element)), h('button', { type: 'submit', class: 'primary' }, t('save')), saved);
+  editor.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const code = form.code.input.value.trim();
+    const body = { name: form.name.input.value.trim(), region: form.region.input.value, level: form.level.input.value, kind: form.kind.input.value,
+      payout_account: form.payout_account.input.value.trim() || undefined };
+    const institution = await guarded(saved, () => api('PUT', `/v1/admin/institutions/${encodeURIComponent(code)}`, { body }));
+    if (!institution) return;
+    const existed = known.has(institution.code);
+    known.set(institution.code, institution);
+    if (!existed) chooser.input.append(h('option', { value: institution.code }, `${institution.code} ${institution.name}`));
+    chooser.input.value = institution.code;
+    issued.replaceChildren();
+    await loadKeys();
+    saved.textContent = t(existed ? 'institutionUpdated' : 'institutionCreated', institution.code);
+  });
+  fill(known.get(chooser.input.value));
   keys.replaceChildren(h('h3', {}, t('institutionKeys')), h('div', { class: 'row' }, chooser.element, issue), h('p', { class: 'muted' }, t('keysNote')), issued, list);
+  main.append(editor);
   await Promise.all([loadOperators(), institutions?.length ? loadKeys() : null]);
 }

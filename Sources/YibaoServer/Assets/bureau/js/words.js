@@ -1,6 +1,9 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    institutionEdit: '登记或修改定点机构', institutionNote: '新机构登记后即可在上方签发它的接口密钥；选择已有机构可修改其信息。收款账户用于清算拨付。', institutionKind: '类型', institutionName: '机构名称', payoutAccount: '收款账户',
+    kind_hospital: '医疗机构', kind_pharmacy: '定点零售药店', level_community: '社区/乡镇', level_1: '一级', level_2: '二级', level_3: '三级', level_3A: '三级甲等',
+    institutionCreated: (c) => `已登记 ${c}，可以签发密钥`, institutionUpdated: (c) => `已更新 ${c}`,
     adjustTitle: '个人账户手工调整', adjustNote: '仅用于更正或期初余额，必须写明原因；超过审批线的调整需另一位管理员审批后才入账。每笔调整都记录双方姓名。',
     adjustAmount: '调整金额（元，扣回填负数）', adjustReason: '原因', adjust: '调整', confirmAdjust: (p, a) => `确认：${p} 个人账户 ${a} 元`, adjustInvalid: '请输入金额（元，最多两位小数，不能为 0）',
     adjustPosted: (a) => `已入账 ${a} 元`, adjustPending: (a) => `${a} 元超过审批线，等待另一位管理员审批`, pendingAdjustments: '待审批的账户调整', requestedBy: '申请人',
@@ -30,6 +33,9 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    institutionEdit: 'Register or change an institution', institutionNote: 'Once registered, a new institution is chosen above for its first API key; choose one to change it. Clearing pays into the payout account.', institutionKind: 'Kind', institutionName: 'Institution name', payoutAccount: 'Payout account',
+    kind_hospital: 'Hospital or clinic', kind_pharmacy: 'Retail pharmacy', level_community: 'Community', level_1: 'Level 1', level_2: 'Level 2', level_3: 'Level 3', level_3A: 'Level 3A',
+    institutionCreated: (c) => `${c} is registered; issue its key`, institutionUpdated: (c) => `${c} is updated`,
     adjustTitle: 'Adjust the personal account by hand', adjustNote: 'For corrections and opening balances only, with the reason; above the approval line another administrator must approve before it posts. Both names are kept.',
     adjustAmount: 'Amount (yuan; negative to take back)', adjustReason: 'Reason', adjust: 'Adjust', confirmAdjust: (p, a) => `Adjust ${p}'s account by ${a} yuan`, adjustInvalid: 'Enter an amount in yuan (at most two decimals, not 0)',
     adjustPosted: (a) => `Posted: ${a} yuan`, adjustPending: (a) => `${a} yuan is above the approval line: another administrator must approve it`, pendingAdjustments: 'Adjustments waiting for approval', requestedBy: 'Requested by',
