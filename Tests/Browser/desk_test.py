@@ -401,6 +401,8 @@ def scenario_bureau_screens(desk, platform):
     desk.submit("#find-form")
     person = desk.wait_text("#person", lambda text: "****" in text)
     check(HUANG["id"] not in person and "****" in person, "a person's ID number is shown masked")
+    _, found = platform.call("GET", f"/v1/admin/people/{HUANG['number']}", auth=OPS, expect=200)
+    check(found["status"] == "active" and "正常参保" in person, "the enrolment status is said in words (正常参保 for active)")
     desk.shot("desk-11-people")
     # The reference screen lists this year's inclusive plans with what each paid this month.
     desk.driver.execute_script("location.hash = '#/reference'")

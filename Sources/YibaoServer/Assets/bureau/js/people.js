@@ -61,7 +61,7 @@ export async function peopleScreen(main, { can, me }) {
     adjusting?.show(person?.number);
     if (!person) return found.replaceChildren();
     found.replaceChildren(h('dl', { class: 'split' }, [[t('personNumber'), person.number], [t('name'), person.name_masked], [t('idNumber'), person.id_number_masked],
-      [t('phone'), person.phone_masked ?? ''], [t('region'), person.region], [t('insuranceType'), person.insurance_type], [t('status'), person.status],
+      [t('phone'), person.phone_masked ?? ''], [t('region'), person.region], [t('insuranceType'), person.insurance_type], [t('status'), t(`insured_${person.status}`)],
       [t('balance'), yuan(person.account_balance)]].flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])));
   }
   find.addEventListener('submit', (event) => {
