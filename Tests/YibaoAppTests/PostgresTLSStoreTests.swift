@@ -87,6 +87,19 @@ struct PostgresTLSStoreTests {
             }
             await backend.close()
         }
+        // A TLS connection PostgreSQL ends under a transaction fails it as unavailable, and the next
+        // transaction gets a new encrypted connection (the pipelining client; the end comes through NIO).
+        let killed = try PostgresBackend(url: url + verified, connections: 1)
+        do {
+            await #expect(throws: StoreError.self) {
+                try await killed.write { db in _ = try db.query("SELECT pg_terminate_backend(pg_backend_pid())", []) }
+            }
+            let again = try await killed.write { db in try db.queryOne(Self.onTLS, [])?.int64("on_tls") }
+            #expect(again == 1)
+        } catch {
+            Issue.record("a connection ended under TLS: \(error)")
+        }
+        await killed.close()
         // The cluster's certificate is signed by an authority the system does not trust.
         let untrusted = try PostgresBackend(url: url + "?sslmode=verify-full", connections: 1)
         do {
