@@ -111,28 +111,42 @@ extension Platform {
 
     /// Requests a manual adjustment of a personal account (administrators only): at or below `threshold`
     /// it is posted at once; above, it waits for a second administrator (`approveAdjustment`).
-    public func requestAdjustment(person: String, amount: Money, reason: String, actor: String, threshold: Money) async throws -> AccountAdjustment {
+    /// Idempotent on the key, per administrator: a retry gets the first adjustment and nothing moves twice.
+    public func requestAdjustment(
+        person: String, amount: Money, reason: String, actor: String, threshold: Money, idempotency: IdempotencyRequest
+    ) async throws -> AccountAdjustment {
         guard amount != .zero, amount.fen.magnitude <= UInt64(Money.requestAmountMax.fen) else {
             throw Refusal.invalid("amount", "amount is in fen, not 0, at most 1000000000 either way")
         }
         if reason.isEmpty || reason.count > 200 { throw Refusal.invalid("reason", "say why (1 to 200 characters)") }
         let ids = self.ids
         let cipher = self.cipher
+        let id = ids.next("AD")
         return try await write { db, now in
+            if case .replay(_, let first) = try IdempotencyRepository.claim(
+                scope: "adjustment:" + actor, key: idempotency.key, fingerprint: idempotency.fingerprint, kind: "adjustment", id: id, now: now, in: db
+            ) {
+                guard let adjustment = try AdjustmentRepository.find(id: first, lock: false, in: db) else {
+                    throw StoreError.decoding("adjustment \(first) missing")
+                }
+                return adjustment
+            }
             guard let found = try PeopleRepository.find(number: person, cipher: cipher, in: db) else {
                 throw Refusal(.unknownPerson, "no person has number \(person)", field: "person_number")
             }
-            return try Platform.adjust(found, amount: amount, reason: reason, actor: actor, threshold: threshold, ids: ids, now: now, in: db)
+            return try Platform.adjust(found, amount: amount, reason: reason, actor: actor, threshold: threshold, id: id, ids: ids, now: now, in: db)
         }
     }
 
     /// Records an adjustment inside a transaction and posts it when it needs no second approval.
     static func adjust(
-        _ person: Person, amount: Money, reason: String, actor: String, threshold: Money, ids: any IDGenerator, now: Instant, in db: any SQLExecutor
+        _ person: Person, amount: Money, reason: String, actor: String, threshold: Money, id: String? = nil, ids: any IDGenerator, now: Instant,
+        in db: any SQLExecutor
     ) throws -> AccountAdjustment {
         guard person.insuranceType == .employee else { throw Refusal.invalid("person_number", "only employees (310) have a personal account") }
         let adjustment = AccountAdjustment(
-            id: ids.next("AD"), personNumber: person.number, amount: amount, reason: reason, state: .pending, requestedBy: actor, requestedAt: now)
+            id: id ?? ids.next("AD"), personNumber: person.number, amount: amount, reason: reason, state: .pending, requestedBy: actor,
+            requestedAt: now)
         try AdjustmentRepository.insert(adjustment, in: db)
         try AuditRepository.append(
             actor: actor, action: "account.adjustment_requested", subject: person.number,

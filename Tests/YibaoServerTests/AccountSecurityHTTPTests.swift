@@ -362,9 +362,25 @@ struct AccountSecurityHTTPTests {
             #expect(approved.status == .ok && approved.object["state"] as? String == "posted", "\(approved.text)")
             #expect(try await harness.platform.accountBalance(of: "PADJ3").balance == .yuan(20_000))
             #expect(try await client.send(.post, "/v1/admin/adjustments/\(adjustment)/approval", token: second.token).status == .conflict)
+            // A correction needs an Idempotency-Key; sent again with the same key (an answer lost), it is the
+            // first adjustment, and the balance moves once.
+            let correction = #"{"amount":1234,"reason":"correction"}"#
+            let keyless = try await client.send(.post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: correction)
+            #expect(keyless.status == .badRequest && keyless.problem?.code == "idempotency_key_required", "\(keyless.text)")
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "adjust-PADJ2-1"]
+            let first = try await client.send(.post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: correction, headers: key)
+            let retried = try await client.send(.post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: correction, headers: key)
+            #expect(first.status == .created && retried.status == .created, "\(first.text) \(retried.text)")
+            #expect(first.object["id"] as? String == retried.object["id"] as? String)
+            #expect(try await harness.platform.accountBalance(of: "PADJ2").balance == Money(fen: 50_000 + 1234))
+            let reused = try await client.send(
+                .post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: #"{"amount":99,"reason":"correction"}"#, headers: key)
+            #expect(reused.problem?.code == "idempotency_key_reused", "\(reused.text)")
+            #expect(try await harness.platform.accountBalance(of: "PADJ2").balance == Money(fen: 50_000 + 1234))
             // A correction taking money back cannot overdraw.
             let overdraw = try await client.send(
-                .post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: #"{"amount":-60000,"reason":"duplicate credit"}"#)
+                .post, "/v1/admin/people/PADJ2/adjustments", token: H.adminToken, json: #"{"amount":-60000,"reason":"duplicate credit"}"#,
+                headers: [HTTPField.Name("Idempotency-Key")!: "adjust-PADJ2-2"])
             #expect(overdraw.status == .unprocessableContent && overdraw.problem?.code == "account_insufficient", "\(overdraw.text)")
             let ledger = try await client.send(.get, "/v1/admin/ledger/verification", token: H.adminToken).decode(LedgerReport.self)
             #expect(ledger.passed)

@@ -189,9 +189,11 @@ struct AuthorizationMatrixTests {
             let reportID = try #require(report.object["id"] as? String)
             let leakedKey = try await harness.platform.issueInstitutionKey(code: H.hospital)
             let adjustment = try await harness.platform.requestAdjustment(
-                person: "P440100000005", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000))
+                person: "P440100000005", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000),
+                idempotency: IdempotencyRequest(key: "matrix-adjustment-1", fingerprint: "1"))
             let rejectable = try await harness.platform.requestAdjustment(
-                person: "P440100000006", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000))
+                person: "P440100000006", amount: .yuan(20_000), reason: "matrix", actor: "operator:matrix-setup", threshold: .yuan(10_000),
+                idempotency: IdempotencyRequest(key: "matrix-adjustment-2", fingerprint: "2"))
             // Patient A's medical credit line with one bill (drawn up on 5 November), made in the past.
             let setupTime = harness.clock.now()
             harness.clock.set(Instant(iso8601: "2026-10-20T10:00:00+08:00")!)

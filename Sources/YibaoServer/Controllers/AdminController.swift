@@ -299,13 +299,15 @@ struct AdminController {
         }
         routes.add(
             .post, "/v1/admin/people/{number}/adjustments", .operator(.administrator),
-            "Adjust a personal account by hand; above the threshold a second administrator approves"
+            "Adjust a personal account by hand; above the threshold a second administrator approves; needs an Idempotency-Key"
         ) { request, context in
             var request = request
-            let input = try await request.decodeJSON(AdjustmentInput.self, context: context)
+            let bytes = try await request.bodyBytes(context: context)
+            let idempotency = try VisitController.idempotency(request, bytes)
+            let input = try JSONBody.decode(AdjustmentInput.self, from: bytes)
             let adjustment = try await platform.requestAdjustment(
                 person: try context.parameters.require("number"), amount: input.amount, reason: input.reason,
-                actor: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold)
+                actor: "operator:" + context.operator.name, threshold: adjustmentApprovalThreshold, idempotency: idempotency)
             return JSONResponse(adjustment, status: adjustment.state == .posted ? .created : .accepted)
         }
         routes.add(.get, "/v1/admin/adjustments", .operator(.viewer), "Manual adjustments (?state=pending)") { request, _ in

@@ -2,7 +2,7 @@
 // account by hand and the adjustments waiting for a second administrator, for administrators) and the reference
 // data: policies, the commercial plans with what each paid this month (the insurer's claims), a
 // catalogue item, a catalogue CSV import with the rejected rows listed by line.
-import { api, confirmed, dateTime, fen, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { api, confirmed, dateTime, fen, field, get, guarded, h, newKey, post, t, table, today, yuan } from '/desk/desk.js';
 
 /** An administrator's manual adjustment of a person's account: posted at once up to the approval line,
  * above it waiting for a second administrator; and the adjustments that wait, which only another
@@ -13,15 +13,20 @@ function adjustments(me, alert, refreshPerson) {
   const result = h('p', { role: 'status', id: 'adjust-result' });
   const queue = h('div', { id: 'adjustments-pending' });
   let person = null;
+  // One key per adjustment meant: a retry after a lost answer sends the same one (the API then answers
+  // the first adjustment, nothing posted twice); a new amount, reason or person is a new adjustment.
+  let key = newKey();
+  for (const f of [amount, reason]) f.input.addEventListener('input', () => (key = newKey()));
   const form = h('section', { class: 'card', id: 'adjust-card', hidden: true }, h('h3', {}, t('adjustTitle')), h('p', { class: 'muted' }, t('adjustNote')),
     h('div', { class: 'row' }, amount.element, reason.element), confirmed(t('adjust'), () => t('confirmAdjust', person, amount.input.value.trim()), 'adjust', async () => {
       const value = fen(amount.input.value, { signed: true });
       if (!value) return (result.textContent = t('adjustInvalid'));
-      const done = await guarded(result, () => post(`/v1/admin/people/${encodeURIComponent(person)}/adjustments`, { amount: value, reason: reason.input.value.trim() }));
+      const done = await guarded(result, () => post(`/v1/admin/people/${encodeURIComponent(person)}/adjustments`, { amount: value, reason: reason.input.value.trim() }, { key }));
       if (!done) return;
       result.textContent = done.state === 'posted' ? t('adjustPosted', yuan(done.amount)) : t('adjustPending', yuan(done.amount));
       amount.input.value = '';
       reason.input.value = '';
+      key = newKey();
       await Promise.all([refreshPerson(person), loadQueue()]);
     }), result);
   async function loadQueue() {
@@ -43,7 +48,10 @@ function adjustments(me, alert, refreshPerson) {
   return {
     form, queue: h('section', { class: 'card' }, queue), loadQueue,
     show(number) {
-      if (number !== person) result.textContent = '';
+      if (number !== person) {
+        result.textContent = '';
+        key = newKey();
+      }
       person = number;
       form.hidden = !number;
     },
