@@ -102,7 +102,8 @@ final class TLSStream: @unchecked Sendable {
     static func start(socket: Int32, host: String, tls: PostgresTLS, timeout: TimeInterval = 30) throws -> TLSStream {
         let context = try NIOSSLContext(configuration: tls.configuration())
         let inbox = TLSInbox()
-        let name = tls.checks.chain ? PostgresTLS.serverName(host) : nil
+        // The host's name goes as SNI in every mode, as libpq sends it (a proxy may route by it).
+        let name = PostgresTLS.serverName(host)
         let channel = try ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -78,6 +78,8 @@ export function fen(text, { signed = false } = {}) {
 }
 export const dateTime = (iso) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 export const today = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+/** The day `days` after `day` (both YYYY-MM-DD). */
+export const shiftDay = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 const WORDS = {
   zh: {

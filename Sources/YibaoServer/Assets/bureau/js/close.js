@@ -2,10 +2,10 @@
 // statement against Yibao's movements (breaks go to the exception queue), the ledger verified (the
 // day's entries, or the whole ledger), the day's totals — and, for operators, a day closed by hand or
 // closed again (the server closes yesterday by itself after 01:00).
-import { get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { get, guarded, h, post, shiftDay, t, table, today, yuan } from '/desk/desk.js';
+import { fund } from './overview.js';
 
 const DAYS = 14;
-const addDays = (iso, n) => new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 function ledgerCell(ledger) {
   if (!ledger) return h('td', {}, '—');
@@ -23,12 +23,12 @@ export async function closeScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'close-alert' });
   const body = h('div', { id: 'close-body' });
   main.replaceChildren(h('h2', {}, t('close')), h('p', { class: 'muted' }, t('closeNote')), alert, body);
-  const yesterday = addDays(today(), -1);
+  const yesterday = shiftDay(today(), -1);
   async function load() {
-    const closes = await guarded(alert, () => get(`/v1/admin/daily-closes?from=${addDays(yesterday, 1 - DAYS)}&through=${yesterday}`));
+    const closes = await guarded(alert, () => get(`/v1/admin/daily-closes?from=${shiftDay(yesterday, 1 - DAYS)}&through=${yesterday}`));
     if (!closes) return;
     const byDay = new Map(closes.map((c) => [c.day, c]));
-    const rows = Array.from({ length: DAYS }, (_, i) => addDays(yesterday, -i)).map((day) => {
+    const rows = Array.from({ length: DAYS }, (_, i) => shiftDay(yesterday, -i)).map((day) => {
       const close = byDay.get(day);
       const action = can('operator')
         ? h('button', { type: 'button', class: close ? '' : 'primary', 'data-close': day, onclick: async () => {
@@ -44,7 +44,7 @@ export async function closeScreen(main, { can }) {
       const totals = close.fund_report.totals;
       return h('tr', { 'data-day': day }, h('td', {}, day), h('td', { class: 'ok', 'data-state': 'closed' }, t('closed')), ledgerCell(close.ledger), channelCell(close.channel),
         h('td', { class: 'num' }, String(close.exceptions_opened)), h('td', { class: 'num', 'data-settlements': '' }, String(totals.settlements)),
-        h('td', { class: 'num' }, yuan(totals.total)), h('td', { class: 'num' }, yuan(totals.pooled_fund + totals.above_cap_fund + (totals.plan ?? 0))), h('td', {}, action));
+        h('td', { class: 'num' }, yuan(totals.total)), h('td', { class: 'num' }, yuan(fund(totals))), h('td', {}, action));
     });
     body.replaceChildren(h('section', { class: 'card' }, table(t('closes', DAYS), [t('day'), t('state'), t('ledgerCheck'), t('channelCheck'), t('exceptionsOpened'),
       t('settlements'), t('total'), t('fund'), ''], rows, { id: 'closes' })));

@@ -1,12 +1,11 @@
 // The fund's money moving: the day's and the month's figures from the fund report (drawn from the
 // ledger's settlements), a bar chart of the last 14 days drawn as SVG from the same report, and the
 // tables by region × insurance type, hospital level and institution.
-import { field, get, guarded, h, t, table, today, yuan } from '/desk/desk.js';
+import { field, get, guarded, h, shiftDay, t, table, today, yuan } from '/desk/desk.js';
 
 // fund_pay_sumamt: the basic funds and what commercial plans paid (shown apart as "of which" when any).
-const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
+export const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
 const account = (f) => f.own_account + f.mutual_aid;
-const shift = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
 const report = (from, through) => get(`/v1/admin/fund-report?from=${from}&through=${through}`);
 
 function figures(prefix, f) {
@@ -71,7 +70,7 @@ export async function overviewScreen(main) {
     const d = day.input.value || today();
     const monthStart = `${d.slice(0, 8)}01`;
     const span = 14;
-    const days = Array.from({ length: span }, (_, i) => shift(d, i - span + 1));
+    const days = Array.from({ length: span }, (_, i) => shiftDay(d, i - span + 1));
     const answers = await guarded(alert, () => Promise.all([report(d, d), report(monthStart, d), ...days.map((x) => report(x, x))]));
     if (!answers) return;
     const [dayReport, monthReport, ...daily] = answers;
