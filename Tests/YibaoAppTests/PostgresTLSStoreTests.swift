@@ -109,6 +109,29 @@ struct PostgresTLSStoreTests {
             #expect(detail.contains("CERTIFICATE_VERIFY_FAILED"), "\(detail)")
         }
         await untrusted.close()
+        // postgres-nio's pool goes on retrying a connection it cannot make; a transaction waits for it at
+        // most the lease timeout and fails as unavailable (an instance hung at start before).
+        let patient = try PostgresBackend(url: url + "?sslmode=verify-full&pipeline=off", connections: 1, leaseTimeout: .milliseconds(600))
+        let started = ContinuousClock.now
+        await #expect(throws: StoreError.unavailable("no connection to PostgreSQL within 0.6 seconds (see the log for why)")) {
+            try await patient.write { db in try db.execute("SELECT 1", []) }
+        }
+        #expect(ContinuousClock.now - started < .seconds(30), "the lease timeout did not end the wait")
+        await patient.close()
+    }
+
+    @Test("on postgres-nio's connections, a database nobody answers for fails the transaction as unavailable instead of waiting for ever")
+    func unreachable() async throws {
+        // A port nothing listens on: one the kernel gave a socket that is closed again.
+        let (probe, port) = try loopbackSocket()
+        close(probe)
+        let backend = try PostgresBackend(
+            url: "postgres://yibao:yibao@127.0.0.1:\(port)/yibao?pipeline=off", connections: 2, leaseTimeout: .milliseconds(300))
+        for _ in 0..<2 {
+            await #expect(throws: StoreError.self) { try await backend.read { db in try db.execute("SELECT 1", []) } }
+            await #expect(throws: StoreError.self) { try await backend.write { db in try db.execute("SELECT 1", []) } }
+        }
+        await backend.close()
     }
 }
 
@@ -121,17 +144,10 @@ private final class DecliningServer: @unchecked Sendable {
     private var startupVersion: Int32?
 
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        guard bound, listen(listener, 1) == 0 else { throw WireConnection.ConnectionError(description: "the stand-in server did not start") }
+        let (listener, port) = try loopbackSocket()
+        guard listen(listener, 1) == 0 else { throw WireConnection.ConnectionError(description: "the stand-in server did not start") }
         self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         Thread.detachNewThread { self.serve() }
     }
 
@@ -156,4 +172,18 @@ private final class DecliningServer: @unchecked Sendable {
         close(listener)
         return startupVersion
     }
+}
+
+/// A TCP socket bound to a free port on 127.0.0.1, and that port.
+private func loopbackSocket() throws -> (socket: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard fd >= 0, bound else { throw WireConnection.ConnectionError(description: "no loopback socket") }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

@@ -31,6 +31,9 @@ public final class PostgresBackend: StoreBackend {
     /// The pipelining connections transactions and reads run on; nil with `?pipeline=off`, when they
     /// run on postgres-nio's.
     private let wire: WirePool?
+    /// How long a transaction waits for one of postgres-nio's connections (`?pipeline=off`) before it
+    /// fails as unavailable (`leased`).
+    private let leaseTimeout: Duration
 
     /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
     /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
@@ -41,7 +44,8 @@ public final class PostgresBackend: StoreBackend {
     /// concurrent connections. Statements run often are prepared once per connection
     /// (`PreparedStatements`) unless the URL ends in `?prepared=off` (for a pooler that cannot keep
     /// them, such as PgBouncer before 1.21 in transaction mode).
-    public init(url: String, connections: Int = 16, logger: Logger = Logger(label: "yibao.postgres")) throws {
+    /// With `?pipeline=off`, a transaction waits at most `leaseTimeout` for a connection.
+    public init(url: String, connections: Int = 16, leaseTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "yibao.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, let user = components.user
         else {
@@ -67,6 +71,7 @@ public final class PostgresBackend: StoreBackend {
                     database: database.isEmpty ? nil : database, prepare: prepare, tls: tls),
                 capacity: connections)
         self.logger = logger
+        self.leaseTimeout = leaseTimeout
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: connections + 2)
         threads.start()
@@ -110,7 +115,7 @@ public final class PostgresBackend: StoreBackend {
         let threads = self.threads
         let waits = self.waits
         let prepared = self.prepared
-        return try await client.withConnection { connection in
+        return try await leased { connection in
             try await threads.runIfActive {
                 // BEGIN is sent without waiting for it: the connection answers in order, so the first
                 // answer the work waits for comes after BEGIN's, which every wait checks.
@@ -147,7 +152,7 @@ public final class PostgresBackend: StoreBackend {
         let threads = self.threads
         let waits = self.waits
         let prepared = self.prepared
-        return try await client.withConnection { connection in
+        return try await leased { connection in
             try await threads.runIfActive {
                 let executor = PostgresExecutor(
                     connection: connection, logger: logger, waits: waits, prepared: prepared, begun: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -156,6 +161,49 @@ public final class PostgresBackend: StoreBackend {
                 // connection runs it before anything the next lease sends).
                 defer { executor.send("ROLLBACK") }
                 return try work(executor)
+            }
+        }
+    }
+
+    /// Runs `body` on one of postgres-nio's connections, waiting at most `leaseTimeout` for it (then
+    /// `StoreError.unavailable`, answered 503 with Retry-After).
+    /// postgres-nio's pool waits for a connection as long as it takes, and goes on retrying one that
+    /// PostgreSQL refuses (down, or a certificate `sslmode=verify-full` does not trust): without the
+    /// bound an instance hung at start, and every request hung while the database was away. The bound
+    /// is on the lease alone: once `body` has a connection, its answer is awaited, so work that may
+    /// have committed is never reported as failed.
+    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client
+        let timeout = leaseTimeout
+        let started = Flag()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    started.value.store(true, ordering: .sequentiallyConsistent)
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            while true {
+                do {
+                    guard let outcome = try await group.next() else { throw CancellationError() }
+                    if let value = outcome {
+                        group.cancelAll()
+                        return value
+                    }
+                    // The deadline: give up the lease unless the work already has its connection; either
+                    // way the work's own outcome (a value, its error, or the cancelled lease) is awaited.
+                    if !started.value.load(ordering: .sequentiallyConsistent) { group.cancelAll() }
+                } catch {
+                    group.cancelAll()
+                    if !started.value.load(ordering: .sequentiallyConsistent) {
+                        throw StoreError.unavailable("no connection to PostgreSQL within \(timeout) (see the log for why)")
+                    }
+                    throw error
+                }
             }
         }
     }
@@ -172,6 +220,11 @@ public final class PostgresBackend: StoreBackend {
 }
 
 /// Counts the waits for PostgreSQL's answers (`PostgresBackend.roundTrips`).
+/// Set once, read from another task (`PostgresBackend.leased`).
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
 final class WaitCounter: Sendable {
     let count = Atomic<Int>(0)
 }
