@@ -335,13 +335,23 @@ extension Platform {
 
     /// Saves a policy (replacing the same region, type and year) after checking it.
     public func savePolicy(_ policy: Policy, actor: String = "system") async throws {
-        if let problem = policy.problems().first { throw Refusal.invalid(problem.field, problem.message) }
+        try await savePolicies([policy], actor: actor)
+    }
+
+    /// Saves several policies (a region's file for a year) in one transaction: all of them, or none
+    /// when any is refused.
+    public func savePolicies(_ policies: [Policy], actor: String = "system") async throws {
+        for policy in policies {
+            if let problem = policy.problems().first { throw Refusal.invalid(problem.field, problem.message) }
+        }
         try await write { db, now in
-            try PolicyRepository.save(policy, now: now, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "policy.save", subject: "policy:\(policy.region)-\(policy.insuranceType.rawValue)-\(policy.year)",
-                value: ["digest": Secrets.sha256Hex(try YibaoJSON.string(policy))], now: now, in: db
-            )
+            for policy in policies {
+                try PolicyRepository.save(policy, now: now, in: db)
+                try AuditRepository.append(
+                    actor: actor, action: "policy.save", subject: "policy:\(policy.region)-\(policy.insuranceType.rawValue)-\(policy.year)",
+                    value: ["digest": Secrets.sha256Hex(try YibaoJSON.string(policy))], now: now, in: db
+                )
+            }
         }
         reference.invalidate()
     }

@@ -74,7 +74,7 @@ struct Import: AsyncParsableCommand {
             let file = try YibaoJSON.decode(ReferenceFiles.PolicyFile.self, from: try Data(contentsOf: URL(fileURLWithPath: self.file)))
             if let problem = file.problems().first { throw ValidationError("\(problem.field): \(problem.message)") }
             let platform = try await data.openPlatform()
-            for policy in file.policies { try await platform.savePolicy(policy) }
+            try await platform.savePolicies(file.policies)
             await platform.close()
             print("saved \(file.policies.count) policies for \(file.region) \(file.year)")
         }

@@ -6,10 +6,14 @@ wedge scanner types it), adds lines by catalogue search, pre-settles, settles an
 refunds one line and sees the refund; a reversal of the partly refunded settlement is refused with the
 reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
 a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
-and the counter's for the day; an administrator issues and revokes an institution key and revokes and
+and the counter's for the day; a policy opened shows the API's figures, and an administrator's policy
+file is saved whole or, with a problem in any policy, not at all; an administrator issues and revokes an institution key and revokes and
 disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
+import glob
+import json
+import os
 import sys
 import time
 import traceback
@@ -410,6 +414,7 @@ def scenario_bureau_screens(desk, platform):
     check("180.00" in plans and "穗岁康共保体" in plans, f"the bureau sees the region's inclusive plans, their insurers and premiums ({plans[:120]})")
     desk.axe("reference")
     desk.shot("desk-11c-reference")
+    scenario_policies(desk, platform)
     # A catalogue imported as CSV (the one body the desks send as text, not JSON): the good row is
     # taken, the bad one listed with its reason, and the platform has the new item.
     desk.fill("#catalogue-csv", "region,code,name,specification,category,class,price_cap_yuan,first_self_pay_percent\n"
@@ -442,12 +447,90 @@ def scenario_bureau_screens(desk, platform):
     desk.shot("desk-12-ledger")
 
 
+def policy_file(platform, region, year, change):
+    """The region's policies for the year as the API has them, as a policy file, after `change`; its path."""
+    policies = [p for p in platform.call("GET", "/v1/admin/policies", auth=OPS, expect=200)[1] if p["region"] == region and p["year"] == year]
+    body = {"region": region, "year": year, "policies": policies}
+    change(body)
+    path = f"/tmp/yibao-desk-policy-{uuid.uuid4().hex}.json"
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(body, out, ensure_ascii=False)
+    return path
+
+
+def ratio_at(platform, region, year, type, pool, level):
+    _, policy = platform.call("GET", f"/v1/admin/policies/{region}/{year}/{type}", auth=OPS, expect=200)
+    return next(rule["ratio"] for rule in policy[pool]["levels"] if rule["level"] == level)
+
+
+def scenario_policies(desk, platform):
+    # A policy opened shows its figures as the API has them.
+    desk.click("[data-open='440100-2026-390']")
+    row = "#policy-inpatient-levels tr[data-level='3']"
+    desk.wait_text(row, lambda text: "%" in text)
+    _, policy = platform.call("GET", "/v1/admin/policies/440100/2026/390", auth=OPS, expect=200)
+    rule = next(r for r in policy["inpatient"]["levels"] if r["level"] == "3")
+    cells = [c.text for c in desk.driver.find_elements(By.CSS_SELECTOR, f"{row} td")]
+    check(cells[1] == f"{rule['deductible'] / 100:.2f}" and cells[2] == f"{rule['ratio'] / 100:g}%",
+          f"a policy opened shows each level's deductible and fund share as the API has them ({cells})")
+    check("18000.00" in desk.text("#policy-inpatient-above") and "450000.00" in desk.text("#policy-inpatient-above"),
+          "the catastrophic insurance's deductible and cap are shown")
+    check(not desk.driver.find_elements(By.ID, "policy-file"), "an operator is not offered the policy upload (administrators only)")
+    desk.axe("policy detail")
+    desk.shot("desk-11f-policy", at=desk.find("#policy-detail"))
+
+
+def scenario_policy_upload(desk, platform):
+    desk.driver.execute_script("location.hash = '#/reference'")
+    desk.find("#policy-file")
+    # An administrator uploads Lanzhou's 2027 file with one figure changed: the page says what it
+    # replaces, the second press saves it, and the API has the new figure.
+    before = ratio_at(platform, "620100", 2027, "310", "inpatient", "3")
+    others = ratio_at(platform, "620100", 2027, "390", "inpatient", "3")
+
+    def changed(ratio):
+        def change(body):
+            for rule in body["policies"][0]["inpatient"]["levels"]:
+                if rule["level"] == "3":
+                    rule["ratio"] = ratio
+        return change
+    desk.driver.find_element(By.ID, "policy-file").send_keys(policy_file(platform, "620100", 2027, changed(before + 100)))
+    preview = desk.wait_text("#policy-upload-result", lambda text: "将替换" in text)
+    check("统筹区 620100，2027 年度" in preview and "现有的 2 项政策" in preview, f"the page says what the file holds and what it replaces ({preview[:120]})")
+    check(ratio_at(platform, "620100", 2027, "310", "inpatient", "3") == before, "choosing the file saves nothing")
+    desk.click("[data-action='save-policies']")
+    desk.click("[data-confirm='save-policies']")
+    saved = desk.wait_text("#policy-upload-result", lambda text: "已保存" in text)
+    check(ratio_at(platform, "620100", 2027, "310", "inpatient", "3") == before + 100 and ratio_at(platform, "620100", 2027, "390", "inpatient", "3") == others,
+          f"the uploaded file is saved as it was written ({saved})")
+    # A file with a problem in its second policy saves none of it, and the page names the field.
+    def broken(body):
+        changed(before + 200)(body)
+        body["policies"][1]["inpatient"]["levels"][0]["ratio"] = 12000
+    desk.driver.find_element(By.ID, "policy-file").send_keys(policy_file(platform, "620100", 2027, broken))
+    desk.wait_text("#policy-upload-result", lambda text: "将替换" in text)
+    desk.click("[data-action='save-policies']")
+    desk.click("[data-confirm='save-policies']")
+    refused = desk.wait_text("#policy-upload-result", lambda text: "policies[1].inpatient.levels[0].ratio" in text)
+    check(ratio_at(platform, "620100", 2027, "310", "inpatient", "3") == before + 100, f"a file with a problem saves none of its policies and names the field ({refused})")
+    desk.shot("desk-11g-policy-refused", at=desk.find("#policy-upload"))
+    path = f"/tmp/yibao-desk-policy-{uuid.uuid4().hex}.json"
+    with open(path, "w") as out:
+        out.write("region,year\n")
+    desk.driver.find_element(By.ID, "policy-file").send_keys(path)
+    message = desk.wait_text("#policy-upload-result", lambda text: "不是 JSON" in text)
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "[data-action='save-policies']"), f"a file that is not JSON is refused before anything is sent ({message})")
+    desk.axe("policy upload")
+    for written in glob.glob("/tmp/yibao-desk-policy-*.json"):
+        os.remove(written)
+
+
 def scenario_viewer(desk):
     desk.click("#sign-out")
     bureau_sign_in(desk, VIEWER)
     links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
     check("nav-reviews" not in links and "nav-reports" not in links and "nav-access" not in links, f"a viewer is not offered the queues or the access screen ({links})")
-    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button"), ("clearing", "#exceptions button, #clearing-form"), ("close", "[data-close]")):
+    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button, #policy-file"), ("clearing", "#exceptions button, #clearing-form"), ("close", "[data-close]")):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.8)
@@ -474,6 +557,7 @@ def scenario_access(desk, platform):
     confirmed first, each refused by the API afterwards."""
     desk.click("#sign-out")
     bureau_sign_in(desk, OPS.removeprefix("Bearer "))
+    scenario_policy_upload(desk, platform)
     desk.click("#nav-access")
     desk.find("#operators tr[data-operator='demo-viewer']")
     desk.find("#keys tr[data-key]")

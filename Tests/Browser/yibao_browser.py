@@ -222,15 +222,19 @@ class Browser:
     def text(self, css):
         return self.find(css).text.strip()
 
-    def shot(self, name, element=None, bottom=False):
-        """A screenshot of the page from its top (or its bottom), or of one element (scrolled into view)."""
+    def shot(self, name, element=None, bottom=False, at=None):
+        """A screenshot of the page from its top (or its bottom, or from element `at`, scrolled to the top of
+        the window), or of one element (scrolled into view)."""
         if self.screenshots:
             os.makedirs(self.screenshots, exist_ok=True)
             path = os.path.join(self.screenshots, f"{name}.png")
             if element is not None:
                 element.screenshot(path)
                 return path
-            self.driver.execute_script("window.scrollTo(0, arguments[0] ? document.body.scrollHeight : 0)", bottom)
+            if at is not None:
+                self.driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", at)
+            else:
+                self.driver.execute_script("window.scrollTo(0, arguments[0] ? document.body.scrollHeight : 0)", bottom)
             self.driver.save_screenshot(path)
             return path
         return None

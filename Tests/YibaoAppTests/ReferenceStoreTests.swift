@@ -89,6 +89,15 @@ struct ReferenceStoreTests {
             var bad = S.policy
             bad.outpatient.levels[0].ratio = Ratio(basisPoints: 12_000)
             await #expect { try await platform.savePolicy(bad) } throws: { ($0 as? Refusal)?.field == "outpatient.levels[0].ratio" }
+            // A region's file is saved whole or not at all: a good policy beside a bad one is not saved.
+            var changed = S.policy
+            changed.title += "（修订）"
+            var resident = bad
+            resident.insuranceType = .resident
+            await #expect { try await platform.savePolicies([changed, resident]) } throws: { ($0 as? Refusal)?.field == "outpatient.levels[0].ratio" }
+            #expect(try await platform.policy(region: S.region, type: .employee, year: 2026) == S.policy)
+            try await platform.savePolicies([changed])
+            #expect(try await platform.policy(region: S.region, type: .employee, year: 2026)?.title == changed.title)
         }
     }
 }

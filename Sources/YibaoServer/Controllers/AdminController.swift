@@ -141,7 +141,7 @@ struct AdminController {
                 throw Refusal.invalid("region", "the file is for \(file.region) \(file.year) but the path says \(region) \(year)")
             }
             if let problem = file.problems().first { throw Refusal.invalid(problem.field, problem.message) }
-            for policy in file.policies { try await platform.savePolicy(policy, actor: "operator:" + context.operator.name) }
+            try await platform.savePolicies(file.policies, actor: "operator:" + context.operator.name)
             return JSONResponse(SavedPolicies(region: file.region, year: file.year, saved: file.policies.map(\.insuranceType)))
         }
         routes.add(.get, "/v1/admin/policies/{region}/{year}/{insurance_type}", .operator(.viewer), "A policy") { _, context in

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     super(problem?.detail ?? `HTTP ${status}`);
     this.status = status;
     this.code = problem?.code ?? (status === 0 ? 'network' : 'unknown');
+    /** The request field a refusal names (`field` of the problem document), when it names one. */
+    this.field = problem?.field ?? null;
     /** Seconds the platform asked to wait (`Retry-After`), when it gave a number. */
     this.retryAfter = retryAfter;
   }

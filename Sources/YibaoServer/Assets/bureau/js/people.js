@@ -1,8 +1,9 @@
 // People (find by insurance number — personal data masked; enrol, for operators; adjust the personal
 // account by hand and the adjustments waiting for a second administrator, for administrators) and the reference
-// data: policies, the commercial plans with what each paid this month (the insurer's claims), a
+// data: policies (policies.js: each one's figures, and a region's file uploaded), the commercial plans with what each paid this month (the insurer's claims), a
 // catalogue item, a catalogue CSV import with the rejected rows listed by line.
 import { api, confirmed, dateTime, fen, field, get, guarded, h, newKey, post, t, table, today, yuan } from '/desk/desk.js';
+import { policiesSection } from './policies.js';
 
 /** An administrator's manual adjustment of a person's account: posted at once up to the approval line,
  * above it waiting for a second administrator; and the adjustments that wait, which only another
@@ -103,11 +104,7 @@ export async function peopleScreen(main, { can, me }) {
 export async function referenceScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'reference-alert' });
   main.replaceChildren(h('h2', {}, t('reference')), alert);
-  const policies = await guarded(alert, () => get('/v1/admin/policies'));
-  if (policies) {
-    main.append(h('section', { class: 'card' }, table(t('policies'), [t('region'), t('year'), t('insuranceType'), t('policyTitle')], policies.map((p) =>
-      h('tr', {}, h('td', {}, p.region ?? ''), h('td', {}, String(p.year ?? '')), h('td', {}, p.insurance_type), h('td', {}, p.title ?? p.name ?? ''))), { id: 'policies' })));
-  }
+  await policiesSection(main, { can, alert });
   // This year's commercial plans and, from the claims report, what each paid this month (net of refunds).
   const day = today();
   const plans = (await guarded(alert, () => get('/v1/admin/plans')) ?? []).filter((p) => String(p.year) === day.slice(0, 4));

@@ -1,6 +1,15 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    type_310: '职工基本医疗保险', type_390: '城乡居民基本医疗保险', outpatient: '门诊', inpatient: '住院', deductibleScope: '起付线计算', scope_per_visit: '每次就诊/住院', scope_per_year: '每年一次',
+    annualCap: '年度封顶线', retireeCap: '退休人员封顶线', repeatStay: '再次住院起付线按', levelsOf: (p) => `${p}：各级医院起付线与基金支付比例`, deductible: '起付线', fundShare: '基金支付比例', retireeBonus: '退休人员加付',
+    notCovered: '不予支付', band: (a, b, r) => `${a} 至 ${b} 元：${r}`, bandRest: (a, r) => `${a} 元以上：${r}`, tierCap: '年度最高支付', base_above_cap: '大额医疗补助（封顶线以上的合规费用）',
+    base_self_borne_in_scope: '大病保险（基本医保支付后个人负担的合规费用）', crossRegion: '异地就医按本地比例', unfiled: '未备案', referral: '转诊备案', longTermResident: '异地长期居住备案',
+    premiums: '缴费', premium_resident_annual: '居民年度缴费', premium_flexible_monthly: '灵活就业按月缴费', premium_commercial_plan: '商业补充保险', sources: '依据与说明',
+    uploadPolicies: '上传政策文件', uploadNote: '选择一个统筹区某年度的政策文件（JSON，与 yibao import policy 相同）。平台整体校验后一次保存：要么全部生效，要么一条也不保存并指出问题所在。保存后的结算按新政策计算，已结算的不变。',
+    policyFile: '政策文件', notJSON: (f) => `${f} 不是 JSON 文件`, notPolicyFile: (f) => `${f} 不是政策文件：需要 region（六位统筹区编码）、year 和 policies`,
+    fileHolds: (f, r, y) => `${f}：统筹区 ${r}，${y} 年度`, replaces: (n) => `将替换该统筹区该年度现有的 ${n} 项政策`, replacesNone: '该统筹区该年度尚无政策，将新增',
+    savePolicies: '保存政策', confirmSavePolicies: (r, y, n) => `确认保存 ${r} ${y} 年度的 ${n} 项政策`, policiesSaved: (r, y, types) => `已保存 ${r} ${y} 年度：${types}`,
     institutionEdit: '登记或修改定点机构', institutionNote: '新机构登记后即可在上方签发它的接口密钥；选择已有机构可修改其信息。收款账户用于清算拨付。', institutionKind: '类型', institutionName: '机构名称', payoutAccount: '收款账户',
     kind_hospital: '医疗机构', kind_pharmacy: '定点零售药店', level_community: '社区/乡镇', level_1: '一级', level_2: '二级', level_3: '三级', level_3A: '三级甲等',
     institutionCreated: (c) => `已登记 ${c}，可以签发密钥`, institutionUpdated: (c) => `已更新 ${c}`,
@@ -34,6 +43,15 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    type_310: 'Employee basic medical insurance', type_390: 'Resident basic medical insurance', outpatient: 'Outpatient', inpatient: 'Inpatient', deductibleScope: 'Deductible counted', scope_per_visit: 'per visit or stay', scope_per_year: 'once a year',
+    annualCap: 'Annual cap', retireeCap: 'Retirees\' annual cap', repeatStay: 'Deductible of a repeat stay', levelsOf: (p) => `${p}: deductible and fund share by hospital level`, deductible: 'Deductible', fundShare: 'Fund pays', retireeBonus: 'Retirees\' extra',
+    notCovered: 'Not covered', band: (a, b, r) => `${a} to ${b} yuan: ${r}`, bandRest: (a, r) => `above ${a} yuan: ${r}`, tierCap: 'at most a year', base_above_cap: 'Large-amount subsidy (in-scope amounts above the cap)',
+    base_self_borne_in_scope: 'Catastrophic insurance (in-scope amounts the person bore after the basic fund)', crossRegion: 'Care elsewhere, of the home ratio', unfiled: 'unfiled', referral: 'filed referral', longTermResident: 'filed long-term resident',
+    premiums: 'Premiums', premium_resident_annual: 'Resident, a year', premium_flexible_monthly: 'Flexible employment, a month', premium_commercial_plan: 'Commercial plan', sources: 'Sources and notes',
+    uploadPolicies: 'Upload a policy file', uploadNote: 'Choose a region\'s policy file for a year (JSON, as yibao import policy reads it). The platform checks the whole file and saves it at once: all of it, or nothing and the first problem named. Settlements from then on use it; what was settled keeps what it was paid.',
+    policyFile: 'Policy file', notJSON: (f) => `${f} is not a JSON file`, notPolicyFile: (f) => `${f} is not a policy file: it needs region (a six-digit code), year and policies`,
+    fileHolds: (f, r, y) => `${f}: region ${r}, year ${y}`, replaces: (n) => `It replaces the ${n} policies this region has for the year`, replacesNone: 'The region has no policy for the year yet; these are added',
+    savePolicies: 'Save the policies', confirmSavePolicies: (r, y, n) => `Save ${n} policies of ${r} for ${y}`, policiesSaved: (r, y, types) => `Saved for ${r}, ${y}: ${types}`,
     institutionEdit: 'Register or change an institution', institutionNote: 'Once registered, a new institution is chosen above for its first API key; choose one to change it. Clearing pays into the payout account.', institutionKind: 'Kind', institutionName: 'Institution name', payoutAccount: 'Payout account',
     kind_hospital: 'Hospital or clinic', kind_pharmacy: 'Retail pharmacy', level_community: 'Community', level_1: 'Level 1', level_2: 'Level 2', level_3: 'Level 3', level_3A: 'Level 3A',
     institutionCreated: (c) => `${c} is registered; issue its key`, institutionUpdated: (c) => `${c} is updated`,
