@@ -10,11 +10,13 @@ import { ApiError, confirmed, get, guarded, h, messageFor, put, t, table, yuan }
 /** Basis points as a percentage: 9250 → "92.5%". */
 const percent = (bp) => `${bp / 100}%`;
 const typeName = (type) => t(`type_${type}`);
+/** A label and its value, with the language's colon. */
+const said = (label, value) => `${t(label)}${t('colon')}${value}`;
 
 function pool(name, rule) {
-  const facts = [`${t('deductibleScope')}：${t(`scope_${rule.deductible_scope}`)}`, `${t('annualCap')}：${yuan(rule.annual_cap)}`];
-  if (rule.retiree_annual_cap != null) facts.push(`${t('retireeCap')}：${yuan(rule.retiree_annual_cap)}`);
-  if (rule.repeat_stay_deductible_factor != null) facts.push(`${t('repeatStay')}：${percent(rule.repeat_stay_deductible_factor)}`);
+  const facts = [said('deductibleScope', t(`scope_${rule.deductible_scope}`)), said('annualCap', yuan(rule.annual_cap))];
+  if (rule.retiree_annual_cap != null) facts.push(said('retireeCap', yuan(rule.retiree_annual_cap)));
+  if (rule.repeat_stay_deductible_factor != null) facts.push(said('repeatStay', percent(rule.repeat_stay_deductible_factor)));
   const rows = rule.levels.map((level) => h('tr', { 'data-level': level.level }, h('td', {}, t(`level_${level.level}`)), h('td', { class: 'num' }, yuan(level.deductible)),
     h('td', { class: 'num', 'data-ratio': String(level.ratio) }, level.ratio ? percent(level.ratio) : t('notCovered')),
     h('td', { class: 'num' }, level.retiree_bonus ? `+${percent(level.retiree_bonus)}` : '—')));
@@ -24,7 +26,8 @@ function pool(name, rule) {
   if (tier) {
     let from = 0;
     const bands = tier.bands.map((band) => {
-      const text = band.up_to != null ? t('band', yuan(from), yuan(band.up_to), percent(band.ratio)) : t('bandRest', yuan(from), percent(band.ratio));
+      const text = band.up_to != null ? t('band', yuan(from), yuan(band.up_to), percent(band.ratio))
+        : from ? t('bandRest', yuan(from), percent(band.ratio)) : t('bandAll', percent(band.ratio));
       from = band.up_to ?? from;
       return h('li', {}, text);
     });
@@ -39,13 +42,13 @@ function detail(policy) {
   return h('div', { id: 'policy-detail', 'data-policy': `${policy.region}-${policy.year}-${policy.insurance_type}` },
     h('h3', { tabindex: '-1' }, policy.title), h('p', { class: 'muted' }, `${policy.region} · ${policy.year} · ${typeName(policy.insurance_type)}`),
     h('div', { class: 'grid' }, pool('outpatient', policy.outpatient), pool('inpatient', policy.inpatient)),
-    h('p', {}, `${t('crossRegion')}：${t('unfiled')} ${percent(cross.unfiled)} · ${t('referral')} ${percent(cross.referral)} · ${t('longTermResident')} ${percent(cross.long_term_resident)}`),
+    h('p', {}, `${t('crossRegion')}${t('colon')}${t('unfiled')} ${percent(cross.unfiled)} · ${t('referral')} ${percent(cross.referral)} · ${t('longTermResident')} ${percent(cross.long_term_resident)}`),
     premiums.length ? h('div', {}, h('h4', {}, t('premiums')), h('ul', {}, premiums)) : '',
     h('details', {}, h('summary', {}, t('sources')), h('ul', { class: 'muted' }, policy.sources.map((s) => h('li', {}, s)))));
 }
 
 /** The message of a refused upload: the plain words, then the platform's field and detail. */
-const refusal = (error) => (error instanceof ApiError && error.field ? `${messageFor(error)}：${error.field} — ${error.message}` : messageFor(error));
+const refusal = (error) => (error instanceof ApiError && error.field ? `${messageFor(error)}${t('colon')}${error.field} — ${error.message}` : messageFor(error));
 
 function upload(current, reload) {
   const input = h('input', { type: 'file', id: 'policy-file', accept: 'application/json,.json' });
@@ -81,7 +84,7 @@ function upload(current, reload) {
       }
     });
     status.replaceChildren(h('p', {}, t('fileHolds', file.name, body.region, body.year)),
-      h('ul', {}, held.map((p) => h('li', {}, `${typeName(p.insurance_type)}：${p.title ?? ''}`))),
+      h('ul', {}, held.map((p) => h('li', {}, `${typeName(p.insurance_type)}${t('colon')}${p.title ?? ''}`))),
       h('p', {}, replaced ? t('replaces', replaced) : t('replacesNone')), save);
   });
   return form;

@@ -1,9 +1,9 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
-    type_310: '职工基本医疗保险', type_390: '城乡居民基本医疗保险', outpatient: '门诊', inpatient: '住院', deductibleScope: '起付线计算', scope_per_visit: '每次就诊/住院', scope_per_year: '每年一次',
+    colon: '：', type_310: '职工基本医疗保险', type_390: '城乡居民基本医疗保险', outpatient: '门诊', inpatient: '住院', deductibleScope: '起付线计算', scope_per_visit: '每次就诊/住院', scope_per_year: '每年一次',
     annualCap: '年度封顶线', retireeCap: '退休人员封顶线', repeatStay: '再次住院起付线按', levelsOf: (p) => `${p}：各级医院起付线与基金支付比例`, deductible: '起付线', fundShare: '基金支付比例', retireeBonus: '退休人员加付',
-    notCovered: '不予支付', band: (a, b, r) => `${a} 至 ${b} 元：${r}`, bandRest: (a, r) => `${a} 元以上：${r}`, tierCap: '年度最高支付', base_above_cap: '大额医疗补助（封顶线以上的合规费用）',
+    notCovered: '不予支付', band: (a, b, r) => `${a} 至 ${b} 元：${r}`, bandRest: (a, r) => `${a} 元以上：${r}`, bandAll: (r) => `起付线以上全部：${r}`, tierCap: '年度最高支付', base_above_cap: '大额医疗补助（封顶线以上的合规费用）',
     base_self_borne_in_scope: '大病保险（基本医保支付后个人负担的合规费用）', crossRegion: '异地就医按本地比例', unfiled: '未备案', referral: '转诊备案', longTermResident: '异地长期居住备案',
     premiums: '缴费', premium_resident_annual: '居民年度缴费', premium_flexible_monthly: '灵活就业按月缴费', premium_commercial_plan: '商业补充保险', sources: '依据与说明',
     uploadPolicies: '上传政策文件', uploadNote: '选择一个统筹区某年度的政策文件（JSON，与 yibao import policy 相同）。平台整体校验后一次保存：要么全部生效，要么一条也不保存并指出问题所在。保存后的结算按新政策计算，已结算的不变。',
@@ -43,9 +43,9 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
-    type_310: 'Employee basic medical insurance', type_390: 'Resident basic medical insurance', outpatient: 'Outpatient', inpatient: 'Inpatient', deductibleScope: 'Deductible counted', scope_per_visit: 'per visit or stay', scope_per_year: 'once a year',
+    colon: ': ', type_310: 'Employee basic medical insurance', type_390: 'Resident basic medical insurance', outpatient: 'Outpatient', inpatient: 'Inpatient', deductibleScope: 'Deductible counted', scope_per_visit: 'per visit or stay', scope_per_year: 'once a year',
     annualCap: 'Annual cap', retireeCap: 'Retirees\' annual cap', repeatStay: 'Deductible of a repeat stay', levelsOf: (p) => `${p}: deductible and fund share by hospital level`, deductible: 'Deductible', fundShare: 'Fund pays', retireeBonus: 'Retirees\' extra',
-    notCovered: 'Not covered', band: (a, b, r) => `${a} to ${b} yuan: ${r}`, bandRest: (a, r) => `above ${a} yuan: ${r}`, tierCap: 'at most a year', base_above_cap: 'Large-amount subsidy (in-scope amounts above the cap)',
+    notCovered: 'Not covered', band: (a, b, r) => `${a} to ${b} yuan: ${r}`, bandRest: (a, r) => `above ${a} yuan: ${r}`, bandAll: (r) => `all above the deductible: ${r}`, tierCap: 'at most a year', base_above_cap: 'Large-amount subsidy (in-scope amounts above the cap)',
     base_self_borne_in_scope: 'Catastrophic insurance (in-scope amounts the person bore after the basic fund)', crossRegion: 'Care elsewhere, of the home ratio', unfiled: 'unfiled', referral: 'filed referral', longTermResident: 'filed long-term resident',
     premiums: 'Premiums', premium_resident_annual: 'Resident, a year', premium_flexible_monthly: 'Flexible employment, a month', premium_commercial_plan: 'Commercial plan', sources: 'Sources and notes',
     uploadPolicies: 'Upload a policy file', uploadNote: 'Choose a region\'s policy file for a year (JSON, as yibao import policy reads it). The platform checks the whole file and saves it at once: all of it, or nothing and the first problem named. Settlements from then on use it; what was settled keeps what it was paid.',
