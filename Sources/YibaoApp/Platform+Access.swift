@@ -15,6 +15,18 @@ public struct OperatorView: Sendable, Hashable, Codable {
     public var liveTokens: Int
 }
 
+/// An operator's bearer token, shown once when issued.
+public struct OperatorCredential: Sendable, Hashable, Codable {
+    /// The operator.
+    public let operatorName: String
+    /// The role.
+    public let role: OperatorRole
+    /// The token; only its hash is stored.
+    public let token: String
+    /// When it stops working.
+    public let expiresAt: Instant
+}
+
 /// An institution key as administrators see it (never the secret).
 public struct InstitutionKeyView: Sendable, Hashable, Codable {
     /// The key id (the credential's first part).
@@ -46,6 +58,58 @@ extension Platform {
                     disabledAt: try $0.optionalInstant("disabled_at"), liveTokens: Int(try $0.int64("live")))
             }
         }
+    }
+
+    /// Why `name` cannot be an operator's login name, or nil: 1 to 50 of `A–Z a–z 0–9 . _ -`, starting
+    /// with a letter or digit. The name is in paths (`/v1/admin/operators/{name}/…`) and in the audit log.
+    public static func operatorNameProblem(_ name: String) -> String? {
+        let alphanumeric = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) }
+        let allowed = name.unicodeScalars.allSatisfy { alphanumeric($0) || "._-".unicodeScalars.contains($0) }
+        guard (1...50).contains(name.unicodeScalars.count), allowed, let first = name.unicodeScalars.first, alphanumeric(first) else {
+            return "a login name is 1 to 50 letters, digits, dots, underscores or hyphens, starting with a letter or digit"
+        }
+        return nil
+    }
+
+    /// Creates an operator and issues its first token, in one transaction; a name already taken is
+    /// refused `already_exists`.
+    public func createOperator(name: String, role: OperatorRole, token: String? = nil, actor: String = "system") async throws -> OperatorCredential {
+        if let problem = Platform.operatorNameProblem(name) { throw Refusal.invalid("name", problem) }
+        let id = ids.next("O")
+        let token = token ?? "op_" + Secrets.randomToken()
+        return try await write { db, now in
+            try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "operator.create", subject: "operator:" + name, value: ["role": role.rawValue], now: now, in: db)
+            return try Platform.issueOperatorToken(token, name: name, actor: actor, now: now, in: db)
+        }
+    }
+
+    /// Issues a new token for an existing operator who is not disabled (`token` chooses it: the demo's
+    /// published token only). Earlier tokens stay valid until they expire or are revoked.
+    public func issueOperatorToken(name: String, token chosen: String? = nil, actor: String = "system") async throws -> OperatorCredential {
+        let token = chosen ?? "op_" + Secrets.randomToken()
+        return try await write { db, now in try Platform.issueOperatorToken(token, name: name, actor: actor, now: now, in: db) }
+    }
+
+    private static func issueOperatorToken(
+        _ token: String, name: String, actor: String, now: Instant, in db: any SQLExecutor
+    ) throws -> OperatorCredential {
+        guard let found = try OperatorRepository.find(name: name, in: db) else {
+            throw Refusal(.notFound, "no operator is named \(name), or it is disabled")
+        }
+        let expires = now.adding(seconds: Platform.operatorTokenLifetimeSeconds)
+        try OperatorRepository.insertToken(hash: Secrets.sha256Hex(token), operatorID: found.id, now: now, expires: expires, in: db)
+        try AuditRepository.append(
+            actor: actor, action: "operator.token", subject: "operator:" + name, value: ["expires_at": "\(expires)"], now: now, in: db)
+        return OperatorCredential(operatorName: name, role: found.role, token: token, expiresAt: expires)
+    }
+
+    /// The operator a bearer token belongs to, or nil.
+    public func authenticateOperator(token: String) async throws -> Operator? {
+        guard token.hasPrefix("op_"), token.utf8.count < 200 else { return nil }
+        let hash = Secrets.sha256Hex(token)
+        return try await read { db, now in try OperatorRepository.byToken(hash: hash, now: now, in: db) }
     }
 
     /// Disables an operator: every token stops working (within the credential cache's seconds on every

@@ -13,18 +13,6 @@ public struct InstitutionCredential: Sendable, Hashable, Codable {
     public var token: String { keyId + "." + secret }
 }
 
-/// An operator's bearer token, shown once when issued.
-public struct OperatorCredential: Sendable, Hashable, Codable {
-    /// The operator.
-    public let operatorName: String
-    /// The role.
-    public let role: OperatorRole
-    /// The token; only its hash is stored.
-    public let token: String
-    /// When it stops working.
-    public let expiresAt: Instant
-}
-
 /// A plan's claims in a period.
 public struct PlanClaimsReport: Sendable, Codable {
     /// The plan.
@@ -264,41 +252,6 @@ extension Platform {
     @discardableResult
     public func purgeNonces() async throws -> Int {
         try await write { db, now in try db.execute("DELETE FROM request_nonces WHERE expires_at < ?", [.instant(now)]) }
-    }
-
-    // MARK: Operators
-
-    /// Creates an operator and issues a token.
-    public func createOperator(name: String, role: OperatorRole, token: String? = nil, actor: String = "system") async throws -> OperatorCredential {
-        if name.isEmpty || name.count > 50 { throw Refusal.invalid("name", "name must be 1 to 50 characters") }
-        let id = ids.next("O")
-        try await write { db, now in
-            try OperatorRepository.insert(id: id, name: name, role: role, now: now, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "operator.create", subject: "operator:" + name, value: ["role": role.rawValue], now: now, in: db)
-        }
-        return try await issueOperatorToken(name: name, token: token, actor: actor)
-    }
-
-    /// Issues a new token for an existing operator (`token` chooses it: the demo's published token only).
-    public func issueOperatorToken(name: String, token chosen: String? = nil, actor: String = "system") async throws -> OperatorCredential {
-        let token = chosen ?? "op_" + Secrets.randomToken()
-        let hash = Secrets.sha256Hex(token)
-        return try await write { db, now in
-            guard let found = try OperatorRepository.find(name: name, in: db) else { throw Refusal(.notFound, "no operator is named \(name)") }
-            let expires = now.adding(seconds: Platform.operatorTokenLifetimeSeconds)
-            try OperatorRepository.insertToken(hash: hash, operatorID: found.id, now: now, expires: expires, in: db)
-            try AuditRepository.append(
-                actor: actor, action: "operator.token", subject: "operator:" + name, value: ["expires_at": "\(expires)"], now: now, in: db)
-            return OperatorCredential(operatorName: name, role: found.role, token: token, expiresAt: expires)
-        }
-    }
-
-    /// The operator a bearer token belongs to, or nil.
-    public func authenticateOperator(token: String) async throws -> Operator? {
-        guard token.hasPrefix("op_"), token.utf8.count < 200 else { return nil }
-        let hash = Secrets.sha256Hex(token)
-        return try await read { db, now in try OperatorRepository.byToken(hash: hash, now: now, in: db) }
     }
 
     // MARK: Catalogue and policies

@@ -7,7 +7,8 @@ refunds one line and sees the refund; a reversal of the partly refunded settleme
 reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
 a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
 and the counter's for the day; a policy opened shows the API's figures, and an administrator's policy
-file is saved whole or, with a problem in any policy, not at all; an administrator issues and revokes an institution key and revokes and
+file is saved whole or, with a problem in any policy, not at all; an administrator creates an operator
+and issues a new token after a revocation (each shown once, each signing in), issues and revokes an institution key and revokes and
 disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
@@ -613,6 +614,29 @@ def scenario_access(desk, platform):
     desk.click("[data-confirm='disable-demo-operator']")
     disabled = desk.wait_text("#operators tr[data-operator='demo-operator'] td[data-state]", lambda text: "已停用" in text)
     check(until(lambda: platform.call("GET", "/v1/admin/me", auth=f"Bearer {OPERATOR}")[0] == 401), f"the disabled operator's token is refused ({disabled})")
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "[data-token='demo-operator']"), "a disabled operator is offered no new token")
+    # The viewer whose tokens were revoked gets a new one, shown once; it works, the old one does not.
+    desk.click("[data-token='demo-viewer']")
+    shown = desk.wait_text("#issued-token", lambda text: text.startswith("op_"))
+    _, me = platform.call("GET", "/v1/admin/me", auth=f"Bearer {shown}", expect=200)
+    check(me == {"name": "demo-viewer", "role": "viewer"} and platform.call("GET", "/v1/admin/me", auth=f"Bearer {VIEWER}")[0] == 401,
+          "a new token issued on the page works, and the revoked one stays refused")
+    # A new operator: its first token is shown once and signs in with the role chosen.
+    desk.fill("#operator-name", "desk-clerk")
+    desk.driver.find_element(By.CSS_SELECTOR, "#operator-role option[value='operator']").click()
+    desk.submit("#operator-form")
+    created = desk.wait_text("#issued-token", lambda text: text.startswith("op_") and text != shown)
+    _, me = platform.call("GET", "/v1/admin/me", auth=f"Bearer {created}", expect=200)
+    check(me == {"name": "desk-clerk", "role": "operator"} and desk.find("#operators tr[data-operator='desk-clerk']"),
+          "an operator created on the page signs in with its token and the role chosen, and is listed")
+    check("只显示这一次" in desk.text("#operator-token"), "the page says the token is shown only once")
+    desk.shot("desk-16b-operator-created")
+    before = platform.call("GET", "/v1/admin/operators", auth=OPS, expect=200)[1]
+    for taken, says in (("desk-clerk", "已经存在"), ("desk/clerk", "填写的内容不正确")):
+        desk.fill("#operator-name", taken)
+        desk.submit("#operator-form")
+        message = desk.wait_text("#access-alert", lambda text: says in text)
+        check(platform.call("GET", "/v1/admin/operators", auth=OPS, expect=200)[1] == before, f"{taken!r} is refused in words and nothing is created ({message})")
     desk.axe("access after changes")
     desk.shot("desk-16-access-operators")
     scenario_adjustments(desk, platform)

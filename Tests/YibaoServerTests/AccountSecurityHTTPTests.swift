@@ -159,6 +159,53 @@ struct AccountSecurityHTTPTests {
         }
     }
 
+    @Test("7. an administrator creates an operator and issues a new token after a revocation; the token is shown once, names are checked")
+    func operatorsCreated() async throws {
+        try await H.withApp { client, harness in
+            let created = try await client.send(.post, "/v1/admin/operators", token: H.adminToken, json: #"{"name":"new-clerk","role":"operator"}"#)
+            #expect(created.status == .created && created.object["role"] as? String == "operator", "\(created.text)")
+            #expect(created.headers[.cacheControl] == "no-store")
+            let first = try #require(created.object["token"] as? String)
+            let me = try await client.send(.get, "/v1/admin/me", token: first)
+            #expect(me.status == .ok && me.object["name"] as? String == "new-clerk" && me.object["role"] as? String == "operator", "\(me.text)")
+            // The same name again, a name that would not fit in a path, a role that does not exist; and
+            // an operator who is not an administrator: refused, and nothing created.
+            let again = try await client.send(.post, "/v1/admin/operators", token: H.adminToken, json: #"{"name":"new-clerk","role":"viewer"}"#)
+            #expect(again.status == .conflict && again.problem?.code == "already_exists", "\(again.text)")
+            for body in [
+                #"{"name":"a/b","role":"viewer"}"#, #"{"name":"","role":"viewer"}"#, #"{"name":"-x","role":"viewer"}"#,
+                #"{"name":"x","role":"root"}"#,
+            ] {
+                let refused = try await client.send(.post, "/v1/admin/operators", token: H.adminToken, json: body)
+                #expect(refused.status == .badRequest, "\(body): \(refused.text)")
+            }
+            #expect(
+                try await client.send(.post, "/v1/admin/operators", token: first, json: #"{"name":"by-clerk","role":"administrator"}"#).status
+                    == .forbidden)
+            let names = try await client.send(.get, "/v1/admin/operators", token: H.adminToken).text
+            #expect(names.contains("new-clerk") && !names.contains("by-clerk") && !names.contains("a/b"))
+            // A leak: every token revoked, then a new one issued; the old one stays refused.
+            #expect(try await client.send(.post, "/v1/admin/operators/new-clerk/token-revocation", token: H.adminToken).status == .noContent)
+            harness.clock.advance(seconds: 6)
+            #expect(try await client.send(.get, "/v1/admin/me", token: first).status == .unauthorized)
+            let issued = try await client.send(.post, "/v1/admin/operators/new-clerk/tokens", token: H.adminToken)
+            let second = try #require(issued.object["token"] as? String)
+            #expect(issued.status == .created && second != first && issued.headers[.cacheControl] == "no-store")
+            #expect(try await client.send(.get, "/v1/admin/me", token: second).status == .ok)
+            #expect(try await client.send(.get, "/v1/admin/me", token: first).status == .unauthorized)
+            // A disabled operator gets no new token; a name nobody has neither.
+            #expect(try await client.send(.post, "/v1/admin/operators/new-clerk/disable", token: H.adminToken).status == .noContent)
+            #expect(try await client.send(.post, "/v1/admin/operators/new-clerk/tokens", token: H.adminToken).status == .notFound)
+            #expect(try await client.send(.post, "/v1/admin/operators/nobody/tokens", token: H.adminToken).status == .notFound)
+            // Each is in the audit log with the administrator's name.
+            let audit = try await harness.platform.auditTrail(subject: "operator:new-clerk")
+            #expect(
+                audit.map(\.action) == ["operator.create", "operator.token", "operator.tokens_revoked", "operator.token", "operator.disable"],
+                "\(audit.map(\.action))")
+            #expect(audit.allSatisfy { $0.actor == "operator:demo-admin" })
+        }
+    }
+
     @Test("7. a patient lists sessions and signs out everywhere; resets a forgotten password with SMS and authenticator")
     func sessionsAndPasswordReset() async throws {
         try await H.withApp { client, harness in

@@ -30,6 +30,12 @@ struct AdminController {
         var role: OperatorRole
     }
 
+    struct OperatorInput: Codable, Sendable {
+        /// The login name: letters, digits, dots, underscores, hyphens.
+        var name: String
+        var role: OperatorRole
+    }
+
     struct InstitutionInput: Codable, Sendable {
         var name: String
         var region: RegionCode
@@ -126,7 +132,7 @@ struct AdminController {
             _, context in
             JSONResponse(
                 try await platform.issueInstitutionKey(code: try context.parameters.require("code"), actor: "operator:" + context.operator.name),
-                status: .created
+                status: .created, headers: [.cacheControl: "no-store"]
             )
         }
         routes.add(.get, "/v1/admin/policies", .operator(.viewer), "List policies") { _, _ in
@@ -265,6 +271,21 @@ struct AdminController {
         }
         routes.add(.get, "/v1/admin/operators", .operator(.administrator), "Operators, their roles and live tokens") { _, _ in
             JSONResponse(try await platform.operators())
+        }
+        routes.add(.post, "/v1/admin/operators", .operator(.administrator), "Create an operator; its first token is in the answer, once") {
+            request, context in
+            var request = request
+            let input = try await request.decodeJSON(OperatorInput.self, context: context)
+            let credential = try await platform.createOperator(name: input.name, role: input.role, actor: "operator:" + context.operator.name)
+            return JSONResponse(credential, status: .created, headers: [.cacheControl: "no-store"])
+        }
+        routes.add(
+            .post, "/v1/admin/operators/{name}/tokens", .operator(.administrator),
+            "Issue a new token for an operator (after a revocation, or a lost one); shown once"
+        ) { _, context in
+            let credential = try await platform.issueOperatorToken(
+                name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
+            return JSONResponse(credential, status: .created, headers: [.cacheControl: "no-store"])
         }
         routes.add(.post, "/v1/admin/operators/{name}/disable", .operator(.administrator), "Disable an operator: every token stops at once") {
             _, context in

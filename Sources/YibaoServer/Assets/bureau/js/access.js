@@ -1,4 +1,5 @@
-// Access, for administrators: the operators (revoke a leaked token, disable someone who left), each
+// Access, for administrators: the operators (create one, issue a new token — each token shown once —,
+// revoke a leaked token, disable someone who left), each
 // institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once), and
 // institutions registered or changed (a new hospital, then its first key).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
@@ -12,9 +13,33 @@ export async function accessScreen(main, { me }) {
   const keys = h('section', { class: 'card', id: 'keys-card' });
   main.replaceChildren(h('h2', {}, t('access')), alert, operators, keys);
 
+  // A token exists in clear only in the answer that issued it: shown once, here, to be handed over in person.
+  const token = h('div', { id: 'operator-token', role: 'status' });
+  const showToken = (credential) => token.replaceChildren(h('p', {}, t('tokenOnce', credential.operator_name, dateTime(credential.expires_at))),
+    h('dl', { class: 'split secret' }, h('dt', {}, t('operatorToken')), h('dd', {}, h('code', { id: 'issued-token' }, credential.token))));
+  const name = field(t('loginName'), { id: 'operator-name', autocomplete: 'off', maxlength: '50' });
+  const role = field(t('role'), { id: 'operator-role', options: [['viewer', t('viewer')], ['operator', t('operator')], ['administrator', t('administrator')]] });
+  const create = h('form', { id: 'operator-form', novalidate: true }, h('h3', {}, t('addOperator')), h('p', { class: 'muted' }, t('addOperatorNote')),
+    h('div', { class: 'row' }, name.element, role.element, h('button', { type: 'submit', class: 'primary' }, t('create'))));
+  create.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const credential = await guarded(alert, () => post('/v1/admin/operators', { name: name.input.value.trim(), role: role.input.value }));
+    if (!credential) return;
+    name.input.value = '';
+    await loadOperators();
+    showToken(credential);
+  });
+
   async function loadOperators() {
     const list = await guarded(alert, () => get('/v1/admin/operators'));
     if (!list) return;
+    token.replaceChildren();
+    const issueToken = (o) => h('button', { type: 'button', 'data-token': o.name, onclick: async () => {
+      const credential = await guarded(alert, () => post(`/v1/admin/operators/${encodeURIComponent(o.name)}/tokens`, {}));
+      if (!credential) return;
+      await loadOperators();
+      showToken(credential);
+    } }, t('issueToken'));
     operators.replaceChildren(table(t('operators'), [t('name'), t('role'), t('createdAt'), t('state'), t('liveTokens'), ''], list.map((o) => {
       const act = (path, done) => async () => {
         if (await guarded(alert, () => post(`/v1/admin/operators/${encodeURIComponent(o.name)}/${path}`, {})) === undefined) return;
@@ -23,12 +48,12 @@ export async function accessScreen(main, { me }) {
       };
       const actions = o.name === me.name ? h('span', { class: 'muted' }, t('yourself'))
         : o.disabled_at ? ''
-        : h('span', {}, confirmed(t('revokeTokens'), t('confirmRevokeTokens', o.name), `revoke-tokens-${o.name}`, act('token-revocation', (n) => t('tokensRevoked', n))), ' ',
+        : h('span', {}, issueToken(o), ' ', confirmed(t('revokeTokens'), t('confirmRevokeTokens', o.name), `revoke-tokens-${o.name}`, act('token-revocation', (n) => t('tokensRevoked', n))), ' ',
           confirmed(t('disable'), t('confirmDisable', o.name), `disable-${o.name}`, act('disable', (n) => t('disabled', n))));
       return h('tr', { 'data-operator': o.name }, h('td', {}, o.name), h('td', {}, t(o.role)), h('td', {}, dateTime(o.created_at)),
         h('td', { class: o.disabled_at ? 'error' : 'ok', 'data-state': o.disabled_at ? 'disabled' : 'active' }, o.disabled_at ? `${t('disabledAt')} ${dateTime(o.disabled_at)}` : t('active')),
         h('td', { class: 'num', 'data-live': String(o.live_tokens) }, String(o.live_tokens)), h('td', {}, actions));
-    }), { id: 'operators' }));
+    }), { id: 'operators' }), token, create);
   }
 
   const institutions = await guarded(alert, () => get('/v1/admin/institutions'));

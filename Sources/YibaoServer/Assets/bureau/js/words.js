@@ -1,6 +1,8 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    addOperator: '添加操作员', addOperatorNote: '登录名只能用字母、数字、点、下划线和连字符。创建后显示一次令牌，请当面交给本人；令牌 90 天后失效，届时在此签发新令牌。', loginName: '登录名', create: '创建',
+    issueToken: '签发新令牌', operatorToken: '令牌', tokenOnce: (n, e) => `${n} 的令牌只显示这一次（${e} 前有效）：请当面交给本人，本页关闭后无法再查看。`,
     colon: '：', type_310: '职工基本医疗保险', type_390: '城乡居民基本医疗保险', outpatient: '门诊', inpatient: '住院', deductibleScope: '起付线计算', scope_per_visit: '每次就诊/住院', scope_per_year: '每年一次',
     annualCap: '年度封顶线', retireeCap: '退休人员封顶线', repeatStay: '再次住院起付线按', levelsOf: (p) => `${p}：各级医院起付线与基金支付比例`, deductible: '起付线', fundShare: '基金支付比例', retireeBonus: '退休人员加付',
     notCovered: '不予支付', band: (a, b, r) => `${a} 至 ${b} 元：${r}`, bandRest: (a, r) => `${a} 元以上：${r}`, bandAll: (r) => `起付线以上全部：${r}`, tierCap: '年度最高支付', base_above_cap: '大额医疗补助（封顶线以上的合规费用）',
@@ -43,6 +45,8 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    addOperator: 'Add an operator', addOperatorNote: 'A login name is letters, digits, dots, underscores and hyphens. Its token is shown once: hand it over in person. Tokens stop after 90 days; issue a new one here.', loginName: 'Login name', create: 'Create',
+    issueToken: 'Issue a new token', operatorToken: 'Token', tokenOnce: (n, e) => `${n}'s token is shown only now (valid until ${e}): hand it over in person; it cannot be seen again.`,
     colon: ': ', type_310: 'Employee basic medical insurance', type_390: 'Resident basic medical insurance', outpatient: 'Outpatient', inpatient: 'Inpatient', deductibleScope: 'Deductible counted', scope_per_visit: 'per visit or stay', scope_per_year: 'once a year',
     annualCap: 'Annual cap', retireeCap: 'Retirees\' annual cap', repeatStay: 'Deductible of a repeat stay', levelsOf: (p) => `${p}: deductible and fund share by hospital level`, deductible: 'Deductible', fundShare: 'Fund pays', retireeBonus: 'Retirees\' extra',
     notCovered: 'Not covered', band: (a, b, r) => `${a} to ${b} yuan: ${r}`, bandRest: (a, r) => `above ${a} yuan: ${r}`, bandAll: (r) => `all above the deductible: ${r}`, tierCap: 'at most a year', base_above_cap: 'Large-amount subsidy (in-scope amounts above the cap)',
