@@ -178,7 +178,8 @@ public func openPlatform(_ configuration: AppConfiguration, logger: Logger) asyn
         keys = try PersonalDataCipher.loadKeys(file: keysFile, create: configuration.databaseURL == nil)
     }
     let cipher = try PersonalDataCipher(keys: keys) { try? PersonalDataCipher.loadKeys(file: keysFile, create: false) }
-    let clock = SystemClock()
+    // The sandbox parties come with the sandbox's test clock, which demos and tests move forward.
+    let clock: any WallClock = configuration.usesSandbox ? SandboxClock(system: SystemClock()) : SystemClock()
     let platform = Platform(
         backend: backend, clock: clock, ids: RandomIDGenerator(clock: clock), cipher: cipher,
         channel: configuration.usesSandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty())

@@ -642,6 +642,56 @@ def scenario_access(desk, platform):
     scenario_adjustments(desk, platform)
 
 
+def scenario_clearing_detail(desk, platform, record):
+    """The demo's sandbox clock moved a day ahead from the clearing screen; today's period, now ended,
+    cleared from the page; the clearing opened shows the settlements it carries as the API has them,
+    and a deduction on one settlement is taken back from exactly that one. Runs last: the clock only
+    moves forward."""
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    desk.driver.execute_script("location.hash = '#/clearing'")
+    desk.find("#clock-advance")
+    desk.click("#clock-advance")
+    desk.wait_text("#sandbox-clock", lambda text: "快 1 天" in text)
+    _, clock = platform.call("GET", "/v1/sandbox/clock", auth=OPS, expect=200)
+    check(clock["offset_seconds"] == 86400, f"the demo's clock moved a day ahead from the page ({clock['now']})")
+    desk.fill("#clearing-institution", "H44010000004")
+    desk.driver.find_element(By.CSS_SELECTOR, f"#clearing-type option[value='{record['insurance_type']}']").click()
+    desk.driver.execute_script("const f = document.getElementById('clearing-from'); f.value = arguments[0]", today)
+    desk.driver.execute_script("const f = document.getElementById('clearing-through'); f.value = arguments[0]", today)
+    desk.submit("#clearing-form")
+    desk.find("#clearings tr[data-clearing] [data-detail]")
+    _, clearings = platform.call("GET", "/v1/admin/clearings", auth=OPS, expect=200)
+    check(len(clearings) == 1 and clearings[0]["state"] == "applied", f"today's period, ended by the sandbox clock, is cleared from the page ({len(clearings)})")
+    clearing_id = clearings[0]["id"]
+    desk.click(f"[data-detail='{clearing_id}']")
+    desk.find("#clearing-items")
+    _, detail = platform.call("GET", f"/v1/admin/clearings/{clearing_id}", auth=OPS, expect=200)
+    shown = [r.get_attribute("data-item") for r in desk.driver.find_elements(By.CSS_SELECTOR, "#clearing-items tr[data-item]")]
+    check(shown == [i["settlement_id"] for i in detail["items"]] and record["id"] in shown, f"the clearing opened lists the settlements it carries, as the API has them ({len(shown)})")
+    # The settlement the institution is owed most for (a resident's outpatient at level 3 is owed nothing).
+    item = max((i for i in detail["items"] if i["kind"] == "settlement"), key=lambda i: i["owed"])
+    row = f"#clearing-items tr[data-item='{item['settlement_id']}']"
+    cells = [c.text for c in desk.driver.find_elements(By.CSS_SELECTOR, f"{row} td")]
+    check(item["owed"] >= 100 and cells[4] == f"{item['total'] / 100:.2f}" and cells[5] == f"{item['owed'] / 100:.2f}",
+          f"each item shows its total and what the institution is owed ({cells[:6]})")
+    nothing_owed = [i["settlement_id"] for i in detail["items"] if i["owed"] <= 0]
+    check(all(not desk.driver.find_elements(By.CSS_SELECTOR, f"#clearing-items tr[data-item='{sid}'] button") for sid in nothing_owed),
+          f"an item the institution is owed nothing for offers no deduction ({len(nothing_owed)})")
+    # A deduction of 1.00 on that settlement (审核扣款).
+    inputs = desk.driver.find_elements(By.CSS_SELECTOR, f"{row} input")
+    inputs[0].send_keys("1.00")
+    inputs[1].send_keys("超量开药（浏览器测试）")
+    desk.click(f"{row} [data-deduct='{item['settlement_id']}']")
+    desk.wait_text(f"{row} td[data-deducted]", lambda text: text == "1.00")
+    _, after = platform.call("GET", f"/v1/admin/clearings/{clearing_id}", auth=OPS, expect=200)
+    deductions = after["clearing"]["deductions"]
+    check(len(deductions) == 1 and deductions[0]["settlement_id"] == item["settlement_id"] and deductions[0]["amount"] == 100
+          and after["clearing"]["payable"] == detail["clearing"]["payable"] - 100,
+          f"the deduction is on that settlement, exactly 1.00, and the clearing pays 1.00 less ({after['clearing']['payable']})")
+    desk.axe("clearing detail")
+    desk.shot("desk-11h-clearing-detail", at=desk.find("#clearing-detail"))
+
+
 WANG = "P440100000002"  # 王芳, the demo's patient, with a personal account
 
 
@@ -725,6 +775,7 @@ def main():
         scenario_bureau_screens(desk, platform)
         scenario_viewer(desk)
         scenario_access(desk, platform)
+        scenario_clearing_detail(desk, platform, record)
     except Exception:
         traceback.print_exc()
         if args.screenshots:

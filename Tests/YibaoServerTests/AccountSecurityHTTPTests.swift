@@ -118,6 +118,7 @@ struct AccountSecurityHTTPTests {
             #expect(!harness.routes.contains { $0.path.hasPrefix("/v1/sandbox") })
             for (method, path) in [
                 (HTTPRequest.Method.get, "/v1/sandbox/messages?phone=13800100001"), (.post, "/v1/sandbox/cards"), (.put, "/v1/sandbox/faults"),
+                (.get, "/v1/sandbox/clock"), (.post, "/v1/sandbox/clock/advance"),
             ] {
                 let response = try await client.send(method, path, token: H.adminToken, json: method == .get ? nil : "{}")
                 #expect(response.status == .notFound, "\(path): \(response.status)")

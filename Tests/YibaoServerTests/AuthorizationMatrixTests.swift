@@ -460,6 +460,9 @@ struct AuthorizationMatrixTests {
                 "DELETE /v1/admin/institutions/{code}/keys/{key_id}": Probe(first: 204),
                 "GET /v1/admin/operators": Probe(first: 200),
                 "GET /v1/admin/me": Probe(first: 200),
+                // Each admitted caller moves the sandbox's clock a second forward.
+                "GET /v1/sandbox/clock": Probe(first: 200),
+                "POST /v1/sandbox/clock/advance": Probe(body: #"{"seconds":1}"#, first: 200),
                 "POST /v1/admin/operators": Probe(body: #"{"name":"matrix-new-operator","role":"viewer"}"#, first: 201, again: 409),
                 "POST /v1/admin/operators/{name}/tokens": Probe(first: 201),
                 "POST /v1/admin/operators/{name}/disable": Probe(first: 204),

@@ -10,6 +10,38 @@ import YibaoServer
 struct ClearingHTTPTests {
     typealias H = ServerHarness
 
+    @Test("the sandbox's test clock moves forward only: a day settled today is cleared once the clock says it has ended")
+    func sandboxClock() async throws {
+        try await H.withApp { client, harness in
+            harness.clock.set(Instant(iso8601: "2026-11-10T10:00:00+08:00")!)
+            let settled = try await MoneyEdgesHTTPTests.settleByPersonNumber(client, visit: "CLOCK1")
+            // Operators of this day (the demo's tokens were issued at t0 and have expired by November).
+            let admin = try await harness.platform.createOperator(name: "clock-admin", role: .administrator).token
+            let viewer = try await harness.platform.createOperator(name: "clock-viewer", role: .viewer).token
+            let start = #"{"institution_code":"\#(H.hospital)","insurance_type":"310","from":"2026-11-10","through":"2026-11-10"}"#
+            let early = try await client.send(.post, "/v1/admin/clearings", token: admin, json: start)
+            #expect(early.status == .unprocessableContent && early.problem?.code == "period_not_ended", "\(early.text)")
+            // Refused: back, nothing, more than 31 days; each leaves the clock where it was.
+            for body in [#"{"days":-1}"#, #"{"seconds":-5}"#, "{}", #"{"days":32}"#, #"{"days":31,"seconds":2678400}"#] {
+                let refused = try await client.send(.post, "/v1/sandbox/clock/advance", token: admin, json: body)
+                #expect(refused.status == .badRequest, "\(body): \(refused.text)")
+            }
+            #expect(try await client.send(.get, "/v1/sandbox/clock", token: admin).object["offset_seconds"] as? Int == 0)
+            let advanced = try await client.send(.post, "/v1/sandbox/clock/advance", token: admin, json: #"{"days":1}"#)
+            #expect(advanced.status == .ok && advanced.object["offset_seconds"] as? Int == 86_400, "\(advanced.text)")
+            #expect(advanced.object["now"] as? String == "2026-11-11T10:00:00.000+08:00")
+            #expect(harness.platform.clock.now() == Instant(iso8601: "2026-11-11T10:00:00+08:00")!)
+            // Tomorrow, by the sandbox's clock: the day has ended and its settlement is cleared.
+            let applied = try await client.send(.post, "/v1/admin/clearings", token: admin, json: start)
+            #expect(applied.status == .created, "\(applied.text)")
+            let id = try #require(applied.object["id"] as? String)
+            let detail = try await client.send(.get, "/v1/admin/clearings/\(id)", token: admin)
+            let items = try #require(detail.object["items"] as? [[String: Any]])
+            #expect(items.map { $0["settlement_id"] as? String } == [settled.id])
+            #expect(try await client.send(.post, "/v1/sandbox/clock/advance", token: viewer, json: #"{"days":1}"#).status == .forbidden)
+        }
+    }
+
     @Test("a month through the API: totals and detail reconciliation, clearing applied, approved, run and paid; the fund report and /metrics")
     func month() async throws {
         try await H.withApp { client, harness in

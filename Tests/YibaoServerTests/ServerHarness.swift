@@ -54,10 +54,14 @@ struct ServerHarness {
         } else {
             backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
         }
+        // As `serve --sandbox`: the sandbox parties come with the sandbox's test clock, here over the
+        // harness's manual clock (the tests set that one; the API moves the sandbox's ahead of it).
+        let platformClock: any WallClock = sandbox ? SandboxClock(system: clock) : clock
         let platform = Platform(
-            backend: backend, clock: clock,
-            ids: SeededIDGenerator(seed: TestRecord.runSeed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: clock),
-            cipher: try PersonalDataCipher(keys: .generate()), channel: sandbox ? SandboxBank(backend: backend, clock: clock) : UnconfiguredParty()
+            backend: backend, clock: platformClock,
+            ids: SeededIDGenerator(seed: TestRecord.runSeed &+ UInt64(UInt32.random(in: 0...UInt32.max)), clock: platformClock),
+            cipher: try PersonalDataCipher(keys: .generate()),
+            channel: sandbox ? SandboxBank(backend: backend, clock: platformClock) : UnconfiguredParty()
         )
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await platform.migrate()
@@ -65,7 +69,7 @@ struct ServerHarness {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         _ = try await DemoData.loadIfEmpty(into: platform, logger: logger)
-        let messages = SandboxMessages(clock: clock)
+        let messages = SandboxMessages(clock: platformClock)
         let built = buildRouter(
             AppServices(
                 platform: platform, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import YibaoApp
 import YibaoCore
 import YibaoSandbox
@@ -25,6 +26,17 @@ struct SandboxController {
         var personNumber: String
         /// The credit score the sandbox bureau holds (300–850).
         var score: Int
+    }
+
+    struct ClockAdvance: Codable, Sendable {
+        var days: Int?
+        var seconds: Int?
+    }
+
+    struct ClockView: Codable, Sendable {
+        var now: Instant
+        /// How far the sandbox clock is ahead of the system's.
+        var offsetSeconds: Int64
     }
 
     struct FaultsRequest: Codable, Sendable {
@@ -75,6 +87,24 @@ struct SandboxController {
             )
             return Response(status: .noContent)
         }
+        routes.add(.get, "/v1/sandbox/clock", .operator(.viewer), "Sandbox test clock: now, and how far ahead of the system's time") { _, _ in
+            let clock = try sandboxClock()
+            return JSONResponse(ClockView(now: clock.now(), offsetSeconds: clock.offsetSeconds))
+        }
+        routes.add(
+            .post, "/v1/sandbox/clock/advance", .operator(.operator),
+            "Sandbox test clock: move forward (days and/or seconds, at most 31 days a call; never back)"
+        ) { request, context in
+            var request = request
+            let body = try await request.decodeJSON(ClockAdvance.self, context: context)
+            let clock = try sandboxClock()
+            guard let days = Int64(exactly: body.days ?? 0), let seconds = Int64(exactly: body.seconds ?? 0), (0...31).contains(days),
+                (0...SandboxClock.maximumStepSeconds).contains(seconds)
+            else { throw Refusal.invalid("days", "move the sandbox clock by 0 to 31 days and 0 to 2678400 seconds") }
+            try clock.advance(seconds: days * 86_400 + seconds)
+            context.logger.notice("sandbox clock advanced", metadata: ["offset_seconds": "\(clock.offsetSeconds)"])
+            return JSONResponse(ClockView(now: clock.now(), offsetSeconds: clock.offsetSeconds))
+        }
         routes.add(.get, "/v1/sandbox/messages", .operator(.operator), "Sandbox SMS: messages sent to a phone (?phone=)") { request, _ in
             guard let gateway = messages as? SandboxMessages else { throw Refusal(.notFound, "the SMS gateway is not the sandbox") }
             guard let phone = request.uri.queryParameters.get("phone") else { throw Refusal.invalid("phone", "give ?phone=") }
@@ -96,6 +126,11 @@ struct SandboxController {
             try await bank.setCreditScore(idNumber: person.idNumber, score: body.score)
             return Response(status: .noContent)
         }
+    }
+
+    func sandboxClock() throws -> SandboxClock {
+        guard let clock = platform.sandboxClock else { throw Refusal(.notFound, "the platform runs on the system clock, not the sandbox's") }
+        return clock
     }
 
     func sandbox() throws -> SandboxBank {

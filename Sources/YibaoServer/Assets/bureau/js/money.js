@@ -1,7 +1,9 @@
 // Money after the counter: credit delinquency (the credit-report records), reconciliation and
-// clearing (each institution's runs balanced or not, clearings and their payouts, the exception
+// clearing (each institution's runs balanced or not, clearings and their payouts — one opened in
+// clearing.js —, the exception
 // queue), and the ledger's and audit log's verification with the latest anchor.
-import { api, ApiError, dateTime, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { api, dateTime, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { clearingDetail, deduction } from './clearing.js';
 
 export async function creditScreen(main) {
   const alert = h('p', { role: 'alert', id: 'credit-alert' });
@@ -17,27 +19,58 @@ export async function creditScreen(main) {
     h('tr', {}, h('td', {}, dateTime(r.at ?? r.created_at)), h('td', {}, r.person_number ?? ''), h('td', {}, r.kind ?? ''), h('td', { class: 'num' }, r.amount != null ? yuan(r.amount) : ''))), { id: 'credit-reports' })));
 }
 
-export async function clearingScreen(main, { can }) {
+export async function clearingScreen(main, { can }, opened = null) {
   const alert = h('p', { role: 'alert', id: 'clearing-alert' });
   main.replaceChildren(h('h2', {}, t('clearing')), alert);
   const answers = await guarded(alert, () => Promise.all([get('/v1/admin/reconciliations'), get('/v1/admin/clearings'), get('/v1/admin/exceptions?state=open')]));
   if (!answers) return;
   const [reconciliations, clearings, exceptions] = answers;
+  // The screen again after an action, with the clearing that was open opened again.
+  const reload = () => clearingScreen(main, { can }, detail.firstChild?.dataset.clearing ?? null);
+  const detail = h('div', {});
+  const open = async (id) => {
+    const shown = await clearingDetail(id, { can, alert, changed: reload });
+    if (!shown) return;
+    detail.replaceChildren(shown);
+    shown.focus();
+  };
   main.append(
     h('section', { class: 'card' }, table(t('reconciliations'), [t('openedAt'), t('institutionCol'), t('kind'), t('period'), t('state'), ''], reconciliations.map((r) =>
       h('tr', {}, h('td', {}, dateTime(r.created_at)), h('td', {}, r.institution_code), h('td', {}, r.kind), h('td', {}, `${r.period.from} – ${r.period.through}`),
         h('td', { class: r.balanced ? 'ok' : 'error' }, r.balanced ? t('balanced') : t('unbalanced')), h('td', {}, r.summary ?? ''))), { id: 'reconciliations' })),
     h('section', { class: 'card' }, table(t('clearings'), [t('institutionCol'), t('insuranceType'), t('period'), t('state'), t('payable'), ''], clearings.map((c) =>
       h('tr', { 'data-clearing': c.id }, h('td', {}, c.institution_code), h('td', {}, c.insurance_type ?? ''), h('td', {}, c.period ? `${c.period.from} – ${c.period.through}` : ''),
-        h('td', {}, t(`clearing_${c.state}`)), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''), h('td', {}, clearingActions(c, can, alert, () => clearingScreen(main, { can }))))), { id: 'clearings' })),
-    can('operator') ? startClearing(alert, () => clearingScreen(main, { can })) : null,
+        h('td', {}, t(`clearing_${c.state}`)), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''),
+        h('td', {}, h('span', { class: 'row' }, h('button', { type: 'button', 'data-detail': c.id, onclick: () => open(c.id) }, t('detail')), clearingActions(c, can, alert, reload))))), { id: 'clearings' }),
+      detail),
+    can('operator') ? startClearing(alert, reload) : null,
     h('section', { class: 'card' }, table(t('exceptions'), [t('openedAt'), t('kind'), t('reference2'), t('amountCol'), ''], exceptions.map((x) => {
       const action = can('operator') ? h('button', { type: 'button', onclick: async () => {
-        if (await guarded(alert, () => post(`/v1/admin/exceptions/${x.id}/resolution`, { resolution: 'checked at the bureau dashboard' }))) clearingScreen(main, { can });
+        if (await guarded(alert, () => post(`/v1/admin/exceptions/${x.id}/resolution`, { resolution: 'checked at the bureau dashboard' }))) reload();
       } }, t('resolve')) : '';
       return h('tr', {}, h('td', {}, dateTime(x.opened_at ?? x.created_at)), h('td', {}, x.kind), h('td', {}, x.reference), h('td', { class: 'num' }, x.amount != null ? yuan(x.amount) : ''), h('td', {}, action));
     }), { id: 'exceptions' })),
   );
+  if (opened) await open(opened);
+  main.append(await sandboxClock(alert, can, reload));
+}
+
+/**
+ * In a demo (the sandbox's test clock answers), the clock's day and, for operators, a step to
+ * tomorrow: today's settlements then belong to a period that has ended and can be cleared. Nothing
+ * in production: there the route does not exist.
+ */
+async function sandboxClock(alert, can, reload) {
+  let clock;
+  try {
+    clock = await get('/v1/sandbox/clock');
+  } catch {
+    return '';
+  }
+  const step = can('operator') ? h('button', { type: 'button', id: 'clock-advance', onclick: async () => {
+    if (await guarded(alert, () => post('/v1/sandbox/clock/advance', { days: 1 }))) reload();
+  } }, t('clockAdvance')) : '';
+  return h('section', { class: 'card', id: 'sandbox-clock' }, h('p', { class: 'muted' }, t('clockNote', dateTime(clock.now), Math.round(clock.offset_seconds / 86_400))), step);
 }
 
 export async function ledgerScreen(main) {
@@ -69,13 +102,7 @@ function clearingActions(c, can, alert, reload) {
   const path = `/v1/admin/clearings/${c.id}`;
   const actions = [];
   if (c.state === 'applied' && can('operator')) {
-    const amount = h('input', { type: 'text', inputmode: 'decimal', size: '8', 'aria-label': `${t('deductionAmount')} ${c.id}` });
-    const reason = h('input', { type: 'text', size: '12', 'aria-label': `${t('reason')} ${c.id}` });
-    actions.push(amount, reason, act('deduct', () => {
-      const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(amount.value.trim());
-      if (!match) throw new ApiError(400, { code: 'invalid_request' });
-      return post(`${path}/deductions`, { amount: Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0')), reason: reason.value.trim() || t('deduct') });
-    }));
+    actions.push(...deduction(c.id, null, alert, reload));
     actions.push(act('cancelClearing', () => api('DELETE', path), 'danger'));
   }
   if (c.state === 'applied' && can('administrator')) actions.push(act('approveClearing', () => post(`${path}/approval`), 'primary'));

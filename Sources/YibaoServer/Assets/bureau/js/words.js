@@ -1,6 +1,10 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    clockAdvance: '沙箱时钟快进一天', clockNote: (now, days) => `演示环境的沙箱时钟：${now}（比实际时间快 ${days} 天）。快进后，今天的结算属于已结束的期间，可以发起清算。`,
+    yuanPlaceholder: '金额（元）', detail: '明细', clearingOf: (id) => `清算单 ${id}`, startedBy: '发起人', approvedBy: '审核人', itemCount: '笔数', claimed: '申报金额', deductionsTotal: '审核扣款合计', deductions: '审核扣款',
+    settlementCol: '结算编号', by: '经办人', wholeClearing: '整单', clearingItems: '清算明细（结算、退费、冲正）', completedAt: '完成时间', owed: '应付机构', deducted: '已扣款',
+    moreItems: (n) => `另有 ${n} 笔未列出；整单扣款可覆盖它们`, item_settlement: '结算', item_refund: '退费', item_reversal: '冲正',
     addOperator: '添加操作员', addOperatorNote: '登录名只能用字母、数字、点、下划线和连字符。创建后显示一次令牌，请当面交给本人；令牌 90 天后失效，届时在此签发新令牌。', loginName: '登录名', create: '创建',
     issueToken: '签发新令牌', operatorToken: '令牌', tokenOnce: (n, e) => `${n} 的令牌只显示这一次（${e} 前有效）：请当面交给本人，本页关闭后无法再查看。`,
     colon: '：', type_310: '职工基本医疗保险', type_390: '城乡居民基本医疗保险', outpatient: '门诊', inpatient: '住院', deductibleScope: '起付线计算', scope_per_visit: '每次就诊/住院', scope_per_year: '每年一次',
@@ -45,6 +49,10 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    clockAdvance: 'Move the sandbox clock a day ahead', clockNote: (now, days) => `The demo's sandbox clock: ${now} (${days} days ahead of real time). A day ahead, today's settlements belong to a period that has ended and can be cleared.`,
+    yuanPlaceholder: 'yuan', detail: 'Detail', clearingOf: (id) => `Clearing ${id}`, startedBy: 'Started by', approvedBy: 'Approved by', itemCount: 'Items', claimed: 'Claimed', deductionsTotal: 'Deducted in review', deductions: 'Deductions',
+    settlementCol: 'Settlement', by: 'By', wholeClearing: 'The whole clearing', clearingItems: 'Items (settlements, refunds, reversals)', completedAt: 'Completed', owed: 'Owed to the institution', deducted: 'Deducted',
+    moreItems: (n) => `${n} more not listed; a deduction on the whole clearing covers them`, item_settlement: 'Settlement', item_refund: 'Refund', item_reversal: 'Reversal',
     addOperator: 'Add an operator', addOperatorNote: 'A login name is letters, digits, dots, underscores and hyphens. Its token is shown once: hand it over in person. Tokens stop after 90 days; issue a new one here.', loginName: 'Login name', create: 'Create',
     issueToken: 'Issue a new token', operatorToken: 'Token', tokenOnce: (n, e) => `${n}'s token is shown only now (valid until ${e}): hand it over in person; it cannot be seen again.`,
     colon: ': ', type_310: 'Employee basic medical insurance', type_390: 'Resident basic medical insurance', outpatient: 'Outpatient', inpatient: 'Inpatient', deductibleScope: 'Deductible counted', scope_per_visit: 'per visit or stay', scope_per_year: 'once a year',
