@@ -120,6 +120,35 @@ struct PostgresTLSStoreTests {
         await patient.close()
     }
 
+    @Test("on the store's own connections, a host that does not answer is given up after the connect timeout, not TCP's two minutes")
+    func silentHost() throws {
+        // A listener whose queue is full and that never accepts: the kernel drops the next handshakes,
+        // as a host that is down or cut off does.
+        let (listener, port) = try loopbackSocket()
+        defer { close(listener) }
+        try #require(listen(listener, 0) == 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let fillers = (0..<4).map { _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            return fd
+        }
+        defer { for filler in fillers { close(filler) } }
+        Thread.sleep(forTimeInterval: 0.2)
+        let started = ContinuousClock.now
+        #expect(throws: WireConnection.ConnectionError.self) {
+            _ = try WireConnection.connect(
+                host: "127.0.0.1", port: port, user: "yibao", password: nil, database: nil, prepare: false, connectTimeout: 400)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the connection attempt was not given up: \(ContinuousClock.now - started)")
+    }
+
     @Test("on postgres-nio's connections, a database nobody answers for fails the transaction as unavailable instead of waiting for ever")
     func unreachable() async throws {
         // A port nothing listens on: one the kernel gave a socket that is closed again.

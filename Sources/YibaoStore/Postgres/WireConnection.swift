@@ -109,10 +109,20 @@ final class WireConnection: @unchecked Sendable {
 
     // MARK: Connecting
 
+    /// How long a connection attempt waits for PostgreSQL's host to answer (libpq's `connect_timeout`).
+    static let connectTimeoutMilliseconds: Int32 = 10_000
+    /// How long data sent may stay unacknowledged before the kernel ends the connection
+    /// (`TCP_USER_TIMEOUT`, libpq's `tcp_user_timeout`); keepalive probes after 30 s idle, every 10 s,
+    /// count as such data. A host that went away mid-transaction then fails the transaction as
+    /// unavailable within about a minute, instead of leaving its thread waiting for TCP's hours.
+    static let unacknowledgedMilliseconds: UInt32 = 60_000
+
     /// Opens a connection, encrypted as `tls` says, and authenticates (trust, password, MD5 or
-    /// SCRAM-SHA-256).
+    /// SCRAM-SHA-256). A host that does not answer (its packets dropped: down, or cut off) is given up
+    /// after `connectTimeout` milliseconds, not the kernel's two minutes of retries.
     static func connect(
-        host: String, port: Int, user: String, password: String?, database: String?, prepare: Bool, tls: PostgresTLS = .disabled
+        host: String, port: Int, user: String, password: String?, database: String?, prepare: Bool, tls: PostgresTLS = .disabled,
+        connectTimeout: Int32 = connectTimeoutMilliseconds
     ) throws
         -> WireConnection
     {
@@ -129,7 +139,7 @@ final class WireConnection: @unchecked Sendable {
         while let address = entry {
             let candidate = Glibc.socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
             if candidate >= 0 {
-                if Glibc.connect(candidate, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
+                if connectWithin(connectTimeout, socket: candidate, address: address.pointee.ai_addr, length: address.pointee.ai_addrlen) {
                     socket = candidate
                     break
                 }
@@ -137,10 +147,18 @@ final class WireConnection: @unchecked Sendable {
             }
             entry = address.pointee.ai_next
         }
-        guard socket >= 0 else { throw ConnectionError(description: "cannot connect to \(host):\(port)") }
+        guard socket >= 0 else {
+            throw ConnectionError(description: "cannot connect to \(host):\(port) (refused, or no answer within \(connectTimeout) ms)")
+        }
         var on: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+        for (option, value) in [(TCP_KEEPIDLE, Int32(30)), (TCP_KEEPINTVL, 10), (TCP_KEEPCNT, 3)] {
+            var value = value
+            setsockopt(socket, Int32(IPPROTO_TCP), option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var unacknowledged = unacknowledgedMilliseconds
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &unacknowledged, socklen_t(MemoryLayout<UInt32>.size))
         var session: TLSStream?
         if tls.asks {
             do {
@@ -153,6 +171,23 @@ final class WireConnection: @unchecked Sendable {
         let connection = WireConnection(socket: socket, tls: session, prepare: prepare)
         try connection.start(user: user, password: password, database: database)
         return connection
+    }
+
+    /// Connects `socket` to `address`, waiting at most `milliseconds` for the handshake; the socket is
+    /// blocking again afterwards.
+    private static func connectWithin(_ milliseconds: Int32, socket: Int32, address: UnsafeMutablePointer<sockaddr>?, length: socklen_t) -> Bool {
+        let flags = fcntl(socket, F_GETFL, 0)
+        guard flags >= 0, fcntl(socket, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+        defer { _ = fcntl(socket, F_SETFL, flags) }
+        if Glibc.connect(socket, address, length) == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var waiting = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&waiting, 1, milliseconds) } while ready < 0 && errno == EINTR
+        guard ready == 1 else { return false }
+        var failure: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(socket, SOL_SOCKET, SO_ERROR, &failure, &size) == 0 && failure == 0
     }
 
     /// Asks PostgreSQL for TLS (`SSLRequest`) and, if it agrees (`S`), starts it on a duplicate of the
