@@ -8,7 +8,9 @@ reason shown. An operator approves an under-16 binding and the binder's phone ap
 a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
 and the counter's for the day; a policy opened shows the API's figures, and an administrator's policy
 file is saved whole or, with a problem in any policy, not at all; an administrator creates an operator
-and issues a new token after a revocation (each shown once, each signing in), issues and revokes an institution key and revokes and
+and issues a new token after a revocation (each shown once, each signing in), changes a partner bank's
+credit terms (saved as typed; a bad figure refused with its field), opens a clearing after the demo's
+clock steps a day ahead and deducts on one of its settlements; issues and revokes an institution key and revokes and
 disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
@@ -390,6 +392,12 @@ def scenario_bureau_screens(desk, platform):
     _, watch = platform.call("GET", "/v1/admin/credit/delinquency", auth=OPS, expect=200)
     rows = desk.driver.find_elements(By.CSS_SELECTOR, "#credit-delinquency tr[data-line]")
     check(len(rows) == len(watch), f"the credit screen lists the lines overdue or suspended ({len(watch)})")
+    _, partners = platform.call("GET", "/v1/admin/credit/partners", auth=OPS, expect=200)
+    sandbox = next(p for p in partners if p["partner"] == "sandbox")
+    cells = [c.text for c in desk.driver.find_elements(By.CSS_SELECTOR, "#credit-terms tr[data-partner='sandbox'] td")]
+    check(cells[2:6] == [str(sandbox["billing_day"]), str(sandbox["grace_days"]), f"{sandbox['penalty_basis_points_per_day'] / 100:g}%", f"{sandbox['late_fee'] / 100:.2f}"],
+          f"the partner's credit terms are shown as the API has them ({cells})")
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "[data-edit]"), "an operator is not offered a change of terms (administrators only)")
     # Clearing: the period of today has not ended; the refusal is said in words and nothing is started.
     desk.driver.execute_script("location.hash = '#/clearing'")
     desk.fill("#clearing-institution", "H44010000004")
@@ -642,6 +650,34 @@ def scenario_access(desk, platform):
     scenario_adjustments(desk, platform)
 
 
+def scenario_credit_terms(desk, platform):
+    """An administrator changes the sandbox bank's terms: saved exactly as typed; a billing day no month
+    has is refused by the platform with the field named, and a word where a number goes is refused
+    before anything is sent; neither changes anything."""
+    terms = lambda: next(p for p in platform.call("GET", "/v1/admin/credit/partners", auth=OPS, expect=200)[1] if p["partner"] == "sandbox")
+    before = terms()
+    desk.driver.execute_script("location.hash = '#/credit'")
+    desk.click(desk.find("[data-edit='sandbox']"))
+    desk.fill("#terms-grace-days", str(before["grace_days"] + 1))
+    desk.fill("#terms-late-fee", "12.34")
+    desk.submit("#terms-form")
+    desk.wait_text("#credit-alert", lambda text: "已保存 sandbox" in text)
+    after = terms()
+    check(after == {**before, "grace_days": before["grace_days"] + 1, "late_fee": 1234}, f"the terms are saved exactly as typed ({after})")
+    desk.click(desk.find("[data-edit='sandbox']"))
+    desk.fill("#terms-billing-day", "31")
+    desk.submit("#terms-form")
+    refused = desk.wait_text("#terms-result", lambda text: "billing_day" in text)
+    check(terms() == after, f"a billing day no month has is refused with its field, and nothing changes ({refused})")
+    desk.fill("#terms-billing-day", "5")
+    desk.fill("#terms-suspend", "thirty")
+    desk.submit("#terms-form")
+    refused = desk.wait_text("#terms-result", lambda text: "请填写" in text)
+    check(terms() == after, f"a word where a number goes is refused before anything is sent ({refused})")
+    desk.axe("credit terms")
+    desk.shot("desk-11i-credit-terms", bottom=True)
+
+
 def scenario_clearing_detail(desk, platform, record):
     """The demo's sandbox clock moved a day ahead from the clearing screen; today's period, now ended,
     cleared from the page; the clearing opened shows the settlements it carries as the API has them,
@@ -775,6 +811,7 @@ def main():
         scenario_bureau_screens(desk, platform)
         scenario_viewer(desk)
         scenario_access(desk, platform)
+        scenario_credit_terms(desk, platform)
         scenario_clearing_detail(desk, platform, record)
     except Exception:
         traceback.print_exc()

@@ -86,14 +86,14 @@ const WORDS = {
     signIn: '登录', signOut: '退出', institutionCode: '机构编码', loginName: '登录名', password: '密码', authCode: '身份验证器动态码（6位）',
     language: 'English', loading: '加载中…', none: '暂无', total: '总费用', fund: '基金支付', plan: '其中惠民保', account: '个人账户', cash: '个人现金', mutualAid: '家庭共济',
     genericError: '操作没有完成，请稍后重试', networkError: '网络连接中断，请检查网络后重试', refresh: '刷新', state: '状态', time: '时间', amount: '金额',
-    approve: '通过', reject: '驳回', keep: '不操作', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
+    colon: '：', approve: '通过', reject: '驳回', keep: '不操作', reason: '原因', save: '保存', search: '查找', demoHint: '演示账号见首页',
     busy: (seconds) => `系统繁忙，${seconds} 秒后自动重试（同一笔不会重复扣款）`,
   },
   en: {
     signIn: 'Sign in', signOut: 'Sign out', institutionCode: 'Institution code', loginName: 'Login name', password: 'Password', authCode: 'Authenticator code (6 digits)',
     language: '中文', loading: 'Loading…', none: 'None', total: 'Total', fund: 'Funds', plan: 'Of which the inclusive plan', account: 'Personal account', cash: 'Cash', mutualAid: 'Family mutual aid',
     genericError: 'That did not go through; try again shortly', networkError: 'The network is down; check it and try again', refresh: 'Refresh', state: 'State', time: 'Time', amount: 'Amount',
-    approve: 'Approve', reject: 'Reject', keep: 'Keep', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
+    colon: ': ', approve: 'Approve', reject: 'Reject', keep: 'Keep', reason: 'Reason', save: 'Save', search: 'Search', demoHint: 'Demo sign-ins are on the front page',
     busy: (seconds) => `The system is busy; trying again in ${seconds} s (nothing is charged twice)`,
   },
 };
@@ -158,6 +158,14 @@ export function messageFor(error) {
   }
   console.error(error);
   return t('genericError');
+}
+
+/**
+ * The plain message of a failure, then the field the platform named and its detail (for forms whose
+ * fields map one to one onto the request: a policy file, a partner's terms).
+ */
+export function messageWithField(error) {
+  return error instanceof ApiError && error.field ? `${messageFor(error)}${t('colon')}${error.field} — ${error.message}` : messageFor(error);
 }
 
 /** Runs an action, showing a failure's plain message in `alert` (role=alert). */

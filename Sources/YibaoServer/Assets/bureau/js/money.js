@@ -1,11 +1,13 @@
-// Money after the counter: credit delinquency (the credit-report records), reconciliation and
+// Money after the counter: credit delinquency (the credit-report records) and the partners' terms
+// (terms.js), reconciliation and
 // clearing (each institution's runs balanced or not, clearings and their payouts — one opened in
 // clearing.js —, the exception
 // queue), and the ledger's and audit log's verification with the latest anchor.
 import { api, dateTime, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
 import { clearingDetail, deduction } from './clearing.js';
+import { termsSection } from './terms.js';
 
-export async function creditScreen(main) {
+export async function creditScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'credit-alert' });
   main.replaceChildren(h('h2', {}, t('credit')), alert);
   const answers = await guarded(alert, () => Promise.all([get('/v1/admin/credit/delinquency'), get('/v1/admin/credit/reports')]));
@@ -17,6 +19,7 @@ export async function creditScreen(main) {
     { id: 'credit-delinquency' })));
   main.append(h('section', { class: 'card' }, table(t('creditReports'), [t('openedAt'), t('person'), t('kind'), t('amountCol')], records.map((r) =>
     h('tr', {}, h('td', {}, dateTime(r.at ?? r.created_at)), h('td', {}, r.person_number ?? ''), h('td', {}, r.kind ?? ''), h('td', { class: 'num' }, r.amount != null ? yuan(r.amount) : ''))), { id: 'credit-reports' })));
+  await termsSection(main, { can, alert });
 }
 
 export async function clearingScreen(main, { can }, opened = null) {

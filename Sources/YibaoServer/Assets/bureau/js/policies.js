@@ -5,7 +5,7 @@
 // policy` reads): the page says what it holds and what it replaces, and the platform checks and saves
 // the whole file in one transaction — all of it, or nothing with the first problem and its field.
 // Settlements from then on use it; what was settled keeps what it was paid.
-import { ApiError, confirmed, get, guarded, h, messageFor, put, t, table, yuan } from '/desk/desk.js';
+import { confirmed, get, guarded, h, messageWithField, put, t, table, yuan } from '/desk/desk.js';
 
 /** Basis points as a percentage: 9250 → "92.5%". */
 const percent = (bp) => `${bp / 100}%`;
@@ -47,8 +47,6 @@ function detail(policy) {
     h('details', {}, h('summary', {}, t('sources')), h('ul', { class: 'muted' }, policy.sources.map((s) => h('li', {}, s)))));
 }
 
-/** The message of a refused upload: the plain words, then the platform's field and detail. */
-const refusal = (error) => (error instanceof ApiError && error.field ? `${messageFor(error)}${t('colon')}${error.field} — ${error.message}` : messageFor(error));
 
 function upload(current, reload) {
   const input = h('input', { type: 'file', id: 'policy-file', accept: 'application/json,.json' });
@@ -80,7 +78,7 @@ function upload(current, reload) {
         status.replaceChildren(h('p', { class: 'ok' }, t('policiesSaved', saved.region, saved.year, saved.saved.map(typeName).join('、'))));
       } catch (error) {
         status.classList.add('error');
-        status.replaceChildren(h('p', {}, refusal(error)));
+        status.replaceChildren(h('p', {}, messageWithField(error)));
       }
     });
     status.replaceChildren(h('p', {}, t('fileHolds', file.name, body.region, body.year)),
