@@ -204,12 +204,12 @@ extension Platform {
 
     /// Records an adjustment inside a transaction and posts it when it needs no second approval.
     static func adjust(
-        _ person: Person, amount: Money, reason: String, actor: String, threshold: Money, id: String? = nil, ids: any IDGenerator, now: Instant,
+        _ person: Person, amount: Money, reason: String, actor: String, threshold: Money, id: String, ids: any IDGenerator, now: Instant,
         in db: any SQLExecutor
     ) throws -> AccountAdjustment {
         guard person.insuranceType == .employee else { throw Refusal.invalid("person_number", "only employees (310) have a personal account") }
         let adjustment = AccountAdjustment(
-            id: id ?? ids.next("AD"), personNumber: person.number, amount: amount, reason: reason, state: .pending, requestedBy: actor,
+            id: id, personNumber: person.number, amount: amount, reason: reason, state: .pending, requestedBy: actor,
             requestedAt: now)
         try AdjustmentRepository.insert(adjustment, in: db)
         try AuditRepository.append(

@@ -63,7 +63,8 @@ extension Platform {
             try Platform.insertEnrolment(person, actor: actor, cipher: cipher, now: now, in: db)
             guard openingBalance.isPositive else { return nil }
             return try Platform.adjust(
-                person, amount: openingBalance, reason: "开户余额 opening balance", actor: actor, threshold: threshold, ids: ids, now: now, in: db)
+                person, amount: openingBalance, reason: "开户余额 opening balance", actor: actor, threshold: threshold, id: ids.next("AD"), ids: ids,
+                now: now, in: db)
         }
     }
 

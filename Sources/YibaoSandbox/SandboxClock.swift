@@ -22,11 +22,16 @@ public final class SandboxClock: WallClock {
     /// How far ahead of the system's time this clock is.
     public var offsetSeconds: Int64 { offset.load(ordering: .relaxed) }
 
-    /// Moves the clock forward by 1 second to `maximumStepSeconds`.
-    public func advance(seconds: Int64) throws(Refusal) {
-        guard (1...SandboxClock.maximumStepSeconds).contains(seconds) else {
-            throw Refusal.invalid("seconds", "the sandbox clock moves forward by 1 second to 31 days at a time")
+    /// Moves the clock forward by `days` and `seconds` (neither negative), 1 second to
+    /// `maximumStepSeconds` in all.
+    public func advance(days: Int = 0, seconds: Int = 0) throws(Refusal) {
+        let limit = SandboxClock.maximumStepSeconds
+        // Each part is bounded before they are added, so no request can overflow the sum.
+        guard (0...limit / 86_400).contains(Int64(days)), (0...limit).contains(Int64(seconds)),
+            (1...limit).contains(Int64(days) * 86_400 + Int64(seconds))
+        else {
+            throw Refusal.invalid("days", "the sandbox clock moves forward by 1 second to 31 days at a time (days and seconds, never back)")
         }
-        offset.add(seconds, ordering: .relaxed)
+        offset.add(Int64(days) * 86_400 + Int64(seconds), ordering: .relaxed)
     }
 }

@@ -3,7 +3,14 @@
 // institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once), and
 // institutions registered or changed (a new hospital, then its first key).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
-import { api, confirmed, dateTime, del, field, get, guarded, h, post, t, table } from '/desk/desk.js';
+import { confirmed, dateTime, del, field, get, guarded, h, post, put, t, table } from '/desk/desk.js';
+
+/**
+ * A credential that exists in clear only in the answer that issued it (an operator's token, an
+ * institution's secret): the note, then each [label, id, value] to copy, shown this once.
+ */
+const shownOnce = (note, values) => [h('p', {}, note),
+  h('dl', { class: 'split secret' }, values.flatMap(([label, id, value]) => [h('dt', {}, label), h('dd', {}, h('code', { id }, value))]))];
 
 const keyState = (k) => (k.revoked_at ? `${t('revokedAt')} ${dateTime(k.revoked_at)}` : k.expires_at ? `${t('expiresAt')} ${dateTime(k.expires_at)}` : t('keyLive'));
 
@@ -13,10 +20,10 @@ export async function accessScreen(main, { me }) {
   const keys = h('section', { class: 'card', id: 'keys-card' });
   main.replaceChildren(h('h2', {}, t('access')), alert, operators, keys);
 
-  // A token exists in clear only in the answer that issued it: shown once, here, to be handed over in person.
+  // An operator's token, to be handed over in person.
   const token = h('div', { id: 'operator-token', role: 'status' });
-  const showToken = (credential) => token.replaceChildren(h('p', {}, t('tokenOnce', credential.operator_name, dateTime(credential.expires_at))),
-    h('dl', { class: 'split secret' }, h('dt', {}, t('operatorToken')), h('dd', {}, h('code', { id: 'issued-token' }, credential.token))));
+  const showToken = (credential) => token.replaceChildren(...shownOnce(t('tokenOnce', credential.operator_name, dateTime(credential.expires_at)),
+    [[t('operatorToken'), 'issued-token', credential.token]]));
   const name = field(t('loginName'), { id: 'operator-name', autocomplete: 'off', maxlength: '50' });
   const role = field(t('role'), { id: 'operator-role', options: [['viewer', t('viewer')], ['operator', t('operator')], ['administrator', t('administrator')]] });
   const create = h('form', { id: 'operator-form', novalidate: true }, h('h3', {}, t('addOperator')), h('p', { class: 'muted' }, t('addOperatorNote')),
@@ -79,10 +86,8 @@ export async function accessScreen(main, { me }) {
   issue.addEventListener('click', async () => {
     const credential = await guarded(alert, () => post(`/v1/admin/institutions/${encodeURIComponent(chooser.input.value)}/keys`, {}));
     if (!credential) return;
-    // The secret exists in clear only in this answer: shown once, to be handed to the hospital's HIS team.
-    issued.replaceChildren(h('p', {}, t('secretOnce')), h('dl', { class: 'split secret' },
-      h('dt', {}, t('keyId')), h('dd', {}, h('code', { id: 'issued-key-id' }, credential.key_id)),
-      h('dt', {}, t('secret')), h('dd', {}, h('code', { id: 'issued-secret' }, credential.secret))));
+    // To be handed to the hospital's HIS team.
+    issued.replaceChildren(...shownOnce(t('secretOnce'), [[t('keyId'), 'issued-key-id', credential.key_id], [t('secret'), 'issued-secret', credential.secret]]));
     await loadKeys();
   });
   chooser.input.addEventListener('change', () => {
@@ -118,7 +123,7 @@ export async function accessScreen(main, { me }) {
     const code = form.code.input.value.trim();
     const body = { name: form.name.input.value.trim(), region: form.region.input.value, level: form.level.input.value, kind: form.kind.input.value,
       payout_account: form.payout_account.input.value.trim() || undefined };
-    const institution = await guarded(saved, () => api('PUT', `/v1/admin/institutions/${encodeURIComponent(code)}`, { body }));
+    const institution = await guarded(saved, () => put(`/v1/admin/institutions/${encodeURIComponent(code)}`, body));
     if (!institution) return;
     const existed = known.has(institution.code);
     known.set(institution.code, institution);

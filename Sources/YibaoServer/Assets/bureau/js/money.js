@@ -29,8 +29,8 @@ export async function clearingScreen(main, { can }, opened = null) {
   if (!answers) return;
   const [reconciliations, clearings, exceptions] = answers;
   // The screen again after an action, with the clearing that was open opened again.
-  const reload = () => clearingScreen(main, { can }, detail.firstChild?.dataset.clearing ?? null);
   const detail = h('div', {});
+  const reload = () => clearingScreen(main, { can }, detail.firstChild?.dataset.clearing ?? null);
   const open = async (id) => {
     const shown = await clearingDetail(id, { can, alert, changed: reload });
     if (!shown) return;

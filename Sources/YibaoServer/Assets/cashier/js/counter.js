@@ -13,7 +13,6 @@ function visitNumber() {
   return `MZ${now}${Math.floor(Math.random() * 1000).toString().padStart(3, '0')}`;
 }
 
-
 function reasons(split) {
   const parts = [];
   if (split.full_self_pay > 0) parts.push(`${t('reasonFull')} ${yuan(split.full_self_pay)}`);
