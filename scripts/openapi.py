@@ -217,6 +217,7 @@ schemas = {
     "DailyClose": obj({"day": ref("Date"), "channel": ref("ChannelReconciliationResult"), "exceptions_opened": I, "exceptions_resolved": I,
                        "fund_report": ref("FundReport"), "ledger": ref("LedgerReport")}, ["day", "exceptions_opened", "exceptions_resolved", "fund_report"]),
     "DayInput": obj({"day": ref("Date"), "again": B}),
+    "ServiceDays": obj({"today": ref("Date"), "in_service_since": ref("Date")}, ["today", "in_service_since"]),
     "NationalEnvelope": obj({"infno": S, "msgid": S, "fixmedins_code": S, "input": {"type": "object"}},
                             description="The national interface's request envelope (docs/national-interface.md); every other field is accepted."),
     "NationalAnswer": obj({"infcode": I, "inf_refmsgid": S, "refmsg_time": S, "respond_time": S, "err_msg": S, "output": {"type": "object"}},
@@ -738,6 +739,8 @@ paths = {
                                          [{"name": "from", "in": "query", "required": True, "schema": ref("Date")},
                                           {"name": "through", "in": "query", "required": True, "schema": ref("Date")}],
                                          responses=ok(arr(ref("DailyClose"))), errors=(400, 401, 403))},
+    "/v1/admin/calendar": {"get": op("Today by the platform's clock (China) and the day the installation went into service: the days the daily close covers",
+                                     OP("viewer"), responses=ok(ref("ServiceDays")), errors=(401, 403))},
     "/v1/admin/payment-instructions.csv": {"get": {"summary": "The bank's payment instruction file: every clearing being paid", "security": OP("operator"),
                                                    "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": S}}}}
                                                    | problems(401, 403)}},

@@ -19,6 +19,21 @@ public struct DailyClose: Sendable, Hashable, Codable {
     public var ledger: LedgerReport?
 }
 
+/// The platform's calendar as the daily close sees it.
+public struct ServiceDays: Sendable, Hashable, Codable {
+    /// Today in China, by the platform's clock (the sandbox's clock in a demo).
+    public var today: CivilDate
+    /// The day the installation went into service: its database was created that day. A day before it
+    /// is never closed; the first day closed is this one, after 01:00 the next day.
+    public var inServiceSince: CivilDate
+
+    /// Creates the calendar.
+    public init(today: CivilDate, inServiceSince: CivilDate) {
+        self.today = today
+        self.inServiceSince = inServiceSince
+    }
+}
+
 extension Platform {
     /// How many failed attempts make a channel operation an exception.
     public static let failingAttempts: Int64 = 8
@@ -164,6 +179,15 @@ extension Platform {
     public func dailyCloses(period: StatementPeriod) async throws -> [DailyClose] {
         let kept = try await read { db, _ in try ExceptionRepository.dailyCloses(from: period.from, through: period.through, in: db) }
         return try kept.map { try YibaoJSON.decodeStored(DailyClose.self, from: $0) }
+    }
+
+    /// What the daily close's calendar needs: today by the platform's clock (China), and the day this
+    /// installation went into service (its database was created). Days before it have nothing to close.
+    public func serviceDays() async throws -> ServiceDays {
+        try await read { db, now in
+            let today = ChinaTime.date(now)
+            return ServiceDays(today: today, inServiceSince: try Migrations.createdAt(in: db).map(ChinaTime.date) ?? today)
+        }
     }
 
     /// Whether a day was closed.

@@ -188,6 +188,12 @@ public enum Migrations {
         }
     }
 
+    /// When the database was created: the first migration's time, the day this installation went
+    /// into service (nil before any migration).
+    public static func createdAt(in db: any SQLExecutor) throws -> Instant? {
+        try db.queryOne("SELECT MIN(applied_at) AS at FROM schema_migrations", [])?.optionalInstant("at")
+    }
+
     static let foundation: [String] = [
         """
         CREATE TABLE people (

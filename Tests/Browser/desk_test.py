@@ -10,10 +10,12 @@ and the counter's for the day; a policy opened shows the API's figures, and an a
 file is saved whole or, with a problem in any policy, not at all; an administrator creates an operator
 and issues a new token after a revocation (each shown once, each signing in), changes a partner bank's
 credit terms (saved as typed; a bad figure refused with its field), opens a clearing after the demo's
-clock steps a day ahead and deducts on one of its settlements; issues and revokes an institution key and revokes and
+clock steps a day ahead and deducts on one of its settlements, then closes the demo's first day (before
+the clock moved, no day is offered: none ended in service); issues and revokes an institution key and revokes and
 disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
+import datetime
 import glob
 import json
 import os
@@ -434,22 +436,14 @@ def scenario_bureau_screens(desk, platform):
     _, item = platform.call("GET", "/v1/admin/catalogue/440100/XT0000000099", auth=OPS, expect=200)
     check(item["name"] == "浏览器导入测试药品" and item["price_cap"] == 1250, f"the imported item is in the catalogue ({item})")
     desk.shot("desk-11d-catalogue-import", bottom=True)
-    # The daily close: yesterday closed from the dashboard (or closed again, if the server's own job
-    # already did), then shown closed with the ledger verified, as the API has it.
+    # The daily close before any day ended in service: the demo's database was made today, so no day
+    # is offered for closing (not fourteen days "not closed"), and the page says when the first is.
+    _, calendar = platform.call("GET", "/v1/admin/calendar", auth=OPS, expect=200)
     desk.driver.execute_script("location.hash = '#/close'")
-    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 86400))
-    desk.find(f"#closes tr[data-day='{yesterday}']")
-    check(len(desk.driver.find_elements(By.CSS_SELECTOR, "#closes tr[data-day]")) == 14, "the daily close lists the last 14 days")
-    desk.click(f"[data-close='{yesterday}']")
-    desk.wait_text("#close-alert", lambda text: yesterday in text)
-    row = f"#closes tr[data-day='{yesterday}']"
-    _, closes = platform.call("GET", f"/v1/admin/daily-closes?from={yesterday}&through={yesterday}", auth=OPS, expect=200)
-    check(len(closes) == 1 and closes[0]["ledger"]["passed"], f"the day closed from the dashboard is closed, its ledger verified ({[c['day'] for c in closes]})")
-    check(desk.find(f"{row} td[data-state]").get_attribute("data-state") == "closed" and desk.find(f"{row} td[data-ledger]").get_attribute("data-ledger") == "passed",
-          "the dashboard shows the day closed and its ledger verified")
-    check(desk.text(f"{row} td[data-settlements]") == str(closes[0]["fund_report"]["totals"]["settlements"]), "the day's settlements are the close's fund report's")
-    desk.axe("daily close")
-    desk.shot("desk-11e-daily-close")
+    if calendar["in_service_since"] == calendar["today"]:
+        empty = desk.wait_text("#close-empty", lambda text: calendar["in_service_since"] in text)
+        check(not desk.driver.find_elements(By.CSS_SELECTOR, "#closes, [data-close]"),
+              f"before its first day in service ended, the daily close offers no day to close ({empty})")
     desk.driver.execute_script("location.hash = '#/ledger'")
     desk.wait_text("#ledger-state", lambda text: text == "通过")
     desk.wait_text("#audit-state", lambda text: text == "通过")
@@ -731,6 +725,29 @@ def scenario_clearing_detail(desk, platform, record):
 WANG = "P440100000002"  # 王芳, the demo's patient, with a personal account
 
 
+def scenario_daily_close(desk, platform):
+    """After the sandbox clock's day ahead, the demo's first day in service has ended: the daily close
+    lists exactly that day, closes it from the page, and shows it closed with its ledger verified and
+    its settlements, as the API has them. Runs after the clock moved."""
+    _, calendar = platform.call("GET", "/v1/admin/calendar", auth=OPS, expect=200)
+    yesterday = (datetime.date.fromisoformat(calendar["today"]) - datetime.timedelta(days=1)).isoformat()
+    desk.driver.execute_script("location.hash = '#/close'")  # from the clearing screen
+    row = f"#closes tr[data-day='{yesterday}']"
+    desk.find(row)
+    listed = [r.get_attribute("data-day") for r in desk.driver.find_elements(By.CSS_SELECTOR, "#closes tr[data-day]")]
+    check(yesterday == calendar["in_service_since"] and listed == [yesterday], f"the daily close lists the days in service through yesterday, by the platform's clock ({listed})")
+    desk.click(f"[data-close='{yesterday}']")
+    desk.wait_text("#close-alert", lambda text: yesterday in text)
+    _, closes = platform.call("GET", f"/v1/admin/daily-closes?from={yesterday}&through={yesterday}", auth=OPS, expect=200)
+    check(len(closes) == 1 and closes[0]["ledger"]["passed"], f"the day closed from the dashboard is closed, its ledger verified ({[c['day'] for c in closes]})")
+    check(desk.find(f"{row} td[data-state]").get_attribute("data-state") == "closed" and desk.find(f"{row} td[data-ledger]").get_attribute("data-ledger") == "passed",
+          "the dashboard shows the day closed and its ledger verified")
+    settled = closes[0]["fund_report"]["totals"]["settlements"]
+    check(settled > 0 and desk.text(f"{row} td[data-settlements]") == str(settled), f"the day's settlements are the close's fund report's ({settled})")
+    desk.axe("daily close")
+    desk.shot("desk-11e-daily-close")
+
+
 def scenario_adjustments(desk, platform):
     """An administrator adjusts a personal account by hand: a small correction posts at once (the
     balance moves by exactly that), one above the approval line waits for another administrator (the
@@ -813,6 +830,7 @@ def main():
         scenario_access(desk, platform)
         scenario_credit_terms(desk, platform)
         scenario_clearing_detail(desk, platform, record)
+        scenario_daily_close(desk, platform)
     except Exception:
         traceback.print_exc()
         if args.screenshots:

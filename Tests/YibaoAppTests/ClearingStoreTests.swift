@@ -446,6 +446,8 @@ struct ClearingStoreTests {
             let today = await Self.refusal { try await platform.closeDay(CivilDate("2026-03-04")!) }
             #expect(today?.code == .periodNotEnded)
             #expect(try await platform.verifyLedger().passed)
+            // The close's calendar: today by the platform's clock, and the day the database was created (at t0, 2 March).
+            #expect(try await platform.serviceDays() == ServiceDays(today: CivilDate("2026-03-04")!, inServiceSince: day))
         }
     }
 

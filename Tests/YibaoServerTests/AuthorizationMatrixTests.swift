@@ -533,6 +533,7 @@ struct AuthorizationMatrixTests {
                 "POST /v1/admin/channel-reconciliation": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),
                 "POST /v1/admin/daily-close": Probe(body: #"{"day":"2026-11-20"}"#, first: 200),
                 "GET /v1/admin/daily-closes": Probe(query: "?from=2026-11-01&through=2026-11-30", first: 200),
+                "GET /v1/admin/calendar": Probe(first: 200),
                 "GET /v1/admin/fund-report": Probe(query: "?from=2026-11-01&through=2026-11-30", first: 200),
                 "GET /v1/admin/fund-report.csv": Probe(query: "?from=2026-11-01&through=2026-11-30&verify=true", first: 200),
                 "POST /v1/sandbox/cards": Probe(body: #"{"person_number":"P440100000005","kind":"debit","balance":100}"#, first: 201),

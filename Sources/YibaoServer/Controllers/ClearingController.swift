@@ -258,6 +258,12 @@ struct ClearingController {
             JSONResponse(try await platform.dailyCloses(period: try ClearingController.period(request)))
         }
         routes.add(
+            .get, "/v1/admin/calendar", .operator(.viewer),
+            "Today by the platform's clock (China) and the day the installation went into service: the days the daily close covers"
+        ) { _, _ in
+            JSONResponse(try await platform.serviceDays())
+        }
+        routes.add(
             .get, "/v1/admin/payment-instructions.csv", .operator(.operator), "The bank's payment instruction file: every clearing being paid"
         ) { _, _ in
             Response(

@@ -1,8 +1,9 @@
-// The daily close (日结), the last 14 days through yesterday: each day closed or not — the bank's
+// The daily close (日结), the last 14 days through yesterday (by the platform's clock, the sandbox's in a
+// demo) and not before the day Yibao went into service: each day closed or not — the bank's
 // statement against Yibao's movements (breaks go to the exception queue), the ledger verified (the
 // day's entries, or the whole ledger), the day's totals — and, for operators, a day closed by hand or
 // closed again (the server closes yesterday by itself after 01:00).
-import { get, guarded, h, post, shiftDay, t, table, today, yuan } from '/desk/desk.js';
+import { get, guarded, h, post, shiftDay, t, table, yuan } from '/desk/desk.js';
 import { fund } from './overview.js';
 
 const DAYS = 14;
@@ -23,12 +24,21 @@ export async function closeScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'close-alert' });
   const body = h('div', { id: 'close-body' });
   main.replaceChildren(h('h2', {}, t('close')), h('p', { class: 'muted' }, t('closeNote')), alert, body);
-  const yesterday = shiftDay(today(), -1);
   async function load() {
-    const closes = await guarded(alert, () => get(`/v1/admin/daily-closes?from=${shiftDay(yesterday, 1 - DAYS)}&through=${yesterday}`));
+    const calendar = await guarded(alert, () => get('/v1/admin/calendar'));
+    if (!calendar) return;
+    const since = calendar.in_service_since;
+    const yesterday = shiftDay(calendar.today, -1);
+    // ISO dates compare as text; a day before Yibao went into service has nothing to close.
+    const days = Array.from({ length: DAYS }, (_, i) => shiftDay(yesterday, -i)).filter((day) => day >= since);
+    if (!days.length) {
+      body.replaceChildren(h('p', { id: 'close-empty', class: 'card' }, t('nothingToClose', since, shiftDay(since, 1))));
+      return;
+    }
+    const closes = await guarded(alert, () => get(`/v1/admin/daily-closes?from=${days.at(-1)}&through=${yesterday}`));
     if (!closes) return;
     const byDay = new Map(closes.map((c) => [c.day, c]));
-    const rows = Array.from({ length: DAYS }, (_, i) => shiftDay(yesterday, -i)).map((day) => {
+    const rows = days.map((day) => {
       const close = byDay.get(day);
       const action = can('operator')
         ? h('button', { type: 'button', class: close ? '' : 'primary', 'data-close': day, onclick: async () => {
@@ -46,7 +56,7 @@ export async function closeScreen(main, { can }) {
         h('td', { class: 'num' }, String(close.exceptions_opened)), h('td', { class: 'num', 'data-settlements': '' }, String(totals.settlements)),
         h('td', { class: 'num' }, yuan(totals.total)), h('td', { class: 'num' }, yuan(fund(totals))), h('td', {}, action));
     });
-    body.replaceChildren(h('section', { class: 'card' }, table(t('closes', DAYS), [t('day'), t('state'), t('ledgerCheck'), t('channelCheck'), t('exceptionsOpened'),
+    body.replaceChildren(h('section', { class: 'card' }, table(t('closes', days.length, since), [t('day'), t('state'), t('ledgerCheck'), t('channelCheck'), t('exceptionsOpened'),
       t('settlements'), t('total'), t('fund'), ''], rows, { id: 'closes' })));
   }
   await load();
