@@ -11,7 +11,8 @@ file is saved whole or, with a problem in any policy, not at all; an administrat
 and issues a new token after a revocation (each shown once, each signing in), changes a partner bank's
 credit terms (saved as typed; a bad figure refused with its field), opens a clearing after the demo's
 clock steps a day ahead and deducts on one of its settlements, then closes the demo's first day (before
-the clock moved, no day is offered: none ended in service); issues and revokes an institution key and revokes and
+the clock moved, no day is offered: none ended in service), reconciles the bank's statement of it and
+saves the month's fund report and the bank's payment file as the API has them; issues and revokes an institution key and revokes and
 disables operators, each refused by the API afterwards. axe-core on every screen; screenshots at 1280x860."""
 
 import argparse
@@ -533,11 +534,14 @@ def scenario_viewer(desk):
     bureau_sign_in(desk, VIEWER)
     links = [a.get_attribute("id") for a in desk.driver.find_elements(By.CSS_SELECTOR, "#nav a")]
     check("nav-reviews" not in links and "nav-reports" not in links and "nav-access" not in links, f"a viewer is not offered the queues or the access screen ({links})")
-    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button, #policy-file"), ("clearing", "#exceptions button, #clearing-form"), ("close", "[data-close]")):
+    for screen, refused in (("people", "#enrol-form"), ("reference", "#import-button, #policy-file"), ("clearing", "#exceptions button, #clearing-form, #channel-form, #payment-file"), ("close", "[data-close]")):
         desk.driver.execute_script("location.hash = arguments[0]", f"#/{screen}")
         desk.find(f"#nav-{screen}[aria-current=page]")
         time.sleep(0.8)
         check(not desk.driver.find_elements(By.CSS_SELECTOR, refused), f"a viewer's {screen} screen has no action that would be refused ({refused})")
+        # What is left out for a viewer leaves nothing behind (once, the word "null" was shown instead).
+        stray = desk.driver.execute_script("return [...document.querySelector('main').childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent)")
+        check(not stray, f"a viewer's {screen} screen has no stray text where an action was left out ({stray})")
     desk.driver.execute_script("location.hash = '#/reviews'")
     time.sleep(0.5)
     check(desk.driver.find_elements(By.CSS_SELECTOR, "#overview-body, #daily-chart"), "a viewer sent to the review queue sees the overview instead")
@@ -748,6 +752,40 @@ def scenario_daily_close(desk, platform):
     desk.shot("desk-11e-daily-close")
 
 
+def scenario_bank_files(desk, platform):
+    """The files a bureau takes away and the bank's day, from the pages: the month's fund report saved as
+    CSV is byte for byte the API's; the bank's payment instruction file likewise; the bank's statement of
+    the demo's first day (ended by the sandbox clock) reconciled from the clearing screen shows what the
+    run recorded, balanced, with the day's card captures. Runs after the clock moved."""
+    desk.driver.execute_script("location.hash = '#/overview'")
+    desk.click("#export-fund-report")
+    day = desk.driver.execute_script("return document.getElementById('overview-day').value")
+    month_start = day[:8] + "01"
+    name = f"yibao-fund-report-{month_start}-{day}.csv"
+    saved = desk.downloaded(name)
+    _, api_csv = platform.call("GET", f"/v1/admin/fund-report.csv?from={month_start}&through={day}", auth=OPS, expect=200)
+    check(saved == api_csv and saved.startswith("view,region,insurance_type") and "\ntotal," in saved,
+          f"the month's fund report saved from the overview is the API's CSV ({name}, {len(saved)} bytes)")
+    desk.driver.execute_script("location.hash = '#/clearing'")
+    desk.click("#payment-file")
+    saved = desk.downloaded("yibao-payment-instructions.csv")
+    _, api_csv = platform.call("GET", "/v1/admin/payment-instructions.csv", auth=OPS, expect=200)
+    check(saved == api_csv and saved != "", f"the bank's payment instruction file saved from the clearing screen is the API's ({len(saved)} bytes)")
+    _, calendar = platform.call("GET", "/v1/admin/calendar", auth=OPS, expect=200)
+    first = calendar["in_service_since"]
+    desk.driver.execute_script("const f = document.getElementById('channel-day'); f.value = arguments[0]", first)
+    desk.submit("#channel-form")
+    result = desk.find(f"#channel-result[data-day='{first}']")
+    _, runs = platform.call("GET", "/v1/admin/reconciliations", auth=OPS, expect=200)
+    run = next(r for r in runs if r["kind"] == "channel" and r["period"]["from"] == first)
+    shown = result.text
+    statement, ours = run["summary"].split(" on the statement, ")[0], run["summary"].split(", ")[1].split(" in Yibao")[0]
+    check(run["balanced"] and result.get_attribute("data-breaks") == "0" and f"对账单 {statement} 笔，平台 {ours} 笔" in shown and int(statement) > 0 and "扣款 0.00" not in shown,
+          f"the bank's statement of the first day, reconciled from the page, is what the run recorded: balanced, with the day's captures ({shown})")
+    desk.axe("bank files and the bank's day")
+    desk.shot("desk-11j-bank-day", at=desk.find("#channel-form"))
+
+
 def scenario_adjustments(desk, platform):
     """An administrator adjusts a personal account by hand: a small correction posts at once (the
     balance moves by exactly that), one above the approval line waits for another administrator (the
@@ -831,6 +869,7 @@ def main():
         scenario_credit_terms(desk, platform)
         scenario_clearing_detail(desk, platform, record)
         scenario_daily_close(desk, platform)
+        scenario_bank_files(desk, platform)
     except Exception:
         traceback.print_exc()
         if args.screenshots:

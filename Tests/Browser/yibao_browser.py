@@ -144,13 +144,29 @@ class Browser:
             options.add_argument(argument)
         self.profile = tempfile.mkdtemp(prefix="yibao-chromium-")
         options.add_argument(f"--user-data-dir={self.profile}")
+        # Files the pages save (a CSV) land here, without asking.
+        self.downloads = os.path.join(self.profile, "downloads")
+        os.makedirs(self.downloads)
+        options.add_experimental_option("prefs", {"download.default_directory": self.downloads, "download.prompt_for_download": False})
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": self.downloads})
         self.driver.set_window_size(width, height)
         # The viewport of a 360x640 phone exactly (the window's size includes the browser's own frame).
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
         self.base = base
         self.screenshots = screenshots
         self.wait = WebDriverWait(self.driver, 20)
+
+    def downloaded(self, name, timeout=20):
+        """The text of a file the page saved as `name`, once Chromium has finished writing it."""
+        path = os.path.join(self.downloads, name)
+        deadline = time.time() + timeout
+        while not os.path.exists(path) or os.path.exists(path + ".crdownload"):
+            if time.time() > deadline:
+                raise AssertionError(f"no download {name} within {timeout} s (saw {os.listdir(self.downloads)})")
+            time.sleep(0.1)
+        with open(path, encoding="utf-8") as file:
+            return file.read()
 
     def close(self):
         self.driver.quit()

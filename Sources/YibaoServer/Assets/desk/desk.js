@@ -228,6 +228,17 @@ export async function openPage(path) {
   return { url, opened };
 }
 
+/** Saves an authenticated file (a CSV) under the name the server gives it, or `fallback`. */
+export async function download(path, fallback) {
+  const response = await api('GET', path, { raw: true });
+  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? fallback;
+  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  return name;
+}
+
 /** The language switch in the header. */
 export function languageButton(onChange) {
   const button = h('button', { type: 'button', class: 'link', id: 'lang-toggle' }, t('language'));

@@ -1,9 +1,10 @@
 // Money after the counter: credit delinquency (the credit-report records) and the partners' terms
 // (terms.js), reconciliation and
 // clearing (each institution's runs balanced or not, clearings and their payouts — one opened in
-// clearing.js —, the exception
+// clearing.js —, the bank's day reconciled and its payment file in channel.js, the exception
 // queue), and the ledger's and audit log's verification with the latest anchor.
 import { api, dateTime, field, get, guarded, h, post, t, table, today, yuan } from '/desk/desk.js';
+import { channelSection, paymentFileButton } from './channel.js';
 import { clearingDetail, deduction } from './clearing.js';
 import { termsSection } from './terms.js';
 
@@ -45,8 +46,9 @@ export async function clearingScreen(main, { can }, opened = null) {
       h('tr', { 'data-clearing': c.id }, h('td', {}, c.institution_code), h('td', {}, c.insurance_type ?? ''), h('td', {}, c.period ? `${c.period.from} – ${c.period.through}` : ''),
         h('td', {}, t(`clearing_${c.state}`)), h('td', { class: 'num' }, c.payable != null ? yuan(c.payable) : ''),
         h('td', {}, h('span', { class: 'row' }, h('button', { type: 'button', 'data-detail': c.id, onclick: () => open(c.id) }, t('detail')), clearingActions(c, can, alert, reload))))), { id: 'clearings' }),
-      detail),
-    can('operator') ? startClearing(alert, reload) : null,
+      can('operator') ? paymentFileButton(alert) : null, detail),
+    can('operator') ? startClearing(alert, reload) : '',
+    can('operator') ? channelSection(alert, reload) : '',
     h('section', { class: 'card' }, table(t('exceptions'), [t('openedAt'), t('kind'), t('reference2'), t('amountCol'), ''], exceptions.map((x) => {
       const action = can('operator') ? h('button', { type: 'button', onclick: async () => {
         if (await guarded(alert, () => post(`/v1/admin/exceptions/${x.id}/resolution`, { resolution: 'checked at the bureau dashboard' }))) reload();

@@ -1,7 +1,8 @@
 // The fund's money moving: the day's and the month's figures from the fund report (drawn from the
 // ledger's settlements), a bar chart of the last 14 days drawn as SVG from the same report, and the
-// tables by region × insurance type, hospital level and institution.
-import { field, get, guarded, h, shiftDay, t, table, today, yuan } from '/desk/desk.js';
+// tables by region × insurance type, hospital level and institution; the month's report as CSV, the file
+// a bureau files and audits (the same as `yibao report` prints).
+import { download, field, get, guarded, h, shiftDay, t, table, today, yuan } from '/desk/desk.js';
 
 // fund_pay_sumamt: the basic funds and what commercial plans paid (shown apart as "of which" when any).
 export const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
@@ -76,7 +77,8 @@ export async function overviewScreen(main) {
     const [dayReport, monthReport, ...daily] = answers;
     body.replaceChildren(
       h('section', { class: 'card' }, h('h3', {}, `${t('today')} · ${d}`), figures('today', dayReport.totals)),
-      h('section', { class: 'card' }, h('h3', {}, `${t('month')} · ${monthStart} – ${d}`), figures('month', monthReport.totals)),
+      h('section', { class: 'card' }, h('h3', {}, `${t('month')} · ${monthStart} – ${d}`), figures('month', monthReport.totals),
+        h('button', { type: 'button', id: 'export-fund-report', onclick: () => guarded(alert, () => download(`/v1/admin/fund-report.csv?from=${monthStart}&through=${d}`, 'yibao-fund-report.csv')) }, t('exportMonth'))),
       h('section', { class: 'card' }, h('h3', {}, t('chartTitle', span)), dailyChart(daily.map((r, i) => ({ day: days[i], f: r.totals }))), h('p', { class: 'muted' }, t('chartLegend'))),
       h('section', { class: 'card' }, lines(`${t('byFund')} · ${t('today')}`, dayReport.by_fund, [[t('region'), (l) => l.region], [t('insuranceType'), (l) => l.insurance_type], [t('pool'), (l) => l.pool]], 'by-fund-today')),
       h('section', { class: 'card' }, lines(`${t('byFund')} · ${t('month')}`, monthReport.by_fund, [[t('region'), (l) => l.region], [t('insuranceType'), (l) => l.insurance_type], [t('pool'), (l) => l.pool]], 'by-fund-month')),

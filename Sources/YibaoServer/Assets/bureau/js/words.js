@@ -1,6 +1,11 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    channelReconcile: '银行对账（按日）', channelNote: '银行当日对账单与平台的扣款、退款逐笔核对；差异进入异常队列，重新对账会解决已不存在的差异。日结也会执行这一步。', channelRun: '对账',
+    channelSummary: (day, theirs, ours, captured, refunded, fees, breaks) => `${day}：对账单 ${theirs} 笔，平台 ${ours} 笔；扣款 ${captured} 元，退款 ${refunded} 元，手续费 ${fees} 元；${breaks ? `差异 ${breaks} 笔，已进入异常队列` : '平衡'}`,
+    channelBreaks: '对账差异', movement: '类型', atChannel: '银行', inYibao: '平台', movement_capture: '扣款', movement_refund: '退款',
+    break_missing_in_yibao: '平台无此笔', break_missing_at_channel: '银行无此笔', break_amount_differs: '金额不符',
+    paymentFile: '下载银行付款指令文件（CSV）', exportMonth: '导出本月基金报表（CSV）',
     creditTerms: '合作银行信用就医条款', partnerName: '银行名称', billingDay: '账单日', graceDays: '免息天数', penaltyPerDay: '每日罚息', penaltyBasisPoints: '每日罚息（万分之）', lateFee: '滞纳金（元）',
     suspendAfter: '逾期多少天暂停', change: '修改', termsOf: (p) => `修改 ${p} 的条款`, termsNote: '新条款只用于此后开通的信用额度；已开通的额度按开通时的条款计息。账单日为每月 1–28 日。',
     termsInvalid: (f) => `请填写${f}（整数；滞纳金为元，最多两位小数）`, termsSaved: (p) => `已保存 ${p} 的条款`, terms_partner_name: '银行名称', terms_billing_day: '账单日',
@@ -54,6 +59,11 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    channelReconcile: 'Bank statement of a day', channelNote: 'The bank\'s statement of the day against Yibao\'s captures and refunds, one by one; breaks go to the exception queue, and a rerun resolves those no longer found. The daily close runs this too.', channelRun: 'Reconcile',
+    channelSummary: (day, theirs, ours, captured, refunded, fees, breaks) => `${day}: ${theirs} on the statement, ${ours} in Yibao; captured ${captured}, refunded ${refunded}, fees ${fees} yuan; ${breaks ? `${breaks} breaks, in the exception queue` : 'balanced'}`,
+    channelBreaks: 'Breaks', movement: 'Movement', atChannel: 'Bank', inYibao: 'Yibao', movement_capture: 'Capture', movement_refund: 'Refund',
+    break_missing_in_yibao: 'Not in Yibao', break_missing_at_channel: 'Not at the bank', break_amount_differs: 'Amounts differ',
+    paymentFile: 'Download the bank\'s payment instructions (CSV)', exportMonth: 'Export this month\'s fund report (CSV)',
     creditTerms: 'Partner banks\' credit terms', partnerName: 'Bank name', billingDay: 'Billing day', graceDays: 'Interest-free days', penaltyPerDay: 'Penalty a day', penaltyBasisPoints: 'Penalty a day (basis points)', lateFee: 'Late fee (yuan)',
     suspendAfter: 'Suspended after days overdue', change: 'Change', termsOf: (p) => `Change the terms of ${p}`, termsNote: 'New terms apply to lines opened from now on; a line opened earlier keeps the terms it was opened with. The billing day is 1 to 28.',
     termsInvalid: (f) => `Enter the ${f} (a whole number; the late fee in yuan, at most two decimals)`, termsSaved: (p) => `The terms of ${p} are saved`, terms_partner_name: 'bank name', terms_billing_day: 'billing day',
