@@ -7,9 +7,11 @@ refunds one line and sees the refund; a reversal of the partly refunded settleme
 reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
 a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
 and the counter's for the day; a policy opened shows the API's figures, and an administrator's policy
-file is saved whole or, with a problem in any policy, not at all; an administrator creates an operator
+file is saved whole or, with a problem in any policy, not at all, and a commercial plan's file likewise (new,
+then replaced, then refused with nothing changed); an administrator creates an operator
 and issues a new token after a revocation (each shown once, each signing in), changes a partner bank's
-credit terms (saved as typed; a bad figure refused with its field), opens a clearing after the demo's
+credit terms (saved as typed; a bad figure refused with its field), subscribes a partner to two webhook
+events and cancels it, opens a clearing after the demo's
 clock steps a day ahead and deducts on one of its settlements, then closes the demo's first day (before
 the clock moved, no day is offered: none ended in service), reconciles the bank's statement of it and
 saves the month's fund report and the bank's payment file as the API has them; issues and revokes an institution key and revokes and
@@ -479,7 +481,7 @@ def scenario_policies(desk, platform):
           f"a policy opened shows each level's deductible and fund share as the API has them ({cells})")
     check("18000.00" in desk.text("#policy-inpatient-above") and "450000.00" in desk.text("#policy-inpatient-above"),
           "the catastrophic insurance's deductible and cap are shown")
-    check(not desk.driver.find_elements(By.ID, "policy-file"), "an operator is not offered the policy upload (administrators only)")
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "#policy-file, #plan-file"), "an operator is not offered the policy or plan upload (administrators only)")
     desk.axe("policy detail")
     desk.shot("desk-11f-policy", at=desk.find("#policy-detail"))
 
@@ -529,6 +531,60 @@ def scenario_policy_upload(desk, platform):
         os.remove(written)
 
 
+def scenario_plan_upload(desk, platform):
+    """An administrator uploads Lanzhou's commercial plan for a year it has none: the page says it is
+    new, the second press saves it and the API has it as written; the same file with another premium
+    replaces it; one whose ratio is above 1 is refused with the problem in words and the saved plan
+    does not change; a file that is not a plan is refused before anything is sent."""
+    def plans():
+        return platform.call("GET", "/v1/admin/plans", auth=OPS, expect=200)[1]
+
+    current = [p for p in plans() if p["region"] == "620100"]
+    year = max(p["year"] for p in current) + 1
+    template = dict(max(current, key=lambda p: p["year"]), year=year, id=f"lanzhou-browser-{year}", name=f"兰州惠民保（浏览器测试 {year}）")
+    template.pop("enrolment_opens", None)
+    template.pop("enrolment_closes", None)
+
+    def plan_file(**changes):
+        path = f"/tmp/yibao-desk-plan-{uuid.uuid4().hex}.json"
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump({**template, **changes}, out, ensure_ascii=False)
+        return path
+
+    def saved():
+        status, plan = platform.call("GET", f"/v1/admin/plans/620100/{year}", auth=OPS)
+        return plan if status == 200 else None
+
+    def upload(path, expect):
+        desk.driver.find_element(By.ID, "plan-file").send_keys(path)
+        preview = desk.wait_text("#plan-upload-result", lambda text: expect in text)
+        desk.click("[data-action='save-plan']")
+        desk.click("[data-confirm='save-plan']")
+        return preview
+
+    desk.driver.execute_script("location.hash = '#/reference'")
+    desk.find("#plan-file")
+    preview = upload(plan_file(), "将新增")
+    done = desk.wait_text("#plan-upload-result", lambda text: "已保存" in text)
+    plan = saved()
+    check(f"统筹区 620100，{year} 年度" in preview and plan is not None and plan["premium"] == template["premium"] and plan["name"] == template["name"],
+          f"a new year's plan is described, then saved as written ({done})")
+    desk.find(f"#plans tr[data-plan='{template['id']}']")
+    upload(plan_file(premium=template["premium"] + 1000), "将替换")
+    desk.wait_text("#plan-upload-result", lambda text: "已保存" in text)
+    check(saved()["premium"] == template["premium"] + 1000, "the same region and year uploaded again replaces the plan")
+    upload(plan_file(premium=1, ratios=dict(template["ratios"], in_scope_self_borne=12000)), "将替换")
+    refused = desk.wait_text("#plan-upload-result", lambda text: "ratios are 0 to 1" in text)
+    check(saved()["premium"] == template["premium"] + 1000, f"a plan with a ratio above 1 is refused in words and nothing changes ({refused})")
+    desk.shot("desk-11k-plan-refused", at=desk.find("#plan-upload"))
+    desk.driver.find_element(By.ID, "plan-file").send_keys(policy_file(platform, "620100", year, lambda body: None))
+    message = desk.wait_text("#plan-upload-result", lambda text: "不是惠民保方案文件" in text)
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "[data-action='save-plan']"), f"a policy file chosen as a plan is refused before anything is sent ({message})")
+    desk.axe("plan upload")
+    for written in glob.glob("/tmp/yibao-desk-plan-*.json") + glob.glob("/tmp/yibao-desk-policy-*.json"):
+        os.remove(written)
+
+
 def scenario_viewer(desk):
     desk.click("#sign-out")
     bureau_sign_in(desk, VIEWER)
@@ -565,6 +621,7 @@ def scenario_access(desk, platform):
     desk.click("#sign-out")
     bureau_sign_in(desk, OPS.removeprefix("Bearer "))
     scenario_policy_upload(desk, platform)
+    scenario_plan_upload(desk, platform)
     desk.click("#nav-access")
     desk.find("#operators tr[data-operator='demo-viewer']")
     desk.find("#keys tr[data-key]")
@@ -646,6 +703,42 @@ def scenario_access(desk, platform):
     desk.axe("access after changes")
     desk.shot("desk-16-access-operators")
     scenario_adjustments(desk, platform)
+
+
+def scenario_webhooks(desk, platform):
+    """An administrator subscribes a partner (a commercial insurer) to two event types from the access
+    screen: the API then has exactly that subscription, and its signing secret is shown once on the
+    page; an address that is not https is refused with its field and nothing is added; the
+    subscription cancelled from the page is gone from the API."""
+    def partner_subscriptions():
+        return [s for s in platform.call("GET", "/v1/admin/webhooks", auth=OPS, expect=200)[1] if s["owner"] == "partner:浏览器测试保险公司"]
+
+    desk.driver.execute_script("location.hash = '#/access'")
+    desk.find("#webhook-form")
+    desk.fill("#webhook-partner", "浏览器测试保险公司")
+    desk.fill("#webhook-url", "http://insurer.example.com/hooks")
+    desk.click("[data-event='plan.claim']")
+    desk.submit("#webhook-form")
+    refused = desk.wait_text("#access-alert", lambda text: "url" in text)
+    check(not partner_subscriptions(), f"a plain-http address is refused with its field, and nothing is subscribed ({refused})")
+    desk.fill("#webhook-url", "https://insurer.example.com/yibao/hooks")
+    desk.click("[data-event='premium.paid']")
+    desk.submit("#webhook-form")
+    secret = desk.wait_text("#webhook-secret-value", lambda text: len(text) >= 24)
+    subscriptions = partner_subscriptions()
+    check(len(subscriptions) == 1 and subscriptions[0]["url"] == "https://insurer.example.com/yibao/hooks"
+          and sorted(subscriptions[0]["events"]) == ["plan.claim", "premium.paid"] and "secret" not in subscriptions[0],
+          f"the partner is subscribed to exactly the two events, at that address; the list never carries the secret ({subscriptions})")
+    webhook = subscriptions[0]["id"]
+    desk.find(f"#webhooks tr[data-webhook='{webhook}']")
+    desk.axe("partners' webhooks")
+    desk.shot("desk-16c-webhooks", at=desk.find("#webhooks-card"))
+    check(secret not in desk.driver.page_source.replace(f">{secret}<", "") , "the secret appears once on the page")
+    desk.click(f"[data-action='cancel-{webhook}']")
+    desk.click(f"[data-confirm='cancel-{webhook}']")
+    desk.wait_text("#access-alert", lambda text: "浏览器测试保险公司" in text)
+    check(not partner_subscriptions() and not desk.driver.find_elements(By.CSS_SELECTOR, f"#webhooks tr[data-webhook='{webhook}']"),
+          "the subscription cancelled from the page is gone from the API and the list")
 
 
 def scenario_credit_terms(desk, platform):
@@ -866,6 +959,7 @@ def main():
         scenario_bureau_screens(desk, platform)
         scenario_viewer(desk)
         scenario_access(desk, platform)
+        scenario_webhooks(desk, platform)
         scenario_credit_terms(desk, platform)
         scenario_clearing_detail(desk, platform, record)
         scenario_daily_close(desk, platform)

@@ -1,9 +1,11 @@
 // Access, for administrators: the operators (create one, issue a new token — each token shown once —,
 // revoke a leaked token, disable someone who left), each
 // institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once), and
-// institutions registered or changed (a new hospital, then its first key).
+// institutions registered or changed (a new hospital, then its first key), and partners' webhooks
+// (webhooks.js).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
 import { confirmed, dateTime, del, field, get, guarded, h, post, put, t, table } from '/desk/desk.js';
+import { webhooksSection } from './webhooks.js';
 
 /**
  * A credential that exists in clear only in the answer that issued it (an operator's token, an
@@ -137,4 +139,5 @@ export async function accessScreen(main, { me }) {
   keys.replaceChildren(h('h3', {}, t('institutionKeys')), h('div', { class: 'row' }, chooser.element, issue), h('p', { class: 'muted' }, t('keysNote')), issued, list);
   main.append(editor);
   await Promise.all([loadOperators(), institutions?.length ? loadKeys() : null]);
+  main.append(await webhooksSection(alert));
 }

@@ -1,8 +1,10 @@
 // People (find by insurance number — personal data masked; enrol, for operators; adjust the personal
 // account by hand and the adjustments waiting for a second administrator, for administrators) and the reference
-// data: policies (policies.js: each one's figures, and a region's file uploaded), the commercial plans with what each paid this month (the insurer's claims), a
+// data: policies (policies.js: each one's figures, and a region's file uploaded), the commercial plans (plans.js: what each paid this
+// month, and a plan's file uploaded), a
 // catalogue item, a catalogue CSV import with the rejected rows listed by line.
-import { api, confirmed, dateTime, fen, field, get, guarded, h, newKey, post, t, table, today, yuan } from '/desk/desk.js';
+import { api, confirmed, dateTime, fen, field, get, guarded, h, newKey, post, t, table, yuan } from '/desk/desk.js';
+import { plansSection } from './plans.js';
 import { policiesSection } from './policies.js';
 
 /** An administrator's manual adjustment of a person's account: posted at once up to the approval line,
@@ -105,15 +107,7 @@ export async function referenceScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'reference-alert' });
   main.replaceChildren(h('h2', {}, t('reference')), alert);
   await policiesSection(main, { can, alert });
-  // This year's commercial plans and, from the claims report, what each paid this month (net of refunds).
-  const day = today();
-  const plans = (await guarded(alert, () => get('/v1/admin/plans')) ?? []).filter((p) => String(p.year) === day.slice(0, 4));
-  const rows = await Promise.all(plans.map(async (p) => {
-    const claims = await guarded(alert, () => get(`/v1/admin/plans/${p.region}/${p.year}/claims?from=${day.slice(0, 8)}01&through=${day}`));
-    return h('tr', { 'data-plan': p.id }, h('td', {}, p.region), h('td', {}, p.name), h('td', {}, p.insurer?.name ?? ''), h('td', { class: 'num' }, yuan(p.premium)),
-      h('td', { class: 'num' }, String(claims?.claims?.length ?? '—')), h('td', { class: 'num' }, claims ? yuan(claims.plan_paid) : '—'));
-  }));
-  main.append(h('section', { class: 'card' }, table(t('plans'), [t('region'), t('planName'), t('insurer'), t('premium'), t('planClaims'), t('planPaidMonth')], rows, { id: 'plans' })));
+  await plansSection(main, { can, alert });
   const region = field(t('region'), { id: 'item-region', options: [['440100', '440100'], ['620100', '620100']] });
   const code = field(t('code'), { id: 'item-code', autocomplete: 'off' });
   const item = h('div', { id: 'item' });

@@ -5,7 +5,8 @@
 // policy` reads): the page says what it holds and what it replaces, and the platform checks and saves
 // the whole file in one transaction — all of it, or nothing with the first problem and its field.
 // Settlements from then on use it; what was settled keeps what it was paid.
-import { confirmed, get, guarded, h, messageWithField, put, t, table, yuan } from '/desk/desk.js';
+import { get, guarded, h, put, t, table, yuan } from '/desk/desk.js';
+import { fileUpload } from './upload.js';
 
 /** Basis points as a percentage: 9250 → "92.5%". */
 const percent = (bp) => `${bp / 100}%`;
@@ -48,44 +49,23 @@ function detail(policy) {
 }
 
 
+/** A region's policy file for a year, uploaded (`current()`: the policies listed; `reload` lists them again). */
 function upload(current, reload) {
-  const input = h('input', { type: 'file', id: 'policy-file', accept: 'application/json,.json' });
-  const status = h('div', { id: 'policy-upload-result', role: 'status' });
-  const form = h('section', { class: 'card', id: 'policy-upload' }, h('h3', {}, t('uploadPolicies')), h('p', { class: 'muted' }, t('uploadNote')),
-    h('label', { for: 'policy-file' }, t('policyFile')), ' ', input, status);
-  input.addEventListener('change', async () => {
-    status.classList.remove('error');
-    status.replaceChildren();
-    const file = input.files[0];
-    if (!file) return;
-    let body;
-    try {
-      body = JSON.parse(await file.text());
-    } catch {
-      status.classList.add('error');
-      return status.replaceChildren(h('p', {}, t('notJSON', file.name)));
-    }
+  return fileUpload({ id: 'policy', action: 'save-policies', title: t('uploadPolicies'), note: t('uploadNote'), label: t('policyFile'), describe: (body, name) => {
     const held = Array.isArray(body?.policies) ? body.policies : [];
-    if (!/^\d{6}$/.test(String(body?.region ?? '')) || !Number.isInteger(body?.year) || !held.length) {
-      status.classList.add('error');
-      return status.replaceChildren(h('p', {}, t('notPolicyFile', file.name)));
-    }
+    if (!/^\d{6}$/.test(String(body?.region ?? '')) || !Number.isInteger(body?.year) || !held.length) return { problem: t('notPolicyFile', name) };
     const replaced = current().filter((p) => p.region === body.region && p.year === body.year).length;
-    const save = confirmed(t('savePolicies'), t('confirmSavePolicies', body.region, body.year, held.length), 'save-policies', async () => {
-      try {
+    return {
+      holds: [h('p', {}, t('fileHolds', name, body.region, body.year)), h('ul', {}, held.map((p) => h('li', {}, `${typeName(p.insurance_type)}${t('colon')}${p.title ?? ''}`))),
+        h('p', {}, replaced ? t('replaces', replaced) : t('replacesNone'))],
+      saveLabel: t('savePolicies'), question: t('confirmSavePolicies', body.region, body.year, held.length),
+      save: async () => {
         const saved = await put(`/v1/admin/policies/${body.region}/${body.year}`, body);
         await reload();
-        status.replaceChildren(h('p', { class: 'ok' }, t('policiesSaved', saved.region, saved.year, saved.saved.map(typeName).join('、'))));
-      } catch (error) {
-        status.classList.add('error');
-        status.replaceChildren(h('p', {}, messageWithField(error)));
-      }
-    });
-    status.replaceChildren(h('p', {}, t('fileHolds', file.name, body.region, body.year)),
-      h('ul', {}, held.map((p) => h('li', {}, `${typeName(p.insurance_type)}${t('colon')}${p.title ?? ''}`))),
-      h('p', {}, replaced ? t('replaces', replaced) : t('replacesNone')), save);
-  });
-  return form;
+        return t('policiesSaved', saved.region, saved.year, saved.saved.map(typeName).join('、'));
+      },
+    };
+  } });
 }
 
 /** The policies section of the reference screen. */

@@ -1,6 +1,16 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    uploadPlan: '上传惠民保方案文件', uploadPlanNote: '选择一个统筹区某年度的惠民保方案文件（JSON，与 GET /v1/admin/plans/{统筹区}/{年度} 返回的格式相同，见 docs/commercial-plans.md）。平台整体校验后保存：替换该统筹区该年度的方案，或不保存并说明问题。此后的结算按新方案支付；已结算的不变。', planFile: '方案文件',
+    notPlanFile: (f) => `${f} 不是惠民保方案文件：需要 region（六位统筹区编码）、year、name 和 insurer`, planFileHolds: (f, n, i, r, y) => `${f}：${n}（承保方 ${i}），统筹区 ${r}，${y} 年度`,
+    planPremium: (p) => `年保费 ${p} 元`, planReplaces: (n) => `将替换该统筹区该年度现有的方案：${n}`, planNew: '该统筹区该年度尚无方案，将新增',
+    savePlan: '保存方案', confirmSavePlan: (n, r, y) => `确认保存 ${n}（${r} ${y} 年度）`, planSaved: (n, r, y) => `已保存 ${n}（${r} ${y} 年度）`,
+    webhooks: '合作方事件推送（Webhook）', webhooksNote: '银行、商业保险公司等合作方按事件类型订阅推送；地址须为公网 https。签名密钥只在订阅时显示一次，请安全交给合作方。定点机构在接口上自行订阅本机构的事件，也列在这里。',
+    webhookPartner: '合作方名称', webhookUrl: '推送地址', webhookEvents: '事件类型', subscribePartner: '为合作方订阅', subscribe: '订阅', owner: '订阅方', liveSubscriptions: '当前的订阅',
+    cancelWebhook: '取消订阅', confirmCancelWebhook: (o) => `确认取消 ${o} 的订阅`, webhookCancelled: (o) => `已取消 ${o} 的订阅，不再推送`,
+    webhookSecretOnce: (o) => `${o} 的签名密钥只显示这一次：请安全交给合作方，用于验证每次推送（Standard Webhooks 签名）。`,
+    event_settlement_completed: '结算完成', event_settlement_reversed: '结算冲正', event_settlement_refunded: '退费', event_payment_declined: '支付被拒',
+    event_premium_paid: '缴费到账', event_medication_reminder: '用药提醒', event_plan_claim: '惠民保理赔',
     channelReconcile: '银行对账（按日）', channelNote: '银行当日对账单与平台的扣款、退款逐笔核对；差异进入异常队列，重新对账会解决已不存在的差异。日结也会执行这一步。', channelRun: '对账',
     channelSummary: (day, theirs, ours, captured, refunded, fees, breaks) => `${day}：对账单 ${theirs} 笔，平台 ${ours} 笔；扣款 ${captured} 元，退款 ${refunded} 元，手续费 ${fees} 元；${breaks ? `差异 ${breaks} 笔，已进入异常队列` : '平衡'}`,
     channelBreaks: '对账差异', movement: '类型', atChannel: '银行', inYibao: '平台', movement_capture: '扣款', movement_refund: '退款',
@@ -59,6 +69,16 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    uploadPlan: 'Upload a commercial plan file', uploadPlanNote: 'Choose a region\'s commercial plan file for a year (JSON, in the shape GET /v1/admin/plans/{region}/{year} answers; docs/commercial-plans.md). The platform checks it and saves it whole, replacing that region\'s plan for the year, or saves nothing and says why. Settlements from then on use it; what was settled keeps what it was paid.', planFile: 'Plan file',
+    notPlanFile: (f) => `${f} is not a commercial plan file: it needs region (a six-digit code), year, name and insurer`, planFileHolds: (f, n, i, r, y) => `${f}: ${n} (insurer ${i}), region ${r}, year ${y}`,
+    planPremium: (p) => `Premium ${p} yuan a year`, planReplaces: (n) => `It replaces the region's plan for the year: ${n}`, planNew: 'The region has no plan for the year yet; this one is added',
+    savePlan: 'Save the plan', confirmSavePlan: (n, r, y) => `Save ${n} (${r}, ${y})`, planSaved: (n, r, y) => `Saved ${n} (${r}, ${y})`,
+    webhooks: 'Partners\' webhooks', webhooksNote: 'Banks, commercial insurers and other partners subscribe to event types; the address must be public https. The signing secret is shown once, when subscribing: hand it to the partner safely. Institutions subscribe to their own events through the API; those are listed here too.',
+    webhookPartner: 'Partner', webhookUrl: 'Address', webhookEvents: 'Events', subscribePartner: 'Subscribe a partner', subscribe: 'Subscribe', owner: 'Subscriber', liveSubscriptions: 'Live subscriptions',
+    cancelWebhook: 'Cancel', confirmCancelWebhook: (o) => `Cancel ${o}'s subscription`, webhookCancelled: (o) => `${o}'s subscription is cancelled: nothing more is sent`,
+    webhookSecretOnce: (o) => `${o}'s signing secret is shown this once: hand it to the partner safely, to verify every delivery (Standard Webhooks signatures).`,
+    event_settlement_completed: 'Settlement completed', event_settlement_reversed: 'Settlement reversed', event_settlement_refunded: 'Refund', event_payment_declined: 'Payment declined',
+    event_premium_paid: 'Premium paid', event_medication_reminder: 'Medication reminder', event_plan_claim: 'Commercial plan claim',
     channelReconcile: 'Bank statement of a day', channelNote: 'The bank\'s statement of the day against Yibao\'s captures and refunds, one by one; breaks go to the exception queue, and a rerun resolves those no longer found. The daily close runs this too.', channelRun: 'Reconcile',
     channelSummary: (day, theirs, ours, captured, refunded, fees, breaks) => `${day}: ${theirs} on the statement, ${ours} in Yibao; captured ${captured}, refunded ${refunded}, fees ${fees} yuan; ${breaks ? `${breaks} breaks, in the exception queue` : 'balanced'}`,
     channelBreaks: 'Breaks', movement: 'Movement', atChannel: 'Bank', inYibao: 'Yibao', movement_capture: 'Capture', movement_refund: 'Refund',

@@ -1,0 +1,54 @@
+// Partners' webhooks (Standard Webhooks), for administrators on the access screen: every live
+// subscription — a partner's, or an institution's own —, a partner (a bank, a commercial insurer)
+// subscribed to event types at a public https address, its signing secret shown once, and any
+// subscription cancelled, after a confirmation. The API audits each with the administrator's name.
+import { confirmed, del, field, get, guarded, h, messageWithField, post, t, table } from '/desk/desk.js';
+
+/** The event types a partner may ask for (Platform.webhookEventTypes, without "*"). */
+const EVENTS = ['settlement.completed', 'settlement.reversed', 'settlement.refunded', 'payment.declined', 'premium.paid', 'medication.reminder', 'plan.claim'];
+
+/** The webhooks card; `alert` carries refusals. */
+export async function webhooksSection(alert) {
+  const card = h('section', { class: 'card', id: 'webhooks-card' });
+  const list = h('div', {});
+  const secret = h('div', { id: 'webhook-secret', role: 'status' });
+  const partner = field(t('webhookPartner'), { id: 'webhook-partner', autocomplete: 'off', maxlength: '50' });
+  const url = field(t('webhookUrl'), { id: 'webhook-url', type: 'url', placeholder: 'https://', size: '40' });
+  const boxes = EVENTS.map((event) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: event, 'data-event': event }), ` ${t(`event_${event.replace('.', '_')}`)}`));
+  const form = h('form', { id: 'webhook-form', novalidate: true }, h('h4', {}, t('subscribePartner')),
+    h('div', { class: 'row' }, partner.element, url.element), h('fieldset', {}, h('legend', {}, t('webhookEvents')), ...boxes),
+    h('button', { type: 'submit', class: 'primary' }, t('subscribe')));
+
+  async function load() {
+    const subscriptions = await guarded(alert, () => get('/v1/admin/webhooks'));
+    if (!subscriptions) return;
+    list.replaceChildren(table(t('liveSubscriptions'), [t('owner'), t('webhookUrl'), t('webhookEvents'), ''], subscriptions.map((s) =>
+      h('tr', { 'data-webhook': s.id }, h('td', {}, s.owner), h('td', {}, h('code', {}, s.url)), h('td', {}, s.events.join(' ')),
+        h('td', {}, confirmed(t('cancelWebhook'), t('confirmCancelWebhook', s.owner), `cancel-${s.id}`, async () => {
+          if ((await guarded(alert, () => del(`/v1/admin/webhooks/${encodeURIComponent(s.id)}`))) === undefined) return;
+          secret.replaceChildren();
+          await load();
+          alert.textContent = t('webhookCancelled', s.owner);
+        })))), { id: 'webhooks' }));
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const events = boxes.map((b) => b.firstChild).filter((box) => box.checked).map((box) => box.value);
+    let created;
+    try {
+      alert.textContent = '';
+      created = await post('/v1/admin/webhooks', { partner: partner.input.value.trim(), url: url.input.value.trim(), events });
+    } catch (error) {
+      alert.classList.add('error');
+      alert.textContent = messageWithField(error); // which field: the partner, the address or the events
+      return;
+    }
+    form.reset();
+    await load();
+    secret.replaceChildren(h('p', {}, t('webhookSecretOnce', created.owner)), h('code', { id: 'webhook-secret-value' }, created.secret));
+  });
+  card.replaceChildren(h('h3', {}, t('webhooks')), h('p', { class: 'muted' }, t('webhooksNote')), list, form, secret);
+  await load();
+  return card;
+}
