@@ -623,6 +623,8 @@ paths = {
                                                      [param("name")], responses=ok(ref("OperatorCredential"), "201", "Issued"))},
     "/v1/admin/operators/{name}/disable": {"post": op("Disable an operator: every token stops at once", OP("administrator"), [param("name")],
                                                       responses=NO_CONTENT)},
+    "/v1/admin/operators/{name}/role": {"put": op("Change an operator's role (not your own); their tokens keep working", OP("administrator"), [param("name")],
+                                                  json_body(obj({"role": enum("viewer", "operator", "administrator")}, ["role"])), responses=NO_CONTENT, errors=(400, 401, 403, 404))},
     "/v1/admin/operators/{name}/token-revocation": {"post": op("Revoke every token of an operator", OP("administrator"), [param("name")],
                                                                responses=NO_CONTENT)},
     "/v1/admin/people/{number}/authenticator-reset": {"post": op("Reset a patient's authenticator after checking their ID document in person (audited)",

@@ -128,6 +128,25 @@ extension Platform {
         }
     }
 
+    /// Changes an enabled operator's role (a promotion, a move to read-only); their tokens keep working
+    /// with the new role (within the credential cache's seconds on every instance). An administrator
+    /// cannot change their own role, so the caller always remains an administrator: the bureau is never
+    /// left without one. The same role again changes nothing and writes nothing to the audit log.
+    public func changeOperatorRole(name: String, to role: OperatorRole, actor: String) async throws {
+        guard actor != "operator:" + name else { throw Refusal(.forbidden, "another administrator changes your role") }
+        try await write { db, now in
+            guard let found = try OperatorRepository.find(name: name, in: db) else {
+                throw Refusal(.notFound, "no enabled operator is named \(name)")
+            }
+            guard found.role != role else { return }
+            _ = try OperatorRepository.setRole(name: name, role: role, in: db)
+            try AuditRepository.append(
+                actor: actor, action: "operator.role", subject: "operator:" + name, value: ["from": found.role.rawValue, "to": role.rawValue],
+                now: now,
+                in: db)
+        }
+    }
+
     /// Revokes every token of an operator (a leak): they sign in again with a new one.
     @discardableResult
     public func revokeOperatorTokens(name: String, actor: String) async throws -> Int {

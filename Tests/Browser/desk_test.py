@@ -694,6 +694,16 @@ def scenario_access(desk, platform):
           "an operator created on the page signs in with its token and the role chosen, and is listed")
     check("只显示这一次" in desk.text("#operator-token"), "the page says the token is shown only once")
     desk.shot("desk-16b-operator-created")
+    # Their role changed on the page, after a confirmation: the token they already have carries it.
+    desk.driver.execute_script("const s = document.querySelector(\"[data-role-of='desk-clerk']\"); s.value = 'viewer'; s.dispatchEvent(new Event('change'))")
+    desk.click("[data-action='role-desk-clerk']")
+    check(platform.call("GET", "/v1/admin/me", auth=f"Bearer {created}", expect=200)[1]["role"] == "operator", "choosing a role changes nothing until it is confirmed")
+    desk.click("[data-confirm='role-desk-clerk']")
+    desk.wait_text("#access-alert", lambda text: "desk-clerk" in text)
+    check(until(lambda: platform.call("GET", "/v1/admin/me", auth=f"Bearer {created}", expect=200)[1]["role"] == "viewer")
+          and desk.find("#operators tr[data-operator='desk-clerk'] td[data-role]").get_attribute("data-role") == "viewer",
+          "the role changed on the page is the one the operator's token carries, and the list shows it")
+    check(not desk.driver.find_elements(By.CSS_SELECTOR, "[data-role-of='demo-admin']"), "an administrator cannot change their own role on the page")
     before = platform.call("GET", "/v1/admin/operators", auth=OPS, expect=200)[1]
     for taken, says in (("desk-clerk", "已经存在"), ("desk/clerk", "填写的内容不正确")):
         desk.fill("#operator-name", taken)

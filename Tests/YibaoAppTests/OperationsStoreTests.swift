@@ -144,6 +144,40 @@ struct OperationsStoreTests {
     }
 
     @Test(
+        "an operator's role changes in place and their token then carries it; changing your own, or a disabled operator's, is refused",
+        arguments: BackendKind.available)
+    func operatorRole(kind: BackendKind) async throws {
+        try await PlatformHarness.withPlatform(kind) { platform in
+            // setup: root, an administrator, and alice, a viewer with a token.
+            _ = try await platform.createOperator(name: "root", role: .administrator)
+            let alice = try await platform.createOperator(name: "alice", role: .viewer)
+
+            // act: root makes alice an operator, then again (no change), then tries its own role and a stranger's.
+            try await platform.changeOperatorRole(name: "alice", to: .operator, actor: "operator:root")
+            try await platform.changeOperatorRole(name: "alice", to: .operator, actor: "operator:root")
+            let own = await #expect(throws: Refusal.self) { try await platform.changeOperatorRole(name: "root", to: .viewer, actor: "operator:root") }
+            let stranger = await #expect(throws: Refusal.self) {
+                try await platform.changeOperatorRole(name: "nobody", to: .viewer, actor: "operator:root")
+            }
+
+            // verify: the token alice already has now carries the new role; root is still an administrator; one audit entry.
+            #expect(try await platform.authenticateOperator(token: alice.token)?.role == .operator)
+            #expect(try await platform.operators().first { $0.name == "root" }?.role == .administrator)
+            #expect(own?.code == .forbidden && stranger?.code == .notFound)
+            let trail = try await platform.auditTrail(subject: "operator:alice")
+            #expect(trail.map(\.action) == ["operator.create", "operator.token", "operator.role"])
+
+            // act + verify: a disabled operator's role is not changed.
+            try await platform.disableOperator(name: "alice", actor: "operator:root")
+            let disabled = await #expect(throws: Refusal.self) {
+                try await platform.changeOperatorRole(name: "alice", to: .administrator, actor: "operator:root")
+            }
+            #expect(disabled?.code == .notFound)
+            #expect(try await platform.operators().first { $0.name == "alice" }?.role == .operator)
+        }
+    }
+
+    @Test(
         "the crash test's oracle finds a missing acknowledgement, a visit settled twice and a charge without a settlement",
         arguments: BackendKind.available)
     func loadCheck(kind: BackendKind) async throws {

@@ -466,6 +466,7 @@ struct AuthorizationMatrixTests {
                 "POST /v1/admin/operators": Probe(body: #"{"name":"matrix-new-operator","role":"viewer"}"#, first: 201, again: 409),
                 "POST /v1/admin/operators/{name}/tokens": Probe(first: 201),
                 "POST /v1/admin/operators/{name}/disable": Probe(first: 204),
+                "PUT /v1/admin/operators/{name}/role": Probe(body: #"{"role":"operator"}"#, first: 204),
                 "POST /v1/admin/operators/{name}/token-revocation": Probe(first: 204),
                 "GET /v1/admin/policies": Probe(first: 200),
                 "PUT /v1/admin/policies/{region}/{year}": Probe(body: policyFile, first: 200),

@@ -30,6 +30,11 @@ struct AdminController {
         var role: OperatorRole
     }
 
+    struct RoleInput: Codable, Sendable {
+        /// The new role.
+        var role: OperatorRole
+    }
+
     struct OperatorInput: Codable, Sendable {
         /// The login name: letters, digits, dots, underscores, hyphens.
         var name: String
@@ -286,6 +291,15 @@ struct AdminController {
             let credential = try await platform.issueOperatorToken(
                 name: try context.parameters.require("name"), actor: "operator:" + context.operator.name)
             return JSONResponse(credential, status: .created, headers: [.cacheControl: "no-store"])
+        }
+        routes.add(
+            .put, "/v1/admin/operators/{name}/role", .operator(.administrator), "Change an operator's role (not your own); their tokens keep working"
+        ) { request, context in
+            var request = request
+            let input = try await request.decodeJSON(RoleInput.self, context: context)
+            let name = try context.parameters.require("name")
+            try await platform.changeOperatorRole(name: name, to: input.role, actor: "operator:" + context.operator.name)
+            return Response(status: .noContent)
         }
         routes.add(.post, "/v1/admin/operators/{name}/disable", .operator(.administrator), "Disable an operator: every token stops at once") {
             _, context in

@@ -17,6 +17,11 @@ package enum OperatorRepository {
         try db.queryOne("SELECT id, name, role FROM operators WHERE name = ? AND disabled_at IS NULL", [.text(name)]).map(decode)
     }
 
+    /// Sets an enabled operator's role; false when no enabled operator has the name.
+    package static func setRole(name: String, role: OperatorRole, in db: any SQLExecutor) throws -> Bool {
+        try db.execute("UPDATE operators SET role = ? WHERE name = ? AND disabled_at IS NULL", [.text(role.rawValue), .text(name)]) == 1
+    }
+
     package static func insertToken(hash: String, operatorID: String, now: Instant, expires: Instant, in db: any SQLExecutor) throws {
         try db.execute(
             "INSERT INTO operator_tokens (token_hash, operator_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",

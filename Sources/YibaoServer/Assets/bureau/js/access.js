@@ -1,5 +1,5 @@
-// Access, for administrators: the operators (create one, issue a new token — each token shown once —,
-// revoke a leaked token, disable someone who left), each
+// Access, for administrators: the operators (create one, change another's role, issue a new token — each
+// token shown once —, revoke a leaked token, disable someone who left), each
 // institution's API keys (issue one — its secret is shown once — and revoke a leaked one at once), and
 // institutions registered or changed (a new hospital, then its first key), and partners' webhooks
 // (webhooks.js).
@@ -13,6 +13,8 @@ import { webhooksSection } from './webhooks.js';
  */
 const shownOnce = (note, values) => [h('p', {}, note),
   h('dl', { class: 'split secret' }, values.flatMap(([label, id, value]) => [h('dt', {}, label), h('dd', {}, h('code', { id }, value))]))];
+
+const ROLES = ['viewer', 'operator', 'administrator'];
 
 const keyState = (k) => (k.revoked_at ? `${t('revokedAt')} ${dateTime(k.revoked_at)}` : k.expires_at ? `${t('expiresAt')} ${dateTime(k.expires_at)}` : t('keyLive'));
 
@@ -49,6 +51,20 @@ export async function accessScreen(main, { me }) {
       await loadOperators();
       showToken(credential);
     } }, t('issueToken'));
+    // Another enabled operator's role, chosen and then confirmed; their tokens keep working with it.
+    const roleCell = (o) => {
+      if (o.name === me.name || o.disabled_at) return h('td', { 'data-role': o.role }, t(o.role));
+      const select = h('select', { 'aria-label': t('roleOf', o.name), 'data-role-of': o.name }, ROLES.map((r) => h('option', { value: r, selected: r === o.role }, t(r))));
+      const cell = h('td', { 'data-role': o.role }, select);
+      select.addEventListener('change', () => cell.replaceChildren(select, ' ', select.value === o.role ? ''
+        : confirmed(t('changeRole'), t('confirmRole', o.name, t(select.value)), `role-${o.name}`, async () => {
+          const role = select.value;
+          if (await guarded(alert, () => put(`/v1/admin/operators/${encodeURIComponent(o.name)}/role`, { role })) === undefined) return;
+          await loadOperators();
+          alert.textContent = t('roleChanged', o.name, t(role));
+        })));
+      return cell;
+    };
     operators.replaceChildren(table(t('operators'), [t('name'), t('role'), t('createdAt'), t('state'), t('liveTokens'), ''], list.map((o) => {
       const act = (path, done) => async () => {
         if (await guarded(alert, () => post(`/v1/admin/operators/${encodeURIComponent(o.name)}/${path}`, {})) === undefined) return;
@@ -59,7 +75,7 @@ export async function accessScreen(main, { me }) {
         : o.disabled_at ? ''
         : h('span', {}, issueToken(o), ' ', confirmed(t('revokeTokens'), t('confirmRevokeTokens', o.name), `revoke-tokens-${o.name}`, act('token-revocation', (n) => t('tokensRevoked', n))), ' ',
           confirmed(t('disable'), t('confirmDisable', o.name), `disable-${o.name}`, act('disable', (n) => t('disabled', n))));
-      return h('tr', { 'data-operator': o.name }, h('td', {}, o.name), h('td', {}, t(o.role)), h('td', {}, dateTime(o.created_at)),
+      return h('tr', { 'data-operator': o.name }, h('td', {}, o.name), roleCell(o), h('td', {}, dateTime(o.created_at)),
         h('td', { class: o.disabled_at ? 'error' : 'ok', 'data-state': o.disabled_at ? 'disabled' : 'active' }, o.disabled_at ? `${t('disabledAt')} ${dateTime(o.disabled_at)}` : t('active')),
         h('td', { class: 'num', 'data-live': String(o.live_tokens) }, String(o.live_tokens)), h('td', {}, actions));
     }), { id: 'operators' }), token, create);
