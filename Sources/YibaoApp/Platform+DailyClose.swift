@@ -181,6 +181,16 @@ extension Platform {
         return try kept.map { try YibaoJSON.decodeStored(DailyClose.self, from: $0) }
     }
 
+    /// The server's own close: yesterday, once the clock is past 01:00 in China (when yesterday's late
+    /// captures and refunds are through), if it is not closed yet and Yibao was in service that day (a day
+    /// before the database was created has nothing to close). Nil when no day is due.
+    public func closeYesterdayIfDue() async throws -> DailyClose? {
+        let now = ChinaTime.localDateTime(clock.now())
+        let yesterday = now.date.adding(days: -1)
+        guard now.hour >= 1, yesterday >= (try await serviceDays()).inServiceSince, try await !isClosed(yesterday) else { return nil }
+        return try await closeDay(yesterday)
+    }
+
     /// What the daily close's calendar needs: today by the platform's clock (China), and the day this
     /// installation went into service (its database was created). Days before it have nothing to close.
     public func serviceDays() async throws -> ServiceDays {

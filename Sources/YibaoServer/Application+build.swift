@@ -257,13 +257,10 @@ struct BackgroundWork: Service {
                 } catch {
                     logger.error("credit day failed", metadata: ["error": "\(error)"])
                 }
-                // Closing yesterday (channel reconciliation, exception scan, fund report): once the clock is past
-                // 01:00 in China, when yesterday's late captures and refunds are through; idempotent.
+                // Closing yesterday (channel reconciliation, exception scan, fund report) when it is due
+                // (`closeYesterdayIfDue`); otherwise the exception scan alone.
                 do {
-                    let now = ChinaTime.localDateTime(platform.clock.now())
-                    let yesterday = now.date.adding(days: -1)
-                    if now.hour >= 1, try await !platform.isClosed(yesterday) {
-                        let close = try await platform.closeDay(yesterday)
+                    if let close = try await platform.closeYesterdayIfDue() {
                         logger.notice(
                             "day closed",
                             metadata: [

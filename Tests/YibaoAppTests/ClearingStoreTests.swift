@@ -448,6 +448,32 @@ struct ClearingStoreTests {
             #expect(try await platform.verifyLedger().passed)
             // The close's calendar: today by the platform's clock, and the day the database was created (at t0, 2 March).
             #expect(try await platform.serviceDays() == ServiceDays(today: CivilDate("2026-03-04")!, inServiceSince: day))
+            // The server's own close on 4 March: yesterday (3 March), once; 2 March was closed above.
+            let due = try await platform.closeYesterdayIfDue()
+            #expect(due?.day == CivilDate("2026-03-03")!)
+            #expect(try await platform.closeYesterdayIfDue() == nil)
+        }
+    }
+
+    @Test(
+        "the server's own close waits for 01:00, closes yesterday once, and never a day before the database was created",
+        arguments: BackendKind.available)
+    func closeWhenDue(kind: BackendKind) async throws {
+        let clock = ManualClock(PlatformHarness.t0)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: the database is created at t0, 10:00 on 2 March.
+            try await S.load(into: platform)
+
+            // act + verify: on 2 March, yesterday (1 March) was before Yibao ran: nothing is closed.
+            #expect(try await platform.closeYesterdayIfDue() == nil)
+            #expect(try await !platform.isClosed(CivilDate("2026-03-01")!))
+            // act + verify: at 00:30 on 3 March it is not yet due; at 01:00 it closes 2 March, once.
+            clock.set(Instant(iso8601: "2026-03-03T00:30:00+08:00")!)
+            #expect(try await platform.closeYesterdayIfDue() == nil)
+            clock.set(Instant(iso8601: "2026-03-03T01:00:00+08:00")!)
+            #expect(try await platform.closeYesterdayIfDue()?.day == CivilDate("2026-03-02")!)
+            #expect(try await platform.closeYesterdayIfDue() == nil)
+            #expect(try await platform.isClosed(CivilDate("2026-03-02")!))
         }
     }
 
