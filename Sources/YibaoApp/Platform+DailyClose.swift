@@ -187,7 +187,8 @@ extension Platform {
     public func closeYesterdayIfDue() async throws -> DailyClose? {
         let now = ChinaTime.localDateTime(clock.now())
         let yesterday = now.date.adding(days: -1)
-        guard now.hour >= 1, yesterday >= (try await serviceDays()).inServiceSince, try await !isClosed(yesterday) else { return nil }
+        // Once yesterday is closed this is one read a minute's tick, as before the service day was asked.
+        guard now.hour >= 1, try await !isClosed(yesterday), yesterday >= (try await serviceDays()).inServiceSince else { return nil }
         return try await closeDay(yesterday)
     }
 

@@ -22,6 +22,22 @@ public struct WebhookSubscription: Sendable, Hashable, Codable {
     public var events: [String]
     /// The signing secret (`whsec_…`), present only in the answer that created it.
     public var secret: String?
+    /// What waits to be delivered, in lists (absent from the answer that created it).
+    public var backlog: WebhookBacklog? = nil
+}
+
+/// A subscription's deliveries not yet acknowledged by its receiver: a partner whose endpoint is down
+/// shows here (and in `/metrics`' `yibao_webhook_backlog`) while every event waits for it, retried with
+/// back-off up to an hour.
+public struct WebhookBacklog: Sendable, Hashable, Codable {
+    /// Deliveries waiting.
+    public var pending: Int64
+    /// When the oldest waiting one was made (nil when none waits).
+    public var oldestPendingAt: Instant?
+    /// The most attempts any waiting delivery has had.
+    public var attempts: Int64
+    /// What the receiver answered the one tried most ("HTTP 503", a connection error).
+    public var lastError: String?
 }
 
 /// Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp`,
@@ -72,9 +88,16 @@ extension Platform {
 
     /// An owner's live subscriptions (all when `owner` is nil).
     public func webhookSubscriptions(owner: String?) async throws -> [WebhookSubscription] {
-        try await read { db, _ in
-            try WebhookRepository.live(in: db).filter { owner == nil || $0.owner == owner }.map {
-                WebhookSubscription(id: $0.id, owner: $0.owner, url: $0.url, events: $0.events, secret: nil)
+        await flushProjections()
+        return try await read { db, _ in
+            let backlog = try WebhookRepository.backlog(in: db)
+            return try WebhookRepository.live(in: db).filter { owner == nil || $0.owner == owner }.map {
+                let waiting = backlog[$0.id]
+                return WebhookSubscription(
+                    id: $0.id, owner: $0.owner, url: $0.url, events: $0.events, secret: nil,
+                    backlog: WebhookBacklog(
+                        pending: waiting?.pending ?? 0, oldestPendingAt: waiting?.oldest, attempts: waiting?.attempts ?? 0,
+                        lastError: waiting?.lastError))
             }
         }
     }

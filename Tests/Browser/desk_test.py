@@ -740,7 +740,9 @@ def scenario_webhooks(desk, platform):
           and sorted(subscriptions[0]["events"]) == ["plan.claim", "premium.paid"] and "secret" not in subscriptions[0],
           f"the partner is subscribed to exactly the two events, at that address; the list never carries the secret ({subscriptions})")
     webhook = subscriptions[0]["id"]
-    desk.find(f"#webhooks tr[data-webhook='{webhook}']")
+    waiting = desk.find(f"#webhooks tr[data-webhook='{webhook}'] td[data-pending]")
+    check(waiting.get_attribute("data-pending") == str(subscriptions[0]["backlog"]["pending"]) == "0" and waiting.text == "均已送达",
+          f"the new subscription shows what waits for it, as the API has it: nothing ({waiting.text})")
     desk.axe("partners' webhooks")
     desk.shot("desk-16c-webhooks", at=desk.find("#webhooks-card"))
     check(secret not in desk.driver.page_source.replace(f">{secret}<", "") , "the secret appears once on the page")

@@ -221,6 +221,52 @@ struct WalletStoreTests {
         }
     }
 
+    /// A receiver per address: each answers its status (200 unless told otherwise).
+    final class StatusTransport: WebhookTransport {
+        let statuses = Mutex<[String: Int]>([:])
+
+        func post(url: String, headers: [(String, String)], body: String) async throws -> Int {
+            statuses.withLock { $0[url] ?? 200 }
+        }
+    }
+
+    @Test(
+        "a partner whose endpoint fails shows its waiting deliveries, their age and its answer in the list; once it answers, none wait",
+        arguments: BackendKind.available)
+    func webhookBacklog(kind: BackendKind) async throws {
+        let clock = ManualClock(Instant(iso8601: "2026-03-02T09:00:00+08:00")!)
+        try await PlatformHarness.withPlatform(kind, clock: clock) { platform in
+            // setup: two partners on every event; the first one's endpoint answers 503.
+            try await S.load(into: platform)
+            try await platform.enrol(S.person("P1", sequence: 1), openingBalance: .yuan(10_000))
+            let down = try await platform.subscribeWebhook(owner: "partner:down", url: "http://127.0.0.1:9/down", events: ["*"], allowPrivate: true)
+            let up = try await platform.subscribeWebhook(owner: "partner:up", url: "http://127.0.0.1:9/up", events: ["*"], allowPrivate: true)
+            let transport = StatusTransport()
+            transport.statuses.withLock { $0[down.url] = 503 }
+            let first = clock.now()
+            for index in 0..<3 {
+                _ = try await Self.settle(platform, person: "P1", visit: "B\(index)", yuan: 10)
+                clock.advance(seconds: 60)
+            }
+
+            // act: one delivery round.
+            #expect(await platform.deliverWebhooks(transport: transport) == 3)
+            let listed = try await platform.webhookSubscriptions(owner: nil)
+
+            // verify: the failing partner has its three waiting, the oldest from the first settlement, each tried once, its answer kept.
+            let waiting = try #require(listed.first { $0.id == down.id }?.backlog)
+            #expect(waiting == WebhookBacklog(pending: 3, oldestPendingAt: first, attempts: 1, lastError: "HTTP 503"))
+            #expect(listed.first { $0.id == up.id }?.backlog == WebhookBacklog(pending: 0, oldestPendingAt: nil, attempts: 0, lastError: nil))
+            #expect(down.backlog == nil)
+
+            // act + verify: the endpoint recovers; after the back-off the next round delivers them and nothing waits.
+            transport.statuses.withLock { $0[down.url] = 204 }
+            clock.advance(seconds: 3)
+            #expect(await platform.deliverWebhooks(transport: transport) == 3)
+            #expect(try await platform.webhookSubscriptions(owner: "partner:down").first?.backlog?.pending == 0)
+        }
+    }
+
     @Test("two instances delivering webhooks at once post each event once; a dead instance's lease runs out", arguments: BackendKind.available)
     func webhookLease(kind: BackendKind) async throws {
         let clock = ManualClock(Instant(iso8601: "2026-03-02T09:00:00+08:00")!)

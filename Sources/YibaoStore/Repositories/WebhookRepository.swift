@@ -49,6 +49,34 @@ package enum WebhookRepository {
         ) == 1
     }
 
+    /// What waits to be delivered to one subscription.
+    package struct Backlog: Sendable {
+        package let pending: Int64
+        package let oldest: Instant
+        package let attempts: Int64
+        package let lastError: String?
+    }
+
+    /// The deliveries still pending, per subscription (read through the `state` index, never the
+    /// delivered history): how many, the oldest, the most attempts any has had, and the error of the one
+    /// tried most.
+    package static func backlog(in db: any SQLExecutor) throws -> [String: Backlog] {
+        let rows = try db.query(
+            """
+            SELECT d.subscription_id, COUNT(*) AS n, MIN(d.created_at) AS oldest, MAX(d.attempts) AS attempts,
+            (SELECT e.last_error FROM webhook_deliveries e WHERE e.state = 'pending' AND e.subscription_id = d.subscription_id
+             AND e.last_error IS NOT NULL ORDER BY e.attempts DESC, e.id LIMIT 1) AS last_error
+            FROM webhook_deliveries d WHERE d.state = 'pending' GROUP BY d.subscription_id
+            """, [])
+        var found: [String: Backlog] = [:]
+        for row in rows {
+            found[try row.string("subscription_id")] = Backlog(
+                pending: try row.int64("n"), oldest: try row.instant("oldest"), attempts: try row.int64("attempts"),
+                lastError: try row.optionalString("last_error"))
+        }
+        return found
+    }
+
     package static func decode(_ row: SQLRow) throws -> Subscription {
         Subscription(
             id: try row.string("id"), owner: try row.string("owner"), url: try row.string("url"), secretCipher: try row.string("secret_cipher"),

@@ -1,11 +1,19 @@
 // Partners' webhooks (Standard Webhooks), for administrators on the access screen: every live
-// subscription — a partner's, or an institution's own —, a partner (a bank, a commercial insurer)
+// subscription — a partner's, or an institution's own — with what waits for it (a partner whose endpoint is
+// down shows its waiting deliveries, since when, and what it answered), a partner (a bank, a commercial insurer)
 // subscribed to event types at a public https address, its signing secret shown once, and any
 // subscription cancelled, after a confirmation. The API audits each with the administrator's name.
-import { confirmed, del, field, get, guarded, h, messageWithField, post, t, table } from '/desk/desk.js';
+import { confirmed, dateTime, del, field, get, guarded, h, messageWithField, post, t, table } from '/desk/desk.js';
 
 /** The event types a partner may ask for (Platform.webhookEventTypes, without "*"). */
 const EVENTS = ['settlement.completed', 'settlement.reversed', 'settlement.refunded', 'payment.declined', 'premium.paid', 'medication.reminder', 'plan.claim'];
+
+/** What waits for the subscriber: nothing (delivered), or how many since when, and what its endpoint answered. */
+function backlogCell(backlog) {
+  if (!backlog?.pending) return h('td', { class: 'ok', 'data-pending': '0' }, t('allDelivered'));
+  return h('td', { class: 'error', 'data-pending': String(backlog.pending) },
+    t('deliveriesWaiting', backlog.pending, dateTime(backlog.oldest_pending_at), backlog.attempts), backlog.last_error ? h('div', { class: 'muted' }, backlog.last_error) : '');
+}
 
 /** The webhooks card; `alert` carries refusals. */
 export async function webhooksSection(alert) {
@@ -22,8 +30,8 @@ export async function webhooksSection(alert) {
   async function load() {
     const subscriptions = await guarded(alert, () => get('/v1/admin/webhooks'));
     if (!subscriptions) return;
-    list.replaceChildren(table(t('liveSubscriptions'), [t('owner'), t('webhookUrl'), t('webhookEvents'), ''], subscriptions.map((s) =>
-      h('tr', { 'data-webhook': s.id }, h('td', {}, s.owner), h('td', {}, h('code', {}, s.url)), h('td', {}, s.events.join(' ')),
+    list.replaceChildren(table(t('liveSubscriptions'), [t('owner'), t('webhookUrl'), t('webhookEvents'), t('deliveries'), ''], subscriptions.map((s) =>
+      h('tr', { 'data-webhook': s.id }, h('td', {}, s.owner), h('td', {}, h('code', {}, s.url)), h('td', {}, s.events.join(' ')), backlogCell(s.backlog),
         h('td', {}, confirmed(t('cancelWebhook'), t('confirmCancelWebhook', s.owner), `cancel-${s.id}`, async () => {
           if ((await guarded(alert, () => del(`/v1/admin/webhooks/${encodeURIComponent(s.id)}`))) === undefined) return;
           secret.replaceChildren();

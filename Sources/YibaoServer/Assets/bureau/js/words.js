@@ -1,6 +1,7 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    deliveries: '推送状态', allDelivered: '均已送达', deliveriesWaiting: (n, since, tries) => `${n} 条待送达，最早 ${since}，已尝试 ${tries} 次`,
     roleOf: (n) => `${n} 的角色`, changeRole: '修改角色', confirmRole: (n, r) => `确认将 ${n} 改为${r}`, roleChanged: (n, r) => `${n} 现在是${r}，其令牌按新角色生效`,
     uploadPlan: '上传惠民保方案文件', uploadPlanNote: '选择一个统筹区某年度的惠民保方案文件（JSON，与 GET /v1/admin/plans/{统筹区}/{年度} 返回的格式相同，见 docs/commercial-plans.md）。平台整体校验后保存：替换该统筹区该年度的方案，或不保存并说明问题。此后的结算按新方案支付；已结算的不变。', planFile: '方案文件',
     notPlanFile: (f) => `${f} 不是惠民保方案文件：需要 region（六位统筹区编码）、year、name 和 insurer`, planFileHolds: (f, n, i, r, y) => `${f}：${n}（承保方 ${i}），统筹区 ${r}，${y} 年度`,
@@ -70,6 +71,7 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    deliveries: 'Deliveries', allDelivered: 'All delivered', deliveriesWaiting: (n, since, tries) => `${n} waiting since ${since}, tried ${tries} times`,
     roleOf: (n) => `${n}'s role`, changeRole: 'Change the role', confirmRole: (n, r) => `Make ${n} ${r}`, roleChanged: (n, r) => `${n} is now ${r}; their tokens carry the new role`,
     uploadPlan: 'Upload a commercial plan file', uploadPlanNote: 'Choose a region\'s commercial plan file for a year (JSON, in the shape GET /v1/admin/plans/{region}/{year} answers; docs/commercial-plans.md). The platform checks it and saves it whole, replacing that region\'s plan for the year, or saves nothing and says why. Settlements from then on use it; what was settled keeps what it was paid.', planFile: 'Plan file',
     notPlanFile: (f) => `${f} is not a commercial plan file: it needs region (a six-digit code), year, name and insurer`, planFileHolds: (f, n, i, r, y) => `${f}: ${n} (insurer ${i}), region ${r}, year ${y}`,
