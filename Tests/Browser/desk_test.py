@@ -5,7 +5,7 @@ A cashier signs in and, with the keyboard only, scans a patient's code (typed in
 wedge scanner types it), adds lines by catalogue search, pre-settles, settles and prints the receipt;
 refunds one line and sees the refund; a reversal of the partly refunded settlement is refused with the
 reason shown. An operator approves an under-16 binding and the binder's phone app then shows it bound;
-a viewer sees no action buttons; the fund overview's totals equal the fund report's (from the ledger)
+a viewer sees no action buttons; the overview's list of what waits for someone equals the API's counts; the fund overview's totals equal the fund report's (from the ledger)
 and the counter's for the day; a policy opened shows the API's figures, and an administrator's policy
 file is saved whole or, with a problem in any policy, not at all, and a commercial plan's file likewise (new,
 then replaced, then refused with nothing changed); an administrator creates an operator
@@ -385,6 +385,7 @@ def scenario_bureau_screens(desk, platform):
     bars = desk.driver.find_elements(By.CSS_SELECTOR, f"#daily-chart g[data-day='{today}']")
     check(bars and int(bars[0].get_attribute("data-total")) == f["total"], "today's bar in the chart carries the day's total")
     check(f["total"] == counter["totals"]["total"], "the overview's day total equals the counter's net (the only institution that settled today)")
+    check_attention(desk, platform, "nothing waits yet")
     desk.axe("fund overview")
     desk.shot("desk-10-overview")
     for screen in ("reports", "people", "reference", "credit", "clearing", "close", "ledger"):
@@ -467,6 +468,28 @@ def policy_file(platform, region, year, change):
 def ratio_at(platform, region, year, type, pool, level):
     _, policy = platform.call("GET", f"/v1/admin/policies/{region}/{year}/{type}", auth=OPS, expect=200)
     return next(rule["ratio"] for rule in policy[pool]["levels"] if rule["level"] == level)
+
+
+def check_attention(desk, platform, when):
+    """The overview's list of what waits for someone equals the API's counts, item by item; "nothing
+    waits" when every count is 0. Returns what was shown."""
+    def count(path, pick=len):
+        return pick(platform.call("GET", path, auth=OPS, expect=200)[1])
+    _, calendar = platform.call("GET", "/v1/admin/calendar", auth=OPS, expect=200)
+    yesterday = datetime.date.fromisoformat(calendar["today"]) - datetime.timedelta(days=1)
+    first = max(yesterday - datetime.timedelta(days=13), datetime.date.fromisoformat(calendar["in_service_since"]))
+    days = (yesterday - first).days + 1 if first <= yesterday else 0
+    closed = count(f"/v1/admin/daily-closes?from={first}&through={yesterday}") if days else 0
+    expected = {"exceptions": count("/v1/admin/exceptions?state=open"), "reviews": count("/v1/admin/family/reviews"),
+                "reports": count("/v1/admin/reports?state=open"), "adjustments": count("/v1/admin/adjustments?state=pending"),
+                "clearings": count("/v1/admin/clearings?state=applied"), "closes": days - closed,
+                "webhooks": count("/v1/admin/webhooks", lambda subs: sum(1 for s in subs if s["backlog"]["pending"]))}
+    waiting = {k: n for k, n in expected.items() if n}
+    desk.find("#attention")
+    shown = {li.get_attribute("data-attention"): int(li.get_attribute("data-count")) for li in desk.driver.find_elements(By.CSS_SELECTOR, "#attention li[data-attention]")}
+    none = bool(desk.driver.find_elements(By.CSS_SELECTOR, "#attention [data-attention='none']"))
+    check(shown == waiting and none == (not waiting), f"{when}: the overview lists what waits for someone as the API counts it ({shown or 'nothing'})")
+    return shown
 
 
 def scenario_policies(desk, platform):
@@ -863,6 +886,9 @@ def scenario_bank_files(desk, platform):
     the demo's first day (ended by the sandbox clock) reconciled from the clearing screen shows what the
     run recorded, balanced, with the day's card captures. Runs after the clock moved."""
     desk.driver.execute_script("location.hash = '#/overview'")
+    shown = check_attention(desk, platform, "after the adjustment above the line and the clearing applied")
+    check(shown.get("adjustments") == 1 and shown.get("clearings") == 1, f"the adjustment and the clearing waiting are among them ({shown})")
+    desk.shot("desk-10b-attention", at=desk.find("#attention"))
     desk.click("#export-fund-report")
     day = desk.driver.execute_script("return document.getElementById('overview-day').value")
     month_start = day[:8] + "01"

@@ -1,8 +1,9 @@
-// The fund's money moving: the day's and the month's figures from the fund report (drawn from the
+// What waits for someone (attention.js), then the fund's money moving: the day's and the month's figures from the fund report (drawn from the
 // ledger's settlements), a bar chart of the last 14 days drawn as SVG from the same report, and the
 // tables by region × insurance type, hospital level and institution; the month's report as CSV, the file
 // a bureau files and audits (the same as `yibao report` prints).
 import { download, field, get, guarded, h, shiftDay, t, table, today, yuan } from '/desk/desk.js';
+import { attentionSection } from './attention.js';
 
 // fund_pay_sumamt: the basic funds and what commercial plans paid (shown apart as "of which" when any).
 export const fund = (f) => f.pooled_fund + f.above_cap_fund + (f.plan ?? 0);
@@ -61,7 +62,7 @@ function lines(caption, rows, columns, id) {
       h('td', { class: 'num' }, yuan(line.figures.cash)))), { id });
 }
 
-export async function overviewScreen(main) {
+export async function overviewScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'overview-alert' });
   const day = field(t('day'), { id: 'overview-day', type: 'date', value: today() });
   const body = h('div', { id: 'overview-body' });
@@ -87,5 +88,7 @@ export async function overviewScreen(main) {
     );
   }
   day.input.addEventListener('change', load);
+  const attention = attentionSection(can);
   await load();
+  main.insertBefore(await attention, body);
 }

@@ -1,6 +1,9 @@
 // The bureau dashboard's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    attention: '待处理', nothingWaits: '没有待处理的事项', attention_exceptions: (n) => `${n} 项异常待处理`, attention_reviews: (n) => `${n} 个家庭绑定待审核`,
+    attention_reports: (n) => `${n} 笔交易申诉待处理`, attention_adjustments: (n) => `${n} 笔账户调整待另一位管理员审批`, attention_clearings: (n) => `${n} 张清算单待审核`,
+    attention_closes: (n) => `${n} 天尚未日结`, attention_webhooks: (n) => `${n} 个合作方的事件推送未送达`,
     deliveries: '推送状态', allDelivered: '均已送达', deliveriesWaiting: (n, since, tries) => `${n} 条待送达，最早 ${since}，已尝试 ${tries} 次`,
     roleOf: (n) => `${n} 的角色`, changeRole: '修改角色', confirmRole: (n, r) => `确认将 ${n} 改为${r}`, roleChanged: (n, r) => `${n} 现在是${r}，其令牌按新角色生效`,
     uploadPlan: '上传惠民保方案文件', uploadPlanNote: '选择一个统筹区某年度的惠民保方案文件（JSON，与 GET /v1/admin/plans/{统筹区}/{年度} 返回的格式相同，见 docs/commercial-plans.md）。平台整体校验后保存：替换该统筹区该年度的方案，或不保存并说明问题。此后的结算按新方案支付；已结算的不变。', planFile: '方案文件',
@@ -71,6 +74,9 @@ export const WORDS = {
     deductionAmount: '扣款金额（元）', deduct: '审核扣款', cancelClearing: '撤销', approveClearing: '审核通过', runClearing: '拨付', bankReference: '银行流水号', recordPaid: '已到账', recordFailed: '拨付失败', startClearing: '发起清算', from: '开始日期', through: '结束日期', clearing_applied: '已申请', clearing_approved: '已审核', clearing_paying: '拨付中', clearing_paid: '已拨付', clearing_cancelled: '已撤销', delinquency: '逾期与暂停的信用额度', partner: '合作银行', overdueBills: '逾期账单', overdueOwed: '逾期未还', oldestDue: '最早到期日', overdueDays: '逾期天数', line_active: '正常', line_suspended: '已暂停', parent: '父母', child: '子女', spouse: '配偶', grandparent: '祖父母', grandchild: '孙子女', sibling: '兄弟姐妹',
   },
   en: {
+    attention: 'Waiting for someone', nothingWaits: 'Nothing waits', attention_exceptions: (n) => `${n} exceptions open`, attention_reviews: (n) => `${n} family bindings to review`,
+    attention_reports: (n) => `${n} reported transactions open`, attention_adjustments: (n) => `${n} adjustments waiting for a second administrator`, attention_clearings: (n) => `${n} clearings waiting for approval`,
+    attention_closes: (n) => `${n} days in service not closed`, attention_webhooks: (n) => `${n} partners' deliveries waiting`,
     deliveries: 'Deliveries', allDelivered: 'All delivered', deliveriesWaiting: (n, since, tries) => `${n} waiting since ${since}, tried ${tries} times`,
     roleOf: (n) => `${n}'s role`, changeRole: 'Change the role', confirmRole: (n, r) => `Make ${n} ${r}`, roleChanged: (n, r) => `${n} is now ${r}; their tokens carry the new role`,
     uploadPlan: 'Upload a commercial plan file', uploadPlanNote: 'Choose a region\'s commercial plan file for a year (JSON, in the shape GET /v1/admin/plans/{region}/{year} answers; docs/commercial-plans.md). The platform checks it and saves it whole, replacing that region\'s plan for the year, or saves nothing and says why. Settlements from then on use it; what was settled keeps what it was paid.', planFile: 'Plan file',
