@@ -144,6 +144,14 @@ def scenario_sign_up_code_wallet(app, platform, used):
     check(emptied == "暂无" and shown > 0, f"the history's date filter hides what falls outside it, and shows it again once cleared ({shown})")
     widths = app.driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     check(widths[0] <= widths[1], f"the wallet fits the phone's width, its two date filters side by side ({widths})")
+    # Each amount on one line beside a long institution name (once "67." above "00").
+    broken = app.driver.execute_script("""
+        return [...document.querySelectorAll('#history [data-event] .num')].filter((e) => {
+          const style = getComputedStyle(e);
+          const line = parseFloat(style.lineHeight) || 1.3 * parseFloat(style.fontSize);
+          return e.getBoundingClientRect().height > 1.6 * line;
+        }).map((e) => e.textContent);""")
+    check(not broken, f"every amount in the history is on one line ({broken})")
     app.axe("wallet")
     app.shot("05-wallet")
     app.click(entry)
