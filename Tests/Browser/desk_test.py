@@ -145,6 +145,10 @@ def scenario_cashier(desk, platform, signins, used):
     expected = {"total": b["medfee_sumamt"], "fund": b["fund_pay_sumamt"], "account": b["acct_pay"], "cash": b["psn_cash_pay"]}
     check(paid == {k: f"{v / 100:.2f}" for k, v in expected.items()}, f"the settled split on screen is the platform's ({paid})")
     check(pre == paid, "the pre-settlement showed what the settlement then paid")
+    # Why the fund paid nothing: a resident's general outpatient care at a level-3 hospital is not covered.
+    why = desk.find("#paid-why")
+    check(b["pool_prop_selfpay"] == 0 and b["inscp_scp_amt"] > 0 and why.get_attribute("data-why") == "not-covered"
+          and f"{b['inscp_scp_amt'] / 100:.2f} 元由个人负担" in why.text, f"the counter says why the fund paid nothing, with the amount in scope ({why.text})")
     check(b["psn_cash_pay"] > 0 and record["cash_collection"] != "counter", "the cash part was collected from the patient's card")
     dosage = record["lines"][0]["split"].get("dosage")
     check(dosage == {"frequency": "tid", "days": 5}, f"the usage went to the platform with the line, for the patient's reminder ({dosage})")
@@ -290,12 +294,17 @@ def scenario_plan(desk, platform):
     row = desk.find(f"#waiting-table tr[data-visit='{stay['id']}']")
     desk.click(row.find_element(By.CSS_SELECTOR, "[data-action=take]"))
     desk.wait_text("#patient-line", lambda text: "ZY-DESK-1" in text)
+    check(desk.text("#visit-category") == "普通住院", f"the counter says the visit taken is an inpatient stay, as the HIS registered it ({desk.text('#patient-line')})")
     desk.keys(Keys.F8)
     pre_plan = desk.text("#pre-plan")
     desk.axe("counter (pre-settled, with the plan)")
     desk.shot("desk-03c-cashier-plan")
+    pre_why = desk.text("#pre-why")
     settlement_id, record = settle_at_counter(desk, platform)
     oth = record["breakdown"]["oth_pay"]
+    b = record["breakdown"]
+    said = f"政策范围内 {b['inscp_scp_amt'] / 100:.2f} 元：起付线 {b['act_pay_dedc'] / 100:.2f} 元由个人负担，其余按 {b['pool_prop_selfpay'] / 100:g}% 由统筹基金支付 {b['hifp_pay'] / 100:.2f} 元"
+    check(b["hifp_pay"] > 0 and said in pre_why and said in desk.text("#paid-why"), f"the counter says how the fund's part was reached: in scope, deductible, ratio ({pre_why})")
     check(oth > 0 and pre_plan == desk.text("#paid-plan") == f"{oth / 100:.2f}", f"the counter shows the plan's part, pre-settled and paid ({pre_plan})")
     receipt = printed_receipt(desk, settlement_id, "desk-04b-receipt-plan")
     check(f"其中惠民保（商业保险）of which the commercial plan: {oth / 100:.2f}" in receipt, "the receipt names the plan's part")

@@ -1,5 +1,6 @@
 // The counter: identify the patient (a scanned pay code, or the insurance number), add fee lines by
-// catalogue search or pasted from the HIS, pre-settle to see each line's split and why a part is
+// catalogue search or pasted from the HIS, pre-settle to see each line's split, why the fund paid what it
+// paid (the deductible, the ratio, or care not covered at this level) and why a part is
 // self-paid, settle in one step, print the receipt. Everything works from the keyboard: F2 scan,
 // F4 item search, F8 pre-settle, F9 settle, F10 receipt.
 import { fen, field, get, guarded, h, newKey, openPage, post, t, table, yuan } from '/desk/desk.js';
@@ -19,6 +20,22 @@ function reasons(split) {
   if (split.over_limit > 0) parts.push(`${t('reasonOver')} ${yuan(split.over_limit)}`);
   if (split.first_self_pay > 0) parts.push(`${t('reasonFirst')} ${yuan(split.first_self_pay)}`);
   return parts.join('；');
+}
+
+/**
+ * Why the fund paid what it paid, in the cashier's words, from the national buckets: the in-scope part
+ * (inscp_scp_amt), the deductible this visit met (act_pay_dedc), the ratio applied (pool_prop_selfpay,
+ * basis points) and what the pooled fund paid (hifp_pay); or that this kind of care at this level is
+ * not covered at all (the ratio is 0), which no line's reason would say.
+ */
+function fundWhy(b, id) {
+  const inScope = b.inscp_scp_amt ?? 0;
+  if (inScope <= 0) return h('p', { class: 'muted', id, 'data-why': 'nothing-in-scope' }, t('whyNothingInScope'));
+  if (!b.pool_prop_selfpay) return h('p', { id, 'data-why': 'not-covered' }, t('whyNotCovered', yuan(inScope)));
+  const deductible = b.act_pay_dedc ?? 0;
+  const capped = b.hifp_pay < Math.round(((inScope - deductible) * b.pool_prop_selfpay) / 10_000) - 1;
+  return h('p', { id, 'data-why': capped ? 'capped' : 'covered' },
+    t('whyCovered', yuan(inScope), yuan(deductible), `${b.pool_prop_selfpay / 100}%`, yuan(b.hifp_pay)), capped ? ` ${t('whyCapped')}` : '');
 }
 
 export function counterScreen(main) {
@@ -81,7 +98,10 @@ export function counterScreen(main) {
     waiting.replaceChildren();
     const v = state.visit;
     const how = v.payment_authority === 'frictionless' ? t('frictionless') : state.byCode ? t('byCode') : t('byPerson');
-    patient.replaceChildren(h('p', { id: 'patient-line' }, `${t('patient')}：`, h('strong', { id: 'patient-number' }, v.person_number), `　${t('openedBy')}：${how}　${t('visit')}：${v.hospital_visit_number}`));
+    patient.replaceChildren(h('p', { id: 'patient-line' }, `${t('patient')}：`, h('strong', { id: 'patient-number' }, v.person_number), `　${t('openedBy')}：${how}　${t('visit')}：${v.hospital_visit_number}　${t('category')}：`,
+      h('span', { id: 'visit-category' }, t(`cat${v.category}`) === `cat${v.category}` ? v.category : t(`cat${v.category}`))));
+    // The scan field's category follows the open visit when it is one the counter opens.
+    if ([...category.input.options].some((o) => o.value === v.category)) category.input.value = v.category;
     drawLines();
     if (state.settlement) drawSettlement();
     else if (state.preview) drawPreview();
@@ -276,7 +296,7 @@ export function counterScreen(main) {
 
   function drawPreview() {
     const p = state.preview;
-    split.replaceChildren(h('section', { class: 'card', id: 'preview' }, h('h3', {}, `${t('preSettle')} · ${p.policy_title}`), figures(p.breakdown, 'pre'), lineShares(p.lines)));
+    split.replaceChildren(h('section', { class: 'card', id: 'preview' }, h('h3', {}, `${t('preSettle')} · ${p.policy_title}`), figures(p.breakdown, 'pre'), fundWhy(p.breakdown, 'pre-why'), lineShares(p.lines)));
   }
 
   async function settle() {
@@ -298,7 +318,7 @@ export function counterScreen(main) {
     const next = h('button', { type: 'button', id: 'next-patient' }, `${t('nextPatient')} (F2)`);
     next.addEventListener('click', nextPatient);
     split.replaceChildren(h('section', { class: 'card', id: 'settlement' }, h('h3', {}, h('span', { id: 'settlement-state', class: s.state === 'completed' ? 'ok' : 'error' }, status), `　${t('id')} `, h('span', { id: 'settlement-id' }, s.id)),
-      figures(s.breakdown, 'paid'), lineShares(s.lines), h('div', { class: 'row no-print' }, s.state === 'completed' ? print : null, next)));
+      figures(s.breakdown, 'paid'), fundWhy(s.breakdown, 'paid-why'), lineShares(s.lines), h('div', { class: 'row no-print' }, s.state === 'completed' ? print : null, next)));
   }
 
   async function printReceipt(id) {

@@ -1,8 +1,11 @@
 // The cashier console's own words (Simplified Chinese first, English on the switch).
 export const WORDS = {
   zh: {
+    whyNotCovered: (a) => `统筹基金不予支付：此类就诊在本级别医院不在统筹支付范围，政策范围内的 ${a} 元由个人负担（个人账户或现金）。`,
+    whyCovered: (a, d, r, f) => `政策范围内 ${a} 元：起付线 ${d} 元由个人负担，其余按 ${r} 由统筹基金支付 ${f} 元。`, whyCapped: '已达年度封顶线，超出部分按大额/大病保险或由个人负担。',
+    whyNothingInScope: '没有政策范围内的费用：全部为自费或先行自付部分。',
     title: '医保收款台', counter: '收款', today: '今日结算', staff: '员工', signInTitle: '收款员登录', scanLabel: '扫码枪扫描付款码，或输入医保编号后按回车',
-    category: '医疗类别', cat11: '普通门诊', cat13: '急诊', cat14: '门诊慢特病', cat41: '定点药店购药', patient: '患者', visit: '就诊', openedBy: '识别方式',
+    category: '医疗类别', cat11: '普通门诊', cat13: '急诊', cat14: '门诊慢特病', cat41: '定点药店购药', cat21: '普通住院', cat51: '生育门诊', cat52: '生育住院', cat9901: '互联网诊疗', cat9902: '工伤', patient: '患者', visit: '就诊', openedBy: '识别方式',
     byCode: '电子凭证付款码', byPerson: '医保编号', itemSearch: '费用项目（编码或名称）', quantity: '数量', unitPrice: '单价（元）', addLine: '添加',
     paste: '从 HIS 粘贴（每行：项目编码,数量,单价元）', addPasted: '添加粘贴的明细', lines: '费用明细', code: '编码', name: '名称', cls: '甲乙类', cap: '限价',
     lineAmount: '金额', selfReason: '自付原因', useAccount: '使用个人账户', cashCollection: '现金部分', fromSource: '从患者的银行卡或信用额度扣款', atCounter: '窗口收取',
@@ -17,8 +20,11 @@ export const WORDS = {
     cancelVisit: '取消就诊', confirmCancelVisit: '确认取消就诊？再按一次', visitCancelled: (n) => `就诊 ${n} 已取消`,
   },
   en: {
+    whyNotCovered: (a) => `The fund pays nothing: this kind of care at this hospital level is not covered, so the ${a} yuan in scope is the patient's (account or cash).`,
+    whyCovered: (a, d, r, f) => `${a} yuan in scope: the deductible ${d} yuan is the patient's; of the rest the fund pays ${r}, ${f} yuan.`, whyCapped: 'The annual cap is reached: above it, the catastrophic or supplementary insurance pays, or the patient.',
+    whyNothingInScope: 'Nothing in scope: every amount is self-paid or paid first by the patient.',
     title: 'Yibao cashier', counter: 'Counter', today: "Today's settlements", staff: 'Staff', signInTitle: 'Cashier sign-in', scanLabel: 'Scan the pay code, or type the insurance number, then Enter',
-    category: 'Category', cat11: 'Outpatient', cat13: 'Emergency', cat14: 'Chronic outpatient', cat41: 'Pharmacy', patient: 'Patient', visit: 'Visit', openedBy: 'Identified by',
+    category: 'Category', cat11: 'Outpatient', cat13: 'Emergency', cat14: 'Chronic outpatient', cat41: 'Pharmacy', cat21: 'Inpatient', cat51: 'Maternity outpatient', cat52: 'Maternity inpatient', cat9901: 'Online care', cat9902: 'Work injury', patient: 'Patient', visit: 'Visit', openedBy: 'Identified by',
     byCode: 'e-voucher pay code', byPerson: 'insurance number', itemSearch: 'Fee item (code or name)', quantity: 'Quantity', unitPrice: 'Unit price (yuan)', addLine: 'Add',
     paste: 'Paste from the HIS (one per line: item code,quantity,unit price in yuan)', addPasted: 'Add pasted lines', lines: 'Fee lines', code: 'Code', name: 'Name', cls: 'Class', cap: 'Price cap',
     lineAmount: 'Amount', selfReason: 'Self-paid because', useAccount: 'Use the personal account', cashCollection: 'Cash part', fromSource: "Charge the patient's card or credit line", atCounter: 'Collected at the counter',
