@@ -159,6 +159,12 @@ def scenario_sign_up_code_wallet(app, platform, used):
     expected = [f"{breakdown[k] / 100:.2f}" for k in ("hifp_pay", "acct_pay", "psn_cash_pay")]
     check([fund, account, cash] == expected, f"the wallet entry shows the settlement's split {expected} (fund, account, cash)")
     app.find("#receipt-lines")
+    # Why the fund paid what it paid, from the settlement's own buckets: in scope, the deductible, the ratio.
+    why = app.find("#entry-why")
+    ratio, paid, in_scope = f"{breakdown['pool_prop_selfpay'] / 100:g}%", f"{breakdown['hifp_pay'] / 100:.2f}", f"{breakdown['inscp_scp_amt'] / 100:.2f}"
+    said = (f"医保范围内 {in_scope} 元：起付线 {breakdown['act_pay_dedc'] / 100:.2f} 元由您负担，其余按 {ratio} 由统筹基金支付 {paid} 元"
+            if breakdown["act_pay_dedc"] else f"医保范围内 {in_scope} 元，按 {ratio} 由统筹基金支付 {paid} 元（这次无需再付起付线）")
+    check(breakdown["hifp_pay"] > 0 and why.get_attribute("data-why") == "covered" and said in why.text, f"the wallet entry says how the fund's part was reached ({why.text})")
     app.axe("wallet entry")
     app.shot("06-wallet-entry")
     return code

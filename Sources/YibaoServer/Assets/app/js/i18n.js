@@ -5,7 +5,7 @@
 const WORDS = {
   zh: {
     appName: '医保', signIn: '登录', signUp: '注册', signOut: '退出登录', phone: '手机号', password: '密码',
-    authCode: '身份验证器动态码（6位）', idNumber: '身份证号', personNumber: '医保编号（个人编号）', personNumberShort: '医保编号', fromDate: '开始日期', untilDate: '结束日期', reasonFullSelfPay: '目录外全自费', reasonOverLimit: '超限价自付', reasonFirstSelfPay: '乙类先行自付', smsCode: '短信验证码',
+    authCode: '身份验证器动态码（6位）', idNumber: '身份证号', personNumber: '医保编号（个人编号）', personNumberShort: '医保编号', fromDate: '开始日期', untilDate: '结束日期', whyNotCovered: (a) => `这次就诊在这一级别的医院不在统筹基金支付范围，医保范围内的 ${a} 元由您负担（个人账户或现金）。`, whyCovered: (a, d, r, f) => `医保范围内 ${a} 元：起付线 ${d} 元由您负担，其余按 ${r} 由统筹基金支付 ${f} 元。`, whyCapped: '本年度统筹基金已到封顶线，超出部分由大额/大病保险或您负担。', whyNothingInScope: '这次的费用都不在医保范围内，或是需要先行自付的部分。', whyCoveredNoDeductible: (a, r, f) => `医保范围内 ${a} 元，按 ${r} 由统筹基金支付 ${f} 元（这次无需再付起付线）。`, reasonFullSelfPay: '目录外全自费', reasonOverLimit: '超限价自付', reasonFirstSelfPay: '乙类先行自付', smsCode: '短信验证码',
     sendSms: '获取验证码', next: '下一步', newPassword: '新密码（至少10位，含字母和数字）', forgot: '忘记密码',
     resetPassword: '重设密码', haveAccount: '已有账号？登录', noAccount: '还没有账号？注册',
     authSetupTitle: '设置身份验证器', authSetupHelp: '用身份验证器应用扫描二维码，或手动输入下面的密钥，然后输入应用显示的6位码登录。',
@@ -41,7 +41,7 @@ const WORDS = {
   },
   en: {
     appName: 'Yibao', signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out', phone: 'Phone', password: 'Password',
-    authCode: 'Authenticator code (6 digits)', idNumber: 'ID number', personNumber: 'Insurance (person) number', personNumberShort: 'Insurance no.', fromDate: 'From', untilDate: 'Until', reasonFullSelfPay: 'not covered (full self-pay)', reasonOverLimit: 'above the price cap', reasonFirstSelfPay: 'class B first self-pay', smsCode: 'SMS code',
+    authCode: 'Authenticator code (6 digits)', idNumber: 'ID number', personNumber: 'Insurance (person) number', personNumberShort: 'Insurance no.', fromDate: 'From', untilDate: 'Until', whyNotCovered: (a) => `This care at this level of hospital is not covered by the fund, so the ${a} yuan in scope is yours (account or cash).`, whyCovered: (a, d, r, f) => `${a} yuan in scope: the deductible ${d} yuan is yours; of the rest the fund pays ${r}, ${f} yuan.`, whyCapped: 'This year the fund has reached its cap: above it, the catastrophic or supplementary insurance pays, or you.', whyNothingInScope: 'Nothing in scope: every amount is self-paid or paid first by you.', whyCoveredNoDeductible: (a, r, f) => `${a} yuan in scope, of which the fund pays ${r}, ${f} yuan (no deductible due this time).`, reasonFullSelfPay: 'not covered (full self-pay)', reasonOverLimit: 'above the price cap', reasonFirstSelfPay: 'class B first self-pay', smsCode: 'SMS code',
     sendSms: 'Send code', next: 'Next', newPassword: 'New password (10+ characters, letters and digits)', forgot: 'Forgot password',
     resetPassword: 'Reset password', haveAccount: 'Have an account? Sign in', noAccount: 'No account yet? Sign up',
     authSetupTitle: 'Set up your authenticator', authSetupHelp: 'Scan the QR code with an authenticator app, or type the key below, then sign in with the 6-digit code it shows.',

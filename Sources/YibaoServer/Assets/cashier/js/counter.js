@@ -4,6 +4,7 @@
 // self-paid, settle in one step, print the receipt. Everything works from the keyboard: F2 scan,
 // F4 item search, F8 pre-settle, F9 settle, F10 receipt.
 import { fen, field, get, guarded, h, newKey, openPage, post, t, table, yuan } from '/desk/desk.js';
+import { fundReason, percent } from '/shared/why.js';
 
 let state = null; // { visit, byCode, preview, settlement, key }
 
@@ -22,20 +23,18 @@ function reasons(split) {
   return parts.join('；');
 }
 
-/**
- * Why the fund paid what it paid, in the cashier's words, from the national buckets: the in-scope part
- * (inscp_scp_amt), the deductible this visit met (act_pay_dedc), the ratio applied (pool_prop_selfpay,
- * basis points) and what the pooled fund paid (hifp_pay); or that this kind of care at this level is
- * not covered at all (the ratio is 0), which no line's reason would say.
- */
+/** Why the fund paid what it paid, in the cashier's words (shared/why.js decides). */
 function fundWhy(b, id) {
-  const inScope = b.inscp_scp_amt ?? 0;
-  if (inScope <= 0) return h('p', { class: 'muted', id, 'data-why': 'nothing-in-scope' }, t('whyNothingInScope'));
-  if (!b.pool_prop_selfpay) return h('p', { id, 'data-why': 'not-covered' }, t('whyNotCovered', yuan(inScope)));
-  const deductible = b.act_pay_dedc ?? 0;
-  const capped = b.hifp_pay < Math.round(((inScope - deductible) * b.pool_prop_selfpay) / 10_000) - 1;
-  return h('p', { id, 'data-why': capped ? 'capped' : 'covered' },
-    t('whyCovered', yuan(inScope), yuan(deductible), `${b.pool_prop_selfpay / 100}%`, yuan(b.hifp_pay)), capped ? ` ${t('whyCapped')}` : '');
+  const why = fundReason(b);
+  const covered = () => (why.deductible > 0 ? t('whyCovered', yuan(why.inScope), yuan(why.deductible), percent(why.ratio), yuan(why.fund))
+    : t('whyCoveredNoDeductible', yuan(why.inScope), percent(why.ratio), yuan(why.fund)));
+  const says = {
+    'nothing-in-scope': () => t('whyNothingInScope'),
+    'not-covered': () => t('whyNotCovered', yuan(why.inScope)),
+    covered,
+    capped: () => `${covered()} ${t('whyCapped')}`,
+  };
+  return h('p', { id, 'data-why': why.kind, class: why.kind === 'nothing-in-scope' ? 'muted' : undefined }, says[why.kind]());
 }
 
 export function counterScreen(main) {
