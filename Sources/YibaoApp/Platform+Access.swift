@@ -139,7 +139,9 @@ extension Platform {
                 throw Refusal(.notFound, "no enabled operator is named \(name)")
             }
             guard found.role != role else { return }
-            _ = try OperatorRepository.setRole(name: name, role: role, in: db)
+            guard try OperatorRepository.setRole(name: name, role: role, in: db) else {
+                throw Refusal(.notFound, "no enabled operator is named \(name)")
+            }
             try AuditRepository.append(
                 actor: actor, action: "operator.role", subject: "operator:" + name, value: ["from": found.role.rawValue, "to": role.rawValue],
                 now: now,

@@ -492,7 +492,7 @@ def check_attention(desk, platform, when):
     expected = {"exceptions": count("/v1/admin/exceptions?state=open"), "reviews": count("/v1/admin/family/reviews"),
                 "reports": count("/v1/admin/reports?state=open"), "adjustments": count("/v1/admin/adjustments?state=pending"),
                 "clearings": count("/v1/admin/clearings?state=applied"), "closes": days - closed,
-                "webhooks": count("/v1/admin/webhooks", lambda subs: sum(1 for s in subs if s["backlog"]["pending"]))}
+                "webhooks": count("/v1/admin/webhooks", lambda subs: sum(1 for s in subs if s["backlog"]["attempts"]))}
     waiting = {k: n for k, n in expected.items() if n}
     desk.find("#attention")
     shown = {li.get_attribute("data-attention"): int(li.get_attribute("data-count")) for li in desk.driver.find_elements(By.CSS_SELECTOR, "#attention li[data-attention]")}

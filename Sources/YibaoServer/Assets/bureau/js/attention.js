@@ -1,7 +1,7 @@
 // What waits for someone at the bureau, at the top of the overview: open exceptions, binding reviews
 // and reported transactions (for operators), adjustments waiting for a second administrator,
-// clearings waiting for approval, days in service not closed, and partners whose webhook deliveries
-// wait. Each count comes from the API the screen it links to reads; "nothing waits" when none.
+// clearings waiting for approval, days in service not closed, and subscribers whose webhook deliveries
+// were refused and wait for a retry. Each count comes from the API the screen it links to reads; "nothing waits" when none.
 import { get, h, shiftDay, t } from '/desk/desk.js';
 
 /** Days in service through yesterday, within the close screen's 14, that have no close. */
@@ -22,7 +22,8 @@ const ITEMS = [
   ['adjustments', 'viewer', async () => (await get('/v1/admin/adjustments?state=pending')).length, 'people'],
   ['clearings', 'viewer', async () => (await get('/v1/admin/clearings?state=applied')).length, 'clearing'],
   ['closes', 'viewer', daysNotClosed, 'close'],
-  ['webhooks', 'viewer', async () => (await get('/v1/admin/webhooks')).filter((s) => s.backlog?.pending).length, 'access'],
+  // Deliveries just made wait a few seconds for the worker; only those already tried and refused count.
+  ['webhooks', 'viewer', async () => (await get('/v1/admin/webhooks')).filter((s) => s.backlog?.attempts > 0).length, 'access'],
 ];
 
 /** The screens only some roles reach (the rest: every operator). */

@@ -11,6 +11,8 @@ const EVENTS = ['settlement.completed', 'settlement.reversed', 'settlement.refun
 /** What waits for the subscriber: nothing (delivered), or how many since when, and what its endpoint answered. */
 function backlogCell(backlog) {
   if (!backlog?.pending) return h('td', { class: 'ok', 'data-pending': '0' }, t('allDelivered'));
+  // Not tried yet: on their way (the worker posts within seconds), not a failure.
+  if (!backlog.attempts) return h('td', { class: 'muted', 'data-pending': String(backlog.pending) }, t('deliveriesOnTheirWay', backlog.pending));
   return h('td', { class: 'error', 'data-pending': String(backlog.pending) },
     t('deliveriesWaiting', backlog.pending, dateTime(backlog.oldest_pending_at), backlog.attempts), backlog.last_error ? h('div', { class: 'muted' }, backlog.last_error) : '');
 }

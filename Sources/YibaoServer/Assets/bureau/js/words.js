@@ -3,8 +3,8 @@ export const WORDS = {
   zh: {
     attention: '待处理', nothingWaits: '没有待处理的事项', attention_exceptions: (n) => `${n} 项异常待处理`, attention_reviews: (n) => `${n} 个家庭绑定待审核`,
     attention_reports: (n) => `${n} 笔交易申诉待处理`, attention_adjustments: (n) => `${n} 笔账户调整待另一位管理员审批`, attention_clearings: (n) => `${n} 张清算单待审核`,
-    attention_closes: (n) => `${n} 天尚未日结`, attention_webhooks: (n) => `${n} 个合作方的事件推送未送达`,
-    deliveries: '推送状态', allDelivered: '均已送达', deliveriesWaiting: (n, since, tries) => `${n} 条待送达，最早 ${since}，已尝试 ${tries} 次`,
+    attention_closes: (n) => `${n} 天尚未日结`, attention_webhooks: (n) => `${n} 个订阅方的事件推送被拒，等待重试`,
+    deliveries: '推送状态', allDelivered: '均已送达', deliveriesOnTheirWay: (n) => `${n} 条正在推送`, deliveriesWaiting: (n, since, tries) => `${n} 条待送达，最早 ${since}，已尝试 ${tries} 次`,
     roleOf: (n) => `${n} 的角色`, changeRole: '修改角色', confirmRole: (n, r) => `确认将 ${n} 改为${r}`, roleChanged: (n, r) => `${n} 现在是${r}，其令牌按新角色生效`,
     uploadPlan: '上传惠民保方案文件', uploadPlanNote: '选择一个统筹区某年度的惠民保方案文件（JSON，与 GET /v1/admin/plans/{统筹区}/{年度} 返回的格式相同，见 docs/commercial-plans.md）。平台整体校验后保存：替换该统筹区该年度的方案，或不保存并说明问题。此后的结算按新方案支付；已结算的不变。', planFile: '方案文件',
     notPlanFile: (f) => `${f} 不是惠民保方案文件：需要 region（六位统筹区编码）、year、name 和 insurer`, planFileHolds: (f, n, i, r, y) => `${f}：${n}（承保方 ${i}），统筹区 ${r}，${y} 年度`,
@@ -76,8 +76,8 @@ export const WORDS = {
   en: {
     attention: 'Waiting for someone', nothingWaits: 'Nothing waits', attention_exceptions: (n) => `${n} exceptions open`, attention_reviews: (n) => `${n} family bindings to review`,
     attention_reports: (n) => `${n} reported transactions open`, attention_adjustments: (n) => `${n} adjustments waiting for a second administrator`, attention_clearings: (n) => `${n} clearings waiting for approval`,
-    attention_closes: (n) => `${n} days in service not closed`, attention_webhooks: (n) => `${n} partners' deliveries waiting`,
-    deliveries: 'Deliveries', allDelivered: 'All delivered', deliveriesWaiting: (n, since, tries) => `${n} waiting since ${since}, tried ${tries} times`,
+    attention_closes: (n) => `${n} days in service not closed`, attention_webhooks: (n) => `${n} subscribers' deliveries refused, waiting for a retry`,
+    deliveries: 'Deliveries', allDelivered: 'All delivered', deliveriesOnTheirWay: (n) => `${n} on their way`, deliveriesWaiting: (n, since, tries) => `${n} waiting since ${since}, tried ${tries} times`,
     roleOf: (n) => `${n}'s role`, changeRole: 'Change the role', confirmRole: (n, r) => `Make ${n} ${r}`, roleChanged: (n, r) => `${n} is now ${r}; their tokens carry the new role`,
     uploadPlan: 'Upload a commercial plan file', uploadPlanNote: 'Choose a region\'s commercial plan file for a year (JSON, in the shape GET /v1/admin/plans/{region}/{year} answers; docs/commercial-plans.md). The platform checks it and saves it whole, replacing that region\'s plan for the year, or saves nothing and says why. Settlements from then on use it; what was settled keeps what it was paid.', planFile: 'Plan file',
     notPlanFile: (f) => `${f} is not a commercial plan file: it needs region (a six-digit code), year, name and insurer`, planFileHolds: (f, n, i, r, y) => `${f}: ${n} (insurer ${i}), region ${r}, year ${y}`,
