@@ -88,8 +88,7 @@ extension Platform {
 
     /// An owner's live subscriptions (all when `owner` is nil).
     public func webhookSubscriptions(owner: String?) async throws -> [WebhookSubscription] {
-        await flushProjections()
-        return try await read { db, _ in
+        try await read { db, _ in
             let backlog = try WebhookRepository.backlog(in: db)
             return try WebhookRepository.live(in: db).filter { owner == nil || $0.owner == owner }.map {
                 let waiting = backlog[$0.id]

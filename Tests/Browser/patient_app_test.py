@@ -154,6 +154,12 @@ def scenario_sign_up_code_wallet(app, platform, used):
     check(not broken, f"every amount in the history is on one line ({broken})")
     app.axe("wallet")
     app.shot("05-wallet")
+    # The history saved as CSV from the page is the API's file, byte for byte (its name from the server).
+    export = next(b for b in app.driver.find_elements(By.CSS_SELECTOR, "button") if b.text == "导出 CSV")
+    app.click(export)
+    saved = app.downloaded("yibao-history.csv")
+    api_csv = patient_call(platform, app, WANG, used, "GET", "/v1/patient/history.csv", expect=200)
+    check(saved == api_csv and "67.00" in saved, f"the history saved from the wallet is the API's CSV ({len(saved)} bytes)")
     app.click(entry)
     fund, account, cash = (app.text(css) for css in ("#entry-fund", "#entry-account", "#entry-cash"))
     expected = [f"{breakdown[k] / 100:.2f}" for k in ("hifp_pay", "acct_pay", "psn_cash_pay")]

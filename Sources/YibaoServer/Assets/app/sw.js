@@ -1,12 +1,12 @@
 // The service worker keeps the app shell so the pay code page opens and works with the network off.
 // API responses are never cached: they carry personal data and must be fresh.
-const CACHE = 'yibao-app-v6';
+const CACHE = 'yibao-app-v7';
 const SHELL = [
   '/app/', '/app/index.html', '/app/app.css', '/app/manifest.webmanifest',
   '/app/js/main.js', '/app/js/api.js', '/app/js/i18n.js', '/app/js/ui.js', '/app/js/qr.js', '/app/js/barcode.js', '/app/js/voucher.js', '/app/js/face.js',
   '/app/js/screens/account.js', '/app/js/screens/code.js', '/app/js/screens/credit.js', '/app/js/screens/estimate.js', '/app/js/screens/family.js',
   '/app/js/screens/home.js', '/app/js/screens/inbox.js', '/app/js/screens/orders.js', '/app/js/screens/premiums.js', '/app/js/screens/reminders.js', '/app/js/screens/settings.js',
-  '/app/js/screens/wallet.js', '/shared/busy.js', '/shared/dom.js', '/shared/http.js', '/shared/why.js',
+  '/app/js/screens/wallet.js', '/shared/busy.js', '/shared/dom.js', '/shared/http.js', '/shared/why.js', '/shared/format.js',
 ];
 
 self.addEventListener('install', (event) => {

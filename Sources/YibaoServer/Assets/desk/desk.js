@@ -3,7 +3,7 @@
 // refusals as plain-language messages by their stable `code`, money in yuan.
 
 import { retryWhileFull } from '/shared/busy.js';
-import { h } from '/shared/dom.js';
+import { h, saveResponse } from '/shared/dom.js';
 import { ApiError, send } from '/shared/http.js';
 
 let tokenKey = 'yibao.desk.token';
@@ -168,18 +168,29 @@ export function messageWithField(error) {
   return error instanceof ApiError && error.field ? `${messageFor(error)}${t('colon')}${error.field} — ${error.message}` : messageFor(error);
 }
 
-/** Runs an action, showing a failure's plain message in `alert` (role=alert). */
-export async function guarded(alert, action) {
+/**
+ * Runs an action, showing a failure's plain message in `alert` (role=alert); `describe` is
+ * `messageWithField` for forms whose fields map one to one onto the request.
+ */
+export async function guarded(alert, action, describe = messageFor) {
   alert.textContent = '';
   alert.classList.remove('error');
   try {
     return await action();
   } catch (error) {
     alert.classList.add('error');
-    alert.textContent = messageFor(error);
+    alert.textContent = describe(error);
     return undefined;
   }
 }
+
+/**
+ * A credential that exists in clear only in the answer that issued it (an operator's token, an
+ * institution's secret, a webhook's signing secret): the note, then each [label, id, value] to copy,
+ * shown this once.
+ */
+export const shownOnce = (note, values) => [h('p', {}, note),
+  h('dl', { class: 'split secret' }, values.flatMap(([label, id, value]) => [h('dt', {}, label), h('dd', {}, h('code', { id }, value))]))];
 
 /** A table: headers and rows of cells (strings or elements). */
 export function table(caption, headers, rows, attrs = {}) {
@@ -230,13 +241,7 @@ export async function openPage(path) {
 
 /** Saves an authenticated file (a CSV) under the name the server gives it, or `fallback`. */
 export async function download(path, fallback) {
-  const response = await api('GET', path, { raw: true });
-  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? fallback;
-  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  return name;
+  return saveResponse(await api('GET', path, { raw: true }), fallback);
 }
 
 /** The language switch in the header. */

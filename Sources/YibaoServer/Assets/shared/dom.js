@@ -1,4 +1,16 @@
-// The one DOM helper every app builds its screens with.
+// The DOM helpers every app builds its screens with: elements, and a fetched file saved.
+
+/** Saves a fetched file (a CSV) under the name its `Content-Disposition` gives, or `fallback`; returns the name. */
+export async function saveResponse(response, fallback) {
+  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? fallback;
+  const url = URL.createObjectURL(await response.blob());
+  const link = h('a', { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}
 
 /** h('p', {class: 'muted'}, 'text', child…) → an element. Strings become text, never HTML. */
 export function h(tag, attrs = {}, ...children) {

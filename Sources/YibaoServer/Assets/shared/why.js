@@ -4,9 +4,10 @@
 //   not-covered       this care at this hospital level is not covered: the ratio is 0 (pool_prop_selfpay)
 //   covered / capped  in scope, less the deductible this visit met (act_pay_dedc), times the ratio; the
 //                     pooled fund (hifp_pay) paid less than that only when the annual cap was reached
+import { percent } from '/shared/format.js';
 
 /** `{ kind, inScope, deductible, ratio, fund }`: amounts in fen, the ratio in basis points. */
-export function fundReason(b) {
+function fundReason(b) {
   const inScope = b.inscp_scp_amt ?? 0;
   const deductible = b.act_pay_dedc ?? 0;
   const ratio = b.pool_prop_selfpay ?? 0;
@@ -18,5 +19,19 @@ export function fundReason(b) {
   return { kind: fund < uncapped - 1 ? 'capped' : 'covered', inScope, deductible, ratio, fund };
 }
 
-/** A ratio in basis points as a percentage: 7000 → "70%", 9250 → "92.5%". */
-export const percent = (bp) => `${bp / 100}%`;
+/**
+ * The reason as a sentence, in the words of the app that asks (`t` and `yuan` are its own; each has
+ * whyNothingInScope, whyNotCovered, whyCovered, whyCoveredNoDeductible and whyCapped): `{ kind, text }`.
+ */
+export function fundWhy(b, t, yuan) {
+  const why = fundReason(b);
+  const covered = () => (why.deductible > 0 ? t('whyCovered', yuan(why.inScope), yuan(why.deductible), percent(why.ratio), yuan(why.fund))
+    : t('whyCoveredNoDeductible', yuan(why.inScope), percent(why.ratio), yuan(why.fund)));
+  const text = {
+    'nothing-in-scope': () => t('whyNothingInScope'),
+    'not-covered': () => t('whyNotCovered', yuan(why.inScope)),
+    covered,
+    capped: () => `${covered()} ${t('whyCapped')}`,
+  }[why.kind]();
+  return { kind: why.kind, text };
+}

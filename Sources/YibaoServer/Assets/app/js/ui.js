@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the screens: elements, labelled fields, forms that show refusals as
 // plain-language messages.
-import { h } from '/shared/dom.js';
+import { h, saveResponse } from '/shared/dom.js';
 import { ApiError, post } from './api.js';
 import { problemMessage, t } from './i18n.js';
 
@@ -124,9 +124,5 @@ export async function openPage(fetchResponse) {
 
 /** Saves an authenticated download (a CSV). */
 export async function download(fetchResponse, name) {
-  const blob = await (await fetchResponse).blob();
-  const link = h('a', { href: URL.createObjectURL(blob), download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
+  await saveResponse(await fetchResponse, name);
 }

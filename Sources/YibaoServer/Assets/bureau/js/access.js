@@ -4,15 +4,8 @@
 // institutions registered or changed (a new hospital, then its first key), and partners' webhooks
 // (webhooks.js).
 // Every action is audited by the API with the administrator's name; each asks to be confirmed first.
-import { confirmed, dateTime, del, field, get, guarded, h, post, put, t, table } from '/desk/desk.js';
+import { confirmed, dateTime, del, field, get, guarded, h, post, put, shownOnce, t, table } from '/desk/desk.js';
 import { webhooksSection } from './webhooks.js';
-
-/**
- * A credential that exists in clear only in the answer that issued it (an operator's token, an
- * institution's secret): the note, then each [label, id, value] to copy, shown this once.
- */
-const shownOnce = (note, values) => [h('p', {}, note),
-  h('dl', { class: 'split secret' }, values.flatMap(([label, id, value]) => [h('dt', {}, label), h('dd', {}, h('code', { id }, value))]))];
 
 const ROLES = ['viewer', 'operator', 'administrator'];
 

@@ -2,16 +2,14 @@
 // and reported transactions (for operators), adjustments waiting for a second administrator,
 // clearings waiting for approval, days in service not closed, and subscribers whose webhook deliveries
 // were refused and wait for a retry. Each count comes from the API the screen it links to reads; "nothing waits" when none.
-import { get, h, shiftDay, t } from '/desk/desk.js';
+import { get, h, t } from '/desk/desk.js';
+import { closeWindow } from './close.js';
 
-/** Days in service through yesterday, within the close screen's 14, that have no close. */
+/** The days the close screen lists (`closeWindow`) that have no close. */
 async function daysNotClosed() {
-  const calendar = await get('/v1/admin/calendar');
-  const yesterday = shiftDay(calendar.today, -1);
-  const from = [shiftDay(yesterday, -13), calendar.in_service_since].sort().at(-1);
-  if (from > yesterday) return 0;
-  const closes = await get(`/v1/admin/daily-closes?from=${from}&through=${yesterday}`);
-  return Math.round((Date.parse(yesterday) - Date.parse(from)) / 86_400_000) + 1 - closes.length;
+  const { yesterday, days } = await closeWindow();
+  if (!days.length) return 0;
+  return days.length - (await get(`/v1/admin/daily-closes?from=${days.at(-1)}&through=${yesterday}`)).length;
 }
 
 /** [key, the role that may read it, how many wait, the screen it links to]. */

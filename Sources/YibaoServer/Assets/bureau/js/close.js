@@ -20,17 +20,25 @@ function channelCell(channel) {
   return h('td', { class: breaks ? 'error' : 'ok', 'data-breaks': String(breaks) }, breaks ? t('breaks', breaks) : t('balanced'));
 }
 
+/**
+ * The days the close covers, by the platform's clock: the last 14 through yesterday, none before the
+ * day Yibao went into service (ISO dates compare as text). `days` is latest first, maybe empty.
+ */
+export async function closeWindow() {
+  const calendar = await get('/v1/admin/calendar');
+  const yesterday = shiftDay(calendar.today, -1);
+  const since = calendar.in_service_since;
+  return { since, yesterday, days: Array.from({ length: DAYS }, (_, i) => shiftDay(yesterday, -i)).filter((day) => day >= since) };
+}
+
 export async function closeScreen(main, { can }) {
   const alert = h('p', { role: 'alert', id: 'close-alert' });
   const body = h('div', { id: 'close-body' });
   main.replaceChildren(h('h2', {}, t('close')), h('p', { class: 'muted' }, t('closeNote')), alert, body);
   async function load() {
-    const calendar = await guarded(alert, () => get('/v1/admin/calendar'));
-    if (!calendar) return;
-    const since = calendar.in_service_since;
-    const yesterday = shiftDay(calendar.today, -1);
-    // ISO dates compare as text; a day before Yibao went into service has nothing to close.
-    const days = Array.from({ length: DAYS }, (_, i) => shiftDay(yesterday, -i)).filter((day) => day >= since);
+    const span = await guarded(alert, closeWindow);
+    if (!span) return;
+    const { since, yesterday, days } = span;
     if (!days.length) {
       body.replaceChildren(h('p', { id: 'close-empty', class: 'card' }, t('nothingToClose', since, shiftDay(since, 1))));
       return;

@@ -6,10 +6,9 @@
 // the whole file in one transaction — all of it, or nothing with the first problem and its field.
 // Settlements from then on use it; what was settled keeps what it was paid.
 import { get, guarded, h, put, t, table, yuan } from '/desk/desk.js';
+import { percent } from '/shared/format.js';
 import { fileUpload } from './upload.js';
 
-/** Basis points as a percentage: 9250 → "92.5%". */
-const percent = (bp) => `${bp / 100}%`;
 const typeName = (type) => t(`type_${type}`);
 /** A label and its value, with the language's colon. */
 const said = (label, value) => `${t(label)}${t('colon')}${value}`;

@@ -3,8 +3,7 @@
 // An administrator changes a partner's terms; lines opened from then on take them (docs/credit.md),
 // and a figure the platform refuses is named with its field.
 import { fen, field, get, guarded, h, messageWithField, put, t, table, yuan } from '/desk/desk.js';
-
-const penalty = (bp) => `${bp / 100}%`;
+import { percent } from '/shared/format.js';
 
 function editor(terms, alert, reload) {
   const fields = {
@@ -31,13 +30,7 @@ function editor(terms, alert, reload) {
       result.textContent = t('termsInvalid', t(`terms_${bad[0]}`));
       return;
     }
-    try {
-      await put(`/v1/admin/credit/partners/${encodeURIComponent(terms.partner)}`, body);
-    } catch (error) {
-      result.classList.add('error');
-      result.textContent = messageWithField(error);
-      return;
-    }
+    if ((await guarded(result, () => put(`/v1/admin/credit/partners/${encodeURIComponent(terms.partner)}`, body), messageWithField)) === undefined) return;
     await reload();
     alert.textContent = t('termsSaved', terms.partner);
   });
@@ -53,7 +46,7 @@ export async function termsSection(main, { can, alert }) {
     if (!partners) return;
     const edit = h('div', { id: 'terms-edit' });
     const rows = partners.map((p) => h('tr', { 'data-partner': p.partner }, h('td', {}, p.partner), h('td', {}, p.partner_name), h('td', { class: 'num' }, String(p.billing_day)),
-      h('td', { class: 'num' }, String(p.grace_days)), h('td', { class: 'num' }, penalty(p.penalty_basis_points_per_day)), h('td', { class: 'num' }, yuan(p.late_fee)),
+      h('td', { class: 'num' }, String(p.grace_days)), h('td', { class: 'num' }, percent(p.penalty_basis_points_per_day)), h('td', { class: 'num' }, yuan(p.late_fee)),
       h('td', { class: 'num' }, String(p.suspend_after_overdue_days)),
       h('td', {}, can('administrator') ? h('button', { type: 'button', 'data-edit': p.partner, onclick: () => {
         alert.textContent = '';

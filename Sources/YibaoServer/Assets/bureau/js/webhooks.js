@@ -3,7 +3,7 @@
 // down shows its waiting deliveries, since when, and what it answered), a partner (a bank, a commercial insurer)
 // subscribed to event types at a public https address, its signing secret shown once, and any
 // subscription cancelled, after a confirmation. The API audits each with the administrator's name.
-import { confirmed, dateTime, del, field, get, guarded, h, messageWithField, post, t, table } from '/desk/desk.js';
+import { confirmed, dateTime, del, field, get, guarded, h, messageWithField, post, shownOnce, t, table } from '/desk/desk.js';
 
 /** The event types a partner may ask for (Platform.webhookEventTypes, without "*"). */
 const EVENTS = ['settlement.completed', 'settlement.reversed', 'settlement.refunded', 'payment.declined', 'premium.paid', 'medication.reminder', 'plan.claim'];
@@ -45,18 +45,12 @@ export async function webhooksSection(alert) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const events = boxes.map((b) => b.firstChild).filter((box) => box.checked).map((box) => box.value);
-    let created;
-    try {
-      alert.textContent = '';
-      created = await post('/v1/admin/webhooks', { partner: partner.input.value.trim(), url: url.input.value.trim(), events });
-    } catch (error) {
-      alert.classList.add('error');
-      alert.textContent = messageWithField(error); // which field: the partner, the address or the events
-      return;
-    }
+    // A refusal names its field: the partner, the address or the events.
+    const created = await guarded(alert, () => post('/v1/admin/webhooks', { partner: partner.input.value.trim(), url: url.input.value.trim(), events }), messageWithField);
+    if (!created) return;
     form.reset();
     await load();
-    secret.replaceChildren(h('p', {}, t('webhookSecretOnce', created.owner)), h('code', { id: 'webhook-secret-value' }, created.secret));
+    secret.replaceChildren(...shownOnce(t('webhookSecretOnce', created.owner), [[t('secret'), 'webhook-secret-value', created.secret]]));
   });
   card.replaceChildren(h('h3', {}, t('webhooks')), h('p', { class: 'muted' }, t('webhooksNote')), list, form, secret);
   await load();

@@ -4,7 +4,7 @@
 // self-paid, settle in one step, print the receipt. Everything works from the keyboard: F2 scan,
 // F4 item search, F8 pre-settle, F9 settle, F10 receipt.
 import { fen, field, get, guarded, h, newKey, openPage, post, t, table, yuan } from '/desk/desk.js';
-import { fundReason, percent } from '/shared/why.js';
+import { fundWhy } from '/shared/why.js';
 
 let state = null; // { visit, byCode, preview, settlement, key }
 
@@ -23,18 +23,10 @@ function reasons(split) {
   return parts.join('；');
 }
 
-/** Why the fund paid what it paid, in the cashier's words (shared/why.js decides). */
-function fundWhy(b, id) {
-  const why = fundReason(b);
-  const covered = () => (why.deductible > 0 ? t('whyCovered', yuan(why.inScope), yuan(why.deductible), percent(why.ratio), yuan(why.fund))
-    : t('whyCoveredNoDeductible', yuan(why.inScope), percent(why.ratio), yuan(why.fund)));
-  const says = {
-    'nothing-in-scope': () => t('whyNothingInScope'),
-    'not-covered': () => t('whyNotCovered', yuan(why.inScope)),
-    covered,
-    capped: () => `${covered()} ${t('whyCapped')}`,
-  };
-  return h('p', { id, 'data-why': why.kind, class: why.kind === 'nothing-in-scope' ? 'muted' : undefined }, says[why.kind]());
+/** Why the fund paid what it paid, in the cashier's words (shared/why.js). */
+function whyParagraph(b, id) {
+  const why = fundWhy(b, t, yuan);
+  return h('p', { id, 'data-why': why.kind, class: why.kind === 'nothing-in-scope' ? 'muted' : undefined }, why.text);
 }
 
 export function counterScreen(main) {
@@ -295,7 +287,7 @@ export function counterScreen(main) {
 
   function drawPreview() {
     const p = state.preview;
-    split.replaceChildren(h('section', { class: 'card', id: 'preview' }, h('h3', {}, `${t('preSettle')} · ${p.policy_title}`), figures(p.breakdown, 'pre'), fundWhy(p.breakdown, 'pre-why'), lineShares(p.lines)));
+    split.replaceChildren(h('section', { class: 'card', id: 'preview' }, h('h3', {}, `${t('preSettle')} · ${p.policy_title}`), figures(p.breakdown, 'pre'), whyParagraph(p.breakdown, 'pre-why'), lineShares(p.lines)));
   }
 
   async function settle() {
@@ -317,7 +309,7 @@ export function counterScreen(main) {
     const next = h('button', { type: 'button', id: 'next-patient' }, `${t('nextPatient')} (F2)`);
     next.addEventListener('click', nextPatient);
     split.replaceChildren(h('section', { class: 'card', id: 'settlement' }, h('h3', {}, h('span', { id: 'settlement-state', class: s.state === 'completed' ? 'ok' : 'error' }, status), `　${t('id')} `, h('span', { id: 'settlement-id' }, s.id)),
-      figures(s.breakdown, 'paid'), fundWhy(s.breakdown, 'paid-why'), lineShares(s.lines), h('div', { class: 'row no-print' }, s.state === 'completed' ? print : null, next)));
+      figures(s.breakdown, 'paid'), whyParagraph(s.breakdown, 'paid-why'), lineShares(s.lines), h('div', { class: 'row no-print' }, s.state === 'completed' ? print : null, next)));
   }
 
   async function printReceipt(id) {

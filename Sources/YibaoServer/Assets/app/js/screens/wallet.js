@@ -4,7 +4,7 @@ import { api, get, post } from '../api.js';
 import { dateTime, named, t, yuan } from '../i18n.js';
 import { go } from '../main.js';
 import { actionButton, card, download, field, form, h, openPage, split } from '../ui.js';
-import { fundReason, percent } from '/shared/why.js';
+import { fundWhy } from '/shared/why.js';
 
 const KINDS = ['settlement', 'refund', 'reversal', 'premium', 'credit_repayment', 'family_payment', 'mutual_aid_given', 'account_credit'];
 
@@ -160,7 +160,7 @@ export async function entry(main, [id]) {
   if (event.kind === 'settlement' && event.reference) {
     try {
       const receipt = await get(`/v1/patient/settlements/${encodeURIComponent(event.reference)}/receipt`);
-      parts.push(card(h('h3', {}, t('receipt')), receipt.breakdown ? fundWhy(receipt.breakdown) : '', receiptLines(receipt), actionButton(t('receipt'), () => openPage(api('GET', `/v1/patient/settlements/${encodeURIComponent(event.reference)}/receipt.html`, { raw: true })))));
+      parts.push(card(h('h3', {}, t('receipt')), receipt.breakdown ? whyParagraph(receipt.breakdown) : '', receiptLines(receipt), actionButton(t('receipt'), () => openPage(api('GET', `/v1/patient/settlements/${encodeURIComponent(event.reference)}/receipt.html`, { raw: true })))));
     } catch {
       // The receipt is optional here (a member's entry, say); the split above stands.
     }
@@ -169,18 +169,10 @@ export async function entry(main, [id]) {
   main.replaceChildren(...parts);
 }
 
-/** Why the fund paid what it paid, in the patient's words (shared/why.js decides). */
-function fundWhy(b) {
-  const why = fundReason(b);
-  const covered = () => (why.deductible > 0 ? t('whyCovered', yuan(why.inScope), yuan(why.deductible), percent(why.ratio), yuan(why.fund))
-    : t('whyCoveredNoDeductible', yuan(why.inScope), percent(why.ratio), yuan(why.fund)));
-  const says = {
-    'nothing-in-scope': () => t('whyNothingInScope'),
-    'not-covered': () => t('whyNotCovered', yuan(why.inScope)),
-    covered,
-    capped: () => `${covered()} ${t('whyCapped')}`,
-  };
-  return h('p', { id: 'entry-why', 'data-why': why.kind }, says[why.kind]());
+/** Why the fund paid what it paid, in the patient's words (shared/why.js). */
+function whyParagraph(b) {
+  const why = fundWhy(b, t, yuan);
+  return h('p', { id: 'entry-why', 'data-why': why.kind }, why.text);
 }
 
 function receiptLines(receipt) {
