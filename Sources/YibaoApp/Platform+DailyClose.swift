@@ -26,12 +26,6 @@ public struct ServiceDays: Sendable, Hashable, Codable {
     /// The day the installation went into service: its database was created that day. A day before it
     /// is never closed; the first day closed is this one, after 01:00 the next day.
     public var inServiceSince: CivilDate
-
-    /// Creates the calendar.
-    public init(today: CivilDate, inServiceSince: CivilDate) {
-        self.today = today
-        self.inServiceSince = inServiceSince
-    }
 }
 
 extension Platform {
