@@ -148,7 +148,12 @@ struct ExecutorStoreTests {
                 let waited = written.wait(timeout: .now() + 30) == .success
                 return (first, try db.queryOne(count, [])?.int64("n") ?? -1, waited)
             }
-            let started = await Task.detached { firstQueried.wait(timeout: .now() + 30) == .success }.value
+            // Waited for on a thread of its own, never on Swift's cooperative pool: the three cases of this
+            // test run at once, and on two cores their blocking waits there left no thread for the reads
+            // they wait for (CI, 2026-12-07: `started` false after 30 s).
+            let started = await withCheckedContinuation { done in
+                DispatchQueue.global().async { done.resume(returning: firstQueried.wait(timeout: .now() + 30) == .success) }
+            }
             #expect(started)
             _ = try await platform.backend.write { db in try db.execute(Self.insert, [.text("second"), .integer(2), .null]) }
             written.signal()
