@@ -148,7 +148,12 @@ extension Platform {
     /// makes the day's fund report with the ledger verified (the day's entries against the previous
     /// close, or the whole ledger: `verifyLedger(closing:)`), and keeps it. Idempotent: a day already
     /// closed returns the kept result unless `again`; running it again refreshes the result.
+    /// A day's entries may be many: the close waits for the database as long as it takes (`DatabaseWait`).
     public func closeDay(_ day: CivilDate? = nil, again: Bool = false) async throws -> DailyClose {
+        try await DatabaseWait.unbounded { try await closeDayUnbounded(day, again: again) }
+    }
+
+    private func closeDayUnbounded(_ day: CivilDate?, again: Bool) async throws -> DailyClose {
         let now = clock.now()
         let day = day ?? ChinaTime.date(now).adding(days: -1)
         try checkPeriodEnded(.day(day))

@@ -6,9 +6,13 @@ extension Platform {
     /// pool, by institution and by hospital level; premiums received; what is owed to institutions and
     /// what clearing paid them; anchored to the audit chain's heads and, with `verifyLedger`, to the
     /// ledger's verification.
+    /// A month's report reads the month's settlements, so it waits for the database as long as that takes
+    /// (`DatabaseWait`).
     public func fundReport(period: StatementPeriod, verifyLedger: Bool) async throws -> FundReport {
         await flushProjections()
-        return try await fundReport(period: period, verification: verifyLedger ? try await self.verifyLedger() : nil)
+        return try await DatabaseWait.unbounded {
+            try await fundReport(period: period, verification: verifyLedger ? try await self.verifyLedger() : nil)
+        }
     }
 
     /// The fund report of a period anchored to a verification already made.

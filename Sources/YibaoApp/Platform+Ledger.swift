@@ -91,8 +91,9 @@ extension Platform {
     /// Recomputes every account balance from its postings, checks every entry sums to zero, no
     /// personal account is negative, all balances sum to zero, every settlement's breakdown identities
     /// hold and its journal entry matches its amounts.
+    /// It reads the whole ledger, so it waits for the database as long as that takes (`DatabaseWait`).
     public func verifyLedger() async throws -> LedgerReport {
-        try await read { db, _ in try Self.verifyLedger(day: nil, in: db) }
+        try await DatabaseWait.unbounded { try await read { db, _ in try Self.verifyLedger(day: nil, in: db) } }
     }
 
     /// One day's entries verified, for the day's close: the checks of `verifyLedger` on the entries and

@@ -149,7 +149,13 @@ public enum Migrations {
     /// Brings the database schema up to date; returns the versions applied. Safe to run from several
     /// instances at once (PostgreSQL takes an advisory lock; SQLite has one writer).
     @discardableResult
+    /// A migration may build an index over a large table, and an instance waits for another's
+    /// migration under the advisory lock: neither has a limit on the database's answer.
     public static func migrate(_ backend: any StoreBackend, now: Instant) async throws -> [Int] {
+        try await DatabaseWait.unbounded { try await migrateUnbounded(backend, now: now) }
+    }
+
+    private static func migrateUnbounded(_ backend: any StoreBackend, now: Instant) async throws -> [Int] {
         _ = try await backend.write { db in
             try db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", [])

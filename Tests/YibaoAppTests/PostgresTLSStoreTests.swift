@@ -204,7 +204,7 @@ private final class DecliningServer: @unchecked Sendable {
 }
 
 /// A TCP socket bound to a free port on 127.0.0.1, and that port.
-private func loopbackSocket() throws -> (socket: Int32, port: Int) {
+func loopbackSocket() throws -> (socket: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

@@ -34,6 +34,15 @@ public final class PostgresBackend: StoreBackend {
     /// How long a transaction waits for one of postgres-nio's connections (`?pipeline=off`) before it
     /// fails as unavailable (`leased`).
     private let leaseTimeout: Duration
+    /// How long a request's work waits for one answer on the pipelining connections (`answer_timeout`
+    /// in the URL, in seconds; `0` waits for ever): `DatabaseWait`.
+    public let answerTimeout: Duration?
+
+    /// `answer_timeout` when the URL does not say: far above any statement a request runs (they take
+    /// milliseconds), and short enough that a cashier is told to retry instead of left waiting.
+    public static let answerTimeoutDefault = Duration.seconds(20)
+    /// How long a readiness check (`ping`) waits for PostgreSQL's answer.
+    public static let pingWait = Duration.seconds(3)
 
     /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
     /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
@@ -61,6 +70,14 @@ public final class PostgresBackend: StoreBackend {
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = 0
         let prepare = components.queryItems?.first { $0.name == "prepared" }?.value != "off"
+        if let given = components.queryItems?.first(where: { $0.name == "answer_timeout" })?.value {
+            guard let seconds = Double(given), seconds >= 0, seconds <= 86_400 else {
+                throw StoreError.configuration("answer_timeout in the database URL is a number of seconds (0 for no limit), not \(given)")
+            }
+            answerTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        } else {
+            answerTimeout = PostgresBackend.answerTimeoutDefault
+        }
         prepared = PreparedStatements(enabled: prepare)
         wire =
             components.queryItems?.first { $0.name == "pipeline" }?.value == "off"
@@ -97,8 +114,9 @@ public final class PostgresBackend: StoreBackend {
         defer { inFlight.leave() }
         if let wire {
             let waits = self.waits
+            let wait = DatabaseWait.current.limit(standard: answerTimeout)
             return try await threads.runIfActive {
-                try wire.session(begin: "BEGIN", waits: waits, audit: true) { executor in
+                try wire.session(begin: "BEGIN", waits: waits, audit: true, answerWait: wait) { executor in
                     do {
                         let value = try work(executor)
                         try AuditRepository.flush(executor)
@@ -139,8 +157,9 @@ public final class PostgresBackend: StoreBackend {
         defer { inFlight.leave() }
         if let wire {
             let waits = self.waits
+            let wait = DatabaseWait.current.limit(standard: answerTimeout)
             return try await threads.runIfActive {
-                try wire.session(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", waits: waits, audit: false) { executor in
+                try wire.session(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", waits: waits, audit: false, answerWait: wait) { executor in
                     // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (its
                     // answer is read before the connection's next pipeline).
                     defer { executor.end() }
@@ -205,6 +224,14 @@ public final class PostgresBackend: StoreBackend {
                     throw error
                 }
             }
+        }
+    }
+
+    /// True when PostgreSQL answers `SELECT 1` within `pingWait` (`/ready`): a server that is stuck is
+    /// reported at once, not when a request's wait runs out.
+    public func ping() async -> Bool {
+        await DatabaseWait.$current.withValue(.atMost(PostgresBackend.pingWait)) {
+            (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
         }
     }
 

@@ -133,9 +133,10 @@ final class TLSStream: @unchecked Sendable {
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
     }
 
-    /// Waits for decrypted bytes and copies up to `buffer.count` of them; throws once the session ended.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try inbox.take(into: buffer)
+    /// Waits for decrypted bytes (at most `wait`, then `TLSInbox.NothingInTime`) and copies up to
+    /// `buffer.count` of them; throws once the session ended.
+    func read(into buffer: UnsafeMutableRawBufferPointer, within wait: Duration?) throws -> Int {
+        try inbox.take(into: buffer, within: wait)
     }
 
     func close() {
@@ -191,12 +192,20 @@ final class TLSInbox: @unchecked Sendable {
         if let ended { throw ended }
     }
 
-    func take(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// Nothing came within the wait a read allowed.
+    struct NothingInTime: Error, Equatable {}
+
+    func take(into buffer: UnsafeMutableRawBufferPointer, within wait: Duration?) throws -> Int {
+        let deadline = wait.map { Date().addingTimeInterval(Double(WireConnection.milliseconds($0)) / 1000) }
         condition.lock()
         defer { condition.unlock() }
         while bytes.isEmpty {
             if let ended { throw ended }
-            condition.wait()
+            if let deadline {
+                if !condition.wait(until: deadline) && bytes.isEmpty && ended == nil { throw NothingInTime() }
+            } else {
+                condition.wait()
+            }
         }
         let count = min(buffer.count, bytes.count)
         bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }

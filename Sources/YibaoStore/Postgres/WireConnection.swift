@@ -42,6 +42,8 @@ final class WireConnection: @unchecked Sendable {
     /// dropped.
     struct ConnectionError: Error, CustomStringConvertible {
         let description: String
+        /// Whether PostgreSQL said nothing within the connection's `answerWait`.
+        var timedOut = false
     }
 
     /// The most arguments one statement can carry: the protocol counts them in an unsigned 16-bit field.
@@ -91,15 +93,37 @@ final class WireConnection: @unchecked Sendable {
     private let prepare: Bool
     /// Set when the connection can no longer be trusted (a socket error, an unexpected message).
     private(set) var broken = false
+    /// Set when PostgreSQL sent nothing within `answerWait`: the server is alive (its kernel
+    /// acknowledges) but stuck, or a statement runs longer than the work may wait. The connection is
+    /// dropped and the statement cancelled.
+    private(set) var timedOut = false
+
+    /// How long a read of PostgreSQL's answer (or a write PostgreSQL does not take) may wait; nil waits
+    /// as long as it takes (migrations, the daily close: `DatabaseWait.unbounded`). Set by the session
+    /// that leases the connection.
+    var answerWait: Duration? {
+        didSet { answerWaitMilliseconds = answerWait.map(WireConnection.milliseconds) ?? 0 }
+    }
+    private var answerWaitMilliseconds = 0
+    /// The wait set on the socket (`SO_RCVTIMEO`, `SO_SNDTIMEO`), in milliseconds, 0 for none: changed
+    /// only when a session asks for another, so a steady run of sessions costs no system call for it.
+    private var socketWaitMilliseconds = 0
+    /// Where a cancel request goes: PostgreSQL's address and this session's key (`BackendKeyData`).
+    private let host: String
+    private let port: Int
+    private var cancelKey: (process: Int32, secret: Int32)?
 
     /// The TLS session the connection speaks through, if it is encrypted: a NIO channel on a duplicate
     /// of the socket's descriptor. The connection closes both.
     private let tls: TLSStream?
 
-    private init(socket: Int32, tls: TLSStream?, prepare: Bool) {
+    private init(socket: Int32, tls: TLSStream?, prepare: Bool, host: String, port: Int, socketWait: Int) {
         self.socket = socket
+        socketWaitMilliseconds = socketWait
         self.tls = tls
         self.prepare = prepare
+        self.host = host
+        self.port = port
     }
 
     deinit {
@@ -126,6 +150,68 @@ final class WireConnection: @unchecked Sendable {
     ) throws
         -> WireConnection
     {
+        let socket = try openSocket(host: host, port: port, within: connectTimeout)
+        var on: Int32 = 1
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+        for (option, value) in [(TCP_KEEPIDLE, Int32(30)), (TCP_KEEPINTVL, 10), (TCP_KEEPCNT, 3)] {
+            var value = value
+            setsockopt(socket, Int32(IPPROTO_TCP), option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var unacknowledged = unacknowledgedMilliseconds
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &unacknowledged, socklen_t(MemoryLayout<UInt32>.size))
+        // A server that accepts the connection and then says nothing is given up as one that does not
+        // answer the handshake; the session that leases the connection sets its own wait.
+        setWait(socket, milliseconds: Int(connectTimeout))
+        var session: TLSStream?
+        if tls.asks {
+            do {
+                session = try startTLS(socket: socket, host: host, port: port, tls: tls)
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
+        }
+        let connection = WireConnection(socket: socket, tls: session, prepare: prepare, host: host, port: port, socketWait: Int(connectTimeout))
+        connection.answerWait = .milliseconds(connectTimeout)
+        try connection.start(user: user, password: password, database: database)
+        return connection
+    }
+
+    /// Sets how long a blocking read or write of `socket` waits (`SO_RCVTIMEO`, `SO_SNDTIMEO`; 0: for ever).
+    private static func setWait(_ socket: Int32, milliseconds: Int) {
+        var wait = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+
+    /// Asks PostgreSQL to cancel what this connection's server process is running (a `CancelRequest` on
+    /// a connection of its own, as libpq's `PQcancel`), after a wait ran out: PostgreSQL does not notice
+    /// a client that went away until its statement ends, so a long statement would otherwise run on, its
+    /// locks held. At most a second each to reach the server and for it to close; best effort (a server
+    /// that is stuck takes the request when it moves again).
+    private func cancelRunning() {
+        guard let key = cancelKey, let socket = try? WireConnection.openSocket(host: host, port: port, within: 1000) else { return }
+        defer { Glibc.close(socket) }
+        WireConnection.setWait(socket, milliseconds: 1000)
+        var request: [UInt8] = []
+        request.appendInt32(16)
+        request.appendInt32(80_877_102)
+        request.appendInt32(key.process)
+        request.appendInt32(key.secret)
+        guard request.withUnsafeBytes({ Glibc.send(socket, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return }
+        // PostgreSQL closes the connection once it has the request (libpq waits for that too).
+        var byte: UInt8 = 0
+        _ = Glibc.recv(socket, &byte, 1, 0)
+    }
+
+    /// A socket connected to `host`:`port` (the first of its addresses that accepts within `milliseconds`).
+    private static func openSocket(host: String, port: Int, within milliseconds: Int32) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -139,7 +225,7 @@ final class WireConnection: @unchecked Sendable {
         while let address = entry {
             let candidate = Glibc.socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
             if candidate >= 0 {
-                if connectWithin(connectTimeout, socket: candidate, address: address.pointee.ai_addr, length: address.pointee.ai_addrlen) {
+                if connectWithin(milliseconds, socket: candidate, address: address.pointee.ai_addr, length: address.pointee.ai_addrlen) {
                     socket = candidate
                     break
                 }
@@ -148,29 +234,9 @@ final class WireConnection: @unchecked Sendable {
             entry = address.pointee.ai_next
         }
         guard socket >= 0 else {
-            throw ConnectionError(description: "cannot connect to \(host):\(port) (refused, or no answer within \(connectTimeout) ms)")
+            throw ConnectionError(description: "cannot connect to \(host):\(port) (refused, or no answer within \(milliseconds) ms)")
         }
-        var on: Int32 = 1
-        setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(socket, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
-        for (option, value) in [(TCP_KEEPIDLE, Int32(30)), (TCP_KEEPINTVL, 10), (TCP_KEEPCNT, 3)] {
-            var value = value
-            setsockopt(socket, Int32(IPPROTO_TCP), option, &value, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var unacknowledged = unacknowledgedMilliseconds
-        setsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &unacknowledged, socklen_t(MemoryLayout<UInt32>.size))
-        var session: TLSStream?
-        if tls.asks {
-            do {
-                session = try startTLS(socket: socket, host: host, port: port, tls: tls)
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
-        }
-        let connection = WireConnection(socket: socket, tls: session, prepare: prepare)
-        try connection.start(user: user, password: password, database: database)
-        return connection
+        return socket
     }
 
     /// Connects `socket` to `address`, waiting at most `milliseconds` for the handshake; the socket is
@@ -203,6 +269,9 @@ final class WireConnection: @unchecked Sendable {
         var answer: UInt8 = 0
         var got: Int
         repeat { got = Glibc.recv(socket, &answer, 1, 0) } while got < 0 && errno == EINTR
+        if got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            throw ConnectionError(description: "PostgreSQL did not answer the TLS request in time", timedOut: true)
+        }
         guard got == 1 else { throw ConnectionError(description: "PostgreSQL closed the connection when asked for TLS") }
         switch answer {
         case UInt8(ascii: "S"):
@@ -289,8 +358,11 @@ final class WireConnection: @unchecked Sendable {
                 throw Self.serverError(message)
             case UInt8(ascii: "Z"):
                 return
+            case UInt8(ascii: "K"):
+                var reader = MessageReader(message)
+                cancelKey = (try reader.int32(), try reader.int32())
             default:
-                continue  // ParameterStatus, BackendKeyData, notices
+                continue  // ParameterStatus, notices
             }
         }
     }
@@ -337,6 +409,10 @@ final class WireConnection: @unchecked Sendable {
             throw error
         } catch {
             broken = true
+            if let error = error as? ConnectionError, error.timedOut {
+                timedOut = true
+                cancelRunning()
+            }
             throw error
         }
     }
@@ -590,6 +666,7 @@ final class WireConnection: @unchecked Sendable {
             defer { output.removeAll(keepingCapacity: true) }
             return try tls.write(output)
         }
+        applyWait()
         var sent = 0
         while sent < output.count {
             let written = output.withUnsafeBytes { buffer in
@@ -598,6 +675,7 @@ final class WireConnection: @unchecked Sendable {
             if written < 0 {
                 if errno == EINTR { continue }
                 output.removeAll(keepingCapacity: true)
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw noAnswer() }
                 throw ConnectionError(description: "writing to PostgreSQL failed (errno \(errno))")
             }
             sent += written
@@ -629,19 +707,39 @@ final class WireConnection: @unchecked Sendable {
             end = unread
         }
         if input.count < count { input += [UInt8](repeating: 0, count: count - input.count + 65_536) }
+        if tls == nil { applyWait() }
         while end < count {
             let start = end
             if let tls {
-                end += try input.withUnsafeMutableBytes { buffer in try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...])) }
+                let wait = answerWait
+                do {
+                    end += try input.withUnsafeMutableBytes { buffer in
+                        try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]), within: wait)
+                    }
+                } catch is TLSInbox.NothingInTime {
+                    throw noAnswer()
+                }
                 continue
             }
             let got = input.withUnsafeMutableBytes { buffer in Glibc.recv(socket, buffer.baseAddress! + start, buffer.count - start, 0) }
             if got <= 0 {
                 if got < 0 && errno == EINTR { continue }
+                if got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw noAnswer() }
                 throw ConnectionError(description: got == 0 ? "PostgreSQL closed the connection" : "reading from PostgreSQL failed (errno \(errno))")
             }
             end += got
         }
+    }
+
+    /// Puts the session's `answerWait` on the socket, if the socket has another.
+    private func applyWait() {
+        guard socketWaitMilliseconds != answerWaitMilliseconds else { return }
+        WireConnection.setWait(socket, milliseconds: answerWaitMilliseconds)
+        socketWaitMilliseconds = answerWaitMilliseconds
+    }
+
+    private func noAnswer() -> ConnectionError {
+        ConnectionError(description: "PostgreSQL did not answer within \(Double(answerWaitMilliseconds) / 1000) s", timedOut: true)
     }
 }
 

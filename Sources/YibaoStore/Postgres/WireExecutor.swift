@@ -47,17 +47,28 @@ final class WirePool: Sendable {
     /// committed nothing, so `work` runs again, once, on a new connection: an idle connection PostgreSQL
     /// has closed (a restart, a failover, a pooler's idle timeout) fails on its first use. Lost during
     /// the `COMMIT`, the outcome is unknown and the error goes to the caller.
-    func session<T>(begin: String, waits: WaitCounter, audit: Bool, _ work: (WireExecutor) throws -> T) throws -> T {
+    /// Each answer is waited for at most `answerWait` (nil: as long as it takes); one that did not come
+    /// in time fails the session without the retry, as a server that is stuck would only be waited for
+    /// again.
+    func session<T>(begin: String, waits: WaitCounter, audit: Bool, answerWait: Duration?, _ work: (WireExecutor) throws -> T) throws -> T {
         var retried = false
         while true {
             // The retry takes a new connection: the idle ones may have been closed with the one that failed.
             let connection = try lease(new: retried)
             defer { giveBack(connection) }
+            connection.answerWait = answerWait
             let executor = WireExecutor(connection: connection, waits: waits, begin: begin, pendingAudit: audit ? PendingAudit() : nil)
             do {
                 return try work(executor)
             } catch {
-                guard connection.broken && !executor.session.committing && !retried else { throw error }
+                guard connection.broken && !connection.timedOut && !executor.session.committing && !retried else {
+                    if connection.timedOut && executor.session.committing, case StoreError.unavailable(let detail) = error {
+                        throw StoreError.unavailable(
+                            "\(detail) to COMMIT: the transaction may have committed (the same request again, with its idempotency key, answers what it did)"
+                        )
+                    }
+                    throw error
+                }
                 retried = true
             }
         }

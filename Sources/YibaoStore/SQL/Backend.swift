@@ -24,6 +24,38 @@ public protocol StoreBackend: Sendable {
     var roundTrips: Int? { get }
 }
 
+/// How long the work of the current task may wait for the database's answer to one round trip, on a
+/// database server (PostgreSQL's own connections). A request's work waits at most the backend's limit
+/// (`answer_timeout` in the database URL): a server that is alive but stuck (it takes the bytes and
+/// never answers) then fails the request as unavailable (503 with Retry-After) instead of holding its
+/// thread for ever, and the statement is cancelled. Work that may legitimately run one statement for
+/// long — migrations building an index, the daily close over a day's entries, the whole ledger verified —
+/// runs `unbounded`; a readiness check waits less.
+public enum DatabaseWait: Sendable, Equatable {
+    /// The backend's limit.
+    case standard
+    /// As long as it takes.
+    case unbounded
+    /// At most this long.
+    case atMost(Duration)
+
+    @TaskLocal public static var current: DatabaseWait = .standard
+
+    /// Runs `work` with no limit on the database's answers (long work; see the type).
+    public static func unbounded<T: Sendable>(_ work: () async throws -> T) async rethrows -> T {
+        try await $current.withValue(.unbounded, operation: work)
+    }
+
+    /// The limit for the current task, given the backend's.
+    public func limit(standard: Duration?) -> Duration? {
+        switch self {
+        case .standard: return standard
+        case .unbounded: return nil
+        case .atMost(let wait): return standard.map { min($0, wait) } ?? wait
+        }
+    }
+}
+
 extension StoreBackend {
     public var roundTrips: Int? { nil }
 
