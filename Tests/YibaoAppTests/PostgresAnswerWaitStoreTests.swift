@@ -137,6 +137,44 @@ struct PostgresAnswerWaitStoreTests {
         await backend.close()
     }
 
+    @Test("while PostgreSQL answers nothing at all, the work queued behind the sessions waiting for it fails as it reaches a thread")
+    func frozenServer() async throws {
+        guard let server = Self.server("a frozen server"), var through = URLComponents(string: server) else { return }
+        // Everything between Yibao and PostgreSQL goes through a relay that can stop passing bytes on:
+        // the connections open, the new ones the kernel accepts, and nothing answers.
+        let proxy = try FreezableProxy(host: through.host ?? "127.0.0.1", port: through.port ?? 5432)
+        defer { proxy.close() }
+        through.host = "127.0.0.1"
+        through.port = proxy.port
+        let backend = try PostgresBackend(url: try #require(through.string) + "?answer_timeout=1", connections: 1)
+        #expect(try await backend.write { db in try db.queryOne("SELECT CAST(1 AS BIGINT) AS one", [])?.int64("one") } == 1)
+        proxy.frozen.withLock { $0 = true }
+        let started = ContinuousClock.now
+        let outcomes = await withTaskGroup(of: (unavailable: Bool, after: Duration).self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    do {
+                        try await backend.write { db in _ = try db.execute("SELECT 1", []) }
+                        return (false, ContinuousClock.now - started)
+                    } catch StoreError.unavailable {
+                        return (true, ContinuousClock.now - started)
+                    } catch {
+                        return (false, ContinuousClock.now - started)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        proxy.frozen.withLock { $0 = false }
+        #expect(outcomes.count == 12 && outcomes.allSatisfy(\.unavailable), "\(outcomes)")
+        // One session waits its second, and its cancel a second more; the rest fail as they reach a
+        // thread, not each after its turn and a connection's ten seconds.
+        let last = outcomes.map(\.after).max() ?? .zero
+        #expect(last < .seconds(5), "the last of the queued work failed after \(last)")
+        #expect(try await backend.write { db in try db.queryOne("SELECT CAST(1 AS BIGINT) AS one", [])?.int64("one") } == 1)
+        await backend.close()
+    }
+
     @Test("a statement longer than answer_timeout is cancelled on the server, not left running; long work waits for its answer")
     func longStatement() async throws {
         guard let server = Self.server("a long statement") else { return }
@@ -169,5 +207,87 @@ struct PostgresAnswerWaitStoreTests {
         #expect(slept == 1)
         await backend.close()
         await observer.close()
+    }
+}
+
+/// A TCP relay on 127.0.0.1 to a server, which passes nothing on while `frozen`, in either direction,
+/// on connections open or new: a server whose machine is there and whose processes all say nothing.
+final class FreezableProxy: @unchecked Sendable {
+    let port: Int
+    let frozen = Mutex(false)
+    private let listener: Int32
+    private let target: (host: String, port: Int)
+
+    init(host: String, port: Int) throws {
+        target = (host, port)
+        let (listener, listening) = try loopbackSocket()
+        guard listen(listener, 64) == 0 else { throw WireConnection.ConnectionError(description: "the relay did not start") }
+        self.listener = listener
+        self.port = listening
+        Thread.detachNewThread { self.accepting() }
+    }
+
+    /// Stops accepting; relayed connections end with their ends.
+    func close() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+    }
+
+    private func accepting() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr(target.host == "localhost" ? "127.0.0.1" : target.host)
+            address.sin_port = in_port_t(UInt16(target.port).bigEndian)
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            guard connected else {
+                Glibc.close(client)
+                Glibc.close(upstream)
+                continue
+            }
+            let ends = Mutex(0)
+            let ended: @Sendable () -> Void = {
+                guard
+                    ends.withLock({ count in
+                        count += 1
+                        return count == 2
+                    })
+                else { return }
+                Glibc.close(client)
+                Glibc.close(upstream)
+            }
+            Thread.detachNewThread {
+                self.relay(from: client, to: upstream)
+                ended()
+            }
+            Thread.detachNewThread {
+                self.relay(from: upstream, to: client)
+                ended()
+            }
+        }
+    }
+
+    /// Passes what `from` sends on to `to`, holding it while frozen; at the end, ends `to` too.
+    private func relay(from: Int32, to: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let got = recv(from, &buffer, buffer.count, 0)
+            guard got > 0 else { break }
+            while frozen.withLock({ $0 }) { usleep(5_000) }
+            var sent = 0
+            while sent < got {
+                let written = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, got - sent, Int32(MSG_NOSIGNAL)) }
+                guard written > 0 else { break }
+                sent += written
+            }
+            guard sent == got else { break }
+        }
+        shutdown(to, Int32(SHUT_RDWR))
+        shutdown(from, Int32(SHUT_RDWR))
     }
 }

@@ -115,8 +115,9 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             let wait = DatabaseWait.current.limit(standard: answerTimeout)
+            let queued = ContinuousClock.now
             return try await threads.runIfActive {
-                try wire.session(begin: "BEGIN", waits: waits, audit: true, answerWait: wait) { executor in
+                try wire.session(begin: "BEGIN", waits: waits, audit: true, answerWait: wait, queued: queued) { executor in
                     do {
                         let value = try work(executor)
                         try AuditRepository.flush(executor)
@@ -158,8 +159,11 @@ public final class PostgresBackend: StoreBackend {
         if let wire {
             let waits = self.waits
             let wait = DatabaseWait.current.limit(standard: answerTimeout)
+            let queued = ContinuousClock.now
             return try await threads.runIfActive {
-                try wire.session(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", waits: waits, audit: false, answerWait: wait) { executor in
+                try wire.session(
+                    begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", waits: waits, audit: false, answerWait: wait, queued: queued
+                ) { executor in
                     // A read-only session has nothing to keep: its ROLLBACK is sent without waiting (its
                     // answer is read before the connection's next pipeline).
                     defer { executor.end() }

@@ -29,13 +29,22 @@ final class WirePool: Sendable {
     /// A connection for this thread: an idle one, or a new one while fewer than `capacity` are open;
     /// otherwise waits for one (the caller is a thread of the backend's own pool, never an event loop
     /// or a cooperative thread).
-    func lease(new: Bool = false) throws -> WireConnection {
-        slots.wait()
+    /// With a `deadline`, a connection not had by then fails as unavailable, and a new one gets at most
+    /// the time left to connect.
+    func lease(new: Bool = false, deadline: ContinuousClock.Instant? = nil) throws -> WireConnection {
+        var connectWithin = WireConnection.connectTimeoutMilliseconds
+        if let deadline {
+            let left = WirePool.milliseconds(until: deadline)
+            guard left > 0, slots.wait(timeout: .now() + .milliseconds(left)) == .success else { throw WirePool.late }
+            connectWithin = Int32(min(Int(connectWithin), left))
+        } else {
+            slots.wait()
+        }
         if !new, let connection = idle.withLock({ $0.popLast() }) { return connection }
         do {
             return try WireConnection.connect(
                 host: settings.host, port: settings.port, user: settings.user, password: settings.password, database: settings.database,
-                prepare: settings.prepare, tls: settings.tls)
+                prepare: settings.prepare, tls: settings.tls, connectTimeout: connectWithin)
         } catch {
             slots.signal()
             throw WireExecutor.map(error)
@@ -49,12 +58,19 @@ final class WirePool: Sendable {
     /// the `COMMIT`, the outcome is unknown and the error goes to the caller.
     /// Each answer is waited for at most `answerWait` (nil: as long as it takes); one that did not come
     /// in time fails the session without the retry, as a server that is stuck would only be waited for
-    /// again.
-    func session<T>(begin: String, waits: WaitCounter, audit: Bool, answerWait: Duration?, _ work: (WireExecutor) throws -> T) throws -> T {
+    /// again. The work must also start within `answerWait` of `queued`, when the caller asked for it:
+    /// while PostgreSQL does not answer, the work queued behind the sessions waiting for it fails as
+    /// unavailable as it reaches a thread, instead of each waiting its turn and then its own wait.
+    func session<T>(
+        begin: String, waits: WaitCounter, audit: Bool, answerWait: Duration?, queued: ContinuousClock.Instant,
+        _ work: (WireExecutor) throws -> T
+    ) throws -> T {
+        let deadline = answerWait.map { queued + $0 }
         var retried = false
         while true {
+            if let deadline, ContinuousClock.now >= deadline { throw WirePool.late }
             // The retry takes a new connection: the idle ones may have been closed with the one that failed.
-            let connection = try lease(new: retried)
+            let connection = try lease(new: retried, deadline: deadline)
             defer { giveBack(connection) }
             connection.answerWait = answerWait
             let executor = WireExecutor(connection: connection, waits: waits, begin: begin, pendingAudit: audit ? PendingAudit() : nil)
@@ -72,6 +88,14 @@ final class WirePool: Sendable {
                 retried = true
             }
         }
+    }
+
+    /// Work that could not start within its wait.
+    static let late = StoreError.unavailable("PostgreSQL did not answer in time for the work to start (answer_timeout)")
+
+    static func milliseconds(until deadline: ContinuousClock.Instant) -> Int {
+        let left = deadline - ContinuousClock.now
+        return left <= .zero ? 0 : WireConnection.milliseconds(left)
     }
 
     /// Takes a connection back (or closes it, if it failed).
