@@ -35,8 +35,14 @@ struct SQLiteCheckpointTests {
         // A write runs on the writer's thread.
         let writer = try await backend.write { _ in SQLiteCheckpointTests.threadName("/proc/thread-self/comm") }
         #expect(writer == "yibao-writer")
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
-        #expect(tasks.contains { SQLiteCheckpointTests.threadName("/proc/self/task/\($0)/comm") == "yibao-checkpt" })
+        // The checkpointer names itself when it first runs, which a busy machine may delay.
+        var named = false
+        for _ in 0..<50 where !named {
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+            named = tasks.contains { SQLiteCheckpointTests.threadName("/proc/self/task/\($0)/comm") == "yibao-checkpt" }
+            if !named { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(named)
         await backend.close()
     }
 

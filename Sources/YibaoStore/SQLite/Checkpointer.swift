@@ -34,6 +34,7 @@ final class Checkpointer: Sendable {
         configuration.busyMode = .timeout(10)
         connection = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in
+            Thread.nameCurrent("yibao-checkpt")
             let nanoseconds = Int(interval / .nanoseconds(1))
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
@@ -45,7 +46,7 @@ final class Checkpointer: Sendable {
             finished.signal()
         }
         thread.qualityOfService = .utility
-        thread.start(named: "yibao-checkpt")
+        thread.start()
     }
 
     /// The writer's part, between two batches: after a pass, copies what was committed during it so

@@ -85,6 +85,7 @@ public final class SQLiteBackend: StoreBackend {
         // The writer is a dedicated thread, not a task: it must not wait for a turn on the cooperative
         // pool between batches while request handlers keep it busy.
         let thread = Thread {
+            Thread.nameCurrent("yibao-writer")
             while let batch = queue.next(max: SQLiteBackend.batchSizeMax) {
                 SQLiteBackend.run(batch, on: pool)
                 checkpointer.catchUp(pool)
@@ -92,7 +93,7 @@ public final class SQLiteBackend: StoreBackend {
             finished.signal()
         }
         thread.qualityOfService = .userInitiated
-        thread.start(named: "yibao-writer")
+        thread.start()
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
@@ -248,13 +249,13 @@ extension SQLiteBackend {
 }
 
 extension Thread {
-    /// Starts the thread and gives it `name` as `top -H` and `perf` show it. Foundation names the system
-    /// thread only once it exists, so a name set before `start()` is lost and the thread shows its
-    /// parent's; Linux keeps at most 15 bytes of it.
-    func start(named name: String) {
+    /// Names the calling thread as `top -H` and `perf` show it: the first thing a thread of the store's
+    /// own does. Foundation names the system thread only once it exists, so a name set before `start()`
+    /// is lost, and one set from outside after `start()` races the thread's first work (a write was seen
+    /// on a writer still named as its parent). Linux keeps at most 15 bytes of it.
+    static func nameCurrent(_ name: String) {
         assert(name.utf8.count <= 15, "Linux keeps at most 15 bytes of a thread's name")
-        start()
-        self.name = name
+        Thread.current.name = name
     }
 }
 
