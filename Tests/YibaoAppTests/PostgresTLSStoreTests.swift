@@ -202,17 +202,3 @@ private final class DecliningServer: @unchecked Sendable {
         return startupVersion
     }
 }
-
-/// A TCP socket bound to a free port on 127.0.0.1, and that port.
-func loopbackSocket() throws -> (socket: Int32, port: Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard fd >= 0, bound else { throw WireConnection.ConnectionError(description: "no loopback socket") }
-    return (fd, Int(UInt16(bigEndian: address.sin_port)))
-}

@@ -36,7 +36,7 @@ struct ServerHarness {
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
-        postgres: Bool = false, live: Bool = false,
+        postgres: Bool = false, live: Bool = false, postgresURL reached: (@Sendable (String) throws -> String)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
@@ -49,7 +49,9 @@ struct ServerHarness {
                 "this test runs on PostgreSQL too: set YIBAO_TEST_POSTGRES_URL (scripts/test does)")
             let name = "yibao_http_\(UInt32.random(in: 0...UInt32.max))"
             try await PostgresBackend.administer(url: url, statements: ["CREATE DATABASE \(name)"])
-            backend = try Store.openBackend(.postgres(url: PostgresBackend.url(url, database: name), connections: 4))
+            // `reached`: the URL the store is given for the test's database (another route to it, parameters).
+            let database = PostgresBackend.url(url, database: name)
+            backend = try Store.openBackend(.postgres(url: try reached.map { try $0(database) } ?? database, connections: 4))
             dropDatabase = { try? await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         } else {
             backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))

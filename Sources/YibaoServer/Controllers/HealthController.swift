@@ -31,8 +31,13 @@ struct HealthController {
         routes.add(.get, "/metrics", .anyone, "Prometheus metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
-            // The database's gauges; a scrape while the database is away still answers the process's own metrics.
-            if let gauges = try? await platform.operationalGauges() { buffer += Array(BusinessMetrics.gauges(gauges).utf8) }
+            // The database's gauges; a scrape while the database is away, or does not answer within the
+            // readiness check's wait, still answers the process's own metrics.
+            if let gauges = try? await DatabaseWait.$current.withValue(
+                .atMost(PostgresBackend.pingWait), operation: { try await platform.operationalGauges() })
+            {
+                buffer += Array(BusinessMetrics.gauges(gauges).utf8)
+            }
             if let trips = platform.backend.roundTrips { buffer += Array(BusinessMetrics.roundTrips(trips).utf8) }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer))
