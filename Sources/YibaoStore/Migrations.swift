@@ -147,10 +147,10 @@ public enum Migrations {
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
     /// Brings the database schema up to date; returns the versions applied. Safe to run from several
-    /// instances at once (PostgreSQL takes an advisory lock; SQLite has one writer).
+    /// instances at once (PostgreSQL takes an advisory lock; SQLite has one writer). A migration may
+    /// build an index over a large table, and an instance waits for another's migration under the
+    /// advisory lock: neither has a limit on the database's answer (`DatabaseWait.unbounded`).
     @discardableResult
-    /// A migration may build an index over a large table, and an instance waits for another's
-    /// migration under the advisory lock: neither has a limit on the database's answer.
     public static func migrate(_ backend: any StoreBackend, now: Instant) async throws -> [Int] {
         try await DatabaseWait.unbounded { try await migrateUnbounded(backend, now: now) }
     }

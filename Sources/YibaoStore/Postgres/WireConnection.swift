@@ -166,7 +166,7 @@ final class WireConnection: @unchecked Sendable {
         var session: TLSStream?
         if tls.asks {
             do {
-                session = try startTLS(socket: socket, host: host, port: port, tls: tls)
+                session = try startTLS(socket: socket, host: host, port: port, tls: tls, within: connectTimeout)
             } catch {
                 Glibc.close(socket)
                 throw error
@@ -260,7 +260,9 @@ final class WireConnection: @unchecked Sendable {
     /// socket's descriptor, which NIO owns and closes: the caller closes its own whatever happens, and
     /// never one NIO has closed (and the system may have given to another connection). A server that
     /// declines (`N`) gets a plain connection under `sslmode=prefer` and none under the modes that insist.
-    private static func startTLS(socket: Int32, host: String, port: Int, tls: PostgresTLS) throws -> TLSStream? {
+    /// The handshake, like the answer to the request, is waited for at most `milliseconds` (libpq's
+    /// `connect_timeout` covers TLS too).
+    private static func startTLS(socket: Int32, host: String, port: Int, tls: PostgresTLS, within milliseconds: Int32) throws -> TLSStream? {
         var request: [UInt8] = []
         request.appendInt32(8)
         request.appendInt32(80_877_103)
@@ -278,7 +280,7 @@ final class WireConnection: @unchecked Sendable {
             let duplicate = dup(socket)
             guard duplicate >= 0 else { throw ConnectionError(description: "cannot start TLS (errno \(errno))") }
             do {
-                return try TLSStream.start(socket: duplicate, host: host, tls: tls)
+                return try TLSStream.start(socket: duplicate, host: host, tls: tls, timeout: TimeInterval(milliseconds) / 1000)
             } catch let error as ConnectionError {
                 throw error
             } catch {
