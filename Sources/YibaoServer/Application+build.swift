@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 import YibaoApp
@@ -91,6 +92,16 @@ public struct AppServices: Sendable {
     public let maxInFlight: Int
     /// Whether this is `serve --demo`: the front door lists the demo's published sign-ins.
     public let demo: Bool
+    /// How long a client connection may stay silent — between requests, or in the middle of a request's
+    /// head or body — before the server closes it (`AppServices.connectionIdleTimeoutDefault`).
+    public let connectionIdleTimeout: Duration
+
+    /// Longer than an HTTP client keeps an idle connection in its pool (60 s in AsyncHTTPClient and the
+    /// load generator; nginx's own keep-alive is 75 s), so the client, not the server, closes an idle
+    /// one and never sends a request on a connection the server is closing. Without a limit, every
+    /// phone that left a counter's network without a goodbye, and every client that opens connections
+    /// and says nothing, held a socket and its file descriptor for good.
+    public static let connectionIdleTimeoutDefault = Duration.seconds(75)
 
     /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
     /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
@@ -98,9 +109,10 @@ public struct AppServices: Sendable {
         platform: Platform, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
         passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
         trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000),
-        maxInFlight: Int = 256, demo: Bool = false
+        maxInFlight: Int = 256, demo: Bool = false, connectionIdleTimeout: Duration = AppServices.connectionIdleTimeoutDefault
     ) {
         self.maxInFlight = maxInFlight
+        self.connectionIdleTimeout = connectionIdleTimeout
         self.demo = demo
         self.platform = platform
         self.metrics = metrics
@@ -123,12 +135,18 @@ public struct YibaoRouter {
     public let routes: [RouteDescription]
     /// The instance's admission control, shared by the router's middleware and the server's door.
     let admission: Admission
+    /// How long a client connection may stay silent (`AppServices.connectionIdleTimeout`).
+    let idleTimeout: Duration
 
     /// The HTTP/1.1 server for this router: each connection's pipeline has the admission door
-    /// (`AdmissionDoor`), which refuses a request before it becomes a task while the instance is full.
+    /// (`AdmissionDoor`), which refuses a request before it becomes a task while the instance is full,
+    /// and a connection silent for `idleTimeout` is closed (Hummingbird's state handler: never while
+    /// its request is being answered).
     public var server: HTTPServerBuilder {
         let admission = admission
-        return .http1(configuration: .init(additionalChannelHandlers: [AdmissionDoor(admission: admission)]))
+        let (seconds, attoseconds) = idleTimeout.components
+        let idle = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        return .http1(configuration: .init(additionalChannelHandlers: [AdmissionDoor(admission: admission)], idleTimeout: idle))
     }
 }
 
@@ -164,7 +182,7 @@ public func buildRouter(_ services: AppServices) -> YibaoRouter {
         to: registry)
     CreditController(platform: services.platform, auth: PatientAuthCheck(platform: services.platform)).addRoutes(to: registry)
     WebhookController(platform: services.platform, allowPrivate: services.allowPrivateWebhooks).addRoutes(to: registry)
-    return YibaoRouter(router: router, routes: registry.table, admission: admission)
+    return YibaoRouter(router: router, routes: registry.table, admission: admission, idleTimeout: services.connectionIdleTimeout)
 }
 
 /// Opens the platform for a configuration: backend, keys, migrations.

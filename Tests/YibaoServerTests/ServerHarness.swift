@@ -36,7 +36,8 @@ struct ServerHarness {
     static func withApp(
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
-        postgres: Bool = false, live: Bool = false, postgresURL reached: (@Sendable (String) throws -> String)? = nil,
+        postgres: Bool = false, live: Bool = false, idleTimeout: Duration = AppServices.connectionIdleTimeoutDefault,
+        postgresURL reached: (@Sendable (String) throws -> String)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
@@ -76,7 +77,7 @@ struct ServerHarness {
             AppServices(
                 platform: platform, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
                 trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold,
-                maxInFlight: maxInFlight))
+                maxInFlight: maxInFlight, connectionIdleTimeout: idleTimeout))
         let routes = built.routes
         // `live`: a real socket and the server's own pipeline (its admission door); otherwise the router alone.
         let app = Application(router: built.router, server: built.server, logger: appLogger)

@@ -8,6 +8,8 @@ import Glibc
 /// A socket call in a test failed.
 public struct SocketError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// A TCP socket bound to a free port on 127.0.0.1, and that port.

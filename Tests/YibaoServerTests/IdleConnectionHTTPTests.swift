@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import YibaoServer
+import YibaoTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connections that say nothing: the server closes them after its idle timeout instead of keeping their
+/// sockets for good — one that never sends a request, one that stops in the middle of a request's head
+/// (slowloris), and one whose request was answered and that then stays silent.
+@Suite("HTTP: idle connections")
+struct IdleConnectionHTTPTests {
+    typealias H = ServerHarness
+
+    @Test("a silent connection, a request's head left unfinished and a connection idle after its answer are closed after the idle timeout")
+    func idleConnectionsClosed() async throws {
+        try await H.withApp(live: true, idleTimeout: .seconds(1)) { client, _ in
+            let port = try #require(client.port)
+            let silent = try Self.connect(port)
+            let halfHead = try Self.connect(port)
+            let answered = try Self.connect(port)
+            defer { for socket in [silent, halfHead, answered] { close(socket) } }
+            try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\nX-Slow: ", on: halfHead)
+            try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\n\r\n", on: answered)
+            let started = ContinuousClock.now
+            // What each connection receives until the server closes it (or 10 s pass).
+            let (silentText, silentClosed) = Self.readUntilClosed(silent, within: .seconds(10))
+            let (halfText, halfClosed) = Self.readUntilClosed(halfHead, within: .seconds(10))
+            let (answeredText, answeredClosed) = Self.readUntilClosed(answered, within: .seconds(10))
+            let waited = ContinuousClock.now - started
+            #expect(silentClosed && silentText.isEmpty, "silent: \(silentText)")
+            #expect(halfClosed && halfText.isEmpty, "a head left unfinished: \(halfText)")
+            #expect(answeredClosed && answeredText.hasPrefix("HTTP/1.1 200"), "answered: \(answeredText)")
+            #expect(waited < .seconds(8), "the connections were closed after \(waited)")
+            // The server goes on answering new connections (the test client's own, idle meanwhile, was closed too).
+            let fresh = try Self.connect(port)
+            defer { close(fresh) }
+            try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\nConnection: close\r\n\r\n", on: fresh)
+            let (freshText, _) = Self.readUntilClosed(fresh, within: .seconds(10))
+            #expect(freshText.hasPrefix("HTTP/1.1 200"), "\(freshText)")
+        }
+    }
+
+    static func connect(_ port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard fd >= 0, connected else { throw SocketError(description: "cannot connect to the test server") }
+        return fd
+    }
+
+    static func send(_ text: String, on socket: Int32) throws {
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ Glibc.send(socket, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+            throw SocketError(description: "cannot write to the test server")
+        }
+    }
+
+    /// What `socket` receives until its end (true) or until `within` has passed (false).
+    static func readUntilClosed(_ socket: Int32, within: Duration) -> (String, Bool) {
+        var received: [UInt8] = []
+        let deadline = ContinuousClock.now + within
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var wait = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            let got = recv(socket, &buffer, buffer.count, 0)
+            if got == 0 { return (String(decoding: received, as: UTF8.self), true) }
+            if got > 0 { received += buffer[0..<got] }
+            if got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return (String(decoding: received, as: UTF8.self), true) }
+        }
+        return (String(decoding: received, as: UTF8.self), false)
+    }
+}
