@@ -75,6 +75,8 @@ public enum RefusalCode: String, Sendable, Hashable, CaseIterable, Codable {
     case idempotencyKeyRequired = "idempotency_key_required"
     /// The request body is larger than allowed.
     case bodyTooLarge = "body_too_large"
+    /// The request's body did not arrive whole within the server's wait for it (a client that trickles it).
+    case bodyTooSlow = "body_too_slow"
 
     // Authentication and authorisation (2xx)
     /// Missing or wrong credentials.
@@ -223,6 +225,7 @@ extension RefusalCode {
         case .idempotencyKeyReused: return 101
         case .idempotencyKeyRequired: return 102
         case .bodyTooLarge: return 103
+        case .bodyTooSlow: return 104
         case .unauthenticated: return 200
         case .forbidden: return 201
         case .rateLimited: return 202
@@ -291,7 +294,7 @@ extension RefusalCode {
     /// How this code maps to HTTP.
     public var kind: RefusalKind {
         switch self {
-        case .invalidRequest, .idempotencyKeyRequired, .bodyTooLarge: return .invalid
+        case .invalidRequest, .idempotencyKeyRequired, .bodyTooLarge, .bodyTooSlow: return .invalid
         case .unauthenticated, .signInFailed, .signatureInvalid, .signatureStale, .signatureReplayed: return .unauthenticated
         case .accountLocked: return .rateLimited
         case .paymentPending: return .pending
@@ -328,6 +331,7 @@ extension RefusalCode {
         case .idempotencyKeyReused: return "Idempotency-Key reused with a different request"
         case .idempotencyKeyRequired: return "Idempotency-Key header required"
         case .bodyTooLarge: return "Request body too large"
+        case .bodyTooSlow: return "Request body too slow"
         case .unauthenticated: return "Authentication required"
         case .forbidden: return "Not allowed"
         case .rateLimited: return "Too many requests"

@@ -102,6 +102,12 @@ public struct AppServices: Sendable {
     /// phone that left a counter's network without a goodbye, and every client that opens connections
     /// and says nothing, held a socket and its file descriptor for good.
     public static let connectionIdleTimeoutDefault = Duration.seconds(75)
+    /// How long a request's body may take to arrive whole once the application reads it; then the
+    /// request is refused (`body_too_slow`). The idle timeout alone lets a client that sends a byte now
+    /// and then keep its place among the requests in flight for good.
+    public let requestBodyWait: Duration
+    /// 60 s: the largest body (8 MiB, a catalogue file) over a link of about 1.1 Mbit/s.
+    public static let requestBodyWaitDefault = Duration.seconds(60)
 
     /// Creates the services. With `sandbox`, missing parties are the sandbox ones; without, they are
     /// `UnconfiguredParty` (refused with 503) — never a sandbox silently.
@@ -109,8 +115,10 @@ public struct AppServices: Sendable {
         platform: Platform, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), messages: (any MessageGateway)? = nil,
         passwordCost: UInt8 = 12, allowBearerInstitutionKeys: Bool = false, verifier: (any IdentityVerifier)? = nil, sandbox: Bool = false,
         trustedProxies: [String] = [], allowPrivateWebhooks: Bool = false, adjustmentApprovalThreshold: Money = .yuan(10_000),
-        maxInFlight: Int = 256, demo: Bool = false, connectionIdleTimeout: Duration = AppServices.connectionIdleTimeoutDefault
+        maxInFlight: Int = 256, demo: Bool = false, connectionIdleTimeout: Duration = AppServices.connectionIdleTimeoutDefault,
+        requestBodyWait: Duration = AppServices.requestBodyWaitDefault
     ) {
+        self.requestBodyWait = requestBodyWait
         self.maxInFlight = maxInFlight
         self.connectionIdleTimeout = connectionIdleTimeout
         self.demo = demo
@@ -154,7 +162,7 @@ public struct YibaoRouter {
 public func buildRouter(_ services: AppServices) -> YibaoRouter {
     let router = Router(context: AppRequestContext.self)
     let admission = Admission(limit: services.maxInFlight, metrics: services.metrics)
-    router.add(middleware: AdmissionMiddleware(admission: admission))
+    router.add(middleware: AdmissionMiddleware(admission: admission, bodyWait: services.requestBodyWait))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())

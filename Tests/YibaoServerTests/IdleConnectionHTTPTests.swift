@@ -28,9 +28,9 @@ struct IdleConnectionHTTPTests {
             try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\n\r\n", on: answered)
             let started = ContinuousClock.now
             // What each connection receives until the server closes it (or 10 s pass).
-            let (silentText, silentClosed) = Self.readUntilClosed(silent, within: .seconds(10))
-            let (halfText, halfClosed) = Self.readUntilClosed(halfHead, within: .seconds(10))
-            let (answeredText, answeredClosed) = Self.readUntilClosed(answered, within: .seconds(10))
+            let (silentText, silentClosed) = await Self.readUntilClosed(silent, within: .seconds(10))
+            let (halfText, halfClosed) = await Self.readUntilClosed(halfHead, within: .seconds(10))
+            let (answeredText, answeredClosed) = await Self.readUntilClosed(answered, within: .seconds(10))
             let waited = ContinuousClock.now - started
             #expect(silentClosed && silentText.isEmpty, "silent: \(silentText)")
             #expect(halfClosed && halfText.isEmpty, "a head left unfinished: \(halfText)")
@@ -40,8 +40,37 @@ struct IdleConnectionHTTPTests {
             let fresh = try Self.connect(port)
             defer { close(fresh) }
             try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\nConnection: close\r\n\r\n", on: fresh)
-            let (freshText, _) = Self.readUntilClosed(fresh, within: .seconds(10))
+            let (freshText, _) = await Self.readUntilClosed(fresh, within: .seconds(10))
             #expect(freshText.hasPrefix("HTTP/1.1 200"), "\(freshText)")
+        }
+    }
+
+    @Test("a body trickled slower than the server waits for it is refused with body_too_slow, its place in flight given back")
+    func slowBody() async throws {
+        try await H.withApp(maxInFlight: 1, live: true, bodyWait: .seconds(1)) { client, _ in
+            let port = try #require(client.port)
+            let slow = try Self.connect(port)
+            defer { close(slow) }
+            // A sign-in whose body announces 200 bytes and sends a few, then a byte now and then.
+            try Self.send(
+                "POST /v1/patient/sessions HTTP/1.1\r\nHost: yibao\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"phone\"",
+                on: slow)
+            let started = ContinuousClock.now
+            var answer = ""
+            for _ in 0..<8 where !answer.contains("\r\n\r\n") {
+                try? Self.send(" ", on: slow)
+                answer += await Self.readUntilClosed(slow, within: .milliseconds(400)).0
+            }
+            let waited = ContinuousClock.now - started
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+            #expect(answer.contains("body_too_slow"), "\(answer)")
+            #expect(waited < .seconds(4), "answered after \(waited)")
+            // With a limit of one request in flight, the next request is admitted: the slow one left.
+            let fresh = try Self.connect(port)
+            defer { close(fresh) }
+            try Self.send("GET /v1/patient/wallet HTTP/1.1\r\nHost: yibao\r\nConnection: close\r\n\r\n", on: fresh)
+            let (freshText, _) = await Self.readUntilClosed(fresh, within: .seconds(10))
+            #expect(!freshText.contains("overloaded"), "\(freshText)")
         }
     }
 
@@ -65,8 +94,16 @@ struct IdleConnectionHTTPTests {
         }
     }
 
-    /// What `socket` receives until its end (true) or until `within` has passed (false).
-    static func readUntilClosed(_ socket: Int32, within: Duration) -> (String, Bool) {
+    /// What `socket` receives until its end (true) or until `within` has passed (false), read on a
+    /// thread of its own: a blocking read on Swift's cooperative pool (two threads on two cores) would
+    /// starve the servers under test, which run there.
+    static func readUntilClosed(_ socket: Int32, within: Duration) async -> (String, Bool) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: blockingRead(socket, within: within)) }
+        }
+    }
+
+    private static func blockingRead(_ socket: Int32, within: Duration) -> (String, Bool) {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + within
         var buffer = [UInt8](repeating: 0, count: 4096)

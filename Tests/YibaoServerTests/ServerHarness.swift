@@ -37,6 +37,7 @@ struct ServerHarness {
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
         postgres: Bool = false, live: Bool = false, idleTimeout: Duration = AppServices.connectionIdleTimeoutDefault,
+        bodyWait: Duration = AppServices.requestBodyWaitDefault,
         postgresURL reached: (@Sendable (String) throws -> String)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
@@ -77,7 +78,7 @@ struct ServerHarness {
             AppServices(
                 platform: platform, messages: sandbox ? messages : nil, passwordCost: 4, allowBearerInstitutionKeys: allowBearer, sandbox: sandbox,
                 trustedProxies: trustedProxies, allowPrivateWebhooks: allowPrivateWebhooks, adjustmentApprovalThreshold: adjustmentApprovalThreshold,
-                maxInFlight: maxInFlight, connectionIdleTimeout: idleTimeout))
+                maxInFlight: maxInFlight, connectionIdleTimeout: idleTimeout, requestBodyWait: bodyWait))
         let routes = built.routes
         // `live`: a real socket and the server's own pipeline (its admission door); otherwise the router alone.
         let app = Application(router: built.router, server: built.server, logger: appLogger)

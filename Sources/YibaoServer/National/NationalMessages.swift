@@ -17,6 +17,7 @@ enum NationalMessages {
         case .idempotencyKeyReused: text = "报文ID已用于另一笔不同的交易"
         case .idempotencyKeyRequired: text = "缺少幂等标识"
         case .bodyTooLarge: text = "报文过大"
+        case .bodyTooSlow: text = "报文接收超时"
         case .unauthenticated: text = "身份认证失败"
         case .forbidden: text = "无权办理此交易"
         case .rateLimited: text = "请求过于频繁，请稍后再试"

@@ -144,6 +144,8 @@ struct AdmissionMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let admission: Admission
+    /// How long an admitted request's body may take to arrive (`RequestBodyWait`).
+    let bodyWait: Duration
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -153,7 +155,7 @@ struct AdmissionMiddleware: RouterMiddleware {
         guard admitted else {
             return Admission.answer(path: path, requestID: context.id, retryAfter: admission.refuse()).response
         }
-        return try await next(request, context)
+        return try await RequestBodyWait.$limit.withValue(bodyWait) { try await next(request, context) }
     }
 }
 

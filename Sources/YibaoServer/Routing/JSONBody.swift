@@ -3,14 +3,40 @@ import Hummingbird
 import NIOCore
 import YibaoCore
 
+/// How long a request's body may take to arrive whole once the application reads it
+/// (`AppServices.requestBodyWait`, set for each request by `AdmissionMiddleware`).
+enum RequestBodyWait {
+    @TaskLocal static var limit = AppServices.requestBodyWaitDefault
+}
+
 extension Request {
-    /// Reads the whole body (refusing more than the context allows).
+    /// Reads the whole body, refusing more than the context allows and a body that does not arrive
+    /// within `RequestBodyWait.limit` (a client that trickles it would hold its place among the requests
+    /// in flight for as long as it liked).
     mutating func bodyBytes(context: AppRequestContext) async throws -> ByteBuffer {
-        do {
-            return try await collectBody(upTo: context.maxUploadSize)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Refusal(.bodyTooLarge, "the request body is larger than \(context.maxUploadSize) bytes")
+        let limit = context.maxUploadSize
+        let wait = RequestBodyWait.limit
+        let body = self.body
+        let collected: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await body.collect(upTo: limit)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw Refusal(.bodyTooLarge, "the request body is larger than \(limit) bytes")
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: wait)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
+        guard let collected else {
+            throw Refusal(.bodyTooSlow, "the request body did not arrive within \(wait.components.seconds) s")
+        }
+        self.body = .init(buffer: collected)
+        return collected
     }
 
     /// Reads and decodes a JSON body; a malformed body is refused with the field at fault named.
