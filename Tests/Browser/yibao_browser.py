@@ -27,11 +27,12 @@ HIS = "Bearer Kdemo-H44010000004.demo-secret"  # 广州示例市第二人民医�
 OPS = "Bearer op_demo_administrator_token"  # the bureau's demo administrator
 
 
-def busy_once(driver, pattern):
+def busy_once(driver, pattern, code="overloaded"):
     """Makes the page's next POST whose path matches `pattern` (a JavaScript regular expression) answered
     as a full instance answers it (AdmissionMiddleware: 503, Retry-After 1, the `overloaded` problem
-    document) without reaching the platform, and records the Idempotency-Key of every matching POST in
-    `window.busyKeys`. `window.fetch = window.realFetch` undoes it."""
+    document) — or, with `code="unavailable"`, as an instance whose database did not answer — without
+    reaching the platform, and records the Idempotency-Key of every matching POST in `window.busyKeys`.
+    `window.fetch = window.realFetch` undoes it."""
     driver.execute_script(
         """
         window.realFetch = window.realFetch ?? window.fetch;
@@ -41,8 +42,9 @@ def busy_once(driver, pattern):
           if ((init.method ?? 'GET') === 'POST' && pattern.test(String(input))) {
             window.busyKeys.push(init.headers?.['Idempotency-Key'] ?? null);
             if (window.busyKeys.length === 1) {
-              const problem = { type: 'https://yibao.dev/problems/overloaded', title: 'Overloaded', status: 503,
-                detail: 'this instance is at capacity; retry after the time in Retry-After', code: 'overloaded', number: 901 };
+              const code = arguments[1];
+              const problem = { type: 'https://yibao.dev/problems/' + code, title: 'Service unavailable', status: 503,
+                detail: 'retry after the time in Retry-After', code, number: 900 };
               return new Response(JSON.stringify(problem),
                 { status: 503, headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' } });
             }
@@ -51,6 +53,7 @@ def busy_once(driver, pattern):
         };
         """,
         pattern,
+        code,
     )
 
 

@@ -20,11 +20,16 @@ export { ApiError, h };
 
 /**
  * A call to the public API; a problem document becomes an ApiError with its code. A request refused
- * because the platform was full is sent again after its Retry-After, with a notice at the top of the
- * page (`retryWhileFull`, /shared/busy.js).
+ * because the platform was full (or, for a read or a request with an Idempotency-Key, because the
+ * database did not answer) is sent again after its Retry-After, with a notice at the top of the page
+ * (`retryWhileFull`, /shared/busy.js).
  */
 export function api(method, path, { body, key, raw, text } = {}) {
-  return retryWhileFull(() => send(method, path, { bearer: token.get(), body, key, raw, text, seen: signOutOn401 }), showBusy);
+  return retryWhileFull(
+    () => send(method, path, { bearer: token.get(), body, key, raw, text, seen: signOutOn401 }),
+    showBusy,
+    method === 'GET' || Boolean(key),
+  );
 }
 
 /** The busy notice (role=status): the seconds left, or hidden for null. */

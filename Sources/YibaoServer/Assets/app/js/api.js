@@ -22,11 +22,12 @@ export const session = {
 export const newKey = () => crypto.randomUUID();
 
 /**
- * A call to the platform. A request refused because the platform was full is sent again after its
+ * A call to the platform. A request refused because the platform was full (or, for a read or a
+ * request with an Idempotency-Key, because the database did not answer) is sent again after its
  * Retry-After, counting down on the busy banner (`retryWhileFull`, /shared/busy.js).
  */
 export function api(method, path, { body, key, raw } = {}) {
-  return retryWhileFull(() => send(method, path, { bearer: session.token, body, key, raw, seen }), showBusy);
+  return retryWhileFull(() => send(method, path, { bearer: session.token, body, key, raw, seen }), showBusy, method === 'GET' || Boolean(key));
 }
 
 /** The busy banner under the header (role=status): the seconds left, or hidden for null. */
