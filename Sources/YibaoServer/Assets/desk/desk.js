@@ -119,6 +119,7 @@ const PROBLEMS = {
     amount_mismatch: '金额不一致', would_go_negative: '余额不足，不能执行', approval_required: '需要第二位管理员审批', clearing_state: '清算单当前状态不允许这个操作',
     nothing_to_clear: '该机构这一期间没有可清算的结算', period_not_ended: '清算期间尚未结束，结束后才能申请', payout_account_missing: '该机构没有登记收款账户，不能拨付',
     overloaded: '系统繁忙，请稍后再试；这笔操作没有执行',
+    unavailable: '系统暂时无法确认这笔操作是否完成，请查看后再试',
   },
   en: {
     sign_in_failed: 'Login name, password or authenticator code is wrong', account_locked: 'Too many wrong tries; the account is locked for a while', unauthenticated: 'Your session ended; sign in again',
@@ -135,6 +136,7 @@ const PROBLEMS = {
     amount_mismatch: 'The amounts differ', would_go_negative: 'Not enough balance', approval_required: 'A second administrator must approve', clearing_state: 'The clearing is not in a state that allows this',
     nothing_to_clear: 'The institution has nothing to clear in that period', period_not_ended: 'The period has not ended yet', payout_account_missing: 'The institution has no payout account registered',
     overloaded: 'The system is busy; try again in a moment. Nothing was done',
+    unavailable: 'The system could not confirm whether this was done; check, then try again',
   },
 };
 

@@ -40,7 +40,9 @@ export function counterScreen(main) {
   const split = h('div', { id: 'split' });
   const keys = h('p', { class: 'keys', id: 'keys' }, t('keys'));
   const waiting = h('div', { id: 'waiting' });
-  main.replaceChildren(h('h2', {}, t('counter')), h('section', { class: 'card' }, scanForm, patient), alert, linesArea, split, waiting, keys);
+  // The waiting list's own alert: its refresh after a refused scan must not wipe the scan's message.
+  const waitingAlert = h('p', { role: 'alert', id: 'waiting-alert' });
+  main.replaceChildren(h('h2', {}, t('counter')), h('section', { class: 'card' }, scanForm, patient), alert, linesArea, split, waiting, waitingAlert, keys);
 
   scanForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -62,7 +64,7 @@ export function counterScreen(main) {
 
   /** Visits waiting to be settled (frictionless visits, a declined card, a visit left open): take one. */
   async function drawWaiting() {
-    const open = await guarded(alert, () => get('/v1/visits'));
+    const open = await guarded(waitingAlert, () => get('/v1/visits'));
     if (!open || state.visit) return waiting.replaceChildren();
     const rows = open.map((v) => h('tr', { 'data-visit': v.id }, h('td', {}, (v.opened_at ?? '').slice(11, 16)), h('td', {}, v.person_number), h('td', {}, v.hospital_visit_number),
       h('td', {}, v.payment_authority === 'frictionless' ? t('frictionless') : v.payment_authority === 'counter' ? t('byPerson') : t('byCode')), h('td', { class: 'num' }, yuan(v.total)),
