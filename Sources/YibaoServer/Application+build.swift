@@ -152,9 +152,7 @@ public struct YibaoRouter {
     /// its request is being answered).
     public var server: HTTPServerBuilder {
         let admission = admission
-        let (seconds, attoseconds) = idleTimeout.components
-        let idle = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        return .http1(configuration: .init(additionalChannelHandlers: [AdmissionDoor(admission: admission)], idleTimeout: idle))
+        return .http1(configuration: .init(additionalChannelHandlers: [AdmissionDoor(admission: admission)], idleTimeout: TimeAmount(idleTimeout)))
     }
 }
 

@@ -231,6 +231,7 @@ def scenario_person_number(desk, platform):
     # used to wipe the scan's message at once, so a refused code showed nothing).
     still = desk.text("#counter-alert")
     check(still == "系统暂时无法确认这笔操作是否完成，请查看后再试", f"the cashier is told the visit may or may not be open ({still})")
+    desk.shot("desk-07a-open-unavailable")
     desk.driver.execute_script("window.fetch = window.realFetch")
     desk.find("#scan").send_keys("P440100000008", Keys.ENTER)
     desk.wait_text("#patient-number", lambda text: text == "P440100000008")

@@ -99,7 +99,7 @@ struct PostgresAnswerWaitStoreTests {
             #expect(next != nil && next != first, "\(base): the stuck connection was used again")
             await backend.close()
 
-            // A readiness check on a backend with no limit still waits at most `pingWait`.
+            // A readiness check on a backend with no limit still waits at most `DatabaseWait.probeLimit`.
             let patient = try PostgresBackend(url: base + "answer_timeout=0", connections: 1)
             let idle = try #require(try await patient.read { db in try db.queryOne(Self.pid, [])?.int64("pid") })
             try #require(kill(pid_t(idle), SIGSTOP) == 0)
@@ -108,7 +108,7 @@ struct PostgresAnswerWaitStoreTests {
             let pingWaited = ContinuousClock.now - pinged
             kill(pid_t(idle), SIGCONT)
             #expect(!ready, "\(base): a stopped server was reported ready")
-            #expect(pingWaited < PostgresBackend.pingWait + .seconds(3), "\(base): the readiness check waited \(pingWaited)")
+            #expect(pingWaited < DatabaseWait.probeLimit + .seconds(3), "\(base): the readiness check waited \(pingWaited)")
             #expect(await Self.eventuallyReady(patient), "\(base): not ready once the server moved again")
             await patient.close()
         }

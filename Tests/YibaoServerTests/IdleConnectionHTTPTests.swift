@@ -20,9 +20,9 @@ struct IdleConnectionHTTPTests {
     func idleConnectionsClosed() async throws {
         try await H.withApp(live: true, idleTimeout: .seconds(1)) { client, _ in
             let port = try #require(client.port)
-            let silent = try Self.connect(port)
-            let halfHead = try Self.connect(port)
-            let answered = try Self.connect(port)
+            let silent = try connectedSocket(port: port)
+            let halfHead = try connectedSocket(port: port)
+            let answered = try connectedSocket(port: port)
             defer { for socket in [silent, halfHead, answered] { close(socket) } }
             try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\nX-Slow: ", on: halfHead)
             try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\n\r\n", on: answered)
@@ -37,7 +37,7 @@ struct IdleConnectionHTTPTests {
             #expect(answeredClosed && answeredText.hasPrefix("HTTP/1.1 200"), "answered: \(answeredText)")
             #expect(waited < .seconds(8), "the connections were closed after \(waited)")
             // The server goes on answering new connections (the test client's own, idle meanwhile, was closed too).
-            let fresh = try Self.connect(port)
+            let fresh = try connectedSocket(port: port)
             defer { close(fresh) }
             try Self.send("GET /health HTTP/1.1\r\nHost: yibao\r\nConnection: close\r\n\r\n", on: fresh)
             let (freshText, _) = await Self.readUntilClosed(fresh, within: .seconds(10))
@@ -49,7 +49,7 @@ struct IdleConnectionHTTPTests {
     func slowBody() async throws {
         try await H.withApp(maxInFlight: 1, live: true, bodyWait: .seconds(1)) { client, _ in
             let port = try #require(client.port)
-            let slow = try Self.connect(port)
+            let slow = try connectedSocket(port: port)
             defer { close(slow) }
             // A sign-in whose body announces 200 bytes and sends a few, then a byte now and then.
             try Self.send(
@@ -66,25 +66,12 @@ struct IdleConnectionHTTPTests {
             #expect(answer.contains("body_too_slow"), "\(answer)")
             #expect(waited < .seconds(4), "answered after \(waited)")
             // With a limit of one request in flight, the next request is admitted: the slow one left.
-            let fresh = try Self.connect(port)
+            let fresh = try connectedSocket(port: port)
             defer { close(fresh) }
             try Self.send("GET /v1/patient/wallet HTTP/1.1\r\nHost: yibao\r\nConnection: close\r\n\r\n", on: fresh)
             let (freshText, _) = await Self.readUntilClosed(fresh, within: .seconds(10))
             #expect(!freshText.contains("overloaded"), "\(freshText)")
         }
-    }
-
-    static func connect(_ port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard fd >= 0, connected else { throw SocketError(description: "cannot connect to the test server") }
-        return fd
     }
 
     static func send(_ text: String, on socket: Int32) throws {
@@ -107,9 +94,9 @@ struct IdleConnectionHTTPTests {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + within
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var wait = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         while ContinuousClock.now < deadline {
-            var wait = timeval(tv_sec: 0, tv_usec: 200_000)
-            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
             let got = recv(socket, &buffer, buffer.count, 0)
             if got == 0 { return (String(decoding: received, as: UTF8.self), true) }
             if got > 0 { received += buffer[0..<got] }

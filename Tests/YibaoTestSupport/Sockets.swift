@@ -12,18 +12,39 @@ public struct SocketError: Error, CustomStringConvertible {
     public init(description: String) { self.description = description }
 }
 
+/// An IPv4 address and port (`localhost` is 127.0.0.1).
+private func ipv4(_ host: String, _ port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return address
+}
+
 /// A TCP socket bound to a free port on 127.0.0.1, and that port.
 public func loopbackSocket() throws -> (socket: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var address = ipv4("127.0.0.1", 0)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
     guard fd >= 0, bound else { throw SocketError(description: "no loopback socket") }
     return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A blocking TCP socket connected to `host`:`port` (an IPv4 address).
+public func connectedSocket(host: String = "127.0.0.1", port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = ipv4(host, port)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    guard fd >= 0, connected else {
+        if fd >= 0 { close(fd) }
+        throw SocketError(description: "cannot connect to \(host):\(port)")
+    }
+    return fd
 }
 
 /// A TCP relay on 127.0.0.1 to a server, which passes nothing on while `frozen`, in either direction,
@@ -58,17 +79,8 @@ public final class FreezableProxy: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr(target.host == "localhost" ? "127.0.0.1" : target.host)
-            address.sin_port = in_port_t(UInt16(target.port).bigEndian)
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard connected else {
+            guard let upstream = try? connectedSocket(host: target.host, port: target.port) else {
                 Glibc.close(client)
-                Glibc.close(upstream)
                 continue
             }
             let ends = Mutex(0)

@@ -31,11 +31,9 @@ struct HealthController {
         routes.add(.get, "/metrics", .anyone, "Prometheus metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
-            // The database's gauges; a scrape while the database is away, or does not answer within the
-            // readiness check's wait, still answers the process's own metrics.
-            if let gauges = try? await DatabaseWait.$current.withValue(
-                .atMost(PostgresBackend.pingWait), operation: { try await platform.operationalGauges() })
-            {
+            // The database's gauges, waited for as a probe; a scrape while the database is away or stuck
+            // still answers the process's own metrics.
+            if let gauges = try? await DatabaseWait.probing({ try await platform.operationalGauges() }) {
                 buffer += Array(BusinessMetrics.gauges(gauges).utf8)
             }
             if let trips = platform.backend.roundTrips { buffer += Array(BusinessMetrics.roundTrips(trips).utf8) }

@@ -41,8 +41,6 @@ public final class PostgresBackend: StoreBackend {
     /// `answer_timeout` when the URL does not say: far above any statement a request runs (they take
     /// milliseconds), and short enough that a cashier is told to retry instead of left waiting.
     public static let answerTimeoutDefault = Duration.seconds(20)
-    /// How long a readiness check (`ping`) waits for PostgreSQL's answer.
-    public static let pingWait = Duration.seconds(3)
 
     /// How many times a transaction or read has waited for PostgreSQL's answer since this backend
     /// opened: the round trips that settle how fast the store is on PostgreSQL (`/metrics`,
@@ -228,14 +226,6 @@ public final class PostgresBackend: StoreBackend {
                     throw error
                 }
             }
-        }
-    }
-
-    /// True when PostgreSQL answers `SELECT 1` within `pingWait` (`/ready`): a server that is stuck is
-    /// reported at once, not when a request's wait runs out.
-    public func ping() async -> Bool {
-        await DatabaseWait.$current.withValue(.atMost(PostgresBackend.pingWait)) {
-            (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
         }
     }
 

@@ -101,10 +101,7 @@ final class WireConnection: @unchecked Sendable {
     /// How long a read of PostgreSQL's answer (or a write PostgreSQL does not take) may wait; nil waits
     /// as long as it takes (migrations, the daily close: `DatabaseWait.unbounded`). Set by the session
     /// that leases the connection.
-    var answerWait: Duration? {
-        didSet { answerWaitMilliseconds = answerWait.map(WireConnection.milliseconds) ?? 0 }
-    }
-    private var answerWaitMilliseconds = 0
+    var answerWait: Duration?
     /// The wait set on the socket (`SO_RCVTIMEO`, `SO_SNDTIMEO`), in milliseconds, 0 for none: changed
     /// only when a session asks for another, so a steady run of sessions costs no system call for it.
     private var socketWaitMilliseconds = 0
@@ -735,13 +732,15 @@ final class WireConnection: @unchecked Sendable {
 
     /// Puts the session's `answerWait` on the socket, if the socket has another.
     private func applyWait() {
-        guard socketWaitMilliseconds != answerWaitMilliseconds else { return }
-        WireConnection.setWait(socket, milliseconds: answerWaitMilliseconds)
-        socketWaitMilliseconds = answerWaitMilliseconds
+        let wanted = answerWait.map(WireConnection.milliseconds) ?? 0
+        guard socketWaitMilliseconds != wanted else { return }
+        WireConnection.setWait(socket, milliseconds: wanted)
+        socketWaitMilliseconds = wanted
     }
 
     private func noAnswer() -> ConnectionError {
-        ConnectionError(description: "PostgreSQL did not answer within \(Double(answerWaitMilliseconds) / 1000) s", timedOut: true)
+        ConnectionError(
+            description: "PostgreSQL did not answer within \(Double(answerWait.map(WireConnection.milliseconds) ?? 0) / 1000) s", timedOut: true)
     }
 }
 

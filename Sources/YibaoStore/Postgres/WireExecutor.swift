@@ -55,7 +55,7 @@ final class WirePool: Sendable {
     /// connection is taken back after it. A connection lost before the session sent its `COMMIT`
     /// committed nothing, so `work` runs again, once, on a new connection: an idle connection PostgreSQL
     /// has closed (a restart, a failover, a pooler's idle timeout) fails on its first use. Lost during
-    /// the `COMMIT`, the outcome is unknown and the error goes to the caller.
+    /// the `COMMIT`, the outcome is unknown: the error goes to the caller saying it may have committed.
     /// Each answer is waited for at most `answerWait` (nil: as long as it takes); one that did not come
     /// in time fails the session without the retry, as a server that is stuck would only be waited for
     /// again. The work must also start within `answerWait` of `queued`, when the caller asked for it:
@@ -77,14 +77,13 @@ final class WirePool: Sendable {
             do {
                 return try work(executor)
             } catch {
-                guard connection.broken && !connection.timedOut && !executor.session.committing && !retried else {
-                    if connection.timedOut && executor.session.committing, case StoreError.unavailable(let detail) = error {
-                        throw StoreError.unavailable(
-                            "\(detail) to COMMIT: the transaction may have committed (the same request again, with its idempotency key, answers what it did)"
-                        )
-                    }
-                    throw error
+                // A connection lost or silent once the COMMIT was sent may have committed.
+                if connection.broken && executor.session.committing, case StoreError.unavailable(let detail) = error {
+                    throw StoreError.unavailable(
+                        "\(detail) during COMMIT: the transaction may have committed (the same request again, with its idempotency key, answers what it did)"
+                    )
                 }
+                guard connection.broken && !connection.timedOut && !executor.session.committing && !retried else { throw error }
                 retried = true
             }
         }

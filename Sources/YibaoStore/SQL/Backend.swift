@@ -13,7 +13,8 @@ public protocol StoreBackend: Sendable {
     /// Runs `work` in a read-only session that sees one consistent snapshot.
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T
 
-    /// True when the database answers (by default: a read of `SELECT 1`).
+    /// True when the database answers (by default: a read of `SELECT 1`, waiting as a probe does:
+    /// `DatabaseWait.probing`).
     func ping() async -> Bool
 
     /// Closes connections; further calls fail.
@@ -46,6 +47,15 @@ public enum DatabaseWait: Sendable, Equatable {
         try await $current.withValue(.unbounded, operation: work)
     }
 
+    /// How long a probe of the database waits for it: the readiness check (`ping`, `/ready`) and the
+    /// gauges `/metrics` reads. A stuck database is reported at once, not when a request's wait runs out.
+    public static let probeLimit = Duration.seconds(3)
+
+    /// Runs `work` as a probe: waiting at most `probeLimit` for each answer.
+    public static func probing<T: Sendable>(_ work: () async throws -> T) async rethrows -> T {
+        try await $current.withValue(.atMost(probeLimit), operation: work)
+    }
+
     /// The limit for the current task, given the backend's.
     public func limit(standard: Duration?) -> Duration? {
         switch self {
@@ -60,6 +70,6 @@ extension StoreBackend {
     public var roundTrips: Int? { nil }
 
     public func ping() async -> Bool {
-        (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
+        await DatabaseWait.probing { (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1 }
     }
 }

@@ -25,11 +25,7 @@ export { ApiError, h };
  * (`retryWhileFull`, /shared/busy.js).
  */
 export function api(method, path, { body, key, raw, text } = {}) {
-  return retryWhileFull(
-    () => send(method, path, { bearer: token.get(), body, key, raw, text, seen: signOutOn401 }),
-    showBusy,
-    method === 'GET' || Boolean(key),
-  );
+  return retryWhileFull(() => send(method, path, { bearer: token.get(), body, key, raw, text, seen: signOutOn401 }), showBusy, { method, key });
 }
 
 /** The busy notice (role=status): the seconds left, or hidden for null. */

@@ -10,12 +10,13 @@
 const PATIENCE_MS = 30000;
 
 /**
- * Runs `call` (one request: it throws an error with `code` and `retryAfter` seconds for a refusal) until
- * it is not refused as `overloaded` — nor as `unavailable`, when `repeatable` (a read, or a request with
- * an Idempotency-Key) — or 30 s are up. `notice(seconds)` is called each second of a wait,
- * `notice(null)` once no request waits any more.
+ * Runs `call` (one request, `{ method, key }`: it throws an error with `code` and `retryAfter` seconds
+ * for a refusal) until it is not refused as `overloaded` — nor as `unavailable`, when the request is safe
+ * to send twice (a GET, or one with its Idempotency-Key `key`) — or 30 s are up. `notice(seconds)` is
+ * called each second of a wait, `notice(null)` once no request waits any more.
  */
-export async function retryWhileFull(call, notice, repeatable = false) {
+export async function retryWhileFull(call, notice, { method, key } = {}) {
+  const repeatable = method === 'GET' || Boolean(key);
   const started = Date.now();
   for (;;) {
     try {

@@ -27,7 +27,7 @@ export const newKey = () => crypto.randomUUID();
  * Retry-After, counting down on the busy banner (`retryWhileFull`, /shared/busy.js).
  */
 export function api(method, path, { body, key, raw } = {}) {
-  return retryWhileFull(() => send(method, path, { bearer: session.token, body, key, raw, seen }), showBusy, method === 'GET' || Boolean(key));
+  return retryWhileFull(() => send(method, path, { bearer: session.token, body, key, raw, seen }), showBusy, { method, key });
 }
 
 /** The busy banner under the header (role=status): the seconds left, or hidden for null. */
