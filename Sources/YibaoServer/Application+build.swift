@@ -25,6 +25,9 @@ public struct AppConfiguration: Sendable {
     public var postgresConnections = 16
     /// SQLite durability.
     public var durability: SQLiteBackend.Durability = .power
+    /// How long a write waits for SQLite's writer, to start and then to commit; nil: as long as it
+    /// takes. (PostgreSQL's is `answer_timeout` in its URL.)
+    public var writeWait: Duration? = SQLiteBackend.writeWaitDefault
     /// The personal-data key file (default: `<data>/keys.json`, created on first start for SQLite).
     public var keysFile: String?
     /// Load the demo data on the first start of an empty database.
@@ -58,7 +61,7 @@ public struct AppConfiguration: Sendable {
     /// Where the database is.
     public var location: Store.Location {
         if let url = databaseURL { return .postgres(url: url, connections: postgresConnections) }
-        return .sqlite(path: (dataDirectory as NSString).appendingPathComponent("yibao.sqlite"), durability: durability)
+        return .sqlite(path: (dataDirectory as NSString).appendingPathComponent("yibao.sqlite"), durability: durability, writeWait: writeWait)
     }
 
     /// The key file path.

@@ -9,8 +9,8 @@ import YibaoCore
 public enum Store {
     /// Where the data lives.
     public enum Location: Sendable, Equatable {
-        /// An SQLite file.
-        case sqlite(path: String, durability: SQLiteBackend.Durability)
+        /// An SQLite file; each write waits for the writer at most `writeWait` (nil: as long as it takes).
+        case sqlite(path: String, durability: SQLiteBackend.Durability, writeWait: Duration? = nil)
         /// A PostgreSQL database.
         case postgres(url: String, connections: Int)
     }
@@ -18,12 +18,12 @@ public enum Store {
     /// Opens a backend.
     public static func openBackend(_ location: Location, logger: Logger = Logger(label: "yibao.store")) throws -> any StoreBackend {
         switch location {
-        case .sqlite(let path, let durability):
+        case .sqlite(let path, let durability, let writeWait):
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
-            return try SQLiteBackend(path: path, durability: durability)
+            return try SQLiteBackend(path: path, durability: durability, writeWait: writeWait)
         case .postgres(let url, let connections):
             return try PostgresBackend(url: url, connections: connections, logger: logger)
         }

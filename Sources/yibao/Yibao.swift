@@ -99,6 +99,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Requests in flight at most; beyond it a request is answered 503 overloaded with Retry-After at once.")
     var maxInFlight = 256
 
+    @Option(
+        help:
+            "Seconds a write waits for SQLite's writer (to start, then to commit) before it is answered 503 unavailable; 0: no limit. PostgreSQL's is answer_timeout in its URL."
+    )
+    var writeWait: Double = 20
+
     func run() async throws {
         // Two malloc arenas, not glibc's eight per core: each thread that allocates in its own arena keeps
         // what it freed (SQLite's page caches, a batch's rows), which held 165 MB of free memory in a
@@ -108,8 +114,12 @@ struct Serve: AsyncParsableCommand {
         _ = glibcMallopt(-8, 2)  // M_ARENA_MAX (malloc.h, which the Glibc module does not bring in)
         #endif
         guard (1...100_000).contains(maxInFlight) else { throw ValidationError("--max-in-flight is 1 to 100000") }
+        guard writeWait == 0 || (0.1...86_400).contains(writeWait) else {
+            throw ValidationError("--write-wait is 0 (no limit) or 0.1 to 86400 seconds")
+        }
         var configuration = data.configuration()
         configuration.maxInFlight = maxInFlight
+        configuration.writeWait = writeWait == 0 ? nil : .milliseconds(Int64(writeWait * 1000))
         configuration.port = port
         configuration.portFile = portFile
         configuration.host = host

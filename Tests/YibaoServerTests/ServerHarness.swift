@@ -24,6 +24,8 @@ struct ServerHarness {
     static let adminToken = DemoData.operatorToken
 
     let platform: Platform
+    /// The platform's database (tests that hold its writer).
+    let backend: any StoreBackend
     let clock: ManualClock
     let routes: [RouteDescription]
     let messages: SandboxMessages
@@ -37,7 +39,7 @@ struct ServerHarness {
         allowBearer: Bool = false, sandbox: Bool = true, trustedProxies: [String] = [], allowPrivateWebhooks: Bool = true,
         adjustmentApprovalThreshold: Money = .yuan(10_000), maxInFlight: Int = 256, start: Instant = t0, logger appLogger: Logger? = nil,
         postgres: Bool = false, live: Bool = false, idleTimeout: Duration = AppServices.connectionIdleTimeoutDefault,
-        bodyWait: Duration = AppServices.requestBodyWaitDefault,
+        bodyWait: Duration = AppServices.requestBodyWaitDefault, writeWait: Duration? = nil,
         postgresURL reached: (@Sendable (String) throws -> String)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerHarness) async throws -> Void
     ) async throws {
@@ -56,7 +58,7 @@ struct ServerHarness {
             backend = try Store.openBackend(.postgres(url: try reached.map { try $0(database) } ?? database, connections: 4))
             dropDatabase = { try? await PostgresBackend.administer(url: url, statements: ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"]) }
         } else {
-            backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process))
+            backend = try Store.openBackend(.sqlite(path: directory + "/yibao.sqlite", durability: .process, writeWait: writeWait))
         }
         // As `serve --sandbox`: the sandbox parties come with the sandbox's test clock, here over the
         // harness's manual clock (the tests set that one; the API moves the sandbox's ahead of it).
@@ -85,7 +87,7 @@ struct ServerHarness {
         do {
             try await ServerHarness.$signingClock.withValue(clock) {
                 try await app.test(live ? .live : .router) { client in
-                    try await body(client, ServerHarness(platform: platform, clock: clock, routes: routes, messages: messages))
+                    try await body(client, ServerHarness(platform: platform, backend: backend, clock: clock, routes: routes, messages: messages))
                 }
             }
         } catch {

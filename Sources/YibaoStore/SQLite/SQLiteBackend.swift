@@ -9,6 +9,10 @@ import YibaoCore
 /// free run together in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint, so a refusal
 /// rolls back only its own work and one fsync covers many settlements. A request is acknowledged only
 /// after its transaction committed.
+///
+/// A write waits for the writer at most `writeWait` (`DatabaseWait`): a writer stuck on a disk that
+/// does not answer, or behind work that does not end, then fails the writes waiting for it as
+/// unavailable (503 with Retry-After) instead of holding them for ever (`WriteWatch`).
 public final class SQLiteBackend: StoreBackend {
     /// How much a committed transaction survives.
     public enum Durability: String, Sendable, CaseIterable {
@@ -22,9 +26,16 @@ public final class SQLiteBackend: StoreBackend {
     public static let batchSizeMax = 128
 
     public let dialect = SQLDialect.sqlite
+    /// How long a write waits for the writer unless the task says otherwise (`DatabaseWait`): to be
+    /// started, and once started, for its batch to commit. Nil: as long as it takes.
+    public let writeWait: Duration?
+    /// `writeWait` for the server (`yibao serve --write-wait`): the same as PostgreSQL's `answer_timeout`.
+    public static let writeWaitDefault = Duration.seconds(20)
+
     private let pool: DatabasePool
     private let checkpointer: Checkpointer
-    private let queue = WriteQueue()
+    private let queue: WriteQueue
+    private let watch: WriteWatch
     private let finished = DispatchSemaphore(value: 0)
 
     /// The work counted per statement on every connection, when a test asked for it; held here because
@@ -32,19 +43,23 @@ public final class SQLiteBackend: StoreBackend {
     private let statementWork: StatementWork?
 
     /// Opens (creating if needed) the database at `path`; `checkpointInterval` is how often the log is
-    /// copied into the database file (`Checkpointer`).
-    public convenience init(path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250)) throws
-    {
-        try self.init(path: path, durability: durability, readers: readers, checkpointInterval: checkpointInterval, statementWork: nil)
+    /// copied into the database file (`Checkpointer`); `writeWait` bounds each write's wait for the writer.
+    public convenience init(
+        path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250), writeWait: Duration? = nil
+    ) throws {
+        try self.init(
+            path: path, durability: durability, readers: readers, checkpointInterval: checkpointInterval, writeWait: writeWait, statementWork: nil)
     }
 
     /// Opens the database at `path` as above, counting each statement's work in `statementWork` on every
     /// connection (a diagnostic for tests).
     package init(
         path: String, durability: Durability = .power, readers: Int = 4, checkpointInterval: Duration = .milliseconds(250),
+        writeWait: Duration? = nil,
         statementWork: StatementWork?
     ) throws {
         self.statementWork = statementWork
+        self.writeWait = writeWait
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.maximumReaderCount = readers
@@ -78,8 +93,10 @@ public final class SQLiteBackend: StoreBackend {
         } catch {
             throw StoreError.configuration("cannot open SQLite database at \(path): \(error)")
         }
+        let queue = WriteQueue()
+        self.queue = queue
+        watch = WriteWatch(queue)
         let pool = self.pool
-        let queue = self.queue
         let finished = self.finished
         let checkpointer = self.checkpointer
         // The writer is a dedicated thread, not a task: it must not wait for a turn on the cooperative
@@ -97,10 +114,11 @@ public final class SQLiteBackend: StoreBackend {
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let limit = DatabaseWait.current.limit(standard: writeWait)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             // A throwing job is rolled back to its savepoint (see `run`): the error must propagate out of
             // `work` for `WriteJob` to see it.
-            let job = WriteJob { db in
+            let job = WriteJob(limit: limit) { db in
                 let executor = SQLiteExecutor(db: db, pendingAudit: PendingAudit())
                 let value = try work(executor)
                 try AuditRepository.flush(executor)
@@ -177,13 +195,22 @@ public final class SQLiteBackend: StoreBackend {
         }
     }
 
+    /// True when a reader answers and the writer is not stuck: no batch with a bounded write in it has
+    /// been running for longer than a probe waits (`DatabaseWait.probeLimit`).
+    public func ping() async -> Bool {
+        guard !queue.stalled(longerThan: DatabaseWait.probeLimit, at: .now) else { return false }
+        return (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
+    }
+
     public func close() async {
         guard queue.close() else { return }
         let finished = self.finished
         let checkpointer = self.checkpointer
+        let watch = self.watch
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 finished.wait()
+                watch.stop()
                 checkpointer.stop()
                 continuation.resume()
             }
@@ -261,27 +288,54 @@ extension Thread {
 
 /// One queued write: `run` executes inside the batch transaction and returns how to resume the
 /// caller once the batch commits; `fail` reports a batch that did not commit.
+///
+/// The caller is answered once, by whichever comes first: its batch, or `WriteWatch` when the write
+/// waited past its `limit` (then what its batch does later is not reported).
 struct WriteJob: Sendable {
     struct Completion: Sendable {
         let succeeded: Bool
         let resume: @Sendable () -> Void
     }
 
+    /// How long the write may wait to be started, and once started for its batch to commit; nil: as long
+    /// as it takes.
+    let limit: Duration?
+    /// When it was queued, if it has a limit (the clock is read only then).
+    let queued: ContinuousClock.Instant?
     private let body: @Sendable (Database) -> Completion
     let fail: @Sendable (any Error) -> Void
 
-    init(_ work: @escaping @Sendable (Database) throws -> (@Sendable () -> Void), fail: @escaping @Sendable (any Error) -> Void) {
+    init(
+        limit: Duration? = nil, _ work: @escaping @Sendable (Database) throws -> (@Sendable () -> Void),
+        fail: @escaping @Sendable (any Error) -> Void
+    ) {
+        let answered = Answered()
+        self.limit = limit
+        self.queued = limit == nil ? nil : .now
         self.body = { db in
             do {
-                return Completion(succeeded: true, resume: try work(db))
+                let resume = try work(db)
+                return Completion(succeeded: true, resume: { if answered.first() { resume() } })
             } catch {
-                return Completion(succeeded: false, resume: { fail(error) })
+                return Completion(succeeded: false, resume: { if answered.first() { fail(error) } })
             }
         }
-        self.fail = fail
+        self.fail = { error in if answered.first() { fail(error) } }
     }
 
     func run(_ db: Database) -> Completion { body(db) }
+
+    /// Whether the write, still queued, should have started by `now`.
+    func late(at now: ContinuousClock.Instant) -> Bool {
+        guard let limit, let queued else { return false }
+        return queued + limit <= now
+    }
+
+    /// Set by whoever answers the caller first.
+    private final class Answered: Sendable {
+        private let answered = Atomic<Bool>(false)
+        func first() -> Bool { !answered.exchange(true, ordering: .acquiringAndReleasing) }
+    }
 }
 
 /// The queue in front of the single writer thread.
@@ -289,6 +343,9 @@ final class WriteQueue: Sendable {
     private struct State {
         var jobs: [WriteJob] = []
         var closed = false
+        /// The batch the writer is running, and since when.
+        var running: [WriteJob] = []
+        var runningSince = ContinuousClock.Instant.now
     }
 
     private let state = Mutex(State())
@@ -306,13 +363,16 @@ final class WriteQueue: Sendable {
     }
 
     /// Blocks the writer thread until jobs are waiting and takes up to `max` of them; nil once closed
-    /// and drained.
+    /// and drained. The writer's previous batch is done when it asks.
     func next(max: Int) -> [WriteJob]? {
         while true {
             let taken: [WriteJob]?? = state.withLock { state in
+                state.running = []
                 if !state.jobs.isEmpty {
                     let taken = Array(state.jobs.prefix(max))
                     state.jobs.removeFirst(taken.count)
+                    state.running = taken
+                    state.runningSince = .now
                     return .some(taken)
                 }
                 return state.closed ? .some(nil) : .none
@@ -320,6 +380,26 @@ final class WriteQueue: Sendable {
             if let taken { return taken }
             ready.wait()
         }
+    }
+
+    /// The writes that waited past their limit at `now`: those still queued, taken off the queue (they
+    /// will never run), and those of the running batch, which runs on.
+    func overdue(at now: ContinuousClock.Instant) -> (notStarted: [WriteJob], unfinished: [WriteJob]) {
+        state.withLock { state in
+            var notStarted: [WriteJob] = []
+            if state.jobs.contains(where: { $0.late(at: now) }) {
+                notStarted = state.jobs.filter { $0.late(at: now) }
+                state.jobs.removeAll { $0.late(at: now) }
+            }
+            let since = state.runningSince
+            let unfinished = state.running.filter { job in job.limit.map { since + $0 <= now } ?? false }
+            return (notStarted, unfinished)
+        }
+    }
+
+    /// Whether the running batch holds a write with a limit and has run for longer than `longerThan`.
+    func stalled(longerThan: Duration, at now: ContinuousClock.Instant) -> Bool {
+        state.withLock { state in state.runningSince + longerThan <= now && state.running.contains { $0.limit != nil } }
     }
 
     /// Stops accepting jobs; the writer drains what is queued and ends. False when already closed.
@@ -330,5 +410,57 @@ final class WriteQueue: Sendable {
         }
         if first { ready.signal() }
         return first
+    }
+}
+
+/// Answers the writes that waited for the writer past their limit, four times a second on a thread of
+/// its own (so that a writer stuck in a write to disk does not hold it): a write not yet started is taken
+/// off the queue and fails as unavailable with nothing written; a write whose batch started but has not
+/// committed fails as unavailable saying it may have committed (its batch goes on, and the same request
+/// again with its idempotency key answers what it did).
+final class WriteWatch: Sendable {
+    static let interval = Duration.milliseconds(250)
+
+    private let stopped = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ queue: WriteQueue) {
+        let thread = Thread { [self] in
+            Thread.nameCurrent("yibao-writewait")
+            let nanoseconds = Int(WriteWatch.interval / .nanoseconds(1))
+            while !stopped.load(ordering: .acquiring) {
+                _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
+                let overdue = queue.overdue(at: .now)
+                for job in overdue.notStarted { job.fail(WriteWatch.notStarted(job.limit)) }
+                for job in overdue.unfinished { job.fail(WriteWatch.unfinished(job.limit)) }
+            }
+            finished.signal()
+        }
+        thread.qualityOfService = .utility
+        thread.start()
+    }
+
+    static func notStarted(_ limit: Duration?) -> StoreError {
+        .unavailable("the database's writer did not start this write within \(seconds(limit)): nothing was written")
+    }
+
+    static func unfinished(_ limit: Duration?) -> StoreError {
+        .unavailable(
+            "the database's writer did not finish this write within \(seconds(limit)) of starting it: it may have committed "
+                + "(the same request again, with its idempotency key, answers what it did)")
+    }
+
+    private static func seconds(_ limit: Duration?) -> String {
+        guard let limit else { return "its limit" }
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        return seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
+    }
+
+    /// Stops the thread.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
+        finished.wait()
     }
 }
