@@ -10,8 +10,9 @@ and the counter's for the day; a policy opened shows the API's figures, and an a
 file is saved whole or, with a problem in any policy, not at all, and a commercial plan's file likewise (new,
 then replaced, then refused with nothing changed); an administrator creates an operator
 and issues a new token after a revocation (each shown once, each signing in), changes a partner bank's
-credit terms (saved as typed; a bad figure refused with its field), subscribes a partner to two webhook
-events and cancels it, opens a clearing after the demo's
+credit terms (saved as typed; a bad figure refused with its field), subscribes a partner to three webhook
+events, sees a settlement's delivery to its unreachable endpoint wait (tries and answer as the API has them,
+and on the overview) and cancels it, opens a clearing after the demo's
 clock steps a day ahead and deducts on one of its settlements, then closes the demo's first day (before
 the clock moved, no day is offered: none ended in service), reconciles the bank's statement of it and
 saves the month's fund report and the bank's payment file as the API has them; issues and revokes an institution key and revokes and
@@ -765,7 +766,7 @@ def scenario_access(desk, platform):
 
 
 def scenario_webhooks(desk, platform):
-    """An administrator subscribes a partner (a commercial insurer) to two event types from the access
+    """An administrator subscribes a partner (a commercial insurer) to three event types from the access
     screen: the API then has exactly that subscription, and its signing secret is shown once on the
     page; an address that is not https is refused with its field and nothing is added; the
     subscription cancelled from the page is gone from the API."""
@@ -780,26 +781,63 @@ def scenario_webhooks(desk, platform):
     desk.submit("#webhook-form")
     refused = desk.wait_text("#access-alert", lambda text: "url" in text)
     check(not partner_subscriptions(), f"a plain-http address is refused with its field, and nothing is subscribed ({refused})")
-    desk.fill("#webhook-url", "https://insurer.example.com/yibao/hooks")
+    desk.fill("#webhook-url", "https://insurer.invalid/yibao/hooks")
     desk.click("[data-event='premium.paid']")
+    desk.click("[data-event='settlement.completed']")
     desk.submit("#webhook-form")
     secret = desk.wait_text("#webhook-secret-value", lambda text: len(text) >= 24)
     subscriptions = partner_subscriptions()
-    check(len(subscriptions) == 1 and subscriptions[0]["url"] == "https://insurer.example.com/yibao/hooks"
-          and sorted(subscriptions[0]["events"]) == ["plan.claim", "premium.paid"] and "secret" not in subscriptions[0],
-          f"the partner is subscribed to exactly the two events, at that address; the list never carries the secret ({subscriptions})")
+    check(len(subscriptions) == 1 and subscriptions[0]["url"] == "https://insurer.invalid/yibao/hooks"
+          and sorted(subscriptions[0]["events"]) == ["plan.claim", "premium.paid", "settlement.completed"] and "secret" not in subscriptions[0],
+          f"the partner is subscribed to exactly the three events, at that address; the list never carries the secret ({subscriptions})")
     webhook = subscriptions[0]["id"]
     waiting = desk.find(f"#webhooks tr[data-webhook='{webhook}'] td[data-pending]")
     check(waiting.get_attribute("data-pending") == str(subscriptions[0]["backlog"]["pending"]) == "0" and waiting.text == "均已送达",
           f"the new subscription shows what waits for it, as the API has it: nothing ({waiting.text})")
+    shown = {e.get_attribute("data-event-type"): e.text for e in desk.driver.find_elements(By.CSS_SELECTOR, f"#webhooks tr[data-webhook='{webhook}'] [data-event-type]")}
+    check(sorted(shown) == sorted(subscriptions[0]["events"]) and shown["settlement.completed"] == "结算完成" and shown["plan.claim"] == "惠民保理赔",
+          f"its events are listed in words, each the API's type ({shown})")
     desk.axe("partners' webhooks")
     desk.shot("desk-16c-webhooks", at=desk.find("#webhooks-card"))
     check(secret not in desk.driver.page_source.replace(f">{secret}<", "") , "the secret appears once on the page")
+    scenario_webhook_refused(desk, platform, webhook)
     desk.click(f"[data-action='cancel-{webhook}']")
     desk.click(f"[data-confirm='cancel-{webhook}']")
     desk.wait_text("#access-alert", lambda text: "浏览器测试保险公司" in text)
     check(not partner_subscriptions() and not desk.driver.find_elements(By.CSS_SELECTOR, f"#webhooks tr[data-webhook='{webhook}']"),
           "the subscription cancelled from the page is gone from the API and the list")
+
+
+def scenario_webhook_refused(desk, platform, webhook):
+    """The partner's endpoint cannot be reached (insurer.invalid has no address: RFC 6761): a settlement's
+    event waits for it, and the bureau sees that on the access screen as the API has it — how many wait,
+    since when, how many tries, what the endpoint answered — and on the overview's list of what waits."""
+    _, visit = platform.call("POST", "/v1/visits", {"person_number": "P440100000008", "category": "11", "hospital_visit_number": "MZ-DESK-WH1",
+                                                    "lines": [{"line_number": "1", "item_code": "XD00000000001", "unit_price": 1280, "quantity": 1}]}, expect=201)
+    platform.call("POST", f"/v1/visits/{visit['id']}/settlement", {"use_account": True}, key="MZ-DESK-WH1-pay", expect=201)
+
+    def backlog():
+        subscription = [s for s in platform.call("GET", "/v1/admin/webhooks", auth=OPS, expect=200)[1] if s["id"] == webhook]
+        return subscription[0]["backlog"] if subscription else {}
+    deadline = time.time() + 90
+    while not backlog().get("attempts") and time.time() < deadline:
+        time.sleep(1)
+    waiting = backlog()
+    check(waiting.get("pending", 0) >= 1 and waiting.get("attempts", 0) >= 1 and "insurer.invalid has no address" in waiting.get("last_error", ""),
+          f"the delivery to an endpoint that cannot be reached was tried, failed and waits ({waiting})")
+    desk.driver.execute_script("location.hash = '#/'")
+    attention = desk.find("#attention li[data-attention='webhooks']")
+    tried = sum(1 for s in platform.call("GET", "/v1/admin/webhooks", auth=OPS, expect=200)[1] if s["backlog"]["attempts"])
+    check(attention.get_attribute("data-count") == str(tried) and tried >= 1,
+          f"the overview lists the subscribers whose deliveries wait, as the API counts them ({attention.text})")
+    desk.driver.execute_script("location.hash = '#/access'")
+    cell = desk.find(f"#webhooks tr[data-webhook='{webhook}'] td.error[data-pending]")
+    waiting = backlog()
+    check(cell.get_attribute("data-pending") == str(waiting["pending"]) and f"{waiting['pending']} 条待送达" in cell.text
+          and f"已尝试 {waiting['attempts']} 次" in cell.text and waiting["last_error"][:20] in cell.text,
+          f"the access screen shows what waits for the partner as the API has it: count, tries and the endpoint's answer ({cell.text})")
+    desk.axe("a partner whose deliveries wait")
+    desk.shot("desk-16d-webhook-waiting", at=desk.find("#webhooks-card"))
 
 
 def scenario_credit_terms(desk, platform):

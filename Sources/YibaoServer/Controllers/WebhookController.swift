@@ -100,12 +100,10 @@ public struct HTTPWebhookTransport: WebhookTransport {
     public func post(url: String, headers: [(String, String)], body: String) async throws -> Int {
         if !allowPrivate {
             if let problem = WebhookDestination.problem(url: url, allowPrivate: false) { throw DestinationRefused(description: problem) }
-            if let host = WebhookDestination.host(of: url) {
-                for address in HTTPWebhookTransport.resolve(host) {
-                    if let reason = WebhookDestination.privateReason(host: address) {
-                        throw DestinationRefused(description: "\(host) resolves to \(address), \(reason)")
-                    }
-                }
+            if let host = WebhookDestination.host(of: url),
+                let refusal = HTTPWebhookTransport.refusal(host: host, addresses: HTTPWebhookTransport.resolve(host))
+            {
+                throw DestinationRefused(description: refusal)
             }
         }
         var request = HTTPClientRequest(url: url)
@@ -114,6 +112,17 @@ public struct HTTPWebhookTransport: WebhookTransport {
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await client.execute(request, timeout: .seconds(10))
         return Int(response.status.code)
+    }
+
+    /// Why a destination whose name resolves to `addresses` is not delivered to, or nil when it is: a
+    /// name with no address (said plainly: the bureau's screen shows it as the endpoint's answer), or one
+    /// that now points inside (a private, loopback or link-local address).
+    static func refusal(host: String, addresses: [String]) -> String? {
+        if addresses.isEmpty { return "\(host) has no address (its name does not resolve)" }
+        for address in addresses {
+            if let reason = WebhookDestination.privateReason(host: address) { return "\(host) resolves to \(address), \(reason)" }
+        }
+        return nil
     }
 
     /// The addresses a name resolves to (empty when it does not).

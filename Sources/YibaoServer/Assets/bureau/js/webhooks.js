@@ -8,6 +8,13 @@ import { confirmed, dateTime, del, field, get, guarded, h, messageWithField, pos
 /** The event types a partner may ask for (Platform.webhookEventTypes, without "*"). */
 const EVENTS = ['settlement.completed', 'settlement.reversed', 'settlement.refunded', 'payment.declined', 'premium.paid', 'medication.reminder', 'plan.claim'];
 
+/** An event type in words (its code in the title, for the partner's engineers); a type without words as its code. */
+function eventName(type) {
+  const key = type === '*' ? 'allEvents' : `event_${type.replaceAll('.', '_')}`;
+  const words = t(key);
+  return h('span', { class: 'event', title: type, 'data-event-type': type }, words === key ? type : words);
+}
+
 /** What waits for the subscriber: nothing (delivered), or how many since when, and what its endpoint answered. */
 function backlogCell(backlog) {
   if (!backlog?.pending) return h('td', { class: 'ok', 'data-pending': '0' }, t('allDelivered'));
@@ -33,7 +40,7 @@ export async function webhooksSection(alert) {
     const subscriptions = await guarded(alert, () => get('/v1/admin/webhooks'));
     if (!subscriptions) return;
     list.replaceChildren(table(t('liveSubscriptions'), [t('owner'), t('webhookUrl'), t('webhookEvents'), t('deliveries'), ''], subscriptions.map((s) =>
-      h('tr', { 'data-webhook': s.id }, h('td', {}, s.owner), h('td', {}, h('code', {}, s.url)), h('td', {}, s.events.join(' ')), backlogCell(s.backlog),
+      h('tr', { 'data-webhook': s.id }, h('td', {}, s.owner), h('td', {}, h('code', {}, s.url)), h('td', {}, ...s.events.flatMap((type, i) => (i ? [t('listSeparator'), eventName(type)] : [eventName(type)]))), backlogCell(s.backlog),
         h('td', {}, confirmed(t('cancelWebhook'), t('confirmCancelWebhook', s.owner), `cancel-${s.id}`, async () => {
           if ((await guarded(alert, () => del(`/v1/admin/webhooks/${encodeURIComponent(s.id)}`))) === undefined) return;
           secret.replaceChildren();
