@@ -74,7 +74,8 @@ struct ServerHarness {
         TestRecord.note("server", postgres ? "postgres" : "sqlite")
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        _ = try await DemoData.loadIfEmpty(into: platform, logger: logger)
+        // Setting up waits as long as it takes, whatever `writeWait` the test gives its requests.
+        _ = try await DatabaseWait.unbounded { try await DemoData.loadIfEmpty(into: platform, logger: logger) }
         let messages = SandboxMessages(clock: platformClock)
         let built = buildRouter(
             AppServices(
