@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 import YibaoCore
 
@@ -303,15 +304,17 @@ struct WriteJob: Sendable {
     /// When it was queued, if it has a limit (the clock is read only then).
     let queued: ContinuousClock.Instant?
     private let body: @Sendable (Database) -> Completion
-    let fail: @Sendable (any Error) -> Void
+    private let report: @Sendable (any Error) -> Void
+    private let answered = Answered()
 
     init(
         limit: Duration? = nil, _ work: @escaping @Sendable (Database) throws -> (@Sendable () -> Void),
         fail: @escaping @Sendable (any Error) -> Void
     ) {
-        let answered = Answered()
+        let answered = self.answered
         self.limit = limit
         self.queued = limit == nil ? nil : .now
+        self.report = fail
         self.body = { db in
             do {
                 let resume = try work(db)
@@ -320,10 +323,17 @@ struct WriteJob: Sendable {
                 return Completion(succeeded: false, resume: { if answered.first() { fail(error) } })
             }
         }
-        self.fail = { error in if answered.first() { fail(error) } }
     }
 
     func run(_ db: Database) -> Completion { body(db) }
+
+    /// Answers the caller with `error` unless it was answered already; whether it was answered now.
+    @discardableResult
+    func fail(_ error: any Error) -> Bool {
+        guard answered.first() else { return false }
+        report(error)
+        return true
+    }
 
     /// Whether the write, still queued, should have started by `now`.
     func late(at now: ContinuousClock.Instant) -> Bool {
@@ -420,6 +430,7 @@ final class WriteQueue: Sendable {
 /// again with its idempotency key answers what it did).
 final class WriteWatch: Sendable {
     static let interval = Duration.milliseconds(250)
+    private static let logger = Logger(label: "yibao.store")
 
     private let stopped = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
@@ -432,8 +443,14 @@ final class WriteWatch: Sendable {
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
                 let overdue = queue.overdue(at: .now)
-                for job in overdue.notStarted { job.fail(WriteWatch.notStarted(job.limit)) }
-                for job in overdue.unfinished { job.fail(WriteWatch.unfinished(job.limit)) }
+                let notStarted = overdue.notStarted.count { $0.fail(WriteWatch.notStarted($0.limit)) }
+                let unfinished = overdue.unfinished.count { $0.fail(WriteWatch.unfinished($0.limit)) }
+                // What the operator looks for in the log: the writer stuck, and how many requests it cost.
+                if notStarted + unfinished > 0 {
+                    WriteWatch.logger.warning(
+                        "SQLite's writer did not answer in time (a disk that does not answer?): writes answered unavailable",
+                        metadata: ["not_started": "\(notStarted)", "unfinished_may_have_committed": "\(unfinished)"])
+                }
             }
             finished.signal()
         }
