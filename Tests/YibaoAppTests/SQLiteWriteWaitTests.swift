@@ -21,6 +21,18 @@ struct SQLiteWriteWaitTests {
         return (backend, directory)
     }
 
+    /// What a write answered: "committed", the detail of its `unavailable`, or another error.
+    static func answer(_ write: @Sendable () async throws -> Void) async -> String {
+        do {
+            try await write()
+            return "committed"
+        } catch StoreError.unavailable(let detail) {
+            return detail
+        } catch {
+            return "\(error)"
+        }
+    }
+
     static func count(_ backend: SQLiteBackend) async throws -> Int64 {
         try await backend.read { db in try db.queryOne("SELECT count(*) AS n FROM probe", [])?.int64("n") ?? -1 }
     }
@@ -34,13 +46,10 @@ struct SQLiteWriteWaitTests {
         #expect(try await writer.untilHeld())
 
         let started = ContinuousClock.now
-        var detail = ""
-        do {
+        let detail = await Self.answer {
             try await DatabaseWait.$current.withValue(.atMost(.milliseconds(500))) {
                 _ = try await backend.write { db in try db.execute("INSERT INTO probe (id) VALUES (1)", []) }
             }
-        } catch StoreError.unavailable(let said) {
-            detail = said
         }
         let waited = ContinuousClock.now - started
         #expect(detail.contains("nothing was written"), "\(detail)")
@@ -64,23 +73,17 @@ struct SQLiteWriteWaitTests {
         #expect(await backend.ping())
         let writer = WriterHold()
         let started = ContinuousClock.now
-        var detail = ""
-        let stuck = Task { () -> String in
-            do {
+        let stuck = Task {
+            await Self.answer {
                 _ = try await backend.write { db in
                     try db.execute("INSERT INTO probe (id) VALUES (1)", [])
                     writer.hold()
                 }
-                return "committed"
-            } catch StoreError.unavailable(let said) {
-                return said
-            } catch {
-                return "\(error)"
             }
         }
         #expect(try await writer.untilHeld())
         let heldAt = ContinuousClock.now
-        detail = await stuck.value
+        let detail = await stuck.value
         let waited = ContinuousClock.now - started
         #expect(detail.contains("may have committed"), "\(detail)")
         #expect(waited >= .milliseconds(500) && waited < .seconds(5), "answered after \(waited)")

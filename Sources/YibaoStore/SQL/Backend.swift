@@ -69,7 +69,11 @@ public enum DatabaseWait: Sendable, Equatable {
 extension StoreBackend {
     public var roundTrips: Int? { nil }
 
-    public func ping() async -> Bool {
+    public func ping() async -> Bool { await readsAsProbe() }
+
+    /// Whether a read of `SELECT 1` answers, waiting as a probe does (`DatabaseWait.probing`): the
+    /// readiness check every backend makes (SQLite's adds its writer's).
+    public func readsAsProbe() async -> Bool {
         await DatabaseWait.probing { (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1 }
     }
 }

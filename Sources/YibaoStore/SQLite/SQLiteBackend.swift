@@ -200,7 +200,7 @@ public final class SQLiteBackend: StoreBackend {
     /// been running for longer than a probe waits (`DatabaseWait.probeLimit`).
     public func ping() async -> Bool {
         guard !queue.stalled(longerThan: DatabaseWait.probeLimit, at: .now) else { return false }
-        return (try? await read { try $0.queryOne("SELECT 1 AS one", [])?.int64("one") }) == 1
+        return await readsAsProbe()
     }
 
     public func close() async {
@@ -397,9 +397,10 @@ final class WriteQueue: Sendable {
     func overdue(at now: ContinuousClock.Instant) -> (notStarted: [WriteJob], unfinished: [WriteJob]) {
         state.withLock { state in
             var notStarted: [WriteJob] = []
-            if state.jobs.contains(where: { $0.late(at: now) }) {
-                notStarted = state.jobs.filter { $0.late(at: now) }
-                state.jobs.removeAll { $0.late(at: now) }
+            state.jobs.removeAll { job in
+                guard job.late(at: now) else { return false }
+                notStarted.append(job)
+                return true
             }
             let since = state.runningSince
             let unfinished = state.running.filter { job in job.limit.map { since + $0 <= now } ?? false }
@@ -443,8 +444,8 @@ final class WriteWatch: Sendable {
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
                 let overdue = queue.overdue(at: .now)
-                let notStarted = overdue.notStarted.count { $0.fail(WriteWatch.notStarted($0.limit)) }
-                let unfinished = overdue.unfinished.count { $0.fail(WriteWatch.unfinished($0.limit)) }
+                let notStarted = overdue.notStarted.count { $0.fail(WriteWatch.notStarted) }
+                let unfinished = overdue.unfinished.count { $0.fail(WriteWatch.unfinished) }
                 // What the operator looks for in the log: the writer stuck, and how many requests it cost.
                 if notStarted + unfinished > 0 {
                     WriteWatch.logger.warning(
@@ -458,21 +459,11 @@ final class WriteWatch: Sendable {
         thread.start()
     }
 
-    static func notStarted(_ limit: Duration?) -> StoreError {
-        .unavailable("the database's writer did not start this write within \(seconds(limit)): nothing was written")
-    }
+    static let notStarted = StoreError.unavailable("the database's writer did not start this write within its wait: nothing was written")
 
-    static func unfinished(_ limit: Duration?) -> StoreError {
-        .unavailable(
-            "the database's writer did not finish this write within \(seconds(limit)) of starting it: it may have committed "
-                + "(the same request again, with its idempotency key, answers what it did)")
-    }
-
-    private static func seconds(_ limit: Duration?) -> String {
-        guard let limit else { return "its limit" }
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        return seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
-    }
+    static let unfinished = StoreError.unavailable(
+        "the database's writer did not finish this write within its wait once started: it may have committed "
+            + "(the same request again, with its idempotency key, answers what it did)")
 
     /// Stops the thread.
     func stop() {
